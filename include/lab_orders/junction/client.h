@@ -1,0 +1,38 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lab_orders/junction/result.h"
+#include "lab_orders/junction/types.h"
+
+namespace lab_orders::junction {
+
+// Every Junction operation the service uses. Implementations are thread-safe.
+class JunctionClient {
+ public:
+  virtual ~JunctionClient() = default;
+
+  virtual Result<User> CreateUser(const CreateUserRequest& request) = 0;
+  virtual Result<User> ResolveUser(const std::string& client_user_id) = 0;
+  virtual Result<std::vector<LabTest>> ListLabTests() = 0;
+
+  virtual Result<OrderResponse> CreateOrder(const CreateOrderRequest& request) = 0;
+  virtual Result<Order> GetOrder(const std::string& order_id) = 0;
+  virtual Result<OrderResponse> CancelOrder(const std::string& order_id) = 0;
+
+  virtual Result<AreaInfo> GetAreaInfo(const std::string& zip_code) = 0;
+  virtual Result<Availability> GetAvailability(const USAddress& address,
+                                               const std::optional<std::string>& start_date) = 0;
+  virtual Result<Appointment> BookAppointment(const std::string& order_id,
+                                              const BookingRequest& request) = 0;
+  virtual Result<Appointment> GetAppointment(const std::string& order_id) = 0;
+  virtual Result<Appointment> RescheduleAppointment(const std::string& order_id,
+                                                    const RescheduleRequest& request) = 0;
+  virtual Result<Appointment> CancelAppointment(const std::string& order_id,
+                                                const CancelAppointmentRequest& request) = 0;
+  virtual Result<std::vector<CancellationReason>> ListCancellationReasons() = 0;
+};
+
+}  // namespace lab_orders::junction

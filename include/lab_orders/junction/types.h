@@ -1,0 +1,174 @@
+#pragma once
+
+// Typed forms of the Junction requests and answers this service uses. Enum-like fields stay
+// strings: Junction marks its enums non-exhaustive, so an unknown value is data, not an error.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lab_orders::junction {
+
+struct User {
+  std::string user_id;
+  std::string team_id;
+  std::string client_user_id;
+  std::string created_on;
+};
+
+struct CreateUserRequest {
+  std::string client_user_id;  // ids only: never patient data
+};
+
+struct LabTest {
+  std::string id;
+  std::string slug;
+  std::string name;
+  std::string sample_type;
+  std::string method;  // collection method, e.g. "at_home_phlebotomy"
+  std::string status;
+  bool fasting = false;
+};
+
+struct PatientDetails {
+  std::string first_name;
+  std::string last_name;
+  std::string dob;     // YYYY-MM-DD
+  std::string gender;  // female | male | other | unknown
+  std::string phone_number;
+  std::string email;
+};
+
+struct PatientAddress {  // Junction calls the postal code "zip" here
+  std::string first_line;
+  std::optional<std::string> second_line;
+  std::string city;
+  std::string state;
+  std::string zip;
+  std::string country;
+  std::optional<std::string> access_notes;
+};
+
+struct CreateOrderRequest {
+  std::string user_id;
+  PatientDetails patient_details;
+  PatientAddress patient_address;
+  std::vector<std::string> lab_test_ids;
+  std::string collection_method = "at_home_phlebotomy";
+  std::optional<std::string> idempotency_key;  // sent as X-Idempotency-Key
+};
+
+struct OrderEvent {
+  std::int64_t id = 0;
+  std::string created_at;
+  std::string status;  // full form: "received.at_home_phlebotomy.requisition_created"
+};
+
+struct Order {
+  std::string id;
+  std::string user_id;
+  std::string team_id;
+  std::string status;            // last_event.status, full form
+  std::string low_level_status;  // its last part: "requisition_created"
+  std::vector<OrderEvent> events;
+  std::optional<std::string> appointment_id;
+  std::optional<std::string> order_transaction_id;
+  std::string created_at;
+  std::string updated_at;
+};
+
+struct OrderResponse {  // PostOrderResponse
+  Order order;
+  std::string status;
+  std::string message;
+};
+
+struct PhlebotomyProvider {
+  std::string name;
+  std::vector<std::string> service_types;
+};
+
+struct AreaInfo {
+  std::string zip_code;
+  bool phlebotomy_served = false;
+  std::vector<PhlebotomyProvider> providers;
+};
+
+struct USAddress {  // the appointment address calls the postal code "zip_code"
+  std::string first_line;
+  std::optional<std::string> second_line;
+  std::string city;
+  std::string state;
+  std::string zip_code;
+  std::optional<std::string> access_notes;
+};
+
+struct TimeSlot {
+  std::optional<std::string> booking_key;
+  std::string start;  // UTC
+  std::string end;
+  std::optional<std::string> expires_at;
+  double price = 0;
+  bool is_priority = false;
+  int num_appointments_available = 0;
+};
+
+struct DaySlots {
+  std::string date;
+  std::vector<TimeSlot> slots;
+};
+
+struct Availability {
+  std::optional<std::string> timezone;
+  std::vector<DaySlots> days;
+};
+
+struct BookingRequest {
+  std::string booking_key;
+  std::optional<std::string> appointment_notes;
+  bool async_confirmation = false;
+  std::optional<int> sync_confirmation_timeout_ms;   // 1000..10000
+  std::optional<int> async_confirmation_timeout_ms;  // 60000..172800000
+};
+
+struct RescheduleRequest {
+  std::string booking_key;
+  std::optional<std::string> appointment_notes;
+};
+
+struct CancelAppointmentRequest {
+  std::string cancellation_reason_id;
+  std::optional<std::string> notes;
+};
+
+struct AppointmentEvent {
+  std::string created_at;
+  std::string status;
+};
+
+struct Appointment {
+  std::string id;
+  std::string user_id;
+  std::string order_id;
+  USAddress address;
+  std::optional<std::string> start_at;
+  std::optional<std::string> end_at;
+  std::optional<std::string> iana_timezone;
+  std::string type;
+  std::string provider;
+  std::string status;  // pending | reserved | confirmed | in_progress | completed | cancelled
+  std::string provider_id;
+  bool can_reschedule = false;
+  std::string event_status;
+  std::vector<AppointmentEvent> events;
+  std::optional<std::string> external_id;
+};
+
+struct CancellationReason {
+  std::string id;
+  std::string name;
+  bool is_refundable = false;
+};
+
+}  // namespace lab_orders::junction

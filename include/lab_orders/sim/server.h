@@ -1,0 +1,42 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lab_orders/sim/script.h"
+
+namespace lab_orders::sim {
+
+struct SimOptions {
+  std::string listen_host = "127.0.0.1";
+  unsigned short listen_port = 8090;  // 0: any free port
+  int latency_ms = 0;                 // added to every Junction operation
+  std::optional<std::string> api_key;  // when set, x-vital-api-key must equal it
+  std::optional<std::string> webhook_url;
+  std::optional<std::string> webhook_secret;
+  std::vector<std::string> served_zips;
+  std::optional<Script> script;
+  int max_threads = 1024;  // one thread per open connection (POCO's HTTPServer model)
+};
+
+// junction-sim: Junction's HTTP surface over a simulated team, plus the /_sim/ admin surface.
+class SimServer {
+ public:
+  explicit SimServer(SimOptions options);
+  ~SimServer();
+  SimServer(const SimServer&) = delete;
+  SimServer& operator=(const SimServer&) = delete;
+
+  void Start();
+  void Stop();
+  unsigned short port() const;
+
+  struct Impl;  // opaque; public so the request handlers in server.cpp can name it
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lab_orders::sim

@@ -1,0 +1,176 @@
+#pragma once
+
+// The simulated Junction team: users, orders, slots and appointments, and how they change.
+// Pure logic over JSON (no sockets); thread-safe; all time from the injected Clock.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "lab_orders/common/clock.h"
+#include "lab_orders/common/ids.h"
+#include "lab_orders/sim/script.h"
+
+namespace lab_orders::sim {
+
+struct SimResponse {
+  int status = 200;
+  nlohmann::json body;
+  std::map<std::string, std::string> headers;
+};
+
+// How long a booking call must wait for the provider before World::CommitBooking.
+struct BookingPlan {
+  int wait_ms = 0;
+  BookingRule rule;
+  bool async_confirmation = false;
+  bool provider_answers_in_time = true;
+};
+
+class World {
+ public:
+  using EventSink = std::function<void(const nlohmann::json& event)>;
+  using TimePoint = std::chrono::system_clock::time_point;
+
+  World(const Clock& clock, IdGenerator& ids, std::vector<std::string> extra_served_zips);
+
+  // Called (under the world's lock, in order) with each labtest.* webhook event.
+  void SetEventSink(EventSink sink);
+  void LoadScript(Script script);
+  Script CurrentScript() const;
+  void Reset();
+
+  SimResponse CreateUser(const nlohmann::json& body);
+  SimResponse ResolveUser(const std::string& client_user_id);
+  SimResponse GetUser(const std::string& user_id);
+  SimResponse ListLabTests();
+
+  SimResponse CreateOrder(const nlohmann::json& body);
+  // X-Idempotency-Key on POST /v3/order: a stored answer to replay, a 409 while the first
+  // request with the key is still running, or nullopt when the caller should go ahead.
+  std::optional<SimResponse> BeginIdempotent(const std::string& key);
+  // Stores the answer (Junction stores failures too, unless X-Idempotency-Error: no-cache).
+  // Validation failures are never stored.
+  void FinishIdempotent(const std::string& key, const SimResponse& answer, bool cache_errors);
+  void AbandonIdempotent(const std::string& key);
+  SimResponse GetOrder(const std::string& order_id);
+  SimResponse CancelOrder(const std::string& order_id);
+  // POST /_sim/orders/{id}/advance: move an order as Junction's sandbox simulate does.
+  SimResponse AdvanceOrder(const std::string& order_id, const nlohmann::json& body);
+
+  SimResponse AreaInfo(const std::string& zip_code);
+  SimResponse Availability(const nlohmann::json& address, const std::optional<std::string>& start_date);
+
+  // Booking happens in two steps because the provider takes time: plan (validate, decide how
+  // long to wait), wait outside the lock, then commit (validate again, book).
+  std::variant<BookingPlan, SimResponse> PlanBooking(const std::string& order_id,
+                                                     const nlohmann::json& body, int call_number);
+  SimResponse CommitBooking(const std::string& order_id, const nlohmann::json& body,
+                            const BookingPlan& plan);
+  SimResponse GetAppointment(const std::string& order_id);
+  SimResponse RescheduleAppointment(const std::string& order_id, const nlohmann::json& body);
+  SimResponse CancelAppointment(const std::string& order_id, const nlohmann::json& body);
+  SimResponse CancellationReasons();
+
+  // Applies timed transitions that are due; returns when the next one is due, if any.
+  std::optional<TimePoint> Tick();
+
+  static constexpr const char* kTeamId = "7d5bd9a8-3c1e-4d6f-9f63-2a0c2b7d1e55";
+
+ private:
+  struct User {
+    std::string id;
+    std::string client_user_id;
+    TimePoint created_on;
+  };
+  struct Slot {
+    std::string booking_key;
+    std::string zip_code;
+    TimePoint start;
+    TimePoint end;
+    TimePoint expires_at;
+    nlohmann::json address;  // the USAddress availability was asked for
+  };
+  struct Appointment {
+    std::string id;
+    std::string order_id;
+    std::string booking_key;
+    std::string status;
+    std::string provider;
+    std::string provider_id;
+    nlohmann::json address;
+    TimePoint start;
+    TimePoint end;
+    std::optional<std::string> notes;
+    std::vector<nlohmann::json> events;
+    // A pending booking resolves to this after some polls or at some time.
+    std::optional<std::string> resolves_to;
+    std::optional<int> resolve_after_polls;
+    std::optional<TimePoint> resolve_at;
+    int polls = 0;
+  };
+  struct Order {
+    std::string id;
+    std::string user_id;
+    std::string details_id;
+    std::string transaction_id;
+    std::string lab_test_id;
+    nlohmann::json patient_details;
+    nlohmann::json patient_address;
+    std::string low_status;
+    std::vector<nlohmann::json> events;
+    TimePoint created_at;
+    TimePoint updated_at;
+    int polls = 0;
+    std::optional<TimePoint> requisition_at;
+    std::vector<Appointment> appointments;  // the last one is the active one
+  };
+
+  // Everything below runs with mutex_ held.
+  void ClearLocked();
+  Order* FindOrder(const std::string& id);
+  Appointment* ActiveAppointment(Order& order);
+  void SetOrderStatus(Order& order, const std::string& low_status);
+  void SetAppointmentStatus(Order& order, Appointment& appointment, const std::string& status);
+  void EmitOrderEvent(const Order& order, const char* event_type);
+  void EmitAppointmentEvent(const Order& order, const Appointment& appointment,
+                            const char* event_type);
+  void ResolvePending(Order& order, Appointment& appointment);
+  void ApplyDueLocked();
+  nlohmann::json OrderJson(const Order& order) const;
+  nlohmann::json AppointmentJson(const Order& order, const Appointment& appointment) const;
+  nlohmann::json UserJson(const User& user) const;
+  const User* FindUserById(const std::string& id) const;
+  bool IsServed(const std::string& zip_code) const;
+  std::string ProviderFor(const std::string& zip_code) const;
+  SimResponse BookSlot(Order& order, Slot& slot, const nlohmann::json& body, const BookingPlan& plan);
+  std::optional<SimResponse> CheckSlot(const std::string& booking_key, const Order& order,
+                                       Slot** slot);
+
+  const Clock& clock_;
+  IdGenerator& ids_;
+  std::vector<std::string> extra_served_zips_;
+  mutable std::mutex mutex_;
+  EventSink sink_;
+  Script script_;
+  std::map<std::string, User> users_;                 // by user id
+  std::map<std::string, std::string> users_by_client_id_;
+  std::map<std::string, Order> orders_;
+  std::map<std::string, Slot> slots_;                 // by booking key
+  struct IdempotentAnswer {
+    bool in_flight = true;
+    SimResponse answer;
+    TimePoint stored_at;
+  };
+  std::map<std::string, IdempotentAnswer> idempotency_;
+  std::int64_t next_event_id_ = 1;
+};
+
+}  // namespace lab_orders::sim

@@ -1,0 +1,31 @@
+#include "lab_orders/common/ids.h"
+
+#include "lab_orders/common/encoding.h"
+
+namespace lab_orders {
+
+std::string NewRandomUuid() {
+  std::string bytes = RandomBytes(16);
+  bytes[6] = char((bytes[6] & 0x0F) | 0x40);
+  bytes[8] = char((bytes[8] & 0x3F) | 0x80);
+  std::string hex = HexEncode(bytes);
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20, 12);
+}
+
+std::string RandomIdGenerator::NewUuid() { return NewRandomUuid(); }
+
+bool IsUuid(const std::string& text) {
+  if (text.size() != 36) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace lab_orders

@@ -1,0 +1,251 @@
+#include "codec.h"
+
+namespace lab_orders::junction {
+namespace {
+
+using nlohmann::json;
+
+const json& Field(const json& object, const char* key) {
+  if (!object.is_object()) throw MalformedJunctionJson(std::string("expected an object around ") + key);
+  auto it = object.find(key);
+  if (it == object.end()) throw MalformedJunctionJson(std::string("missing field ") + key);
+  return *it;
+}
+
+std::string String(const json& object, const char* key) {
+  const json& value = Field(object, key);
+  if (!value.is_string()) throw MalformedJunctionJson(std::string("field ") + key + " is not a string");
+  return value.get<std::string>();
+}
+
+std::optional<std::string> OptionalString(const json& object, const char* key) {
+  if (!object.is_object()) return std::nullopt;
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) throw MalformedJunctionJson(std::string("field ") + key + " is not a string");
+  return it->get<std::string>();
+}
+
+bool Bool(const json& object, const char* key, std::optional<bool> fallback = std::nullopt) {
+  auto it = object.find(key);
+  if (it == object.end() && fallback) return *fallback;
+  const json& value = Field(object, key);
+  if (!value.is_boolean()) throw MalformedJunctionJson(std::string("field ") + key + " is not a boolean");
+  return value.get<bool>();
+}
+
+const json& Array(const json& value, const char* what) {
+  if (!value.is_array()) throw MalformedJunctionJson(std::string(what) + " is not an array");
+  return value;
+}
+
+void PutOptional(json& object, const char* key, const std::optional<std::string>& value) {
+  if (value) object[key] = *value;
+}
+
+USAddress DecodeUSAddress(const json& in) {
+  USAddress address;
+  address.first_line = String(in, "first_line");
+  address.second_line = OptionalString(in, "second_line");
+  address.city = String(in, "city");
+  address.state = String(in, "state");
+  address.zip_code = String(in, "zip_code");
+  address.access_notes = OptionalString(in, "access_notes");
+  return address;
+}
+
+}  // namespace
+
+json EncodeCreateUser(const CreateUserRequest& request) {
+  return {{"client_user_id", request.client_user_id}};
+}
+
+json EncodeCreateOrder(const CreateOrderRequest& request) {
+  const PatientDetails& patient = request.patient_details;
+  const PatientAddress& address = request.patient_address;
+  json patient_address = {{"first_line", address.first_line},
+                          {"city", address.city},
+                          {"state", address.state},
+                          {"zip", address.zip},
+                          {"country", address.country}};
+  PutOptional(patient_address, "second_line", address.second_line);
+  PutOptional(patient_address, "access_notes", address.access_notes);
+  return {{"user_id", request.user_id},
+          {"patient_details",
+           {{"first_name", patient.first_name},
+            {"last_name", patient.last_name},
+            {"dob", patient.dob},
+            {"gender", patient.gender},
+            {"phone_number", patient.phone_number},
+            {"email", patient.email}}},
+          {"patient_address", patient_address},
+          {"order_set", {{"lab_test_ids", request.lab_test_ids}}},
+          {"collection_method", request.collection_method}};
+}
+
+json EncodeUSAddress(const USAddress& address) {
+  json out = {{"first_line", address.first_line},
+              {"city", address.city},
+              {"state", address.state},
+              {"zip_code", address.zip_code}};
+  PutOptional(out, "second_line", address.second_line);
+  PutOptional(out, "access_notes", address.access_notes);
+  return out;
+}
+
+json EncodeBooking(const BookingRequest& request) {
+  json out = {{"booking_key", request.booking_key},
+              {"async_confirmation", request.async_confirmation}};
+  PutOptional(out, "appointment_notes", request.appointment_notes);
+  if (request.sync_confirmation_timeout_ms) {
+    out["sync_confirmation_timeout_millisecond"] = *request.sync_confirmation_timeout_ms;
+  }
+  if (request.async_confirmation_timeout_ms) {
+    out["async_confirmation_timeout_millisecond"] = *request.async_confirmation_timeout_ms;
+  }
+  return out;
+}
+
+json EncodeReschedule(const RescheduleRequest& request) {
+  json out = {{"booking_key", request.booking_key}};
+  PutOptional(out, "appointment_notes", request.appointment_notes);
+  return out;
+}
+
+json EncodeCancelAppointment(const CancelAppointmentRequest& request) {
+  json out = {{"cancellation_reason_id", request.cancellation_reason_id}};
+  PutOptional(out, "notes", request.notes);
+  return out;
+}
+
+User DecodeUser(const json& in) {
+  return User{String(in, "user_id"), String(in, "team_id"), String(in, "client_user_id"),
+              String(in, "created_on")};
+}
+
+std::vector<LabTest> DecodeLabTests(const json& in) {
+  std::vector<LabTest> tests;
+  for (const auto& entry : Array(in, "lab test list")) {
+    LabTest test;
+    test.id = String(entry, "id");
+    test.slug = String(entry, "slug");
+    test.name = String(entry, "name");
+    test.sample_type = String(entry, "sample_type");
+    test.method = String(entry, "method");
+    test.status = String(entry, "status");
+    test.fasting = Bool(entry, "fasting", false);
+    tests.push_back(std::move(test));
+  }
+  return tests;
+}
+
+Order DecodeOrder(const json& in) {
+  Order order;
+  order.id = String(in, "id");
+  order.user_id = String(in, "user_id");
+  order.team_id = String(in, "team_id");
+  for (const auto& entry : Array(Field(in, "events"), "events")) {
+    const auto& id = Field(entry, "id");
+    if (!id.is_number_integer()) throw MalformedJunctionJson("field events[].id is not an integer");
+    order.events.push_back(
+        OrderEvent{id.get<std::int64_t>(), String(entry, "created_at"), String(entry, "status")});
+  }
+  order.status = String(Field(in, "last_event"), "status");
+  size_t dot = order.status.rfind('.');
+  order.low_level_status = dot == std::string::npos ? order.status : order.status.substr(dot + 1);
+  if (auto details = in.find("details"); details != in.end() && details->is_object()) {
+    if (auto data = details->find("data"); data != details->end() && data->is_object()) {
+      order.appointment_id = OptionalString(*data, "appointment_id");
+    }
+  }
+  if (auto transaction = in.find("order_transaction");
+      transaction != in.end() && transaction->is_object()) {
+    order.order_transaction_id = OptionalString(*transaction, "id");
+  }
+  order.created_at = String(in, "created_at");
+  order.updated_at = String(in, "updated_at");
+  return order;
+}
+
+OrderResponse DecodeOrderResponse(const json& in) {
+  return OrderResponse{DecodeOrder(Field(in, "order")), String(in, "status"),
+                       String(in, "message")};
+}
+
+AreaInfo DecodeAreaInfo(const json& in) {
+  AreaInfo info;
+  info.zip_code = String(in, "zip_code");
+  const auto& phlebotomy = Field(in, "phlebotomy");
+  info.phlebotomy_served = Bool(phlebotomy, "is_served");
+  for (const auto& entry : Array(Field(phlebotomy, "providers"), "providers")) {
+    PhlebotomyProvider provider;
+    provider.name = String(entry, "name");
+    for (const auto& type : Array(Field(entry, "service_types"), "service_types")) {
+      if (type.is_string()) provider.service_types.push_back(type.get<std::string>());
+    }
+    info.providers.push_back(std::move(provider));
+  }
+  return info;
+}
+
+Availability DecodeAvailability(const json& in) {
+  Availability availability;
+  availability.timezone = OptionalString(in, "timezone");
+  for (const auto& day : Array(Field(in, "slots"), "slots")) {
+    DaySlots day_slots;
+    day_slots.date = String(day, "date");
+    for (const auto& entry : Array(Field(day, "slots"), "slots[].slots")) {
+      TimeSlot slot;
+      slot.booking_key = OptionalString(entry, "booking_key");
+      slot.start = String(entry, "start");
+      slot.end = String(entry, "end");
+      slot.expires_at = OptionalString(entry, "expires_at");
+      const auto& price = Field(entry, "price");
+      if (!price.is_number()) throw MalformedJunctionJson("field price is not a number");
+      slot.price = price.get<double>();
+      slot.is_priority = Bool(entry, "is_priority");
+      const auto& available = Field(entry, "num_appointments_available");
+      if (!available.is_number_integer()) {
+        throw MalformedJunctionJson("field num_appointments_available is not an integer");
+      }
+      slot.num_appointments_available = available.get<int>();
+      day_slots.slots.push_back(std::move(slot));
+    }
+    availability.days.push_back(std::move(day_slots));
+  }
+  return availability;
+}
+
+Appointment DecodeAppointment(const json& in) {
+  Appointment appointment;
+  appointment.id = String(in, "id");
+  appointment.user_id = String(in, "user_id");
+  appointment.order_id = String(in, "order_id");
+  appointment.address = DecodeUSAddress(Field(in, "address"));
+  appointment.start_at = OptionalString(in, "start_at");
+  appointment.end_at = OptionalString(in, "end_at");
+  appointment.iana_timezone = OptionalString(in, "iana_timezone");
+  appointment.type = String(in, "type");
+  appointment.provider = String(in, "provider");
+  appointment.status = String(in, "status");
+  appointment.provider_id = String(in, "provider_id");
+  appointment.can_reschedule = Bool(in, "can_reschedule");
+  appointment.event_status = String(in, "event_status");
+  for (const auto& entry : Array(Field(in, "events"), "events")) {
+    appointment.events.push_back(
+        AppointmentEvent{String(entry, "created_at"), String(entry, "status")});
+  }
+  appointment.external_id = OptionalString(in, "external_id");
+  return appointment;
+}
+
+std::vector<CancellationReason> DecodeCancellationReasons(const json& in) {
+  std::vector<CancellationReason> reasons;
+  for (const auto& entry : Array(in, "cancellation reasons")) {
+    reasons.push_back(
+        CancellationReason{String(entry, "id"), String(entry, "name"), Bool(entry, "is_refundable")});
+  }
+  return reasons;
+}
+
+}  // namespace lab_orders::junction

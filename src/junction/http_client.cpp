@@ -1,0 +1,178 @@
+#include "lab_orders/junction/http_client.h"
+
+#include <Poco/URI.h>
+#include <spdlog/spdlog.h>
+
+#include "classify.h"
+#include "codec.h"
+#include "transport.h"
+
+namespace lab_orders::junction {
+namespace {
+
+using nlohmann::json;
+
+std::string PathSegment(const std::string& value) {
+  std::string encoded;
+  Poco::URI::encode(value, "/?#%&=+:@", encoded);
+  return encoded;
+}
+
+std::string QueryValue(const std::string& value) {
+  std::string encoded;
+  Poco::URI::encode(value, "/?#%&=+:@ ", encoded);
+  return encoded;
+}
+
+RawRequest Get(std::string path) { return RawRequest{"GET", std::move(path), "", {}, true}; }
+
+RawRequest WithBody(const char* method, std::string path, const json& body, bool safe_to_repeat) {
+  return RawRequest{method, std::move(path), body.dump(), {}, safe_to_repeat};
+}
+
+// Sends one call and turns every way it can end into a Result. Logs ids and outcomes only.
+template <typename T, typename Decode>
+Result<T> Call(Transport& transport, const char* operation, const RawRequest& request,
+               Decode decode) {
+  auto started = std::chrono::steady_clock::now();
+  auto elapsed_ms = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 started)
+        .count();
+  };
+  auto sent = transport.Send(request);
+  if (auto* failure = std::get_if<TransportFailure>(&sent)) {
+    CallError error;
+    error.outcome = failure->outcome;
+    error.operation = operation;
+    error.may_have_reached_junction = failure->may_have_reached_junction;
+    error.summary = std::string("Junction ") + operation + ": " + failure->summary;
+    spdlog::warn("junction {} failed after {} ms: {} ({})", operation, elapsed_ms(),
+                 OutcomeName(error.outcome), failure->summary);
+    return error;
+  }
+  const RawResponse& response = std::get<RawResponse>(sent);
+  if (response.status < 200 || response.status >= 300) {
+    CallError error = ClassifyFailure(operation, response, std::chrono::system_clock::now());
+    spdlog::info("junction {} answered {} in {} ms: {}", operation, response.status, elapsed_ms(),
+                 OutcomeName(error.outcome));
+    return error;
+  }
+  try {
+    json body = json::parse(response.body);
+    T value = decode(body);
+    spdlog::debug("junction {} answered {} in {} ms", operation, response.status, elapsed_ms());
+    return value;
+  } catch (const std::exception& e) {
+    CallError error;
+    error.outcome = Outcome::kMalformedResponse;
+    error.operation = operation;
+    error.http_status = response.status;
+    error.may_have_reached_junction = true;
+    // json::parse_error messages quote no input; MalformedJunctionJson names fields only.
+    error.summary = std::string("Junction ") + operation + " answered " +
+                    std::to_string(response.status) + " with an unreadable body: " + e.what();
+    spdlog::warn("{}", error.summary);
+    return error;
+  }
+}
+
+}  // namespace
+
+HttpJunctionClient::HttpJunctionClient(HttpClientOptions options)
+    : transport_(std::make_unique<Transport>(options)) {}
+
+HttpJunctionClient::~HttpJunctionClient() = default;
+
+Result<User> HttpJunctionClient::CreateUser(const CreateUserRequest& request) {
+  // Repeating it is safe: a second create answers with the conflict that names the user.
+  return Call<User>(*transport_, "create_user",
+                    WithBody("POST", "/v2/user", EncodeCreateUser(request), true), DecodeUser);
+}
+
+Result<User> HttpJunctionClient::ResolveUser(const std::string& client_user_id) {
+  return Call<User>(*transport_, "resolve_user",
+                    Get("/v2/user/resolve/" + PathSegment(client_user_id)), DecodeUser);
+}
+
+Result<std::vector<LabTest>> HttpJunctionClient::ListLabTests() {
+  return Call<std::vector<LabTest>>(*transport_, "list_lab_tests", Get("/v3/lab_tests"),
+                                    DecodeLabTests);
+}
+
+Result<OrderResponse> HttpJunctionClient::CreateOrder(const CreateOrderRequest& request) {
+  RawRequest raw = WithBody("POST", "/v3/order", EncodeCreateOrder(request),
+                            request.idempotency_key.has_value());
+  if (request.idempotency_key) raw.headers["X-Idempotency-Key"] = *request.idempotency_key;
+  return Call<OrderResponse>(*transport_, "create_order", raw, DecodeOrderResponse);
+}
+
+Result<Order> HttpJunctionClient::GetOrder(const std::string& order_id) {
+  return Call<Order>(*transport_, "get_order", Get("/v3/order/" + PathSegment(order_id)),
+                     DecodeOrder);
+}
+
+Result<OrderResponse> HttpJunctionClient::CancelOrder(const std::string& order_id) {
+  return Call<OrderResponse>(
+      *transport_, "cancel_order",
+      RawRequest{"POST", "/v3/order/" + PathSegment(order_id) + "/cancel", "", {}, false},
+      DecodeOrderResponse);
+}
+
+Result<AreaInfo> HttpJunctionClient::GetAreaInfo(const std::string& zip_code) {
+  return Call<AreaInfo>(*transport_, "area_info",
+                        Get("/v3/order/area/info?zip_code=" + QueryValue(zip_code)),
+                        DecodeAreaInfo);
+}
+
+Result<Availability> HttpJunctionClient::GetAvailability(
+    const USAddress& address, const std::optional<std::string>& start_date) {
+  std::string path = "/v3/order/phlebotomy/appointment/availability";
+  if (start_date) path += "?start_date=" + QueryValue(*start_date);
+  return Call<Availability>(*transport_, "availability",
+                            WithBody("POST", path, EncodeUSAddress(address), true),
+                            DecodeAvailability);
+}
+
+Result<Appointment> HttpJunctionClient::BookAppointment(const std::string& order_id,
+                                                        const BookingRequest& request) {
+  // Junction offers no idempotency key here: never resend it blindly.
+  return Call<Appointment>(
+      *transport_, "book_appointment",
+      WithBody("POST", "/v3/order/" + PathSegment(order_id) + "/phlebotomy/appointment/book",
+               EncodeBooking(request), false),
+      DecodeAppointment);
+}
+
+Result<Appointment> HttpJunctionClient::GetAppointment(const std::string& order_id) {
+  return Call<Appointment>(*transport_, "get_appointment",
+                           Get("/v3/order/" + PathSegment(order_id) + "/phlebotomy/appointment"),
+                           DecodeAppointment);
+}
+
+Result<Appointment> HttpJunctionClient::RescheduleAppointment(const std::string& order_id,
+                                                              const RescheduleRequest& request) {
+  return Call<Appointment>(
+      *transport_, "reschedule_appointment",
+      WithBody("PATCH",
+               "/v3/order/" + PathSegment(order_id) + "/phlebotomy/appointment/reschedule",
+               EncodeReschedule(request), false),
+      DecodeAppointment);
+}
+
+Result<Appointment> HttpJunctionClient::CancelAppointment(const std::string& order_id,
+                                                          const CancelAppointmentRequest& request) {
+  return Call<Appointment>(
+      *transport_, "cancel_appointment",
+      WithBody("PATCH", "/v3/order/" + PathSegment(order_id) + "/phlebotomy/appointment/cancel",
+               EncodeCancelAppointment(request), false),
+      DecodeAppointment);
+}
+
+Result<std::vector<CancellationReason>> HttpJunctionClient::ListCancellationReasons() {
+  return Call<std::vector<CancellationReason>>(
+      *transport_, "cancellation_reasons",
+      Get("/v3/order/phlebotomy/appointment/cancellation-reasons"), DecodeCancellationReasons);
+}
+
+}  // namespace lab_orders::junction

@@ -1,0 +1,696 @@
+#include "lab_orders/sim/server.h"
+
+#include <Poco/Net/HTMLForm.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
+#include <Poco/ThreadPool.h>
+#include <Poco/URI.h>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "lab_orders/common/ids.h"
+#include "lab_orders/sim/junction_spec.h"
+#include "lab_orders/sim/openapi_validator.h"
+#include "lab_orders/sim/sim_clock.h"
+#include "lab_orders/sim/webhook_sender.h"
+#include "lab_orders/sim/world.h"
+
+namespace lab_orders::sim {
+namespace {
+
+using nlohmann::json;
+using Poco::Net::HTTPServerRequest;
+using Poco::Net::HTTPServerResponse;
+
+constexpr std::size_t kMaxBodyBytes = 1 << 20;
+
+struct Route {
+  const char* operation;
+  const char* method;
+  const char* path;  // the spec's path template
+};
+
+// Literal paths before templated ones that could also match them.
+const Route kRoutes[] = {
+    {"create_user", "POST", "/v2/user"},
+    {"resolve_user", "GET", "/v2/user/resolve/{client_user_id}"},
+    {"get_user", "GET", "/v2/user/{user_id}"},
+    {"list_lab_tests", "GET", "/v3/lab_tests"},
+    {"create_order", "POST", "/v3/order"},
+    {"area_info", "GET", "/v3/order/area/info"},
+    {"availability", "POST", "/v3/order/phlebotomy/appointment/availability"},
+    {"cancellation_reasons", "GET", "/v3/order/phlebotomy/appointment/cancellation-reasons"},
+    {"get_order", "GET", "/v3/order/{order_id}"},
+    {"cancel_order", "POST", "/v3/order/{order_id}/cancel"},
+    {"book_appointment", "POST", "/v3/order/{order_id}/phlebotomy/appointment/book"},
+    {"get_appointment", "GET", "/v3/order/{order_id}/phlebotomy/appointment"},
+    {"reschedule_appointment", "PATCH", "/v3/order/{order_id}/phlebotomy/appointment/reschedule"},
+    {"cancel_appointment", "PATCH", "/v3/order/{order_id}/phlebotomy/appointment/cancel"},
+};
+
+std::vector<std::string> SplitPath(const std::string& path) {
+  std::vector<std::string> segments;
+  size_t pos = 0;
+  while (pos < path.size()) {
+    if (path[pos] == '/') {
+      ++pos;
+      continue;
+    }
+    size_t end = path.find('/', pos);
+    if (end == std::string::npos) end = path.size();
+    segments.push_back(path.substr(pos, end - pos));
+    pos = end;
+  }
+  return segments;
+}
+
+// Matches a concrete path against a template; fills the {name} parameters (URL-decoded).
+bool MatchPath(const std::string& path_template, const std::vector<std::string>& segments,
+               std::map<std::string, std::string>* params) {
+  std::vector<std::string> parts = SplitPath(path_template);
+  if (parts.size() != segments.size()) return false;
+  std::map<std::string, std::string> found;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].front() == '{') {
+      std::string decoded;
+      Poco::URI::decode(segments[i], decoded);
+      found[parts[i].substr(1, parts[i].size() - 2)] = decoded;
+    } else if (parts[i] != segments[i]) {
+      return false;
+    }
+  }
+  *params = std::move(found);
+  return true;
+}
+
+// The subschema to check a parameter value against, when it is a plain string.
+const json* StringSchemaOf(const json& schema) {
+  if (schema.value("type", "") == "string") return &schema;
+  if (schema.contains("anyOf")) {
+    for (const json& branch : schema["anyOf"]) {
+      if (branch.value("type", "") == "string") return &branch;
+    }
+  }
+  return nullptr;
+}
+
+struct CallRecord {
+  int sequence;
+  std::string operation;
+  std::string method;
+  std::string path;
+  std::string query;
+  json body;
+  std::optional<std::string> idempotency_key;
+  int connection_id;
+  json outcome;  // the status sent, or the fault's name
+};
+
+}  // namespace
+
+struct SimServer::Impl {
+  explicit Impl(SimOptions options)
+      : options(std::move(options)),
+        world(clock, ids, this->options.served_zips),
+        validator(json::parse(JunctionSpecText())) {}
+
+  SimOptions options;
+  SimClock clock;
+  RandomIdGenerator ids;
+  World world;
+  OpenApiValidator validator;
+  std::unique_ptr<WebhookSender> webhooks;
+  std::unique_ptr<Poco::ThreadPool> pool;
+  std::unique_ptr<Poco::Net::HTTPServer> server;
+  std::thread ticker;
+
+  // Guards everything below.
+  std::mutex mutex;
+  std::condition_variable wake;  // ticker and hanging calls
+  bool stopping = false;
+  std::uint64_t reset_generation = 0;
+  std::vector<CallRecord> calls;
+  std::map<std::string, int> script_calls;  // per operation, since the script was loaded
+  std::map<std::string, int> stats_calls;   // per operation, since the last reset
+  std::map<std::string, int> connection_ids;
+  int connections_at_reset = 0;
+
+  void Tick();
+  bool Wait(std::chrono::milliseconds delay);
+  void Handle(HTTPServerRequest& request, HTTPServerResponse& response);
+  void HandleJunction(const Route& route, const std::map<std::string, std::string>& params,
+                      HTTPServerRequest& request, HTTPServerResponse& response);
+  void HandleAdmin(const std::vector<std::string>& segments, HTTPServerRequest& request,
+                   HTTPServerResponse& response);
+  SimResponse Dispatch(const Route& route, const std::map<std::string, std::string>& params,
+                       const Poco::Net::HTMLForm& query, const json& body,
+                       HTTPServerRequest& request, int call_number);
+  std::optional<SimResponse> ValidateRequest(const Route& route,
+                                             const std::map<std::string, std::string>& params,
+                                             const Poco::Net::HTMLForm& query,
+                                             const std::string& raw_body, json* body);
+  int ConnectionId(HTTPServerRequest& request);
+  void Record(int sequence, const json& outcome);
+  json CallsJson(const std::string& operation_filter);
+  void Reset();
+};
+
+namespace {
+
+void SendJson(HTTPServerResponse& response, const SimResponse& answer) {
+  response.setStatus(Poco::Net::HTTPResponse::HTTPStatus(answer.status));
+  for (const auto& [name, value] : answer.headers) response.set(name, value);
+  std::string body = answer.body.dump();
+  response.setContentType("application/json");
+  response.setContentLength(std::streamsize(body.size()));
+  response.send() << body;
+}
+
+SimResponse Detail(int status, const std::string& message) {
+  return SimResponse{status, json{{"detail", message}}, {}};
+}
+
+// Closes the connection under the HTTP server: with RST when abort, else with FIN.
+void DropConnection(HTTPServerRequest& request, bool abort) {
+  auto& impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl&>(request);
+  Poco::Net::StreamSocket socket = impl.detachSocket();
+  try {
+    if (abort) {
+      socket.setLinger(true, 0);
+    } else {
+      socket.shutdown();
+    }
+    socket.close();
+  } catch (const Poco::Exception&) {
+    // The peer may already be gone; the connection is closed either way.
+  }
+}
+
+void SendTruncated(HTTPServerRequest& request) {
+  auto& impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl&>(request);
+  Poco::Net::StreamSocket socket = impl.detachSocket();
+  std::string head =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n"
+      "{\"id\": \"3f1c0a52-";
+  try {
+    socket.sendBytes(head.data(), int(head.size()));
+    socket.shutdown();
+    socket.close();
+  } catch (const Poco::Exception&) {
+  }
+}
+
+class Handler final : public Poco::Net::HTTPRequestHandler {
+ public:
+  explicit Handler(SimServer::Impl& impl) : impl_(impl) {}
+  void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
+    impl_.Handle(request, response);
+  }
+
+ private:
+  SimServer::Impl& impl_;
+};
+
+class HandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  explicit HandlerFactory(SimServer::Impl& impl) : impl_(impl) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
+    return new Handler(impl_);
+  }
+
+ private:
+  SimServer::Impl& impl_;
+};
+
+}  // namespace
+
+bool SimServer::Impl::Wait(std::chrono::milliseconds delay) {
+  std::unique_lock lock(mutex);
+  std::uint64_t generation = reset_generation;
+  return !wake.wait_for(lock, delay,
+                        [&] { return stopping || reset_generation != generation; });
+}
+
+void SimServer::Impl::Tick() {
+  std::unique_lock lock(mutex);
+  while (!stopping) {
+    lock.unlock();
+    std::optional<World::TimePoint> next = world.Tick();
+    lock.lock();
+    // The world's time runs ahead of the system clock by the clock's offset.
+    auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(1);
+    if (next) deadline = std::min(deadline, *next - clock.Offset());
+    wake.wait_until(lock, deadline);
+  }
+}
+
+int SimServer::Impl::ConnectionId(HTTPServerRequest& request) {
+  auto& impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl&>(request);
+  // A live connection has a unique peer address; the session's address separates reuse.
+  std::string key = request.clientAddress().toString() + "@" +
+                    std::to_string(reinterpret_cast<std::uintptr_t>(&impl.session()));
+  std::lock_guard lock(mutex);
+  auto [it, inserted] = connection_ids.try_emplace(key, int(connection_ids.size()) + 1);
+  return it->second;
+}
+
+void SimServer::Impl::Record(int sequence, const json& outcome) {
+  std::lock_guard lock(mutex);
+  for (auto it = calls.rbegin(); it != calls.rend(); ++it) {
+    if (it->sequence == sequence) {
+      it->outcome = outcome;
+      return;
+    }
+  }
+}
+
+void SimServer::Impl::Reset() {
+  world.Reset();
+  if (options.script) world.LoadScript(*options.script);
+  clock.ResetOffset();
+  if (webhooks) webhooks->Clear();
+  std::lock_guard lock(mutex);
+  ++reset_generation;
+  calls.clear();
+  script_calls.clear();
+  stats_calls.clear();
+  connections_at_reset = server ? server->totalConnections() : 0;
+  wake.notify_all();
+}
+
+json SimServer::Impl::CallsJson(const std::string& operation_filter) {
+  std::lock_guard lock(mutex);
+  json out = json::array();
+  for (const CallRecord& call : calls) {
+    if (!operation_filter.empty() && call.operation != operation_filter) continue;
+    out.push_back({{"sequence", call.sequence},
+                   {"operation", call.operation},
+                   {"method", call.method},
+                   {"path", call.path},
+                   {"query", call.query},
+                   {"body", call.body},
+                   {"idempotency_key", call.idempotency_key ? json(*call.idempotency_key)
+                                                            : json(nullptr)},
+                   {"connection_id", call.connection_id},
+                   {"outcome", call.outcome}});
+  }
+  return out;
+}
+
+void SimServer::Impl::Handle(HTTPServerRequest& request, HTTPServerResponse& response) {
+  try {
+    Poco::URI uri(request.getURI());
+    std::vector<std::string> segments = SplitPath(uri.getPath());
+    if (!segments.empty() && segments[0] == "_sim") {
+      HandleAdmin(segments, request, response);
+      return;
+    }
+    bool path_known = false;
+    for (const Route& route : kRoutes) {
+      std::map<std::string, std::string> params;
+      if (!MatchPath(route.path, segments, &params)) continue;
+      path_known = true;
+      if (request.getMethod() != route.method) continue;
+      HandleJunction(route, params, request, response);
+      return;
+    }
+    SendJson(response, path_known ? Detail(405, "Method Not Allowed") : Detail(404, "Not Found"));
+  } catch (const std::exception& e) {
+    spdlog::error("junction-sim: unhandled error on {} {}: {}", request.getMethod(),
+                  request.getURI(), e.what());
+    if (!response.sent()) SendJson(response, Detail(500, "Internal Server Error"));
+  }
+}
+
+std::optional<SimResponse> SimServer::Impl::ValidateRequest(
+    const Route& route, const std::map<std::string, std::string>& params,
+    const Poco::Net::HTMLForm& query, const std::string& raw_body, json* body) {
+  std::vector<SchemaViolation> violations;
+  const json& operation = validator.spec()["paths"][route.path][Poco::toLower(std::string(route.method))];
+  for (const json& parameter : operation.value("parameters", json::array())) {
+    std::string in = parameter.value("in", "");
+    std::string name = parameter.value("name", "");
+    std::optional<std::string> value;
+    if (in == "path" && params.count(name)) value = params.at(name);
+    if (in == "query" && query.has(name)) value = query.get(name);
+    if (in != "path" && in != "query") continue;
+    if (!value) {
+      if (parameter.value("required", false)) {
+        violations.push_back({json::array({in, name}), "Field required", "missing"});
+      }
+      continue;
+    }
+    if (const json* schema = StringSchemaOf(parameter.value("schema", json::object()))) {
+      auto found = validator.Validate(*schema, *value, json::array({in, name}));
+      violations.insert(violations.end(), found.begin(), found.end());
+    }
+  }
+  if (const json* schema = validator.RequestBodySchema(route.method, route.path)) {
+    if (raw_body.empty()) {
+      violations.push_back({json::array({"body"}), "Field required", "missing"});
+    } else {
+      try {
+        *body = json::parse(raw_body);
+        auto found = validator.Validate(*schema, *body, json::array({"body"}));
+        violations.insert(violations.end(), found.begin(), found.end());
+      } catch (const json::parse_error& e) {
+        violations.push_back({json::array({"body", int(e.byte)}), "JSON decode error",
+                              "json_invalid"});
+      }
+    }
+  }
+  if (violations.empty()) return std::nullopt;
+  json detail = json::array();
+  for (const SchemaViolation& violation : violations) detail.push_back(violation.ToJson());
+  return SimResponse{422, json{{"detail", detail}}, {}};
+}
+
+void SimServer::Impl::HandleJunction(const Route& route,
+                                     const std::map<std::string, std::string>& params,
+                                     HTTPServerRequest& request, HTTPServerResponse& response) {
+  std::string raw_body;
+  if (request.getContentLength() > std::streamsize(kMaxBodyBytes)) {
+    SendJson(response, Detail(413, "Request Entity Too Large"));
+    return;
+  }
+  {
+    char buffer[8192];
+    std::istream& in = request.stream();
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+      raw_body.append(buffer, std::size_t(in.gcount()));
+      if (raw_body.size() > kMaxBodyBytes) {
+        SendJson(response, Detail(413, "Request Entity Too Large"));
+        return;
+      }
+    }
+  }
+  Poco::URI uri(request.getURI());
+  Poco::Net::HTMLForm query;
+  query.read(uri.getRawQuery());
+  std::optional<std::string> idempotency_key;
+  if (request.has("X-Idempotency-Key")) idempotency_key = request.get("X-Idempotency-Key");
+
+  int sequence = 0;
+  int call_number = 0;
+  int connection_id = ConnectionId(request);
+  {
+    json logged_body = nullptr;
+    if (!raw_body.empty()) {
+      logged_body = json::parse(raw_body, nullptr, false);
+      if (logged_body.is_discarded()) logged_body = raw_body;
+    }
+    std::lock_guard lock(mutex);
+    sequence = int(calls.size()) + 1;
+    call_number = ++script_calls[route.operation];
+    ++stats_calls[route.operation];
+    calls.push_back(CallRecord{sequence, route.operation, route.method, uri.getPath(),
+                               uri.getRawQuery(), logged_body, idempotency_key, connection_id,
+                               nullptr});
+  }
+  auto answer = [&](const SimResponse& reply) {
+    SendJson(response, reply);
+    Record(sequence, reply.status);
+  };
+
+  std::string api_key = request.get("x-vital-api-key", "");
+  if (api_key.empty() || (options.api_key && api_key != *options.api_key)) {
+    answer(Detail(401, api_key.empty() ? "Missing x-vital-api-key header." : "Invalid API key."));
+    return;
+  }
+  if (options.latency_ms > 0 && !Wait(std::chrono::milliseconds(options.latency_ms))) return;
+
+  Script script = world.CurrentScript();
+  const CallRule* rule = script.RuleFor(route.operation, call_number);
+  auto apply_rule = [&](const CallRule& scripted) {
+    switch (scripted.fault) {
+      case Fault::kNone: {
+        SimResponse reply{*scripted.status, scripted.body.value_or(json(nullptr)),
+                          scripted.headers};
+        if (scripted.raw_body) {
+          response.setStatus(Poco::Net::HTTPResponse::HTTPStatus(reply.status));
+          for (const auto& [name, value] : reply.headers) response.set(name, value);
+          response.setContentType("application/json");
+          response.setContentLength(std::streamsize(scripted.raw_body->size()));
+          response.send() << *scripted.raw_body;
+          Record(sequence, reply.status);
+        } else {
+          answer(reply);
+        }
+        return;
+      }
+      case Fault::kRateLimited:
+      case Fault::kUnavailable: {
+        bool limited = scripted.fault == Fault::kRateLimited;
+        SimResponse reply = Detail(limited ? 429 : 503,
+                                   limited ? "Too Many Requests" : "Service Unavailable");
+        reply.headers["Retry-After"] = std::to_string(scripted.retry_after_seconds);
+        answer(reply);
+        return;
+      }
+      case Fault::kMalformedJson: {
+        std::string garbage = "{\"detail\": <html>upstream proxy error";
+        response.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
+        response.setContentType("application/json");
+        response.setContentLength(std::streamsize(garbage.size()));
+        response.send() << garbage;
+        break;
+      }
+      case Fault::kTruncatedBody:
+        SendTruncated(request);
+        break;
+      case Fault::kHang:
+        if (!Wait(std::chrono::milliseconds(scripted.hang_ms))) {
+          // Stopped or reset while hanging: just drop the connection.
+        }
+        DropConnection(request, false);
+        break;
+      case Fault::kReset:
+        DropConnection(request, true);
+        break;
+      case Fault::kClose:
+        DropConnection(request, false);
+        break;
+    }
+    Record(sequence, FaultName(scripted.fault));
+  };
+
+  if (rule && rule->delay_ms > 0 && !Wait(std::chrono::milliseconds(rule->delay_ms))) return;
+  if (rule && rule->ReplacesAnswer() && !rule->after) {
+    apply_rule(*rule);
+    return;
+  }
+
+  json body;
+  if (auto invalid = ValidateRequest(route, params, query, raw_body, &body)) {
+    answer(*invalid);
+    return;
+  }
+
+  SimResponse reply;
+  bool idempotent = route.operation == std::string("create_order") && idempotency_key;
+  bool replayed = false;
+  if (idempotent) {
+    if (auto stored = world.BeginIdempotent(*idempotency_key)) {
+      reply = *stored;  // a replay, or a 409 while the first request runs
+      replayed = true;
+    }
+  }
+  if (!replayed) {
+    try {
+      reply = Dispatch(route, params, query, body, request, call_number);
+    } catch (...) {
+      if (idempotent) world.AbandonIdempotent(*idempotency_key);
+      throw;
+    }
+    if (idempotent) {
+      bool cache_errors = request.get("X-Idempotency-Error", "") != "no-cache";
+      world.FinishIdempotent(*idempotency_key, reply, cache_errors);
+    }
+  }
+  {
+    std::lock_guard lock(mutex);
+    wake.notify_all();  // the ticker may have a new due transition
+  }
+  if (rule && rule->ReplacesAnswer()) {
+    apply_rule(*rule);  // handled for real, but the answer is lost or replaced
+    return;
+  }
+  answer(reply);
+}
+
+SimResponse SimServer::Impl::Dispatch(const Route& route,
+                                      const std::map<std::string, std::string>& params,
+                                      const Poco::Net::HTMLForm& query, const json& body,
+                                      HTTPServerRequest&, int call_number) {
+  const std::string operation = route.operation;
+  auto param = [&](const char* name) { return params.at(name); };
+  if (operation == "create_user") return world.CreateUser(body);
+  if (operation == "resolve_user") return world.ResolveUser(param("client_user_id"));
+  if (operation == "get_user") return world.GetUser(param("user_id"));
+  if (operation == "list_lab_tests") return world.ListLabTests();
+  if (operation == "create_order") return world.CreateOrder(body);
+  if (operation == "get_order") return world.GetOrder(param("order_id"));
+  if (operation == "cancel_order") return world.CancelOrder(param("order_id"));
+  if (operation == "area_info") return world.AreaInfo(query.get("zip_code"));
+  if (operation == "availability") {
+    std::optional<std::string> start_date;
+    if (query.has("start_date")) start_date = query.get("start_date");
+    return world.Availability(body, start_date);
+  }
+  if (operation == "book_appointment") {
+    auto plan = world.PlanBooking(param("order_id"), body, call_number);
+    if (auto* refused = std::get_if<SimResponse>(&plan)) return *refused;
+    const BookingPlan& booking = std::get<BookingPlan>(plan);
+    if (booking.wait_ms > 0 && !Wait(std::chrono::milliseconds(booking.wait_ms))) {
+      return Detail(503, "Service Unavailable");
+    }
+    return world.CommitBooking(param("order_id"), body, booking);
+  }
+  if (operation == "get_appointment") return world.GetAppointment(param("order_id"));
+  if (operation == "reschedule_appointment") {
+    return world.RescheduleAppointment(param("order_id"), body);
+  }
+  if (operation == "cancel_appointment") return world.CancelAppointment(param("order_id"), body);
+  if (operation == "cancellation_reasons") return world.CancellationReasons();
+  return Detail(404, "Not Found");
+}
+
+void SimServer::Impl::HandleAdmin(const std::vector<std::string>& segments,
+                                  HTTPServerRequest& request, HTTPServerResponse& response) {
+  std::string raw_body;
+  {
+    char buffer[8192];
+    std::istream& in = request.stream();
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+      raw_body.append(buffer, std::size_t(in.gcount()));
+      if (raw_body.size() > kMaxBodyBytes) {
+        SendJson(response, Detail(413, "Request Entity Too Large"));
+        return;
+      }
+    }
+  }
+  json body = raw_body.empty() ? json::object() : json::parse(raw_body, nullptr, false);
+  if (body.is_discarded()) {
+    SendJson(response, Detail(400, "The body is not valid JSON."));
+    return;
+  }
+  const std::string& method = request.getMethod();
+  std::string what = segments.size() > 1 ? segments[1] : "";
+  Poco::URI uri(request.getURI());
+  Poco::Net::HTMLForm query;
+  query.read(uri.getRawQuery());
+
+  if (what == "health" && method == "GET") {
+    SendJson(response, {200, json{{"status", "ok"}}, {}});
+  } else if (what == "calls" && method == "GET") {
+    SendJson(response, {200, json{{"calls", CallsJson(query.get("operation", ""))}}, {}});
+  } else if (what == "stats" && method == "GET") {
+    json operations = json::object();
+    int total = 0;
+    {
+      std::lock_guard lock(mutex);
+      for (const auto& [name, count] : stats_calls) {
+        operations[name] = count;
+        total += count;
+      }
+    }
+    SendJson(response,
+             {200,
+              json{{"connections_opened", server->totalConnections() - connections_at_reset},
+                   {"connections_current", server->currentConnections()},
+                   {"calls_total", total},
+                   {"operations", operations}},
+              {}});
+  } else if (what == "script" && method == "POST") {
+    try {
+      Script script = ParseScript(body);
+      world.LoadScript(std::move(script));
+      std::lock_guard lock(mutex);
+      script_calls.clear();
+      SendJson(response, {200, json{{"loaded", true}}, {}});
+    } catch (const std::exception& e) {
+      SendJson(response, Detail(400, e.what()));
+    }
+  } else if (what == "reset" && method == "POST") {
+    Reset();
+    SendJson(response, {200, json{{"reset", true}}, {}});
+  } else if (what == "clock" && method == "POST") {
+    if (!body.contains("advance_seconds") || !body["advance_seconds"].is_number_integer() ||
+        body["advance_seconds"].get<long long>() < 0) {
+      SendJson(response, Detail(400, "Give {\"advance_seconds\": N} with N >= 0."));
+      return;
+    }
+    clock.Advance(std::chrono::seconds(body["advance_seconds"].get<long long>()));
+    world.Tick();
+    SendJson(response, {200, json{{"now", FormatRfc3339(clock.Now())}}, {}});
+  } else if (what == "webhooks" && method == "GET") {
+    SendJson(response,
+             {200, json{{"deliveries", webhooks ? webhooks->Deliveries() : json::array()}}, {}});
+  } else if (what == "orders" && segments.size() == 4 && segments[3] == "advance" &&
+             method == "POST") {
+    SendJson(response, world.AdvanceOrder(segments[2], body));
+  } else {
+    SendJson(response, Detail(404, "Unknown simulator admin route."));
+  }
+}
+
+SimServer::SimServer(SimOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+SimServer::~SimServer() { Stop(); }
+
+void SimServer::Start() {
+  Impl& impl = *impl_;
+  if (impl.options.script) impl.world.LoadScript(*impl.options.script);
+  if (impl.options.webhook_url) {
+    if (!impl.options.webhook_secret) {
+      throw std::invalid_argument("--webhook-url needs --webhook-secret");
+    }
+    impl.webhooks = std::make_unique<WebhookSender>(*impl.options.webhook_url,
+                                                    *impl.options.webhook_secret, impl.clock);
+    impl.world.SetEventSink([&impl](const json& event) { impl.webhooks->Enqueue(event); });
+  }
+  Poco::Net::ServerSocket socket(
+      Poco::Net::SocketAddress(impl.options.listen_host, impl.options.listen_port), 1024);
+  auto* params = new Poco::Net::HTTPServerParams;
+  params->setMaxThreads(impl.options.max_threads);
+  params->setMaxQueued(impl.options.max_threads);
+  params->setKeepAlive(true);
+  params->setKeepAliveTimeout(Poco::Timespan(30, 0));
+  params->setMaxKeepAliveRequests(0);
+  params->setTimeout(Poco::Timespan(120, 0));
+  impl.pool = std::make_unique<Poco::ThreadPool>(4, impl.options.max_threads, 60, 256 * 1024);
+  impl.server = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(impl), *impl.pool,
+                                                        socket, params);
+  impl.server->start();
+  impl.ticker = std::thread([&impl] { impl.Tick(); });
+}
+
+void SimServer::Stop() {
+  Impl& impl = *impl_;
+  {
+    std::lock_guard lock(impl.mutex);
+    if (impl.stopping) return;
+    impl.stopping = true;
+  }
+  impl.wake.notify_all();
+  if (impl.server) impl.server->stopAll(true);
+  if (impl.ticker.joinable()) impl.ticker.join();
+  if (impl.pool) impl.pool->joinAll();
+  impl.webhooks.reset();
+}
+
+unsigned short SimServer::port() const { return impl_->server->port(); }
+
+}  // namespace lab_orders::sim

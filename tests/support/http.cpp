@@ -1,0 +1,30 @@
+#include "support/http.h"
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+
+namespace lab_orders::testing {
+
+HttpReply HttpCall(unsigned short port, const std::string& method, const std::string& path,
+                   const std::string& body, const std::map<std::string, std::string>& headers) {
+  Poco::Net::HTTPClientSession session("127.0.0.1", port);
+  session.setTimeout(Poco::Timespan(30, 0));
+  Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+  for (const auto& [name, value] : headers) request.set(name, value);
+  if (!body.empty() || method == "POST" || method == "PATCH") {
+    if (!request.has("Content-Type")) request.setContentType("application/json");
+    request.setContentLength(std::streamsize(body.size()));
+  }
+  session.sendRequest(request) << body;
+  Poco::Net::HTTPResponse response;
+  std::istream& in = session.receiveResponse(response);
+  HttpReply reply;
+  reply.status = response.getStatus();
+  for (const auto& [name, value] : response) reply.headers[name] = value;
+  Poco::StreamCopier::copyToString(in, reply.body);
+  return reply;
+}
+
+}  // namespace lab_orders::testing
