@@ -171,9 +171,9 @@ std::variant<RawResponse, TransportFailure> Transport::Send(const RawRequest& re
       return failure(Outcome::kConnectionFailed, sent, "connection reset");
     } catch (const Poco::IOException& e) {
       if (may_retry) continue;
-      return failure(Outcome::kConnectionFailed, sent, "connection failed: " + e.className());
+      return failure(Outcome::kConnectionFailed, sent, std::string("connection failed: ") + e.className());
     } catch (const Poco::Exception& e) {
-      return failure(Outcome::kConnectionFailed, sent, "connection failed: " + e.className());
+      return failure(Outcome::kConnectionFailed, sent, std::string("connection failed: ") + e.className());
     }
   }
 }

@@ -28,6 +28,8 @@ Usage: junction-sim [options]
   --zip ZIP                serve at-home phlebotomy in this 5-digit ZIP too (repeatable;
                            85004 and 54650 are always served, as in Junction's sandbox)
   --threads N              most connections served at once (default 1024)
+  --tls-cert FILE          serve HTTPS with this PEM certificate (chain)...
+  --tls-key FILE           ...and this PEM private key
   --help                   this text
 
 Junction operations: POST /v2/user, GET /v2/user/resolve/{client_user_id},
@@ -102,6 +104,10 @@ lab_orders::sim::SimOptions ParseArguments(int argc, char** argv) {
         Fail("--zip wants a 5-digit ZIP code");
       }
       options.served_zips.push_back(value);
+    } else if (flag == "--tls-cert") {
+      options.tls_cert_file = value;
+    } else if (flag == "--tls-key") {
+      options.tls_key_file = value;
     } else if (flag == "--threads") {
       options.max_threads = ParseInt(flag, value, 4, 4096);
     } else {
@@ -129,7 +135,8 @@ int main(int argc, char** argv) {
   try {
     lab_orders::sim::SimServer server(options);
     server.Start();
-    std::cout << "junction-sim listening on http://" << options.listen_host << ":" << server.port()
+    std::cout << "junction-sim listening on " << (options.tls_cert_file ? "https" : "http")
+              << "://" << options.listen_host << ":" << server.port()
               << std::endl;
     int received = 0;
     sigwait(&signals, &received);

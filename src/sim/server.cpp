@@ -8,7 +8,10 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/Context.h>
 #include <Poco/Net/NetException.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/ThreadPool.h>
@@ -661,8 +664,20 @@ void SimServer::Start() {
                                                     *impl.options.webhook_secret, impl.clock);
     impl.world.SetEventSink([&impl](const json& event) { impl.webhooks->Enqueue(event); });
   }
-  Poco::Net::ServerSocket socket(
-      Poco::Net::SocketAddress(impl.options.listen_host, impl.options.listen_port), 1024);
+  Poco::Net::SocketAddress address(impl.options.listen_host, impl.options.listen_port);
+  Poco::Net::ServerSocket socket;
+  if (impl.options.tls_cert_file || impl.options.tls_key_file) {
+    if (!impl.options.tls_cert_file || !impl.options.tls_key_file) {
+      throw std::invalid_argument("--tls-cert and --tls-key go together");
+    }
+    Poco::Net::initializeSSL();
+    Poco::Net::Context::Ptr context = new Poco::Net::Context(
+        Poco::Net::Context::TLS_SERVER_USE, *impl.options.tls_key_file,
+        *impl.options.tls_cert_file, "", Poco::Net::Context::VERIFY_NONE);
+    socket = Poco::Net::SecureServerSocket(address, 1024, context);
+  } else {
+    socket = Poco::Net::ServerSocket(address, 1024);
+  }
   auto* params = new Poco::Net::HTTPServerParams;
   params->setMaxThreads(impl.options.max_threads);
   params->setMaxQueued(impl.options.max_threads);

@@ -19,6 +19,9 @@ struct SimOptions {
   std::vector<std::string> served_zips;
   std::optional<Script> script;
   int max_threads = 1024;  // one thread per open connection (POCO's HTTPServer model)
+  // Serve HTTPS with this PEM certificate chain and key (to test the client's verification).
+  std::optional<std::string> tls_cert_file;
+  std::optional<std::string> tls_key_file;
 };
 
 // junction-sim: Junction's HTTP surface over a simulated team, plus the /_sim/ admin surface.

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <string>
+
+#include "lab_orders/junction/client.h"
+
+namespace lab_orders::testing {
+
+// The lab test id the simulator's catalog gives the PCOS panel.
+inline constexpr const char* kPcosLabTestId = "5b2c1f6e-8f0a-4b4e-9d41-0a6f3c1e0001";
+
+junction::CreateOrderRequest SampleOrder(const std::string& user_id,
+                                         const std::string& zip = "85004");
+junction::USAddress SampleAppointmentAddress(const std::string& zip_code = "85004");
+
+// Creates a user and an order through the client; fails the test when either fails.
+struct CreatedOrder {
+  std::string user_id;
+  std::string order_id;
+};
+CreatedOrder CreateUserAndOrder(junction::JunctionClient& client, const std::string& client_user_id);
+
+// The first bookable slot's key.
+std::string FirstBookingKey(junction::JunctionClient& client);
+
+}  // namespace lab_orders::testing
