@@ -22,6 +22,13 @@ int IntField(const json& object, const char* key, int fallback, const std::strin
   return int(number);
 }
 
+std::string StringField(const json& object, const char* key, const std::string& fallback,
+                        const std::string& where) {
+  if (!object.contains(key)) return fallback;
+  if (!object.at(key).is_string()) Invalid(where + "." + key, "must be a string");
+  return object.at(key).get<std::string>();
+}
+
 void CheckKeys(const json& object, const std::vector<std::string>& allowed,
                const std::string& where) {
   if (!object.is_object()) Invalid(where, "must be an object");
@@ -105,7 +112,7 @@ BookingRule ParseBookingRule(const json& object, const std::string& where) {
             where);
   BookingRule rule;
   ParseSelector(object, where, &rule.calls, &rule.from_call);
-  std::string outcome = object.value("outcome", std::string("confirmed"));
+  std::string outcome = StringField(object, "outcome", "confirmed", where);
   if (outcome == "confirmed") {
     rule.outcome = BookingOutcome::kConfirmed;
   } else if (outcome == "reserved") {
@@ -128,7 +135,7 @@ BookingRule ParseBookingRule(const json& object, const std::string& where) {
 RequisitionRule ParseRequisition(const json& object) {
   CheckKeys(object, {"mode", "polls", "ms", "comment"}, "requisition");
   RequisitionRule rule;
-  std::string mode = object.value("mode", std::string("immediate"));
+  std::string mode = StringField(object, "mode", "immediate", "requisition");
   if (mode == "immediate") {
     rule.mode = RequisitionRule::Mode::kImmediate;
   } else if (mode == "after_polls") {
@@ -248,12 +255,17 @@ Script ParseScript(const json& document) {
   }
   if (document.contains("webhooks")) {
     CheckKeys(document["webhooks"], {"duplicate", "comment"}, "webhooks");
-    script.duplicate_webhooks = document["webhooks"].value("duplicate", false);
+    const json& webhooks = document["webhooks"];
+    if (webhooks.contains("duplicate") && !webhooks["duplicate"].is_boolean()) {
+      Invalid("webhooks.duplicate", "must be true or false");
+    }
+    script.duplicate_webhooks = webhooks.value("duplicate", false);
   }
   if (document.contains("served_zips")) {
     if (!document["served_zips"].is_array()) Invalid("served_zips", "must be an array");
     for (const json& zip : document["served_zips"]) {
-      if (!zip.is_string() || zip.get<std::string>().size() != 5) {
+      if (!zip.is_string() || zip.get<std::string>().size() != 5 ||
+          zip.get<std::string>().find_first_not_of("0123456789") != std::string::npos) {
         Invalid("served_zips", "must hold 5-digit ZIP codes");
       }
       script.served_zips.push_back(zip.get<std::string>());

@@ -14,9 +14,9 @@ struct HttpReply {
   nlohmann::json Json() const { return nlohmann::json::parse(body); }
 };
 
-// One request on a fresh connection to 127.0.0.1:port.
+// One request on a fresh connection to 127.0.0.1:port (over TLS, unverified, when secure).
 HttpReply HttpCall(unsigned short port, const std::string& method, const std::string& path,
                    const std::string& body = "",
-                   const std::map<std::string, std::string>& headers = {});
+                   const std::map<std::string, std::string>& headers = {}, bool secure = false);
 
 }  // namespace lab_orders::testing

@@ -22,6 +22,7 @@ SimProcess::SimProcess(const std::vector<std::string>& extra_args) {
     throw std::runtime_error("junction-sim did not start: \"" + line + "\"");
   }
   port_ = static_cast<unsigned short>(std::stoi(line.substr(colon + 1)));
+  secure_ = line.find("https://") != std::string::npos;
 }
 
 SimProcess::~SimProcess() {
@@ -36,7 +37,7 @@ SimProcess::~SimProcess() {
 
 nlohmann::json SimProcess::Admin(const std::string& method, const std::string& path,
                                  const nlohmann::json& body) {
-  HttpReply reply = HttpCall(port_, method, path, method == "GET" ? "" : body.dump());
+  HttpReply reply = HttpCall(port_, method, path, method == "GET" ? "" : body.dump(), {}, secure_);
   if (reply.status != 200) {
     throw std::runtime_error("junction-sim admin " + path + ": " + std::to_string(reply.status) +
                              " " + reply.body);
@@ -55,7 +56,7 @@ nlohmann::json SimProcess::Calls(const std::string& operation) {
 HttpReply SimProcess::Junction(const std::string& method, const std::string& path,
                                const nlohmann::json& body) {
   return HttpCall(port_, method, path, body.is_null() ? "" : body.dump(),
-                  {{"x-vital-api-key", "sk_us_test"}});
+                  {{"x-vital-api-key", "sk_us_test"}}, secure_);
 }
 
 }  // namespace lab_orders::testing

@@ -20,7 +20,9 @@ class SimProcess {
   SimProcess& operator=(const SimProcess&) = delete;
 
   unsigned short port() const { return port_; }
-  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string base_url() const {
+    return (secure_ ? "https" : "http") + std::string("://127.0.0.1:") + std::to_string(port_);
+  }
 
   void LoadScript(const nlohmann::json& script);
   void Reset();
@@ -35,6 +37,7 @@ class SimProcess {
  private:
   std::unique_ptr<Poco::ProcessHandle> handle_;
   unsigned short port_ = 0;
+  bool secure_ = false;
 };
 
 }  // namespace lab_orders::testing

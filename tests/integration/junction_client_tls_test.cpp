@@ -1,0 +1,118 @@
+// The client's TLS: strict verification of the chain and the host name, against junction-sim
+// serving HTTPS with certificates made here with openssl.
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "lab_orders/junction/http_client.h"
+#include "support/sim_process.h"
+
+namespace lab_orders::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using junction::Outcome;
+
+void Run(const std::string& command) {
+  ASSERT_EQ(std::system((command + " >/dev/null 2>&1").c_str()), 0) << command;
+}
+
+// Two certificate authorities, and server certificates signed by the first.
+class TlsCertificates {
+ public:
+  TlsCertificates() {
+    dir_ = fs::temp_directory_path() /
+           ("lab-orders-tls-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    fs::create_directories(dir_);
+    MakeAuthority("trusted-ca");
+    MakeAuthority("other-ca");
+    MakeServer("good", "trusted-ca", "DNS:localhost,IP:127.0.0.1");
+    MakeServer("wrong-name", "trusted-ca", "DNS:wrong.example");
+    MakeServer("untrusted", "other-ca", "DNS:localhost,IP:127.0.0.1");
+  }
+  ~TlsCertificates() { fs::remove_all(dir_); }
+
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+
+ private:
+  void MakeAuthority(const std::string& name) {
+    Run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
+        " -subj '/CN=" + name + "' -keyout " + Path(name + ".key") + " -out " +
+        Path(name + ".pem"));
+  }
+  void MakeServer(const std::string& name, const std::string& authority,
+                  const std::string& alt_names) {
+    std::ofstream(Path(name + ".ext")) << "subjectAltName=" << alt_names << "\n";
+    Run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj '/CN=" +
+        name + "' -keyout " + Path(name + ".key") + " -out " + Path(name + ".csr"));
+    Run("openssl x509 -req -days 2 -in " + Path(name + ".csr") + " -CA " +
+        Path(authority + ".pem") + " -CAkey " + Path(authority + ".key") +
+        " -CAcreateserial -extfile " + Path(name + ".ext") + " -out " + Path(name + ".pem"));
+  }
+
+  static inline int counter_ = 0;
+  fs::path dir_;
+};
+
+class JunctionClientTlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { certificates_ = new TlsCertificates(); }
+  static void TearDownTestSuite() {
+    delete certificates_;
+    certificates_ = nullptr;
+  }
+
+  std::unique_ptr<SimProcess> SimWith(const std::string& server) {
+    return std::make_unique<SimProcess>(std::vector<std::string>{
+        "--tls-cert", certificates_->Path(server + ".pem"), "--tls-key",
+        certificates_->Path(server + ".key")});
+  }
+
+  junction::Result<std::vector<junction::LabTest>> CallWith(const SimProcess& sim,
+                                                            const std::string& ca) {
+    junction::HttpClientOptions options;
+    options.base_url = "https://localhost:" + std::to_string(sim.port());
+    options.api_key = "sk_us_test";
+    options.ca_file = certificates_->Path(ca + ".pem");
+    options.timeout = std::chrono::milliseconds(5000);
+    junction::HttpJunctionClient client(options);
+    return client.ListLabTests();
+  }
+
+  static TlsCertificates* certificates_;
+};
+
+TlsCertificates* JunctionClientTlsTest::certificates_ = nullptr;
+
+TEST_F(JunctionClientTlsTest, AcceptsAServerSignedByTheConfiguredAuthorityWithItsName) {
+  auto sim = SimWith("good");
+  auto result = CallWith(*sim, "trusted-ca");
+  ASSERT_TRUE(result.ok()) << result.error().summary;
+  EXPECT_EQ(result->size(), 6u);
+}
+
+TEST_F(JunctionClientTlsTest, RefusesAServerSignedBySomeoneElse) {
+  auto sim = SimWith("untrusted");
+  auto result = CallWith(*sim, "trusted-ca");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().outcome, Outcome::kTlsFailure);
+  EXPECT_FALSE(result.error().may_have_reached_junction);
+  EXPECT_NE(result.error().summary.find("certificate verify failed"), std::string::npos)
+      << result.error().summary;
+  EXPECT_TRUE(sim->Calls().empty()) << "nothing may reach the server";
+}
+
+TEST_F(JunctionClientTlsTest, RefusesACertificateForAnotherName) {
+  auto sim = SimWith("wrong-name");
+  auto result = CallWith(*sim, "trusted-ca");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().outcome, Outcome::kTlsFailure);
+  EXPECT_NE(result.error().summary.find("localhost"), std::string::npos) << result.error().summary;
+  EXPECT_TRUE(sim->Calls().empty()) << "nothing may reach the server";
+}
+
+}  // namespace
+}  // namespace lab_orders::testing
