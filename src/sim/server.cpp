@@ -355,7 +355,8 @@ std::optional<SimResponse> SimServer::Impl::ValidateRequest(
       }
       continue;
     }
-    if (const json* schema = StringSchemaOf(parameter.value("schema", json::object()))) {
+    if (!parameter.contains("schema")) continue;
+    if (const json* schema = StringSchemaOf(parameter["schema"])) {
       auto found = validator.Validate(*schema, *value, json::array({in, name}));
       violations.insert(violations.end(), found.begin(), found.end());
     }

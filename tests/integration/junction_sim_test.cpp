@@ -1,0 +1,324 @@
+// junction-sim as a black box over real sockets: the checks it makes on requests, its admin
+// surface, its webhooks and how many connections it holds.
+
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/StreamSocket.h>
+#include <Poco/Pipe.h>
+#include <Poco/PipeStream.h>
+#include <Poco/Process.h>
+#include <Poco/StreamCopier.h>
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+
+#include "lab_orders/common/svix.h"
+#include "support/junction_fixtures.h"
+#include "support/sim_process.h"
+
+namespace lab_orders::testing {
+namespace {
+
+using nlohmann::json;
+
+json OrderBody(const std::string& user_id) {
+  return {{"user_id", user_id},
+          {"patient_details",
+           {{"first_name", "Ana"},
+            {"last_name", "Lopez"},
+            {"dob", "1988-04-12"},
+            {"gender", "female"},
+            {"phone_number", "+16025550123"},
+            {"email", "ana.lopez@example.com"}}},
+          {"patient_address",
+           {{"first_line", "1 West Lincoln Street"},
+            {"city", "Phoenix"},
+            {"state", "AZ"},
+            {"zip", "85004"},
+            {"country", "US"}}},
+          {"order_set", {{"lab_test_ids", {kPcosLabTestId}}}},
+          {"collection_method", "at_home_phlebotomy"}};
+}
+
+std::string NewUser(SimProcess& sim, const std::string& client_user_id) {
+  HttpReply reply = sim.Junction("POST", "/v2/user", {{"client_user_id", client_user_id}});
+  return reply.Json()["user_id"];
+}
+
+class JunctionSimTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { sim_ = new SimProcess(); }
+  static void TearDownTestSuite() {
+    delete sim_;
+    sim_ = nullptr;
+  }
+  void SetUp() override { sim_->Reset(); }
+  static SimProcess* sim_;
+};
+
+SimProcess* JunctionSimTest::sim_ = nullptr;
+
+TEST_F(JunctionSimTest, OrderAddressWithZipCodeInsteadOfZipIs422NamingTheField) {
+  json body = OrderBody(NewUser(*sim_, "brand-s:p1"));
+  body["patient_address"].erase("zip");
+  body["patient_address"]["zip_code"] = "85004";
+  HttpReply reply = sim_->Junction("POST", "/v3/order", body);
+  ASSERT_EQ(reply.status, 422) << reply.body;
+  json detail = reply.Json()["detail"];
+  ASSERT_EQ(detail.size(), 1u);
+  EXPECT_EQ(detail[0]["loc"], json({"body", "patient_address", "zip"}));
+  EXPECT_EQ(detail[0]["type"], "missing");
+  EXPECT_TRUE(sim_->Calls("create_order")[0]["outcome"] == 422);
+}
+
+TEST_F(JunctionSimTest, EveryRequestBodyIsCheckedAgainstTheSpec) {
+  std::string user_id = NewUser(*sim_, "brand-s:p2");
+  HttpReply created = sim_->Junction("POST", "/v3/order", OrderBody(user_id));
+  ASSERT_EQ(created.status, 200);
+  std::string order_id = created.Json()["order"]["id"];
+
+  // USAddress wants zip_code: the order's "zip" is the wrong name here.
+  HttpReply availability = sim_->Junction("POST", "/v3/order/phlebotomy/appointment/availability",
+                                          {{"first_line", "1 Main"}, {"city", "Phoenix"},
+                                           {"state", "AZ"}, {"zip", "85004"}});
+  EXPECT_EQ(availability.status, 422);
+  HttpReply booking = sim_->Junction(
+      "POST", "/v3/order/" + order_id + "/phlebotomy/appointment/book",
+      {{"booking_key", "k"}, {"sync_confirmation_timeout_millisecond", 500}});
+  ASSERT_EQ(booking.status, 422);
+  EXPECT_EQ(booking.Json()["detail"][0]["loc"],
+            json({"body", "sync_confirmation_timeout_millisecond"}));
+  HttpReply cancel = sim_->Junction("PATCH", "/v3/order/" + order_id + "/phlebotomy/appointment/cancel",
+                                    {{"cancellationReasonId", "x"}});
+  EXPECT_EQ(cancel.status, 422) << "the phlebotomy cancel body is snake_case";
+  HttpReply bad_path = sim_->Junction("GET", "/v3/order/not-a-uuid");
+  ASSERT_EQ(bad_path.status, 422);
+  EXPECT_EQ(bad_path.Json()["detail"][0]["loc"], json({"path", "order_id"}));
+  HttpReply no_zip = sim_->Junction("GET", "/v3/order/area/info");
+  ASSERT_EQ(no_zip.status, 422);
+  EXPECT_EQ(no_zip.Json()["detail"][0]["loc"], json({"query", "zip_code"}));
+  HttpReply not_json = HttpCall(sim_->port(), "POST", "/v2/user", "{\"client_user_id\": ",
+                                {{"x-vital-api-key", "sk_us_test"}});
+  ASSERT_EQ(not_json.status, 422);
+  EXPECT_EQ(not_json.Json()["detail"][0]["type"], "json_invalid");
+}
+
+TEST_F(JunctionSimTest, ApiKeyIsRequired) {
+  HttpReply reply = HttpCall(sim_->port(), "GET", "/v3/lab_tests");
+  EXPECT_EQ(reply.status, 401);
+  EXPECT_TRUE(reply.Json().contains("detail"));
+}
+
+TEST_F(JunctionSimTest, UnknownPathsAndMethodsAnswerLikeFastApi) {
+  EXPECT_EQ(sim_->Junction("GET", "/v3/nothing").status, 404);
+  EXPECT_EQ(sim_->Junction("DELETE", "/v3/lab_tests").status, 405);
+}
+
+TEST_F(JunctionSimTest, AdvanceMovesAnOrderThroughItsLife) {
+  std::string user_id = NewUser(*sim_, "brand-s:p3");
+  std::string order_id = sim_->Junction("POST", "/v3/order", OrderBody(user_id)).Json()["order"]["id"];
+  json advanced = sim_->Admin("POST", "/_sim/orders/" + order_id + "/advance",
+                              {{"status", "draw_completed"}});
+  EXPECT_EQ(advanced["last_event"]["status"], "collecting_sample.at_home_phlebotomy.draw_completed");
+  sim_->Admin("POST", "/_sim/orders/" + order_id + "/advance",
+              {{"status", "completed.at_home_phlebotomy.completed"}});
+  HttpReply cancel = sim_->Junction("POST", "/v3/order/" + order_id + "/cancel");
+  EXPECT_EQ(cancel.status, 400) << "Junction refuses to cancel a completed order";
+  HttpReply bad = HttpCall(sim_->port(), "POST", "/_sim/orders/" + order_id + "/advance",
+                           json{{"status", "teleported"}}.dump());
+  EXPECT_EQ(bad.status, 400);
+}
+
+TEST_F(JunctionSimTest, ScriptErrorsAreExplained) {
+  HttpReply reply = HttpCall(sim_->port(), "POST", "/_sim/script",
+                             json{{"operations", {{"create_order", {{{"fault", "explode"}}}}}}}.dump());
+  ASSERT_EQ(reply.status, 400);
+  EXPECT_NE(reply.Json()["detail"].get<std::string>().find("explode"), std::string::npos);
+}
+
+TEST_F(JunctionSimTest, ClockAdvanceExpiresBookingKeys) {
+  std::string user_id = NewUser(*sim_, "brand-s:p4");
+  std::string order_id = sim_->Junction("POST", "/v3/order", OrderBody(user_id)).Json()["order"]["id"];
+  json slots = sim_->Junction("POST", "/v3/order/phlebotomy/appointment/availability",
+                              {{"first_line", "1 Main"}, {"city", "Phoenix"}, {"state", "AZ"},
+                               {"zip_code", "85004"}})
+                   .Json()["slots"];
+  std::string key = slots[0]["slots"][0]["booking_key"];
+  sim_->Admin("POST", "/_sim/clock", {{"advance_seconds", 16 * 60}});
+  HttpReply booking = sim_->Junction("POST", "/v3/order/" + order_id + "/phlebotomy/appointment/book",
+                                     {{"booking_key", key}});
+  EXPECT_EQ(booking.status, 400);
+}
+
+// Receives webhooks and hands them to the test as they come.
+class WebhookReceiver {
+ public:
+  WebhookReceiver()
+      : server_(new Factory(*this), Poco::Net::ServerSocket(Poco::Net::SocketAddress("127.0.0.1", 0)),
+                new Poco::Net::HTTPServerParams) {
+    server_.start();
+  }
+  ~WebhookReceiver() { server_.stopAll(true); }
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_.port()) + "/hooks"; }
+
+  struct Delivery {
+    std::string id, timestamp, signature, body;
+  };
+  // Waits (up to a generous bound, so a broken simulator fails rather than hangs) for count.
+  std::vector<Delivery> WaitFor(size_t count) {
+    std::unique_lock lock(mutex_);
+    arrived_.wait_for(lock, std::chrono::seconds(20), [&] { return deliveries_.size() >= count; });
+    return deliveries_;
+  }
+
+ private:
+  class Handler : public Poco::Net::HTTPRequestHandler {
+   public:
+    explicit Handler(WebhookReceiver& receiver) : receiver_(receiver) {}
+    void handleRequest(Poco::Net::HTTPServerRequest& request,
+                       Poco::Net::HTTPServerResponse& response) override {
+      Delivery delivery{request.get("svix-id", ""), request.get("svix-timestamp", ""),
+                        request.get("svix-signature", ""), ""};
+      Poco::StreamCopier::copyToString(request.stream(), delivery.body);
+      {
+        std::lock_guard lock(receiver_.mutex_);
+        receiver_.deliveries_.push_back(delivery);
+      }
+      receiver_.arrived_.notify_all();
+      response.setStatus(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
+      response.send();
+    }
+
+   private:
+    WebhookReceiver& receiver_;
+  };
+  class Factory : public Poco::Net::HTTPRequestHandlerFactory {
+   public:
+    explicit Factory(WebhookReceiver& receiver) : receiver_(receiver) {}
+    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+      return new Handler(receiver_);
+    }
+
+   private:
+    WebhookReceiver& receiver_;
+  };
+
+  std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::vector<Delivery> deliveries_;
+  Poco::Net::HTTPServer server_;
+};
+
+TEST(JunctionSimWebhookTest, SendsSvixSignedEventsAsOrdersAndAppointmentsChange) {
+  const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  WebhookReceiver receiver;
+  SimProcess sim({"--webhook-url", receiver.url(), "--webhook-secret", secret});
+  sim.LoadScript({{"bookings", {{{"resolve_after_polls", 1}}}}});
+  std::string user_id = NewUser(sim, "brand-s:p5");
+  std::string order_id = sim.Junction("POST", "/v3/order", OrderBody(user_id)).Json()["order"]["id"];
+  json slots = sim.Junction("POST", "/v3/order/phlebotomy/appointment/availability",
+                            {{"first_line", "1 Main"}, {"city", "Phoenix"}, {"state", "AZ"},
+                             {"zip_code", "85004"}})
+                   .Json()["slots"];
+  ASSERT_EQ(sim.Junction("POST", "/v3/order/" + order_id + "/phlebotomy/appointment/book",
+                         {{"booking_key", slots[0]["slots"][0]["booking_key"]},
+                          {"async_confirmation", true}})
+                .status,
+            200);
+  sim.Junction("GET", "/v3/order/" + order_id + "/phlebotomy/appointment");  // resolves it
+
+  // ordered, requisition_created, appointment created (pending), order appointment_pending,
+  // appointment confirmed, order appointment_scheduled.
+  auto deliveries = receiver.WaitFor(6);
+  ASSERT_EQ(deliveries.size(), 6u);
+  std::vector<std::string> seen;
+  WebhookSigner signer(secret);
+  std::set<std::string> ids;
+  for (const auto& delivery : deliveries) {
+    EXPECT_EQ(signer.Verify(delivery.id, delivery.timestamp, delivery.signature, delivery.body,
+                            std::chrono::system_clock::now()),
+              WebhookSigner::Verdict::kValid);
+    ids.insert(delivery.id);
+    json event = json::parse(delivery.body);
+    EXPECT_EQ(event["user_id"], user_id);
+    EXPECT_EQ(event["client_user_id"], "brand-s:p5");
+    EXPECT_TRUE(event.contains("team_id"));
+    std::string type = event["event_type"];
+    seen.push_back(type.find("order") != std::string::npos
+                       ? type + ":" + event["data"]["last_event"]["status"].get<std::string>()
+                       : type + ":" + event["data"]["status"].get<std::string>());
+  }
+  EXPECT_EQ(ids.size(), 6u) << "each event has its own svix-id";
+  EXPECT_EQ(seen, (std::vector<std::string>{
+                      "labtest.order.created:received.at_home_phlebotomy.ordered",
+                      "labtest.order.updated:received.at_home_phlebotomy.requisition_created",
+                      "labtest.appointment.created:pending",
+                      "labtest.order.updated:collecting_sample.at_home_phlebotomy.appointment_pending",
+                      "labtest.appointment.updated:confirmed",
+                      "labtest.order.updated:collecting_sample.at_home_phlebotomy.appointment_scheduled",
+                  }));
+}
+
+TEST(JunctionSimCapacityTest, Holds512ConcurrentConnections) {
+  SimProcess sim;
+  constexpr int kConnections = 512;
+  std::vector<Poco::Net::StreamSocket> sockets;
+  sockets.reserve(kConnections);
+  for (int i = 0; i < kConnections; ++i) {
+    sockets.emplace_back(Poco::Net::SocketAddress("127.0.0.1", sim.port()));
+  }
+  const std::string request =
+      "GET /v3/lab_tests HTTP/1.1\r\nHost: sim\r\nx-vital-api-key: sk_us_test\r\n\r\n";
+  for (auto& socket : sockets) socket.sendBytes(request.data(), int(request.size()));
+  int answered = 0;
+  for (auto& socket : sockets) {
+    socket.setReceiveTimeout(Poco::Timespan(20, 0));
+    char buffer[32] = {};
+    int received = socket.receiveBytes(buffer, 12);
+    if (received >= 12 && std::string(buffer, 12) == "HTTP/1.1 200") ++answered;
+  }
+  EXPECT_EQ(answered, kConnections);
+  EXPECT_EQ(sim.Stats()["connections_current"].get<int>(), kConnections + 1);
+}
+
+TEST(JunctionSimCommandLineTest, LoadsAScriptFileAtStartUp) {
+  auto path = std::filesystem::temp_directory_path() /
+              ("sim-script-" + std::to_string(::getpid()) + ".json");
+  std::ofstream(path) << R"({"operations": {"list_lab_tests": [{"call": 1, "fault": "unavailable",
+                             "retry_after": 3}]}})";
+  SimProcess sim({"--script", path.string()});
+  HttpReply first = sim.Junction("GET", "/v3/lab_tests");
+  EXPECT_EQ(first.status, 503);
+  EXPECT_EQ(first.headers["Retry-After"], "3");
+  EXPECT_EQ(sim.Junction("GET", "/v3/lab_tests").status, 200);
+  std::filesystem::remove(path);
+}
+
+TEST(JunctionSimCommandLineTest, HelpDocumentsEveryFlagAndBadFlagsFail) {
+  auto run = [](const std::vector<std::string>& args, std::string* output) {
+    Poco::Pipe out;
+    Poco::ProcessHandle handle = Poco::Process::launch(JUNCTION_SIM_BINARY, args, nullptr, &out, &out);
+    Poco::PipeInputStream stream(out);
+    Poco::StreamCopier::copyToString(stream, *output);
+    return handle.wait();
+  };
+  std::string help;
+  EXPECT_EQ(run({"--help"}, &help), 0);
+  for (const char* flag : {"--listen", "--script", "--latency-ms", "--api-key", "--webhook-url",
+                           "--webhook-secret", "--zip", "--threads", "--tls-cert", "--tls-key"}) {
+    EXPECT_NE(help.find(flag), std::string::npos) << flag;
+  }
+  std::string error;
+  EXPECT_EQ(run({"--latency-ms", "soon"}, &error), 2);
+  EXPECT_NE(error.find("--latency-ms"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lab_orders::testing
