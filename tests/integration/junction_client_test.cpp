@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "lab_orders/junction/http_client.h"
 #include "support/junction_fixtures.h"
 #include "support/sim_process.h"
@@ -308,6 +311,28 @@ TEST_F(JunctionClientTest, HundredSequentialCallsRideOneConnection) {
   auto calls = sim_->Calls("list_lab_tests");
   ASSERT_EQ(calls.size(), 100u);
   for (const auto& call : calls) EXPECT_EQ(call["connection_id"], calls[0]["connection_id"]);
+}
+
+TEST_F(JunctionClientTest, OneClientServesManyThreadsAtOnce) {
+  constexpr int kThreads = 8;
+  constexpr int kCallsEach = 40;
+  int opened_before = sim_->Stats()["connections_opened"];
+  std::atomic<int> succeeded{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCallsEach; ++i) {
+        auto user = client_->CreateUser({"brand-t:" + std::to_string(t) + "-" + std::to_string(i)});
+        if (user.ok() && client_->ResolveUser(user->client_user_id).ok()) ++succeeded;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(succeeded, kThreads * kCallsEach);
+  // Connections are pooled: never more than one per thread (plus the stats request's own).
+  int opened = sim_->Stats()["connections_opened"].get<int>() - opened_before;
+  EXPECT_LE(opened, kThreads + 1);
+  EXPECT_EQ(sim_->Calls("create_user").size(), size_t(kThreads * kCallsEach));
 }
 
 }  // namespace
