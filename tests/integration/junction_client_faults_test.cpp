@@ -8,7 +8,7 @@
 
 #include "lab_orders/junction/http_client.h"
 #include "support/junction_fixtures.h"
-#include "support/sim_process.h"
+#include "support/shared_sim_test.h"
 
 namespace lab_orders::testing {
 namespace {
@@ -114,22 +114,12 @@ const std::vector<FaultCase>& FaultCases() {
   return kCases;
 }
 
-class JunctionClientFaultTest
-    : public ::testing::TestWithParam<std::tuple<size_t, size_t>> {
+class JunctionClientFaultTest : public SharedSimTest,
+                                public ::testing::WithParamInterface<std::tuple<size_t, size_t>> {
  protected:
-  static void SetUpTestSuite() { sim_ = new SimProcess(); }
-  static void TearDownTestSuite() {
-    delete sim_;
-    sim_ = nullptr;
-  }
-
   void SetUp() override {
-    sim_->Reset();
-    junction::HttpClientOptions options;
-    options.base_url = sim_->base_url();
-    options.api_key = "sk_us_test";
-    options.timeout = std::chrono::milliseconds(700);
-    client_ = std::make_unique<junction::HttpJunctionClient>(options);
+    SharedSimTest::SetUp();
+    client_ = NewClient(std::chrono::milliseconds(700));
 
     CreatedOrder unbooked = CreateUserAndOrder(*client_, "brand-f:patient");
     auto user = client_->ResolveUser("brand-f:patient");
@@ -150,12 +140,9 @@ class JunctionClientFaultTest
     prepared_.reason_id = reasons->front().id;
   }
 
-  static SimProcess* sim_;
   std::unique_ptr<junction::HttpJunctionClient> client_;
   Prepared prepared_;
 };
-
-SimProcess* JunctionClientFaultTest::sim_ = nullptr;
 
 TEST_P(JunctionClientFaultTest, IsClassified) {
   const Operation& operation = Operations()[std::get<0>(GetParam())];
@@ -192,11 +179,7 @@ INSTANTIATE_TEST_SUITE_P(
 class JunctionClientConnectionTest : public ::testing::Test {
  protected:
   junction::HttpClientOptions OptionsFor(const std::string& base_url) {
-    junction::HttpClientOptions options;
-    options.base_url = base_url;
-    options.api_key = "sk_us_test";
-    options.timeout = std::chrono::milliseconds(2000);
-    return options;
+    return ClientOptions(base_url, std::chrono::milliseconds(2000));
   }
 };
 

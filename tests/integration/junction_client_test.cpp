@@ -7,34 +7,22 @@
 
 #include "lab_orders/junction/http_client.h"
 #include "support/junction_fixtures.h"
-#include "support/sim_process.h"
+#include "support/shared_sim_test.h"
 
 namespace lab_orders::testing {
 namespace {
 
 using junction::Outcome;
 
-class JunctionClientTest : public ::testing::Test {
+class JunctionClientTest : public SharedSimTest {
  protected:
-  static void SetUpTestSuite() { sim_ = new SimProcess(); }
-  static void TearDownTestSuite() {
-    delete sim_;
-    sim_ = nullptr;
-  }
   void SetUp() override {
-    sim_->Reset();
-    junction::HttpClientOptions options;
-    options.base_url = sim_->base_url();
-    options.api_key = "sk_us_test";
-    options.timeout = std::chrono::milliseconds(5000);
-    client_ = std::make_unique<junction::HttpJunctionClient>(options);
+    SharedSimTest::SetUp();
+    client_ = NewClient(std::chrono::milliseconds(5000));
   }
 
-  static SimProcess* sim_;
   std::unique_ptr<junction::HttpJunctionClient> client_;
 };
-
-SimProcess* JunctionClientTest::sim_ = nullptr;
 
 TEST_F(JunctionClientTest, CreateUserThenConflictCarriesTheExistingUserId) {
   auto created = client_->CreateUser({"brand-a:patient-1"});
@@ -292,8 +280,7 @@ TEST_F(JunctionClientTest, UnknownStatusesStayStrings) {
 
 TEST_F(JunctionClientTest, WrongApiKeyIsRejected) {
   SimProcess strict({"--api-key", "sk_us_right"});
-  junction::HttpClientOptions options;
-  options.base_url = strict.base_url();
+  junction::HttpClientOptions options = ClientOptions(strict.base_url(), std::chrono::seconds(5));
   options.api_key = "sk_us_wrong";
   junction::HttpJunctionClient client(options);
   auto tests = client.ListLabTests();

@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "lab_orders/junction/http_client.h"
-#include "support/sim_process.h"
+#include "support/shared_sim_test.h"
 
 namespace lab_orders::testing {
 namespace {
@@ -73,11 +73,9 @@ class JunctionClientTlsTest : public ::testing::Test {
 
   junction::Result<std::vector<junction::LabTest>> CallWith(const SimProcess& sim,
                                                             const std::string& ca) {
-    junction::HttpClientOptions options;
-    options.base_url = "https://localhost:" + std::to_string(sim.port());
-    options.api_key = "sk_us_test";
+    junction::HttpClientOptions options = ClientOptions(
+        "https://localhost:" + std::to_string(sim.port()), std::chrono::milliseconds(5000));
     options.ca_file = certificates_->Path(ca + ".pem");
-    options.timeout = std::chrono::milliseconds(5000);
     junction::HttpJunctionClient client(options);
     return client.ListLabTests();
   }

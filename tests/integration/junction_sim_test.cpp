@@ -20,7 +20,7 @@
 
 #include "lab_orders/common/svix.h"
 #include "support/junction_fixtures.h"
-#include "support/sim_process.h"
+#include "support/shared_sim_test.h"
 
 namespace lab_orders::testing {
 namespace {
@@ -51,18 +51,7 @@ std::string NewUser(SimProcess& sim, const std::string& client_user_id) {
   return reply.Json()["user_id"];
 }
 
-class JunctionSimTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { sim_ = new SimProcess(); }
-  static void TearDownTestSuite() {
-    delete sim_;
-    sim_ = nullptr;
-  }
-  void SetUp() override { sim_->Reset(); }
-  static SimProcess* sim_;
-};
-
-SimProcess* JunctionSimTest::sim_ = nullptr;
+class JunctionSimTest : public SharedSimTest {};
 
 TEST_F(JunctionSimTest, OrderAddressWithZipCodeInsteadOfZipIs422NamingTheField) {
   json body = OrderBody(NewUser(*sim_, "brand-s:p1"));

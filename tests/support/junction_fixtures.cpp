@@ -1,8 +1,19 @@
 #include "support/junction_fixtures.h"
 
+#include "support/shared_sim_test.h"
+
 #include <gtest/gtest.h>
 
 namespace lab_orders::testing {
+
+junction::HttpClientOptions ClientOptions(const std::string& base_url,
+                                          std::chrono::milliseconds timeout) {
+  junction::HttpClientOptions options;
+  options.base_url = base_url;
+  options.api_key = "sk_us_test";
+  options.timeout = timeout;
+  return options;
+}
 
 junction::CreateOrderRequest SampleOrder(const std::string& user_id, const std::string& zip) {
   junction::CreateOrderRequest request;
