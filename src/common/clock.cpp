@@ -27,8 +27,7 @@ int Number(const std::string& text, size_t from, size_t count) {
   return std::stoi(text.substr(from, count));
 }
 
-system_clock::time_point FromCivil(int year, int month, int day, int hour, int minute,
-                                   int second) {
+system_clock::time_point FromCivil(int year, int month, int day, int hour, int minute, int second) {
   std::chrono::year_month_day ymd{std::chrono::year{year}, std::chrono::month{unsigned(month)},
                                   std::chrono::day{unsigned(day)}};
   return std::chrono::sys_days{ymd} + std::chrono::hours{hour} + std::chrono::minutes{minute} +
@@ -49,9 +48,7 @@ std::string FormatRfc3339(system_clock::time_point tp) {
   return buffer;
 }
 
-std::string FormatDate(system_clock::time_point tp) {
-  return FormatRfc3339(tp).substr(0, 10);
-}
+std::string FormatDate(system_clock::time_point tp) { return FormatRfc3339(tp).substr(0, 10); }
 
 bool ParseDate(const std::string& text, system_clock::time_point* out) {
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
@@ -94,8 +91,9 @@ bool ParseRfc3339(const std::string& text, system_clock::time_point* out) {
       return false;
     }
     int sign = text[pos] == '+' ? 1 : -1;
-    offset = sign * (std::chrono::hours{Number(text, pos + 1, 2)} +
-                     std::chrono::minutes{Number(text, pos + 4, 2)});
+    int offset_hours = Number(text, pos + 1, 2), offset_minutes = Number(text, pos + 4, 2);
+    if (offset_hours > 23 || offset_minutes > 59) return false;
+    offset = sign * (std::chrono::hours{offset_hours} + std::chrono::minutes{offset_minutes});
     pos += 6;
   } else {
     return false;

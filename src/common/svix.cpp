@@ -45,7 +45,8 @@ WebhookSigner::Verdict WebhookSigner::Verify(std::string_view message_id,
                                              std::chrono::system_clock::time_point now,
                                              std::chrono::seconds tolerance) const {
   long long timestamp = 0;
-  if (message_id.empty() || signature_header.empty() || !ParseSeconds(timestamp_header, &timestamp)) {
+  if (message_id.empty() || signature_header.empty() ||
+      !ParseSeconds(timestamp_header, &timestamp)) {
     return Verdict::kMalformedHeaders;
   }
   long long now_seconds =

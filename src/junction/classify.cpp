@@ -3,7 +3,9 @@
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeParser.h>
 #include <Poco/Exception.h>
+
 #include <nlohmann/json.hpp>
+#include <regex>
 
 namespace lab_orders::junction {
 namespace {
@@ -52,9 +54,16 @@ std::optional<int> ParseRetryAfter(const std::string& value,
     if (value.size() > 9) return std::nullopt;
     return std::stoi(value);
   }
+  // Poco's parser takes nearly anything ("soon" becomes a date long past), so only the
+  // IMF-fixdate form that RFC 9110 has senders use reaches it.
+  static const std::regex kImfFixdate(
+      R"(^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) )"
+      R"(\d{4} \d{2}:\d{2}:\d{2} GMT$)");
+  if (!std::regex_match(value, kImfFixdate)) return std::nullopt;
   try {
     int tzd = 0;
-    Poco::DateTime when = Poco::DateTimeParser::parse(Poco::DateTimeFormat::HTTP_FORMAT, value, tzd);
+    Poco::DateTime when =
+        Poco::DateTimeParser::parse(Poco::DateTimeFormat::HTTP_FORMAT, value, tzd);
     auto at = std::chrono::system_clock::from_time_t(when.timestamp().epochTime()) -
               std::chrono::seconds(tzd);
     auto seconds = std::chrono::duration_cast<std::chrono::seconds>(at - now).count();

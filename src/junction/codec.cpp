@@ -6,7 +6,8 @@ namespace {
 using nlohmann::json;
 
 const json& Field(const json& object, const char* key) {
-  if (!object.is_object()) throw MalformedJunctionJson(std::string("expected an object around ") + key);
+  if (!object.is_object())
+    throw MalformedJunctionJson(std::string("expected an object around ") + key);
   auto it = object.find(key);
   if (it == object.end()) throw MalformedJunctionJson(std::string("missing field ") + key);
   return *it;
@@ -14,7 +15,8 @@ const json& Field(const json& object, const char* key) {
 
 std::string String(const json& object, const char* key) {
   const json& value = Field(object, key);
-  if (!value.is_string()) throw MalformedJunctionJson(std::string("field ") + key + " is not a string");
+  if (!value.is_string())
+    throw MalformedJunctionJson(std::string("field ") + key + " is not a string");
   return value.get<std::string>();
 }
 
@@ -22,7 +24,8 @@ std::optional<std::string> OptionalString(const json& object, const char* key) {
   if (!object.is_object()) return std::nullopt;
   auto it = object.find(key);
   if (it == object.end() || it->is_null()) return std::nullopt;
-  if (!it->is_string()) throw MalformedJunctionJson(std::string("field ") + key + " is not a string");
+  if (!it->is_string())
+    throw MalformedJunctionJson(std::string("field ") + key + " is not a string");
   return it->get<std::string>();
 }
 
@@ -30,7 +33,8 @@ bool Bool(const json& object, const char* key, std::optional<bool> fallback = st
   auto it = object.find(key);
   if (it == object.end() && fallback) return *fallback;
   const json& value = Field(object, key);
-  if (!value.is_boolean()) throw MalformedJunctionJson(std::string("field ") + key + " is not a boolean");
+  if (!value.is_boolean())
+    throw MalformedJunctionJson(std::string("field ") + key + " is not a boolean");
   return value.get<bool>();
 }
 
@@ -242,8 +246,8 @@ Appointment DecodeAppointment(const json& in) {
 std::vector<CancellationReason> DecodeCancellationReasons(const json& in) {
   std::vector<CancellationReason> reasons;
   for (const auto& entry : Array(in, "cancellation reasons")) {
-    reasons.push_back(
-        CancellationReason{String(entry, "id"), String(entry, "name"), Bool(entry, "is_refundable")});
+    reasons.push_back(CancellationReason{String(entry, "id"), String(entry, "name"),
+                                         Bool(entry, "is_refundable")});
   }
   return reasons;
 }

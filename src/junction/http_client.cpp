@@ -154,8 +154,7 @@ Result<Appointment> HttpJunctionClient::RescheduleAppointment(const std::string&
                                                               const RescheduleRequest& request) {
   return Call<Appointment>(
       *transport_, "reschedule_appointment",
-      WithBody("PATCH",
-               "/v3/order/" + PathSegment(order_id) + "/phlebotomy/appointment/reschedule",
+      WithBody("PATCH", "/v3/order/" + PathSegment(order_id) + "/phlebotomy/appointment/reschedule",
                EncodeReschedule(request), false),
       DecodeAppointment);
 }

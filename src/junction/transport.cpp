@@ -46,10 +46,10 @@ Transport::Transport(const HttpClientOptions& options) : options_(options) {
   if (secure_) {
     InitializeSslOnce();
     // Strict verification checks the chain and, with extended verification, the host name.
-    tls_context_ = new Poco::Net::Context(
-        Poco::Net::Context::TLS_CLIENT_USE, "", "", options.ca_file,
-        Poco::Net::Context::VERIFY_STRICT, 9, options.ca_file.empty(),
-        "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES:@STRENGTH");
+    tls_context_ =
+        new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", options.ca_file,
+                               Poco::Net::Context::VERIFY_STRICT, 9, options.ca_file.empty(),
+                               "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES:@STRENGTH");
     tls_context_->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
     tls_context_->enableExtendedCertificateVerification(true);
   }
@@ -153,8 +153,9 @@ std::variant<RawResponse, TransportFailure> Transport::Send(const RawRequest& re
       if (keep_alive) Release(std::move(session));
       return result;
     } catch (const Poco::TimeoutException&) {
-      return failure(Outcome::kTimeout, sent,
-                     sent ? "no answer within the timeout" : "could not connect within the timeout");
+      return failure(
+          Outcome::kTimeout, sent,
+          sent ? "no answer within the timeout" : "could not connect within the timeout");
     } catch (const Poco::Net::SSLException& e) {
       return failure(Outcome::kTlsFailure, false, "TLS failure: " + e.displayText());
     } catch (const Poco::Net::ConnectionRefusedException&) {
@@ -171,9 +172,11 @@ std::variant<RawResponse, TransportFailure> Transport::Send(const RawRequest& re
       return failure(Outcome::kConnectionFailed, sent, "connection reset");
     } catch (const Poco::IOException& e) {
       if (may_retry) continue;
-      return failure(Outcome::kConnectionFailed, sent, std::string("connection failed: ") + e.className());
+      return failure(Outcome::kConnectionFailed, sent,
+                     std::string("connection failed: ") + e.className());
     } catch (const Poco::Exception& e) {
-      return failure(Outcome::kConnectionFailed, sent, std::string("connection failed: ") + e.className());
+      return failure(Outcome::kConnectionFailed, sent,
+                     std::string("connection failed: ") + e.className());
     }
   }
 }

@@ -135,9 +135,8 @@ int main(int argc, char** argv) {
   try {
     lab_orders::sim::SimServer server(options);
     server.Start();
-    std::cout << "junction-sim listening on " << (options.tls_cert_file ? "https" : "http")
-              << "://" << options.listen_host << ":" << server.port()
-              << std::endl;
+    std::cout << "junction-sim listening on " << (options.tls_cert_file ? "https" : "http") << "://"
+              << options.listen_host << ":" << server.port() << std::endl;
     int received = 0;
     sigwait(&signals, &received);
     spdlog::info("junction-sim: signal {} received, stopping", received);

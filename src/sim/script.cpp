@@ -74,7 +74,8 @@ CallRule ParseCallRule(const json& object, const std::string& where) {
   if (object.contains("fault")) {
     if (!object["fault"].is_string()) Invalid(where + ".fault", "must be a string");
     auto fault = ParseFault(object["fault"].get<std::string>());
-    if (!fault) Invalid(where + ".fault", "unknown fault \"" + object["fault"].get<std::string>() + "\"");
+    if (!fault)
+      Invalid(where + ".fault", "unknown fault \"" + object["fault"].get<std::string>() + "\"");
     rule.fault = *fault;
   }
   if (object.contains("status")) {
@@ -156,11 +157,10 @@ RequisitionRule ParseRequisition(const json& object) {
 
 const std::vector<std::string>& OperationNames() {
   static const std::vector<std::string> kNames = {
-      "create_user",         "resolve_user",        "get_user",
-      "list_lab_tests",      "create_order",        "get_order",
-      "cancel_order",        "area_info",           "availability",
-      "book_appointment",    "get_appointment",     "reschedule_appointment",
-      "cancel_appointment",  "cancellation_reasons"};
+      "create_user",        "resolve_user",        "get_user",        "list_lab_tests",
+      "create_order",       "get_order",           "cancel_order",    "area_info",
+      "availability",       "book_appointment",    "get_appointment", "reschedule_appointment",
+      "cancel_appointment", "cancellation_reasons"};
   return kNames;
 }
 
@@ -181,14 +181,22 @@ std::optional<Fault> ParseFault(const std::string& name) {
 
 const char* FaultName(Fault fault) {
   switch (fault) {
-    case Fault::kNone: return "none";
-    case Fault::kReset: return "reset";
-    case Fault::kClose: return "close";
-    case Fault::kHang: return "hang";
-    case Fault::kMalformedJson: return "malformed_json";
-    case Fault::kTruncatedBody: return "truncated_body";
-    case Fault::kRateLimited: return "rate_limited";
-    case Fault::kUnavailable: return "unavailable";
+    case Fault::kNone:
+      return "none";
+    case Fault::kReset:
+      return "reset";
+    case Fault::kClose:
+      return "close";
+    case Fault::kHang:
+      return "hang";
+    case Fault::kMalformedJson:
+      return "malformed_json";
+    case Fault::kTruncatedBody:
+      return "truncated_body";
+    case Fault::kRateLimited:
+      return "rate_limited";
+    case Fault::kUnavailable:
+      return "unavailable";
   }
   return "unknown";
 }
@@ -218,11 +226,11 @@ BookingRule Script::BookingFor(int call_number) const {
 }
 
 Script ParseScript(const json& document) {
-  CheckKeys(document,
-            {"name", "description", "operations", "bookings", "requisition",
-             "allow_booking_before_requisition", "webhooks", "served_zips", "slot_capacity",
-             "comment"},
-            "");
+  CheckKeys(
+      document,
+      {"name", "description", "operations", "bookings", "requisition",
+       "allow_booking_before_requisition", "webhooks", "served_zips", "slot_capacity", "comment"},
+      "");
   Script script;
   if (document.contains("operations")) {
     const json& operations = document["operations"];
@@ -246,7 +254,8 @@ Script ParseScript(const json& document) {
           ParseBookingRule(document["bookings"][i], "bookings[" + std::to_string(i) + "]"));
     }
   }
-  if (document.contains("requisition")) script.requisition = ParseRequisition(document["requisition"]);
+  if (document.contains("requisition"))
+    script.requisition = ParseRequisition(document["requisition"]);
   if (document.contains("allow_booking_before_requisition")) {
     if (!document["allow_booking_before_requisition"].is_boolean()) {
       Invalid("allow_booking_before_requisition", "must be true or false");

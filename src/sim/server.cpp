@@ -1,5 +1,6 @@
 #include "lab_orders/sim/server.h"
 
+#include <Poco/Net/Context.h>
 #include <Poco/Net/HTMLForm.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
@@ -8,7 +9,6 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/Context.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Net/SecureServerSocket.h>
@@ -242,8 +242,7 @@ class HandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
 bool SimServer::Impl::Wait(std::chrono::milliseconds delay) {
   std::unique_lock lock(mutex);
   std::uint64_t generation = reset_generation;
-  return !wake.wait_for(lock, delay,
-                        [&] { return stopping || reset_generation != generation; });
+  return !wake.wait_for(lock, delay, [&] { return stopping || reset_generation != generation; });
 }
 
 void SimServer::Impl::Tick() {
@@ -298,16 +297,16 @@ json SimServer::Impl::CallsJson(const std::string& operation_filter) {
   json out = json::array();
   for (const CallRecord& call : calls) {
     if (!operation_filter.empty() && call.operation != operation_filter) continue;
-    out.push_back({{"sequence", call.sequence},
-                   {"operation", call.operation},
-                   {"method", call.method},
-                   {"path", call.path},
-                   {"query", call.query},
-                   {"body", call.body},
-                   {"idempotency_key", call.idempotency_key ? json(*call.idempotency_key)
-                                                            : json(nullptr)},
-                   {"connection_id", call.connection_id},
-                   {"outcome", call.outcome}});
+    out.push_back(
+        {{"sequence", call.sequence},
+         {"operation", call.operation},
+         {"method", call.method},
+         {"path", call.path},
+         {"query", call.query},
+         {"body", call.body},
+         {"idempotency_key", call.idempotency_key ? json(*call.idempotency_key) : json(nullptr)},
+         {"connection_id", call.connection_id},
+         {"outcome", call.outcome}});
   }
   return out;
 }
@@ -341,7 +340,8 @@ std::optional<SimResponse> SimServer::Impl::ValidateRequest(
     const Route& route, const std::map<std::string, std::string>& params,
     const Poco::Net::HTMLForm& query, const std::string& raw_body, json* body) {
   std::vector<SchemaViolation> violations;
-  const json& operation = validator.spec()["paths"][route.path][Poco::toLower(std::string(route.method))];
+  const json& operation =
+      validator.spec()["paths"][route.path][Poco::toLower(std::string(route.method))];
   for (const json& parameter : operation.value("parameters", json::array())) {
     std::string in = parameter.value("in", "");
     std::string name = parameter.value("name", "");
@@ -370,8 +370,8 @@ std::optional<SimResponse> SimServer::Impl::ValidateRequest(
         auto found = validator.Validate(*schema, *body, json::array({"body"}));
         violations.insert(violations.end(), found.begin(), found.end());
       } catch (const json::parse_error& e) {
-        violations.push_back({json::array({"body", int(e.byte)}), "JSON decode error",
-                              "json_invalid"});
+        violations.push_back(
+            {json::array({"body", int(e.byte)}), "JSON decode error", "json_invalid"});
       }
     }
   }
@@ -457,8 +457,8 @@ void SimServer::Impl::HandleJunction(const Route& route,
       case Fault::kRateLimited:
       case Fault::kUnavailable: {
         bool limited = scripted.fault == Fault::kRateLimited;
-        SimResponse reply = Detail(limited ? 429 : 503,
-                                   limited ? "Too Many Requests" : "Service Unavailable");
+        SimResponse reply =
+            Detail(limited ? 429 : 503, limited ? "Too Many Requests" : "Service Unavailable");
         reply.headers["Retry-After"] = std::to_string(scripted.retry_after_seconds);
         answer(reply);
         return;
@@ -672,9 +672,9 @@ void SimServer::Start() {
       throw std::invalid_argument("--tls-cert and --tls-key go together");
     }
     Poco::Net::initializeSSL();
-    Poco::Net::Context::Ptr context = new Poco::Net::Context(
-        Poco::Net::Context::TLS_SERVER_USE, *impl.options.tls_key_file,
-        *impl.options.tls_cert_file, "", Poco::Net::Context::VERIFY_NONE);
+    Poco::Net::Context::Ptr context =
+        new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, *impl.options.tls_key_file,
+                               *impl.options.tls_cert_file, "", Poco::Net::Context::VERIFY_NONE);
     socket = Poco::Net::SecureServerSocket(address, 1024, context);
   } else {
     socket = Poco::Net::ServerSocket(address, 1024);
@@ -687,8 +687,8 @@ void SimServer::Start() {
   params->setMaxKeepAliveRequests(0);
   params->setTimeout(Poco::Timespan(120, 0));
   impl.pool = std::make_unique<Poco::ThreadPool>(4, impl.options.max_threads, 60, 256 * 1024);
-  impl.server = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(impl), *impl.pool,
-                                                        socket, params);
+  impl.server =
+      std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(impl), *impl.pool, socket, params);
   impl.server->start();
   impl.ticker = std::thread([&impl] { impl.Tick(); });
 }

@@ -13,10 +13,9 @@
 namespace lab_orders::sim {
 namespace {
 // Svix retries after 5 s, 5 min, 30 min, ...; the simulator keeps the shape but not the wait.
-const std::chrono::milliseconds kRetryDelays[] = {std::chrono::milliseconds(0),
-                                                  std::chrono::milliseconds(200),
-                                                  std::chrono::milliseconds(1000),
-                                                  std::chrono::milliseconds(3000)};
+const std::chrono::milliseconds kRetryDelays[] = {
+    std::chrono::milliseconds(0), std::chrono::milliseconds(200), std::chrono::milliseconds(1000),
+    std::chrono::milliseconds(3000)};
 }  // namespace
 
 WebhookSender::WebhookSender(std::string url, const std::string& secret, const Clock& clock)
@@ -95,9 +94,8 @@ int WebhookSender::Deliver(const Message& message, std::string* error) {
     session.setTimeout(Poco::Timespan(15, 0));
     Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, path_,
                                    Poco::Net::HTTPMessage::HTTP_1_1);
-    long long timestamp = std::chrono::duration_cast<std::chrono::seconds>(
-                              clock_.Now().time_since_epoch())
-                              .count();
+    long long timestamp =
+        std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
     request.setContentType("application/json");
     request.setContentLength(std::streamsize(message.body.size()));
     request.set("svix-id", message.id);

@@ -15,7 +15,7 @@ using std::chrono::minutes;
 
 constexpr const char* kModality = "at_home_phlebotomy";
 constexpr int kAvailabilityDays = 14;
-constexpr int kFirstSlotHour = 7;   // local time
+constexpr int kFirstSlotHour = 7;  // local time
 constexpr int kLastSlotHour = 17;
 const auto kBookingKeyLifetime = minutes(15);
 const auto kIdempotencyRetention = hours(24);
@@ -25,10 +25,10 @@ SimResponse Detail(int status, const std::string& message) {
 }
 
 SimResponse FieldDetail(const json& loc, const std::string& message) {
-  return SimResponse{422,
-                     json{{"detail", json::array({{{"loc", loc}, {"msg", message},
-                                                    {"type", "value_error"}}})}},
-                     {}};
+  return SimResponse{
+      422,
+      json{{"detail", json::array({{{"loc", loc}, {"msg", message}, {"type", "value_error"}}})}},
+      {}};
 }
 
 // The top-level part of an at-home order status, from its low-level part.
@@ -80,8 +80,8 @@ std::string OrderStatusForAppointment(const std::string& appointment_status) {
 // Names the lab can print: ASCII letters, digits, spaces and -.,'
 bool IsPrintableName(const std::string& name) {
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == ' ' || c == '-' || c == '.' || c == ',' || c == '\'';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ' ||
+           c == '-' || c == '.' || c == ',' || c == '\'';
   });
 }
 
@@ -91,6 +91,13 @@ struct ZipArea {
   double lng;
   double lat;
 };
+
+// Appointments compete for a provider's hour across the whole ZIP, whatever the street.
+bool SameProviderHour(const json& address, std::chrono::system_clock::time_point start,
+                      const std::string& zip_code, std::chrono::system_clock::time_point hour) {
+  return start == hour &&
+         address.value("zip_code", std::string()).substr(0, 5) == zip_code.substr(0, 5);
+}
 
 ZipArea AreaFor(const std::string& zip_code) {
   if (zip_code.rfind("85004", 0) == 0) return {"America/Phoenix", -7, -112.0772235, 33.4421912};
@@ -209,8 +216,8 @@ void World::SetOrderStatus(Order& order, const std::string& low_status) {
   order.events.push_back({{"id", next_event_id_++},
                           {"created_at", FormatRfc3339(order.updated_at)},
                           {"status", FullStatus(low_status)}});
-  EmitOrderEvent(order, order.events.size() == 1 ? "labtest.order.created"
-                                                  : "labtest.order.updated");
+  EmitOrderEvent(order,
+                 order.events.size() == 1 ? "labtest.order.created" : "labtest.order.updated");
 }
 
 void World::SetAppointmentStatus(Order& order, Appointment& appointment,
@@ -304,14 +311,13 @@ json World::OrderJson(const Order& order) const {
         {"status", IsFinal(order.low_status)
                        ? (order.low_status == "cancelled" ? "cancelled" : "completed")
                        : "active"},
-        {"orders",
-         json::array({{{"id", order.id},
-                       {"low_level_status", order.low_status},
-                       {"low_level_status_created_at", order.events.back()["created_at"]},
-                       {"origin", "initial"},
-                       {"parent_id", nullptr},
-                       {"created_at", created},
-                       {"updated_at", updated}}})}}},
+        {"orders", json::array({{{"id", order.id},
+                                 {"low_level_status", order.low_status},
+                                 {"low_level_status_created_at", order.events.back()["created_at"]},
+                                 {"origin", "initial"},
+                                 {"parent_id", nullptr},
+                                 {"created_at", created},
+                                 {"updated_at", updated}}})}}},
   };
 }
 
@@ -332,8 +338,7 @@ std::optional<SimResponse> World::BeginIdempotent(const std::string& key) {
   return it->second.answer;
 }
 
-void World::FinishIdempotent(const std::string& key, const SimResponse& answer,
-                             bool cache_errors) {
+void World::FinishIdempotent(const std::string& key, const SimResponse& answer, bool cache_errors) {
   std::lock_guard lock(mutex_);
   bool failed = answer.status >= 400;
   if (answer.status == 422 || (failed && !cache_errors)) {
@@ -441,7 +446,8 @@ SimResponse World::CancelOrder(const std::string& order_id) {
   Order* order = FindOrder(order_id);
   if (!order) return Detail(404, "Order not found.");
   if (IsFinal(order->low_status)) {
-    return Detail(400, "Order cannot be cancelled in status " + FullStatus(order->low_status) + ".");
+    return Detail(400,
+                  "Order cannot be cancelled in status " + FullStatus(order->low_status) + ".");
   }
   if (Appointment* appointment = ActiveAppointment(*order);
       appointment && IsActiveAppointment(appointment->status)) {
@@ -498,9 +504,9 @@ SimResponse World::AreaInfo(const std::string& zip_code) {
   bool served = IsServed(zip_code);
   if (served) {
     std::string provider = ProviderFor(zip_code);
-    providers.push_back({{"name", provider},
-                         {"service_types", {provider == "getlabs" ? "appointment-ready"
-                                                                  : "appointment-request"}}});
+    providers.push_back(
+        {{"name", provider},
+         {"service_types", {provider == "getlabs" ? "appointment-ready" : "appointment-request"}}});
   }
   return SimResponse{200,
                      json{{"zip_code", zip_code},
@@ -530,7 +536,10 @@ SimResponse World::Availability(const json& address, const std::optional<std::st
     for (int hour = kFirstSlotHour; hour <= kLastSlotHour; ++hour) {
       auto start = midnight_local + hours(hour - area.utc_offset_hours);
       if (start < now + lead) continue;
-      std::string key = "bk_" + HexEncode(Sha256(zip_code + "|" + FormatRfc3339(start))).substr(0, 32);
+      // The key holds the address too: it books the address availability was asked for.
+      std::string key =
+          "bk_" + HexEncode(Sha256(zip_code + "|" + FormatRfc3339(start) + "|" + address.dump()))
+                      .substr(0, 32);
       Slot& slot = slots_[key];
       if (slot.booking_key.empty()) {
         slot.booking_key = key;
@@ -543,7 +552,10 @@ SimResponse World::Availability(const json& address, const std::optional<std::st
       int booked = 0;
       for (const auto& [id, order] : orders_) {
         for (const Appointment& appointment : order.appointments) {
-          if (appointment.booking_key == key && IsActiveAppointment(appointment.status)) ++booked;
+          if (IsActiveAppointment(appointment.status) &&
+              SameProviderHour(appointment.address, appointment.start, zip_code, start)) {
+            ++booked;
+          }
         }
       }
       int available = script_.slot_capacity - booked;
@@ -557,7 +569,8 @@ SimResponse World::Availability(const json& address, const std::optional<std::st
                        {"num_appointments_available", available}});
     }
     if (!slots.empty()) {
-      days.push_back({{"date", FormatDate(midnight_local)}, {"location", nullptr}, {"slots", slots}});
+      days.push_back(
+          {{"date", FormatDate(midnight_local)}, {"location", nullptr}, {"slots", slots}});
     }
   }
   return SimResponse{200, json{{"timezone", area.timezone}, {"slots", days}}, {}};
@@ -582,8 +595,7 @@ json World::AppointmentJson(const Order& order, const Appointment& appointment) 
       {"provider_id", appointment.provider_id},
       {"external_id", nullptr},
       {"can_reschedule", IsActiveAppointment(appointment.status) && !pending_request},
-      {"appointment_notes",
-       appointment.notes ? json(*appointment.notes) : json(nullptr)},
+      {"appointment_notes", appointment.notes ? json(*appointment.notes) : json(nullptr)},
       {"event_status", EventStatusFor(appointment.status)},
       {"event_data", nullptr},
       {"events", appointment.events},
@@ -597,11 +609,12 @@ std::optional<SimResponse> World::CheckSlot(const std::string& booking_key, cons
   if (clock_.Now() > it->second.expires_at) {
     return Detail(400, "The booking key has expired; fetch availability again.");
   }
+  const Slot& wanted = it->second;
   int booked = 0;
   for (const auto& [id, other] : orders_) {
     for (const Appointment& appointment : other.appointments) {
-      if (appointment.booking_key == booking_key && IsActiveAppointment(appointment.status) &&
-          other.id != order.id) {
+      if (IsActiveAppointment(appointment.status) && other.id != order.id &&
+          SameProviderHour(appointment.address, appointment.start, wanted.zip_code, wanted.start)) {
         ++booked;
       }
     }
@@ -620,8 +633,8 @@ std::variant<BookingPlan, SimResponse> World::PlanBooking(const std::string& ord
   Order* order = FindOrder(order_id);
   if (!order) return Detail(404, "Order not found.");
   if (IsFinal(order->low_status) || order->low_status == "draw_completed") {
-    return Detail(400, "Order in status " + FullStatus(order->low_status) +
-                           " cannot book an appointment.");
+    return Detail(
+        400, "Order in status " + FullStatus(order->low_status) + " cannot book an appointment.");
   }
   if (order->low_status == "ordered" && !script_.allow_booking_before_requisition) {
     return Detail(400, "The order's requisition has not been created yet.");
@@ -699,8 +712,7 @@ SimResponse World::BookSlot(Order& order, Slot& slot, const json& body, const Bo
     if (rule.resolve_after_ms) {
       appointment.resolve_at = clock_.Now() + milliseconds(*rule.resolve_after_ms);
     } else if (!rule.resolve_after_polls) {
-      appointment.resolve_at =
-          clock_.Now() + milliseconds(rule.provider_delay_ms - plan.wait_ms);
+      appointment.resolve_at = clock_.Now() + milliseconds(rule.provider_delay_ms - plan.wait_ms);
     }
   }
   order.appointments.push_back(std::move(appointment));
@@ -823,7 +835,11 @@ std::optional<World::TimePoint> World::Tick() {
   };
   for (auto& [id, order] : orders_) {
     consider(order.requisition_at);
-    if (!order.appointments.empty()) consider(order.appointments.back().resolve_at);
+    // Only a pending appointment can still resolve; a cancelled one keeps a stale resolve_at
+    // that, once past, would make callers waiting for the next due time spin.
+    if (!order.appointments.empty() && order.appointments.back().status == "pending") {
+      consider(order.appointments.back().resolve_at);
+    }
   }
   return next;
 }

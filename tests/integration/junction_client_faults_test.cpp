@@ -106,10 +106,14 @@ const std::vector<FaultCase>& FaultCases() {
       {"truncated_body", {{"fault", "truncated_body"}}, Outcome::kMalformedResponse, 0},
       {"rate_limited", {{"fault", "rate_limited"}, {"retry_after", 7}}, Outcome::kRateLimited, 429},
       {"unavailable", {{"fault", "unavailable"}, {"retry_after", 7}}, Outcome::kRateLimited, 503},
-      {"server_error", {{"status", 500}, {"body", {{"detail", "Internal Server Error"}}}},
-       Outcome::kServerError, 500},
-      {"bad_gateway", {{"status", 502}, {"raw_body", "<html>bad gateway</html>"}},
-       Outcome::kServerError, 502},
+      {"server_error",
+       {{"status", 500}, {"body", {{"detail", "Internal Server Error"}}}},
+       Outcome::kServerError,
+       500},
+      {"bad_gateway",
+       {{"status", 502}, {"raw_body", "<html>bad gateway</html>"}},
+       Outcome::kServerError,
+       502},
   };
   return kCases;
 }
@@ -133,7 +137,8 @@ class JunctionClientFaultTest : public SharedSimTest,
     prepared_.booking_key = *availability->days[0].slots[0].booking_key;
     prepared_.second_booking_key = *availability->days[1].slots[0].booking_key;
     ASSERT_TRUE(
-        client_->BookAppointment(prepared_.booked_order_id, {prepared_.booking_key, {}, true, {}, {}})
+        client_
+            ->BookAppointment(prepared_.booked_order_id, {prepared_.booking_key, {}, true, {}, {}})
             .ok());
     auto reasons = client_->ListCancellationReasons();
     ASSERT_TRUE(reasons.ok());
@@ -154,7 +159,8 @@ TEST_P(JunctionClientFaultTest, IsClassified) {
 
   Ended ended = operation.invoke(*client_, prepared_);
 
-  EXPECT_EQ(junction::OutcomeName(ended.outcome), std::string(junction::OutcomeName(fault.expected)));
+  EXPECT_EQ(junction::OutcomeName(ended.outcome),
+            std::string(junction::OutcomeName(fault.expected)));
   EXPECT_EQ(ended.http_status, fault.expected_status);
   EXPECT_TRUE(ended.may_have_reached) << "the request was sent before the fault";
   if (fault.expected == Outcome::kRateLimited) {
@@ -167,14 +173,13 @@ TEST_P(JunctionClientFaultTest, IsClassified) {
   EXPECT_EQ(sim_->Calls(operation.name).size() - calls_before, expected_calls);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    EveryOperationEveryFault, JunctionClientFaultTest,
-    ::testing::Combine(::testing::Range<size_t>(0, Operations().size()),
-                       ::testing::Range<size_t>(0, FaultCases().size())),
-    [](const ::testing::TestParamInfo<std::tuple<size_t, size_t>>& info) {
-      return std::string(Operations()[std::get<0>(info.param)].name) + "_" +
-             FaultCases()[std::get<1>(info.param)].name;
-    });
+INSTANTIATE_TEST_SUITE_P(EveryOperationEveryFault, JunctionClientFaultTest,
+                         ::testing::Combine(::testing::Range<size_t>(0, Operations().size()),
+                                            ::testing::Range<size_t>(0, FaultCases().size())),
+                         [](const ::testing::TestParamInfo<std::tuple<size_t, size_t>>& info) {
+                           return std::string(Operations()[std::get<0>(info.param)].name) + "_" +
+                                  FaultCases()[std::get<1>(info.param)].name;
+                         });
 
 class JunctionClientConnectionTest : public ::testing::Test {
  protected:
@@ -216,8 +221,9 @@ TEST_F(JunctionClientConnectionTest, LostAnswerToABookingIsNotResent) {
   junction::HttpJunctionClient client(OptionsFor(sim.base_url()));
   CreatedOrder created = CreateUserAndOrder(client, "brand-f:patient-lost");
   std::string key = FirstBookingKey(client);
-  sim.LoadScript({{"operations",
-                   {{"book_appointment", {{{"call", 1}, {"fault", "reset"}, {"when", "after"}}}}}}});
+  sim.LoadScript(
+      {{"operations",
+        {{"book_appointment", {{{"call", 1}, {"fault", "reset"}, {"when", "after"}}}}}}});
   auto booked = client.BookAppointment(created.order_id, {key, {}, true, {}, {}});
   ASSERT_FALSE(booked.ok());
   EXPECT_EQ(booked.error().outcome, Outcome::kConnectionFailed);

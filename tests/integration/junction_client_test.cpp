@@ -94,8 +94,8 @@ TEST_F(JunctionClientTest, InvalidFieldIsAValidationErrorNamingTheField) {
   EXPECT_EQ(order.error().http_status, 422);
   std::vector<std::string> locations;
   for (const auto& field : order.error().field_errors) locations.push_back(field.location);
-  EXPECT_EQ(locations, (std::vector<std::string>{"body.patient_address.zip",
-                                                 "body.patient_details.email"}));
+  EXPECT_EQ(locations,
+            (std::vector<std::string>{"body.patient_address.zip", "body.patient_details.email"}));
   EXPECT_EQ(order.error().summary.find("not-an-email"), std::string::npos);
 }
 
@@ -185,11 +185,11 @@ TEST_F(JunctionClientTest, BookingASlotSomeoneTookIsAConflict) {
 }
 
 TEST_F(JunctionClientTest, PendingBookingIsConfirmedAfterPolls) {
-  sim_->LoadScript({{"bookings", {{{"call", 1}, {"outcome", "confirmed"},
-                                   {"resolve_after_polls", 2}}}}});
+  sim_->LoadScript(
+      {{"bookings", {{{"call", 1}, {"outcome", "confirmed"}, {"resolve_after_polls", 2}}}}});
   CreatedOrder created = CreateUserAndOrder(*client_, "brand-a:patient-9");
-  auto booked = client_->BookAppointment(created.order_id,
-                                         {FirstBookingKey(*client_), {}, true, 2500, {}});
+  auto booked =
+      client_->BookAppointment(created.order_id, {FirstBookingKey(*client_), {}, true, 2500, {}});
   ASSERT_TRUE(booked.ok());
   EXPECT_EQ(booked->status, "pending");
   EXPECT_EQ(client_->GetOrder(created.order_id)->low_level_status, "appointment_pending");
@@ -201,8 +201,8 @@ TEST_F(JunctionClientTest, PendingBookingIsConfirmedAfterPolls) {
 TEST_F(JunctionClientTest, PendingBookingTheProviderRefusesEndsCancelled) {
   sim_->LoadScript({{"bookings", {{{"outcome", "cancelled"}, {"resolve_after_polls", 1}}}}});
   CreatedOrder created = CreateUserAndOrder(*client_, "brand-a:patient-10");
-  auto booked = client_->BookAppointment(created.order_id,
-                                         {FirstBookingKey(*client_), {}, true, {}, {}});
+  auto booked =
+      client_->BookAppointment(created.order_id, {FirstBookingKey(*client_), {}, true, {}, {}});
   ASSERT_TRUE(booked.ok());
   EXPECT_EQ(booked->status, "pending");
   EXPECT_EQ(client_->GetAppointment(created.order_id)->status, "cancelled");
@@ -212,8 +212,8 @@ TEST_F(JunctionClientTest, PendingBookingTheProviderRefusesEndsCancelled) {
 TEST_F(JunctionClientTest, SlowProviderBeyondTheSyncTimeoutAnswersPending) {
   sim_->LoadScript({{"bookings", {{{"provider_delay_ms", 1500}}}}});
   CreatedOrder created = CreateUserAndOrder(*client_, "brand-a:patient-11");
-  auto booked = client_->BookAppointment(created.order_id,
-                                         {FirstBookingKey(*client_), {}, true, 1000, {}});
+  auto booked =
+      client_->BookAppointment(created.order_id, {FirstBookingKey(*client_), {}, true, 1000, {}});
   ASSERT_TRUE(booked.ok());
   EXPECT_EQ(booked->status, "pending");
 }
@@ -221,8 +221,8 @@ TEST_F(JunctionClientTest, SlowProviderBeyondTheSyncTimeoutAnswersPending) {
 TEST_F(JunctionClientTest, SynchronousBookingTheProviderRefusesIsAServerError) {
   sim_->LoadScript({{"bookings", {{{"outcome", "cancelled"}}}}});
   CreatedOrder created = CreateUserAndOrder(*client_, "brand-a:patient-12");
-  auto booked = client_->BookAppointment(created.order_id,
-                                         {FirstBookingKey(*client_), {}, false, {}, {}});
+  auto booked =
+      client_->BookAppointment(created.order_id, {FirstBookingKey(*client_), {}, false, {}, {}});
   ASSERT_FALSE(booked.ok());
   EXPECT_EQ(booked.error().outcome, Outcome::kServerError);
   EXPECT_EQ(booked.error().http_status, 500);
@@ -231,15 +231,15 @@ TEST_F(JunctionClientTest, SynchronousBookingTheProviderRefusesIsAServerError) {
 TEST_F(JunctionClientTest, BookingBeforeTheRequisitionIsRefused) {
   sim_->LoadScript({{"requisition", {{"mode", "manual"}}}});
   CreatedOrder created = CreateUserAndOrder(*client_, "brand-a:patient-13");
-  auto booked = client_->BookAppointment(created.order_id,
-                                         {FirstBookingKey(*client_), {}, true, {}, {}});
+  auto booked =
+      client_->BookAppointment(created.order_id, {FirstBookingKey(*client_), {}, true, {}, {}});
   ASSERT_FALSE(booked.ok());
   EXPECT_EQ(booked.error().outcome, Outcome::kRejected);
   sim_->Admin("POST", "/_sim/orders/" + created.order_id + "/advance",
               {{"status", "requisition_created"}});
-  EXPECT_TRUE(client_->BookAppointment(created.order_id,
-                                       {FirstBookingKey(*client_), {}, true, {}, {}})
-                  .ok());
+  EXPECT_TRUE(
+      client_->BookAppointment(created.order_id, {FirstBookingKey(*client_), {}, true, {}, {}})
+          .ok());
 }
 
 TEST_F(JunctionClientTest, CancelOrderThenCancellingAgainIsRefused) {
@@ -260,8 +260,11 @@ TEST_F(JunctionClientTest, UnknownStatusesStayStrings) {
                           {{"id", "6c1f0b4e-2a3d-4e5f-8a9b-0c1d2e3f4a5b"},
                            {"user_id", "6c1f0b4e-2a3d-4e5f-8a9b-0c1d2e3f4a5c"},
                            {"order_id", "6c1f0b4e-2a3d-4e5f-8a9b-0c1d2e3f4a5d"},
-                           {"address", {{"first_line", "1 Main St"}, {"city", "Phoenix"},
-                                        {"state", "AZ"}, {"zip_code", "85004"}}},
+                           {"address",
+                            {{"first_line", "1 Main St"},
+                             {"city", "Phoenix"},
+                             {"state", "AZ"},
+                             {"zip_code", "85004"}}},
                            {"location", {{"lng", 0.0}, {"lat", 0.0}}},
                            {"start_at", nullptr},
                            {"end_at", nullptr},

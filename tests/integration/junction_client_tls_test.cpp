@@ -40,14 +40,14 @@ class TlsCertificates {
  private:
   void MakeAuthority(const std::string& name) {
     Run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
-        " -subj '/CN=" + name + "' -keyout " + Path(name + ".key") + " -out " +
-        Path(name + ".pem"));
+        " -subj '/CN=" +
+        name + "' -keyout " + Path(name + ".key") + " -out " + Path(name + ".pem"));
   }
   void MakeServer(const std::string& name, const std::string& authority,
                   const std::string& alt_names) {
     std::ofstream(Path(name + ".ext")) << "subjectAltName=" << alt_names << "\n";
-    Run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj '/CN=" +
-        name + "' -keyout " + Path(name + ".key") + " -out " + Path(name + ".csr"));
+    Run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj '/CN=" + name +
+        "' -keyout " + Path(name + ".key") + " -out " + Path(name + ".csr"));
     Run("openssl x509 -req -days 2 -in " + Path(name + ".csr") + " -CA " +
         Path(authority + ".pem") + " -CAkey " + Path(authority + ".key") +
         " -CAcreateserial -extfile " + Path(name + ".ext") + " -out " + Path(name + ".pem"));
@@ -66,9 +66,9 @@ class JunctionClientTlsTest : public ::testing::Test {
   }
 
   std::unique_ptr<SimProcess> SimWith(const std::string& server) {
-    return std::make_unique<SimProcess>(std::vector<std::string>{
-        "--tls-cert", certificates_->Path(server + ".pem"), "--tls-key",
-        certificates_->Path(server + ".key")});
+    return std::make_unique<SimProcess>(
+        std::vector<std::string>{"--tls-cert", certificates_->Path(server + ".pem"), "--tls-key",
+                                 certificates_->Path(server + ".key")});
   }
 
   junction::Result<std::vector<junction::LabTest>> CallWith(const SimProcess& sim,

@@ -73,18 +73,19 @@ TEST_F(JunctionSimTest, EveryRequestBodyIsCheckedAgainstTheSpec) {
   std::string order_id = created.Json()["order"]["id"];
 
   // USAddress wants zip_code: the order's "zip" is the wrong name here.
-  HttpReply availability = sim_->Junction("POST", "/v3/order/phlebotomy/appointment/availability",
-                                          {{"first_line", "1 Main"}, {"city", "Phoenix"},
-                                           {"state", "AZ"}, {"zip", "85004"}});
+  HttpReply availability = sim_->Junction(
+      "POST", "/v3/order/phlebotomy/appointment/availability",
+      {{"first_line", "1 Main"}, {"city", "Phoenix"}, {"state", "AZ"}, {"zip", "85004"}});
   EXPECT_EQ(availability.status, 422);
-  HttpReply booking = sim_->Junction(
-      "POST", "/v3/order/" + order_id + "/phlebotomy/appointment/book",
-      {{"booking_key", "k"}, {"sync_confirmation_timeout_millisecond", 500}});
+  HttpReply booking =
+      sim_->Junction("POST", "/v3/order/" + order_id + "/phlebotomy/appointment/book",
+                     {{"booking_key", "k"}, {"sync_confirmation_timeout_millisecond", 500}});
   ASSERT_EQ(booking.status, 422);
   EXPECT_EQ(booking.Json()["detail"][0]["loc"],
             json({"body", "sync_confirmation_timeout_millisecond"}));
-  HttpReply cancel = sim_->Junction("PATCH", "/v3/order/" + order_id + "/phlebotomy/appointment/cancel",
-                                    {{"cancellationReasonId", "x"}});
+  HttpReply cancel =
+      sim_->Junction("PATCH", "/v3/order/" + order_id + "/phlebotomy/appointment/cancel",
+                     {{"cancellationReasonId", "x"}});
   EXPECT_EQ(cancel.status, 422) << "the phlebotomy cancel body is snake_case";
   HttpReply bad_path = sim_->Junction("GET", "/v3/order/not-a-uuid");
   ASSERT_EQ(bad_path.status, 422);
@@ -92,8 +93,8 @@ TEST_F(JunctionSimTest, EveryRequestBodyIsCheckedAgainstTheSpec) {
   HttpReply no_zip = sim_->Junction("GET", "/v3/order/area/info");
   ASSERT_EQ(no_zip.status, 422);
   EXPECT_EQ(no_zip.Json()["detail"][0]["loc"], json({"query", "zip_code"}));
-  HttpReply not_json = HttpCall(sim_->port(), "POST", "/v2/user", "{\"client_user_id\": ",
-                                {{"x-vital-api-key", "sk_us_test"}});
+  HttpReply not_json = HttpCall(sim_->port(), "POST", "/v2/user",
+                                "{\"client_user_id\": ", {{"x-vital-api-key", "sk_us_test"}});
   ASSERT_EQ(not_json.status, 422);
   EXPECT_EQ(not_json.Json()["detail"][0]["type"], "json_invalid");
 }
@@ -111,10 +112,12 @@ TEST_F(JunctionSimTest, UnknownPathsAndMethodsAnswerLikeFastApi) {
 
 TEST_F(JunctionSimTest, AdvanceMovesAnOrderThroughItsLife) {
   std::string user_id = NewUser(*sim_, "brand-s:p3");
-  std::string order_id = sim_->Junction("POST", "/v3/order", OrderBody(user_id)).Json()["order"]["id"];
-  json advanced = sim_->Admin("POST", "/_sim/orders/" + order_id + "/advance",
-                              {{"status", "draw_completed"}});
-  EXPECT_EQ(advanced["last_event"]["status"], "collecting_sample.at_home_phlebotomy.draw_completed");
+  std::string order_id =
+      sim_->Junction("POST", "/v3/order", OrderBody(user_id)).Json()["order"]["id"];
+  json advanced =
+      sim_->Admin("POST", "/_sim/orders/" + order_id + "/advance", {{"status", "draw_completed"}});
+  EXPECT_EQ(advanced["last_event"]["status"],
+            "collecting_sample.at_home_phlebotomy.draw_completed");
   sim_->Admin("POST", "/_sim/orders/" + order_id + "/advance",
               {{"status", "completed.at_home_phlebotomy.completed"}});
   HttpReply cancel = sim_->Junction("POST", "/v3/order/" + order_id + "/cancel");
@@ -125,23 +128,27 @@ TEST_F(JunctionSimTest, AdvanceMovesAnOrderThroughItsLife) {
 }
 
 TEST_F(JunctionSimTest, ScriptErrorsAreExplained) {
-  HttpReply reply = HttpCall(sim_->port(), "POST", "/_sim/script",
-                             json{{"operations", {{"create_order", {{{"fault", "explode"}}}}}}}.dump());
+  HttpReply reply =
+      HttpCall(sim_->port(), "POST", "/_sim/script",
+               json{{"operations", {{"create_order", {{{"fault", "explode"}}}}}}}.dump());
   ASSERT_EQ(reply.status, 400);
   EXPECT_NE(reply.Json()["detail"].get<std::string>().find("explode"), std::string::npos);
 }
 
 TEST_F(JunctionSimTest, ClockAdvanceExpiresBookingKeys) {
   std::string user_id = NewUser(*sim_, "brand-s:p4");
-  std::string order_id = sim_->Junction("POST", "/v3/order", OrderBody(user_id)).Json()["order"]["id"];
+  std::string order_id =
+      sim_->Junction("POST", "/v3/order", OrderBody(user_id)).Json()["order"]["id"];
   json slots = sim_->Junction("POST", "/v3/order/phlebotomy/appointment/availability",
-                              {{"first_line", "1 Main"}, {"city", "Phoenix"}, {"state", "AZ"},
+                              {{"first_line", "1 Main"},
+                               {"city", "Phoenix"},
+                               {"state", "AZ"},
                                {"zip_code", "85004"}})
                    .Json()["slots"];
   std::string key = slots[0]["slots"][0]["booking_key"];
   sim_->Admin("POST", "/_sim/clock", {{"advance_seconds", 16 * 60}});
-  HttpReply booking = sim_->Junction("POST", "/v3/order/" + order_id + "/phlebotomy/appointment/book",
-                                     {{"booking_key", key}});
+  HttpReply booking = sim_->Junction(
+      "POST", "/v3/order/" + order_id + "/phlebotomy/appointment/book", {{"booking_key", key}});
   EXPECT_EQ(booking.status, 400);
 }
 
@@ -149,13 +156,16 @@ TEST_F(JunctionSimTest, ClockAdvanceExpiresBookingKeys) {
 class WebhookReceiver {
  public:
   WebhookReceiver()
-      : server_(new Factory(*this), Poco::Net::ServerSocket(Poco::Net::SocketAddress("127.0.0.1", 0)),
+      : server_(new Factory(*this),
+                Poco::Net::ServerSocket(Poco::Net::SocketAddress("127.0.0.1", 0)),
                 new Poco::Net::HTTPServerParams) {
     server_.start();
   }
   ~WebhookReceiver() { server_.stopAll(true); }
 
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_.port()) + "/hooks"; }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(server_.port()) + "/hooks";
+  }
 
   struct Delivery {
     std::string id, timestamp, signature, body;
@@ -191,7 +201,8 @@ class WebhookReceiver {
   class Factory : public Poco::Net::HTTPRequestHandlerFactory {
    public:
     explicit Factory(WebhookReceiver& receiver) : receiver_(receiver) {}
-    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+    Poco::Net::HTTPRequestHandler* createRequestHandler(
+        const Poco::Net::HTTPServerRequest&) override {
       return new Handler(receiver_);
     }
 
@@ -211,9 +222,12 @@ TEST(JunctionSimWebhookTest, SendsSvixSignedEventsAsOrdersAndAppointmentsChange)
   SimProcess sim({"--webhook-url", receiver.url(), "--webhook-secret", secret});
   sim.LoadScript({{"bookings", {{{"resolve_after_polls", 1}}}}});
   std::string user_id = NewUser(sim, "brand-s:p5");
-  std::string order_id = sim.Junction("POST", "/v3/order", OrderBody(user_id)).Json()["order"]["id"];
+  std::string order_id =
+      sim.Junction("POST", "/v3/order", OrderBody(user_id)).Json()["order"]["id"];
   json slots = sim.Junction("POST", "/v3/order/phlebotomy/appointment/availability",
-                            {{"first_line", "1 Main"}, {"city", "Phoenix"}, {"state", "AZ"},
+                            {{"first_line", "1 Main"},
+                             {"city", "Phoenix"},
+                             {"state", "AZ"},
                              {"zip_code", "85004"}})
                    .Json()["slots"];
   ASSERT_EQ(sim.Junction("POST", "/v3/order/" + order_id + "/phlebotomy/appointment/book",
@@ -245,14 +259,15 @@ TEST(JunctionSimWebhookTest, SendsSvixSignedEventsAsOrdersAndAppointmentsChange)
                        : type + ":" + event["data"]["status"].get<std::string>());
   }
   EXPECT_EQ(ids.size(), 6u) << "each event has its own svix-id";
-  EXPECT_EQ(seen, (std::vector<std::string>{
-                      "labtest.order.created:received.at_home_phlebotomy.ordered",
-                      "labtest.order.updated:received.at_home_phlebotomy.requisition_created",
-                      "labtest.appointment.created:pending",
-                      "labtest.order.updated:collecting_sample.at_home_phlebotomy.appointment_pending",
-                      "labtest.appointment.updated:confirmed",
-                      "labtest.order.updated:collecting_sample.at_home_phlebotomy.appointment_scheduled",
-                  }));
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{
+                "labtest.order.created:received.at_home_phlebotomy.ordered",
+                "labtest.order.updated:received.at_home_phlebotomy.requisition_created",
+                "labtest.appointment.created:pending",
+                "labtest.order.updated:collecting_sample.at_home_phlebotomy.appointment_pending",
+                "labtest.appointment.updated:confirmed",
+                "labtest.order.updated:collecting_sample.at_home_phlebotomy.appointment_scheduled",
+            }));
 }
 
 TEST(JunctionSimCapacityTest, Holds512ConcurrentConnections) {
@@ -293,7 +308,8 @@ TEST(JunctionSimCommandLineTest, LoadsAScriptFileAtStartUp) {
 TEST(JunctionSimCommandLineTest, HelpDocumentsEveryFlagAndBadFlagsFail) {
   auto run = [](const std::vector<std::string>& args, std::string* output) {
     Poco::Pipe out;
-    Poco::ProcessHandle handle = Poco::Process::launch(JUNCTION_SIM_BINARY, args, nullptr, &out, &out);
+    Poco::ProcessHandle handle =
+        Poco::Process::launch(JUNCTION_SIM_BINARY, args, nullptr, &out, &out);
     Poco::PipeInputStream stream(out);
     Poco::StreamCopier::copyToString(stream, *output);
     return handle.wait();

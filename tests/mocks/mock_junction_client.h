@@ -28,8 +28,8 @@ class MockJunctionClient : public junction::JunctionClient {
               (const std::string&, const junction::RescheduleRequest&), (override));
   MOCK_METHOD(junction::Result<junction::Appointment>, CancelAppointment,
               (const std::string&, const junction::CancelAppointmentRequest&), (override));
-  MOCK_METHOD(junction::Result<std::vector<junction::CancellationReason>>,
-              ListCancellationReasons, (), (override));
+  MOCK_METHOD(junction::Result<std::vector<junction::CancellationReason>>, ListCancellationReasons,
+              (), (override));
 };
 
 }  // namespace lab_orders::testing

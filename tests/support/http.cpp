@@ -5,10 +5,10 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/SSLManager.h>
+#include <Poco/StreamCopier.h>
 
 #include <memory>
 #include <mutex>
-#include <Poco/StreamCopier.h>
 
 namespace lab_orders::testing {
 

@@ -1,8 +1,8 @@
 #include "support/junction_fixtures.h"
 
-#include "support/shared_sim_test.h"
-
 #include <gtest/gtest.h>
+
+#include "support/shared_sim_test.h"
 
 namespace lab_orders::testing {
 
@@ -18,10 +18,10 @@ junction::HttpClientOptions ClientOptions(const std::string& base_url,
 junction::CreateOrderRequest SampleOrder(const std::string& user_id, const std::string& zip) {
   junction::CreateOrderRequest request;
   request.user_id = user_id;
-  request.patient_details = {"Ana", "Lopez", "1988-04-12", "female", "+16025550123",
-                             "ana.lopez@example.com"};
-  request.patient_address = {"1 West Lincoln Street", std::nullopt, "Phoenix", "AZ", zip, "US",
-                             std::nullopt};
+  request.patient_details = {"Ana",    "Lopez",        "1988-04-12",
+                             "female", "+16025550123", "ana.lopez@example.com"};
+  request.patient_address = {
+      "1 West Lincoln Street", std::nullopt, "Phoenix", "AZ", zip, "US", std::nullopt};
   request.lab_test_ids = {kPcosLabTestId};
   return request;
 }

@@ -18,7 +18,8 @@ struct CreatedOrder {
   std::string user_id;
   std::string order_id;
 };
-CreatedOrder CreateUserAndOrder(junction::JunctionClient& client, const std::string& client_user_id);
+CreatedOrder CreateUserAndOrder(junction::JunctionClient& client,
+                                const std::string& client_user_id);
 
 // The first bookable slot's key.
 std::string FirstBookingKey(junction::JunctionClient& client);

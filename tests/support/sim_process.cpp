@@ -50,7 +50,8 @@ void SimProcess::Reset() { Admin("POST", "/_sim/reset"); }
 nlohmann::json SimProcess::Stats() { return Admin("GET", "/_sim/stats"); }
 
 nlohmann::json SimProcess::Calls(const std::string& operation) {
-  return Admin("GET", "/_sim/calls" + (operation.empty() ? "" : "?operation=" + operation))["calls"];
+  return Admin("GET",
+               "/_sim/calls" + (operation.empty() ? "" : "?operation=" + operation))["calls"];
 }
 
 HttpReply SimProcess::Junction(const std::string& method, const std::string& path,

@@ -59,19 +59,19 @@ TEST(Base64Test, RoundTripsEveryByteValueAtEveryLength) {
 
 TEST(Base64Test, RejectsInvalidInput) {
   for (const char* text : {
-           "Zg",         // unpadded
-           "Zg=",        // wrong length
-           "Zm9vY",      // wrong length
-           "Zm9v\n",     // whitespace
-           "Zm 9",       // whitespace
-           "Zm9-",       // URL-safe alphabet
-           "Zm9_",       // URL-safe alphabet
-           "Zg=a",       // data after padding
-           "Z===",       // too much padding
-           "====",       // only padding
-           "Zg==Zm9v",   // padding before the last group
-           "Zm=v",       // padding in the middle
-           "Zm9v*A==",   // invalid character
+           "Zg",        // unpadded
+           "Zg=",       // wrong length
+           "Zm9vY",     // wrong length
+           "Zm9v\n",    // whitespace
+           "Zm 9",      // whitespace
+           "Zm9-",      // URL-safe alphabet
+           "Zm9_",      // URL-safe alphabet
+           "Zg=a",      // data after padding
+           "Z===",      // too much padding
+           "====",      // only padding
+           "Zg==Zm9v",  // padding before the last group
+           "Zm=v",      // padding in the middle
+           "Zm9v*A==",  // invalid character
        }) {
     EXPECT_EQ(Base64Decode(text), std::nullopt) << "\"" << text << "\"";
   }
@@ -131,8 +131,7 @@ TEST(ParseDateTest, AcceptsRealDatesAsMidnightUtc) {
 TEST(ParseDateTest, RejectsImpossibleOrMisformattedDates) {
   for (const char* text : {"2023-02-29", "1900-02-29", "2024-04-31", "2024-13-01", "2024-00-10",
                            "2024-01-00", "0000-01-01", "2024-2-01", "2024-02-1", "24-02-01",
-                           "2024/02/01", "2024-02-01T00:00:00Z", "2024-02-0a", " 2024-02-01",
-                           ""}) {
+                           "2024/02/01", "2024-02-01T00:00:00Z", "2024-02-0a", " 2024-02-01", ""}) {
     system_clock::time_point parsed{};
     EXPECT_FALSE(ParseDate(text, &parsed)) << "\"" << text << "\"";
   }
@@ -237,11 +236,11 @@ TEST(IsUuidTest, AcceptsCanonicalUuidsInEitherCase) {
 }
 
 TEST(IsUuidTest, RejectsAnythingElse) {
-  for (const char* text : {"", "7d5bd9a83c1e4d6f9f632a0c2b7d1e55",
-                           "{7d5bd9a8-3c1e-4d6f-9f63-2a0c2b7d1e55}",
-                           "7d5bd9a8-3c1e-4d6f-9f63-2a0c2b7d1e5", "7d5bd9a8-3c1e-4d6f-9f63-2a0c2b7d1e555",
-                           "7d5bd9a8-3c1e-4d6f-9f632-a0c2b7d1e55", "7d5bd9a8-3c1e-4d6f-9f63-2a0c2b7d1e5g",
-                           "7d5bd9a8_3c1e_4d6f_9f63_2a0c2b7d1e55", "patient-0001"}) {
+  for (const char* text :
+       {"", "7d5bd9a83c1e4d6f9f632a0c2b7d1e55", "{7d5bd9a8-3c1e-4d6f-9f63-2a0c2b7d1e55}",
+        "7d5bd9a8-3c1e-4d6f-9f63-2a0c2b7d1e5", "7d5bd9a8-3c1e-4d6f-9f63-2a0c2b7d1e555",
+        "7d5bd9a8-3c1e-4d6f-9f632-a0c2b7d1e55", "7d5bd9a8-3c1e-4d6f-9f63-2a0c2b7d1e5g",
+        "7d5bd9a8_3c1e_4d6f_9f63_2a0c2b7d1e55", "patient-0001"}) {
     EXPECT_FALSE(IsUuid(text)) << "\"" << text << "\"";
   }
 }
@@ -251,9 +250,9 @@ TEST(NewRandomUuidTest, ProducesDistinctVersion4Uuids) {
   for (int i = 0; i < 64; ++i) {
     std::string uuid = NewRandomUuid();
     ASSERT_TRUE(IsUuid(uuid)) << uuid;
-    EXPECT_EQ(uuid[14], '4') << uuid;                                         // version
+    EXPECT_EQ(uuid[14], '4') << uuid;                                          // version
     EXPECT_NE(std::string("89ab").find(uuid[19]), std::string::npos) << uuid;  // variant
-    EXPECT_EQ(uuid.find_first_of("ABCDEF"), std::string::npos) << uuid;  // lower case
+    EXPECT_EQ(uuid.find_first_of("ABCDEF"), std::string::npos) << uuid;        // lower case
     seen.insert(uuid);
   }
   EXPECT_EQ(seen.size(), 64u);

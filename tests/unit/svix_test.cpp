@@ -37,13 +37,13 @@ system_clock::time_point At(long long unix_seconds) {
 
 Verdict VerifyA(const std::string& signature_header, system_clock::time_point now = At(kTimestampA),
                 const std::string& body = kBodyA) {
-  return WebhookSigner(kSecretA)
-      .Verify(kIdA, std::to_string(kTimestampA), signature_header, body, now);
+  return WebhookSigner(kSecretA).Verify(kIdA, std::to_string(kTimestampA), signature_header, body,
+                                        now);
 }
 
 Verdict VerifyB(const std::string& signature_header) {
-  return WebhookSigner(kSecretB)
-      .Verify(kIdB, std::to_string(kTimestampB), signature_header, kBodyB, At(kTimestampB));
+  return WebhookSigner(kSecretB).Verify(kIdB, std::to_string(kTimestampB), signature_header, kBodyB,
+                                        At(kTimestampB));
 }
 
 TEST(WebhookSignerTest, SignsVectorA) {
@@ -76,8 +76,8 @@ TEST(WebhookSignerTest, RejectsVectorAWithReserializedBody) {
 }
 
 TEST(WebhookSignerTest, RejectsVectorASignedWithAnotherSecret) {
-  EXPECT_EQ(WebhookSigner(kSecretB)
-                .Verify(kIdA, std::to_string(kTimestampA), kSignatureA, kBodyA, At(kTimestampA)),
+  EXPECT_EQ(WebhookSigner(kSecretB).Verify(kIdA, std::to_string(kTimestampA), kSignatureA, kBodyA,
+                                           At(kTimestampA)),
             Verdict::kBadSignature);
 }
 
@@ -151,9 +151,8 @@ TEST(WebhookSignerTest, MalformedHeadersAreReportedAsSuch) {
   const std::string timestamp = std::to_string(kTimestampA);
   EXPECT_EQ(signer.Verify("", timestamp, kSignatureA, kBodyA, now), Verdict::kMalformedHeaders);
   EXPECT_EQ(signer.Verify(kIdA, timestamp, "", kBodyA, now), Verdict::kMalformedHeaders);
-  for (const char* bad_timestamp :
-       {"", "abc", "-1614265330", "+1614265330", " 1614265330", "1614265330 ", "1614265330.5",
-        "16142653300000000000000"}) {
+  for (const char* bad_timestamp : {"", "abc", "-1614265330", "+1614265330", " 1614265330",
+                                    "1614265330 ", "1614265330.5", "16142653300000000000000"}) {
     EXPECT_EQ(signer.Verify(kIdA, bad_timestamp, kSignatureA, kBodyA, now),
               Verdict::kMalformedHeaders)
         << "timestamp header \"" << bad_timestamp << "\"";

@@ -10,9 +10,9 @@ namespace lab_orders::junction {
 
 struct HttpClientOptions {
   std::string base_url = "http://127.0.0.1:8090";  // http:// or https://
-  std::string api_key;                              // sent as x-vital-api-key
-  std::string ca_file;                              // empty: the system's CA store
-  std::chrono::milliseconds timeout{10000};         // per call, start to end
+  std::string api_key;                             // sent as x-vital-api-key
+  std::string ca_file;                             // empty: the system's CA store
+  std::chrono::milliseconds timeout{10000};        // per call, start to end
   // A pooled connection idle longer than this is closed rather than reused: servers close idle
   // keep-alive connections, and a request sent on one they closed is lost.
   std::chrono::milliseconds max_idle{15000};

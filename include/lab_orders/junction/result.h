@@ -41,7 +41,7 @@ struct CallError {
   std::optional<int> retry_after_seconds;
   // True when the request may have been processed: the bytes were sent and no answer came.
   bool may_have_reached_junction = false;
-  std::string existing_user_id;         // kUserConflict
+  std::string existing_user_id;          // kUserConflict
   std::vector<FieldError> field_errors;  // kValidation
   // A short description safe for logs: never Junction's raw body, never patient data.
   std::string summary;
@@ -50,7 +50,7 @@ struct CallError {
 template <typename T>
 class Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : state_(std::move(value)) {}          // NOLINT: implicit by design
   Result(CallError error) : state_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return std::holds_alternative<T>(state_); }

@@ -28,17 +28,17 @@ const char* FaultName(Fault fault);
 
 struct CallRule {
   // Which calls (1-based, counted per operation since the script was loaded) the rule matches.
-  std::vector<int> calls;           // empty together with from_call == 0: every call
-  int from_call = 0;                // this call and every later one
-  int delay_ms = 0;                 // added before the call is handled
+  std::vector<int> calls;  // empty together with from_call == 0: every call
+  int from_call = 0;       // this call and every later one
+  int delay_ms = 0;        // added before the call is handled
   Fault fault = Fault::kNone;
   int hang_ms = 60000;
   int retry_after_seconds = 1;
-  std::optional<int> status;        // a canned answer...
+  std::optional<int> status;  // a canned answer...
   std::optional<nlohmann::json> body;
   std::optional<std::string> raw_body;  // ...or raw bytes instead of JSON
   std::map<std::string, std::string> headers;
-  bool after = false;               // handle the call for real first, then answer as scripted
+  bool after = false;  // handle the call for real first, then answer as scripted
 
   bool Matches(int call_number) const;
   bool ReplacesAnswer() const { return fault != Fault::kNone || status.has_value(); }

@@ -11,8 +11,8 @@ namespace lab_orders::sim {
 
 struct SimOptions {
   std::string listen_host = "127.0.0.1";
-  unsigned short listen_port = 8090;  // 0: any free port
-  int latency_ms = 0;                 // added to every Junction operation
+  unsigned short listen_port = 8090;   // 0: any free port
+  int latency_ms = 0;                  // added to every Junction operation
   std::optional<std::string> api_key;  // when set, x-vital-api-key must equal it
   std::optional<std::string> webhook_url;
   std::optional<std::string> webhook_secret;

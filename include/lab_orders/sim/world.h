@@ -66,7 +66,8 @@ class World {
   SimResponse AdvanceOrder(const std::string& order_id, const nlohmann::json& body);
 
   SimResponse AreaInfo(const std::string& zip_code);
-  SimResponse Availability(const nlohmann::json& address, const std::optional<std::string>& start_date);
+  SimResponse Availability(const nlohmann::json& address,
+                           const std::optional<std::string>& start_date);
 
   // Booking happens in two steps because the provider takes time: plan (validate, decide how
   // long to wait), wait outside the lock, then commit (validate again, book).
@@ -150,7 +151,8 @@ class World {
   const User* FindUserById(const std::string& id) const;
   bool IsServed(const std::string& zip_code) const;
   std::string ProviderFor(const std::string& zip_code) const;
-  SimResponse BookSlot(Order& order, Slot& slot, const nlohmann::json& body, const BookingPlan& plan);
+  SimResponse BookSlot(Order& order, Slot& slot, const nlohmann::json& body,
+                       const BookingPlan& plan);
   std::optional<SimResponse> CheckSlot(const std::string& booking_key, const Order& order,
                                        Slot** slot);
 
@@ -160,10 +162,10 @@ class World {
   mutable std::mutex mutex_;
   EventSink sink_;
   Script script_;
-  std::map<std::string, User> users_;                 // by user id
+  std::map<std::string, User> users_;  // by user id
   std::map<std::string, std::string> users_by_client_id_;
   std::map<std::string, Order> orders_;
-  std::map<std::string, Slot> slots_;                 // by booking key
+  std::map<std::string, Slot> slots_;  // by booking key
   struct IdempotentAnswer {
     bool in_flight = true;
     SimResponse answer;
