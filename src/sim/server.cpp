@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -38,6 +39,8 @@ using Poco::Net::HTTPServerRequest;
 using Poco::Net::HTTPServerResponse;
 
 constexpr std::size_t kMaxBodyBytes = 1 << 20;
+// The call log keeps the most recent calls only, so a long benchmark run cannot exhaust memory.
+constexpr std::size_t kMaxLoggedCalls = 100000;
 
 struct Route {
   const char* operation;
@@ -144,7 +147,8 @@ struct SimServer::Impl {
   std::condition_variable wake;  // ticker and hanging calls
   bool stopping = false;
   std::uint64_t reset_generation = 0;
-  std::vector<CallRecord> calls;
+  std::deque<CallRecord> calls;
+  int calls_logged = 0;
   std::map<std::string, int> script_calls;  // per operation, since the script was loaded
   std::map<std::string, int> stats_calls;   // per operation, since the last reset
   std::map<std::string, int> connection_ids;
@@ -286,6 +290,8 @@ void SimServer::Impl::Reset() {
   std::lock_guard lock(mutex);
   ++reset_generation;
   calls.clear();
+  calls_logged = 0;
+  connection_ids.clear();
   script_calls.clear();
   stats_calls.clear();
   connections_at_reset = server ? server->totalConnections() : 0;
@@ -416,12 +422,13 @@ void SimServer::Impl::HandleJunction(const Route& route,
       if (logged_body.is_discarded()) logged_body = raw_body;
     }
     std::lock_guard lock(mutex);
-    sequence = int(calls.size()) + 1;
+    sequence = ++calls_logged;
     call_number = ++script_calls[route.operation];
     ++stats_calls[route.operation];
     calls.push_back(CallRecord{sequence, route.operation, route.method, uri.getPath(),
                                uri.getRawQuery(), logged_body, idempotency_key, connection_id,
                                nullptr});
+    if (calls.size() > kMaxLoggedCalls) calls.pop_front();
   }
   auto answer = [&](const SimResponse& reply) {
     SendJson(response, reply);
