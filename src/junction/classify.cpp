@@ -97,12 +97,13 @@ CallError ClassifyFailure(const std::string& operation, const RawResponse& respo
     error.field_errors = FieldErrorsOf(detail);
     error.summary = prefix + ": validation failed";
     for (const FieldError& field : error.field_errors) error.summary += " [" + field.location + "]";
+  } else if (status == 409 || ((status == 400 || status == 404) && SaysTaken(detail))) {
+    // The sandbox answers a taken slot with 400, production with 404 (FACTS §2).
+    error.outcome = Outcome::kConflict;
+    error.summary = prefix + ": conflict";
   } else if (status == 404) {
     error.outcome = Outcome::kNotFound;
     error.summary = prefix + ": not found";
-  } else if (status == 409 || (status == 400 && SaysTaken(detail))) {
-    error.outcome = Outcome::kConflict;
-    error.summary = prefix + ": conflict";
   } else if (status == 429 || (status == 503 && error.retry_after_seconds)) {
     error.outcome = Outcome::kRateLimited;
     error.summary = prefix + ": rate limited";

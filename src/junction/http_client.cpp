@@ -30,6 +30,18 @@ RawRequest WithBody(const char* method, std::string path, const json& body, bool
   return RawRequest{method, std::move(path), body.dump(), {}, safe_to_repeat};
 }
 
+CallError Malformed(const char* operation, int status, const std::string& what) {
+  CallError error;
+  error.outcome = Outcome::kMalformedResponse;
+  error.operation = operation;
+  error.http_status = status;
+  error.may_have_reached_junction = true;
+  error.summary = std::string("Junction ") + operation + " answered " + std::to_string(status) +
+                  " with an unreadable body: " + what;
+  spdlog::warn("{}", error.summary);
+  return error;
+}
+
 // Sends one call and turns every way it can end into a Result. Logs ids and outcomes only.
 template <typename T, typename Decode>
 Result<T> Call(Transport& transport, const char* operation, const RawRequest& request,
@@ -63,17 +75,15 @@ Result<T> Call(Transport& transport, const char* operation, const RawRequest& re
     T value = decode(body);
     spdlog::debug("junction {} answered {} in {} ms", operation, response.status, elapsed_ms());
     return value;
-  } catch (const std::exception& e) {
-    CallError error;
-    error.outcome = Outcome::kMalformedResponse;
-    error.operation = operation;
-    error.http_status = response.status;
-    error.may_have_reached_junction = true;
-    // json::parse_error messages quote no input; MalformedJunctionJson names fields only.
-    error.summary = std::string("Junction ") + operation + " answered " +
-                    std::to_string(response.status) + " with an unreadable body: " + e.what();
-    spdlog::warn("{}", error.summary);
-    return error;
+  } catch (const json::parse_error& e) {
+    // Its message quotes the bytes it read, which may be patient data: keep only the position.
+    return Malformed(operation, response.status,
+                     "not JSON (parse error at byte " + std::to_string(e.byte) + ")");
+  } catch (const MalformedJunctionJson& e) {
+    return Malformed(operation, response.status, e.what());  // names a field, never a value
+  } catch (const json::exception& e) {
+    return Malformed(operation, response.status,
+                     "unexpected JSON (error " + std::to_string(e.id) + ")");
   }
 }
 

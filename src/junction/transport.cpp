@@ -116,17 +116,30 @@ std::variant<RawResponse, TransportFailure> Transport::SendOnce(
   out.flush();
   *sent = true;
 
+  // Socket timeouts apply to each read, so a server that trickles bytes could stretch a call
+  // without end: before every read the timeout becomes what is left of the call's deadline.
+  auto arm_deadline = [&] {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) throw Poco::TimeoutException("deadline");
+    session.socket().setReceiveTimeout(ToTimespan(left));
+  };
+  arm_deadline();
   Poco::Net::HTTPResponse http_response;
   std::istream& in = session.receiveResponse(http_response);
   RawResponse response;
   response.status = http_response.getStatus();
   for (const auto& [name, value] : http_response) response.headers[Poco::toLower(name)] = value;
+  // Without this, std::istream would swallow a read's timeout or reset as a quiet end of stream.
+  in.exceptions(std::ios::badbit);
   char buffer[16384];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    response.body.append(buffer, std::size_t(in.gcount()));
+  while (true) {
+    arm_deadline();
+    // peek() makes at most one read from the socket; readsome() then takes what it brought.
+    if (in.peek() == std::char_traits<char>::eof()) break;
+    std::streamsize got = in.readsome(buffer, sizeof buffer);
+    response.body.append(buffer, std::size_t(got));
     if (response.body.size() > kMaxResponseBytes) throw BrokenResponse("response body too large");
-    // Socket timeouts apply to each read; the call as a whole has one deadline too.
-    if (std::chrono::steady_clock::now() > deadline) throw Poco::TimeoutException("deadline");
   }
   if (http_response.hasContentLength() &&
       std::streamsize(response.body.size()) != http_response.getContentLength()) {
@@ -157,6 +170,12 @@ std::variant<RawResponse, TransportFailure> Transport::Send(const RawRequest& re
           Outcome::kTimeout, sent,
           sent ? "no answer within the timeout" : "could not connect within the timeout");
     } catch (const Poco::Net::SSLException& e) {
+      // After the request went out, a TLS error is a dropped connection (OpenSSL 3 reports a
+      // close without close_notify this way), and the request may have been processed.
+      if (sent) {
+        if (may_retry) continue;
+        return failure(Outcome::kConnectionFailed, true, "connection closed: " + e.displayText());
+      }
       return failure(Outcome::kTlsFailure, false, "TLS failure: " + e.displayText());
     } catch (const Poco::Net::ConnectionRefusedException&) {
       return failure(Outcome::kConnectionFailed, false, "connection refused");

@@ -1,5 +1,6 @@
 // junction-sim: a Junction (ex-Vital) lab-testing API simulator. See docs/junction-sim.md.
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
@@ -131,6 +132,8 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  // Standard output carries only the "listening on" line that launchers wait for.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("junction-sim"));
   lab_orders::sim::SimOptions options = ParseArguments(argc, argv);
   try {
     lab_orders::sim::SimServer server(options);

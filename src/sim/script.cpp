@@ -63,13 +63,14 @@ bool SelectorMatches(const std::vector<int>& calls, int from_call, int call_numb
 
 CallRule ParseCallRule(const json& object, const std::string& where) {
   CheckKeys(object,
-            {"call", "calls", "from_call", "delay_ms", "fault", "hang_ms", "retry_after", "status",
-             "body", "raw_body", "headers", "when", "comment"},
+            {"call", "calls", "from_call", "delay_ms", "fault", "hang_ms", "trickle_ms",
+             "retry_after", "status", "body", "raw_body", "headers", "when", "comment"},
             where);
   CallRule rule;
   ParseSelector(object, where, &rule.calls, &rule.from_call);
   rule.delay_ms = IntField(object, "delay_ms", 0, where);
   rule.hang_ms = IntField(object, "hang_ms", 60000, where);
+  rule.trickle_ms = IntField(object, "trickle_ms", 1000, where, 1);
   rule.retry_after_seconds = IntField(object, "retry_after", 1, where);
   if (object.contains("fault")) {
     if (!object["fault"].is_string()) Invalid(where + ".fault", "must be a string");
@@ -171,6 +172,7 @@ std::optional<Fault> ParseFault(const std::string& name) {
       {"hang", Fault::kHang},
       {"malformed_json", Fault::kMalformedJson},
       {"truncated_body", Fault::kTruncatedBody},
+      {"trickle", Fault::kTrickle},
       {"rate_limited", Fault::kRateLimited},
       {"unavailable", Fault::kUnavailable},
   };
@@ -191,6 +193,8 @@ const char* FaultName(Fault fault) {
       return "hang";
     case Fault::kMalformedJson:
       return "malformed_json";
+    case Fault::kTrickle:
+      return "trickle";
     case Fault::kTruncatedBody:
       return "truncated_body";
     case Fault::kRateLimited:

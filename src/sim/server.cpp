@@ -40,7 +40,8 @@ using Poco::Net::HTTPServerResponse;
 
 constexpr std::size_t kMaxBodyBytes = 1 << 20;
 // The call log keeps the most recent calls only, so a long benchmark run cannot exhaust memory.
-constexpr std::size_t kMaxLoggedCalls = 100000;
+constexpr std::size_t kMaxLoggedCalls = 20000;
+constexpr int kMaxLoggedDepth = 32;
 
 struct Route {
   const char* operation;
@@ -134,6 +135,7 @@ struct SimServer::Impl {
 
   SimOptions options;
   SimClock clock;
+  SystemClock real_clock;  // webhook timestamps: receivers check them against their own time
   RandomIdGenerator ids;
   World world;
   OpenApiValidator validator;
@@ -151,7 +153,7 @@ struct SimServer::Impl {
   int calls_logged = 0;
   std::map<std::string, int> script_calls;  // per operation, since the script was loaded
   std::map<std::string, int> stats_calls;   // per operation, since the last reset
-  std::map<std::string, int> connection_ids;
+  int connections_seen = 0;
   int connections_at_reset = 0;
 
   void Tick();
@@ -169,6 +171,7 @@ struct SimServer::Impl {
                                              const Poco::Net::HTMLForm& query,
                                              const std::string& raw_body, json* body);
   int ConnectionId(HTTPServerRequest& request);
+  void SendTrickle(HTTPServerRequest& request, int interval_ms);
   void Record(int sequence, const json& outcome);
   json CallsJson(const std::string& operation_filter);
   void Reset();
@@ -177,9 +180,11 @@ struct SimServer::Impl {
 namespace {
 
 void SendJson(HTTPServerResponse& response, const SimResponse& answer) {
-  response.setStatus(Poco::Net::HTTPResponse::HTTPStatus(answer.status));
+  auto status = Poco::Net::HTTPResponse::HTTPStatus(answer.status);
+  response.setStatusAndReason(status, Poco::Net::HTTPResponse::getReasonForStatus(status));
   for (const auto& [name, value] : answer.headers) response.set(name, value);
-  std::string body = answer.body.dump();
+  // Bodies may echo bytes a client sent; invalid UTF-8 must not make the answer fail.
+  std::string body = answer.body.dump(-1, ' ', false, json::error_handler_t::replace);
   response.setContentType("application/json");
   response.setContentLength(std::streamsize(body.size()));
   response.send() << body;
@@ -187,6 +192,46 @@ void SendJson(HTTPServerResponse& response, const SimResponse& answer) {
 
 SimResponse Detail(int status, const std::string& message) {
   return SimResponse{status, json{{"detail", message}}, {}};
+}
+
+// The request body, up to kMaxBodyBytes (false beyond). A request with neither Content-Length
+// nor chunked encoding has no body (RFC 9112), though POCO would read to the end of the stream.
+bool ReadBody(HTTPServerRequest& request, std::string* body) {
+  if (!request.hasContentLength() && !request.getChunkedTransferEncoding()) return true;
+  if (request.hasContentLength() && request.getContentLength() > std::streamsize(kMaxBodyBytes)) {
+    return false;
+  }
+  char buffer[8192];
+  std::istream& in = request.stream();
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    body->append(buffer, std::size_t(in.gcount()));
+    if (body->size() > kMaxBodyBytes) return false;
+  }
+  return true;
+}
+
+// How deeply arrays and objects nest in a JSON text, without parsing it.
+int NestingDepth(const std::string& text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
 }
 
 // Closes the connection under the HTTP server: with RST when abort, else with FIN.
@@ -218,6 +263,30 @@ void SendTruncated(HTTPServerRequest& request) {
   } catch (const Poco::Exception&) {
   }
 }
+
+}  // namespace
+
+// A well-formed 200 whose body arrives one byte at a time: a Junction that stalls mid-answer.
+void SimServer::Impl::SendTrickle(HTTPServerRequest& request, int interval_ms) {
+  auto& impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl&>(request);
+  Poco::Net::StreamSocket socket = impl.detachSocket();
+  const std::string body = "{\"detail\": \"trickled\"}";
+  std::string head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n";
+  try {
+    socket.sendBytes(head.data(), int(head.size()));
+    for (char byte : body) {
+      if (!Wait(std::chrono::milliseconds(interval_ms))) break;
+      socket.sendBytes(&byte, 1);
+    }
+    socket.shutdown();
+    socket.close();
+  } catch (const Poco::Exception&) {
+    // The client gave up and closed first.
+  }
+}
+
+namespace {
 
 class Handler final : public Poco::Net::HTTPRequestHandler {
  public:
@@ -263,13 +332,22 @@ void SimServer::Impl::Tick() {
 }
 
 int SimServer::Impl::ConnectionId(HTTPServerRequest& request) {
+  // POCO serves a connection on one thread from start to end, through one session object: the
+  // thread remembers which connection it serves, so nothing grows with the connection count.
+  struct Serving {
+    const void* server = nullptr;
+    const void* session = nullptr;
+    std::string peer;
+    int id = 0;
+  };
+  thread_local Serving serving;
   auto& impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl&>(request);
-  // A live connection has a unique peer address; the session's address separates reuse.
-  std::string key = request.clientAddress().toString() + "@" +
-                    std::to_string(reinterpret_cast<std::uintptr_t>(&impl.session()));
-  std::lock_guard lock(mutex);
-  auto [it, inserted] = connection_ids.try_emplace(key, int(connection_ids.size()) + 1);
-  return it->second;
+  std::string peer = request.clientAddress().toString();
+  if (serving.server != this || serving.session != &impl.session() || serving.peer != peer) {
+    std::lock_guard lock(mutex);
+    serving = Serving{this, &impl.session(), peer, ++connections_seen};
+  }
+  return serving.id;
 }
 
 void SimServer::Impl::Record(int sequence, const json& outcome) {
@@ -290,8 +368,6 @@ void SimServer::Impl::Reset() {
   std::lock_guard lock(mutex);
   ++reset_generation;
   calls.clear();
-  calls_logged = 0;
-  connection_ids.clear();
   script_calls.clear();
   stats_calls.clear();
   connections_at_reset = server ? server->totalConnections() : 0;
@@ -325,19 +401,28 @@ void SimServer::Impl::Handle(HTTPServerRequest& request, HTTPServerResponse& res
       HandleAdmin(segments, request, response);
       return;
     }
-    bool path_known = false;
+    std::string allowed;
     for (const Route& route : kRoutes) {
       std::map<std::string, std::string> params;
       if (!MatchPath(route.path, segments, &params)) continue;
-      path_known = true;
-      if (request.getMethod() != route.method) continue;
+      if (request.getMethod() != route.method) {
+        allowed += std::string(allowed.empty() ? "" : ", ") + route.method;
+        continue;
+      }
       HandleJunction(route, params, request, response);
       return;
     }
-    SendJson(response, path_known ? Detail(405, "Method Not Allowed") : Detail(404, "Not Found"));
+    if (allowed.empty()) {
+      SendJson(response, Detail(404, "Not Found"));
+    } else {
+      SimResponse refused = Detail(405, "Method Not Allowed");
+      refused.headers["Allow"] = allowed;
+      SendJson(response, refused);
+    }
   } catch (const std::exception& e) {
+    // The path only: a query may hold a patient's ZIP code.
     spdlog::error("junction-sim: unhandled error on {} {}: {}", request.getMethod(),
-                  request.getURI(), e.what());
+                  Poco::URI(request.getURI()).getPath(), e.what());
     if (!response.sent()) SendJson(response, Detail(500, "Internal Server Error"));
   }
 }
@@ -391,20 +476,10 @@ void SimServer::Impl::HandleJunction(const Route& route,
                                      const std::map<std::string, std::string>& params,
                                      HTTPServerRequest& request, HTTPServerResponse& response) {
   std::string raw_body;
-  if (request.getContentLength() > std::streamsize(kMaxBodyBytes)) {
+  if (!ReadBody(request, &raw_body)) {
+    response.setKeepAlive(false);  // the rest of the body is still on the wire
     SendJson(response, Detail(413, "Request Entity Too Large"));
     return;
-  }
-  {
-    char buffer[8192];
-    std::istream& in = request.stream();
-    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-      raw_body.append(buffer, std::size_t(in.gcount()));
-      if (raw_body.size() > kMaxBodyBytes) {
-        SendJson(response, Detail(413, "Request Entity Too Large"));
-        return;
-      }
-    }
   }
   Poco::URI uri(request.getURI());
   Poco::Net::HTMLForm query;
@@ -418,16 +493,19 @@ void SimServer::Impl::HandleJunction(const Route& route,
   {
     json logged_body = nullptr;
     if (!raw_body.empty()) {
-      logged_body = json::parse(raw_body, nullptr, false);
-      if (logged_body.is_discarded()) logged_body = raw_body;
+      // Copying and printing JSON recurses: a deeply nested body is kept as text.
+      if (NestingDepth(raw_body) <= kMaxLoggedDepth) {
+        logged_body = json::parse(raw_body, nullptr, false);
+      }
+      if (logged_body.is_null() || logged_body.is_discarded()) logged_body = raw_body;
     }
     std::lock_guard lock(mutex);
     sequence = ++calls_logged;
     call_number = ++script_calls[route.operation];
     ++stats_calls[route.operation];
     calls.push_back(CallRecord{sequence, route.operation, route.method, uri.getPath(),
-                               uri.getRawQuery(), logged_body, idempotency_key, connection_id,
-                               nullptr});
+                               uri.getRawQuery(), std::move(logged_body), idempotency_key,
+                               connection_id, nullptr});
     if (calls.size() > kMaxLoggedCalls) calls.pop_front();
   }
   auto answer = [&](const SimResponse& reply) {
@@ -440,7 +518,15 @@ void SimServer::Impl::HandleJunction(const Route& route,
     answer(Detail(401, api_key.empty() ? "Missing x-vital-api-key header." : "Invalid API key."));
     return;
   }
-  if (options.latency_ms > 0 && !Wait(std::chrono::milliseconds(options.latency_ms))) return;
+  // A wait cut short by a reset or a stop ends the call: the connection is closed unanswered.
+  auto interrupted = [&] {
+    DropConnection(request, false);
+    Record(sequence, "interrupted");
+  };
+  if (options.latency_ms > 0 && !Wait(std::chrono::milliseconds(options.latency_ms))) {
+    interrupted();
+    return;
+  }
 
   Script script = world.CurrentScript();
   const CallRule* rule = script.RuleFor(route.operation, call_number);
@@ -450,7 +536,8 @@ void SimServer::Impl::HandleJunction(const Route& route,
         SimResponse reply{*scripted.status, scripted.body.value_or(json(nullptr)),
                           scripted.headers};
         if (scripted.raw_body) {
-          response.setStatus(Poco::Net::HTTPResponse::HTTPStatus(reply.status));
+          auto status = Poco::Net::HTTPResponse::HTTPStatus(reply.status);
+          response.setStatusAndReason(status, Poco::Net::HTTPResponse::getReasonForStatus(status));
           for (const auto& [name, value] : reply.headers) response.set(name, value);
           response.setContentType("application/json");
           response.setContentLength(std::streamsize(scripted.raw_body->size()));
@@ -481,6 +568,9 @@ void SimServer::Impl::HandleJunction(const Route& route,
       case Fault::kTruncatedBody:
         SendTruncated(request);
         break;
+      case Fault::kTrickle:
+        SendTrickle(request, scripted.trickle_ms);
+        break;
       case Fault::kHang:
         if (!Wait(std::chrono::milliseconds(scripted.hang_ms))) {
           // Stopped or reset while hanging: just drop the connection.
@@ -497,7 +587,10 @@ void SimServer::Impl::HandleJunction(const Route& route,
     Record(sequence, FaultName(scripted.fault));
   };
 
-  if (rule && rule->delay_ms > 0 && !Wait(std::chrono::milliseconds(rule->delay_ms))) return;
+  if (rule && rule->delay_ms > 0 && !Wait(std::chrono::milliseconds(rule->delay_ms))) {
+    interrupted();
+    return;
+  }
   if (rule && rule->ReplacesAnswer() && !rule->after) {
     apply_rule(*rule);
     return;
@@ -581,16 +674,10 @@ SimResponse SimServer::Impl::Dispatch(const Route& route,
 void SimServer::Impl::HandleAdmin(const std::vector<std::string>& segments,
                                   HTTPServerRequest& request, HTTPServerResponse& response) {
   std::string raw_body;
-  {
-    char buffer[8192];
-    std::istream& in = request.stream();
-    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-      raw_body.append(buffer, std::size_t(in.gcount()));
-      if (raw_body.size() > kMaxBodyBytes) {
-        SendJson(response, Detail(413, "Request Entity Too Large"));
-        return;
-      }
-    }
+  if (!ReadBody(request, &raw_body)) {
+    response.setKeepAlive(false);  // the rest of the body is still on the wire
+    SendJson(response, Detail(413, "Request Entity Too Large"));
+    return;
   }
   json body = raw_body.empty() ? json::object() : json::parse(raw_body, nullptr, false);
   if (body.is_discarded()) {
@@ -610,8 +697,10 @@ void SimServer::Impl::HandleAdmin(const std::vector<std::string>& segments,
   } else if (what == "stats" && method == "GET") {
     json operations = json::object();
     int total = 0;
+    int opened_before_reset = 0;
     {
       std::lock_guard lock(mutex);
+      opened_before_reset = connections_at_reset;
       for (const auto& [name, count] : stats_calls) {
         operations[name] = count;
         total += count;
@@ -619,7 +708,7 @@ void SimServer::Impl::HandleAdmin(const std::vector<std::string>& segments,
     }
     SendJson(response,
              {200,
-              json{{"connections_opened", server->totalConnections() - connections_at_reset},
+              json{{"connections_opened", server->totalConnections() - opened_before_reset},
                    {"connections_current", server->currentConnections()},
                    {"calls_total", total},
                    {"operations", operations}},
@@ -638,9 +727,11 @@ void SimServer::Impl::HandleAdmin(const std::vector<std::string>& segments,
     Reset();
     SendJson(response, {200, json{{"reset", true}}, {}});
   } else if (what == "clock" && method == "POST") {
+    constexpr long long kTenYears = 10LL * 366 * 86400;
     if (!body.contains("advance_seconds") || !body["advance_seconds"].is_number_integer() ||
-        body["advance_seconds"].get<long long>() < 0) {
-      SendJson(response, Detail(400, "Give {\"advance_seconds\": N} with N >= 0."));
+        body["advance_seconds"].get<long long>() < 0 ||
+        body["advance_seconds"].get<long long>() > kTenYears) {
+      SendJson(response, Detail(400, "Give {\"advance_seconds\": N} with N from 0 to ten years."));
       return;
     }
     clock.Advance(std::chrono::seconds(body["advance_seconds"].get<long long>()));
@@ -669,8 +760,9 @@ void SimServer::Start() {
       throw std::invalid_argument("--webhook-url needs --webhook-secret");
     }
     impl.webhooks = std::make_unique<WebhookSender>(*impl.options.webhook_url,
-                                                    *impl.options.webhook_secret, impl.clock);
-    impl.world.SetEventSink([&impl](const json& event) { impl.webhooks->Enqueue(event); });
+                                                    *impl.options.webhook_secret, impl.real_clock);
+    impl.world.SetEventSink(
+        [&impl](const json& event, int deliveries) { impl.webhooks->Enqueue(event, deliveries); });
   }
   Poco::Net::SocketAddress address(impl.options.listen_host, impl.options.listen_port);
   Poco::Net::ServerSocket socket;
@@ -693,7 +785,7 @@ void SimServer::Start() {
   params->setKeepAliveTimeout(Poco::Timespan(30, 0));
   params->setMaxKeepAliveRequests(0);
   params->setTimeout(Poco::Timespan(120, 0));
-  impl.pool = std::make_unique<Poco::ThreadPool>(4, impl.options.max_threads, 60, 256 * 1024);
+  impl.pool = std::make_unique<Poco::ThreadPool>(4, impl.options.max_threads, 60, 1024 * 1024);
   impl.server =
       std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(impl), *impl.pool, socket, params);
   impl.server->start();

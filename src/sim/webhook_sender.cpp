@@ -39,11 +39,12 @@ WebhookSender::~WebhookSender() {
   worker_.join();
 }
 
-void WebhookSender::Enqueue(const nlohmann::json& event) {
+void WebhookSender::Enqueue(const nlohmann::json& event, int deliveries) {
+  Message message{"msg_" + HexEncode(RandomBytes(12)), event.value("event_type", std::string()),
+                  event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back(Message{"msg_" + HexEncode(RandomBytes(12)),
-                             event.value("event_type", std::string()), event.dump()});
+    for (int i = 0; i < deliveries; ++i) queue_.push_back(message);
   }
   wake_.notify_all();
 }

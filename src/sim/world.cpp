@@ -242,8 +242,7 @@ void World::EmitOrderEvent(const Order& order, const char* event_type) {
                 {"client_user_id", user ? user->client_user_id : ""},
                 {"team_id", kTeamId},
                 {"data", OrderJson(order)}};
-  sink_(event);
-  if (script_.duplicate_webhooks) sink_(event);
+  sink_(event, script_.duplicate_webhooks ? 2 : 1);
 }
 
 void World::EmitAppointmentEvent(const Order& order, const Appointment& appointment,
@@ -255,8 +254,7 @@ void World::EmitAppointmentEvent(const Order& order, const Appointment& appointm
                 {"client_user_id", user ? user->client_user_id : ""},
                 {"team_id", kTeamId},
                 {"data", AppointmentJson(order, appointment)}};
-  sink_(event);
-  if (script_.duplicate_webhooks) sink_(event);
+  sink_(event, script_.duplicate_webhooks ? 2 : 1);
 }
 
 json World::OrderJson(const Order& order) const {
@@ -519,6 +517,8 @@ SimResponse World::Availability(const json& address, const std::optional<std::st
   std::lock_guard lock(mutex_);
   std::string zip_code = address.at("zip_code").get<std::string>();
   auto now = clock_.Now();
+  // Expired keys can never book again; forgetting them keeps memory bounded.
+  std::erase_if(slots_, [&](const auto& entry) { return entry.second.expires_at < now; });
   if (!IsServed(zip_code)) {
     return SimResponse{200, json{{"timezone", nullptr}, {"slots", json::array()}}, {}};
   }
@@ -632,17 +632,7 @@ std::variant<BookingPlan, SimResponse> World::PlanBooking(const std::string& ord
   ApplyDueLocked();
   Order* order = FindOrder(order_id);
   if (!order) return Detail(404, "Order not found.");
-  if (IsFinal(order->low_status) || order->low_status == "draw_completed") {
-    return Detail(
-        400, "Order in status " + FullStatus(order->low_status) + " cannot book an appointment.");
-  }
-  if (order->low_status == "ordered" && !script_.allow_booking_before_requisition) {
-    return Detail(400, "The order's requisition has not been created yet.");
-  }
-  if (Appointment* active = ActiveAppointment(*order);
-      active && IsActiveAppointment(active->status)) {
-    return Detail(400, "The order already has an active appointment; reschedule it instead.");
-  }
+  if (auto refused = RefuseBooking(*order)) return *refused;
   Slot* slot = nullptr;
   if (auto refused = CheckSlot(body.at("booking_key").get<std::string>(), *order, &slot)) {
     return *refused;
@@ -670,15 +660,27 @@ SimResponse World::CommitBooking(const std::string& order_id, const json& body,
   std::lock_guard lock(mutex_);
   Order* order = FindOrder(order_id);
   if (!order) return Detail(404, "Order not found.");
-  if (Appointment* active = ActiveAppointment(*order);
-      active && IsActiveAppointment(active->status)) {
-    return Detail(400, "The order already has an active appointment; reschedule it instead.");
-  }
+  // The order may have changed while the provider was deciding (cancelled, say).
+  if (auto refused = RefuseBooking(*order)) return *refused;
   Slot* slot = nullptr;
   if (auto refused = CheckSlot(body.at("booking_key").get<std::string>(), *order, &slot)) {
     return *refused;
   }
   return BookSlot(*order, *slot, body, plan);
+}
+
+std::optional<SimResponse> World::RefuseBooking(const Order& order) const {
+  if (IsFinal(order.low_status) || order.low_status == "draw_completed") {
+    return Detail(
+        400, "Order in status " + FullStatus(order.low_status) + " cannot book an appointment.");
+  }
+  if (order.low_status == "ordered" && !script_.allow_booking_before_requisition) {
+    return Detail(400, "The order's requisition has not been created yet.");
+  }
+  if (!order.appointments.empty() && IsActiveAppointment(order.appointments.back().status)) {
+    return Detail(400, "The order already has an active appointment; reschedule it instead.");
+  }
+  return std::nullopt;
 }
 
 SimResponse World::BookSlot(Order& order, Slot& slot, const json& body, const BookingPlan& plan) {

@@ -104,6 +104,8 @@ const std::vector<FaultCase>& FaultCases() {
       {"hang", {{"fault", "hang"}, {"hang_ms", 5000}}, Outcome::kTimeout, 0},
       {"malformed_json", {{"fault", "malformed_json"}}, Outcome::kMalformedResponse, 200},
       {"truncated_body", {{"fault", "truncated_body"}}, Outcome::kMalformedResponse, 0},
+      // Headers at once, then a byte every 300 ms: the call's deadline (700 ms) still holds.
+      {"trickle", {{"fault", "trickle"}, {"trickle_ms", 300}}, Outcome::kTimeout, 0},
       {"rate_limited", {{"fault", "rate_limited"}, {"retry_after", 7}}, Outcome::kRateLimited, 429},
       {"unavailable", {{"fault", "unavailable"}, {"retry_after", 7}}, Outcome::kRateLimited, 503},
       {"server_error",

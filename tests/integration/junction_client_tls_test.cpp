@@ -112,5 +112,18 @@ TEST_F(JunctionClientTlsTest, RefusesACertificateForAnotherName) {
   EXPECT_TRUE(sim->Calls().empty()) << "nothing may reach the server";
 }
 
+TEST_F(JunctionClientTlsTest, ConnectionDroppedAfterSendingMayHaveReachedJunction) {
+  auto sim = SimWith("good");
+  sim->LoadScript({{"operations", {{"cancel_order", {{{"fault", "reset"}}}}}}});
+  junction::HttpClientOptions options = ClientOptions(
+      "https://localhost:" + std::to_string(sim->port()), std::chrono::milliseconds(5000));
+  options.ca_file = certificates_->Path("trusted-ca.pem");
+  junction::HttpJunctionClient client(options);
+  auto cancelled = client.CancelOrder("6c1f0b4e-2a3d-4e5f-8a9b-0c1d2e3f4a5d");
+  ASSERT_FALSE(cancelled.ok());
+  EXPECT_EQ(cancelled.error().outcome, Outcome::kConnectionFailed) << cancelled.error().summary;
+  EXPECT_TRUE(cancelled.error().may_have_reached_junction);
+}
+
 }  // namespace
 }  // namespace lab_orders::testing

@@ -99,6 +99,54 @@ TEST_F(JunctionSimTest, EveryRequestBodyIsCheckedAgainstTheSpec) {
   EXPECT_EQ(not_json.Json()["detail"][0]["type"], "json_invalid");
 }
 
+TEST_F(JunctionSimTest, HostileBodiesGetAnswersAndBreakNothing) {
+  std::string deep = std::string(5000, '[') + std::string(5000, ']');
+  EXPECT_EQ(HttpCall(sim_->port(), "POST", "/v2/user", deep, {{"x-vital-api-key", "k"}}).status,
+            422);
+  std::string bad_utf8 = "{\"client_user_id\": \"\xff\xfe\xc3\"}";
+  HttpReply reply =
+      HttpCall(sim_->port(), "POST", "/v2/user", bad_utf8, {{"x-vital-api-key", "k"}});
+  EXPECT_EQ(reply.status, 422);
+  auto calls = sim_->Calls("create_user");  // the log still prints
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_TRUE(calls[0]["body"].is_string()) << "a deeply nested body is logged as text";
+  EXPECT_EQ(sim_->Junction("GET", "/v3/lab_tests").status, 200);
+}
+
+// Sends raw bytes on a new connection and returns everything the server sends back.
+std::string RawExchange(unsigned short port, const std::string& bytes) {
+  Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", port));
+  socket.setReceiveTimeout(Poco::Timespan(10, 0));
+  socket.sendBytes(bytes.data(), int(bytes.size()));
+  std::string answer;
+  char buffer[4096];
+  int received = 0;
+  while ((received = socket.receiveBytes(buffer, sizeof buffer)) > 0)
+    answer.append(buffer, received);
+  return answer;
+}
+
+TEST_F(JunctionSimTest, TooLargeBodyIs413AndClosesTheConnection) {
+  std::string answer = RawExchange(
+      sim_->port(),
+      "POST /v2/user HTTP/1.1\r\nHost: sim\r\nx-vital-api-key: k\r\nContent-Length: 2097152\r\n"
+      "\r\n{\"client_user_id\": \"");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 413 Request Entity Too Large", 0), 0u) << answer;
+  EXPECT_NE(answer.find("Connection: Close"), std::string::npos) << answer;
+  EXPECT_EQ(answer.find("HTTP/1.1", 1), std::string::npos) << "nothing after the 413";
+}
+
+TEST_F(JunctionSimTest, PostWithoutABodyIsAnsweredAtOnce) {
+  // Neither Content-Length nor chunked: the request has no body, and nothing is waited for.
+  Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", sim_->port()));
+  socket.setReceiveTimeout(Poco::Timespan(10, 0));
+  const std::string request = "POST /_sim/reset HTTP/1.1\r\nHost: sim\r\n\r\n";
+  socket.sendBytes(request.data(), int(request.size()));
+  char buffer[12] = {};
+  ASSERT_EQ(socket.receiveBytes(buffer, sizeof buffer), 12);
+  EXPECT_EQ(std::string(buffer, 12), "HTTP/1.1 200");
+}
+
 TEST_F(JunctionSimTest, ApiKeyIsRequired) {
   HttpReply reply = HttpCall(sim_->port(), "GET", "/v3/lab_tests");
   EXPECT_EQ(reply.status, 401);
@@ -107,7 +155,9 @@ TEST_F(JunctionSimTest, ApiKeyIsRequired) {
 
 TEST_F(JunctionSimTest, UnknownPathsAndMethodsAnswerLikeFastApi) {
   EXPECT_EQ(sim_->Junction("GET", "/v3/nothing").status, 404);
-  EXPECT_EQ(sim_->Junction("DELETE", "/v3/lab_tests").status, 405);
+  HttpReply wrong_method = sim_->Junction("DELETE", "/v3/lab_tests");
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_EQ(wrong_method.headers["Allow"], "GET");
 }
 
 TEST_F(JunctionSimTest, AdvanceMovesAnOrderThroughItsLife) {

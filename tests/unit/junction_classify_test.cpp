@@ -53,6 +53,13 @@ TEST(ClassifyFailureTest, CreateUserConflictCarriesTheExistingUserId) {
   EXPECT_FALSE(error.summary.empty());
 }
 
+TEST(ClassifyFailureTest, ProductionSlotTakenIs404AndStillAConflict) {
+  json body = {{"detail", "The selected slot is no longer available."}};
+  EXPECT_EQ(Classify("book_appointment", Answer(404, body.dump())).outcome, Outcome::kConflict);
+  EXPECT_EQ(Classify("get_order", Answer(404, json{{"detail", "Order not found."}}.dump())).outcome,
+            Outcome::kNotFound);
+}
+
 TEST(ClassifyFailureTest, ConflictShapeElsewhereOrWithoutUserIdIsARejection) {
   json body = {
       {"detail",

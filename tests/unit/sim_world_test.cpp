@@ -80,7 +80,9 @@ json PhoenixAddress() {
 class WorldTest : public ::testing::Test {
  protected:
   WorldTest() : world_(clock_, ids_, {"10001"}) {
-    world_.SetEventSink([this](const json& event) { events_.push_back(event); });
+    world_.SetEventSink([this](const json& event, int deliveries) {
+      for (int i = 0; i < deliveries; ++i) events_.push_back(event);
+    });
   }
 
   void Load(const json& script) { world_.LoadScript(ParseScript(script)); }
@@ -916,6 +918,16 @@ TEST_F(WorldTest, RescheduleWithAnExpiredKeyIsRefused) {
 
   EXPECT_EQ(world_.RescheduleAppointment(order_id, {{"booking_key", keys[1]}}).status, 400);
   EXPECT_EQ(Appointment(order_id)["start_at"], FormatRfc3339(kStart + 48h));
+}
+
+TEST_F(WorldTest, OrderCancelledWhileTheProviderDecidesIsNotBooked) {
+  std::string order_id = CreateOrder();
+  json body = {{"booking_key", FirstBookingKey()}, {"async_confirmation", true}};
+  BookingPlan plan = Plan(order_id, body);
+  ASSERT_EQ(world_.CancelOrder(order_id).status, 200);
+  SimResponse committed = world_.CommitBooking(order_id, body, plan);
+  EXPECT_EQ(committed.status, 400) << committed.body.dump();
+  EXPECT_EQ(world_.GetAppointment(order_id).status, 404);
 }
 
 TEST_F(WorldTest, CancellationReasonsAreSpecShaped) {

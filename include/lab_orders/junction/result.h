@@ -39,7 +39,8 @@ struct CallError {
   std::string operation;  // "create_order", ...
   int http_status = 0;    // 0 when no answer arrived
   std::optional<int> retry_after_seconds;
-  // True when the request may have been processed: the bytes were sent and no answer came.
+  // False only when Junction surely never saw the request (refused connection, failed TLS
+  // handshake): then repeating it is always safe. Any answer, or silence after sending, is true.
   bool may_have_reached_junction = false;
   std::string existing_user_id;          // kUserConflict
   std::vector<FieldError> field_errors;  // kValidation

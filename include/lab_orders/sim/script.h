@@ -18,6 +18,7 @@ enum class Fault {
   kHang,           // nothing is answered for hang_ms, then the connection is closed
   kMalformedJson,  // 200 with a body that is not JSON
   kTruncatedBody,  // a Content-Length longer than the bytes sent, then the connection closes
+  kTrickle,        // a 200 whose body comes one byte every trickle_ms
   kRateLimited,    // 429 with Retry-After
   kUnavailable,    // 503 with Retry-After
 };
@@ -33,6 +34,7 @@ struct CallRule {
   int delay_ms = 0;        // added before the call is handled
   Fault fault = Fault::kNone;
   int hang_ms = 60000;
+  int trickle_ms = 1000;
   int retry_after_seconds = 1;
   std::optional<int> status;  // a canned answer...
   std::optional<nlohmann::json> body;

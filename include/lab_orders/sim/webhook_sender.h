@@ -19,7 +19,8 @@ class WebhookSender {
   WebhookSender(std::string url, const std::string& secret, const Clock& clock);
   ~WebhookSender();
 
-  void Enqueue(const nlohmann::json& event);
+  // deliveries > 1 sends the same message (same svix-id) again, as Svix's duplicates do.
+  void Enqueue(const nlohmann::json& event, int deliveries = 1);
   // Every delivery so far: svix-id, event type, attempts, the last status or error.
   nlohmann::json Deliveries() const;
   void Clear();

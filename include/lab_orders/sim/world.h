@@ -36,7 +36,8 @@ struct BookingPlan {
 
 class World {
  public:
-  using EventSink = std::function<void(const nlohmann::json& event)>;
+  // deliveries > 1 asks for the same message (one svix-id) to be delivered that many times.
+  using EventSink = std::function<void(const nlohmann::json& event, int deliveries)>;
   using TimePoint = std::chrono::system_clock::time_point;
 
   World(const Clock& clock, IdGenerator& ids, std::vector<std::string> extra_served_zips);
@@ -155,6 +156,8 @@ class World {
                        const BookingPlan& plan);
   std::optional<SimResponse> CheckSlot(const std::string& booking_key, const Order& order,
                                        Slot** slot);
+  // Why the order cannot take a booking now, if it cannot.
+  std::optional<SimResponse> RefuseBooking(const Order& order) const;
 
   const Clock& clock_;
   IdGenerator& ids_;
