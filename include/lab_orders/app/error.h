@@ -1,0 +1,64 @@
+#pragma once
+
+// The service's one error type. Every failure a client can see is an AppError with a code; one
+// function (ToHttp) turns a code into a status and the JSON envelope of CONTRACT §1.
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace lab_orders {
+
+enum class ErrorCode {
+  kInvalidJson,
+  kValidationError,
+  kIdempotencyKeyMissing,
+  kIdempotencyKeyInvalid,
+  kUnauthenticated,
+  kForbidden,
+  kNotFound,
+  kMethodNotAllowed,
+  kIdempotencyRequestInProgress,
+  kOrderNotCancellable,
+  kPayloadTooLarge,
+  kUnsupportedMediaType,
+  kIdempotencyKeyReused,
+  kJunctionUpstreamError,
+  kJunctionTimeout,
+  kJunctionUnavailable,
+  kInternalError,
+  kStoreUnavailable,
+  kShuttingDown,
+};
+
+struct FieldViolation {
+  std::string path;  // JSON pointer into the request body, e.g. "/patient/email"
+  std::string message;
+};
+
+class AppError : public std::runtime_error {
+ public:
+  // message: what the client reads (no PHI, no upstream body). log_detail: what the log reads.
+  AppError(ErrorCode code, std::string message, std::string log_detail = "",
+           std::vector<FieldViolation> details = {})
+      : std::runtime_error(message),
+        code_(code),
+        log_detail_(std::move(log_detail)),
+        details_(std::move(details)) {}
+
+  ErrorCode code() const { return code_; }
+  const std::string& log_detail() const { return log_detail_; }
+  const std::vector<FieldViolation>& details() const { return details_; }
+  std::optional<int> retry_after_seconds;
+
+ private:
+  ErrorCode code_;
+  std::string log_detail_;
+  std::vector<FieldViolation> details_;
+};
+
+const char* ErrorCodeName(ErrorCode code);  // "validation_error", ...
+int HttpStatusFor(ErrorCode code);
+
+}  // namespace lab_orders
