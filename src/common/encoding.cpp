@@ -75,6 +75,35 @@ std::optional<std::string> Base64Decode(std::string_view text) {
   return out;
 }
 
+std::string Base64UrlEncode(std::string_view bytes) {
+  std::string text = Base64Encode(bytes);
+  while (!text.empty() && text.back() == '=') text.pop_back();
+  for (char& c : text) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return text;
+}
+
+std::optional<std::string> Base64UrlDecode(std::string_view text) {
+  // One leftover character would carry only 6 bits: never a whole byte.
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::string standard;
+  standard.reserve(text.size() + 2);
+  for (char c : text) {
+    // The standard alphabet's own characters and padding are not base64url.
+    if (c == '+' || c == '/' || c == '=') return std::nullopt;
+    standard += c == '-' ? '+' : c == '_' ? '/' : c;
+  }
+  standard.append((4 - standard.size() % 4) % 4, '=');
+  auto bytes = Base64Decode(standard);
+  if (!bytes) return std::nullopt;
+  // Base64Decode ignores the unused low bits of the last character; re-encoding exposes them, so
+  // a flipped trailing bit cannot yield a second spelling of the same signature.
+  if (Base64UrlEncode(*bytes) != text) return std::nullopt;
+  return bytes;
+}
+
 std::string HexEncode(std::string_view bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;

@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "lab_orders/common/ids.h"
+#include "lab_orders/common/json_depth.h"
 #include "lab_orders/sim/junction_spec.h"
 #include "lab_orders/sim/openapi_validator.h"
 #include "lab_orders/sim/sim_clock.h"
@@ -208,30 +209,6 @@ bool ReadBody(HTTPServerRequest& request, std::string* body) {
     if (body->size() > kMaxBodyBytes) return false;
   }
   return true;
-}
-
-// How deeply arrays and objects nest in a JSON text, without parsing it.
-int NestingDepth(const std::string& text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
 }
 
 // Closes the connection under the HTTP server: with RST when abort, else with FIN.
@@ -494,7 +471,7 @@ void SimServer::Impl::HandleJunction(const Route& route,
     json logged_body = nullptr;
     if (!raw_body.empty()) {
       // Copying and printing JSON recurses: a deeply nested body is kept as text.
-      if (NestingDepth(raw_body) <= kMaxLoggedDepth) {
+      if (JsonNestingDepth(raw_body) <= kMaxLoggedDepth) {
         logged_body = json::parse(raw_body, nullptr, false);
       }
       if (logged_body.is_null() || logged_body.is_discarded()) logged_body = raw_body;

@@ -77,6 +77,67 @@ TEST(Base64Test, RejectsInvalidInput) {
   }
 }
 
+// ---- base64url ------------------------------------------------------------------------------
+
+TEST(Base64UrlTest, EncodesRfc4648VectorsWithoutPadding) {
+  EXPECT_EQ(Base64UrlEncode(""), "");
+  EXPECT_EQ(Base64UrlEncode("f"), "Zg");
+  EXPECT_EQ(Base64UrlEncode("fo"), "Zm8");
+  EXPECT_EQ(Base64UrlEncode("foo"), "Zm9v");
+  EXPECT_EQ(Base64UrlEncode("foob"), "Zm9vYg");
+  EXPECT_EQ(Base64UrlEncode("fooba"), "Zm9vYmE");
+  EXPECT_EQ(Base64UrlEncode("foobar"), "Zm9vYmFy");
+}
+
+TEST(Base64UrlTest, DecodesUnpaddedRfc4648Vectors) {
+  EXPECT_EQ(Base64UrlDecode(""), std::string());
+  EXPECT_EQ(Base64UrlDecode("Zg"), "f");
+  EXPECT_EQ(Base64UrlDecode("Zm8"), "fo");
+  EXPECT_EQ(Base64UrlDecode("Zm9v"), "foo");
+  EXPECT_EQ(Base64UrlDecode("Zm9vYg"), "foob");
+  EXPECT_EQ(Base64UrlDecode("Zm9vYmE"), "fooba");
+  EXPECT_EQ(Base64UrlDecode("Zm9vYmFy"), "foobar");
+}
+
+TEST(Base64UrlTest, UsesTheUrlSafeAlphabetForHighBits) {
+  EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
+  EXPECT_EQ(Base64UrlDecode("-_8"), "\xfb\xff");
+  // The JWS example header of RFC 7515 appendix A.1.
+  EXPECT_EQ(Base64UrlDecode("eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9"),
+            "{\"typ\":\"JWT\",\r\n \"alg\":\"HS256\"}");
+}
+
+TEST(Base64UrlTest, RoundTripsEveryByteValueAtEveryLength) {
+  std::string all_bytes;
+  for (int value = 0; value < 256; ++value) all_bytes += char(value);
+  for (size_t length = 0; length <= all_bytes.size(); ++length) {
+    std::string bytes = all_bytes.substr(all_bytes.size() - length);
+    std::string text = Base64UrlEncode(bytes);
+    EXPECT_EQ(text.find_first_of("+/="), std::string::npos) << "length " << length;
+    auto decoded = Base64UrlDecode(text);
+    ASSERT_TRUE(decoded.has_value()) << "length " << length;
+    EXPECT_EQ(*decoded, bytes) << "length " << length;
+  }
+}
+
+TEST(Base64UrlTest, RejectsInvalidInput) {
+  for (const char* text : {
+           "Zg==",    // padding
+           "Zm8=",    // padding
+           "Z",       // a single leftover character is never a whole byte
+           "Zm9vY",   // same, after a full group
+           "+_8",     // standard alphabet
+           "-/8",     // standard alphabet
+           "Zm9v\n",  // whitespace
+           "Zm 9",    // whitespace
+           "Zm9v*A",  // invalid character
+           "Zh",      // unused trailing bits set ("f" is "Zg")
+           "Zm9",     // unused trailing bits set ("fo" is "Zm8")
+       }) {
+    EXPECT_EQ(Base64UrlDecode(text), std::nullopt) << "\"" << text << "\"";
+  }
+}
+
 // ---- hex, hashes, comparison ----------------------------------------------------------------
 
 TEST(HexEncodeTest, EncodesLowerCaseTwoDigitsPerByte) {

@@ -1,0 +1,46 @@
+#pragma once
+
+// Configuration, read once (CONTRACT §4) into typed structs by the composition root.
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "lab_orders/auth/jwt.h"
+#include "lab_orders/junction/http_client.h"
+
+namespace lab_orders {
+
+// Names the variable at fault; start-up stops with its message.
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Config {
+  bool development = false;
+  std::string listen_host = "127.0.0.1";
+  unsigned short listen_port = 8080;
+  std::string database = "sqlite:var/lab-orders.db";
+  auth::JwtSettings jwt;
+  std::string panels_path = "config/panels.json";
+  std::chrono::seconds idempotency_ttl{86400};
+  std::string phi_key_base64;  // base64 of 32 bytes
+  junction::HttpClientOptions junction;
+  std::optional<std::string> junction_webhook_secret;
+  int http_threads = 64;  // requests served at once
+  int http_queue = 256;   // accepted connections waiting for a thread
+};
+
+// Builds the configuration from environment-style variables. A file named by LAB_ORDERS_CONFIG
+// (KEY=VALUE lines, # comments) supplies values the environment does not. In development mode
+// missing secrets get the defaults CONTRACT §4 marks "dev mode only" (the PHI key is generated
+// once and kept in dev_key_dir); elsewhere they are errors naming the variable.
+Config LoadConfig(const std::map<std::string, std::string>& environment,
+                  const std::string& dev_key_dir = "var");
+
+// The development HS256 secret (also what `lab-orders token` signs with in dev mode).
+inline constexpr const char* kDevJwtSecret = "lab-orders-development-secret-not-for-production";
+
+}  // namespace lab_orders

@@ -1,0 +1,71 @@
+#pragma once
+
+// POST /v1/labs/orders and the order reads, as plain logic over interfaces (no HTTP types).
+// Creating an order runs as atomic phases with recovery points kept on the idempotency key, so
+// a retry or a restart resumes where the work stopped and never makes a second Junction order.
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "lab_orders/auth/jwt.h"
+#include "lab_orders/common/clock.h"
+#include "lab_orders/common/ids.h"
+#include "lab_orders/junction/client.h"
+#include "lab_orders/orders/panels.h"
+#include "lab_orders/orders/request_validator.h"
+#include "lab_orders/store/store.h"
+
+namespace lab_orders::orders {
+
+struct OrderServiceSettings {
+  // How long one request may hold its key; longer than the Junction calls it makes.
+  std::chrono::seconds key_lease{60};
+};
+
+struct StoredAnswer {
+  int status;
+  std::string body;
+  bool replayed;
+};
+
+class OrderService {
+ public:
+  OrderService(store::Store& store, junction::JunctionClient& junction,
+               const RequestValidator& validator, PanelCatalog panels, const Clock& clock,
+               IdGenerator& ids, OrderServiceSettings settings = {});
+
+  // raw_key is the Idempotency-Key header as sent (bare or an RFC 8941 quoted string).
+  // Throws AppError for every answer that is not stored on the key.
+  StoredAnswer CreateOrder(const auth::Principal& principal,
+                           const std::optional<std::string>& raw_key, const nlohmann::json& body);
+
+  nlohmann::json GetOrder(const auth::Principal& principal, const std::string& order_id);
+  nlohmann::json ListOrders(const auth::Principal& principal,
+                            const std::optional<std::string>& status, int limit,
+                            const std::optional<std::string>& cursor);
+
+  // The order as the API shows it (the seed's 201 shape plus "appointment").
+  static nlohmann::json OrderJson(const LabOrder& order);
+
+ private:
+  void EnsureJunctionUser(const std::string& key, const LabOrder& order);
+  void CreateJunctionOrder(const std::string& key, const LabOrder& order);
+
+  store::Store& store_;
+  junction::JunctionClient& junction_;
+  const RequestValidator& validator_;
+  PanelCatalog panels_;
+  const Clock& clock_;
+  IdGenerator& ids_;
+  OrderServiceSettings settings_;
+};
+
+// The key's value: 1 to 255 printable ASCII characters, bare or as an RFC 8941 string.
+std::optional<std::string> ParseIdempotencyKey(const std::string& header);
+// SHA-256 (hex) of method, path and the canonical body (keys sorted, no whitespace).
+std::string RequestFingerprint(const std::string& method, const std::string& path,
+                               const nlohmann::json& body);
+
+}  // namespace lab_orders::orders

@@ -1,0 +1,181 @@
+#include "lab_orders/app/config.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "lab_orders/common/encoding.h"
+
+namespace lab_orders {
+namespace {
+
+class Variables {
+ public:
+  explicit Variables(std::map<std::string, std::string> values) : values_(std::move(values)) {}
+
+  std::optional<std::string> Get(const std::string& name) const {
+    auto it = values_.find(name);
+    if (it == values_.end() || it->second.empty()) return std::nullopt;
+    return it->second;
+  }
+  std::string Get(const std::string& name, const std::string& fallback) const {
+    return Get(name).value_or(fallback);
+  }
+  long long Integer(const std::string& name, long long fallback, long long min_value,
+                    long long max_value) const {
+    auto text = Get(name);
+    if (!text) return fallback;
+    try {
+      size_t used = 0;
+      long long value = std::stoll(*text, &used);
+      if (used == text->size() && value >= min_value && value <= max_value) return value;
+    } catch (const std::exception&) {
+    }
+    throw ConfigError(name + " must be a whole number from " + std::to_string(min_value) + " to " +
+                      std::to_string(max_value));
+  }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+std::map<std::string, std::string> ReadConfigFile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) throw ConfigError("LAB_ORDERS_CONFIG: cannot read " + path);
+  std::map<std::string, std::string> values;
+  std::string line;
+  int number = 0;
+  while (std::getline(file, line)) {
+    ++number;
+    size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#') continue;
+    size_t equals = line.find('=');
+    if (equals == std::string::npos) {
+      throw ConfigError("LAB_ORDERS_CONFIG: line " + std::to_string(number) + " is not KEY=VALUE");
+    }
+    std::string key = line.substr(start, equals - start);
+    while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.pop_back();
+    values[key] = line.substr(equals + 1);
+  }
+  return values;
+}
+
+std::string ReadFile(const std::string& variable, const std::string& path) {
+  std::ifstream file(path);
+  if (!file) throw ConfigError(variable + ": cannot read " + path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// Dev mode only: a PHI key made once and kept beside the database, readable by its owner alone.
+std::string DevPhiKey(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  std::string path = dir + "/dev-phi.key";
+  if (std::ifstream existing(path); existing) {
+    std::string key;
+    std::getline(existing, key);
+    if (!key.empty()) return key;
+  }
+  std::string key = Base64Encode(RandomBytes(32));
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << key << "\n";
+  }
+  ::chmod(path.c_str(), 0600);
+  return key;
+}
+
+void ParseListen(const std::string& text, Config* config) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    throw ConfigError("LAB_ORDERS_LISTEN must be HOST:PORT");
+  }
+  config->listen_host = text.substr(0, colon);
+  try {
+    size_t used = 0;
+    int port = std::stoi(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1 || port < 0 || port > 65535) throw std::out_of_range("");
+    config->listen_port = static_cast<unsigned short>(port);
+  } catch (const std::exception&) {
+    throw ConfigError("LAB_ORDERS_LISTEN must be HOST:PORT with a port from 0 to 65535");
+  }
+}
+
+}  // namespace
+
+Config LoadConfig(const std::map<std::string, std::string>& environment,
+                  const std::string& dev_key_dir) {
+  std::map<std::string, std::string> merged;
+  if (auto file = environment.find("LAB_ORDERS_CONFIG");
+      file != environment.end() && !file->second.empty()) {
+    merged = ReadConfigFile(file->second);
+  }
+  for (const auto& [name, value] : environment) {
+    if (!value.empty()) merged[name] = value;
+  }
+  Variables vars(std::move(merged));
+
+  Config config;
+  std::string env = vars.Get("LAB_ORDERS_ENV", "production");
+  if (env != "production" && env != "development") {
+    throw ConfigError("LAB_ORDERS_ENV must be production or development");
+  }
+  config.development = env == "development";
+  ParseListen(vars.Get("LAB_ORDERS_LISTEN", "127.0.0.1:8080"), &config);
+  config.database = vars.Get("LAB_ORDERS_DATABASE", "sqlite:var/lab-orders.db");
+  if (config.database.rfind("sqlite:", 0) != 0 && config.database.rfind("postgresql://", 0) != 0) {
+    throw ConfigError("LAB_ORDERS_DATABASE must be sqlite:PATH or postgresql://...");
+  }
+  config.panels_path = vars.Get("LAB_ORDERS_PANELS", "config/panels.json");
+  config.idempotency_ttl =
+      std::chrono::seconds(vars.Integer("LAB_ORDERS_IDEMPOTENCY_TTL", 86400, 60, 30 * 86400));
+  config.http_threads = int(vars.Integer("LAB_ORDERS_HTTP_THREADS", 64, 2, 4096));
+  config.http_queue = int(vars.Integer("LAB_ORDERS_HTTP_QUEUE", 256, 1, 65536));
+
+  config.jwt.hs256_secret = vars.Get("LAB_ORDERS_JWT_SECRET");
+  if (auto key_file = vars.Get("LAB_ORDERS_JWT_PUBLIC_KEY")) {
+    config.jwt.public_key_pem = ReadFile("LAB_ORDERS_JWT_PUBLIC_KEY", *key_file);
+  }
+  config.jwt.issuer = vars.Get("LAB_ORDERS_JWT_ISSUER");
+  config.jwt.audience = vars.Get("LAB_ORDERS_JWT_AUDIENCE");
+  if (!config.jwt.hs256_secret && !config.jwt.public_key_pem) {
+    if (!config.development) {
+      throw ConfigError("LAB_ORDERS_JWT_SECRET or LAB_ORDERS_JWT_PUBLIC_KEY must be set");
+    }
+    config.jwt.hs256_secret = kDevJwtSecret;
+  }
+  if (config.jwt.hs256_secret && config.jwt.hs256_secret->size() < 32) {
+    throw ConfigError("LAB_ORDERS_JWT_SECRET must be at least 32 characters");
+  }
+
+  if (auto key = vars.Get("LAB_ORDERS_PHI_KEY")) {
+    config.phi_key_base64 = *key;
+  } else if (config.development) {
+    config.phi_key_base64 = DevPhiKey(dev_key_dir);
+  } else {
+    throw ConfigError("LAB_ORDERS_PHI_KEY must be set (base64 of 32 random bytes)");
+  }
+  auto phi_key = Base64Decode(config.phi_key_base64);
+  if (!phi_key || phi_key->size() != 32) {
+    throw ConfigError("LAB_ORDERS_PHI_KEY must be base64 of exactly 32 bytes");
+  }
+
+  config.junction.base_url = vars.Get("JUNCTION_BASE_URL", "http://127.0.0.1:8090");
+  if (auto key = vars.Get("JUNCTION_API_KEY")) {
+    config.junction.api_key = *key;
+  } else if (config.development) {
+    config.junction.api_key = "sk_us_dev";
+  } else {
+    throw ConfigError("JUNCTION_API_KEY must be set");
+  }
+  config.junction.ca_file = vars.Get("JUNCTION_CA_FILE", "");
+  config.junction.timeout =
+      std::chrono::milliseconds(vars.Integer("JUNCTION_TIMEOUT_MS", 10000, 100, 120000));
+  config.junction_webhook_secret = vars.Get("JUNCTION_WEBHOOK_SECRET");
+  return config;
+}
+
+}  // namespace lab_orders

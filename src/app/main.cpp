@@ -1,0 +1,186 @@
+// lab-orders: the composition root. Reads the configuration once, builds every piece and wires
+// them together; nothing else reads the environment.
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lab_orders/app/config.h"
+#include "lab_orders/app/logging.h"
+#include "lab_orders/app/store_factory.h"
+#include "lab_orders/auth/jwt.h"
+#include "lab_orders/http/api.h"
+#include "lab_orders/http/server.h"
+#include "lab_orders/junction/http_client.h"
+#include "lab_orders/orders/order_service.h"
+#include "lab_orders/orders/panels.h"
+#include "lab_orders/orders/request_schema.h"
+#include "lab_orders/orders/request_validator.h"
+
+extern char** environ;
+
+namespace lab_orders {
+namespace {
+
+constexpr const char* kUsage =
+    R"(lab-orders: blood panel orders for health brands, fulfilled by Junction
+
+Usage: lab-orders <command> [options]
+
+Commands:
+  serve     run the HTTP service (applies pending migrations first)
+  migrate   apply the database schema and exit
+  token     print a signed JWT for the configured HS256 secret (development and tests)
+              --brand BRAND --user USER [--scope "labs:orders:read labs:orders:write"]
+              [--ttl SECONDS (default 3600)]
+
+Configuration comes from the environment (CONTRACT §4), or a KEY=VALUE file named by
+LAB_ORDERS_CONFIG: LAB_ORDERS_ENV (production | development), LAB_ORDERS_LISTEN,
+LAB_ORDERS_DATABASE, LAB_ORDERS_JWT_SECRET, LAB_ORDERS_JWT_PUBLIC_KEY, LAB_ORDERS_JWT_ISSUER,
+LAB_ORDERS_JWT_AUDIENCE, LAB_ORDERS_PANELS, LAB_ORDERS_IDEMPOTENCY_TTL, LAB_ORDERS_PHI_KEY,
+LAB_ORDERS_HTTP_THREADS, LAB_ORDERS_HTTP_QUEUE, JUNCTION_BASE_URL, JUNCTION_API_KEY,
+JUNCTION_CA_FILE, JUNCTION_TIMEOUT_MS, JUNCTION_WEBHOOK_SECRET.
+Outside development mode a missing secret or key stops start-up, naming the variable.
+
+`lab-orders <command> --help` says the same for one command.
+)";
+
+std::map<std::string, std::string> Environment() {
+  std::map<std::string, std::string> values;
+  for (char** entry = environ; entry && *entry; ++entry) {
+    std::string text = *entry;
+    size_t equals = text.find('=');
+    if (equals != std::string::npos) values[text.substr(0, equals)] = text.substr(equals + 1);
+  }
+  return values;
+}
+
+std::vector<std::string> PanelSlugsInSchema(const nlohmann::json& schema) {
+  std::vector<std::string> slugs;
+  for (const auto& slug : schema["properties"]["panel_slug"]["enum"]) slugs.push_back(slug);
+  return slugs;
+}
+
+int Serve(const Config& config) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+
+  std::unique_ptr<store::Store> store = OpenStore(config, /*starting_service=*/true);
+  nlohmann::json schema = nlohmann::json::parse(orders::OrderRequestSchemaText());
+  orders::PanelCatalog panels = orders::LoadPanels(config.panels_path, PanelSlugsInSchema(schema));
+  SystemClock clock;
+  RandomIdGenerator ids;
+  auth::JwtVerifier verifier(config.jwt, clock);
+  orders::RequestValidator validator(schema, clock);
+  junction::HttpJunctionClient junction(config.junction);
+  orders::OrderService service(*store, junction, validator, panels, clock, ids);
+  http::Api api(service, verifier, *store);
+  http::Server server(
+      api, {config.listen_host, config.listen_port, config.http_threads, config.http_queue});
+  server.Start();
+  std::cout << "lab-orders listening on http://" << config.listen_host << ":" << server.port()
+            << std::endl;
+  spdlog::info("lab-orders serving on port {} ({} mode)", server.port(),
+               config.development ? "development" : "production");
+
+  int received = 0;
+  sigwait(&signals, &received);
+  spdlog::info("signal {} received: finishing in-flight requests", received);
+  api.BeginShutdown();
+  server.Stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+int Migrate(const Config& config) {
+  OpenStore(config, /*starting_service=*/false);
+  std::cout << "migrations applied" << std::endl;
+  return 0;
+}
+
+int Token(const Config& config, const std::vector<std::string>& args) {
+  std::string brand, user, scope = "labs:orders:read labs:orders:write";
+  long long ttl = 3600;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (i + 1 >= args.size()) throw ConfigError("token: " + args[i] + " needs a value");
+    const std::string& flag = args[i];
+    const std::string& value = args[++i];
+    if (flag == "--brand") {
+      brand = value;
+    } else if (flag == "--user") {
+      user = value;
+    } else if (flag == "--scope") {
+      scope = value;
+    } else if (flag == "--ttl") {
+      try {
+        ttl = std::stoll(value);
+      } catch (const std::exception&) {
+        ttl = 0;
+      }
+      if (ttl < 1 || ttl > 31 * 86400) throw ConfigError("token: --ttl wants 1 to 2678400 seconds");
+    } else {
+      throw ConfigError("token: unknown flag " + flag);
+    }
+  }
+  if (brand.empty() || user.empty()) throw ConfigError("token: --brand and --user are required");
+  if (!config.jwt.hs256_secret) {
+    throw ConfigError("token: LAB_ORDERS_JWT_SECRET is not set (tokens are signed with HS256)");
+  }
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  nlohmann::json claims = {
+      {"sub", user}, {"brand_id", brand}, {"scope", scope}, {"iat", now}, {"exp", now + ttl}};
+  if (config.jwt.issuer) claims["iss"] = *config.jwt.issuer;
+  if (config.jwt.audience) claims["aud"] = *config.jwt.audience;
+  std::cout << auth::MintHs256(*config.jwt.hs256_secret, claims) << std::endl;
+  return 0;
+}
+
+}  // namespace
+}  // namespace lab_orders
+
+int main(int argc, char** argv) {
+  using namespace lab_orders;
+  // Block the stop signals in every thread before any starts; Serve waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  std::string command = args[0];
+  args.erase(args.begin());
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::cout << kUsage;
+    return 0;
+  }
+  ConfigureJsonLogging();
+  try {
+    Config config = LoadConfig(Environment());
+    if (command == "serve") return Serve(config);
+    if (command == "migrate") return Migrate(config);
+    if (command == "token") return Token(config, args);
+    std::cerr << "lab-orders: unknown command " << command << " (see lab-orders --help)\n";
+    return 2;
+  } catch (const ConfigError& e) {
+    std::cerr << "lab-orders: configuration error: " << e.what() << std::endl;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "lab-orders: " << e.what() << std::endl;
+    return 1;
+  }
+}

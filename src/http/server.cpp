@@ -1,0 +1,156 @@
+#include "lab_orders/http/server.h"
+
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/String.h>
+#include <Poco/ThreadPool.h>
+#include <Poco/URI.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "lab_orders/common/ids.h"
+
+namespace lab_orders::http {
+namespace {
+
+using Poco::Net::HTTPServerRequest;
+using Poco::Net::HTTPServerResponse;
+
+// An incoming X-Request-Id is echoed only when it is a short printable token.
+std::string RequestIdFor(const HTTPServerRequest& request) {
+  std::string id = request.get("X-Request-Id", "");
+  bool usable = !id.empty() && id.size() <= 128 &&
+                std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7F; });
+  return usable ? id : NewRandomUuid();
+}
+
+enum class BodyRead { kComplete, kTooLarge };
+
+// Reads at most kMaxRequestBody bytes, whatever Content-Length claims and with chunked bodies.
+BodyRead ReadBody(HTTPServerRequest& request, std::string* body) {
+  if (!request.hasContentLength() && !request.getChunkedTransferEncoding())
+    return BodyRead::kComplete;
+  if (request.hasContentLength() && request.getContentLength64() > Poco::Int64(kMaxRequestBody)) {
+    return BodyRead::kTooLarge;
+  }
+  char buffer[8192];
+  std::istream& in = request.stream();
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    body->append(buffer, std::size_t(in.gcount()));
+    if (body->size() > kMaxRequestBody) return BodyRead::kTooLarge;
+  }
+  return BodyRead::kComplete;
+}
+
+class Handler final : public Poco::Net::HTTPRequestHandler {
+ public:
+  explicit Handler(Api& api) : api_(api) {}
+
+  void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
+    auto started = std::chrono::steady_clock::now();
+    ApiRequest api_request;
+    api_request.request_id = RequestIdFor(request);
+    api_request.method = request.getMethod();
+    Poco::URI uri;
+    try {
+      uri = Poco::URI(request.getURI());
+    } catch (const Poco::Exception&) {
+      uri = Poco::URI("/");
+    }
+    api_request.path = uri.getPath();
+    api_request.query = uri.getRawQuery();
+    for (const auto& [name, value] : request) api_request.headers[Poco::toLower(name)] = value;
+
+    ApiResponse api_response;
+    if (ReadBody(request, &api_request.body) == BodyRead::kTooLarge) {
+      api_response = ErrorResponse(
+          AppError(ErrorCode::kPayloadTooLarge, "The request body is larger than 64 KiB."),
+          api_request.request_id);
+      api_response.headers.emplace_back("X-Request-Id", api_request.request_id);
+      response.setKeepAlive(false);  // what is left of the body is still on the wire
+    } else {
+      api_response = api_.Handle(api_request);
+    }
+
+    auto status = Poco::Net::HTTPResponse::HTTPStatus(api_response.status);
+    response.setStatusAndReason(status, Poco::Net::HTTPResponse::getReasonForStatus(status));
+    response.setContentType("application/json; charset=utf-8");
+    for (const auto& [name, value] : api_response.headers) response.set(name, value);
+    response.setContentLength(std::streamsize(api_response.body.size()));
+    response.send() << api_response.body;
+
+    auto latency =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
+    nlohmann::json line = {{"event", "access"},
+                           {"method", api_request.method},
+                           {"route", api_response.route.empty() ? "unknown" : api_response.route},
+                           {"status", api_response.status},
+                           {"latency_ms", std::round(latency.count() * 100) / 100},
+                           {"request_id", api_request.request_id},
+                           {"brand", api_response.brand_id}};
+    spdlog::info("{}", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+
+ private:
+  Api& api_;
+};
+
+class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  explicit Factory(Api& api) : api_(api) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
+    return new Handler(api_);
+  }
+
+ private:
+  Api& api_;
+};
+
+}  // namespace
+
+struct Server::Impl {
+  Api& api;
+  ServerSettings settings;
+  std::unique_ptr<Poco::ThreadPool> pool;
+  std::unique_ptr<Poco::Net::HTTPServer> server;
+  bool stopped = false;
+};
+
+Server::Server(Api& api, ServerSettings settings)
+    : impl_(std::make_unique<Impl>(Impl{api, std::move(settings), nullptr, nullptr})) {}
+
+Server::~Server() { Stop(); }
+
+void Server::Start() {
+  auto* params = new Poco::Net::HTTPServerParams;
+  params->setMaxThreads(impl_->settings.threads);
+  params->setMaxQueued(impl_->settings.queue);
+  params->setKeepAlive(true);
+  // Each idle keep-alive connection holds a thread: keep them short.
+  params->setKeepAliveTimeout(Poco::Timespan(5, 0));
+  params->setTimeout(Poco::Timespan(30, 0));
+  impl_->pool = std::make_unique<Poco::ThreadPool>(2, impl_->settings.threads, 60, 1024 * 1024);
+  Poco::Net::ServerSocket socket(
+      Poco::Net::SocketAddress(impl_->settings.host, impl_->settings.port), 1024);
+  impl_->server = std::make_unique<Poco::Net::HTTPServer>(new Factory(impl_->api), *impl_->pool,
+                                                          socket, params);
+  impl_->server->start();
+}
+
+unsigned short Server::port() const { return impl_->server->port(); }
+
+void Server::Stop() {
+  if (impl_->stopped || !impl_->server) return;
+  impl_->stopped = true;
+  impl_->server->stopAll(false);
+  impl_->pool->joinAll();
+}
+
+}  // namespace lab_orders::http

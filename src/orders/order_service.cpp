@@ -1,0 +1,261 @@
+#include "lab_orders/orders/order_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include "lab_orders/app/error.h"
+#include "lab_orders/common/encoding.h"
+
+namespace lab_orders::orders {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kCreatePath = "/v1/labs/orders";
+
+// What the client reads when a Junction call fails: what Junction did, never its body.
+AppError JunctionFailure(const junction::CallError& error) {
+  using junction::Outcome;
+  std::string log_detail = error.summary;
+  switch (error.outcome) {
+    case Outcome::kTimeout:
+      return AppError(ErrorCode::kJunctionTimeout,
+                      "Junction did not answer in time; retry with the same Idempotency-Key.",
+                      log_detail);
+    case Outcome::kConnectionFailed:
+    case Outcome::kTlsFailure:
+    case Outcome::kRateLimited: {
+      AppError failure(ErrorCode::kJunctionUnavailable,
+                       error.outcome == Outcome::kRateLimited
+                           ? "Junction is busy; retry with the same Idempotency-Key later."
+                           : "Junction could not be reached; retry with the same Idempotency-Key.",
+                       log_detail);
+      failure.retry_after_seconds = error.retry_after_seconds;
+      return failure;
+    }
+    default:
+      return AppError(ErrorCode::kJunctionUpstreamError,
+                      "Junction refused or failed the request" +
+                          (error.http_status ? " (HTTP " + std::to_string(error.http_status) + ")"
+                                             : std::string()) +
+                          "; retry with the same Idempotency-Key.",
+                      log_detail);
+  }
+}
+
+junction::PatientDetails PatientFor(const LabOrder& order) {
+  return {order.patient.first_name,
+          order.patient.last_name,
+          order.patient.dob,
+          JunctionGenderFor(order.patient.sex),
+          order.patient.phone.value_or(""),
+          order.patient.email};
+}
+
+junction::PatientAddress AddressFor(const LabOrder& order) {
+  return {order.address.line1, order.address.line2,   order.address.city, order.address.state,
+          order.address.zip,   order.address.country, std::nullopt};
+}
+
+json OptionalJson(const std::optional<std::string>& value) {
+  return value ? json(*value) : json(nullptr);
+}
+
+}  // namespace
+
+std::optional<std::string> ParseIdempotencyKey(const std::string& header) {
+  std::string key = header;
+  if (key.size() >= 2 && key.front() == '"' && key.back() == '"') {
+    // RFC 8941 sf-string: backslash escapes only \" and \\.
+    std::string unquoted;
+    for (size_t i = 1; i + 1 < key.size(); ++i) {
+      char c = key[i];
+      if (c == '\\') {
+        if (i + 2 >= key.size() || (key[i + 1] != '"' && key[i + 1] != '\\')) return std::nullopt;
+        unquoted += key[++i];
+      } else if (c == '"') {
+        return std::nullopt;
+      } else {
+        unquoted += c;
+      }
+    }
+    key = unquoted;
+  }
+  if (key.empty() || key.size() > 255) return std::nullopt;
+  for (char c : key) {
+    if (c < 0x20 || c > 0x7E) return std::nullopt;
+  }
+  return key;
+}
+
+std::string RequestFingerprint(const std::string& method, const std::string& path,
+                               const json& body) {
+  // nlohmann::json keeps object keys sorted, and dump() without indent writes no whitespace.
+  return HexEncode(Sha256(method + "\n" + path + "\n" + body.dump()));
+}
+
+OrderService::OrderService(store::Store& store, junction::JunctionClient& junction,
+                           const RequestValidator& validator, PanelCatalog panels,
+                           const Clock& clock, IdGenerator& ids, OrderServiceSettings settings)
+    : store_(store),
+      junction_(junction),
+      validator_(validator),
+      panels_(std::move(panels)),
+      clock_(clock),
+      ids_(ids),
+      settings_(settings) {}
+
+json OrderService::OrderJson(const LabOrder& order) {
+  return {{"id", order.id},
+          {"brand_id", order.brand_id},
+          {"user_id", order.user_id},
+          {"patient_id", OptionalJson(order.patient_id)},
+          {"panel_slug", order.panel_slug},
+          {"junction_order_id", order.junction_order_id.value_or("")},
+          {"status", order.status},
+          {"total_cents", order.total_cents ? json(*order.total_cents) : json(nullptr)},
+          {"currency", OptionalJson(order.currency)},
+          {"tracking_number", nullptr},
+          {"result_bloodwork_id", nullptr},
+          {"created_at", order.created_at},
+          {"updated_at", order.updated_at},
+          {"completed_at", OptionalJson(order.completed_at)},
+          {"appointment", nullptr}};
+}
+
+StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
+                                       const std::optional<std::string>& raw_key,
+                                       const json& body) {
+  if (!raw_key) {
+    throw AppError(ErrorCode::kIdempotencyKeyMissing, "The Idempotency-Key header is required.");
+  }
+  std::optional<std::string> key = ParseIdempotencyKey(*raw_key);
+  if (!key) {
+    throw AppError(ErrorCode::kIdempotencyKeyInvalid,
+                   "The Idempotency-Key must be 1 to 255 printable ASCII characters.");
+  }
+  // Invalid requests are answered before the key is claimed: it stays free for a corrected one.
+  auto validated = validator_.Validate(body);
+  if (auto* violations = std::get_if<std::vector<FieldViolation>>(&validated)) {
+    throw AppError(ErrorCode::kValidationError, "The request body is not valid.",
+                   std::to_string(violations->size()) + " violations", *violations);
+  }
+  const OrderRequest& request = std::get<OrderRequest>(validated);
+
+  auto now = clock_.Now();
+  store::Claim claim =
+      store_.ClaimKey(principal.brand_id, *key, RequestFingerprint("POST", kCreatePath, body), now,
+                      now + settings_.key_lease);
+  switch (claim.result) {
+    case store::ClaimResult::kFingerprintMismatch:
+      throw AppError(ErrorCode::kIdempotencyKeyReused,
+                     "This Idempotency-Key was used with a different request.");
+    case store::ClaimResult::kFinished:
+      return {*claim.record.response_status, *claim.record.response_body, true};
+    case store::ClaimResult::kInProgress: {
+      AppError busy(ErrorCode::kIdempotencyRequestInProgress,
+                    "A request with this Idempotency-Key is still being processed.");
+      busy.retry_after_seconds = 1;
+      throw busy;
+    }
+    case store::ClaimResult::kNew:
+    case store::ClaimResult::kResumed:
+      break;
+  }
+
+  try {
+    std::string order_id;
+    if (claim.record.recovery_point == store::RecoveryPoint::kStarted) {
+      LabOrder order;
+      order.id = ids_.NewUuid();
+      order.brand_id = principal.brand_id;
+      order.user_id = principal.user_id;
+      order.patient_id = request.patient_id;
+      order.panel_slug = request.panel_slug;
+      order.status = "received";
+      order.total_cents = request.total_cents;
+      order.currency = request.currency;
+      order.created_at = order.updated_at = FormatRfc3339(now);
+      order.patient = request.patient;
+      order.address = request.address;
+      store_.RecordOrder(*key, order);
+      order_id = order.id;
+    } else {
+      order_id = *claim.record.order_id;
+    }
+    // From here on the stored order is the truth, whether this request or an earlier one made it.
+    auto load = [&] {
+      std::optional<LabOrder> order = store_.GetOrder(principal.brand_id, order_id);
+      if (!order) throw AppError(ErrorCode::kInternalError, "The order could not be read back.");
+      return *order;
+    };
+    store::RecoveryPoint point = claim.record.recovery_point;
+    if (point <= store::RecoveryPoint::kOrderRecorded) EnsureJunctionUser(*key, load());
+    if (point <= store::RecoveryPoint::kUserEnsured) CreateJunctionOrder(*key, load());
+
+    std::string answer = OrderJson(load()).dump();
+    store_.FinishKey(principal.brand_id, *key, 201, answer);
+    spdlog::info("order {} created for brand {} (key recovery from {})", order_id,
+                 principal.brand_id, store::RecoveryPointName(point));
+    return {201, answer, false};
+  } catch (...) {
+    // Not final: the key keeps its recovery point, and the next try with it resumes there.
+    try {
+      store_.ReleaseKey(principal.brand_id, *key);
+    } catch (const std::exception& e) {
+      spdlog::error("could not release idempotency key for brand {}: {}", principal.brand_id,
+                    e.what());
+    }
+    throw;
+  }
+}
+
+void OrderService::EnsureJunctionUser(const std::string& key, const LabOrder& order) {
+  // Ids only: Junction's client_user_id must never carry patient data.
+  std::string client_user_id = order.brand_id + ":" + order.patient_id.value_or(order.user_id);
+  std::optional<std::string> junction_user_id = store_.FindJunctionUser(client_user_id);
+  if (!junction_user_id) {
+    auto created = junction_.CreateUser({client_user_id});
+    if (created.ok()) {
+      junction_user_id = created->user_id;
+    } else if (created.error().outcome == junction::Outcome::kUserConflict) {
+      junction_user_id = created.error().existing_user_id;
+    } else {
+      throw JunctionFailure(created.error());
+    }
+  }
+  store_.SaveJunctionUser(order.brand_id, key, order.id, client_user_id, *junction_user_id,
+                          clock_.Now());
+}
+
+void OrderService::CreateJunctionOrder(const std::string& key, const LabOrder& order) {
+  junction::CreateOrderRequest request;
+  request.user_id = *order.junction_user_id;
+  request.patient_details = PatientFor(order);
+  request.patient_address = AddressFor(order);
+  request.lab_test_ids = panels_.at(order.panel_slug);
+  // Derived from our order id: a resend after a timeout is the same order at Junction.
+  request.idempotency_key = "lab-orders:" + order.id;
+  auto created = junction_.CreateOrder(request);
+  if (!created.ok()) throw JunctionFailure(created.error());
+  store_.SaveJunctionOrder(order.brand_id, key, order.id, created->order.id, "ordered",
+                           clock_.Now());
+}
+
+json OrderService::GetOrder(const auth::Principal& principal, const std::string& order_id) {
+  std::optional<LabOrder> order = store_.GetOrder(principal.brand_id, order_id);
+  if (!order) throw AppError(ErrorCode::kNotFound, "No such order.");
+  return OrderJson(*order);
+}
+
+json OrderService::ListOrders(const auth::Principal& principal,
+                              const std::optional<std::string>& status, int limit,
+                              const std::optional<std::string>& cursor) {
+  std::vector<LabOrder> page = store_.ListOrders(principal.brand_id, status, limit + 1, cursor);
+  json data = json::array();
+  for (size_t i = 0; i < page.size() && int(i) < limit; ++i) data.push_back(OrderJson(page[i]));
+  json next = nullptr;
+  if (int(page.size()) > limit) next = page[size_t(limit) - 1].id;
+  return {{"data", data}, {"next_cursor", next}};
+}
+
+}  // namespace lab_orders::orders

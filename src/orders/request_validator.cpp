@@ -1,0 +1,834 @@
+#include "lab_orders/orders/request_validator.h"
+
+// valijson's exceptions.hpp includes <stdexcept> inside its own namespace, so the standard
+// header has to be seen first.
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validation_results.hpp>
+#include <valijson/validator.hpp>
+#include <vector>
+
+namespace lab_orders::orders {
+namespace {
+
+using nlohmann::json;
+
+// Junction's PatientDetailsWithValidation: first_name and last_name are 1..50 characters.
+constexpr std::size_t kLabNameMaxLength = 50;
+// RFC 5321's limit on a forward path; longer addresses cannot be delivered anyway.
+constexpr std::size_t kEmailMaxLength = 254;
+// Junction's at-home draws are for adults only (FACTS §4).
+constexpr int kMinimumPatientAge = 18;
+
+// ---- UTF-8 ------------------------------------------------------------------------------------
+
+constexpr char32_t kInvalidCodePoint = 0xFFFFFFFF;
+
+// Decodes the code point at *pos and moves past it. A malformed sequence (stray continuation
+// byte, truncation, overlong form, surrogate, beyond U+10FFFF) yields kInvalidCodePoint and moves
+// one byte, so a caller can drop it and resynchronise.
+char32_t DecodeUtf8(std::string_view text, std::size_t* pos) {
+  const auto lead = static_cast<unsigned char>(text[*pos]);
+  int continuation_bytes;
+  char32_t code_point;
+  char32_t smallest;
+  if (lead < 0x80) {
+    ++*pos;
+    return lead;
+  } else if ((lead & 0xE0) == 0xC0) {
+    continuation_bytes = 1, code_point = lead & 0x1F, smallest = 0x80;
+  } else if ((lead & 0xF0) == 0xE0) {
+    continuation_bytes = 2, code_point = lead & 0x0F, smallest = 0x800;
+  } else if ((lead & 0xF8) == 0xF0) {
+    continuation_bytes = 3, code_point = lead & 0x07, smallest = 0x10000;
+  } else {
+    ++*pos;
+    return kInvalidCodePoint;
+  }
+  if (text.size() - *pos <= static_cast<std::size_t>(continuation_bytes)) {
+    ++*pos;
+    return kInvalidCodePoint;
+  }
+  for (int i = 1; i <= continuation_bytes; ++i) {
+    const auto byte = static_cast<unsigned char>(text[*pos + i]);
+    if ((byte & 0xC0) != 0x80) {
+      ++*pos;
+      return kInvalidCodePoint;
+    }
+    code_point = (code_point << 6) | (byte & 0x3F);
+  }
+  if (code_point < smallest || code_point > 0x10FFFF ||
+      (code_point >= 0xD800 && code_point <= 0xDFFF)) {
+    ++*pos;
+    return kInvalidCodePoint;
+  }
+  *pos += continuation_bytes + 1;
+  return code_point;
+}
+
+// Counts code points the way JSON Schema's maxLength does, without decoding: every byte that is
+// not a continuation byte starts one.
+std::size_t CodePointCount(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAsciiUpper(char c) { return c >= 'A' && c <= 'Z'; }
+bool IsAsciiLetter(char c) { return IsAsciiUpper(c) || (c >= 'a' && c <= 'z'); }
+char AsciiUpper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
+char AsciiLower(char c) { return IsAsciiUpper(c) ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// ---- transliteration --------------------------------------------------------------------------
+
+// U+00C0..U+00FF. × and ÷ are not letters and are dropped.
+constexpr std::array<std::string_view, 64> kLatin1Letters = {
+    "A", "A", "A", "A", "A", "A", "AE", "C", "E", "E", "E", "E", "I", "I", "I",  "I",   // C0
+    "D", "N", "O", "O", "O", "O", "O",  "",  "O", "U", "U", "U", "U", "Y", "TH", "ss",  // D0
+    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i",  "i",   // E0
+    "d", "n", "o", "o", "o", "o", "o",  "",  "o", "u", "u", "u", "u", "y", "th", "y",   // F0
+};
+
+// U+0100..U+017F: Polish, Czech, Slovak, Hungarian, Baltic, Turkish, Maltese, Croatian letters.
+constexpr std::array<std::string_view, 128> kLatinExtendedALetters = {
+    "A", "a", "A",  "a",  "A", "a", "C", "c", "C", "c", "C", "c", "C", "c", "D", "d",  // 0100
+    "D", "d", "E",  "e",  "E", "e", "E", "e", "E", "e", "E", "e", "G", "g", "G", "g",  // 0110
+    "G", "g", "G",  "g",  "H", "h", "H", "h", "I", "i", "I", "i", "I", "i", "I", "i",  // 0120
+    "I", "i", "IJ", "ij", "J", "j", "K", "k", "k", "L", "l", "L", "l", "L", "l", "L",  // 0130
+    "l", "L", "l",  "N",  "n", "N", "n", "N", "n", "n", "N", "n", "O", "o", "O", "o",  // 0140
+    "O", "o", "OE", "oe", "R", "r", "R", "r", "R", "r", "S", "s", "S", "s", "S", "s",  // 0150
+    "S", "s", "T",  "t",  "T", "t", "T", "t", "U", "u", "U", "u", "U", "u", "U", "u",  // 0160
+    "U", "u", "U",  "u",  "W", "w", "Y", "y", "Y", "Z", "z", "Z", "z", "Z", "z", "s",  // 0170
+};
+
+// What one code point becomes in a name the lab can print: itself for ASCII letters, digits and
+// -.,', " " for any space (collapsed later), a Latin letter without its accent, and nothing for
+// the rest (combining accents included, so a decomposed "José" comes out as "Jose" too).
+std::string_view AsciiFor(char32_t code_point) {
+  static constexpr std::string_view kAsciiKept =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.,'";
+  if (code_point < 0x80) {
+    const char c = static_cast<char>(code_point);
+    if (kAsciiKept.find(c) != std::string_view::npos)
+      return kAsciiKept.substr(kAsciiKept.find(c), 1);
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') return " ";
+    if (c == '`') return "'";  // typed for an apostrophe: O`Brien
+    return "";
+  }
+  if (code_point >= 0xC0 && code_point <= 0xFF) return kLatin1Letters[code_point - 0xC0];
+  if (code_point >= 0x100 && code_point <= 0x17F) return kLatinExtendedALetters[code_point - 0x100];
+  switch (code_point) {
+    case 0xA0:    // no-break space
+    case 0x202F:  // narrow no-break space
+    case 0x3000:  // ideographic space
+      return " ";
+    case 0xB4:    // acute accent used as an apostrophe
+    case 0x2BC:   // modifier letter apostrophe
+    case 0x2018:  // left single quotation mark
+    case 0x2019:  // right single quotation mark: D’Angelo
+    case 0x201B:
+    case 0x2032:  // prime
+      return "'";
+    case 0x218:  // Romanian Ș ș Ț ț (comma below)
+      return "S";
+    case 0x219:
+      return "s";
+    case 0x21A:
+      return "T";
+    case 0x21B:
+      return "t";
+    case 0x2212:  // minus sign
+      return "-";
+    default:
+      break;
+  }
+  if (code_point >= 0x2000 && code_point <= 0x200A) return " ";  // en, em and other spaces
+  if (code_point >= 0x2010 && code_point <= 0x2015) return "-";  // hyphens and dashes
+  return "";
+}
+
+// ---- JSON pointers ----------------------------------------------------------------------------
+
+std::string PointerToken(std::string_view token) {
+  std::string escaped;
+  escaped.reserve(token.size());
+  for (char c : token) {
+    if (c == '~') {
+      escaped += "~0";
+    } else if (c == '/') {
+      escaped += "~1";
+    } else {
+      escaped += c;
+    }
+  }
+  return escaped;
+}
+
+std::string PointerFromTokens(const std::vector<std::string>& tokens) {
+  std::string pointer;
+  for (const std::string& token : tokens) pointer += "/" + PointerToken(token);
+  return pointer;
+}
+
+// True when `pointer` is `ancestor` or lies beneath it.
+bool IsAtOrUnder(const std::string& pointer, const std::string& ancestor) {
+  if (pointer == ancestor) return true;
+  return pointer.size() > ancestor.size() && pointer.compare(0, ancestor.size(), ancestor) == 0 &&
+         pointer[ancestor.size()] == '/';
+}
+
+// ---- step 1: bounds ---------------------------------------------------------------------------
+
+constexpr std::uint64_t kLargestInteger =
+    static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+
+// Walks the body with an explicit stack (no recursion, so no depth can overflow it). Children are
+// visited in document order. On the first container nested beyond the limit the walk stops: its
+// pointer holds at most max_depth + 1 tokens, where the deepest container's could be megabytes.
+std::vector<FieldViolation> CheckBounds(const json& body, const InputLimits& limits) {
+  struct Pending {
+    const json* value;
+    std::string pointer;
+    int depth;  // containers from the root, the root being 1
+  };
+  const std::string too_long =
+      "is longer than the " + std::to_string(limits.max_string_length) + " characters allowed";
+
+  std::vector<FieldViolation> violations;
+  std::vector<Pending> pending;
+  pending.push_back({&body, "", 1});
+  while (!pending.empty()) {
+    Pending current = std::move(pending.back());
+    pending.pop_back();
+    const json& value = *current.value;
+    if (value.is_string()) {
+      if (CodePointCount(value.get_ref<const std::string&>()) > limits.max_string_length) {
+        violations.push_back({current.pointer, too_long});
+      }
+      continue;
+    }
+    if (value.is_number_unsigned() && value.get<std::uint64_t>() > kLargestInteger) {
+      // valijson reads integers as int64_t: 2^64 - 1 would pass for -1.
+      violations.push_back({current.pointer, "is too large"});
+      continue;
+    }
+    if (!value.is_structured()) continue;
+    if (current.depth > limits.max_depth) {
+      violations.push_back(
+          {current.pointer,
+           "is nested deeper than the " + std::to_string(limits.max_depth) + " levels allowed"});
+      return violations;
+    }
+    if (value.is_array()) {
+      for (std::size_t index = value.size(); index-- > 0;) {
+        pending.push_back(
+            {&value[index], current.pointer + "/" + std::to_string(index), current.depth + 1});
+      }
+      continue;
+    }
+    if (value.size() > limits.max_object_members) {
+      violations.push_back(
+          {current.pointer,
+           "has more than the " + std::to_string(limits.max_object_members) + " members allowed"});
+    }
+    bool has_overlong_name = false;
+    for (auto member = value.rbegin(); member != value.rend(); ++member) {
+      // An overlong name is reported at its object: as a pointer token it would be just as long.
+      if (CodePointCount(member.key()) > limits.max_string_length) {
+        has_overlong_name = true;
+        continue;
+      }
+      pending.push_back(
+          {&member.value(), current.pointer + "/" + PointerToken(member.key()), current.depth + 1});
+    }
+    if (has_overlong_name) {
+      violations.push_back({current.pointer, "has a member name longer than the " +
+                                                 std::to_string(limits.max_string_length) +
+                                                 " characters allowed"});
+    }
+  }
+  return violations;
+}
+
+// ---- step 2: the request schema ---------------------------------------------------------------
+
+// valijson 1.0 checks no "format" but date/time ones, and its format check calls asString() on
+// whatever it meets, so a one-element array where a string belongs throws. The lab rules check
+// email and dates by hand; the compiled copy drops the keyword (a string-valued "format", so a
+// property that happened to be named "format" would survive).
+json WithoutFormatKeywords(json schema) {
+  std::vector<json*> pending{&schema};
+  while (!pending.empty()) {
+    json* node = pending.back();
+    pending.pop_back();
+    if (node->is_object()) {
+      auto format = node->find("format");
+      if (format != node->end() && format->is_string()) node->erase(format);
+    }
+    if (node->is_structured()) {
+      for (json& child : *node) pending.push_back(&child);
+    }
+  }
+  return schema;
+}
+
+enum class SchemaFailure {
+  kRequired,
+  kType,
+  kEnum,
+  kTooShort,
+  kTooLong,
+  kTooSmall,
+  kTooLarge,
+  kOther,
+  kNested,  // "failed to validate against the schema of property x": the inner error says why
+};
+
+SchemaFailure ClassifyValijsonError(std::string_view description) {
+  auto starts_with = [&](std::string_view prefix) { return description.starts_with(prefix); };
+  if (starts_with("Missing required property")) return SchemaFailure::kRequired;
+  if (starts_with("Value type not permitted")) return SchemaFailure::kType;
+  if (starts_with("Failed to match against any enum")) return SchemaFailure::kEnum;
+  if (starts_with("String should be no fewer")) return SchemaFailure::kTooShort;
+  if (starts_with("String should be no more")) return SchemaFailure::kTooLong;
+  if (starts_with("Expected number greater")) return SchemaFailure::kTooSmall;
+  if (starts_with("Expected number less")) return SchemaFailure::kTooLarge;
+  if (starts_with("Failed to validate")) return SchemaFailure::kNested;
+  return SchemaFailure::kOther;
+}
+
+// Lower is more specific: a type error says more than "not in the enum" for panel_slug: 5.
+int Specificity(SchemaFailure failure) {
+  switch (failure) {
+    case SchemaFailure::kRequired:
+    case SchemaFailure::kType:
+      return 0;
+    case SchemaFailure::kOther:
+      return 2;
+    case SchemaFailure::kNested:
+      return 3;
+    default:
+      return 1;
+  }
+}
+
+// The subschema that governs the value at `tokens`, following "properties" only (all this
+// schema has); nullptr where the schema says nothing.
+const json* SubschemaAt(const json& schema, const std::vector<std::string>& tokens) {
+  const json* node = &schema;
+  for (const std::string& token : tokens) {
+    if (!node->is_object()) return nullptr;
+    auto properties = node->find("properties");
+    if (properties == node->end() || !properties->is_object()) return nullptr;
+    auto child = properties->find(token);
+    if (child == properties->end()) return nullptr;
+    node = &*child;
+  }
+  return node;
+}
+
+std::string NumberText(const json& number) {
+  if (number.is_number_integer()) return number.dump();
+  if (number.is_number_float()) {
+    const double value = number.get<double>();
+    if (value == static_cast<double>(static_cast<std::int64_t>(value))) {
+      return std::to_string(static_cast<std::int64_t>(value));
+    }
+  }
+  return number.dump();
+}
+
+std::string TypePhrase(const json& type) {
+  auto phrase = [](const std::string& name) -> std::string {
+    if (name == "string") return "a string";
+    if (name == "integer") return "an integer";
+    if (name == "number") return "a number";
+    if (name == "object") return "an object";
+    if (name == "array") return "an array";
+    if (name == "boolean") return "true or false";
+    return name;  // "null"
+  };
+  if (type.is_string()) return phrase(type.get<std::string>());
+  std::string joined;
+  for (const json& name : type) {
+    if (!name.is_string()) continue;
+    if (!joined.empty()) joined += " or ";
+    joined += phrase(name.get<std::string>());
+  }
+  return joined;
+}
+
+// Client-facing wording for a schema failure, taken from the schema (never from the value).
+std::string SchemaMessage(SchemaFailure failure, const json* subschema) {
+  auto keyword = [&](const char* name) -> const json* {
+    if (subschema == nullptr || !subschema->is_object()) return nullptr;
+    auto found = subschema->find(name);
+    return found == subschema->end() ? nullptr : &*found;
+  };
+  switch (failure) {
+    case SchemaFailure::kRequired:
+      return "is required";
+    case SchemaFailure::kType:
+      if (const json* type = keyword("type"); type != nullptr && !TypePhrase(*type).empty()) {
+        return "must be " + TypePhrase(*type);
+      }
+      return "has the wrong type";
+    case SchemaFailure::kEnum: {
+      const json* values = keyword("enum");
+      if (values == nullptr || !values->is_array()) return "is not one of the allowed values";
+      std::string listed;
+      for (const json& value : *values) {
+        if (!listed.empty()) listed += ", ";
+        listed += value.is_string() ? value.get<std::string>() : value.dump();
+      }
+      return "must be one of: " + listed;
+    }
+    case SchemaFailure::kTooShort:
+      if (const json* min = keyword("minLength"); min != nullptr && min->is_number()) {
+        if (min->get<double>() == 1) return "must not be empty";
+        return "must be at least " + NumberText(*min) + " characters";
+      }
+      return "is too short";
+    case SchemaFailure::kTooLong:
+      if (const json* max = keyword("maxLength"); max != nullptr && max->is_number()) {
+        return "must be at most " + NumberText(*max) + " characters";
+      }
+      return "is too long";
+    case SchemaFailure::kTooSmall:
+      if (const json* min = keyword("minimum"); min != nullptr && min->is_number()) {
+        return "must be at least " + NumberText(*min);
+      }
+      return "is too small";
+    case SchemaFailure::kTooLarge:
+      if (const json* max = keyword("maximum"); max != nullptr && max->is_number()) {
+        return "must be at most " + NumberText(*max);
+      }
+      return "is too large";
+    case SchemaFailure::kOther:
+    case SchemaFailure::kNested:
+      break;
+  }
+  return "is invalid";
+}
+
+// valijson's context for an error is {"<root>", "[patient]", "[email]"}.
+std::vector<std::string> TokensFromContext(const std::vector<std::string>& context) {
+  std::vector<std::string> tokens;
+  for (std::size_t i = 0; i < context.size(); ++i) {
+    const std::string& part = context[i];
+    if (i == 0 && part == "<root>") continue;
+    if (part.size() >= 2 && part.front() == '[' && part.back() == ']') {
+      tokens.push_back(part.substr(1, part.size() - 2));
+    } else {
+      tokens.push_back(part);
+    }
+  }
+  return tokens;
+}
+
+// "Missing required property 'dob'." → "dob". The name comes from the schema, not the body.
+std::optional<std::string> RequiredPropertyName(const std::string& description) {
+  const std::size_t open = description.find('\'');
+  const std::size_t close = description.rfind('\'');
+  if (open == std::string::npos || close <= open) return std::nullopt;
+  return description.substr(open + 1, close - open - 1);
+}
+
+struct SchemaViolation {
+  std::string pointer;
+  SchemaFailure failure;
+  std::string message;
+};
+
+// One violation per offending path, the most specific one; "property x failed" wrappers go
+// wherever the error inside them is reported.
+std::vector<FieldViolation> TranslateValijsonErrors(const valijson::ValidationResults& results,
+                                                    const json& schema) {
+  std::vector<SchemaViolation> kept;
+  for (const valijson::ValidationResults::Error& error : results) {
+    std::vector<std::string> tokens = TokensFromContext(error.context);
+    const SchemaFailure failure = ClassifyValijsonError(error.description);
+    if (failure == SchemaFailure::kRequired) {
+      // valijson reports a missing property at its parent; the client wants the property.
+      if (auto name = RequiredPropertyName(error.description)) tokens.push_back(*name);
+    }
+    SchemaViolation candidate{PointerFromTokens(tokens), failure,
+                              SchemaMessage(failure, SubschemaAt(schema, tokens))};
+    auto same_path = std::find_if(kept.begin(), kept.end(), [&](const SchemaViolation& seen) {
+      return seen.pointer == candidate.pointer;
+    });
+    if (same_path == kept.end()) {
+      kept.push_back(std::move(candidate));
+    } else if (Specificity(candidate.failure) < Specificity(same_path->failure)) {
+      *same_path = std::move(candidate);
+    }
+  }
+  std::vector<FieldViolation> violations;
+  for (const SchemaViolation& violation : kept) {
+    if (violation.failure == SchemaFailure::kNested) {
+      const bool explained_below =
+          std::any_of(kept.begin(), kept.end(), [&](const SchemaViolation& other) {
+            return other.pointer != violation.pointer &&
+                   IsAtOrUnder(other.pointer, violation.pointer);
+          });
+      if (explained_below) continue;
+    }
+    violations.push_back({violation.pointer, violation.message});
+  }
+  return violations;
+}
+
+// ---- step 3: the lab's rules ------------------------------------------------------------------
+
+// The 50 states and DC. Territories (PR, GU, VI, AS, MP) are left out: they have ISO country
+// codes of their own while address.country must be "US", and Junction's at-home providers do not
+// list them; adding one is adding it here.
+constexpr std::array<std::string_view, 51> kUsStateCodes = {
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID",
+    "IL", "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO",
+    "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA",
+    "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY",
+};
+
+std::optional<std::string> NormaliseStateCode(std::string_view state) {
+  if (state.size() != 2 || !IsAsciiLetter(state[0]) || !IsAsciiLetter(state[1])) {
+    return std::nullopt;
+  }
+  std::string upper{AsciiUpper(state[0]), AsciiUpper(state[1])};
+  if (std::find(kUsStateCodes.begin(), kUsStateCodes.end(), upper) == kUsStateCodes.end()) {
+    return std::nullopt;
+  }
+  return upper;
+}
+
+// ^\d{5}(-\d{4})?$ by hand: no std::regex on client input (DESIGN.md).
+bool IsUsZip(std::string_view zip) {
+  if (zip.size() != 5 && zip.size() != 10) return false;
+  for (std::size_t i = 0; i < zip.size(); ++i) {
+    if (i == 5 ? zip[i] != '-' : !IsAsciiDigit(zip[i])) return false;
+  }
+  return true;
+}
+
+// A plausible address, not RFC 5322: what catches typos without refusing real addresses.
+bool IsPlausibleEmail(std::string_view email) {
+  if (email.empty() || email.size() > kEmailMaxLength) return false;
+  for (char c : email) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte <= 0x20 || byte == 0x7F) return false;  // spaces and control characters
+  }
+  const std::size_t at = email.find('@');
+  if (at == std::string_view::npos || email.find('@', at + 1) != std::string_view::npos) {
+    return false;
+  }
+  const std::string_view local = email.substr(0, at);
+  const std::string_view domain = email.substr(at + 1);
+  if (local.empty() || domain.find('.') == std::string_view::npos) return false;
+  return domain.front() != '.' && domain.back() != '.' &&
+         domain.find("..") == std::string_view::npos;
+}
+
+// A US number: 10 digits, optionally after +1 or 1, with spaces, dashes, dots and parentheses
+// between them. Returns E.164 (+1XXXXXXXXXX). No NANP check on the digits: Junction's own
+// examples use +11234567890.
+std::optional<std::string> NormaliseUsPhone(std::string_view phone) {
+  std::string digits;
+  bool has_plus = false;
+  for (char c : phone) {
+    if (IsAsciiDigit(c)) {
+      digits += c;
+    } else if (c == '+' && !has_plus && digits.empty()) {
+      has_plus = true;
+    } else if (c != ' ' && c != '-' && c != '.' && c != '(' && c != ')') {
+      return std::nullopt;
+    }
+  }
+  if (digits.size() == 11 && digits.front() == '1') {
+    digits.erase(0, 1);
+  } else if (has_plus || digits.size() != 10) {
+    return std::nullopt;  // "+" must be followed by country code 1
+  }
+  return "+1" + digits;
+}
+
+bool IsCurrencyCode(std::string_view currency) {
+  return currency.size() == 3 && std::all_of(currency.begin(), currency.end(), IsAsciiUpper);
+}
+
+// A YYYY-MM-DD calendar date. Not ParseDate: it returns system_clock's nanoseconds, which hold
+// only the years 1678 to 2261, so "9999-12-31" would wrap round into the past.
+std::optional<std::chrono::year_month_day> CalendarDate(std::string_view text) {
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  auto number = [&](std::size_t from, std::size_t count) {
+    int value = 0;
+    for (std::size_t i = from; i < from + count; ++i) {
+      if (!IsAsciiDigit(text[i])) return -1;
+      value = value * 10 + (text[i] - '0');
+    }
+    return value;
+  };
+  const int year = number(0, 4), month = number(5, 2), day = number(8, 2);
+  if (year < 1 || month < 0 || day < 0) return std::nullopt;
+  const std::chrono::year_month_day date{std::chrono::year{year},
+                                         std::chrono::month{static_cast<unsigned>(month)},
+                                         std::chrono::day{static_cast<unsigned>(day)}};
+  if (!date.ok()) return std::nullopt;
+  return date;
+}
+
+// Why a date of birth is refused, or nothing. Age is counted in whole years on the clock's UTC
+// date; someone born on 29 February turns a year older on 1 March in common years.
+std::optional<std::string> DateOfBirthProblem(std::string_view dob,
+                                              std::chrono::system_clock::time_point now) {
+  const std::optional<std::chrono::year_month_day> born = CalendarDate(dob);
+  if (!born) return "must be a real date in YYYY-MM-DD form";
+  const std::chrono::year_month_day today{std::chrono::floor<std::chrono::days>(now)};
+  if (std::chrono::sys_days{*born} > std::chrono::sys_days{today}) {
+    return "must not be in the future";
+  }
+  auto month_and_day = [](const std::chrono::year_month_day& date) {
+    return std::pair{static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day())};
+  };
+  int age = static_cast<int>(today.year()) - static_cast<int>(born->year());
+  if (month_and_day(today) < month_and_day(*born)) --age;
+  if (age < kMinimumPatientAge) return "is too recent: the patient must be 18 or older";
+  return std::nullopt;
+}
+
+// The lab rules run only where the schema found nothing, so each field gets one message.
+class LabRuleCheck {
+ public:
+  LabRuleCheck(const json& body, std::vector<FieldViolation>* violations)
+      : body_(body), violations_(violations), schema_violation_count_(violations->size()) {}
+
+  // The value at /object_key/key (or /key when object_key is empty), when it is present and the
+  // schema did not refuse it or anything above it.
+  const json* Passed(std::string_view object_key, std::string_view key) const {
+    const json* parent = &body_;
+    std::string pointer;
+    if (!object_key.empty()) {
+      parent = Member(body_, object_key);
+      pointer = "/" + PointerToken(object_key);
+    }
+    if (parent == nullptr || !parent->is_object()) return nullptr;
+    pointer += "/" + PointerToken(key);
+    for (std::size_t i = 0; i < schema_violation_count_; ++i) {
+      if (IsAtOrUnder(pointer, (*violations_)[i].path)) return nullptr;
+    }
+    const json* value = Member(*parent, key);
+    return value == nullptr || value->is_null() ? nullptr : value;
+  }
+
+  // Whether the object at /object_key exists and the schema accepted the object itself.
+  bool ObjectPassed(std::string_view object_key) const {
+    const json* object = Member(body_, object_key);
+    if (object == nullptr || !object->is_object()) return false;
+    const std::string pointer = "/" + PointerToken(object_key);
+    for (std::size_t i = 0; i < schema_violation_count_; ++i) {
+      if ((*violations_)[i].path == pointer || (*violations_)[i].path.empty()) return false;
+    }
+    return true;
+  }
+
+  void Refuse(std::string pointer, std::string message) {
+    violations_->push_back({std::move(pointer), std::move(message)});
+  }
+
+ private:
+  static const json* Member(const json& object, std::string_view key) {
+    if (!object.is_object()) return nullptr;
+    auto found = object.find(key);
+    return found == object.end() ? nullptr : &*found;
+  }
+
+  const json& body_;
+  std::vector<FieldViolation>* violations_;
+  std::size_t schema_violation_count_;
+};
+
+std::string StringOf(const json* value) {
+  return value != nullptr && value->is_string() ? value->get<std::string>() : std::string();
+}
+
+std::optional<std::string> OptionalStringOf(const json* value) {
+  if (value == nullptr || !value->is_string()) return std::nullopt;
+  return value->get<std::string>();
+}
+
+void CheckName(LabRuleCheck& check, std::string_view key, std::string* normalised) {
+  const json* name = check.Passed("patient", key);
+  if (name == nullptr || !name->is_string()) return;
+  const std::string pointer = "/patient/" + std::string(key);
+  *normalised = TransliterateName(name->get_ref<const std::string&>());
+  // A name of bare punctuation (what "—" or "·" would leave) prints as nothing useful either.
+  if (std::none_of(normalised->begin(), normalised->end(),
+                   [](char c) { return IsAsciiLetter(c) || IsAsciiDigit(c); })) {
+    check.Refuse(pointer, "has no characters the lab can print");
+  } else if (normalised->size() > kLabNameMaxLength) {
+    check.Refuse(pointer, "must be at most 50 characters once written in ASCII letters");
+  }
+}
+
+void ApplyLabRules(const json& body, const Clock& clock, std::vector<FieldViolation>* violations,
+                   OrderRequest* request) {
+  LabRuleCheck check(body, violations);
+  request->panel_slug = StringOf(check.Passed("", "panel_slug"));
+
+  CheckName(check, "first_name", &request->patient.first_name);
+  CheckName(check, "last_name", &request->patient.last_name);
+
+  if (const json* email = check.Passed("patient", "email");
+      email != nullptr && email->is_string()) {
+    request->patient.email = email->get<std::string>();
+    if (!IsPlausibleEmail(request->patient.email)) {
+      check.Refuse("/patient/email", "must be a valid email address");
+    }
+  }
+
+  if (const json* phone = check.Passed("patient", "phone");
+      phone != nullptr && phone->is_string()) {
+    if (auto e164 = NormaliseUsPhone(phone->get_ref<const std::string&>())) {
+      request->patient.phone = std::move(e164);
+    } else {
+      check.Refuse("/patient/phone", "must be a 10-digit US phone number");
+    }
+  } else if (check.ObjectPassed("patient") && !body.at("patient").contains("phone")) {
+    check.Refuse("/patient/phone", "is required for a blood draw");
+  }
+
+  if (const json* dob = check.Passed("patient", "dob"); dob != nullptr && dob->is_string()) {
+    request->patient.dob = dob->get<std::string>();
+    if (auto problem = DateOfBirthProblem(request->patient.dob, clock.Now())) {
+      check.Refuse("/patient/dob", std::move(*problem));
+    }
+  }
+  request->patient.sex = OptionalStringOf(check.Passed("patient", "sex"));
+
+  request->address.line1 = StringOf(check.Passed("address", "line1"));
+  request->address.line2 = OptionalStringOf(check.Passed("address", "line2"));
+  request->address.city = StringOf(check.Passed("address", "city"));
+  if (const json* state = check.Passed("address", "state");
+      state != nullptr && state->is_string()) {
+    if (auto code = NormaliseStateCode(state->get_ref<const std::string&>())) {
+      request->address.state = std::move(*code);
+    } else {
+      check.Refuse("/address/state", "must be a US state code such as CA (the 50 states and DC)");
+    }
+  }
+  if (const json* zip = check.Passed("address", "zip"); zip != nullptr && zip->is_string()) {
+    request->address.zip = zip->get<std::string>();
+    if (!IsUsZip(request->address.zip)) {
+      check.Refuse("/address/zip", "must be a US ZIP code: 5 digits, or 5 digits, a dash and 4");
+    }
+  }
+  if (const json* country = check.Passed("address", "country");
+      country != nullptr && country->is_string()) {
+    request->address.country = country->get<std::string>();
+    if (request->address.country != "US") {
+      check.Refuse("/address/country", "must be \"US\": the lab serves US addresses only");
+    }
+  }
+
+  // Integers beyond int64_t were refused with the bounds.
+  if (const json* total = check.Passed("", "total_cents");
+      total != nullptr && total->is_number_integer()) {
+    request->total_cents = total->get<std::int64_t>();
+  }
+  if (const json* currency = check.Passed("", "currency");
+      currency != nullptr && currency->is_string()) {
+    request->currency = currency->get<std::string>();
+    if (!IsCurrencyCode(*request->currency)) {
+      check.Refuse("/currency", "must be a three-letter ISO 4217 code in capitals, such as USD");
+    }
+  }
+  request->patient_id = OptionalStringOf(check.Passed("", "patient_id"));
+}
+
+}  // namespace
+
+struct RequestValidator::Compiled {
+  json schema_document;  // the compiled copy, kept for wording messages
+  valijson::Schema schema;
+};
+
+RequestValidator::RequestValidator(const json& schema, const Clock& clock, InputLimits limits)
+    : compiled_(std::make_unique<Compiled>()), clock_(clock), limits_(limits) {
+  compiled_->schema_document = WithoutFormatKeywords(schema);
+  valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
+  valijson::adapters::NlohmannJsonAdapter adapter(compiled_->schema_document);
+  parser.populateSchema(adapter, compiled_->schema);
+}
+
+RequestValidator::~RequestValidator() = default;
+
+std::variant<OrderRequest, std::vector<FieldViolation>> RequestValidator::Validate(
+    const json& body) const {
+  if (!body.is_object()) {
+    return std::vector<FieldViolation>{{"", "must be a JSON object"}};
+  }
+  std::vector<FieldViolation> violations = CheckBounds(body, limits_);
+  if (!violations.empty()) return violations;
+
+  // A Validator per call: it caches regexes, so sharing one would need a lock.
+  valijson::Validator validator(valijson::Validator::kStrongTypes);
+  valijson::ValidationResults results;
+  valijson::adapters::NlohmannJsonAdapter target(body);
+  try {
+    validator.validate(compiled_->schema, target, &results);
+  } catch (const std::exception&) {
+    // valijson throws instead of abort()ing (VALIJSON_USE_EXCEPTIONS); its text may quote input.
+    return std::vector<FieldViolation>{{"", "could not be checked against the request schema"}};
+  }
+  violations = TranslateValijsonErrors(results, compiled_->schema_document);
+
+  OrderRequest request;
+  ApplyLabRules(body, clock_, &violations, &request);
+  if (!violations.empty()) return violations;
+  return request;
+}
+
+std::string TransliterateName(std::string_view utf8) {
+  std::string printable;
+  printable.reserve(utf8.size());
+  bool space_pending = false;  // spaces are written only between words: trimmed and collapsed
+  std::size_t pos = 0;
+  while (pos < utf8.size()) {
+    const char32_t code_point = DecodeUtf8(utf8, &pos);
+    if (code_point == kInvalidCodePoint) continue;
+    for (char c : AsciiFor(code_point)) {
+      if (c == ' ') {
+        space_pending = !printable.empty();
+        continue;
+      }
+      if (space_pending) printable += ' ';
+      space_pending = false;
+      printable += c;
+    }
+  }
+  return printable;
+}
+
+std::string JunctionGenderFor(const std::optional<std::string>& sex) {
+  if (!sex) return "unknown";
+  std::string lower;
+  lower.reserve(sex->size());
+  for (char c : *sex) lower += AsciiLower(c);
+  if (lower == "female" || lower == "f") return "female";
+  if (lower == "male" || lower == "m") return "male";
+  if (lower == "other") return "other";
+  return "unknown";
+}
+
+}  // namespace lab_orders::orders

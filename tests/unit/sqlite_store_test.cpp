@@ -1,0 +1,670 @@
+#include "lab_orders/store/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <latch>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lab_orders/common/clock.h"
+#include "lab_orders/common/ids.h"
+
+namespace lab_orders::store {
+namespace {
+
+using namespace std::chrono_literals;
+using orders::LabOrder;
+
+const TimePoint kT0 = std::chrono::sys_days{std::chrono::year{2024} / 5 / 1} + 12h;
+const std::string kPhiKey(32, 'p');
+constexpr char kFingerprint[] = "f1f1f1";
+
+// Distinctive PHI, so a stray plaintext copy in the file is unmistakable.
+constexpr char kFirstName[] = "Quintessa";
+constexpr char kLastName[] = "Vandersloot";
+constexpr char kEmail[] = "quintessa.vandersloot@example.org";
+constexpr char kPhone[] = "+15555550199";
+constexpr char kDob[] = "1971-03-14";
+constexpr char kLine1[] = "742 Zanzibar Terrace";
+constexpr char kLine2[] = "Suite Xylophone";
+constexpr char kCity[] = "Bellwetherton";
+constexpr char kZip[] = "97405";
+
+LabOrder MakeOrder(const std::string& id, const std::string& brand_id, TimePoint created_at,
+                   const std::string& status = "received") {
+  LabOrder order;
+  order.id = id;
+  order.brand_id = brand_id;
+  order.user_id = "user-1";
+  order.patient_id = "patient-42";
+  order.panel_slug = "metabolic-basic";
+  order.status = status;
+  order.total_cents = 4900;
+  order.currency = "usd";
+  order.created_at = FormatRfc3339(created_at);
+  order.updated_at = FormatRfc3339(created_at);
+  order.patient = {kFirstName, kLastName, kDob, kEmail, kPhone, "female"};
+  order.address = {kLine1, kLine2, kCity, "OR", kZip, "US"};
+  return order;
+}
+
+std::string ReadFileBytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// A second, plain sqlite3 connection: to look at what is really stored.
+class RawDatabase {
+ public:
+  explicit RawDatabase(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+      throw std::runtime_error("cannot open test database");
+    }
+  }
+  ~RawDatabase() { sqlite3_close_v2(db_); }
+  void Exec(const std::string& sql) {
+    char* error = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+      std::string message = error ? error : "exec failed";
+      sqlite3_free(error);
+      throw std::runtime_error(message);
+    }
+  }
+  std::string QueryText(const std::string& sql) {
+    sqlite3_stmt* statement = nullptr;
+    sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr);
+    std::string result;
+    if (sqlite3_step(statement) == SQLITE_ROW && sqlite3_column_text(statement, 0) != nullptr) {
+      result = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+    }
+    sqlite3_finalize(statement);
+    return result;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ =
+        (std::filesystem::temp_directory_path() / ("lab-orders-store-" + NewRandomUuid() + ".db"))
+            .string();
+  }
+  void TearDown() override {
+    store_.reset();
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      std::filesystem::remove(path_ + suffix);
+    }
+  }
+
+  SqliteStore& Store() {
+    if (!store_) {
+      store_ = std::make_unique<SqliteStore>(path_, PhiCipher(kPhiKey));
+      store_->Migrate();
+    }
+    return *store_;
+  }
+
+  Claim ClaimAt(const std::string& brand, const std::string& key, TimePoint now,
+                const std::string& fingerprint = kFingerprint) {
+    return Store().ClaimKey(brand, key, fingerprint, now, now + 30s);
+  }
+
+  // Claims a fresh key and records an order under it.
+  LabOrder RecordNewOrder(const std::string& brand, const std::string& key,
+                          const std::string& order_id, TimePoint created_at,
+                          const std::string& status = "received") {
+    EXPECT_EQ(ClaimAt(brand, key, created_at).result, ClaimResult::kNew);
+    LabOrder order = MakeOrder(order_id, brand, created_at, status);
+    Store().RecordOrder(key, order);
+    return order;
+  }
+
+  std::string path_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
+// ---- migrations --------------------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, NotReadyUntilMigrated) {
+  SqliteStore store(path_, PhiCipher(kPhiKey));
+  EXPECT_FALSE(store.Ready());
+  store.Migrate();
+  EXPECT_TRUE(store.Ready());
+}
+
+TEST_F(SqliteStoreTest, MigrateIsIdempotent) {
+  SqliteStore store(path_, PhiCipher(kPhiKey));
+  store.Migrate();
+  store.Migrate();
+  EXPECT_TRUE(store.Ready());
+  {
+    SqliteStore reopened(path_, PhiCipher(kPhiKey));
+    EXPECT_TRUE(reopened.Ready());
+    reopened.Migrate();
+  }
+  RawDatabase raw(path_);
+  EXPECT_EQ(raw.QueryText("SELECT COUNT(*) FROM schema_migrations"), "1");
+  EXPECT_EQ(raw.QueryText("SELECT MIN(version) FROM schema_migrations"), "1");
+  EXPECT_EQ(raw.QueryText("PRAGMA journal_mode"), "wal");
+}
+
+TEST_F(SqliteStoreTest, NotReadyWhenAMigrationIsMissing) {
+  Store();
+  RawDatabase(path_).Exec("DELETE FROM schema_migrations");
+  EXPECT_FALSE(Store().Ready());
+}
+
+// ---- ClaimKey ----------------------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, ClaimOfAnUnknownKeyIsNew) {
+  Claim claim = ClaimAt("brand-a", "key-1", kT0);
+  EXPECT_EQ(claim.result, ClaimResult::kNew);
+  EXPECT_EQ(claim.record.brand_id, "brand-a");
+  EXPECT_EQ(claim.record.key, "key-1");
+  EXPECT_EQ(claim.record.fingerprint, kFingerprint);
+  EXPECT_EQ(claim.record.recovery_point, RecoveryPoint::kStarted);
+  EXPECT_FALSE(claim.record.order_id.has_value());
+  EXPECT_FALSE(claim.record.response_status.has_value());
+  EXPECT_FALSE(claim.record.response_body.has_value());
+  EXPECT_EQ(claim.record.created_at, kT0);
+}
+
+TEST_F(SqliteStoreTest, ClaimWhileLeaseIsLiveIsInProgress) {
+  ASSERT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s).result, ClaimResult::kNew);
+  EXPECT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0 + 1s, kT0 + 31s).result,
+            ClaimResult::kInProgress);
+  EXPECT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0 + 30s - 1ms, kT0 + 60s).result,
+            ClaimResult::kInProgress);
+}
+
+TEST_F(SqliteStoreTest, ClaimAfterLeaseExpiryResumesAndTakesANewLease) {
+  ASSERT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s).result, ClaimResult::kNew);
+  // The lease ends at kT0 + 30s: from that instant on it is no longer live.
+  Claim resumed = Store().ClaimKey("b", "k", kFingerprint, kT0 + 30s, kT0 + 90s);
+  EXPECT_EQ(resumed.result, ClaimResult::kResumed);
+  EXPECT_EQ(resumed.record.recovery_point, RecoveryPoint::kStarted);
+  EXPECT_EQ(resumed.record.created_at, kT0);
+  // The resumer's lease now holds others off until kT0 + 90s.
+  EXPECT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0 + 89s, kT0 + 120s).result,
+            ClaimResult::kInProgress);
+  EXPECT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0 + 90s, kT0 + 120s).result,
+            ClaimResult::kResumed);
+}
+
+TEST_F(SqliteStoreTest, ReleasedKeyResumesAtOnce) {
+  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
+  Store().ReleaseKey("b", "k");
+  EXPECT_EQ(ClaimAt("b", "k", kT0 + 1ms).result, ClaimResult::kResumed);
+  EXPECT_NO_THROW(Store().ReleaseKey("b", "no-such-key"));
+}
+
+TEST_F(SqliteStoreTest, DifferentFingerprintIsAMismatchInEveryState) {
+  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
+  Claim leased = ClaimAt("b", "k", kT0 + 1s, "other");
+  EXPECT_EQ(leased.result, ClaimResult::kFingerprintMismatch);
+  EXPECT_EQ(leased.record.fingerprint, kFingerprint);
+
+  Store().ReleaseKey("b", "k");
+  EXPECT_EQ(ClaimAt("b", "k", kT0 + 2s, "other").result, ClaimResult::kFingerprintMismatch);
+  // A mismatch takes no lease: the rightful retry still resumes.
+  EXPECT_EQ(ClaimAt("b", "k", kT0 + 3s).result, ClaimResult::kResumed);
+
+  Store().FinishKey("b", "k", 201, "{}");
+  EXPECT_EQ(ClaimAt("b", "k", kT0 + 4s, "other").result, ClaimResult::kFingerprintMismatch);
+}
+
+TEST_F(SqliteStoreTest, FinishedKeyReplaysStatusAndBody) {
+  RecordNewOrder("b", "k", "order-1", kT0);
+  const std::string body = R"({"id":"order-1","status":"ordered"})";
+  Store().FinishKey("b", "k", 201, body);
+
+  Claim replay = ClaimAt("b", "k", kT0 + 1h);
+  EXPECT_EQ(replay.result, ClaimResult::kFinished);
+  EXPECT_EQ(replay.record.recovery_point, RecoveryPoint::kFinished);
+  EXPECT_EQ(replay.record.response_status, 201);
+  EXPECT_EQ(replay.record.response_body, body);
+  EXPECT_EQ(replay.record.order_id, "order-1");
+}
+
+TEST_F(SqliteStoreTest, FinishingTwiceKeepsTheFirstAnswer) {
+  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
+  Store().FinishKey("b", "k", 201, "first");
+  Store().FinishKey("b", "k", 502, "second");
+  Claim replay = ClaimAt("b", "k", kT0 + 1s);
+  EXPECT_EQ(replay.record.response_status, 201);
+  EXPECT_EQ(replay.record.response_body, "first");
+}
+
+TEST_F(SqliteStoreTest, SameKeyForTwoBrandsIsTwoKeys) {
+  EXPECT_EQ(ClaimAt("brand-a", "shared-key", kT0).result, ClaimResult::kNew);
+  EXPECT_EQ(ClaimAt("brand-b", "shared-key", kT0, "another-fingerprint").result, ClaimResult::kNew);
+  Store().FinishKey("brand-a", "shared-key", 201, "a");
+  EXPECT_EQ(ClaimAt("brand-b", "shared-key", kT0 + 1s, "another-fingerprint").result,
+            ClaimResult::kInProgress);
+}
+
+TEST_F(SqliteStoreTest, SixteenThreadsClaimingOneKeyGetExactlyOneNew) {
+  SqliteStore& store = Store();
+  constexpr int kThreads = 16;
+  std::latch start(kThreads);
+  std::vector<ClaimResult> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      results[i] = store.ClaimKey("b", "contended", kFingerprint, kT0, kT0 + 30s).result;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kNew), 1);
+  EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kInProgress), kThreads - 1);
+}
+
+TEST_F(SqliteStoreTest, SixteenConnectionsClaimingOneKeyGetExactlyOneNew) {
+  Store();  // creates and migrates the file
+  constexpr int kConnections = 16;
+  std::vector<std::unique_ptr<SqliteStore>> stores;
+  for (int i = 0; i < kConnections; ++i) {
+    stores.push_back(std::make_unique<SqliteStore>(path_, PhiCipher(kPhiKey)));
+  }
+  std::latch start(kConnections);
+  std::vector<ClaimResult> results(kConnections);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kConnections; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      results[i] = stores[i]->ClaimKey("b", "contended", kFingerprint, kT0, kT0 + 30s).result;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kNew), 1);
+  EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kInProgress), kConnections - 1);
+}
+
+// ---- phases ------------------------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, PhasesMoveTheRecoveryPointAndShowThroughGetOrder) {
+  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
+  LabOrder order = MakeOrder("order-1", "b", kT0);
+  Store().RecordOrder("k", order);
+  Store().ReleaseKey("b", "k");
+  Claim after_record = ClaimAt("b", "k", kT0 + 1s);
+  EXPECT_EQ(after_record.result, ClaimResult::kResumed);
+  EXPECT_EQ(after_record.record.recovery_point, RecoveryPoint::kOrderRecorded);
+  EXPECT_EQ(after_record.record.order_id, "order-1");
+
+  std::optional<LabOrder> recorded = Store().GetOrder("b", "order-1");
+  ASSERT_TRUE(recorded.has_value());
+  EXPECT_EQ(recorded->status, "received");
+  EXPECT_EQ(recorded->user_id, "user-1");
+  EXPECT_EQ(recorded->patient_id, "patient-42");
+  EXPECT_EQ(recorded->panel_slug, "metabolic-basic");
+  EXPECT_EQ(recorded->total_cents, 4900);
+  EXPECT_EQ(recorded->currency, "usd");
+  EXPECT_EQ(recorded->created_at, "2024-05-01T12:00:00+00:00");
+  EXPECT_FALSE(recorded->junction_user_id.has_value());
+  EXPECT_FALSE(recorded->completed_at.has_value());
+  EXPECT_EQ(recorded->patient.first_name, kFirstName);
+  EXPECT_EQ(recorded->patient.last_name, kLastName);
+  EXPECT_EQ(recorded->patient.dob, kDob);
+  EXPECT_EQ(recorded->patient.email, kEmail);
+  EXPECT_EQ(recorded->patient.phone, kPhone);
+  EXPECT_EQ(recorded->patient.sex, "female");
+  EXPECT_EQ(recorded->address.line1, kLine1);
+  EXPECT_EQ(recorded->address.line2, kLine2);
+  EXPECT_EQ(recorded->address.city, kCity);
+  EXPECT_EQ(recorded->address.state, "OR");
+  EXPECT_EQ(recorded->address.zip, kZip);
+  EXPECT_EQ(recorded->address.country, "US");
+
+  Store().SaveJunctionUser("b", "k", "order-1", "b:patient-42", "junction-user-9", kT0 + 2s);
+  EXPECT_EQ(Store().FindJunctionUser("b:patient-42"), "junction-user-9");
+  std::optional<LabOrder> with_user = Store().GetOrder("b", "order-1");
+  EXPECT_EQ(with_user->junction_user_id, "junction-user-9");
+  EXPECT_EQ(with_user->updated_at, "2024-05-01T12:00:02+00:00");
+  Store().ReleaseKey("b", "k");
+  EXPECT_EQ(ClaimAt("b", "k", kT0 + 3s).record.recovery_point, RecoveryPoint::kUserEnsured);
+
+  Store().SaveJunctionOrder("b", "k", "order-1", "junction-order-7", "ordered", kT0 + 4s);
+  std::optional<LabOrder> ordered = Store().GetOrder("b", "order-1");
+  EXPECT_EQ(ordered->junction_order_id, "junction-order-7");
+  EXPECT_EQ(ordered->status, "ordered");
+  EXPECT_EQ(ordered->updated_at, "2024-05-01T12:00:04+00:00");
+  EXPECT_EQ(ordered->created_at, "2024-05-01T12:00:00+00:00");
+  Store().ReleaseKey("b", "k");
+  EXPECT_EQ(ClaimAt("b", "k", kT0 + 5s).record.recovery_point,
+            RecoveryPoint::kJunctionOrderCreated);
+
+  Store().FinishKey("b", "k", 201, "{}");
+  EXPECT_EQ(ClaimAt("b", "k", kT0 + 6s).record.recovery_point, RecoveryPoint::kFinished);
+}
+
+TEST_F(SqliteStoreTest, OptionalFieldsRoundTripAsAbsent) {
+  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
+  LabOrder order = MakeOrder("order-1", "b", kT0);
+  order.patient_id.reset();
+  order.total_cents.reset();
+  order.currency.reset();
+  order.patient.phone.reset();
+  order.patient.sex.reset();
+  order.address.line2.reset();
+  Store().RecordOrder("k", order);
+  std::optional<LabOrder> stored = Store().GetOrder("b", "order-1");
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_FALSE(stored->patient_id.has_value());
+  EXPECT_FALSE(stored->total_cents.has_value());
+  EXPECT_FALSE(stored->currency.has_value());
+  EXPECT_FALSE(stored->patient.phone.has_value());
+  EXPECT_FALSE(stored->patient.sex.has_value());
+  EXPECT_FALSE(stored->address.line2.has_value());
+}
+
+TEST_F(SqliteStoreTest, TimestampsAreStoredInOneFixedWidthForm) {
+  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
+  LabOrder order = MakeOrder("order-1", "b", kT0);
+  order.created_at = "2024-05-01T14:00:00.250+02:00";
+  order.updated_at = "2024-05-01T12:00:00Z";
+  order.completed_at = "2024-05-02T00:00:00Z";
+  Store().RecordOrder("k", order);
+  std::optional<LabOrder> stored = Store().GetOrder("b", "order-1");
+  EXPECT_EQ(stored->created_at, "2024-05-01T12:00:00+00:00");
+  EXPECT_EQ(stored->updated_at, "2024-05-01T12:00:00+00:00");
+  EXPECT_EQ(stored->completed_at, "2024-05-02T00:00:00+00:00");
+}
+
+TEST_F(SqliteStoreTest, BadTimestampIsRefusedAndNothingIsWritten) {
+  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
+  LabOrder order = MakeOrder("order-1", "b", kT0);
+  order.created_at = "yesterday";
+  EXPECT_THROW(Store().RecordOrder("k", order), std::invalid_argument);
+  EXPECT_FALSE(Store().GetOrder("b", "order-1").has_value());
+}
+
+TEST_F(SqliteStoreTest, PhaseForAMissingKeyOrOrderIsALogicError) {
+  LabOrder order = MakeOrder("order-1", "b", kT0);
+  EXPECT_THROW(Store().RecordOrder("no-such-key", order), std::logic_error);
+  EXPECT_FALSE(Store().GetOrder("b", "order-1").has_value());  // rolled back
+  EXPECT_THROW(Store().SaveJunctionUser("b", "no-such-key", "order-1", "b:u", "ju", kT0),
+               std::logic_error);
+  EXPECT_THROW(Store().SaveJunctionOrder("b", "no-such-key", "order-1", "jo", "ordered", kT0),
+               std::logic_error);
+  EXPECT_THROW(Store().FinishKey("b", "no-such-key", 201, "{}"), std::logic_error);
+
+  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
+  // The key exists but no order was recorded under it.
+  EXPECT_THROW(Store().SaveJunctionUser("b", "k", "order-1", "b:u", "ju", kT0), std::logic_error);
+  EXPECT_THROW(Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0),
+               std::logic_error);
+  EXPECT_FALSE(Store().FindJunctionUser("b:u").has_value());  // rolled back
+
+  Store().RecordOrder("k", order);
+  EXPECT_THROW(Store().SaveJunctionUser("b", "k", "order-2", "b:u", "ju", kT0), std::logic_error);
+  // Another brand's key of the same name does not reach this order.
+  EXPECT_THROW(Store().SaveJunctionUser("other", "k", "order-1", "b:u", "ju", kT0),
+               std::logic_error);
+}
+
+TEST_F(SqliteStoreTest, OneKeyRecordsOneOrder) {
+  RecordNewOrder("b", "k", "order-1", kT0);
+  EXPECT_THROW(Store().RecordOrder("k", MakeOrder("order-2", "b", kT0)), std::logic_error);
+  EXPECT_FALSE(Store().GetOrder("b", "order-2").has_value());
+}
+
+TEST_F(SqliteStoreTest, DuplicateOrderIdRollsBackTheWholePhase) {
+  RecordNewOrder("b", "k1", "order-1", kT0);
+  ASSERT_EQ(ClaimAt("b", "k2", kT0).result, ClaimResult::kNew);
+  EXPECT_THROW(Store().RecordOrder("k2", MakeOrder("order-1", "b", kT0)), std::logic_error);
+  Store().ReleaseKey("b", "k2");
+  Claim k2 = ClaimAt("b", "k2", kT0 + 1s);
+  EXPECT_EQ(k2.record.recovery_point, RecoveryPoint::kStarted);
+  EXPECT_FALSE(k2.record.order_id.has_value());
+}
+
+TEST_F(SqliteStoreTest, RecoveryPointsNeverMoveBackwards) {
+  RecordNewOrder("b", "k", "order-1", kT0);
+  Store().SaveJunctionUser("b", "k", "order-1", "b:u", "ju", kT0);
+  Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0);
+  EXPECT_THROW(Store().SaveJunctionUser("b", "k", "order-1", "b:u", "ju2", kT0), std::logic_error);
+  EXPECT_EQ(Store().GetOrder("b", "order-1")->junction_user_id, "ju");
+  // Repeating the current phase is harmless.
+  EXPECT_NO_THROW(Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0 + 1s));
+  Store().FinishKey("b", "k", 201, "{}");
+  EXPECT_THROW(Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0),
+               std::logic_error);
+}
+
+TEST_F(SqliteStoreTest, JunctionUserUpsertReplacesTheMapping) {
+  RecordNewOrder("b", "k1", "order-1", kT0);
+  RecordNewOrder("b", "k2", "order-2", kT0);
+  Store().SaveJunctionUser("b", "k1", "order-1", "b:patient-42", "ju-1", kT0);
+  Store().SaveJunctionUser("b", "k2", "order-2", "b:patient-42", "ju-2", kT0);
+  EXPECT_EQ(Store().FindJunctionUser("b:patient-42"), "ju-2");
+  EXPECT_FALSE(Store().FindJunctionUser("b:nobody").has_value());
+}
+
+TEST(StoreRecoveryPointTest, NamesAreSnakeCase) {
+  EXPECT_STREQ(RecoveryPointName(RecoveryPoint::kStarted), "started");
+  EXPECT_STREQ(RecoveryPointName(RecoveryPoint::kOrderRecorded), "order_recorded");
+  EXPECT_STREQ(RecoveryPointName(RecoveryPoint::kUserEnsured), "user_ensured");
+  EXPECT_STREQ(RecoveryPointName(RecoveryPoint::kJunctionOrderCreated), "junction_order_created");
+  EXPECT_STREQ(RecoveryPointName(RecoveryPoint::kFinished), "finished");
+}
+
+// ---- reads -------------------------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, OrdersAreScopedToTheirBrand) {
+  RecordNewOrder("brand-a", "k", "order-a", kT0);
+  EXPECT_TRUE(Store().GetOrder("brand-a", "order-a").has_value());
+  EXPECT_FALSE(Store().GetOrder("brand-b", "order-a").has_value());
+  EXPECT_FALSE(Store().GetOrder("brand-a", "no-such-order").has_value());
+  EXPECT_TRUE(Store().ListOrders("brand-b", std::nullopt, 10, std::nullopt).empty());
+  // Another brand's order id is no cursor either.
+  RecordNewOrder("brand-b", "k", "order-b", kT0);
+  EXPECT_TRUE(Store().ListOrders("brand-b", std::nullopt, 10, "order-a").empty());
+  EXPECT_EQ(Store().ListOrders("brand-b", std::nullopt, 10, std::nullopt).size(), 1u);
+}
+
+class SqliteStorePaginationTest : public SqliteStoreTest {
+ protected:
+  void SetUp() override {
+    SqliteStoreTest::SetUp();
+    // 25 orders, two per second so that ties on created_at are broken by id; every third one
+    // "ordered". Another brand's orders are interleaved and must never show.
+    for (int i = 0; i < 25; ++i) {
+      std::string id = "order-" + std::string(i < 10 ? "0" : "") + std::to_string(i);
+      std::string status = i % 3 == 0 ? "ordered" : "received";
+      RecordNewOrder("b", "key-" + id, id, kT0 + std::chrono::seconds(i / 2), status);
+      RecordNewOrder("other", "key-" + id, "other-" + id, kT0 + std::chrono::seconds(i / 2),
+                     status);
+    }
+  }
+
+  // Walks every page; returns the ids in the order seen.
+  std::vector<std::string> WalkPages(const std::optional<std::string>& status, int limit,
+                                     std::vector<size_t>* page_sizes) {
+    std::vector<std::string> ids;
+    std::optional<std::string> cursor;
+    for (int guard = 0; guard < 100; ++guard) {
+      std::vector<LabOrder> page = Store().ListOrders("b", status, limit, cursor);
+      page_sizes->push_back(page.size());
+      if (page.empty()) break;
+      for (const LabOrder& order : page) {
+        EXPECT_EQ(order.brand_id, "b");
+        if (status) {
+          EXPECT_EQ(order.status, *status);
+        }
+        ids.push_back(order.id);
+      }
+      cursor = page.back().id;
+    }
+    return ids;
+  }
+};
+
+TEST_F(SqliteStorePaginationTest, ThreePagesNewestFirstWithoutDuplicates) {
+  std::vector<size_t> page_sizes;
+  std::vector<std::string> ids = WalkPages(std::nullopt, 10, &page_sizes);
+  EXPECT_EQ(page_sizes, (std::vector<size_t>{10, 10, 5, 0}));
+  std::vector<std::string> expected;
+  for (int i = 24; i >= 0; --i) {
+    expected.push_back("order-" + std::string(i < 10 ? "0" : "") + std::to_string(i));
+  }
+  EXPECT_EQ(ids, expected);  // newest first; within one second, the larger id first
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 25u);
+}
+
+TEST_F(SqliteStorePaginationTest, StatusFilterPagesThroughOnlyThatStatus) {
+  std::vector<size_t> page_sizes;
+  std::vector<std::string> ids = WalkPages("ordered", 4, &page_sizes);
+  EXPECT_EQ(page_sizes, (std::vector<size_t>{4, 4, 1, 0}));
+  EXPECT_EQ(ids,
+            (std::vector<std::string>{"order-24", "order-21", "order-18", "order-15", "order-12",
+                                      "order-09", "order-06", "order-03", "order-00"}));
+  EXPECT_TRUE(Store().ListOrders("b", "cancelled", 10, std::nullopt).empty());
+}
+
+TEST_F(SqliteStorePaginationTest, UnknownCursorGivesAnEmptyPage) {
+  EXPECT_TRUE(Store().ListOrders("b", std::nullopt, 10, "no-such-order").empty());
+}
+
+TEST_F(SqliteStorePaginationTest, LimitBelowOneIsRefused) {
+  EXPECT_THROW(Store().ListOrders("b", std::nullopt, 0, std::nullopt), std::invalid_argument);
+}
+
+// ---- reaping -----------------------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, ReapKeysDeletesOnlyKeysCreatedBeforeTheCutoff) {
+  RecordNewOrder("b", "old-1", "order-1", kT0);
+  ASSERT_EQ(ClaimAt("b", "old-2", kT0 + 1s).result, ClaimResult::kNew);
+  ASSERT_EQ(ClaimAt("b", "new", kT0 + 2s).result, ClaimResult::kNew);
+
+  EXPECT_EQ(Store().ReapKeys(kT0 + 2s), 2);
+  EXPECT_EQ(Store().ReapKeys(kT0 + 2s), 0);
+  EXPECT_EQ(ClaimAt("b", "old-1", kT0 + 3s).result, ClaimResult::kNew);
+  EXPECT_EQ(ClaimAt("b", "new", kT0 + 3s).result, ClaimResult::kInProgress);
+  // Orders outlive their keys.
+  EXPECT_TRUE(Store().GetOrder("b", "order-1").has_value());
+}
+
+TEST_F(SqliteStoreTest, ReleaseAllLeasesMakesUnfinishedKeysResumable) {
+  ASSERT_EQ(ClaimAt("b", "leased-1", kT0).result, ClaimResult::kNew);
+  ASSERT_EQ(ClaimAt("b", "leased-2", kT0).result, ClaimResult::kNew);
+  ASSERT_EQ(ClaimAt("b", "finished", kT0).result, ClaimResult::kNew);
+  Store().FinishKey("b", "finished", 201, "{}");
+
+  EXPECT_EQ(Store().ReleaseAllLeases(), 2);
+  EXPECT_EQ(ClaimAt("b", "leased-1", kT0 + 1s).result, ClaimResult::kResumed);
+  EXPECT_EQ(ClaimAt("b", "finished", kT0 + 1s).result, ClaimResult::kFinished);
+}
+
+// ---- PHI at rest -------------------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, PatientDataNeverReachesTheFileInPlaintext) {
+  RecordNewOrder("b", "k", "order-1", kT0);
+  // A response body is sealed too, whatever it carries.
+  Store().FinishKey("b", "k", 201, std::string(R"({"echo":")") + kFirstName + kEmail + "\"}");
+
+  auto assert_no_phi = [&](const std::string& when) {
+    for (const char* suffix : {"", "-wal"}) {
+      std::filesystem::path file = path_ + suffix;
+      if (!std::filesystem::exists(file)) continue;
+      std::string bytes = ReadFileBytes(file);
+      for (const char* phi : {kFirstName, kLastName, kEmail, kPhone, kDob, kLine1, kLine2, kCity}) {
+        EXPECT_EQ(bytes.find(phi), std::string::npos) << phi << " in " << file << " " << when;
+      }
+    }
+  };
+  ASSERT_TRUE(std::filesystem::exists(path_ + "-wal"));
+  assert_no_phi("while open");
+  // Ids are not PHI and stay queryable, which also proves we looked at the right bytes.
+  std::string bytes = ReadFileBytes(path_) + ReadFileBytes(path_ + "-wal");
+  EXPECT_NE(bytes.find("patient-42"), std::string::npos);
+  store_.reset();  // checkpoints the WAL into the main file
+  assert_no_phi("after close");
+}
+
+TEST_F(SqliteStoreTest, ReopeningWithTheSameKeyReadsTheOrderBack) {
+  RecordNewOrder("b", "k", "order-1", kT0);
+  store_.reset();
+  SqliteStore reopened(path_, PhiCipher(kPhiKey));
+  EXPECT_TRUE(reopened.Ready());
+  std::optional<LabOrder> order = reopened.GetOrder("b", "order-1");
+  ASSERT_TRUE(order.has_value());
+  EXPECT_EQ(order->patient.email, kEmail);
+  EXPECT_EQ(order->address.line1, kLine1);
+}
+
+// A wrong PHI key is a configuration error, not an outage: reads of patient data throw
+// std::runtime_error (not StoreUnavailable, and never a garbled order); everything without PHI
+// still works.
+TEST_F(SqliteStoreTest, ReopeningWithAnotherKeyThrowsOnPatientData) {
+  RecordNewOrder("b", "k", "order-1", kT0);
+  store_.reset();
+  SqliteStore reopened(path_, PhiCipher(std::string(32, 'w')));
+  EXPECT_TRUE(reopened.Ready());
+  try {
+    reopened.GetOrder("b", "order-1");
+    FAIL() << "expected a throw";
+  } catch (const StoreUnavailable&) {
+    FAIL() << "a wrong key is not an outage";
+  } catch (const std::runtime_error& error) {
+    EXPECT_EQ(std::string(error.what()).find(kFirstName), std::string::npos);
+  }
+  EXPECT_THROW(reopened.ListOrders("b", std::nullopt, 10, std::nullopt), std::runtime_error);
+  EXPECT_EQ(reopened.ClaimKey("b", "k", kFingerprint, kT0 + 1h, kT0 + 2h).result,
+            ClaimResult::kResumed);
+}
+
+TEST_F(SqliteStoreTest, SealedPatientDataCopiedToAnotherRowDoesNotDecrypt) {
+  RecordNewOrder("b", "k1", "order-1", kT0);
+  RecordNewOrder("b", "k2", "order-2", kT0);
+  RawDatabase(path_).Exec(
+      "UPDATE lab_orders SET phi = (SELECT phi FROM lab_orders WHERE id = 'order-1') "
+      "WHERE id = 'order-2'");
+  EXPECT_TRUE(Store().GetOrder("b", "order-1").has_value());
+  EXPECT_THROW(Store().GetOrder("b", "order-2"), std::runtime_error);
+}
+
+// ---- unavailability ----------------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, UnopenablePathIsUnavailable) {
+  std::string path =
+      (std::filesystem::temp_directory_path() / ("no-such-dir-" + NewRandomUuid()) / "store.db")
+          .string();
+  EXPECT_THROW(SqliteStore(path, PhiCipher(kPhiKey)), StoreUnavailable);
+}
+
+TEST_F(SqliteStoreTest, LockHeldPastTheBusyTimeoutIsUnavailableAndNamesNoValues) {
+  Store();
+  SqliteStore impatient(path_, PhiCipher(kPhiKey), 50ms);
+  RawDatabase holder(path_);
+  holder.Exec("BEGIN IMMEDIATE");
+  try {
+    impatient.ClaimKey("brand-secret", "key-secret", kFingerprint, kT0, kT0 + 30s);
+    FAIL() << "expected StoreUnavailable";
+  } catch (const StoreUnavailable& error) {
+    std::string message = error.what();
+    EXPECT_NE(message.find("ClaimKey"), std::string::npos) << message;
+    EXPECT_EQ(message.find("brand-secret"), std::string::npos) << message;
+    EXPECT_EQ(message.find("key-secret"), std::string::npos) << message;
+  }
+  holder.Exec("ROLLBACK");
+  // Nothing is stuck: the same connection works once the lock is gone.
+  EXPECT_EQ(impatient.ClaimKey("brand-secret", "key-secret", kFingerprint, kT0, kT0 + 30s).result,
+            ClaimResult::kNew);
+}
+
+}  // namespace
+}  // namespace lab_orders::store
