@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds lab-orders and runs the Junction simulator locally, printing a request that works.
-# The README's run command. Stop it with Ctrl-C.
+# Builds lab-orders and runs it locally beside the Junction simulator, with the embedded SQLite
+# store, then prints a request that creates an order. The README's run command. Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,30 +8,62 @@ bash scripts/install-deps.sh
 
 build_dir=${BUILD_DIR:-build/dev}
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLAB_ORDERS_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build_dir" -j "$(nproc)" --target junction-sim
+cmake --build "$build_dir" -j "$(nproc)" --target junction-sim lab-orders
 
 sim_listen=${JUNCTION_SIM_LISTEN:-127.0.0.1:8090}
-"$build_dir/junction-sim" --listen "$sim_listen" &
-sim_pid=$!
-trap 'kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true' EXIT INT TERM
+export LAB_ORDERS_ENV=development
+export LAB_ORDERS_LISTEN=${LAB_ORDERS_LISTEN:-127.0.0.1:8080}
+export LAB_ORDERS_DATABASE=${LAB_ORDERS_DATABASE:-sqlite:var/lab-orders.db}
+export JUNCTION_BASE_URL=http://$sim_listen
 
-for _ in $(seq 1 50); do
-  curl -fsS "http://$sim_listen/_sim/health" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+# Each binary prints one "listening on" line once it accepts connections: wait for that line.
+start() {
+  local log=$1
+  shift
+  "$@" >"$log.out" 2>"$log.log" &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    grep -q "listening on" "$log.out" 2>/dev/null && return 0
+    kill -0 "${pids[-1]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "$* did not start; see $log.log" >&2
+  cat "$log.log" >&2
+  exit 1
+}
+mkdir -p var
+start var/junction-sim "$build_dir/junction-sim" --listen "$sim_listen"
+start var/lab-orders "$build_dir/lab-orders" serve
+
+token=$("$build_dir/lab-orders" token --brand demo-brand --user demo-user 2>/dev/null)
+key="demo-$(date +%s)"
 
 cat <<MSG
 
-junction-sim is running on http://$sim_listen (the Junction sandbox, simulated).
-Try it:
+lab-orders is running on http://$LAB_ORDERS_LISTEN (development mode, SQLite in var/),
+with the Junction simulator on http://$sim_listen. Logs: var/lab-orders.log, var/junction-sim.log.
 
-  curl -s -X POST http://$sim_listen/v2/user \\
-       -H 'x-vital-api-key: sk_us_dev' -H 'Content-Type: application/json' \\
-       -d '{"client_user_id": "brand-demo:patient-1"}'
+Create an order:
 
-  curl -s http://$sim_listen/v3/lab_tests -H 'x-vital-api-key: sk_us_dev'
-  curl -s http://$sim_listen/_sim/calls
+  curl -s -X POST http://$LAB_ORDERS_LISTEN/v1/labs/orders \\
+    -H 'Authorization: Bearer $token' \\
+    -H 'Idempotency-Key: $key' -H 'Content-Type: application/json' \\
+    -d '{"panel_slug": "pcos", "patient": {"first_name": "Ana", "last_name": "Lopez",
+         "dob": "1990-04-12", "email": "ana@example.com", "phone": "602-555-0100", "sex": "female"},
+         "address": {"line1": "1 West Lincoln Street", "city": "Phoenix", "state": "AZ",
+         "zip": "85004", "country": "US"}}'
+
+Send it twice: the second answer is the first one replayed (Idempotent-Replayed: true).
+List orders:  curl -s http://$LAB_ORDERS_LISTEN/v1/labs/orders -H 'Authorization: Bearer $token'
+What Junction saw:  curl -s http://$sim_listen/_sim/calls
 
 Press Ctrl-C to stop.
 MSG
-wait "$sim_pid"
+wait -n "${pids[@]}"

@@ -121,8 +121,9 @@ std::string_view AsciiFor(char32_t code_point) {
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.,'";
   if (code_point < 0x80) {
     const char c = static_cast<char>(code_point);
-    if (kAsciiKept.find(c) != std::string_view::npos)
-      return kAsciiKept.substr(kAsciiKept.find(c), 1);
+    if (const std::size_t kept = kAsciiKept.find(c); kept != std::string_view::npos) {
+      return kAsciiKept.substr(kept, 1);
+    }
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') return " ";
     if (c == '`') return "'";  // typed for an apostrophe: O`Brien
     return "";
@@ -672,7 +673,7 @@ void CheckName(LabRuleCheck& check, std::string_view key, std::string* normalise
   if (name == nullptr || !name->is_string()) return;
   const std::string pointer = "/patient/" + std::string(key);
   *normalised = TransliterateName(name->get_ref<const std::string&>());
-  // A name of bare punctuation (what "—" or "·" would leave) prints as nothing useful either.
+  // A name of bare punctuation (what "—" leaves) prints as nothing useful either.
   if (std::none_of(normalised->begin(), normalised->end(),
                    [](char c) { return IsAsciiLetter(c) || IsAsciiDigit(c); })) {
     check.Refuse(pointer, "has no characters the lab can print");

@@ -18,6 +18,7 @@
 #include <Poco/URI.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -123,7 +124,8 @@ struct CallRecord {
   json body;
   std::optional<std::string> idempotency_key;
   int connection_id;
-  json outcome;  // the status sent, or the fault's name
+  json outcome;          // the status sent, or the fault's name
+  bool handled = false;  // the simulated team acted on it (whatever was answered)
 };
 
 }  // namespace
@@ -365,6 +367,7 @@ json SimServer::Impl::CallsJson(const std::string& operation_filter) {
          {"body", call.body},
          {"idempotency_key", call.idempotency_key ? json(*call.idempotency_key) : json(nullptr)},
          {"connection_id", call.connection_id},
+         {"handled", call.handled},
          {"outcome", call.outcome}});
   }
   return out;
@@ -602,7 +605,13 @@ void SimServer::Impl::HandleJunction(const Route& route,
   }
   {
     std::lock_guard lock(mutex);
-    wake.notify_all();  // the ticker may have a new due transition
+    for (auto it = calls.rbegin(); it != calls.rend(); ++it) {
+      if (it->sequence == sequence) {
+        it->handled = true;
+        break;
+      }
+    }
+    wake.notify_all();  // the ticker may have a new due transition; waiters on handled calls
   }
   if (rule && rule->ReplacesAnswer()) {
     apply_rule(*rule);  // handled for real, but the answer is lost or replaced
@@ -670,7 +679,21 @@ void SimServer::Impl::HandleAdmin(const std::vector<std::string>& segments,
   if (what == "health" && method == "GET") {
     SendJson(response, {200, json{{"status", "ok"}}, {}});
   } else if (what == "calls" && method == "GET") {
-    SendJson(response, {200, json{{"calls", CallsJson(query.get("operation", ""))}}, {}});
+    std::string operation = query.get("operation", "");
+    if (query.has("wait_handled")) {
+      // Long poll: answer once that many calls of the operation were acted on, or at timeout_ms.
+      int wanted = std::atoi(query.get("wait_handled").c_str());
+      int timeout_ms = std::clamp(std::atoi(query.get("timeout_ms", "10000").c_str()), 0, 60000);
+      std::unique_lock lock(mutex);
+      wake.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+        int handled = 0;
+        for (const CallRecord& call : calls) {
+          if (call.handled && (operation.empty() || call.operation == operation)) ++handled;
+        }
+        return stopping || handled >= wanted;
+      });
+    }
+    SendJson(response, {200, json{{"calls", CallsJson(operation)}}, {}});
   } else if (what == "stats" && method == "GET") {
     json operations = json::object();
     int total = 0;

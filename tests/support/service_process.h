@@ -1,0 +1,46 @@
+#pragma once
+
+#include <Poco/Process.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "support/http.h"
+
+namespace lab_orders::testing {
+
+// A real `lab-orders serve` on a free port, in development mode, with its own SQLite file and
+// log file in a temporary directory that outlives restarts (Kill + Start resumes on the same data).
+class ServiceProcess {
+ public:
+  ServiceProcess(const std::string& junction_base_url,
+                 std::map<std::string, std::string> extra_environment = {});
+  ~ServiceProcess();
+
+  void Start();
+  void Kill();      // SIGKILL: no chance to clean up
+  int Terminate();  // SIGTERM, then the exit code
+
+  unsigned short port() const { return port_; }
+  const std::filesystem::path& directory() const { return directory_; }
+  std::string Log() const;            // everything the service logged
+  std::string DatabaseBytes() const;  // the SQLite file and its WAL, raw
+  std::string Token(const std::string& brand, const std::string& user,
+                    const std::string& scope = "labs:orders:read labs:orders:write") const;
+
+  HttpReply Post(const std::string& path, const std::string& body,
+                 std::map<std::string, std::string> headers = {});
+  HttpReply Get(const std::string& path, std::map<std::string, std::string> headers = {});
+
+ private:
+  Poco::Process::Env Environment() const;
+
+  std::filesystem::path directory_;
+  std::map<std::string, std::string> environment_;
+  std::unique_ptr<Poco::ProcessHandle> handle_;
+  unsigned short port_ = 0;
+};
+
+}  // namespace lab_orders::testing
