@@ -33,18 +33,40 @@ std::string RequestIdFor(const HTTPServerRequest& request) {
 
 enum class BodyRead { kComplete, kTooLarge };
 
+// A client still sending a body it was refused for gets a reset instead of the 413 if the
+// connection closes under it; up to this much is read and dropped first.
+constexpr std::size_t kMaxDrainedBody = 1 << 20;
+
+// Drops what is left of a refused body, up to kMaxDrainedBody in all.
+void Drain(std::istream& in, std::size_t already_read) {
+  char buffer[8192];
+  std::size_t drained = already_read;
+  try {
+    while (drained < kMaxDrainedBody && (in.read(buffer, sizeof buffer) || in.gcount() > 0)) {
+      drained += std::size_t(in.gcount());
+    }
+  } catch (const Poco::Exception&) {
+    // The client gave up: the 413 goes out (or not) all the same.
+  }
+}
+
 // Reads at most kMaxRequestBody bytes, whatever Content-Length claims and with chunked bodies.
 BodyRead ReadBody(HTTPServerRequest& request, std::string* body) {
-  if (!request.hasContentLength() && !request.getChunkedTransferEncoding())
+  if (!request.hasContentLength() && !request.getChunkedTransferEncoding()) {
     return BodyRead::kComplete;
+  }
+  std::istream& in = request.stream();
   if (request.hasContentLength() && request.getContentLength64() > Poco::Int64(kMaxRequestBody)) {
+    if (request.getContentLength64() <= Poco::Int64(kMaxDrainedBody)) Drain(in, 0);
     return BodyRead::kTooLarge;
   }
   char buffer[8192];
-  std::istream& in = request.stream();
   while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
     body->append(buffer, std::size_t(in.gcount()));
-    if (body->size() > kMaxRequestBody) return BodyRead::kTooLarge;
+    if (body->size() > kMaxRequestBody) {
+      Drain(in, body->size());
+      return BodyRead::kTooLarge;
+    }
   }
   return BodyRead::kComplete;
 }
