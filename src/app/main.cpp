@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lab_orders/app/config.h"
+#include "lab_orders/app/key_reaper.h"
 #include "lab_orders/app/logging.h"
 #include "lab_orders/app/store_factory.h"
 #include "lab_orders/auth/jwt.h"
@@ -82,6 +83,7 @@ int Serve(const Config& config) {
   junction::HttpJunctionClient junction(config.junction);
   orders::OrderService service(*store, junction, validator, panels, clock, ids);
   http::Api api(service, verifier, *store);
+  KeyReaper reaper(*store, clock, config.idempotency_ttl);
   http::Server server(
       api, {config.listen_host, config.listen_port, config.http_threads, config.http_queue});
   server.Start();
