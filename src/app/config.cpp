@@ -134,6 +134,8 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
       std::chrono::seconds(vars.Integer("LAB_ORDERS_IDEMPOTENCY_TTL", 86400, 60, 30 * 86400));
   config.http_threads = int(vars.Integer("LAB_ORDERS_HTTP_THREADS", 64, 2, 4096));
   config.http_queue = int(vars.Integer("LAB_ORDERS_HTTP_QUEUE", 256, 1, 65536));
+  config.shutdown_grace =
+      std::chrono::milliseconds(vars.Integer("LAB_ORDERS_SHUTDOWN_GRACE_MS", 0, 0, 120000));
 
   config.jwt.hs256_secret = vars.Get("LAB_ORDERS_JWT_SECRET");
   if (auto key_file = vars.Get("LAB_ORDERS_JWT_PUBLIC_KEY")) {

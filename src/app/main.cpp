@@ -44,7 +44,7 @@ Configuration comes from the environment (CONTRACT §4), or a KEY=VALUE file nam
 LAB_ORDERS_CONFIG: LAB_ORDERS_ENV (production | development), LAB_ORDERS_LISTEN,
 LAB_ORDERS_DATABASE, LAB_ORDERS_JWT_SECRET, LAB_ORDERS_JWT_PUBLIC_KEY, LAB_ORDERS_JWT_ISSUER,
 LAB_ORDERS_JWT_AUDIENCE, LAB_ORDERS_PANELS, LAB_ORDERS_IDEMPOTENCY_TTL, LAB_ORDERS_PHI_KEY,
-LAB_ORDERS_HTTP_THREADS, LAB_ORDERS_HTTP_QUEUE, JUNCTION_BASE_URL, JUNCTION_API_KEY,
+LAB_ORDERS_HTTP_THREADS, LAB_ORDERS_HTTP_QUEUE, LAB_ORDERS_SHUTDOWN_GRACE_MS, JUNCTION_BASE_URL, JUNCTION_API_KEY,
 JUNCTION_CA_FILE, JUNCTION_TIMEOUT_MS, JUNCTION_WEBHOOK_SECRET.
 Outside development mode a missing secret or key stops start-up, naming the variable.
 
@@ -96,6 +96,13 @@ int Serve(const Config& config) {
   sigwait(&signals, &received);
   spdlog::info("signal {} received: finishing in-flight requests", received);
   api.BeginShutdown();
+  if (config.shutdown_grace.count() > 0) {
+    // The drain window; a second signal cuts it short.
+    timespec grace{};
+    grace.tv_sec = config.shutdown_grace.count() / 1000;
+    grace.tv_nsec = (config.shutdown_grace.count() % 1000) * 1000000;
+    sigtimedwait(&signals, nullptr, &grace);
+  }
   server.Stop();
   spdlog::info("stopped");
   return 0;

@@ -392,6 +392,28 @@ TEST_F(ServiceTest, HealthAndReadinessAndAGracefulStop) {
   service_->Start();  // for TearDown's checks and the destructor
 }
 
+class ServiceShutdownTest : public ServiceTest {
+ protected:
+  std::map<std::string, std::string> ExtraEnvironment() override {
+    return {{"LAB_ORDERS_SHUTDOWN_GRACE_MS", "3000"}};
+  }
+};
+
+TEST_F(ServiceShutdownTest, NewRequestsDuringTheDrainGetShuttingDown) {
+  Poco::Process::requestTermination(service_->pid());
+  // Requests race the signal: the first ones may still be served; within the drain window one
+  // is refused. Each try is a full round trip, so this waits on the service, not on a timer.
+  HttpReply refused;
+  for (int attempt = 0; attempt < 5000 && refused.status != 503; ++attempt) {
+    refused = Create(OrderBody(), "key-drain-" + std::to_string(attempt));
+  }
+  ASSERT_EQ(refused.status, 503) << refused.body;
+  ExpectCleanError(refused, "shutting_down");
+  EXPECT_EQ(service_->Get("/readyz").status, 503);
+  EXPECT_EQ(service_->Wait(), 0);
+  service_->Start();  // for TearDown's checks and the destructor
+}
+
 class ProductionConfigTest : public ::testing::Test {};
 
 TEST_F(ProductionConfigTest, MissingSecretsStopStartUpNamingTheVariable) {

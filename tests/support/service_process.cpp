@@ -90,6 +90,12 @@ int ServiceProcess::Terminate() {
   return code;
 }
 
+int ServiceProcess::Wait() {
+  int code = handle_->wait();
+  handle_.reset();
+  return code;
+}
+
 std::string ServiceProcess::Log() const { return ReadFile(directory_ / "service.log"); }
 
 std::string ServiceProcess::DatabaseBytes() const {

@@ -22,6 +22,8 @@ class ServiceProcess {
   void Start();
   void Kill();      // SIGKILL: no chance to clean up
   int Terminate();  // SIGTERM, then the exit code
+  int Wait();       // the exit code of a process told to stop elsewhere
+  long pid() const { return long(handle_->id()); }
 
   unsigned short port() const { return port_; }
   const std::filesystem::path& directory() const { return directory_; }

@@ -31,6 +31,9 @@ struct Config {
   std::optional<std::string> junction_webhook_secret;
   int http_threads = 64;  // requests served at once
   int http_queue = 256;   // accepted connections waiting for a thread
+  // After SIGTERM, how long new requests still get 503 shutting_down (and /readyz 503) before
+  // the listener closes: time for a load balancer to stop sending.
+  std::chrono::milliseconds shutdown_grace{0};
 };
 
 // Builds the configuration from environment-style variables. A file named by LAB_ORDERS_CONFIG
