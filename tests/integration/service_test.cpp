@@ -1,6 +1,7 @@
 // The real lab-orders binary against a real junction-sim, over sockets: POST /v1/labs/orders
 // end to end, every error code, idempotency, crash recovery, upstream faults, hostile input.
 
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/Pipe.h>
 #include <Poco/PipeStream.h>
 #include <Poco/StreamCopier.h>
@@ -350,6 +351,27 @@ TEST_F(ServiceTest, HostileBodiesGetA4xxAndTheServiceKeepsAnswering) {
   EXPECT_EQ(bad_utf8.Json()["error"], "invalid_json");
   EXPECT_EQ(service_->Get("/healthz").status, 200);
   EXPECT_EQ(Create(OrderBody(), "key-hostile").status, 201);
+}
+
+TEST_F(ServiceTest, ChunkedBodyOverTheLimitIs413) {
+  Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", service_->port()));
+  socket.setReceiveTimeout(Poco::Timespan(20, 0));
+  std::string head = "POST /v1/labs/orders HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + token_ +
+                     "\r\nIdempotency-Key: chunked\r\nContent-Type: application/json\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n";
+  socket.sendBytes(head.data(), int(head.size()));
+  std::string chunk(8192, ' ');
+  char size_line[32];
+  std::snprintf(size_line, sizeof size_line, "%zx\r\n", chunk.size());
+  for (int i = 0; i < 10; ++i) {  // 80 KiB, no Content-Length to check up front
+    std::string piece = size_line + chunk + "\r\n";
+    socket.sendBytes(piece.data(), int(piece.size()));
+  }
+  socket.sendBytes("0\r\n\r\n", 5);
+  char buffer[64] = {};
+  int received = socket.receiveBytes(buffer, sizeof buffer - 1);
+  EXPECT_EQ(std::string(buffer, size_t(std::max(received, 0))).substr(0, 12), "HTTP/1.1 413");
+  EXPECT_EQ(service_->Get("/healthz").status, 200);
 }
 
 TEST_F(ServiceTest, ListsTheBrandsOrdersNewestFirstWithACursor) {
