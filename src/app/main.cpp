@@ -15,6 +15,7 @@
 #include "lab_orders/app/logging.h"
 #include "lab_orders/app/store_factory.h"
 #include "lab_orders/auth/jwt.h"
+#include "lab_orders/common/stop_signals.h"
 #include "lab_orders/http/api.h"
 #include "lab_orders/http/server.h"
 #include "lab_orders/junction/http_client.h"
@@ -68,11 +69,7 @@ std::vector<std::string> PanelSlugsInSchema(const nlohmann::json& schema) {
 }
 
 int Serve(const Config& config) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-
+  sigset_t signals = StopSignals();
   std::unique_ptr<store::Store> store = OpenStore(config, /*starting_service=*/true);
   nlohmann::json schema = nlohmann::json::parse(orders::OrderRequestSchemaText());
   orders::PanelCatalog panels = orders::LoadPanels(config.panels_path, PanelSlugsInSchema(schema));
@@ -158,13 +155,7 @@ int Token(const Config& config, const std::vector<std::string>& args) {
 
 int main(int argc, char** argv) {
   using namespace lab_orders;
-  // Block the stop signals in every thread before any starts; Serve waits for them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  BlockStopSignals();  // before any thread starts; Serve waits for them
 
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "lab_orders/common/stop_signals.h"
 #include "lab_orders/sim/server.h"
 
 namespace {
@@ -124,13 +125,7 @@ lab_orders::sim::SimOptions ParseArguments(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Block the stop signals in every thread; the main thread waits for them below.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  sigset_t signals = lab_orders::BlockStopSignals();  // waited for below
 
   // Standard output carries only the "listening on" line that launchers wait for.
   spdlog::set_default_logger(spdlog::stderr_color_mt("junction-sim"));
