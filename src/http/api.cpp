@@ -117,42 +117,35 @@ auth::Principal Api::Authenticate(const ApiRequest& request, const char* scope) 
 }
 
 ApiResponse Api::Handle(const ApiRequest& request) const {
-  ApiResponse response;
+  // Route fills in the route template and the brand as soon as it knows them, for the access log.
+  ApiResponse context;
+  auto with_context = [&](ApiResponse answer) {
+    answer.route = context.route;
+    answer.brand_id = context.brand_id;
+    answer.headers.emplace_back("X-Request-Id", request.request_id);
+    return answer;
+  };
   try {
     if (shutting_down_ && request.path != "/healthz") {
       throw AppError(ErrorCode::kShuttingDown, "The service is shutting down; retry shortly.");
     }
-    ApiResponse routed = Route(request, response);
-    routed.route = response.route;
-    routed.brand_id = response.brand_id;
-    response = std::move(routed);
+    return with_context(Route(request, context));
   } catch (const AppError& error) {
     if (HttpStatusFor(error.code()) >= 500) {
       spdlog::warn("request {} failed: {} ({})", request.request_id, ErrorCodeName(error.code()),
                    error.log_detail());
     }
-    ApiResponse failed = ErrorResponse(error, request.request_id);
-    failed.route = response.route;
-    failed.brand_id = response.brand_id;
-    response = std::move(failed);
+    return with_context(ErrorResponse(error, request.request_id));
   } catch (const store::StoreUnavailable& e) {
     spdlog::error("request {}: store unavailable: {}", request.request_id, e.what());
-    ApiResponse failed = ErrorResponse(
+    return with_context(ErrorResponse(
         AppError(ErrorCode::kStoreUnavailable, "The service cannot reach its database; retry."),
-        request.request_id);
-    failed.route = response.route;
-    failed.brand_id = response.brand_id;
-    response = std::move(failed);
+        request.request_id));
   } catch (const std::exception& e) {
     spdlog::error("request {}: unexpected error: {}", request.request_id, e.what());
-    ApiResponse failed = ErrorResponse(
-        AppError(ErrorCode::kInternalError, "Something went wrong; retry."), request.request_id);
-    failed.route = response.route;
-    failed.brand_id = response.brand_id;
-    response = std::move(failed);
+    return with_context(ErrorResponse(
+        AppError(ErrorCode::kInternalError, "Something went wrong; retry."), request.request_id));
   }
-  response.headers.emplace_back("X-Request-Id", request.request_id);
-  return response;
 }
 
 ApiResponse Api::Route(const ApiRequest& request, ApiResponse& context) const {
