@@ -27,13 +27,6 @@ int Number(const std::string& text, size_t from, size_t count) {
   return std::stoi(text.substr(from, count));
 }
 
-system_clock::time_point FromCivil(int year, int month, int day, int hour, int minute, int second) {
-  std::chrono::year_month_day ymd{std::chrono::year{year}, std::chrono::month{unsigned(month)},
-                                  std::chrono::day{unsigned(day)}};
-  return std::chrono::sys_days{ymd} + std::chrono::hours{hour} + std::chrono::minutes{minute} +
-         std::chrono::seconds{second};
-}
-
 }  // namespace
 
 std::string FormatRfc3339(system_clock::time_point tp) {
@@ -50,14 +43,24 @@ std::string FormatRfc3339(system_clock::time_point tp) {
 
 std::string FormatDate(system_clock::time_point tp) { return FormatRfc3339(tp).substr(0, 10); }
 
-bool ParseDate(const std::string& text, system_clock::time_point* out) {
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
-  if (!AllDigits(text, 0, 4) || !AllDigits(text, 5, 2) || !AllDigits(text, 8, 2)) return false;
+std::optional<std::chrono::year_month_day> ParseCalendarDate(const std::string& text) {
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  if (!AllDigits(text, 0, 4) || !AllDigits(text, 5, 2) || !AllDigits(text, 8, 2)) {
+    return std::nullopt;
+  }
   int year = Number(text, 0, 4), month = Number(text, 5, 2), day = Number(text, 8, 2);
   if (year < 1 || month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month)) {
-    return false;
+    return std::nullopt;
   }
-  *out = FromCivil(year, month, day, 0, 0, 0);
+  return std::chrono::year_month_day{std::chrono::year{year}, std::chrono::month{unsigned(month)},
+                                     std::chrono::day{unsigned(day)}};
+}
+
+bool ParseDate(const std::string& text, system_clock::time_point* out) {
+  std::optional<std::chrono::year_month_day> date = ParseCalendarDate(text);
+  // system_clock counts nanoseconds in 64 bits: outside these years the time point wraps round.
+  if (!date || int(date->year()) < 1678 || int(date->year()) > 2261) return false;
+  *out = std::chrono::sys_days{*date};
   return true;
 }
 

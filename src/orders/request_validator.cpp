@@ -568,32 +568,11 @@ bool IsCurrencyCode(std::string_view currency) {
   return currency.size() == 3 && std::all_of(currency.begin(), currency.end(), IsAsciiUpper);
 }
 
-// A YYYY-MM-DD calendar date. Not ParseDate: it returns system_clock's nanoseconds, which hold
-// only the years 1678 to 2261, so "9999-12-31" would wrap round into the past.
-std::optional<std::chrono::year_month_day> CalendarDate(std::string_view text) {
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
-  auto number = [&](std::size_t from, std::size_t count) {
-    int value = 0;
-    for (std::size_t i = from; i < from + count; ++i) {
-      if (!IsAsciiDigit(text[i])) return -1;
-      value = value * 10 + (text[i] - '0');
-    }
-    return value;
-  };
-  const int year = number(0, 4), month = number(5, 2), day = number(8, 2);
-  if (year < 1 || month < 0 || day < 0) return std::nullopt;
-  const std::chrono::year_month_day date{std::chrono::year{year},
-                                         std::chrono::month{static_cast<unsigned>(month)},
-                                         std::chrono::day{static_cast<unsigned>(day)}};
-  if (!date.ok()) return std::nullopt;
-  return date;
-}
-
 // Why a date of birth is refused, or nothing. Age is counted in whole years on the clock's UTC
 // date; someone born on 29 February turns a year older on 1 March in common years.
 std::optional<std::string> DateOfBirthProblem(std::string_view dob,
                                               std::chrono::system_clock::time_point now) {
-  const std::optional<std::chrono::year_month_day> born = CalendarDate(dob);
+  const std::optional<std::chrono::year_month_day> born = ParseCalendarDate(std::string(dob));
   if (!born) return "must be a real date in YYYY-MM-DD form";
   const std::chrono::year_month_day today{std::chrono::floor<std::chrono::days>(now)};
   if (std::chrono::sys_days{*born} > std::chrono::sys_days{today}) {
