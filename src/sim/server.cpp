@@ -193,10 +193,6 @@ void SendJson(HTTPServerResponse& response, const SimResponse& answer) {
   response.send() << body;
 }
 
-SimResponse Detail(int status, const std::string& message) {
-  return SimResponse{status, json{{"detail", message}}, {}};
-}
-
 // The request body, up to kMaxBodyBytes (false beyond). A request with neither Content-Length
 // nor chunked encoding has no body (RFC 9112), though POCO would read to the end of the stream.
 bool ReadBody(HTTPServerRequest& request, std::string* body) {
@@ -393,9 +389,9 @@ void SimServer::Impl::Handle(HTTPServerRequest& request, HTTPServerResponse& res
       return;
     }
     if (allowed.empty()) {
-      SendJson(response, Detail(404, "Not Found"));
+      SendJson(response, DetailResponse(404, "Not Found"));
     } else {
-      SimResponse refused = Detail(405, "Method Not Allowed");
+      SimResponse refused = DetailResponse(405, "Method Not Allowed");
       refused.headers["Allow"] = allowed;
       SendJson(response, refused);
     }
@@ -403,7 +399,7 @@ void SimServer::Impl::Handle(HTTPServerRequest& request, HTTPServerResponse& res
     // The path only: a query may hold a patient's ZIP code.
     spdlog::error("junction-sim: unhandled error on {} {}: {}", request.getMethod(),
                   Poco::URI(request.getURI()).getPath(), e.what());
-    if (!response.sent()) SendJson(response, Detail(500, "Internal Server Error"));
+    if (!response.sent()) SendJson(response, DetailResponse(500, "Internal Server Error"));
   }
 }
 
@@ -458,7 +454,7 @@ void SimServer::Impl::HandleJunction(const Route& route,
   std::string raw_body;
   if (!ReadBody(request, &raw_body)) {
     response.setKeepAlive(false);  // the rest of the body is still on the wire
-    SendJson(response, Detail(413, "Request Entity Too Large"));
+    SendJson(response, DetailResponse(413, "Request Entity Too Large"));
     return;
   }
   Poco::URI uri(request.getURI());
@@ -495,7 +491,8 @@ void SimServer::Impl::HandleJunction(const Route& route,
 
   std::string api_key = request.get("x-vital-api-key", "");
   if (api_key.empty() || (options.api_key && api_key != *options.api_key)) {
-    answer(Detail(401, api_key.empty() ? "Missing x-vital-api-key header." : "Invalid API key."));
+    answer(DetailResponse(
+        401, api_key.empty() ? "Missing x-vital-api-key header." : "Invalid API key."));
     return;
   }
   // A wait cut short by a reset or a stop ends the call: the connection is closed unanswered.
@@ -508,8 +505,8 @@ void SimServer::Impl::HandleJunction(const Route& route,
     return;
   }
 
-  Script script = world.CurrentScript();
-  const CallRule* rule = script.RuleFor(route.operation, call_number);
+  std::shared_ptr<const Script> script = world.CurrentScript();
+  const CallRule* rule = script->RuleFor(route.operation, call_number);
   auto apply_rule = [&](const CallRule& scripted) {
     switch (scripted.fault) {
       case Fault::kNone: {
@@ -531,8 +528,8 @@ void SimServer::Impl::HandleJunction(const Route& route,
       case Fault::kRateLimited:
       case Fault::kUnavailable: {
         bool limited = scripted.fault == Fault::kRateLimited;
-        SimResponse reply =
-            Detail(limited ? 429 : 503, limited ? "Too Many Requests" : "Service Unavailable");
+        SimResponse reply = DetailResponse(limited ? 429 : 503,
+                                           limited ? "Too Many Requests" : "Service Unavailable");
         reply.headers["Retry-After"] = std::to_string(scripted.retry_after_seconds);
         answer(reply);
         return;
@@ -644,7 +641,7 @@ SimResponse SimServer::Impl::Dispatch(const Route& route,
     if (auto* refused = std::get_if<SimResponse>(&plan)) return *refused;
     const BookingPlan& booking = std::get<BookingPlan>(plan);
     if (booking.wait_ms > 0 && !Wait(std::chrono::milliseconds(booking.wait_ms))) {
-      return Detail(503, "Service Unavailable");
+      return DetailResponse(503, "Service Unavailable");
     }
     return world.CommitBooking(param("order_id"), body, booking);
   }
@@ -654,7 +651,7 @@ SimResponse SimServer::Impl::Dispatch(const Route& route,
   }
   if (operation == "cancel_appointment") return world.CancelAppointment(param("order_id"), body);
   if (operation == "cancellation_reasons") return world.CancellationReasons();
-  return Detail(404, "Not Found");
+  return DetailResponse(404, "Not Found");
 }
 
 void SimServer::Impl::HandleAdmin(const std::vector<std::string>& segments,
@@ -662,12 +659,12 @@ void SimServer::Impl::HandleAdmin(const std::vector<std::string>& segments,
   std::string raw_body;
   if (!ReadBody(request, &raw_body)) {
     response.setKeepAlive(false);  // the rest of the body is still on the wire
-    SendJson(response, Detail(413, "Request Entity Too Large"));
+    SendJson(response, DetailResponse(413, "Request Entity Too Large"));
     return;
   }
   json body = raw_body.empty() ? json::object() : json::parse(raw_body, nullptr, false);
   if (body.is_discarded()) {
-    SendJson(response, Detail(400, "The body is not valid JSON."));
+    SendJson(response, DetailResponse(400, "The body is not valid JSON."));
     return;
   }
   const std::string& method = request.getMethod();
@@ -721,7 +718,7 @@ void SimServer::Impl::HandleAdmin(const std::vector<std::string>& segments,
       script_calls.clear();
       SendJson(response, {200, json{{"loaded", true}}, {}});
     } catch (const std::exception& e) {
-      SendJson(response, Detail(400, e.what()));
+      SendJson(response, DetailResponse(400, e.what()));
     }
   } else if (what == "reset" && method == "POST") {
     Reset();
@@ -731,7 +728,8 @@ void SimServer::Impl::HandleAdmin(const std::vector<std::string>& segments,
     if (!body.contains("advance_seconds") || !body["advance_seconds"].is_number_integer() ||
         body["advance_seconds"].get<long long>() < 0 ||
         body["advance_seconds"].get<long long>() > kTenYears) {
-      SendJson(response, Detail(400, "Give {\"advance_seconds\": N} with N from 0 to ten years."));
+      SendJson(response,
+               DetailResponse(400, "Give {\"advance_seconds\": N} with N from 0 to ten years."));
       return;
     }
     clock.Advance(std::chrono::seconds(body["advance_seconds"].get<long long>()));
@@ -744,7 +742,7 @@ void SimServer::Impl::HandleAdmin(const std::vector<std::string>& segments,
              method == "POST") {
     SendJson(response, world.AdvanceOrder(segments[2], body));
   } else {
-    SendJson(response, Detail(404, "Unknown simulator admin route."));
+    SendJson(response, DetailResponse(404, "Unknown simulator admin route."));
   }
 }
 

@@ -20,10 +20,6 @@ constexpr int kLastSlotHour = 17;
 const auto kBookingKeyLifetime = minutes(15);
 const auto kIdempotencyRetention = hours(24);
 
-SimResponse Detail(int status, const std::string& message) {
-  return SimResponse{status, json{{"detail", message}}, {}};
-}
-
 SimResponse FieldDetail(const json& loc, const std::string& message) {
   return SimResponse{
       422,
@@ -107,6 +103,10 @@ ZipArea AreaFor(const std::string& zip_code) {
 
 }  // namespace
 
+SimResponse DetailResponse(int status, const std::string& message) {
+  return SimResponse{status, json{{"detail", message}}, {}};
+}
+
 World::World(const Clock& clock, IdGenerator& ids, std::vector<std::string> extra_served_zips)
     : clock_(clock), ids_(ids), extra_served_zips_(std::move(extra_served_zips)) {}
 
@@ -117,10 +117,10 @@ void World::SetEventSink(EventSink sink) {
 
 void World::LoadScript(Script script) {
   std::lock_guard lock(mutex_);
-  script_ = std::move(script);
+  script_ = std::make_shared<const Script>(std::move(script));
 }
 
-Script World::CurrentScript() const {
+std::shared_ptr<const Script> World::CurrentScript() const {
   std::lock_guard lock(mutex_);
   return script_;
 }
@@ -128,7 +128,7 @@ Script World::CurrentScript() const {
 void World::Reset() {
   std::lock_guard lock(mutex_);
   ClearLocked();
-  script_ = Script{};
+  script_ = std::make_shared<const Script>();
 }
 
 void World::ClearLocked() {
@@ -181,14 +181,14 @@ SimResponse World::CreateUser(const json& body) {
 SimResponse World::ResolveUser(const std::string& client_user_id) {
   std::lock_guard lock(mutex_);
   auto it = users_by_client_id_.find(client_user_id);
-  if (it == users_by_client_id_.end()) return Detail(404, "User not found");
+  if (it == users_by_client_id_.end()) return DetailResponse(404, "User not found");
   return SimResponse{200, UserJson(users_.at(it->second)), {}};
 }
 
 SimResponse World::GetUser(const std::string& user_id) {
   std::lock_guard lock(mutex_);
   const User* user = FindUserById(user_id);
-  if (!user) return Detail(404, "User not found");
+  if (!user) return DetailResponse(404, "User not found");
   return SimResponse{200, UserJson(*user), {}};
 }
 
@@ -242,7 +242,7 @@ void World::EmitOrderEvent(const Order& order, const char* event_type) {
                 {"client_user_id", user ? user->client_user_id : ""},
                 {"team_id", kTeamId},
                 {"data", OrderJson(order)}};
-  sink_(event, script_.duplicate_webhooks ? 2 : 1);
+  sink_(event, script_->duplicate_webhooks ? 2 : 1);
 }
 
 void World::EmitAppointmentEvent(const Order& order, const Appointment& appointment,
@@ -254,7 +254,7 @@ void World::EmitAppointmentEvent(const Order& order, const Appointment& appointm
                 {"client_user_id", user ? user->client_user_id : ""},
                 {"team_id", kTeamId},
                 {"data", AppointmentJson(order, appointment)}};
-  sink_(event, script_.duplicate_webhooks ? 2 : 1);
+  sink_(event, script_->duplicate_webhooks ? 2 : 1);
 }
 
 json World::OrderJson(const Order& order) const {
@@ -331,7 +331,7 @@ std::optional<SimResponse> World::BeginIdempotent(const std::string& key) {
     return std::nullopt;
   }
   if (it->second.in_flight) {
-    return Detail(409, "A request with this idempotency key is already being processed.");
+    return DetailResponse(409, "A request with this idempotency key is already being processed.");
   }
   return it->second.answer;
 }
@@ -355,26 +355,27 @@ void World::AbandonIdempotent(const std::string& key) {
 SimResponse World::CreateOrder(const json& body) {
   std::lock_guard lock(mutex_);
   std::string user_id = body.at("user_id").get<std::string>();
-  if (!FindUserById(user_id)) return Detail(404, "User " + user_id + " not found.");
+  if (!FindUserById(user_id)) return DetailResponse(404, "User " + user_id + " not found.");
 
   std::string lab_test_id;
   if (body.contains("order_set") && body["order_set"].is_object() &&
       body["order_set"].contains("lab_test_ids") && body["order_set"]["lab_test_ids"].is_array() &&
       !body["order_set"]["lab_test_ids"].empty()) {
     if (body["order_set"]["lab_test_ids"].size() > 1) {
-      return Detail(400, "The simulator orders one lab test per order.");
+      return DetailResponse(400, "The simulator orders one lab test per order.");
     }
     lab_test_id = body["order_set"]["lab_test_ids"][0].get<std::string>();
   } else if (body.contains("lab_test_id") && body["lab_test_id"].is_string()) {
     lab_test_id = body["lab_test_id"].get<std::string>();
   } else {
-    return Detail(400, "Either order_set or lab_test_id must be provided.");
+    return DetailResponse(400, "Either order_set or lab_test_id must be provided.");
   }
-  if (!FindLabTest(lab_test_id)) return Detail(400, "Lab test " + lab_test_id + " not found.");
+  if (!FindLabTest(lab_test_id))
+    return DetailResponse(400, "Lab test " + lab_test_id + " not found.");
   if (body.contains("collection_method") && body["collection_method"].is_string() &&
       body["collection_method"] != kModality) {
-    return Detail(400, "The lab test does not support collection method " +
-                           body["collection_method"].get<std::string>() + ".");
+    return DetailResponse(400, "The lab test does not support collection method " +
+                                   body["collection_method"].get<std::string>() + ".");
   }
 
   const json& patient = body["patient_details"];
@@ -393,7 +394,7 @@ SimResponse World::CreateOrder(const json& body) {
   auto eighteenth = std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(dob)} +
                     std::chrono::years{18};
   if (std::chrono::sys_days{eighteenth} > clock_.Now()) {
-    return Detail(400, "Patients must be at least 18 years old for at-home phlebotomy.");
+    return DetailResponse(400, "Patients must be at least 18 years old for at-home phlebotomy.");
   }
 
   Order order;
@@ -407,12 +408,12 @@ SimResponse World::CreateOrder(const json& body) {
   order.created_at = order.updated_at = clock_.Now();
   Order& stored = orders_[order.id] = std::move(order);
   SetOrderStatus(stored, "ordered");
-  switch (script_.requisition.mode) {
+  switch (script_->requisition.mode) {
     case RequisitionRule::Mode::kImmediate:
       SetOrderStatus(stored, "requisition_created");
       break;
     case RequisitionRule::Mode::kAfterMs:
-      stored.requisition_at = stored.created_at + milliseconds(script_.requisition.ms);
+      stored.requisition_at = stored.created_at + milliseconds(script_->requisition.ms);
       break;
     case RequisitionRule::Mode::kAfterPolls:
     case RequisitionRule::Mode::kManual:
@@ -429,10 +430,10 @@ SimResponse World::GetOrder(const std::string& order_id) {
   std::lock_guard lock(mutex_);
   ApplyDueLocked();
   Order* order = FindOrder(order_id);
-  if (!order) return Detail(404, "Order not found.");
+  if (!order) return DetailResponse(404, "Order not found.");
   ++order->polls;
-  if (script_.requisition.mode == RequisitionRule::Mode::kAfterPolls &&
-      order->low_status == "ordered" && order->polls >= script_.requisition.polls) {
+  if (script_->requisition.mode == RequisitionRule::Mode::kAfterPolls &&
+      order->low_status == "ordered" && order->polls >= script_->requisition.polls) {
     SetOrderStatus(*order, "requisition_created");
   }
   return SimResponse{200, OrderJson(*order), {}};
@@ -442,10 +443,10 @@ SimResponse World::CancelOrder(const std::string& order_id) {
   std::lock_guard lock(mutex_);
   ApplyDueLocked();
   Order* order = FindOrder(order_id);
-  if (!order) return Detail(404, "Order not found.");
+  if (!order) return DetailResponse(404, "Order not found.");
   if (IsFinal(order->low_status)) {
-    return Detail(400,
-                  "Order cannot be cancelled in status " + FullStatus(order->low_status) + ".");
+    return DetailResponse(
+        400, "Order cannot be cancelled in status " + FullStatus(order->low_status) + ".");
   }
   if (Appointment* appointment = ActiveAppointment(*order);
       appointment && IsActiveAppointment(appointment->status)) {
@@ -462,13 +463,14 @@ SimResponse World::CancelOrder(const std::string& order_id) {
 SimResponse World::AdvanceOrder(const std::string& order_id, const json& body) {
   std::lock_guard lock(mutex_);
   Order* order = FindOrder(order_id);
-  if (!order) return Detail(404, "Order not found.");
+  if (!order) return DetailResponse(404, "Order not found.");
   if (!body.is_object() || !body.contains("status") || !body["status"].is_string()) {
-    return Detail(400, "Give {\"status\": \"<at-home status>\"}.");
+    return DetailResponse(400, "Give {\"status\": \"<at-home status>\"}.");
   }
   std::string status = body["status"].get<std::string>();
   if (size_t dot = status.rfind('.'); dot != std::string::npos) status = status.substr(dot + 1);
-  if (!TopLevelFor(status)) return Detail(400, "Unknown at-home order status " + status + ".");
+  if (!TopLevelFor(status))
+    return DetailResponse(400, "Unknown at-home order status " + status + ".");
   Appointment* appointment = ActiveAppointment(*order);
   if (appointment && IsActiveAppointment(appointment->status)) {
     if (status == "draw_completed" || status == "completed" || status == "partial_results") {
@@ -489,7 +491,7 @@ bool World::IsServed(const std::string& zip_code) const {
   auto served = [&](const std::vector<std::string>& zips) {
     return std::find(zips.begin(), zips.end(), five) != zips.end();
   };
-  return served(extra_served_zips_) || served(script_.served_zips);
+  return served(extra_served_zips_) || served(script_->served_zips);
 }
 
 std::string World::ProviderFor(const std::string& zip_code) const {
@@ -558,7 +560,7 @@ SimResponse World::Availability(const json& address, const std::optional<std::st
           }
         }
       }
-      int available = script_.slot_capacity - booked;
+      int available = script_->slot_capacity - booked;
       if (available <= 0) continue;
       slots.push_back({{"booking_key", key},
                        {"start", FormatRfc3339(start)},
@@ -605,9 +607,9 @@ json World::AppointmentJson(const Order& order, const Appointment& appointment) 
 std::optional<SimResponse> World::CheckSlot(const std::string& booking_key, const Order& order,
                                             Slot** found) {
   auto it = slots_.find(booking_key);
-  if (it == slots_.end()) return Detail(400, "Invalid booking key.");
+  if (it == slots_.end()) return DetailResponse(400, "Invalid booking key.");
   if (clock_.Now() > it->second.expires_at) {
-    return Detail(400, "The booking key has expired; fetch availability again.");
+    return DetailResponse(400, "The booking key has expired; fetch availability again.");
   }
   const Slot& wanted = it->second;
   int booked = 0;
@@ -619,8 +621,8 @@ std::optional<SimResponse> World::CheckSlot(const std::string& booking_key, cons
       }
     }
   }
-  if (booked >= script_.slot_capacity) {
-    return Detail(400, "The selected slot is no longer available.");
+  if (booked >= script_->slot_capacity) {
+    return DetailResponse(400, "The selected slot is no longer available.");
   }
   *found = &it->second;
   return std::nullopt;
@@ -631,14 +633,14 @@ std::variant<BookingPlan, SimResponse> World::PlanBooking(const std::string& ord
   std::lock_guard lock(mutex_);
   ApplyDueLocked();
   Order* order = FindOrder(order_id);
-  if (!order) return Detail(404, "Order not found.");
+  if (!order) return DetailResponse(404, "Order not found.");
   if (auto refused = RefuseBooking(*order)) return *refused;
   Slot* slot = nullptr;
   if (auto refused = CheckSlot(body.at("booking_key").get<std::string>(), *order, &slot)) {
     return *refused;
   }
   BookingPlan plan;
-  plan.rule = script_.BookingFor(call_number);
+  plan.rule = script_->BookingFor(call_number);
   plan.async_confirmation = body.value("async_confirmation", false);
   int sync_timeout = body.contains("sync_confirmation_timeout_millisecond") &&
                              body["sync_confirmation_timeout_millisecond"].is_number_integer()
@@ -659,7 +661,7 @@ SimResponse World::CommitBooking(const std::string& order_id, const json& body,
                                  const BookingPlan& plan) {
   std::lock_guard lock(mutex_);
   Order* order = FindOrder(order_id);
-  if (!order) return Detail(404, "Order not found.");
+  if (!order) return DetailResponse(404, "Order not found.");
   // The order may have changed while the provider was deciding (cancelled, say).
   if (auto refused = RefuseBooking(*order)) return *refused;
   Slot* slot = nullptr;
@@ -671,14 +673,15 @@ SimResponse World::CommitBooking(const std::string& order_id, const json& body,
 
 std::optional<SimResponse> World::RefuseBooking(const Order& order) const {
   if (IsFinal(order.low_status) || order.low_status == "draw_completed") {
-    return Detail(
+    return DetailResponse(
         400, "Order in status " + FullStatus(order.low_status) + " cannot book an appointment.");
   }
-  if (order.low_status == "ordered" && !script_.allow_booking_before_requisition) {
-    return Detail(400, "The order's requisition has not been created yet.");
+  if (order.low_status == "ordered" && !script_->allow_booking_before_requisition) {
+    return DetailResponse(400, "The order's requisition has not been created yet.");
   }
   if (!order.appointments.empty() && IsActiveAppointment(order.appointments.back().status)) {
-    return Detail(400, "The order already has an active appointment; reschedule it instead.");
+    return DetailResponse(400,
+                          "The order already has an active appointment; reschedule it instead.");
   }
   return std::nullopt;
 }
@@ -687,7 +690,7 @@ SimResponse World::BookSlot(Order& order, Slot& slot, const json& body, const Bo
   const BookingRule& rule = plan.rule;
   bool provider_refuses = rule.outcome == BookingOutcome::kCancelled;
   if (!plan.async_confirmation && (!plan.provider_answers_in_time || provider_refuses)) {
-    return Detail(500, "The provider could not confirm the appointment.");
+    return DetailResponse(500, "The provider could not confirm the appointment.");
   }
   Appointment appointment;
   appointment.id = ids_.NewUuid();
@@ -735,9 +738,9 @@ SimResponse World::GetAppointment(const std::string& order_id) {
   std::lock_guard lock(mutex_);
   ApplyDueLocked();
   Order* order = FindOrder(order_id);
-  if (!order) return Detail(404, "Order not found.");
+  if (!order) return DetailResponse(404, "Order not found.");
   Appointment* appointment = ActiveAppointment(*order);
-  if (!appointment) return Detail(404, "The order has no appointment.");
+  if (!appointment) return DetailResponse(404, "The order has no appointment.");
   ++appointment->polls;
   if (appointment->status == "pending" && appointment->resolves_to &&
       appointment->resolve_after_polls && appointment->polls >= *appointment->resolve_after_polls) {
@@ -750,13 +753,13 @@ SimResponse World::RescheduleAppointment(const std::string& order_id, const json
   std::lock_guard lock(mutex_);
   ApplyDueLocked();
   Order* order = FindOrder(order_id);
-  if (!order) return Detail(404, "Order not found.");
+  if (!order) return DetailResponse(404, "Order not found.");
   Appointment* appointment = ActiveAppointment(*order);
   if (!appointment || !IsActiveAppointment(appointment->status)) {
-    return Detail(400, "The order has no active appointment to reschedule.");
+    return DetailResponse(400, "The order has no active appointment to reschedule.");
   }
   if (appointment->status == "pending") {
-    return Detail(400, "This appointment cannot be rescheduled while it is pending.");
+    return DetailResponse(400, "This appointment cannot be rescheduled while it is pending.");
   }
   Slot* slot = nullptr;
   if (auto refused = CheckSlot(body.at("booking_key").get<std::string>(), *order, &slot)) {
@@ -800,11 +803,11 @@ SimResponse World::CancelAppointment(const std::string& order_id, const json& bo
   std::lock_guard lock(mutex_);
   ApplyDueLocked();
   Order* order = FindOrder(order_id);
-  if (!order) return Detail(404, "Order not found.");
-  if (!known) return Detail(400, "Unknown cancellation reason.");
+  if (!order) return DetailResponse(404, "Order not found.");
+  if (!known) return DetailResponse(400, "Unknown cancellation reason.");
   Appointment* appointment = ActiveAppointment(*order);
   if (!appointment || !IsActiveAppointment(appointment->status)) {
-    return Detail(400, "The order has no active appointment to cancel.");
+    return DetailResponse(400, "The order has no active appointment to cancel.");
   }
   appointment->resolves_to.reset();
   SetAppointmentStatus(*order, *appointment, "cancelled");

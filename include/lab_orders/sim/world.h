@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -26,6 +27,9 @@ struct SimResponse {
   std::map<std::string, std::string> headers;
 };
 
+// Junction's plain error shape: {"detail": "<message>"}.
+SimResponse DetailResponse(int status, const std::string& message);
+
 // How long a booking call must wait for the provider before World::CommitBooking.
 struct BookingPlan {
   int wait_ms = 0;
@@ -45,7 +49,8 @@ class World {
   // Called (under the world's lock, in order) with each labtest.* webhook event.
   void SetEventSink(EventSink sink);
   void LoadScript(Script script);
-  Script CurrentScript() const;
+  // Shared, not copied: every Junction call reads it.
+  std::shared_ptr<const Script> CurrentScript() const;
   void Reset();
 
   SimResponse CreateUser(const nlohmann::json& body);
@@ -164,7 +169,7 @@ class World {
   std::vector<std::string> extra_served_zips_;
   mutable std::mutex mutex_;
   EventSink sink_;
-  Script script_;
+  std::shared_ptr<const Script> script_ = std::make_shared<const Script>();
   std::map<std::string, User> users_;  // by user id
   std::map<std::string, std::string> users_by_client_id_;
   std::map<std::string, Order> orders_;
