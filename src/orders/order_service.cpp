@@ -163,9 +163,10 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
   }
 
   try {
-    std::string order_id;
+    // This request's order, or the one an earlier request with the key recorded: read once, then
+    // kept in step with what each phase commits.
+    LabOrder order;
     if (claim.record.recovery_point == store::RecoveryPoint::kStarted) {
-      LabOrder order;
       order.id = ids_.NewUuid();
       order.brand_id = principal.brand_id;
       order.user_id = principal.user_id;
@@ -178,23 +179,18 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
       order.patient = request.patient;
       order.address = request.address;
       store_.RecordOrder(*key, order);
-      order_id = order.id;
     } else {
-      order_id = *claim.record.order_id;
+      std::optional<LabOrder> stored = store_.GetOrder(principal.brand_id, *claim.record.order_id);
+      if (!stored) throw AppError(ErrorCode::kInternalError, "The order could not be read back.");
+      order = std::move(*stored);
     }
-    // From here on the stored order is the truth, whether this request or an earlier one made it.
-    auto load = [&] {
-      std::optional<LabOrder> order = store_.GetOrder(principal.brand_id, order_id);
-      if (!order) throw AppError(ErrorCode::kInternalError, "The order could not be read back.");
-      return *order;
-    };
     store::RecoveryPoint point = claim.record.recovery_point;
-    if (point <= store::RecoveryPoint::kOrderRecorded) EnsureJunctionUser(*key, load());
-    if (point <= store::RecoveryPoint::kUserEnsured) CreateJunctionOrder(*key, load());
+    if (point <= store::RecoveryPoint::kOrderRecorded) EnsureJunctionUser(*key, order);
+    if (point <= store::RecoveryPoint::kUserEnsured) CreateJunctionOrder(*key, order);
 
-    std::string answer = OrderJson(load()).dump();
+    std::string answer = OrderJson(order).dump();
     store_.FinishKey(principal.brand_id, *key, 201, answer);
-    spdlog::info("order {} created for brand {} (key recovery from {})", order_id,
+    spdlog::info("order {} created for brand {} (key recovery from {})", order.id,
                  principal.brand_id, store::RecoveryPointName(point));
     return {201, answer, false};
   } catch (...) {
@@ -209,7 +205,7 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
   }
 }
 
-void OrderService::EnsureJunctionUser(const std::string& key, const LabOrder& order) {
+void OrderService::EnsureJunctionUser(const std::string& key, LabOrder& order) {
   // Ids only: Junction's client_user_id must never carry patient data.
   std::string client_user_id = order.brand_id + ":" + order.patient_id.value_or(order.user_id);
   std::optional<std::string> junction_user_id = store_.FindJunctionUser(client_user_id);
@@ -223,11 +219,13 @@ void OrderService::EnsureJunctionUser(const std::string& key, const LabOrder& or
       throw JunctionFailure(created.error());
     }
   }
-  store_.SaveJunctionUser(order.brand_id, key, order.id, client_user_id, *junction_user_id,
-                          clock_.Now());
+  auto now = clock_.Now();
+  store_.SaveJunctionUser(order.brand_id, key, order.id, client_user_id, *junction_user_id, now);
+  order.junction_user_id = junction_user_id;
+  order.updated_at = FormatRfc3339(now);
 }
 
-void OrderService::CreateJunctionOrder(const std::string& key, const LabOrder& order) {
+void OrderService::CreateJunctionOrder(const std::string& key, LabOrder& order) {
   junction::CreateOrderRequest request;
   request.user_id = *order.junction_user_id;
   request.patient_details = PatientFor(order);
@@ -237,8 +235,11 @@ void OrderService::CreateJunctionOrder(const std::string& key, const LabOrder& o
   request.idempotency_key = "lab-orders:" + order.id;
   auto created = junction_.CreateOrder(request);
   if (!created.ok()) throw JunctionFailure(created.error());
-  store_.SaveJunctionOrder(order.brand_id, key, order.id, created->order.id, "ordered",
-                           clock_.Now());
+  auto now = clock_.Now();
+  store_.SaveJunctionOrder(order.brand_id, key, order.id, created->order.id, "ordered", now);
+  order.junction_order_id = created->order.id;
+  order.status = "ordered";
+  order.updated_at = FormatRfc3339(now);
 }
 
 json OrderService::GetOrder(const auth::Principal& principal, const std::string& order_id) {

@@ -50,8 +50,9 @@ class OrderService {
   static nlohmann::json OrderJson(const LabOrder& order);
 
  private:
-  void EnsureJunctionUser(const std::string& key, const LabOrder& order);
-  void CreateJunctionOrder(const std::string& key, const LabOrder& order);
+  // Each phase commits, then brings the in-memory order in step with what it committed.
+  void EnsureJunctionUser(const std::string& key, LabOrder& order);
+  void CreateJunctionOrder(const std::string& key, LabOrder& order);
 
   store::Store& store_;
   junction::JunctionClient& junction_;
