@@ -88,13 +88,6 @@ struct ZipArea {
   double lat;
 };
 
-// Appointments compete for a provider's hour across the whole ZIP, whatever the street.
-bool SameProviderHour(const json& address, std::chrono::system_clock::time_point start,
-                      const std::string& zip_code, std::chrono::system_clock::time_point hour) {
-  return start == hour &&
-         address.value("zip_code", std::string()).substr(0, 5) == zip_code.substr(0, 5);
-}
-
 ZipArea AreaFor(const std::string& zip_code) {
   if (zip_code.rfind("85004", 0) == 0) return {"America/Phoenix", -7, -112.0772235, 33.4421912};
   if (zip_code.rfind("54650", 0) == 0) return {"America/Chicago", -6, -91.2396, 43.9105};
@@ -531,6 +524,7 @@ SimResponse World::Availability(const json& address, const std::optional<std::st
   ZipArea area = AreaFor(zip_code);
   // Getlabs books at least 48 hours ahead; PhlebFinders a day ahead.
   auto lead = ProviderFor(zip_code) == "getlabs" ? hours(48) : hours(24);
+  const std::map<TimePoint, int> booked = BookingsByHour(zip_code, "");
   json days = json::array();
   for (int day = 0; day < kAvailabilityDays; ++day) {
     auto midnight_local = first_day + std::chrono::days(day);
@@ -551,16 +545,8 @@ SimResponse World::Availability(const json& address, const std::optional<std::st
       }
       slot.expires_at = now + kBookingKeyLifetime;
       slot.address = address;
-      int booked = 0;
-      for (const auto& [id, order] : orders_) {
-        for (const Appointment& appointment : order.appointments) {
-          if (IsActiveAppointment(appointment.status) &&
-              SameProviderHour(appointment.address, appointment.start, zip_code, start)) {
-            ++booked;
-          }
-        }
-      }
-      int available = script_->slot_capacity - booked;
+      auto taken = booked.find(start);
+      int available = script_->slot_capacity - (taken == booked.end() ? 0 : taken->second);
       if (available <= 0) continue;
       slots.push_back({{"booking_key", key},
                        {"start", FormatRfc3339(start)},
@@ -604,6 +590,23 @@ json World::AppointmentJson(const Order& order, const Appointment& appointment) 
   };
 }
 
+std::map<World::TimePoint, int> World::BookingsByHour(const std::string& zip_code,
+                                                      const std::string& except_order_id) const {
+  // Appointments compete for a provider's hour across the whole ZIP, whatever the street.
+  std::map<TimePoint, int> booked;
+  for (const auto& [id, order] : orders_) {
+    if (id == except_order_id) continue;
+    for (const Appointment& appointment : order.appointments) {
+      if (IsActiveAppointment(appointment.status) &&
+          appointment.address.value("zip_code", std::string()).substr(0, 5) ==
+              zip_code.substr(0, 5)) {
+        ++booked[appointment.start];
+      }
+    }
+  }
+  return booked;
+}
+
 std::optional<SimResponse> World::CheckSlot(const std::string& booking_key, const Order& order,
                                             Slot** found) {
   auto it = slots_.find(booking_key);
@@ -612,15 +615,9 @@ std::optional<SimResponse> World::CheckSlot(const std::string& booking_key, cons
     return DetailResponse(400, "The booking key has expired; fetch availability again.");
   }
   const Slot& wanted = it->second;
-  int booked = 0;
-  for (const auto& [id, other] : orders_) {
-    for (const Appointment& appointment : other.appointments) {
-      if (IsActiveAppointment(appointment.status) && other.id != order.id &&
-          SameProviderHour(appointment.address, appointment.start, wanted.zip_code, wanted.start)) {
-        ++booked;
-      }
-    }
-  }
+  const std::map<TimePoint, int> by_hour = BookingsByHour(wanted.zip_code, order.id);
+  auto taken = by_hour.find(wanted.start);
+  int booked = taken == by_hour.end() ? 0 : taken->second;
   if (booked >= script_->slot_capacity) {
     return DetailResponse(400, "The selected slot is no longer available.");
   }

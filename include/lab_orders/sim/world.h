@@ -161,6 +161,9 @@ class World {
                        const BookingPlan& plan);
   std::optional<SimResponse> CheckSlot(const std::string& booking_key, const Order& order,
                                        Slot** slot);
+  // Active appointments per start time in the ZIP, leaving one order's own out.
+  std::map<TimePoint, int> BookingsByHour(const std::string& zip_code,
+                                          const std::string& except_order_id) const;
   // Why the order cannot take a booking now, if it cannot.
   std::optional<SimResponse> RefuseBooking(const Order& order) const;
 
