@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace lab_orders::orders {
 
@@ -37,6 +38,34 @@ struct OrderRequest {
   std::optional<std::string> patient_id;
 };
 
+// The appointment as the API shows it (CONTRACT §2). Junction's appointment address is PHI and is
+// never kept: the order's own address is the one that counts.
+struct AppointmentView {
+  std::string id;
+  std::string status;  // Junction's: pending | reserved | confirmed | in_progress | completed | ...
+  std::optional<std::string> start_at;  // RFC 3339 UTC
+  std::optional<std::string> end_at;
+  std::optional<std::string> timezone;  // IANA
+  std::string provider;
+  bool can_reschedule = false;
+  // How many events Junction had recorded on it when this view was taken: a view built from
+  // fewer events is older and never replaces this one.
+  int event_count = 0;
+};
+
+// What the workflow knows of the order at Junction. No PHI: only ids, statuses and times.
+struct WorkflowState {
+  std::string junction_status;         // the full last_event status, "" before the first look
+  std::int64_t junction_event_id = 0;  // the highest Junction order event id applied
+  std::optional<AppointmentView> appointment;     // the current (last booked) appointment
+  std::vector<std::string> past_appointment_ids;  // appointments cancelled and left behind
+  int provider_cancellations = 0;
+  // A book call went out and its answer was never recorded: ask Junction before booking again
+  // (the book endpoint has no idempotency key).
+  bool booking_sent = false;
+  std::optional<std::string> failure_reason;
+};
+
 struct LabOrder {
   std::string id;
   std::string brand_id;
@@ -51,8 +80,10 @@ struct LabOrder {
   std::string created_at;  // RFC 3339 UTC
   std::string updated_at;
   std::optional<std::string> completed_at;
-  Patient patient;  // PHI
-  Address address;  // PHI
+  WorkflowState workflow;
+  std::int64_t version = 0;  // bumped by every write after the order is recorded
+  Patient patient;           // PHI
+  Address address;           // PHI
 };
 
 }  // namespace lab_orders::orders

@@ -1,0 +1,74 @@
+#pragma once
+
+// The appointment workflow's steps (CONTRACT §2, FACTS §6): await the requisition, book the
+// earliest slot with async confirmation, await the provider's answer (rebooking after a
+// cancellation), then reconcile slowly until the order ends. Each step is a job; each run reads
+// the order, makes at most a few Junction calls, and commits what it learnt with the next step.
+
+#include <chrono>
+
+#include "lab_orders/common/clock.h"
+#include "lab_orders/common/ids.h"
+#include "lab_orders/junction/client.h"
+#include "lab_orders/store/store.h"
+#include "lab_orders/workflow/backoff.h"
+#include "lab_orders/workflow/job_runner.h"
+
+namespace lab_orders::workflow {
+
+struct WorkflowSettings {
+  BackoffPolicy requisition_poll{std::chrono::milliseconds(2000), std::chrono::minutes(5), 2.0};
+  BackoffPolicy confirmation_poll{std::chrono::milliseconds(1000), std::chrono::minutes(1), 2.0};
+  // Junction failing (5xx, timeouts, 429): retried this way, Retry-After as a floor.
+  BackoffPolicy upstream_retry{std::chrono::milliseconds(1000), std::chrono::minutes(5), 2.0};
+  // No slot far enough ahead: look again this often.
+  std::chrono::milliseconds no_slot_retry{std::chrono::minutes(15)};
+  // The earliest slot booked starts at least this far from now.
+  std::chrono::minutes booking_lead{120};
+  // A provider's cancellation is rebooked until this many cancellations, then the order fails.
+  int max_provider_cancellations = 3;
+  // How often an order with a confirmed appointment is looked at, for webhooks that never came.
+  std::chrono::milliseconds reconcile_interval{std::chrono::hours(6)};
+  int sync_confirmation_timeout_ms = 2500;
+  int async_confirmation_timeout_ms = 15 * 60 * 1000;
+};
+
+class OrderWorkflow final : public JobHandler {
+ public:
+  OrderWorkflow(store::Store& store, junction::JunctionClient& junction, const Clock& clock,
+                IdGenerator& ids, WorkflowSettings settings, JitterSource jitter = RandomJitter());
+
+  store::JobOutcome Run(const store::Job& job) override;
+
+  // The first step of a new order's workflow (queued with the Junction order, atomically).
+  static store::NewJob FirstStep(IdGenerator& ids, const std::string& order_id,
+                                 std::chrono::system_clock::time_point now);
+
+ private:
+  store::JobOutcome AwaitRequisition(const store::Job& job, orders::LabOrder& order);
+  store::JobOutcome BookAppointment(const store::Job& job, orders::LabOrder& order);
+  store::JobOutcome AwaitConfirmation(const store::Job& job, orders::LabOrder& order);
+  store::JobOutcome Reconcile(const store::Job& job, orders::LabOrder& order);
+  store::JobOutcome ApplyEvent(const store::Job& job);
+
+  // The step to run next for what the order's state says now (nullopt: the workflow is over).
+  std::optional<std::string> NextStepFor(const orders::LabOrder& order) const;
+  // Commits the order and moves to next_kind (ends the job and queues the next step, or keeps
+  // this job when it is the same kind, due at due_at).
+  store::JobOutcome MoveTo(const store::Job& job, orders::LabOrder& order,
+                           const std::optional<std::string>& next_kind,
+                           std::chrono::system_clock::time_point due_at);
+  store::JobOutcome Retry(const store::Job& job, const orders::LabOrder& order,
+                          std::chrono::milliseconds delay, const std::string& why);
+  store::JobOutcome RetryAfterFailure(const store::Job& job, const orders::LabOrder& order,
+                                      const junction::CallError& error);
+
+  store::Store& store_;
+  junction::JunctionClient& junction_;
+  const Clock& clock_;
+  IdGenerator& ids_;
+  WorkflowSettings settings_;
+  JitterSource jitter_;
+};
+
+}  // namespace lab_orders::workflow

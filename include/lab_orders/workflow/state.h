@@ -1,0 +1,45 @@
+#pragma once
+
+// The order's life (CONTRACT §2) as pure functions over WorkflowState: what Junction told us,
+// from a GET or a webhook, in whatever order it arrives, and the status the API shows for it.
+
+#include <cstdint>
+#include <string>
+
+#include "lab_orders/junction/types.h"
+#include "lab_orders/orders/types.h"
+
+namespace lab_orders::workflow {
+
+// "received.at_home_phlebotomy.requisition_created" -> "requisition_created".
+std::string LowLevelStatus(const std::string& full_status);
+bool RequisitionReady(const WorkflowState& state);
+// cancelled, completed and failed: nothing moves the order any more.
+bool IsFinalStatus(const std::string& status);
+
+orders::AppointmentView AppointmentViewFrom(const junction::Appointment& appointment);
+bool IsActiveAppointmentStatus(const std::string& status);  // not cancelled, not completed
+bool IsPendingAppointmentStatus(const std::string& status);  // pending or reserved
+
+// Takes the Junction order's status if it is newer than what is known (by highest event id;
+// Junction's event ids grow). Returns whether anything changed.
+bool ApplyJunctionOrder(orders::WorkflowState& state, const std::string& full_status,
+                        std::int64_t event_id);
+bool ApplyJunctionOrder(orders::WorkflowState& state, const junction::Order& order);
+
+enum class AppointmentUpdate {
+  kApplied,    // it is the current appointment (or the first), and newer: taken
+  kUnchanged,  // the current appointment, nothing newer
+  kStale,      // an older view, or an appointment left behind: changes nothing
+  kUnknown,    // another appointment than the current one, not known: changes nothing
+};
+AppointmentUpdate ApplyAppointment(orders::WorkflowState& state,
+                                   const orders::AppointmentView& view);
+// Makes view the current appointment (after our own book call), moving a cancelled current one
+// to the past ones.
+void AdoptAppointment(orders::WorkflowState& state, const orders::AppointmentView& view);
+
+// The status the API shows, from what is known. A final status never changes.
+std::string DeriveStatus(const orders::WorkflowState& state, const std::string& current_status);
+
+}  // namespace lab_orders::workflow
