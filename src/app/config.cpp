@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "lab_orders/common/encoding.h"
+#include "lab_orders/common/svix.h"
 
 namespace lab_orders {
 namespace {
@@ -177,6 +178,38 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
   config.junction.timeout =
       std::chrono::milliseconds(vars.Integer("JUNCTION_TIMEOUT_MS", 10000, 100, 120000));
   config.junction_webhook_secret = vars.Get("JUNCTION_WEBHOOK_SECRET");
+  if (config.junction_webhook_secret) {
+    try {
+      WebhookSigner check(*config.junction_webhook_secret);
+    } catch (const std::invalid_argument&) {
+      throw ConfigError("JUNCTION_WEBHOOK_SECRET must be whsec_ followed by base64");
+    }
+  }
+
+  using std::chrono::milliseconds;
+  config.jobs.workers = int(vars.Integer("LAB_ORDERS_WORKERS", 4, 1, 256));
+  config.jobs.lease = std::chrono::seconds(vars.Integer("LAB_ORDERS_JOB_LEASE_S", 120, 5, 3600));
+  config.junction_rate_per_second = double(vars.Integer("LAB_ORDERS_JUNCTION_RATE", 20, 1, 10000));
+  workflow::WorkflowSettings& flow = config.workflow;
+  flow.requisition_poll.initial =
+      milliseconds(vars.Integer("LAB_ORDERS_REQUISITION_POLL_MS", 2000, 10, 3600000));
+  flow.confirmation_poll.initial =
+      milliseconds(vars.Integer("LAB_ORDERS_CONFIRMATION_POLL_MS", 1000, 10, 3600000));
+  flow.upstream_retry.initial =
+      milliseconds(vars.Integer("LAB_ORDERS_RETRY_INITIAL_MS", 1000, 10, 3600000));
+  config.jobs.failure_backoff.initial = flow.upstream_retry.initial;
+  flow.no_slot_retry =
+      milliseconds(vars.Integer("LAB_ORDERS_NO_SLOT_RETRY_MS", 900000, 10, 86400000));
+  flow.booking_lead =
+      std::chrono::minutes(vars.Integer("LAB_ORDERS_BOOKING_LEAD_MINUTES", 120, 0, 14 * 24 * 60));
+  flow.max_provider_cancellations =
+      int(vars.Integer("LAB_ORDERS_MAX_PROVIDER_CANCELLATIONS", 3, 1, 20));
+  flow.reconcile_interval = milliseconds(
+      vars.Integer("LAB_ORDERS_RECONCILE_INTERVAL_MS", 6 * 3600000, 10, 7 * 86400000LL));
+  config.completer_after =
+      std::chrono::seconds(vars.Integer("LAB_ORDERS_COMPLETER_AFTER_S", 300, 1, 86400));
+  config.completer_interval =
+      std::chrono::seconds(vars.Integer("LAB_ORDERS_COMPLETER_INTERVAL_S", 30, 1, 3600));
   return config;
 }
 

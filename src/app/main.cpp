@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lab_orders/app/config.h"
+#include "lab_orders/app/key_completer.h"
 #include "lab_orders/app/key_reaper.h"
 #include "lab_orders/app/logging.h"
 #include "lab_orders/app/store_factory.h"
@@ -23,6 +24,11 @@
 #include "lab_orders/orders/panels.h"
 #include "lab_orders/orders/request_schema.h"
 #include "lab_orders/orders/request_validator.h"
+#include "lab_orders/workflow/job_runner.h"
+#include "lab_orders/workflow/junction_webhook.h"
+#include "lab_orders/workflow/order_actions.h"
+#include "lab_orders/workflow/order_workflow.h"
+#include "lab_orders/workflow/token_bucket.h"
 
 extern char** environ;
 
@@ -45,8 +51,14 @@ Configuration comes from the environment (CONTRACT §4), or a KEY=VALUE file nam
 LAB_ORDERS_CONFIG: LAB_ORDERS_ENV (production | development), LAB_ORDERS_LISTEN,
 LAB_ORDERS_DATABASE, LAB_ORDERS_JWT_SECRET, LAB_ORDERS_JWT_PUBLIC_KEY, LAB_ORDERS_JWT_ISSUER,
 LAB_ORDERS_JWT_AUDIENCE, LAB_ORDERS_PANELS, LAB_ORDERS_IDEMPOTENCY_TTL, LAB_ORDERS_PHI_KEY,
-LAB_ORDERS_HTTP_THREADS, LAB_ORDERS_HTTP_QUEUE, LAB_ORDERS_SHUTDOWN_GRACE_MS, JUNCTION_BASE_URL, JUNCTION_API_KEY,
-JUNCTION_CA_FILE, JUNCTION_TIMEOUT_MS, JUNCTION_WEBHOOK_SECRET.
+LAB_ORDERS_HTTP_THREADS, LAB_ORDERS_HTTP_QUEUE, LAB_ORDERS_SHUTDOWN_GRACE_MS, JUNCTION_BASE_URL,
+JUNCTION_API_KEY, JUNCTION_CA_FILE, JUNCTION_TIMEOUT_MS, JUNCTION_WEBHOOK_SECRET.
+The appointment workflow: LAB_ORDERS_WORKERS (4), LAB_ORDERS_JUNCTION_RATE (20 calls/s),
+LAB_ORDERS_JOB_LEASE_S (120), LAB_ORDERS_REQUISITION_POLL_MS (2000),
+LAB_ORDERS_CONFIRMATION_POLL_MS (1000), LAB_ORDERS_RETRY_INITIAL_MS (1000),
+LAB_ORDERS_NO_SLOT_RETRY_MS (900000), LAB_ORDERS_BOOKING_LEAD_MINUTES (120),
+LAB_ORDERS_MAX_PROVIDER_CANCELLATIONS (3), LAB_ORDERS_RECONCILE_INTERVAL_MS (21600000),
+LAB_ORDERS_COMPLETER_AFTER_S (300), LAB_ORDERS_COMPLETER_INTERVAL_S (30).
 Outside development mode a missing secret or key stops start-up, naming the variable.
 
 `lab-orders <command> --help` says the same for one command.
@@ -78,9 +90,28 @@ int Serve(const Config& config) {
   auth::JwtVerifier verifier(config.jwt, clock);
   orders::RequestValidator validator(schema, clock);
   junction::HttpJunctionClient junction(config.junction);
+
+  // The workflow's calls to Junction share one rate limit; a request's own calls do not wait
+  // behind background polling.
+  workflow::TokenBucket bucket(config.junction_rate_per_second,
+                               std::max(1, int(config.junction_rate_per_second)), clock);
+  workflow::RateLimitedJunctionClient workflow_junction(junction, bucket);
+  workflow::OrderWorkflow order_workflow(*store, workflow_junction, clock, ids, config.workflow);
+  workflow::JobRunner runner(*store, order_workflow, clock, config.jobs);
+  auto wake_runner = [&runner] { runner.Wake(); };
+
   orders::OrderService service(*store, junction, validator, panels, clock, ids);
-  http::Api api(service, verifier, *store);
+  service.OnWorkflowQueued(wake_runner);
+  workflow::OrderActions actions(*store, junction, order_workflow, clock, ids, wake_runner);
+  std::unique_ptr<workflow::JunctionWebhookReceiver> webhooks;
+  if (config.junction_webhook_secret) {
+    webhooks = std::make_unique<workflow::JunctionWebhookReceiver>(*config.junction_webhook_secret,
+                                                                   *store, clock, ids);
+  }
+  http::Api api(service, actions, webhooks.get(), verifier, *store, wake_runner);
   KeyReaper reaper(*store, clock, config.idempotency_ttl);
+  KeyCompleter completer(*store, service, clock, config.completer_after, config.completer_interval);
+  runner.Start();
   http::Server server(
       api, {config.listen_host, config.listen_port, config.http_threads, config.http_queue});
   server.Start();
@@ -101,6 +132,7 @@ int Serve(const Config& config) {
     sigtimedwait(&signals, nullptr, &grace);
   }
   server.Stop();
+  runner.Stop();  // lets the runs in progress commit; queued jobs wait for the next start
   spdlog::info("stopped");
   return 0;
 }

@@ -18,7 +18,11 @@ std::unique_ptr<store::Store> OpenStore(const Config& config, bool starting_serv
   auto store = std::make_unique<store::SqliteStore>(
       path.string(), store::PhiCipher::FromBase64(config.phi_key_base64));
   store->Migrate();
-  if (starting_service) store->ReleaseAllLeases();
+  if (starting_service) {
+    // One process per SQLite file: every lease in it belonged to a process that is gone.
+    store->ReleaseAllLeases();
+    store->ReleaseAllJobLeases();
+  }
   return store;
 }
 

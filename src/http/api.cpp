@@ -52,13 +52,15 @@ json ParseJsonBody(const ApiRequest& request) {
   return body;
 }
 
-bool IsOrderPath(const std::string& path, std::string* id) {
+// "/v1/labs/orders/{id}[/action...]": the id and what follows it ("" for the order itself).
+bool IsOrderPath(const std::string& path, std::string* id, std::string* action) {
   const std::string prefix = "/v1/labs/orders/";
   if (path.rfind(prefix, 0) != 0 || path.size() == prefix.size()) return false;
   std::string rest = path.substr(prefix.size());
-  if (rest.find('/') != std::string::npos || rest.size() > 64) return false;
-  *id = rest;
-  return true;
+  size_t slash = rest.find('/');
+  *id = rest.substr(0, slash);
+  *action = slash == std::string::npos ? "" : rest.substr(slash);
+  return !id->empty() && id->size() <= 64;
 }
 
 }  // namespace
@@ -84,8 +86,15 @@ ApiResponse ErrorResponse(const AppError& error, const std::string& request_id) 
   return response;
 }
 
-Api::Api(orders::OrderService& orders, const auth::JwtVerifier& verifier, store::Store& store)
-    : orders_(orders), verifier_(verifier), store_(store) {}
+Api::Api(orders::OrderService& orders, workflow::OrderActions& actions,
+         workflow::JunctionWebhookReceiver* webhooks, const auth::JwtVerifier& verifier,
+         store::Store& store, std::function<void()> wake_workflow)
+    : orders_(orders),
+      actions_(actions),
+      webhooks_(webhooks),
+      verifier_(verifier),
+      store_(store),
+      wake_workflow_(std::move(wake_workflow)) {}
 
 auth::Principal Api::Authenticate(const ApiRequest& request, const char* scope) const {
   std::string header = Header(request, "authorization");
@@ -209,16 +218,86 @@ ApiResponse Api::Route(const ApiRequest& request, ApiResponse& context) const {
     if (query.has("cursor")) cursor = query.get("cursor");
     return JsonResponse(200, orders_.ListOrders(principal, status, limit, cursor));
   }
-  std::string order_id;
-  if (IsOrderPath(path, &order_id)) {
+  if (path == "/v1/webhooks/junction") {
+    context.route = "/v1/webhooks/junction";
+    only("POST");
+    return JunctionWebhook(request);
+  }
+  std::string order_id, action;
+  if (IsOrderPath(path, &order_id, &action)) return OrderRoute(request, order_id, action, context);
+  context.route = "unknown";
+  throw AppError(ErrorCode::kNotFound, "No such route.");
+}
+
+ApiResponse Api::OrderRoute(const ApiRequest& request, const std::string& order_id,
+                            const std::string& action, ApiResponse& context) const {
+  auto only = [&](const char* allowed) {
+    if (request.method != allowed) {
+      throw AppError(ErrorCode::kMethodNotAllowed, std::string("Use ") + allowed + ".");
+    }
+  };
+  auto principal_for = [&](const char* scope) {
+    auth::Principal principal = Authenticate(request, scope);
+    context.brand_id = principal.brand_id;
+    return principal;
+  };
+  if (action.empty()) {
     context.route = "/v1/labs/orders/{id}";
     only("GET");
-    auth::Principal principal = Authenticate(request, "labs:orders:read");
-    context.brand_id = principal.brand_id;
-    return JsonResponse(200, orders_.GetOrder(principal, order_id));
+    return JsonResponse(200, orders_.GetOrder(principal_for("labs:orders:read"), order_id));
+  }
+  if (action == "/cancel") {
+    context.route = "/v1/labs/orders/{id}/cancel";
+    only("POST");
+    return JsonResponse(200, actions_.Cancel(principal_for("labs:orders:write"), order_id));
+  }
+  if (action == "/appointment/availability") {
+    context.route = "/v1/labs/orders/{id}/appointment/availability";
+    only("GET");
+    return JsonResponse(200, actions_.Availability(principal_for("labs:orders:read"), order_id));
+  }
+  if (action == "/appointment") {
+    context.route = "/v1/labs/orders/{id}/appointment";
+    only("POST");
+    auth::Principal principal = principal_for("labs:orders:write");
+    return JsonResponse(200, actions_.Book(principal, order_id, ParseJsonBody(request)));
   }
   context.route = "unknown";
   throw AppError(ErrorCode::kNotFound, "No such route.");
+}
+
+ApiResponse Api::JunctionWebhook(const ApiRequest& request) const {
+  if (webhooks_ == nullptr) {
+    throw AppError(ErrorCode::kNotFound,
+                   "Junction webhooks are not configured (JUNCTION_WEBHOOK_SECRET).");
+  }
+  workflow::WebhookHeaders headers{Header(request, "svix-id"), Header(request, "svix-timestamp"),
+                                   Header(request, "svix-signature")};
+  workflow::WebhookVerdict verdict = webhooks_->Receive(headers, request.body);
+  // The svix-id is Junction's message id: safe to log, and what its dashboard shows.
+  std::string log_id = headers.id.size() <= 64 ? headers.id : headers.id.substr(0, 64);
+  spdlog::info("junction webhook {}: {}", log_id, workflow::WebhookVerdictName(verdict));
+  switch (verdict) {
+    case workflow::WebhookVerdict::kAccepted:
+      if (wake_workflow_) wake_workflow_();
+      return JsonResponse(200, {{"received", true}});
+    case workflow::WebhookVerdict::kDuplicate:
+      return JsonResponse(200, {{"received", true}, {"duplicate", true}});
+    case workflow::WebhookVerdict::kIgnored:
+    case workflow::WebhookVerdict::kUnknownOrder:
+      return JsonResponse(200, {{"received", true}, {"ignored", true}});
+    case workflow::WebhookVerdict::kMalformedBody:
+      throw AppError(ErrorCode::kInvalidJson,
+                     "The webhook body is not a Junction event this service can read.");
+    case workflow::WebhookVerdict::kBadSignature:
+    case workflow::WebhookVerdict::kStaleTimestamp:
+    case workflow::WebhookVerdict::kMalformedHeaders:
+      break;
+  }
+  throw AppError(ErrorCode::kInvalidSignature,
+                 "The webhook signature does not verify (svix-id, svix-timestamp, "
+                 "svix-signature; 5-minute tolerance).",
+                 workflow::WebhookVerdictName(verdict));
 }
 
 }  // namespace lab_orders::http

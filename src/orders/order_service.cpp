@@ -4,6 +4,7 @@
 
 #include "lab_orders/app/error.h"
 #include "lab_orders/common/encoding.h"
+#include "lab_orders/orders/junction_failure.h"
 
 namespace lab_orders::orders {
 namespace {
@@ -12,34 +13,9 @@ using nlohmann::json;
 
 constexpr const char* kCreatePath = "/v1/labs/orders";
 
-// What the client reads when a Junction call fails: what Junction did, never its body.
+// Every 502 from order creation tells the client how to retry safely.
 AppError JunctionFailure(const junction::CallError& error) {
-  using junction::Outcome;
-  std::string log_detail = error.summary;
-  switch (error.outcome) {
-    case Outcome::kTimeout:
-      return AppError(ErrorCode::kJunctionTimeout,
-                      "Junction did not answer in time; retry with the same Idempotency-Key.",
-                      log_detail);
-    case Outcome::kConnectionFailed:
-    case Outcome::kTlsFailure:
-    case Outcome::kRateLimited: {
-      AppError failure(ErrorCode::kJunctionUnavailable,
-                       error.outcome == Outcome::kRateLimited
-                           ? "Junction is busy; retry with the same Idempotency-Key later."
-                           : "Junction could not be reached; retry with the same Idempotency-Key.",
-                       log_detail);
-      failure.retry_after_seconds = error.retry_after_seconds;
-      return failure;
-    }
-    default:
-      return AppError(ErrorCode::kJunctionUpstreamError,
-                      "Junction refused or failed the request" +
-                          (error.http_status ? " (HTTP " + std::to_string(error.http_status) + ")"
-                                             : std::string()) +
-                          "; retry with the same Idempotency-Key.",
-                      log_detail);
-  }
+  return orders::JunctionFailure(error, "retry with the same Idempotency-Key.");
 }
 
 junction::PatientDetails PatientFor(const LabOrder& order) {
@@ -58,6 +34,17 @@ junction::PatientAddress AddressFor(const LabOrder& order) {
 
 json OptionalJson(const std::optional<std::string>& value) {
   return value ? json(*value) : json(nullptr);
+}
+
+json AppointmentJson(const std::optional<AppointmentView>& appointment) {
+  if (!appointment) return nullptr;
+  return {{"id", appointment->id},
+          {"status", appointment->status},
+          {"start_at", OptionalJson(appointment->start_at)},
+          {"end_at", OptionalJson(appointment->end_at)},
+          {"timezone", OptionalJson(appointment->timezone)},
+          {"provider", appointment->provider},
+          {"can_reschedule", appointment->can_reschedule}};
 }
 
 }  // namespace
@@ -119,7 +106,8 @@ json OrderService::OrderJson(const LabOrder& order) {
           {"created_at", order.created_at},
           {"updated_at", order.updated_at},
           {"completed_at", OptionalJson(order.completed_at)},
-          {"appointment", nullptr}};
+          {"appointment", AppointmentJson(order.workflow.appointment)},
+          {"failure_reason", OptionalJson(order.workflow.failure_reason)}};
 }
 
 StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
@@ -162,44 +150,71 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
       break;
   }
 
+  // This request's order, or the one an earlier request with the key recorded.
+  std::optional<LabOrder> order;
+  if (claim.record.recovery_point == store::RecoveryPoint::kStarted) {
+    order.emplace();
+    order->id = ids_.NewUuid();
+    order->brand_id = principal.brand_id;
+    order->user_id = principal.user_id;
+    order->patient_id = request.patient_id;
+    order->panel_slug = request.panel_slug;
+    order->status = "received";
+    order->total_cents = request.total_cents;
+    order->currency = request.currency;
+    order->created_at = order->updated_at = FormatRfc3339(now);
+    order->patient = request.patient;
+    order->address = request.address;
+  }
+  std::string answer = DriveToFinish(claim.record, std::move(order));
+  return {201, answer, false};
+}
+
+std::optional<std::string> OrderService::CompleteStaleKey(const store::IdempotencyRecord& record) {
   try {
-    // This request's order, or the one an earlier request with the key recorded: read once, then
-    // kept in step with what each phase commits.
+    std::string answer = DriveToFinish(record, std::nullopt);
+    spdlog::info("completer finished idempotency key of brand {} (order {})", record.brand_id,
+                 record.order_id.value_or("?"));
+    return answer;
+  } catch (const std::exception& e) {
+    const auto* app_error = dynamic_cast<const AppError*>(&e);
+    spdlog::warn("completer could not finish a key of brand {} (order {}): {}", record.brand_id,
+                 record.order_id.value_or("?"), app_error ? app_error->log_detail() : e.what());
+    return std::nullopt;
+  }
+}
+
+std::string OrderService::DriveToFinish(const store::IdempotencyRecord& record,
+                                        std::optional<LabOrder> new_order) {
+  const std::string& brand_id = record.brand_id;
+  const std::string& key = record.key;
+  try {
+    // Read once, then kept in step with what each phase commits.
     LabOrder order;
-    if (claim.record.recovery_point == store::RecoveryPoint::kStarted) {
-      order.id = ids_.NewUuid();
-      order.brand_id = principal.brand_id;
-      order.user_id = principal.user_id;
-      order.patient_id = request.patient_id;
-      order.panel_slug = request.panel_slug;
-      order.status = "received";
-      order.total_cents = request.total_cents;
-      order.currency = request.currency;
-      order.created_at = order.updated_at = FormatRfc3339(now);
-      order.patient = request.patient;
-      order.address = request.address;
-      store_.RecordOrder(*key, order);
+    if (new_order) {
+      order = std::move(*new_order);
+      store_.RecordOrder(key, order);
     } else {
-      std::optional<LabOrder> stored = store_.GetOrder(principal.brand_id, *claim.record.order_id);
+      std::optional<LabOrder> stored =
+          record.order_id ? store_.GetOrder(brand_id, *record.order_id) : std::nullopt;
       if (!stored) throw AppError(ErrorCode::kInternalError, "The order could not be read back.");
       order = std::move(*stored);
     }
-    store::RecoveryPoint point = claim.record.recovery_point;
-    if (point <= store::RecoveryPoint::kOrderRecorded) EnsureJunctionUser(*key, order);
-    if (point <= store::RecoveryPoint::kUserEnsured) CreateJunctionOrder(*key, order);
+    store::RecoveryPoint point = record.recovery_point;
+    if (point <= store::RecoveryPoint::kOrderRecorded) EnsureJunctionUser(key, order);
+    if (point <= store::RecoveryPoint::kUserEnsured) CreateJunctionOrder(key, order);
 
     std::string answer = OrderJson(order).dump();
-    store_.FinishKey(principal.brand_id, *key, 201, answer);
-    spdlog::info("order {} created for brand {} (key recovery from {})", order.id,
-                 principal.brand_id, store::RecoveryPointName(point));
-    return {201, answer, false};
+    store_.FinishKey(brand_id, key, 201, answer);
+    spdlog::info("order {} created for brand {} (key recovery from {})", order.id, brand_id,
+                 store::RecoveryPointName(point));
+    return answer;
   } catch (...) {
     // Not final: the key keeps its recovery point, and the next try with it resumes there.
     try {
-      store_.ReleaseKey(principal.brand_id, *key);
+      store_.ReleaseKey(brand_id, key);
     } catch (const std::exception& e) {
-      spdlog::error("could not release idempotency key for brand {}: {}", principal.brand_id,
-                    e.what());
+      spdlog::error("could not release idempotency key for brand {}: {}", brand_id, e.what());
     }
     throw;
   }
@@ -222,6 +237,7 @@ void OrderService::EnsureJunctionUser(const std::string& key, LabOrder& order) {
   auto now = clock_.Now();
   store_.SaveJunctionUser(order.brand_id, key, order.id, client_user_id, *junction_user_id, now);
   order.junction_user_id = junction_user_id;
+  ++order.version;
   order.updated_at = FormatRfc3339(now);
 }
 
@@ -236,10 +252,15 @@ void OrderService::CreateJunctionOrder(const std::string& key, LabOrder& order) 
   auto created = junction_.CreateOrder(request);
   if (!created.ok()) throw JunctionFailure(created.error());
   auto now = clock_.Now();
-  store_.SaveJunctionOrder(order.brand_id, key, order.id, created->order.id, "ordered", now);
+  // The appointment workflow starts in the same transaction: no order is left without one.
+  store::NewJob first_step{ids_.NewUuid(), store::kJobAwaitRequisition, order.id, "", now};
+  store_.SaveJunctionOrder(order.brand_id, key, order.id, created->order.id, "ordered", now,
+                           first_step);
   order.junction_order_id = created->order.id;
   order.status = "ordered";
   order.updated_at = FormatRfc3339(now);
+  ++order.version;
+  if (on_workflow_queued_) on_workflow_queued_();
 }
 
 json OrderService::GetOrder(const auth::Principal& principal, const std::string& order_id) {

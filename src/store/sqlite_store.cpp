@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -10,6 +11,7 @@
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "lab_orders/common/clock.h"
 
@@ -28,8 +30,8 @@ struct Migration {
 // Append only: an applied migration is never edited, a change is a new version.
 // Types stay within TEXT and INTEGER/BIGINT so the same DDL runs on PostgreSQL.
 // Order timestamps are RFC 3339 UTC text of fixed width (FormatRfc3339), so they sort as text and
-// read as the API writes them. Idempotency-key times are epoch milliseconds: leases need
-// sub-second precision and are compared, never shown.
+// read as the API writes them. Idempotency-key, job and webhook times are epoch milliseconds:
+// leases need sub-second precision and are compared, never shown.
 constexpr Migration kMigrations[] = {
     {1, R"sql(
 CREATE TABLE lab_orders (
@@ -71,13 +73,64 @@ CREATE TABLE junction_users (
   created_at       TEXT NOT NULL
 );
 )sql"},
+    // The workflow: the order's workflow state (JSON, no PHI) and a version that guards job runs
+    // against concurrent writes; durable jobs; Junction webhook receipts for deduplication.
+    {2, R"sql(
+ALTER TABLE lab_orders ADD COLUMN workflow TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE lab_orders ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX lab_orders_junction_order ON lab_orders (junction_order_id);
+
+-- The completer's scan for unfinished keys skips the finished ones, which are most of them.
+CREATE INDEX idempotency_keys_unfinished ON idempotency_keys (created_at)
+  WHERE recovery_point <> 'finished';
+
+CREATE TABLE jobs (
+  id           TEXT PRIMARY KEY,
+  kind         TEXT NOT NULL,
+  order_id     TEXT NOT NULL REFERENCES lab_orders (id),
+  payload      TEXT NOT NULL,
+  state        TEXT NOT NULL CHECK (state IN ('queued', 'done')),
+  attempts     INTEGER NOT NULL,
+  due_at       BIGINT NOT NULL,
+  locked_until BIGINT,
+  lease_owner  TEXT,
+  last_error   TEXT,
+  created_at   BIGINT NOT NULL,
+  updated_at   BIGINT NOT NULL
+);
+CREATE INDEX jobs_due ON jobs (state, due_at);
+-- Expired leases are due whatever their due_at: found by lease end, not by a scan.
+CREATE INDEX jobs_lease_end ON jobs (state, locked_until);
+CREATE INDEX jobs_done_updated ON jobs (updated_at) WHERE state = 'done';
+-- At most one queued step job per order: two would run the order's workflow twice at once.
+CREATE UNIQUE INDEX jobs_one_step_per_order ON jobs (order_id)
+  WHERE state = 'queued' AND kind <> 'junction_event';
+
+CREATE TABLE junction_webhooks (
+  svix_id     TEXT PRIMARY KEY,
+  received_at BIGINT NOT NULL
+);
+CREATE INDEX junction_webhooks_received ON junction_webhooks (received_at);
+)sql"},
 };
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
 
 constexpr const char* kOrderColumns =
     "id, brand_id, user_id, patient_id, panel_slug, status, total_cents, currency, "
-    "junction_user_id, junction_order_id, created_at, updated_at, completed_at, phi";
+    "junction_user_id, junction_order_id, created_at, updated_at, completed_at, phi, workflow, "
+    "version";
+
+constexpr const char* kKeyColumns =
+    "brand_id, key, fingerprint, recovery_point, order_id, response_status, response_body, "
+    "created_at";
+constexpr int kKeyColumnCount = 8;  // the columns in kKeyColumns
+
+constexpr const char* kJobColumns =
+    "id, kind, order_id, payload, attempts, due_at, created_at, lease_owner";
+
+// Job states ('queued', 'done') and the one kind that is not a step (kJobJunctionEvent) are
+// literals in the SQL below: a partial index is used only when the query repeats its text.
 
 // ---- errors ------------------------------------------------------------------------------------
 
@@ -212,6 +265,77 @@ void ReadPhiDocument(const std::string& text, orders::LabOrder* order) {
   } catch (const nlohmann::json::exception&) {
     // nlohmann's messages can quote the input, which is PHI: say only that it is malformed.
     throw std::runtime_error("store: the order's patient data is malformed");
+  }
+}
+
+// The workflow state as JSON: every field, absent optionals as null.
+std::string WorkflowDocument(const orders::WorkflowState& state) {
+  nlohmann::json appointment = nullptr;
+  if (state.appointment) {
+    const orders::AppointmentView& view = *state.appointment;
+    appointment = {
+        {"id", view.id},
+        {"status", view.status},
+        {"start_at", OptionalToJson(view.start_at)},
+        {"end_at", OptionalToJson(view.end_at)},
+        {"timezone", OptionalToJson(view.timezone)},
+        {"provider", view.provider},
+        {"can_reschedule", view.can_reschedule},
+        {"event_count", view.event_count},
+    };
+  }
+  nlohmann::json document = {
+      {"junction_status", state.junction_status},
+      {"junction_event_id", state.junction_event_id},
+      {"appointment", appointment},
+      {"past_appointment_ids", state.past_appointment_ids},
+      {"provider_cancellations", state.provider_cancellations},
+      {"booking_sent", state.booking_sent},
+      {"failure_reason", OptionalToJson(state.failure_reason)},
+  };
+  return document.dump();
+}
+
+// A missing or null field reads as its default: rows written before a field existed (and the
+// migration's '{}') stay readable.
+template <typename T>
+T FieldOr(const nlohmann::json& object, const char* name, T fallback) {
+  auto found = object.find(name);
+  if (found == object.end() || found->is_null()) return fallback;
+  return found->get<T>();
+}
+
+orders::WorkflowState ReadWorkflowDocument(const std::string& text) {
+  try {
+    nlohmann::json document = nlohmann::json::parse(text);
+    if (!document.is_object()) throw std::runtime_error("store: the order's workflow is malformed");
+    orders::WorkflowState state;
+    state.junction_status = FieldOr<std::string>(document, "junction_status", "");
+    state.junction_event_id = FieldOr<std::int64_t>(document, "junction_event_id", 0);
+    if (auto found = document.find("appointment"); found != document.end() && !found->is_null()) {
+      if (!found->is_object()) {
+        throw std::runtime_error("store: the order's workflow is malformed");
+      }
+      orders::AppointmentView view;
+      view.id = FieldOr<std::string>(*found, "id", "");
+      view.status = FieldOr<std::string>(*found, "status", "");
+      view.start_at = OptionalFromJson(*found, "start_at");
+      view.end_at = OptionalFromJson(*found, "end_at");
+      view.timezone = OptionalFromJson(*found, "timezone");
+      view.provider = FieldOr<std::string>(*found, "provider", "");
+      view.can_reschedule = FieldOr<bool>(*found, "can_reschedule", false);
+      view.event_count = FieldOr<int>(*found, "event_count", 0);
+      state.appointment = std::move(view);
+    }
+    state.past_appointment_ids =
+        FieldOr<std::vector<std::string>>(document, "past_appointment_ids", {});
+    state.provider_cancellations = FieldOr<int>(document, "provider_cancellations", 0);
+    state.booking_sent = FieldOr<bool>(document, "booking_sent", false);
+    state.failure_reason = OptionalFromJson(document, "failure_reason");
+    return state;
+  } catch (const nlohmann::json::exception&) {
+    // Not PHI, but the message stays as plain as the PHI reader's.
+    throw std::runtime_error("store: the order's workflow is malformed");
   }
 }
 
@@ -462,6 +586,117 @@ void RequireKeyOwnsOrder(const KeyState& state, const std::string& order_id) {
   }
 }
 
+// Reads kKeyColumns, the first columns of row.
+IdempotencyRecord ReadKeyRow(const Statement& row, const PhiCipher& cipher) {
+  IdempotencyRecord record;
+  record.brand_id = row.Text(0);
+  record.key = row.Text(1);
+  record.fingerprint = row.Text(2);
+  record.recovery_point = ParseRecoveryPoint(row.Text(3));
+  record.order_id = row.OptionalText(4);
+  if (auto status = row.OptionalInteger(5)) record.response_status = static_cast<int>(*status);
+  if (auto sealed = row.OptionalText(6)) {
+    record.response_body =
+        cipher.Decrypt(*sealed, ResponseAssociatedData(record.brand_id, record.key));
+  }
+  record.created_at = FromEpochMillis(row.Integer(7));
+  return record;
+}
+
+// Reads kJobColumns, the first columns of row.
+Job ReadJobRow(const Statement& row) {
+  Job job;
+  job.id = row.Text(0);
+  job.kind = row.Text(1);
+  job.order_id = row.Text(2);
+  job.payload = row.Text(3);
+  job.attempts = static_cast<int>(row.Integer(4));
+  job.due_at = FromEpochMillis(row.Integer(5));
+  job.created_at = FromEpochMillis(row.Integer(6));
+  job.lease_owner = row.OptionalText(7).value_or("");
+  return job;
+}
+
+template <typename Connection>
+void InsertJob(Connection& connection, const NewJob& job, TimePoint created_at) {
+  Statement insert = connection.Query(
+      "INSERT INTO jobs (id, kind, order_id, payload, state, attempts, due_at, created_at, "
+      "updated_at) VALUES (?1, ?2, ?3, ?4, 'queued', 0, ?5, ?6, ?6)");
+  insert.Bind(1, job.id)
+      .Bind(2, job.kind)
+      .Bind(3, job.order_id)
+      .Bind(4, job.payload)
+      .Bind(5, EpochMillis(job.due_at))
+      .Bind(6, EpochMillis(created_at))
+      .Run();
+}
+
+template <typename Connection>
+void LeaseJob(Connection& connection, const std::string& job_id, TimePoint now,
+              TimePoint lease_until, const std::string& owner) {
+  Statement update = connection.Query(
+      "UPDATE jobs SET locked_until = ?2, lease_owner = ?3, updated_at = ?4 WHERE id = ?1");
+  update.Bind(1, job_id).Bind(2, EpochMillis(lease_until)).Bind(3, owner).Bind(4, EpochMillis(now));
+  update.Run();
+}
+
+// A job run's write to its order: the fields a run may change, checked and converted.
+struct OrderWrite {
+  std::string status;
+  std::string updated_at;
+  std::optional<std::string> completed_at;
+  std::string workflow;
+};
+
+OrderWrite PrepareOrderWrite(const Job& job, const orders::LabOrder& order) {
+  if (order.id != job.order_id) {
+    throw std::logic_error("store: a job's run updates another order than the job's");
+  }
+  return OrderWrite{order.status, CanonicalTimestamp(order.updated_at, "updated_at"),
+                    CanonicalTimestamp(order.completed_at, "completed_at"),
+                    WorkflowDocument(order.workflow)};
+}
+
+// Throws LeaseLost unless job is still queued under job.lease_owner; returns the lease's end.
+// A lease that ran out but that nobody took over is still held: the run's result stays good until
+// another claim replaces the owner.
+template <typename Connection>
+std::int64_t RequireLease(Connection& connection, const Job& job) {
+  Statement select = connection.Query(
+      "SELECT locked_until FROM jobs WHERE id = ?1 AND state = 'queued' AND lease_owner = ?2 "
+      "AND locked_until IS NOT NULL");
+  select.Bind(1, job.id).Bind(2, job.lease_owner);
+  if (job.lease_owner.empty() || !select.Step()) {
+    throw LeaseLost("store: the job's lease was lost");
+  }
+  return select.Integer(0);
+}
+
+template <typename Connection>
+void RequireOrderVersion(Connection& connection, const std::string& order_id,
+                         std::int64_t expected_version) {
+  Statement select = connection.Query("SELECT version FROM lab_orders WHERE id = ?1");
+  select.Bind(1, order_id);
+  if (!select.Step()) throw std::logic_error("store: no such order");
+  if (select.Integer(0) != expected_version) {
+    throw VersionConflict("store: the order changed during the job's run");
+  }
+}
+
+template <typename Connection>
+void WriteOrder(Connection& connection, const std::string& order_id, const OrderWrite& write) {
+  Statement update = connection.Query(
+      "UPDATE lab_orders SET status = ?2, updated_at = ?3, completed_at = ?4, workflow = ?5, "
+      "version = version + 1 WHERE id = ?1");
+  update.Bind(1, order_id)
+      .Bind(2, write.status)
+      .Bind(3, write.updated_at)
+      .Bind(4, write.completed_at)
+      .Bind(5, write.workflow)
+      .Run();
+  if (connection.ChangedRows() != 1) throw std::logic_error("store: no such order");
+}
+
 template <typename Connection>
 void MoveRecoveryPoint(Connection& connection, const std::string& brand_id, const std::string& key,
                        RecoveryPoint point) {
@@ -525,25 +760,11 @@ Claim SqliteStore::ClaimKey(const std::string& brand_id, const std::string& key,
     };
     auto load = [&]() -> std::optional<StoredKey> {
       Statement select = connection_->Query(
-          "SELECT fingerprint, recovery_point, order_id, response_status, response_body, "
-          "locked_until, created_at FROM idempotency_keys WHERE brand_id = ?1 AND key = ?2");
+          std::string("SELECT ") + kKeyColumns +
+          ", locked_until FROM idempotency_keys WHERE brand_id = ?1 AND key = ?2");
       select.Bind(1, brand_id).Bind(2, key);
       if (!select.Step()) return std::nullopt;
-      StoredKey stored;
-      IdempotencyRecord& record = stored.record;
-      record.brand_id = brand_id;
-      record.key = key;
-      record.fingerprint = select.Text(0);
-      record.recovery_point = ParseRecoveryPoint(select.Text(1));
-      record.order_id = select.OptionalText(2);
-      if (auto status = select.OptionalInteger(3))
-        record.response_status = static_cast<int>(*status);
-      if (auto sealed = select.OptionalText(4)) {
-        record.response_body = cipher_.Decrypt(*sealed, ResponseAssociatedData(brand_id, key));
-      }
-      stored.locked_until = select.OptionalInteger(5);
-      record.created_at = FromEpochMillis(select.Integer(6));
-      return stored;
+      return StoredKey{ReadKeyRow(select, cipher_), select.OptionalInteger(kKeyColumnCount)};
     };
 
     std::optional<StoredKey> stored = load();
@@ -596,6 +817,7 @@ void SqliteStore::RecordOrder(const std::string& key, const orders::LabOrder& or
   const std::optional<std::string> completed_at =
       CanonicalTimestamp(order.completed_at, "completed_at");
   const std::string sealed_phi = cipher_.Encrypt(PhiDocument(order), PhiAssociatedData(order.id));
+  const std::string workflow = WorkflowDocument(order.workflow);
 
   std::lock_guard lock(mutex_);
   connection_->Transaction("RecordOrder", TransactionKind::kWrite, [&] {
@@ -607,7 +829,8 @@ void SqliteStore::RecordOrder(const std::string& key, const orders::LabOrder& or
     Statement insert = connection_->Query(
         "INSERT INTO lab_orders (id, brand_id, user_id, patient_id, panel_slug, status, "
         "total_cents, currency, junction_user_id, junction_order_id, created_at, updated_at, "
-        "completed_at, phi) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+        "completed_at, phi, workflow, version) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
     insert.Bind(1, order.id)
         .Bind(2, order.brand_id)
         .Bind(3, order.user_id)
@@ -622,6 +845,8 @@ void SqliteStore::RecordOrder(const std::string& key, const orders::LabOrder& or
         .Bind(12, updated_at)
         .Bind(13, completed_at)
         .Bind(14, sealed_phi)
+        .Bind(15, workflow)
+        .Bind(16, order.version)
         .Run();
 
     Statement update = connection_->Query(
@@ -651,7 +876,7 @@ void SqliteStore::SaveJunctionUser(const std::string& brand_id, const std::strin
     upsert.Bind(1, client_user_id).Bind(2, junction_user_id).Bind(3, timestamp).Run();
 
     Statement update = connection_->Query(
-        "UPDATE lab_orders SET junction_user_id = ?3, updated_at = ?4 "
+        "UPDATE lab_orders SET junction_user_id = ?3, updated_at = ?4, version = version + 1 "
         "WHERE id = ?1 AND brand_id = ?2");
     update.Bind(1, order_id).Bind(2, brand_id).Bind(3, junction_user_id).Bind(4, timestamp).Run();
     if (connection_->ChangedRows() != 1) throw std::logic_error("store: no such order");
@@ -663,17 +888,32 @@ void SqliteStore::SaveJunctionUser(const std::string& brand_id, const std::strin
 void SqliteStore::SaveJunctionOrder(const std::string& brand_id, const std::string& key,
                                     const std::string& order_id,
                                     const std::string& junction_order_id, const std::string& status,
-                                    TimePoint now) {
+                                    TimePoint now, const NewJob& first_step) {
+  if (first_step.order_id != order_id) {
+    throw std::logic_error("store: the first step belongs to another order");
+  }
   const std::string timestamp = FormatRfc3339(now);
   std::lock_guard lock(mutex_);
   connection_->Transaction("SaveJunctionOrder", TransactionKind::kWrite, [&] {
     KeyState state =
         LoadKeyForPhase(*connection_, brand_id, key, RecoveryPoint::kJunctionOrderCreated);
     RequireKeyOwnsOrder(state, order_id);
+    if (state.recovery_point == RecoveryPoint::kJunctionOrderCreated) {
+      // A repeat of this phase: it committed once, with the first step, and since then the order
+      // and its jobs belong to the workflow. Writing again would queue a second workflow or
+      // restart an ended one, and could put back a status the workflow moved on from.
+      Statement select =
+          connection_->Query("SELECT junction_order_id FROM lab_orders WHERE id = ?1");
+      select.Bind(1, order_id);
+      if (!select.Step() || select.OptionalText(0) != junction_order_id) {
+        throw std::logic_error("store: the order already has another Junction order");
+      }
+      return;
+    }
 
     Statement update = connection_->Query(
-        "UPDATE lab_orders SET junction_order_id = ?3, status = ?4, updated_at = ?5 "
-        "WHERE id = ?1 AND brand_id = ?2");
+        "UPDATE lab_orders SET junction_order_id = ?3, status = ?4, updated_at = ?5, "
+        "version = version + 1 WHERE id = ?1 AND brand_id = ?2");
     update.Bind(1, order_id)
         .Bind(2, brand_id)
         .Bind(3, junction_order_id)
@@ -681,6 +921,7 @@ void SqliteStore::SaveJunctionOrder(const std::string& brand_id, const std::stri
         .Bind(5, timestamp)
         .Run();
     if (connection_->ChangedRows() != 1) throw std::logic_error("store: no such order");
+    InsertJob(*connection_, first_step, now);
 
     MoveRecoveryPoint(*connection_, brand_id, key, RecoveryPoint::kJunctionOrderCreated);
   });
@@ -743,6 +984,8 @@ orders::LabOrder ReadOrderRow(const Statement& row, const PhiCipher& cipher) {
   order.completed_at = row.OptionalText(12);
   // Throws std::runtime_error when the PHI key is not the one the row was written with.
   ReadPhiDocument(cipher.Decrypt(row.Text(13), PhiAssociatedData(order.id)), &order);
+  order.workflow = ReadWorkflowDocument(row.Text(14));
+  order.version = row.Integer(15);
   return order;
 }
 
@@ -796,12 +1039,256 @@ std::vector<orders::LabOrder> SqliteStore::ListOrders(const std::string& brand_i
   });
 }
 
+std::optional<orders::LabOrder> SqliteStore::GetOrderById(const std::string& order_id) {
+  std::lock_guard lock(mutex_);
+  return connection_->Transaction(
+      "GetOrderById", TransactionKind::kRead, [&]() -> std::optional<orders::LabOrder> {
+        Statement select = connection_->Query(std::string("SELECT ") + kOrderColumns +
+                                              " FROM lab_orders WHERE id = ?1");
+        select.Bind(1, order_id);
+        if (!select.Step()) return std::nullopt;
+        return ReadOrderRow(select, cipher_);
+      });
+}
+
+std::optional<orders::LabOrder> SqliteStore::FindOrderByJunctionId(
+    const std::string& junction_order_id) {
+  std::lock_guard lock(mutex_);
+  return connection_->Transaction(
+      "FindOrderByJunctionId", TransactionKind::kRead, [&]() -> std::optional<orders::LabOrder> {
+        // One Junction order per order; the ordering only makes a broken invariant deterministic.
+        Statement select = connection_->Query(
+            std::string("SELECT ") + kOrderColumns +
+            " FROM lab_orders WHERE junction_order_id = ?1 ORDER BY created_at, id LIMIT 1");
+        select.Bind(1, junction_order_id);
+        if (!select.Step()) return std::nullopt;
+        return ReadOrderRow(select, cipher_);
+      });
+}
+
 int SqliteStore::ReapKeys(TimePoint created_before) {
   std::lock_guard lock(mutex_);
   return connection_->Transaction("ReapKeys", TransactionKind::kWrite, [&] {
-    Statement remove = connection_->Query("DELETE FROM idempotency_keys WHERE created_at < ?1");
-    remove.Bind(1, EpochMillis(created_before)).Run();
-    return connection_->ChangedRows();
+    const std::int64_t cutoff = EpochMillis(created_before);
+    Statement remove_keys =
+        connection_->Query("DELETE FROM idempotency_keys WHERE created_at < ?1");
+    remove_keys.Bind(1, cutoff).Run();
+    const int reaped = connection_->ChangedRows();
+    // Past the cutoff Junction no longer retries a webhook, so its receipt has nothing to dedupe.
+    Statement remove_webhooks =
+        connection_->Query("DELETE FROM junction_webhooks WHERE received_at < ?1");
+    remove_webhooks.Bind(1, cutoff).Run();
+    Statement remove_jobs =
+        connection_->Query("DELETE FROM jobs WHERE state = 'done' AND updated_at < ?1");
+    remove_jobs.Bind(1, cutoff).Run();
+    return reaped;
+  });
+}
+
+std::vector<IdempotencyRecord> SqliteStore::ClaimStaleKeys(TimePoint created_before, TimePoint now,
+                                                           TimePoint lease_until, int limit) {
+  if (limit < 1) throw std::invalid_argument("ClaimStaleKeys: limit must be at least 1");
+  std::lock_guard lock(mutex_);
+  return connection_->Transaction("ClaimStaleKeys", TransactionKind::kWrite, [&] {
+    std::vector<IdempotencyRecord> records;
+    {
+      // The recovery point names are RecoveryPointName's, literal to match the partial index.
+      Statement select = connection_->Query(
+          std::string("SELECT ") + kKeyColumns +
+          " FROM idempotency_keys WHERE recovery_point <> 'finished' "
+          "AND recovery_point <> 'started' AND order_id IS NOT NULL AND created_at < ?1 "
+          "AND (locked_until IS NULL OR locked_until <= ?2) "
+          "ORDER BY created_at, brand_id, key LIMIT ?3");
+      select.Bind(1, EpochMillis(created_before))
+          .Bind(2, EpochMillis(now))
+          .Bind(3, std::int64_t{limit});
+      while (select.Step()) records.push_back(ReadKeyRow(select, cipher_));
+    }
+    for (const IdempotencyRecord& record : records) {
+      Statement update = connection_->Query(
+          "UPDATE idempotency_keys SET locked_until = ?3 WHERE brand_id = ?1 AND key = ?2");
+      update.Bind(1, record.brand_id).Bind(2, record.key).Bind(3, EpochMillis(lease_until)).Run();
+    }
+    return records;
+  });
+}
+
+// ---- jobs
+// ----------------------------------------------------------------------------------------
+
+std::vector<Job> SqliteStore::ClaimDueJobs(TimePoint now, TimePoint lease_until,
+                                           const std::string& owner, int limit) {
+  if (limit < 1) throw std::invalid_argument("ClaimDueJobs: limit must be at least 1");
+  // An empty owner could not be told apart from "no owner" when the run completes.
+  if (owner.empty()) throw std::invalid_argument("ClaimDueJobs: owner must not be empty");
+  std::lock_guard lock(mutex_);
+  // A write transaction from the start: the rows read are leased before any other claimer, in
+  // this process or another, can read them.
+  return connection_->Transaction("ClaimDueJobs", TransactionKind::kWrite, [&] {
+    std::vector<Job> jobs;
+    {
+      // Due: not leased and due_at passed, or leased and the lease ran out (its worker died),
+      // whatever its due_at. One branch each, so each is an index range that stops at the limit,
+      // rather than a scan of every queued job (most wait hours) on every poll.
+      const std::string columns = kJobColumns;
+      Statement select = connection_->Query(
+          "SELECT " + columns + " FROM (SELECT " + columns +
+          " FROM jobs WHERE state = 'queued' AND locked_until IS NULL AND due_at <= ?1 "
+          "ORDER BY due_at, id LIMIT ?2) AS waiting "
+          "UNION ALL SELECT " +
+          columns + " FROM (SELECT " + columns +
+          " FROM jobs WHERE state = 'queued' AND locked_until <= ?1 "
+          "ORDER BY due_at, id LIMIT ?2) AS abandoned "
+          "ORDER BY due_at, id LIMIT ?2");
+      select.Bind(1, EpochMillis(now)).Bind(2, std::int64_t{limit});
+      while (select.Step()) jobs.push_back(ReadJobRow(select));
+    }
+    for (Job& job : jobs) {
+      LeaseJob(*connection_, job.id, now, lease_until, owner);
+      job.lease_owner = owner;
+    }
+    return jobs;
+  });
+}
+
+OrderJobClaim SqliteStore::ClaimOrderStep(const std::string& order_id, TimePoint now,
+                                          TimePoint lease_until, const std::string& owner,
+                                          Job* job) {
+  if (owner.empty()) throw std::invalid_argument("ClaimOrderStep: owner must not be empty");
+  std::lock_guard lock(mutex_);
+  return connection_->Transaction("ClaimOrderStep", TransactionKind::kWrite, [&] {
+    Job step;
+    {
+      Statement select =
+          connection_->Query(std::string("SELECT ") + kJobColumns +
+                             ", locked_until FROM jobs WHERE order_id = ?1 AND state = 'queued' "
+                             "AND kind <> 'junction_event'");
+      select.Bind(1, order_id);
+      if (!select.Step()) return OrderJobClaim::kNone;
+      std::optional<std::int64_t> locked_until = select.OptionalInteger(8);
+      if (locked_until && *locked_until > EpochMillis(now)) return OrderJobClaim::kBusy;
+      step = ReadJobRow(select);
+    }
+    LeaseJob(*connection_, step.id, now, lease_until, owner);
+    step.lease_owner = owner;
+    if (job != nullptr) *job = std::move(step);
+    return OrderJobClaim::kClaimed;
+  });
+}
+
+void SqliteStore::CompleteJob(const Job& job, const JobOutcome& outcome) {
+  // Everything that can fail without the database is done before the transaction starts.
+  std::optional<OrderWrite> order_write;
+  if (outcome.order_update) order_write = PrepareOrderWrite(job, *outcome.order_update);
+
+  std::lock_guard lock(mutex_);
+  connection_->Transaction("CompleteJob", TransactionKind::kWrite, [&] {
+    const std::int64_t lease_end = RequireLease(*connection_, job);
+    if (outcome.expected_order_version) {
+      RequireOrderVersion(*connection_, job.order_id, *outcome.expected_order_version);
+    }
+    if (order_write) WriteOrder(*connection_, job.order_id, *order_write);
+
+    // The store reads no clock and the outcome carries no "now", so the lease's end stands in for
+    // the time of this commit: within one lease of it, which is all reaping done jobs needs.
+    if (outcome.done) {
+      Statement update = connection_->Query(
+          "UPDATE jobs SET state = 'done', locked_until = NULL, lease_owner = NULL, "
+          "updated_at = ?2 WHERE id = ?1");
+      update.Bind(1, job.id).Bind(2, lease_end).Run();
+    } else {
+      Statement update = connection_->Query(
+          "UPDATE jobs SET due_at = ?2, attempts = ?3, last_error = ?4, locked_until = NULL, "
+          "lease_owner = NULL, updated_at = ?5 WHERE id = ?1");
+      update.Bind(1, job.id)
+          .Bind(2, EpochMillis(outcome.retry_at))
+          .Bind(3, std::int64_t{outcome.attempts})
+          .Bind(4, outcome.last_error)
+          .Bind(5, lease_end)
+          .Run();
+    }
+
+    // A new job's created_at is the earlier of its due time and the lease's end: both are at or
+    // after now while the run is on time, so the earlier is the closer.
+    for (const NewJob& next : outcome.enqueue) {
+      InsertJob(*connection_, next, std::min(next.due_at, FromEpochMillis(lease_end)));
+    }
+
+    if (outcome.wake_order_step) {
+      // "Due now" without reading a clock: epoch 0 is before any now, so the next claim takes the
+      // step. A step a worker holds stays held; that worker's own outcome sets its next due time.
+      Statement update = connection_->Query(
+          "UPDATE jobs SET due_at = 0 WHERE order_id = ?1 AND state = 'queued' "
+          "AND kind <> 'junction_event'");
+      update.Bind(1, job.order_id).Run();
+    }
+  });
+}
+
+void SqliteStore::CheckpointOrder(const Job& job, const orders::LabOrder& order_update,
+                                  std::int64_t expected_order_version) {
+  const OrderWrite order_write = PrepareOrderWrite(job, order_update);
+  std::lock_guard lock(mutex_);
+  connection_->Transaction("CheckpointOrder", TransactionKind::kWrite, [&] {
+    RequireLease(*connection_, job);
+    RequireOrderVersion(*connection_, job.order_id, expected_order_version);
+    WriteOrder(*connection_, job.order_id, order_write);
+  });
+}
+
+void SqliteStore::ReleaseJob(const Job& job) {
+  if (job.lease_owner.empty()) return;  // never claimed, so nothing to give back
+  std::lock_guard lock(mutex_);
+  connection_->Transaction("ReleaseJob", TransactionKind::kWrite, [&] {
+    // Another owner's lease, or a finished job, is left alone: this caller no longer holds it.
+    Statement update = connection_->Query(
+        "UPDATE jobs SET locked_until = NULL, lease_owner = NULL "
+        "WHERE id = ?1 AND state = 'queued' AND lease_owner = ?2");
+    update.Bind(1, job.id).Bind(2, job.lease_owner).Run();
+  });
+}
+
+std::optional<TimePoint> SqliteStore::NextJobDue() {
+  std::lock_guard lock(mutex_);
+  return connection_->Transaction(
+      "NextJobDue", TransactionKind::kRead, [&]() -> std::optional<TimePoint> {
+        // Two index lookups rather than MIN(COALESCE(...)) over every queued job.
+        Statement select = connection_->Query(
+            "SELECT (SELECT MIN(due_at) FROM jobs WHERE state = 'queued' AND locked_until IS "
+            "NULL), "
+            "(SELECT MIN(locked_until) FROM jobs WHERE state = 'queued')");
+        if (!select.Step()) return std::nullopt;
+        std::optional<std::int64_t> unleased = select.OptionalInteger(0);
+        std::optional<std::int64_t> lease_end = select.OptionalInteger(1);
+        if (!unleased && !lease_end) return std::nullopt;
+        if (!unleased) return FromEpochMillis(*lease_end);
+        if (!lease_end) return FromEpochMillis(*unleased);
+        return FromEpochMillis(std::min(*unleased, *lease_end));
+      });
+}
+
+std::vector<std::pair<std::string, int>> SqliteStore::QueuedJobCounts() {
+  std::lock_guard lock(mutex_);
+  return connection_->Transaction("QueuedJobCounts", TransactionKind::kRead, [&] {
+    std::vector<std::pair<std::string, int>> counts;
+    Statement select = connection_->Query(
+        "SELECT kind, COUNT(*) FROM jobs WHERE state = 'queued' GROUP BY kind ORDER BY kind");
+    while (select.Step()) counts.emplace_back(select.Text(0), static_cast<int>(select.Integer(1)));
+    return counts;
+  });
+}
+
+bool SqliteStore::RecordJunctionWebhook(const std::string& svix_id, TimePoint now,
+                                        const NewJob& job) {
+  std::lock_guard lock(mutex_);
+  return connection_->Transaction("RecordJunctionWebhook", TransactionKind::kWrite, [&] {
+    Statement insert = connection_->Query(
+        "INSERT INTO junction_webhooks (svix_id, received_at) VALUES (?1, ?2) "
+        "ON CONFLICT (svix_id) DO NOTHING");
+    insert.Bind(1, svix_id).Bind(2, EpochMillis(now)).Run();
+    if (connection_->ChangedRows() == 0) return false;  // a redelivery: handled the first time
+    InsertJob(*connection_, job, now);
+    return true;
   });
 }
 
@@ -810,6 +1297,17 @@ int SqliteStore::ReleaseAllLeases() {
   return connection_->Transaction("ReleaseAllLeases", TransactionKind::kWrite, [&] {
     Statement update = connection_->Query(
         "UPDATE idempotency_keys SET locked_until = NULL WHERE locked_until IS NOT NULL");
+    update.Run();
+    return connection_->ChangedRows();
+  });
+}
+
+int SqliteStore::ReleaseAllJobLeases() {
+  std::lock_guard lock(mutex_);
+  return connection_->Transaction("ReleaseAllJobLeases", TransactionKind::kWrite, [&] {
+    Statement update = connection_->Query(
+        "UPDATE jobs SET locked_until = NULL, lease_owner = NULL "
+        "WHERE state = 'queued' AND locked_until IS NOT NULL");
     update.Run();
     return connection_->ChangedRows();
   });

@@ -57,6 +57,11 @@ LabOrder MakeOrder(const std::string& id, const std::string& brand_id, TimePoint
   return order;
 }
 
+// The first workflow step SaveJunctionOrder queues with the Junction order.
+NewJob FirstStep(const std::string& order_id, TimePoint due_at) {
+  return NewJob{"step-" + order_id, kJobAwaitRequisition, order_id, "", due_at};
+}
+
 std::string ReadFileBytes(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -65,8 +70,8 @@ std::string ReadFileBytes(const std::filesystem::path& path) {
 // A second, plain sqlite3 connection: to look at what is really stored.
 class RawDatabase {
  public:
-  explicit RawDatabase(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+  explicit RawDatabase(const std::string& path, int flags = SQLITE_OPEN_READWRITE) {
+    if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
       throw std::runtime_error("cannot open test database");
     }
   }
@@ -155,7 +160,7 @@ TEST_F(SqliteStoreTest, MigrateIsIdempotent) {
     reopened.Migrate();
   }
   RawDatabase raw(path_);
-  EXPECT_EQ(raw.QueryText("SELECT COUNT(*) FROM schema_migrations"), "1");
+  EXPECT_EQ(raw.QueryText("SELECT COUNT(*) FROM schema_migrations"), "2");
   EXPECT_EQ(raw.QueryText("SELECT MIN(version) FROM schema_migrations"), "1");
   EXPECT_EQ(raw.QueryText("PRAGMA journal_mode"), "wal");
 }
@@ -334,15 +339,32 @@ TEST_F(SqliteStoreTest, PhasesMoveTheRecoveryPointAndShowThroughGetOrder) {
   std::optional<LabOrder> with_user = Store().GetOrder("b", "order-1");
   EXPECT_EQ(with_user->junction_user_id, "junction-user-9");
   EXPECT_EQ(with_user->updated_at, "2024-05-01T12:00:02+00:00");
+  EXPECT_EQ(with_user->version, 1);
   Store().ReleaseKey("b", "k");
   EXPECT_EQ(ClaimAt("b", "k", kT0 + 3s).record.recovery_point, RecoveryPoint::kUserEnsured);
+  EXPECT_TRUE(Store().QueuedJobCounts().empty());
 
-  Store().SaveJunctionOrder("b", "k", "order-1", "junction-order-7", "ordered", kT0 + 4s);
+  Store().SaveJunctionOrder("b", "k", "order-1", "junction-order-7", "ordered", kT0 + 4s,
+                            FirstStep("order-1", kT0 + 5s));
   std::optional<LabOrder> ordered = Store().GetOrder("b", "order-1");
   EXPECT_EQ(ordered->junction_order_id, "junction-order-7");
   EXPECT_EQ(ordered->status, "ordered");
   EXPECT_EQ(ordered->updated_at, "2024-05-01T12:00:04+00:00");
   EXPECT_EQ(ordered->created_at, "2024-05-01T12:00:00+00:00");
+  EXPECT_EQ(ordered->version, 2);
+  // The first step is queued with the Junction order.
+  EXPECT_EQ(Store().QueuedJobCounts(),
+            (std::vector<std::pair<std::string, int>>{{kJobAwaitRequisition, 1}}));
+  EXPECT_EQ(Store().NextJobDue(), kT0 + 5s);
+  std::vector<Job> due = Store().ClaimDueJobs(kT0 + 5s, kT0 + 35s, "worker", 10);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].id, "step-order-1");
+  EXPECT_EQ(due[0].kind, kJobAwaitRequisition);
+  EXPECT_EQ(due[0].order_id, "order-1");
+  EXPECT_EQ(due[0].payload, "");
+  EXPECT_EQ(due[0].attempts, 0);
+  EXPECT_EQ(due[0].due_at, kT0 + 5s);
+  EXPECT_EQ(due[0].created_at, kT0 + 4s);
   Store().ReleaseKey("b", "k");
   EXPECT_EQ(ClaimAt("b", "k", kT0 + 5s).record.recovery_point,
             RecoveryPoint::kJunctionOrderCreated);
@@ -369,6 +391,129 @@ TEST_F(SqliteStoreTest, OptionalFieldsRoundTripAsAbsent) {
   EXPECT_FALSE(stored->patient.phone.has_value());
   EXPECT_FALSE(stored->patient.sex.has_value());
   EXPECT_FALSE(stored->address.line2.has_value());
+}
+
+TEST_F(SqliteStoreTest, WorkflowAndVersionRoundTripThroughRecordOrder) {
+  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
+  LabOrder order = MakeOrder("order-1", "b", kT0);
+  order.version = 7;
+  order.workflow.junction_status = "received.at_home_phlebotomy.requisition_created";
+  order.workflow.junction_event_id = 9007199254740993;  // above 2^53: kept exact
+  order.workflow.appointment = orders::AppointmentView{"appt-2",
+                                                       "confirmed",
+                                                       "2024-05-03T15:00:00+00:00",
+                                                       std::nullopt,
+                                                       "America/Chicago",
+                                                       "getlabs",
+                                                       true,
+                                                       4};
+  order.workflow.past_appointment_ids = {"appt-0", "appt-1"};
+  order.workflow.provider_cancellations = 2;
+  order.workflow.booking_sent = true;
+  order.workflow.failure_reason = "no_slots";
+  Store().RecordOrder("k", order);
+
+  LabOrder stored = *Store().GetOrder("b", "order-1");
+  EXPECT_EQ(stored.version, 7);
+  const orders::WorkflowState& workflow = stored.workflow;
+  EXPECT_EQ(workflow.junction_status, "received.at_home_phlebotomy.requisition_created");
+  EXPECT_EQ(workflow.junction_event_id, 9007199254740993);
+  ASSERT_TRUE(workflow.appointment.has_value());
+  EXPECT_EQ(workflow.appointment->id, "appt-2");
+  EXPECT_EQ(workflow.appointment->status, "confirmed");
+  EXPECT_EQ(workflow.appointment->start_at, "2024-05-03T15:00:00+00:00");
+  EXPECT_FALSE(workflow.appointment->end_at.has_value());
+  EXPECT_EQ(workflow.appointment->timezone, "America/Chicago");
+  EXPECT_EQ(workflow.appointment->provider, "getlabs");
+  EXPECT_TRUE(workflow.appointment->can_reschedule);
+  EXPECT_EQ(workflow.appointment->event_count, 4);
+  EXPECT_EQ(workflow.past_appointment_ids, (std::vector<std::string>{"appt-0", "appt-1"}));
+  EXPECT_EQ(workflow.provider_cancellations, 2);
+  EXPECT_TRUE(workflow.booking_sent);
+  EXPECT_EQ(workflow.failure_reason, "no_slots");
+  // The workflow is not PHI: it is stored as readable JSON, next to the sealed patient data.
+  EXPECT_NE(RawDatabase(path_).QueryText("SELECT workflow FROM lab_orders").find("appt-2"),
+            std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, WorkflowReaderFillsMissingFieldsWithDefaults) {
+  RecordNewOrder("b", "k", "order-1", kT0);
+  RawDatabase raw(path_);
+  raw.Exec("UPDATE lab_orders SET workflow = '{}'");
+  LabOrder empty = *Store().GetOrder("b", "order-1");
+  EXPECT_EQ(empty.workflow.junction_status, "");
+  EXPECT_EQ(empty.workflow.junction_event_id, 0);
+  EXPECT_FALSE(empty.workflow.appointment.has_value());
+  EXPECT_TRUE(empty.workflow.past_appointment_ids.empty());
+  EXPECT_EQ(empty.workflow.provider_cancellations, 0);
+  EXPECT_FALSE(empty.workflow.booking_sent);
+  EXPECT_FALSE(empty.workflow.failure_reason.has_value());
+
+  raw.Exec(R"(UPDATE lab_orders SET workflow = '{"junction_status":"x","appointment":{"id":"a"},)"
+           R"("booking_sent":null,"unknown_field":1}')");
+  LabOrder partial = *Store().GetOrder("b", "order-1");
+  EXPECT_EQ(partial.workflow.junction_status, "x");
+  ASSERT_TRUE(partial.workflow.appointment.has_value());
+  EXPECT_EQ(partial.workflow.appointment->id, "a");
+  EXPECT_EQ(partial.workflow.appointment->status, "");
+  EXPECT_FALSE(partial.workflow.appointment->can_reschedule);
+  EXPECT_FALSE(partial.workflow.booking_sent);
+
+  for (const char* malformed :
+       {"not json", "[]", R"({"booking_sent":"yes"})", R"({"appointment":"a"})"}) {
+    raw.Exec(std::string("UPDATE lab_orders SET workflow = '") + malformed + "'");
+    try {
+      Store().GetOrder("b", "order-1");
+      ADD_FAILURE() << "expected a throw for " << malformed;
+    } catch (const StoreUnavailable&) {
+      ADD_FAILURE() << "a malformed row is not an outage";
+    } catch (const std::runtime_error&) {
+    }
+  }
+}
+
+TEST_F(SqliteStoreTest, MigratingAVersionOneFileKeepsItsOrders) {
+  {
+    // Migration 1 as it was applied, with one order in it.
+    RawDatabase raw(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    raw.Exec(R"sql(
+CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);
+INSERT INTO schema_migrations VALUES (1, '2024-01-01T00:00:00+00:00');
+CREATE TABLE lab_orders (
+  id TEXT PRIMARY KEY, brand_id TEXT NOT NULL, user_id TEXT NOT NULL, patient_id TEXT,
+  panel_slug TEXT NOT NULL, status TEXT NOT NULL, total_cents BIGINT, currency TEXT,
+  junction_user_id TEXT, junction_order_id TEXT, created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL, completed_at TEXT, phi TEXT NOT NULL);
+CREATE TABLE idempotency_keys (
+  brand_id TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,
+  recovery_point TEXT NOT NULL, order_id TEXT REFERENCES lab_orders (id),
+  response_status INTEGER, response_body TEXT, locked_until BIGINT,
+  created_at BIGINT NOT NULL, PRIMARY KEY (brand_id, key));
+CREATE TABLE junction_users (
+  client_user_id TEXT PRIMARY KEY, junction_user_id TEXT NOT NULL, created_at TEXT NOT NULL);
+)sql");
+    const std::string phi = PhiCipher(kPhiKey).Encrypt(
+        R"({"patient":{"first_name":"A","last_name":"B","dob":"1970-01-01","email":"a@b.c",)"
+        R"("phone":null,"sex":null},"address":{"line1":"1 St","line2":null,"city":"C",)"
+        R"("state":"OR","zip":"97405","country":"US"}})",
+        "order-1");
+    raw.Exec(
+        "INSERT INTO lab_orders (id, brand_id, user_id, panel_slug, status, junction_order_id, "
+        "created_at, updated_at, phi) VALUES ('order-1', 'b', 'u', 'p', 'ordered', 'jo-1', "
+        "'2024-05-01T12:00:00+00:00', '2024-05-01T12:00:00+00:00', '" +
+        phi + "')");
+  }
+  SqliteStore store(path_, PhiCipher(kPhiKey));
+  EXPECT_FALSE(store.Ready());
+  store.Migrate();
+  EXPECT_TRUE(store.Ready());
+  std::optional<LabOrder> order = store.FindOrderByJunctionId("jo-1");
+  ASSERT_TRUE(order.has_value());
+  EXPECT_EQ(order->id, "order-1");
+  EXPECT_EQ(order->patient.email, "a@b.c");
+  EXPECT_EQ(order->version, 0);
+  EXPECT_EQ(order->workflow.junction_status, "");
+  EXPECT_FALSE(order->workflow.appointment.has_value());
 }
 
 TEST_F(SqliteStoreTest, TimestampsAreStoredInOneFixedWidthForm) {
@@ -398,22 +543,31 @@ TEST_F(SqliteStoreTest, PhaseForAMissingKeyOrOrderIsALogicError) {
   EXPECT_FALSE(Store().GetOrder("b", "order-1").has_value());  // rolled back
   EXPECT_THROW(Store().SaveJunctionUser("b", "no-such-key", "order-1", "b:u", "ju", kT0),
                std::logic_error);
-  EXPECT_THROW(Store().SaveJunctionOrder("b", "no-such-key", "order-1", "jo", "ordered", kT0),
+  EXPECT_THROW(Store().SaveJunctionOrder("b", "no-such-key", "order-1", "jo", "ordered", kT0,
+                                         FirstStep("order-1", kT0)),
                std::logic_error);
   EXPECT_THROW(Store().FinishKey("b", "no-such-key", 201, "{}"), std::logic_error);
 
   ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
   // The key exists but no order was recorded under it.
   EXPECT_THROW(Store().SaveJunctionUser("b", "k", "order-1", "b:u", "ju", kT0), std::logic_error);
-  EXPECT_THROW(Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0),
+  EXPECT_THROW(Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0,
+                                         FirstStep("order-1", kT0)),
                std::logic_error);
   EXPECT_FALSE(Store().FindJunctionUser("b:u").has_value());  // rolled back
+  EXPECT_TRUE(Store().QueuedJobCounts().empty());
 
   Store().RecordOrder("k", order);
   EXPECT_THROW(Store().SaveJunctionUser("b", "k", "order-2", "b:u", "ju", kT0), std::logic_error);
   // Another brand's key of the same name does not reach this order.
   EXPECT_THROW(Store().SaveJunctionUser("other", "k", "order-1", "b:u", "ju", kT0),
                std::logic_error);
+  // The first step must be the order's own.
+  EXPECT_THROW(Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0,
+                                         FirstStep("order-2", kT0)),
+               std::logic_error);
+  EXPECT_FALSE(Store().GetOrder("b", "order-1")->junction_order_id.has_value());
+  EXPECT_TRUE(Store().QueuedJobCounts().empty());
 }
 
 TEST_F(SqliteStoreTest, OneKeyRecordsOneOrder) {
@@ -435,13 +589,26 @@ TEST_F(SqliteStoreTest, DuplicateOrderIdRollsBackTheWholePhase) {
 TEST_F(SqliteStoreTest, RecoveryPointsNeverMoveBackwards) {
   RecordNewOrder("b", "k", "order-1", kT0);
   Store().SaveJunctionUser("b", "k", "order-1", "b:u", "ju", kT0);
-  Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0);
+  Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0, FirstStep("order-1", kT0));
   EXPECT_THROW(Store().SaveJunctionUser("b", "k", "order-1", "b:u", "ju2", kT0), std::logic_error);
   EXPECT_EQ(Store().GetOrder("b", "order-1")->junction_user_id, "ju");
-  // Repeating the current phase is harmless.
-  EXPECT_NO_THROW(Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0 + 1s));
+  // Repeating the current phase is harmless: it changes nothing and queues no second workflow.
+  LabOrder before = *Store().GetOrder("b", "order-1");
+  EXPECT_NO_THROW(Store().SaveJunctionOrder(
+      "b", "k", "order-1", "jo", "ordered", kT0 + 1s,
+      NewJob{"another-step", kJobAwaitRequisition, "order-1", "", kT0 + 1s}));
+  LabOrder after = *Store().GetOrder("b", "order-1");
+  EXPECT_EQ(after.updated_at, before.updated_at);
+  EXPECT_EQ(after.version, before.version);
+  EXPECT_EQ(Store().QueuedJobCounts(),
+            (std::vector<std::pair<std::string, int>>{{kJobAwaitRequisition, 1}}));
+  // A repeat naming another Junction order is a bug in the caller: two Junction orders.
+  EXPECT_THROW(Store().SaveJunctionOrder("b", "k", "order-1", "jo-2", "ordered", kT0 + 1s,
+                                         FirstStep("order-1", kT0)),
+               std::logic_error);
   Store().FinishKey("b", "k", 201, "{}");
-  EXPECT_THROW(Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0),
+  EXPECT_THROW(Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0,
+                                         FirstStep("order-1", kT0)),
                std::logic_error);
 }
 

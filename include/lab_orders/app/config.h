@@ -10,6 +10,8 @@
 
 #include "lab_orders/auth/jwt.h"
 #include "lab_orders/junction/http_client.h"
+#include "lab_orders/workflow/job_runner.h"
+#include "lab_orders/workflow/order_workflow.h"
 
 namespace lab_orders {
 
@@ -34,6 +36,14 @@ struct Config {
   // After SIGTERM, how long new requests still get 503 shutting_down (and /readyz 503) before
   // the listener closes: time for a load balancer to stop sending.
   std::chrono::milliseconds shutdown_grace{0};
+
+  // The appointment workflow.
+  workflow::WorkflowSettings workflow;
+  workflow::JobRunnerSettings jobs;
+  double junction_rate_per_second = 20;  // the workers' calls to Junction, all together
+  // The completer pushes on idempotent requests unfinished for this long.
+  std::chrono::seconds completer_after{300};
+  std::chrono::seconds completer_interval{30};
 };
 
 // Builds the configuration from environment-style variables. A file named by LAB_ORDERS_CONFIG

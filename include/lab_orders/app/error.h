@@ -21,6 +21,11 @@ enum class ErrorCode {
   kMethodNotAllowed,
   kIdempotencyRequestInProgress,
   kOrderNotCancellable,
+  kOrderBusy,                    // another request or a worker is acting on the order
+  kOrderNotBookable,             // no Junction order or requisition yet, or the order has ended
+  kAppointmentNotReschedulable,  // Junction says can_reschedule: false
+  kSlotUnavailable,              // the booking_key was taken or has expired
+  kInvalidSignature,             // a Junction webhook that does not verify
   kPayloadTooLarge,
   kUnsupportedMediaType,
   kIdempotencyKeyReused,

@@ -4,6 +4,7 @@
 // server.h only moves bytes. Every error leaves through ErrorResponse, the one mapping to HTTP.
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -13,6 +14,8 @@
 #include "lab_orders/auth/jwt.h"
 #include "lab_orders/orders/order_service.h"
 #include "lab_orders/store/store.h"
+#include "lab_orders/workflow/junction_webhook.h"
+#include "lab_orders/workflow/order_actions.h"
 
 namespace lab_orders::http {
 
@@ -38,7 +41,11 @@ ApiResponse ErrorResponse(const AppError& error, const std::string& request_id);
 
 class Api {
  public:
-  Api(orders::OrderService& orders, const auth::JwtVerifier& verifier, store::Store& store);
+  // webhooks: nullptr when JUNCTION_WEBHOOK_SECRET is not set (the endpoint answers 404).
+  // wake_workflow: tells the job runner work was queued.
+  Api(orders::OrderService& orders, workflow::OrderActions& actions,
+      workflow::JunctionWebhookReceiver* webhooks, const auth::JwtVerifier& verifier,
+      store::Store& store, std::function<void()> wake_workflow = {});
 
   // Never throws: every failure becomes the JSON error envelope.
   ApiResponse Handle(const ApiRequest& request) const;
@@ -49,10 +56,16 @@ class Api {
  private:
   ApiResponse Route(const ApiRequest& request, ApiResponse& response) const;
   auth::Principal Authenticate(const ApiRequest& request, const char* scope) const;
+  ApiResponse OrderRoute(const ApiRequest& request, const std::string& order_id,
+                         const std::string& action, ApiResponse& context) const;
+  ApiResponse JunctionWebhook(const ApiRequest& request) const;
 
   orders::OrderService& orders_;
+  workflow::OrderActions& actions_;
+  workflow::JunctionWebhookReceiver* webhooks_;
   const auth::JwtVerifier& verifier_;
   store::Store& store_;
+  std::function<void()> wake_workflow_;
   std::atomic<bool> shutting_down_{false};
 };
 

@@ -61,6 +61,7 @@ class Result {
   const T& value() const& { return std::get<T>(state_); }
   T&& value() && { return std::get<T>(std::move(state_)); }
   const T* operator->() const { return &value(); }
+  const T& operator*() const& { return value(); }
   const CallError& error() const { return std::get<CallError>(state_); }
 
  private:

@@ -5,6 +5,7 @@
 // a retry or a restart resumes where the work stopped and never makes a second Junction order.
 
 #include <chrono>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -41,6 +42,15 @@ class OrderService {
   StoredAnswer CreateOrder(const auth::Principal& principal,
                            const std::optional<std::string>& raw_key, const nlohmann::json& body);
 
+  // The completer: pushes a key left unfinished (and leased to the caller by
+  // Store::ClaimStaleKeys) on to its answer. nullopt when it failed again (the key is released).
+  std::optional<std::string> CompleteStaleKey(const store::IdempotencyRecord& record);
+
+  // Called after a new order's workflow was queued (to wake the job runner).
+  void OnWorkflowQueued(std::function<void()> callback) {
+    on_workflow_queued_ = std::move(callback);
+  }
+
   nlohmann::json GetOrder(const auth::Principal& principal, const std::string& order_id);
   nlohmann::json ListOrders(const auth::Principal& principal,
                             const std::optional<std::string>& status, int limit,
@@ -50,6 +60,10 @@ class OrderService {
   static nlohmann::json OrderJson(const LabOrder& order);
 
  private:
+  // Runs the phases left after the key's recovery point and stores the answer. new_order: the
+  // order to record first, when the key has none yet.
+  std::string DriveToFinish(const store::IdempotencyRecord& record,
+                            std::optional<LabOrder> new_order);
   // Each phase commits, then brings the in-memory order in step with what it committed.
   void EnsureJunctionUser(const std::string& key, LabOrder& order);
   void CreateJunctionOrder(const std::string& key, LabOrder& order);
@@ -61,6 +75,7 @@ class OrderService {
   const Clock& clock_;
   IdGenerator& ids_;
   OrderServiceSettings settings_;
+  std::function<void()> on_workflow_queued_;
 };
 
 // The key's value: 1 to 255 printable ASCII characters, bare or as an RFC 8941 string.

@@ -51,6 +51,8 @@ struct AppointmentView {
   // How many events Junction had recorded on it when this view was taken: a view built from
   // fewer events is older and never replaces this one.
   int event_count = 0;
+
+  bool operator==(const AppointmentView&) const = default;
 };
 
 // What the workflow knows of the order at Junction. No PHI: only ids, statuses and times.
@@ -64,6 +66,8 @@ struct WorkflowState {
   // (the book endpoint has no idempotency key).
   bool booking_sent = false;
   std::optional<std::string> failure_reason;
+
+  bool operator==(const WorkflowState&) const = default;
 };
 
 struct LabOrder {

@@ -5,7 +5,10 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "lab_orders/store/phi_cipher.h"
 #include "lab_orders/store/store.h"
@@ -35,7 +38,8 @@ class SqliteStore final : public Store {
                         const std::string& junction_user_id, TimePoint now) override;
   void SaveJunctionOrder(const std::string& brand_id, const std::string& key,
                          const std::string& order_id, const std::string& junction_order_id,
-                         const std::string& status, TimePoint now) override;
+                         const std::string& status, TimePoint now,
+                         const NewJob& first_step) override;
   void FinishKey(const std::string& brand_id, const std::string& key, int status,
                  const std::string& body) override;
 
@@ -47,11 +51,33 @@ class SqliteStore final : public Store {
                                            const std::optional<std::string>& cursor) override;
 
   int ReapKeys(TimePoint created_before) override;
+  std::vector<IdempotencyRecord> ClaimStaleKeys(TimePoint created_before, TimePoint now,
+                                                TimePoint lease_until, int limit) override;
+
+  std::optional<orders::LabOrder> GetOrderById(const std::string& order_id) override;
+  std::optional<orders::LabOrder> FindOrderByJunctionId(
+      const std::string& junction_order_id) override;
+
+  std::vector<Job> ClaimDueJobs(TimePoint now, TimePoint lease_until, const std::string& owner,
+                                int limit) override;
+  OrderJobClaim ClaimOrderStep(const std::string& order_id, TimePoint now, TimePoint lease_until,
+                               const std::string& owner, Job* job) override;
+  void CompleteJob(const Job& job, const JobOutcome& outcome) override;
+  void CheckpointOrder(const Job& job, const orders::LabOrder& order_update,
+                       std::int64_t expected_order_version) override;
+  void ReleaseJob(const Job& job) override;
+  std::optional<TimePoint> NextJobDue() override;
+  std::vector<std::pair<std::string, int>> QueuedJobCounts() override;
+
+  bool RecordJunctionWebhook(const std::string& svix_id, TimePoint now, const NewJob& job) override;
 
   // For a service starting on a file no other live process uses: every lease in it belonged to a
   // process that is gone, so unfinished keys become resumable at once instead of when their
   // leases run out. Wrong while another process still works on the same file. Returns how many.
   int ReleaseAllLeases();
+  // The same for jobs: every queued job's lease is dropped, so a job whose worker died with the
+  // last process runs at its due time instead of when the lease runs out. Returns how many.
+  int ReleaseAllJobLeases();
 
  private:
   class Connection;  // the sqlite3 handle, its prepared statements and transactions

@@ -55,7 +55,8 @@ struct StoreUnavailable : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// ---- jobs ----------------------------------------------------------------------------------------
+// ---- jobs
+// ----------------------------------------------------------------------------------------
 
 // Kinds of work the job runner does (stored as these names).
 inline constexpr const char* kJobAwaitRequisition = "await_requisition";
@@ -92,9 +93,9 @@ struct JobOutcome {
   std::optional<std::int64_t> expected_order_version;
   // Written to the order (status, updated_at, completed_at, workflow), bumping its version.
   std::optional<orders::LabOrder> order_update;
-  bool done = false;   // else the job stays queued until retry_at
-  TimePoint retry_at;  // when !done
-  int attempts = 0;    // the job's attempt count from now on, when !done
+  bool done = false;                      // else the job stays queued until retry_at
+  TimePoint retry_at;                     // when !done
+  int attempts = 0;                       // the job's attempt count from now on, when !done
   std::optional<std::string> last_error;  // why it was rescheduled: ids and codes only, no PHI
   std::vector<NewJob> enqueue;
   // Makes the order's queued step job due now (after a webhook told us something new).
@@ -180,6 +181,11 @@ class Store {
   // jobs, all or nothing. Throws LeaseLost when job.lease_owner no longer holds the job, and
   // VersionConflict when the order is not at expected_order_version.
   virtual void CompleteJob(const Job& job, const JobOutcome& outcome) = 0;
+  // Writes the order while the job stays held, before a call whose outcome must not be lost
+  // (the book call, which Junction cannot deduplicate). Same checks as CompleteJob; the order's
+  // version goes up by one.
+  virtual void CheckpointOrder(const Job& job, const orders::LabOrder& order_update,
+                               std::int64_t expected_order_version) = 0;
   // Gives a claimed job back untouched (due when it was), e.g. after an API action was refused.
   virtual void ReleaseJob(const Job& job) = 0;
   // The earliest due time of a queued job not leased, or of a lease running out, if any.

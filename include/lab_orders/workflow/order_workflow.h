@@ -33,6 +33,9 @@ struct WorkflowSettings {
   int async_confirmation_timeout_ms = 15 * 60 * 1000;
 };
 
+// The order's address in the appointment's form (Junction calls the ZIP "zip_code" there).
+junction::USAddress AppointmentAddressFor(const orders::LabOrder& order);
+
 class OrderWorkflow final : public JobHandler {
  public:
   OrderWorkflow(store::Store& store, junction::JunctionClient& junction, const Clock& clock,
@@ -40,11 +43,14 @@ class OrderWorkflow final : public JobHandler {
 
   store::JobOutcome Run(const store::Job& job) override;
 
-  // The first step of a new order's workflow (queued with the Junction order, atomically).
-  static store::NewJob FirstStep(IdGenerator& ids, const std::string& order_id,
-                                 std::chrono::system_clock::time_point now);
+  // For an API action that changed the order while holding its step job: commits the order
+  // (read is what the action read) and goes on to the step the new state calls for.
+  store::JobOutcome ContinueAfterAction(const store::Job& job, orders::LabOrder& order,
+                                        const orders::LabOrder& read);
+  const WorkflowSettings& settings() const { return settings_; }
 
  private:
+  // Each step reads and updates order in place; Run() attaches the order to the outcome.
   store::JobOutcome AwaitRequisition(const store::Job& job, orders::LabOrder& order);
   store::JobOutcome BookAppointment(const store::Job& job, orders::LabOrder& order);
   store::JobOutcome AwaitConfirmation(const store::Job& job, orders::LabOrder& order);
@@ -53,15 +59,16 @@ class OrderWorkflow final : public JobHandler {
 
   // The step to run next for what the order's state says now (nullopt: the workflow is over).
   std::optional<std::string> NextStepFor(const orders::LabOrder& order) const;
-  // Commits the order and moves to next_kind (ends the job and queues the next step, or keeps
-  // this job when it is the same kind, due at due_at).
-  store::JobOutcome MoveTo(const store::Job& job, orders::LabOrder& order,
-                           const std::optional<std::string>& next_kind,
-                           std::chrono::system_clock::time_point due_at);
-  store::JobOutcome Retry(const store::Job& job, const orders::LabOrder& order,
-                          std::chrono::milliseconds delay, const std::string& why);
+  // Goes on to the step the order's state calls for, now; when that is this job's own step,
+  // runs it again after poll_delay instead.
+  store::JobOutcome Advance(const store::Job& job, const orders::LabOrder& order,
+                            std::chrono::milliseconds poll_delay, const std::string& why);
+  store::JobOutcome Retry(const store::Job& job, std::chrono::milliseconds delay,
+                          const std::string& why);
   store::JobOutcome RetryAfterFailure(const store::Job& job, const orders::LabOrder& order,
                                       const junction::CallError& error);
+  // After a cancellation the provider made: fails the order when the rebook limit is reached.
+  void NoteCancellation(orders::LabOrder& order);
 
   store::Store& store_;
   junction::JunctionClient& junction_;

@@ -13,12 +13,12 @@ namespace lab_orders::workflow {
 
 // "received.at_home_phlebotomy.requisition_created" -> "requisition_created".
 std::string LowLevelStatus(const std::string& full_status);
-bool RequisitionReady(const WorkflowState& state);
+bool RequisitionReady(const orders::WorkflowState& state);
 // cancelled, completed and failed: nothing moves the order any more.
 bool IsFinalStatus(const std::string& status);
 
 orders::AppointmentView AppointmentViewFrom(const junction::Appointment& appointment);
-bool IsActiveAppointmentStatus(const std::string& status);  // not cancelled, not completed
+bool IsActiveAppointmentStatus(const std::string& status);   // not cancelled, not completed
 bool IsPendingAppointmentStatus(const std::string& status);  // pending or reserved
 
 // Takes the Junction order's status if it is newer than what is known (by highest event id;
@@ -38,6 +38,10 @@ AppointmentUpdate ApplyAppointment(orders::WorkflowState& state,
 // Makes view the current appointment (after our own book call), moving a cancelled current one
 // to the past ones.
 void AdoptAppointment(orders::WorkflowState& state, const orders::AppointmentView& view);
+
+// Once the provider has cancelled max bookings, the order fails with the reason kept. Returns
+// whether it failed now.
+bool CheckRebookLimit(orders::WorkflowState& state, int max_provider_cancellations);
 
 // The status the API shows, from what is known. A final status never changes.
 std::string DeriveStatus(const orders::WorkflowState& state, const std::string& current_status);

@@ -1,0 +1,48 @@
+#pragma once
+
+// What a brand can do to an order's appointment through the API (CONTRACT §1): see the slots,
+// book or reschedule a chosen one, cancel the order. An action holds the order's step job while
+// it calls Junction, so it never runs beside a worker acting on the same order.
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "lab_orders/auth/jwt.h"
+#include "lab_orders/common/clock.h"
+#include "lab_orders/common/ids.h"
+#include "lab_orders/junction/client.h"
+#include "lab_orders/store/store.h"
+#include "lab_orders/workflow/order_workflow.h"
+
+namespace lab_orders::workflow {
+
+class OrderActions {
+ public:
+  // wake: tells the job runner a step was queued.
+  OrderActions(store::Store& store, junction::JunctionClient& junction, OrderWorkflow& workflow,
+               const Clock& clock, IdGenerator& ids, std::function<void()> wake);
+
+  // {"order_id", "timezone", "slots": [{"booking_key", "start_at", "end_at", "expires_at",
+  // "price", "is_priority"}]}, earliest first. Throws AppError.
+  nlohmann::json Availability(const auth::Principal& principal, const std::string& order_id);
+  // body {"booking_key": "..."}: books it, or reschedules the active appointment to it. Returns
+  // the order as the API shows it. Throws AppError.
+  nlohmann::json Book(const auth::Principal& principal, const std::string& order_id,
+                      const nlohmann::json& body);
+  // Cancels the order at Junction (its appointment with it). Returns the order. Throws AppError.
+  nlohmann::json Cancel(const auth::Principal& principal, const std::string& order_id);
+
+ private:
+  // Holds the order's step job for one action; gives it back untouched unless committed.
+  class OrderLock;
+
+  store::Store& store_;
+  junction::JunctionClient& junction_;
+  OrderWorkflow& workflow_;
+  const Clock& clock_;
+  IdGenerator& ids_;
+  std::function<void()> wake_;
+};
+
+}  // namespace lab_orders::workflow

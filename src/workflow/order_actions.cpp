@@ -1,0 +1,266 @@
+#include "lab_orders/workflow/order_actions.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "lab_orders/app/error.h"
+#include "lab_orders/orders/junction_failure.h"
+#include "lab_orders/orders/order_service.h"
+#include "lab_orders/workflow/state.h"
+
+namespace lab_orders::workflow {
+namespace {
+
+using nlohmann::json;
+
+// An action's Junction calls are a few seconds at most; the lease outlives them.
+constexpr std::chrono::seconds kActionLease{60};
+constexpr const char* kRetryHint = "retry.";
+
+orders::LabOrder ReadOrder(store::Store& store, const auth::Principal& principal,
+                           const std::string& order_id) {
+  std::optional<orders::LabOrder> order = store.GetOrder(principal.brand_id, order_id);
+  if (!order) throw AppError(ErrorCode::kNotFound, "No such order.");
+  return std::move(*order);
+}
+
+AppError Busy() {
+  AppError busy(ErrorCode::kOrderBusy,
+                "The order is being worked on (its booking is being checked); retry shortly.");
+  busy.retry_after_seconds = 1;
+  return busy;
+}
+
+// A booking_key the client chose that Junction would not take.
+bool RefusedKey(junction::Outcome outcome) {
+  return outcome == junction::Outcome::kConflict || outcome == junction::Outcome::kRejected ||
+         outcome == junction::Outcome::kValidation || outcome == junction::Outcome::kNotFound;
+}
+
+std::string BookingKeyFrom(const json& body) {
+  auto found = body.is_object() ? body.find("booking_key") : body.end();
+  bool valid = body.is_object() && found != body.end() && found->is_string() &&
+               !found->get<std::string>().empty() && found->get<std::string>().size() <= 512;
+  if (!valid) {
+    throw AppError(ErrorCode::kValidationError, "The request body is not valid.", "",
+                   {{"/booking_key", "is required: a booking_key from the availability answer"}});
+  }
+  return found->get<std::string>();
+}
+
+}  // namespace
+
+class OrderActions::OrderLock {
+ public:
+  OrderLock(store::Store& store, const std::string& order_id, const Clock& clock,
+            const std::string& owner)
+      : store_(store) {
+    auto now = clock.Now();
+    claim_ = store_.ClaimOrderStep(order_id, now, now + kActionLease, owner, &job_);
+  }
+  ~OrderLock() {
+    if (claim_ != store::OrderJobClaim::kClaimed || committed_) return;
+    try {
+      store_.ReleaseJob(job_);
+    } catch (const std::exception& e) {
+      // Not fatal: the lease runs out and a worker takes the job again.
+      spdlog::warn("could not give back job {}: {}", job_.id, e.what());
+    }
+  }
+  OrderLock(const OrderLock&) = delete;
+  OrderLock& operator=(const OrderLock&) = delete;
+
+  store::OrderJobClaim claim() const { return claim_; }
+  const store::Job& job() const { return job_; }
+
+  // Commits what an action learnt from Junction. A webhook may have written the order while the
+  // action ran: then apply runs again on the order as it stands, so neither is lost.
+  // apply(order) changes the order and returns the outcome to commit.
+  template <typename Apply>
+  orders::LabOrder Commit(const std::string& brand_id, orders::LabOrder order, Apply&& apply) {
+    for (int attempt = 1;; ++attempt) {
+      store::JobOutcome outcome = apply(order);
+      try {
+        store_.CompleteJob(job_, outcome);
+        committed_ = true;
+        return order;
+      } catch (const store::VersionConflict&) {
+        if (attempt == 3) throw;
+        std::optional<orders::LabOrder> fresh = store_.GetOrder(brand_id, order.id);
+        if (!fresh) throw;
+        order = std::move(*fresh);
+      }
+    }
+  }
+
+ private:
+  store::Store& store_;
+  store::Job job_;
+  store::OrderJobClaim claim_;
+  bool committed_ = false;
+};
+
+OrderActions::OrderActions(store::Store& store, junction::JunctionClient& junction,
+                           OrderWorkflow& workflow, const Clock& clock, IdGenerator& ids,
+                           std::function<void()> wake)
+    : store_(store),
+      junction_(junction),
+      workflow_(workflow),
+      clock_(clock),
+      ids_(ids),
+      wake_(std::move(wake)) {}
+
+json OrderActions::Availability(const auth::Principal& principal, const std::string& order_id) {
+  orders::LabOrder order = ReadOrder(store_, principal, order_id);
+  if (IsFinalStatus(order.status)) {
+    throw AppError(ErrorCode::kOrderNotBookable, "The order is " + order.status + ".");
+  }
+  auto availability = junction_.GetAvailability(AppointmentAddressFor(order), std::nullopt);
+  if (!availability.ok()) throw orders::JunctionFailure(availability.error(), kRetryHint);
+  std::vector<junction::TimeSlot> slots;
+  for (const junction::DaySlots& day : availability->days) {
+    for (const junction::TimeSlot& slot : day.slots) {
+      if (slot.booking_key && slot.num_appointments_available > 0) slots.push_back(slot);
+    }
+  }
+  // RFC 3339 UTC text of one form sorts as time.
+  std::stable_sort(slots.begin(), slots.end(),
+                   [](const auto& a, const auto& b) { return a.start < b.start; });
+  json listed = json::array();
+  for (const junction::TimeSlot& slot : slots) {
+    listed.push_back({{"booking_key", *slot.booking_key},
+                      {"start_at", slot.start},
+                      {"end_at", slot.end},
+                      {"expires_at", slot.expires_at ? json(*slot.expires_at) : json(nullptr)},
+                      {"price", slot.price},
+                      {"is_priority", slot.is_priority}});
+  }
+  return {{"order_id", order.id},
+          {"timezone", availability->timezone ? json(*availability->timezone) : json(nullptr)},
+          {"slots", listed}};
+}
+
+json OrderActions::Book(const auth::Principal& principal, const std::string& order_id,
+                        const json& body) {
+  std::string booking_key = BookingKeyFrom(body);
+  orders::LabOrder order = ReadOrder(store_, principal, order_id);
+  if (IsFinalStatus(order.status) || !order.junction_order_id) {
+    throw AppError(ErrorCode::kOrderNotBookable,
+                   order.junction_order_id ? "The order is " + order.status + "."
+                                           : "The order is still being placed; retry shortly.");
+  }
+  OrderLock lock(store_, order.id, clock_, "api-" + ids_.NewUuid());
+  if (lock.claim() == store::OrderJobClaim::kBusy) throw Busy();
+  if (lock.claim() == store::OrderJobClaim::kNone) {
+    throw AppError(ErrorCode::kOrderNotBookable, "The order's workflow has ended.");
+  }
+  order = ReadOrder(store_, principal, order_id);  // as it stands now that it is held
+  orders::WorkflowState& state = order.workflow;
+  if (state.booking_sent) throw Busy();  // the workflow must first learn what its booking did
+
+  const std::string junction_order_id = *order.junction_order_id;
+  orders::AppointmentView view;
+  if (state.appointment && IsActiveAppointmentStatus(state.appointment->status)) {
+    if (!state.appointment->can_reschedule) {
+      throw AppError(ErrorCode::kAppointmentNotReschedulable,
+                     "Junction does not allow this appointment to be rescheduled.");
+    }
+    auto moved = junction_.RescheduleAppointment(junction_order_id, {booking_key, std::nullopt});
+    if (!moved.ok()) {
+      if (RefusedKey(moved.error().outcome)) {
+        throw AppError(ErrorCode::kSlotUnavailable,
+                       "That slot cannot be booked any more; fetch availability again.",
+                       moved.error().summary);
+      }
+      throw orders::JunctionFailure(moved.error(), kRetryHint);
+    }
+    view = AppointmentViewFrom(*moved);
+    spdlog::info("order {}: appointment {} rescheduled through the API", order.id, view.id);
+  } else {
+    if (!RequisitionReady(state)) {
+      throw AppError(ErrorCode::kOrderNotBookable,
+                     "The order's requisition is not ready yet; retry later.");
+    }
+    // Recorded before the call, as the workflow does: a lost answer is looked up, not resent.
+    state.booking_sent = true;
+    store_.CheckpointOrder(lock.job(), order, order.version);
+    ++order.version;
+    junction::BookingRequest request;
+    request.booking_key = booking_key;
+    request.async_confirmation = true;
+    request.sync_confirmation_timeout_ms = workflow_.settings().sync_confirmation_timeout_ms;
+    request.async_confirmation_timeout_ms = workflow_.settings().async_confirmation_timeout_ms;
+    auto booked = junction_.BookAppointment(junction_order_id, request);
+    if (!booked.ok()) {
+      if (RefusedKey(booked.error().outcome)) {
+        throw AppError(ErrorCode::kSlotUnavailable,
+                       "That slot cannot be booked any more; fetch availability again.",
+                       booked.error().summary);
+      }
+      throw orders::JunctionFailure(booked.error(), kRetryHint);
+    }
+    view = AppointmentViewFrom(*booked);
+    spdlog::info("order {}: appointment {} booked through the API ({})", order.id, view.id,
+                 view.status);
+  }
+  int max_cancellations = workflow_.settings().max_provider_cancellations;
+  order = lock.Commit(principal.brand_id, std::move(order), [&](orders::LabOrder& current) {
+    orders::LabOrder before = current;
+    if (ApplyAppointment(current.workflow, view) == AppointmentUpdate::kUnknown) {
+      AdoptAppointment(current.workflow, view);
+    }
+    current.workflow.booking_sent = false;
+    CheckRebookLimit(current.workflow, max_cancellations);
+    return workflow_.ContinueAfterAction(lock.job(), current, before);
+  });
+  if (wake_) wake_();
+  return orders::OrderService::OrderJson(order);
+}
+
+json OrderActions::Cancel(const auth::Principal& principal, const std::string& order_id) {
+  orders::LabOrder order = ReadOrder(store_, principal, order_id);
+  if (IsFinalStatus(order.status)) {
+    throw AppError(ErrorCode::kOrderNotCancellable, "The order is already " + order.status + ".");
+  }
+  if (!order.junction_order_id) {
+    throw AppError(ErrorCode::kOrderNotCancellable,
+                   "The order is still being placed; retry shortly.");
+  }
+  OrderLock lock(store_, order.id, clock_, "api-" + ids_.NewUuid());
+  if (lock.claim() == store::OrderJobClaim::kBusy) throw Busy();
+  if (lock.claim() == store::OrderJobClaim::kNone) {
+    throw AppError(ErrorCode::kOrderNotCancellable, "The order can no longer be cancelled.");
+  }
+  order = ReadOrder(store_, principal, order_id);
+  auto cancelled = junction_.CancelOrder(*order.junction_order_id);
+  if (!cancelled.ok()) {
+    junction::Outcome outcome = cancelled.error().outcome;
+    if (outcome == junction::Outcome::kRejected || outcome == junction::Outcome::kConflict) {
+      throw AppError(ErrorCode::kOrderNotCancellable,
+                     "Junction refuses to cancel the order in its current state.",
+                     cancelled.error().summary);
+    }
+    throw orders::JunctionFailure(cancelled.error(), kRetryHint);
+  }
+  order = lock.Commit(principal.brand_id, std::move(order), [&](orders::LabOrder& current) {
+    ApplyJunctionOrder(current.workflow, cancelled->order);
+    // Cancelling an at-home order cancels its appointment too (FACTS §4).
+    auto& appointment = current.workflow.appointment;
+    if (appointment && IsActiveAppointmentStatus(appointment->status)) {
+      appointment->status = "cancelled";
+      appointment->can_reschedule = false;
+    }
+    store::JobOutcome outcome;
+    outcome.expected_order_version = current.version;
+    current.status = "cancelled";
+    current.updated_at = FormatRfc3339(clock_.Now());
+    outcome.order_update = current;
+    outcome.done = true;
+    return outcome;
+  });
+  spdlog::info("order {} cancelled through the API", order.id);
+  return orders::OrderService::OrderJson(order);
+}
+
+}  // namespace lab_orders::workflow

@@ -1,0 +1,322 @@
+#include "lab_orders/workflow/order_workflow.h"
+
+#include <spdlog/spdlog.h>
+
+#include "lab_orders/workflow/junction_event.h"
+#include "lab_orders/workflow/state.h"
+
+namespace lab_orders::workflow {
+namespace {
+
+using std::chrono::milliseconds;
+using TimePoint = std::chrono::system_clock::time_point;
+
+// A refusal Junction will repeat (a 4xx that is not a taken slot): after this many in a row
+// the order fails instead of asking forever.
+constexpr int kMaxRefusals = 5;
+
+bool IsRefusal(junction::Outcome outcome) {
+  return outcome == junction::Outcome::kValidation || outcome == junction::Outcome::kRejected ||
+         outcome == junction::Outcome::kNotFound;
+}
+
+// The earliest slot that can be booked and starts at or after earliest_start.
+std::optional<junction::TimeSlot> EarliestSlot(const junction::Availability& availability,
+                                               TimePoint earliest_start) {
+  std::optional<junction::TimeSlot> best;
+  TimePoint best_start;
+  for (const junction::DaySlots& day : availability.days) {
+    for (const junction::TimeSlot& slot : day.slots) {
+      TimePoint start;
+      if (!slot.booking_key || !ParseRfc3339(slot.start, &start) || start < earliest_start) {
+        continue;
+      }
+      if (slot.num_appointments_available <= 0) continue;
+      if (!best || start < best_start) {
+        best = slot;
+        best_start = start;
+      }
+    }
+  }
+  return best;
+}
+
+// Fills in the order's derived status and times; writes the order only when something changed,
+// but always checks it against the version the run read.
+void AttachOrder(store::JobOutcome& outcome, orders::LabOrder& order,
+                 const orders::WorkflowState& before, const std::string& status_before,
+                 TimePoint now) {
+  outcome.expected_order_version = order.version;
+  order.status = DeriveStatus(order.workflow, order.status);
+  if (order.workflow == before && order.status == status_before) return;
+  order.updated_at = FormatRfc3339(now);
+  if (order.status == "completed" && !order.completed_at) order.completed_at = order.updated_at;
+  outcome.order_update = order;
+  if (order.status != status_before) {
+    spdlog::info("order {} is now {} (was {})", order.id, order.status, status_before);
+  }
+}
+
+}  // namespace
+
+junction::USAddress AppointmentAddressFor(const orders::LabOrder& order) {
+  // The order's address calls it "zip"; the appointment's "zip_code" (FACTS §4).
+  return {order.address.line1, order.address.line2, order.address.city,
+          order.address.state, order.address.zip,   std::nullopt};
+}
+
+OrderWorkflow::OrderWorkflow(store::Store& store, junction::JunctionClient& junction,
+                             const Clock& clock, IdGenerator& ids, WorkflowSettings settings,
+                             JitterSource jitter)
+    : store_(store),
+      junction_(junction),
+      clock_(clock),
+      ids_(ids),
+      settings_(std::move(settings)),
+      jitter_(std::move(jitter)) {}
+
+std::optional<std::string> OrderWorkflow::NextStepFor(const orders::LabOrder& order) const {
+  const orders::WorkflowState& state = order.workflow;
+  std::string status = DeriveStatus(state, order.status);
+  if (IsFinalStatus(status)) return std::nullopt;
+  if (state.appointment && state.appointment->status != "cancelled") {
+    return IsPendingAppointmentStatus(state.appointment->status)
+               ? std::string(store::kJobAwaitConfirmation)
+               : std::string(store::kJobReconcile);
+  }
+  // No appointment yet, or the provider cancelled it.
+  if (status == "draw_completed" || status == "sample_with_lab") return store::kJobReconcile;
+  if (RequisitionReady(state) || state.booking_sent) return store::kJobBookAppointment;
+  return store::kJobAwaitRequisition;
+}
+
+store::JobOutcome OrderWorkflow::Run(const store::Job& job) {
+  if (job.kind == store::kJobJunctionEvent) return ApplyEvent(job);
+  std::optional<orders::LabOrder> order = store_.GetOrderById(job.order_id);
+  if (!order) {
+    spdlog::error("job {} ({}): order {} does not exist; dropped", job.id, job.kind, job.order_id);
+    store::JobOutcome done;
+    done.done = true;
+    return done;
+  }
+  if (IsFinalStatus(order->status)) {  // cancelled through the API, or failed: nothing to do
+    store::JobOutcome done;
+    done.done = true;
+    return done;
+  }
+  if (!order->junction_order_id) {
+    throw std::logic_error("order " + order->id + " has a workflow job but no Junction order");
+  }
+  const orders::LabOrder read = *order;
+  store::JobOutcome outcome;
+  if (job.kind == store::kJobAwaitRequisition) {
+    outcome = AwaitRequisition(job, *order);
+  } else if (job.kind == store::kJobBookAppointment) {
+    outcome = BookAppointment(job, *order);
+  } else if (job.kind == store::kJobAwaitConfirmation) {
+    outcome = AwaitConfirmation(job, *order);
+  } else if (job.kind == store::kJobReconcile) {
+    outcome = Reconcile(job, *order);
+  } else {
+    throw std::logic_error("unknown job kind " + job.kind);
+  }
+  AttachOrder(outcome, *order, read.workflow, read.status, clock_.Now());
+  return outcome;
+}
+
+store::JobOutcome OrderWorkflow::ContinueAfterAction(const store::Job& job, orders::LabOrder& order,
+                                                     const orders::LabOrder& read) {
+  store::JobOutcome outcome =
+      Advance(job, order, BackoffDelay(settings_.confirmation_poll, 1, jitter_), "");
+  outcome.attempts = 0;
+  outcome.last_error.reset();
+  AttachOrder(outcome, order, read.workflow, read.status, clock_.Now());
+  return outcome;
+}
+
+store::JobOutcome OrderWorkflow::Advance(const store::Job& job, const orders::LabOrder& order,
+                                         milliseconds poll_delay, const std::string& why) {
+  std::optional<std::string> next = NextStepFor(order);
+  if (next == job.kind) return Retry(job, poll_delay, why);
+  store::JobOutcome outcome;
+  outcome.done = true;
+  if (!next) return outcome;
+  // Waiting steps start with their wait: a booking just made is not pending-checked at once,
+  // and a confirmed one is left alone until the slow reconciliation.
+  auto due = clock_.Now();
+  if (*next == store::kJobAwaitConfirmation) {
+    due += BackoffDelay(settings_.confirmation_poll, 1, jitter_);
+  } else if (*next == store::kJobReconcile) {
+    due += settings_.reconcile_interval;
+  }
+  outcome.enqueue.push_back({ids_.NewUuid(), *next, order.id, "", due});
+  return outcome;
+}
+
+store::JobOutcome OrderWorkflow::Retry(const store::Job& job, milliseconds delay,
+                                       const std::string& why) {
+  store::JobOutcome outcome;
+  outcome.done = false;
+  outcome.retry_at = clock_.Now() + delay;
+  outcome.attempts = job.attempts + 1;
+  outcome.last_error = why;
+  return outcome;
+}
+
+store::JobOutcome OrderWorkflow::RetryAfterFailure(const store::Job& job,
+                                                   const orders::LabOrder& order,
+                                                   const junction::CallError& error) {
+  milliseconds delay =
+      BackoffDelay(settings_.upstream_retry, job.attempts + 1, jitter_, error.retry_after_seconds);
+  spdlog::warn("order {}: {} failed ({}), retry in {} ms", order.id, error.operation, error.summary,
+               delay.count());
+  return Retry(job, delay, error.operation + ": " + error.summary);
+}
+
+void OrderWorkflow::NoteCancellation(orders::LabOrder& order) {
+  if (CheckRebookLimit(order.workflow, settings_.max_provider_cancellations)) {
+    spdlog::warn("order {}: {}", order.id, *order.workflow.failure_reason);
+  }
+}
+
+// ---- the steps ---------------------------------------------------------------------------------
+
+store::JobOutcome OrderWorkflow::AwaitRequisition(const store::Job& job, orders::LabOrder& order) {
+  if (NextStepFor(order) != job.kind) return Advance(job, order, {}, "");  // a webhook said so
+  auto fetched = junction_.GetOrder(*order.junction_order_id);
+  if (!fetched.ok()) return RetryAfterFailure(job, order, fetched.error());
+  ApplyJunctionOrder(order.workflow, *fetched);
+  return Advance(job, order, BackoffDelay(settings_.requisition_poll, job.attempts + 1, jitter_),
+                 "waiting for the requisition");
+}
+
+store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, orders::LabOrder& order) {
+  const std::string& junction_order_id = *order.junction_order_id;
+  orders::WorkflowState& state = order.workflow;
+  if (state.booking_sent) {
+    // A book call went out and its answer was lost: Junction's active appointment says whether
+    // it was made (the book endpoint cannot be deduplicated, so never just send it again).
+    auto active = junction_.GetAppointment(junction_order_id);
+    if (active.ok()) {
+      orders::AppointmentView view = AppointmentViewFrom(*active);
+      bool known = (state.appointment && state.appointment->id == view.id) ||
+                   std::find(state.past_appointment_ids.begin(), state.past_appointment_ids.end(),
+                             view.id) != state.past_appointment_ids.end();
+      if (!known) {
+        spdlog::info("order {}: adopting appointment {} from a booking whose answer was lost",
+                     order.id, view.id);
+        AdoptAppointment(state, view);
+        if (view.status == "cancelled") NoteCancellation(order);
+        return Advance(job, order, {}, "");
+      }
+    } else if (active.outcome() != junction::Outcome::kNotFound) {
+      return RetryAfterFailure(job, order, active.error());
+    }
+    state.booking_sent = false;  // nothing new was booked
+  }
+  if (NextStepFor(order) != job.kind) return Advance(job, order, {}, "");
+
+  auto availability = junction_.GetAvailability(AppointmentAddressFor(order), std::nullopt);
+  if (!availability.ok()) return RetryAfterFailure(job, order, availability.error());
+  auto now = clock_.Now();
+  std::optional<junction::TimeSlot> slot =
+      EarliestSlot(*availability, now + settings_.booking_lead);
+  if (!slot) {
+    spdlog::info("order {}: no bookable slot yet", order.id);
+    return Retry(job, settings_.no_slot_retry, "no bookable slot");
+  }
+
+  // Recorded before the call: if its answer is lost, the next run asks Junction first.
+  state.booking_sent = true;
+  store_.CheckpointOrder(job, order, order.version);
+  ++order.version;
+
+  junction::BookingRequest request;
+  request.booking_key = *slot->booking_key;
+  request.async_confirmation = true;
+  request.sync_confirmation_timeout_ms = settings_.sync_confirmation_timeout_ms;
+  request.async_confirmation_timeout_ms = settings_.async_confirmation_timeout_ms;
+  auto booked = junction_.BookAppointment(junction_order_id, request);
+  if (!booked.ok()) {
+    const junction::CallError& error = booked.error();
+    if (error.outcome == junction::Outcome::kConflict) {
+      // The slot went to someone else meanwhile: fresh availability and another try, soon.
+      return Retry(job, settings_.upstream_retry.initial, "the slot was taken");
+    }
+    if (IsRefusal(error.outcome) && job.attempts + 1 >= kMaxRefusals) {
+      state.failure_reason = "Junction refused the booking " + std::to_string(kMaxRefusals) +
+                             " times (" + junction::OutcomeName(error.outcome) + ")";
+      return Advance(job, order, {}, "");
+    }
+    return RetryAfterFailure(job, order, error);
+  }
+  orders::AppointmentView view = AppointmentViewFrom(*booked);
+  AdoptAppointment(state, view);
+  spdlog::info("order {}: booked appointment {} ({})", order.id, view.id, view.status);
+  if (view.status == "cancelled") NoteCancellation(order);
+  return Advance(job, order, {}, "");
+}
+
+store::JobOutcome OrderWorkflow::AwaitConfirmation(const store::Job& job, orders::LabOrder& order) {
+  if (NextStepFor(order) != job.kind) return Advance(job, order, {}, "");
+  auto fetched = junction_.GetAppointment(*order.junction_order_id);
+  if (!fetched.ok()) return RetryAfterFailure(job, order, fetched.error());
+  orders::AppointmentView view = AppointmentViewFrom(*fetched);
+  if (ApplyAppointment(order.workflow, view) == AppointmentUpdate::kUnknown) {
+    // Junction's active appointment is another one (rebooked elsewhere): it is the truth.
+    AdoptAppointment(order.workflow, view);
+  }
+  if (order.workflow.appointment->status == "cancelled") NoteCancellation(order);
+  return Advance(job, order, BackoffDelay(settings_.confirmation_poll, job.attempts + 1, jitter_),
+                 "waiting for the provider to confirm");
+}
+
+store::JobOutcome OrderWorkflow::Reconcile(const store::Job& job, orders::LabOrder& order) {
+  auto fetched = junction_.GetOrder(*order.junction_order_id);
+  if (!fetched.ok()) return RetryAfterFailure(job, order, fetched.error());
+  ApplyJunctionOrder(order.workflow, *fetched);
+  if (order.workflow.appointment && !IsFinalStatus(DeriveStatus(order.workflow, order.status))) {
+    auto appointment = junction_.GetAppointment(*order.junction_order_id);
+    if (!appointment.ok()) return RetryAfterFailure(job, order, appointment.error());
+    orders::AppointmentView view = AppointmentViewFrom(*appointment);
+    if (ApplyAppointment(order.workflow, view) == AppointmentUpdate::kUnknown) {
+      AdoptAppointment(order.workflow, view);
+    }
+    if (order.workflow.appointment->status == "cancelled") NoteCancellation(order);
+  }
+  std::optional<std::string> next = NextStepFor(order);
+  if (next == job.kind) {
+    store::JobOutcome outcome = Retry(job, settings_.reconcile_interval, "reconciling");
+    outcome.attempts = 0;  // a healthy slow poll is not a failure
+    outcome.last_error.reset();
+    return outcome;
+  }
+  return Advance(job, order, {}, "");
+}
+
+store::JobOutcome OrderWorkflow::ApplyEvent(const store::Job& job) {
+  JunctionEvent event = JunctionEventFromJson(nlohmann::json::parse(job.payload));
+  store::JobOutcome outcome;
+  outcome.done = true;
+  std::optional<orders::LabOrder> order = store_.GetOrderById(job.order_id);
+  if (!order) return outcome;
+  const orders::LabOrder read = *order;
+  bool learnt = false;
+  if (event.order_status) {
+    learnt = ApplyJunctionOrder(order->workflow, *event.order_status, event.order_event_id);
+  }
+  if (event.appointment) {
+    AppointmentUpdate update = ApplyAppointment(order->workflow, *event.appointment);
+    learnt = learnt || update == AppointmentUpdate::kApplied;
+    // One we do not know yet (booked, answer not recorded): the step will ask Junction.
+    outcome.wake_order_step = update == AppointmentUpdate::kUnknown;
+    if (update == AppointmentUpdate::kApplied && event.appointment->status == "cancelled") {
+      NoteCancellation(*order);
+    }
+  }
+  if (learnt) outcome.wake_order_step = true;
+  AttachOrder(outcome, *order, read.workflow, read.status, clock_.Now());
+  return outcome;
+}
+
+}  // namespace lab_orders::workflow
