@@ -15,6 +15,8 @@ export LAB_ORDERS_ENV=development
 export LAB_ORDERS_LISTEN=${LAB_ORDERS_LISTEN:-127.0.0.1:8080}
 export LAB_ORDERS_DATABASE=${LAB_ORDERS_DATABASE:-sqlite:var/lab-orders.db}
 export JUNCTION_BASE_URL=http://$sim_listen
+# The simulator signs its webhooks with this development secret; the service verifies them.
+export JUNCTION_WEBHOOK_SECRET=${JUNCTION_WEBHOOK_SECRET:-whsec_ZGV2ZWxvcG1lbnQtd2ViaG9vay1zZWNyZXQtMzJi}
 
 pids=()
 cleanup() {
@@ -39,7 +41,9 @@ start() {
   exit 1
 }
 mkdir -p var
-start var/junction-sim "$build_dir/junction-sim" --listen "$sim_listen"
+start var/junction-sim "$build_dir/junction-sim" --listen "$sim_listen" \
+  --webhook-url "http://$LAB_ORDERS_LISTEN/v1/webhooks/junction" \
+  --webhook-secret "$JUNCTION_WEBHOOK_SECRET"
 start var/lab-orders "$build_dir/lab-orders" serve
 
 token=$("$build_dir/lab-orders" token --brand demo-brand --user demo-user 2>/dev/null)
@@ -61,6 +65,8 @@ Create an order:
          "zip": "85004", "country": "US"}}'
 
 Send it twice: the second answer is the first one replayed (Idempotent-Replayed: true).
+Then watch it reach appointment_scheduled (the workflow books the earliest slot by itself):
+  curl -s http://$LAB_ORDERS_LISTEN/v1/labs/orders/<id> -H 'Authorization: Bearer $token'
 List orders:  curl -s http://$LAB_ORDERS_LISTEN/v1/labs/orders -H 'Authorization: Bearer $token'
 What Junction saw:  curl -s http://$sim_listen/_sim/calls
 

@@ -291,6 +291,7 @@ std::string WorkflowDocument(const orders::WorkflowState& state) {
       {"past_appointment_ids", state.past_appointment_ids},
       {"provider_cancellations", state.provider_cancellations},
       {"booking_sent", state.booking_sent},
+      {"booking_refusals", state.booking_refusals},
       {"failure_reason", OptionalToJson(state.failure_reason)},
   };
   return document.dump();
@@ -331,6 +332,7 @@ orders::WorkflowState ReadWorkflowDocument(const std::string& text) {
         FieldOr<std::vector<std::string>>(document, "past_appointment_ids", {});
     state.provider_cancellations = FieldOr<int>(document, "provider_cancellations", 0);
     state.booking_sent = FieldOr<bool>(document, "booking_sent", false);
+    state.booking_refusals = FieldOr<int>(document, "booking_refusals", 0);
     state.failure_reason = OptionalFromJson(document, "failure_reason");
     return state;
   } catch (const nlohmann::json::exception&) {

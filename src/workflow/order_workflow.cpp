@@ -12,7 +12,8 @@ using std::chrono::milliseconds;
 using TimePoint = std::chrono::system_clock::time_point;
 
 // A refusal Junction will repeat (a 4xx that is not a taken slot): after this many in a row
-// the order fails instead of asking forever.
+// (counted on the order, whatever else was retried between) the order fails instead of asking
+// forever.
 constexpr int kMaxRefusals = 5;
 
 bool IsRefusal(junction::Outcome outcome) {
@@ -243,7 +244,7 @@ store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, orders::
       // The slot went to someone else meanwhile: fresh availability and another try, soon.
       return Retry(job, settings_.upstream_retry.initial, "the slot was taken");
     }
-    if (IsRefusal(error.outcome) && job.attempts + 1 >= kMaxRefusals) {
+    if (IsRefusal(error.outcome) && ++state.booking_refusals >= kMaxRefusals) {
       state.failure_reason = "Junction refused the booking " + std::to_string(kMaxRefusals) +
                              " times (" + junction::OutcomeName(error.outcome) + ")";
       return Advance(job, order, {}, "");

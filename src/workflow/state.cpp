@@ -13,10 +13,27 @@ bool Contains(const std::vector<std::string>& ids, const std::string& id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
-// Cancelled appointments are the provider's doing: the service only cancels with the order.
-int CountCancelled(const orders::WorkflowState& state) {
-  bool current_cancelled = state.appointment && state.appointment->status == "cancelled";
-  return int(state.past_appointment_ids.size()) + (current_cancelled ? 1 : 0);
+// How far along the order is: a later stage never goes back to an earlier one, whatever a late
+// or unknown Junction status says. The appointment stages move among themselves.
+int StageOf(const std::string& status) {
+  if (status == "received") return 0;
+  if (status == "ordered") return 1;
+  if (status == "draw_completed") return 3;
+  if (status == "sample_with_lab") return 4;
+  if (IsFinalStatus(status)) return 5;
+  return 2;  // appointment_pending, appointment_scheduled, appointment_cancelled
+}
+
+// The at-home statuses of FACTS §7 that come before the draw.
+bool IsEarlyJunctionStatus(const std::string& low) {
+  static const char* const kEarly[] = {"ordered",
+                                       "requisition_created",
+                                       "requisition_bypassed",
+                                       "appointment_pending",
+                                       "appointment_scheduled",
+                                       "appointment_cancelled"};
+  return std::any_of(std::begin(kEarly), std::end(kEarly),
+                     [&](const char* early) { return low == early; });
 }
 
 }  // namespace
@@ -86,8 +103,9 @@ AppointmentUpdate ApplyAppointment(orders::WorkflowState& state,
   if (view.event_count < current.event_count) return AppointmentUpdate::kStale;
   if (view == current) return AppointmentUpdate::kUnchanged;
   // The same number of events with other details (a reschedule adds none): the later read wins.
+  // Cancellations are the provider's doing: the service only cancels together with the order.
+  if (view.status == "cancelled" && current.status != "cancelled") ++state.provider_cancellations;
   current = view;
-  state.provider_cancellations = CountCancelled(state);
   return AppointmentUpdate::kApplied;
 }
 
@@ -98,7 +116,8 @@ void AdoptAppointment(orders::WorkflowState& state, const orders::AppointmentVie
   }
   state.appointment = view;
   state.booking_sent = false;
-  state.provider_cancellations = CountCancelled(state);
+  state.booking_refusals = 0;
+  if (view.status == "cancelled") ++state.provider_cancellations;
 }
 
 bool CheckRebookLimit(orders::WorkflowState& state, int max_provider_cancellations) {
@@ -119,17 +138,31 @@ std::string DeriveStatus(const orders::WorkflowState& state, const std::string& 
   if (high == "cancelled" || low == "cancelled") return "cancelled";
   if (high == "completed") return "completed";
   if (high == "failed" || low == "sample_error") return "failed";
-  if (high == "sample_with_lab" || low == "partial_results") return "sample_with_lab";
-  if (low == "draw_completed") return "draw_completed";
-  if (state.appointment) {
+  std::string derived;
+  if (high == "sample_with_lab" || low == "partial_results") {
+    derived = "sample_with_lab";
+  } else if (low == "draw_completed") {
+    derived = "draw_completed";
+  } else if (!state.junction_status.empty() && !IsEarlyJunctionStatus(low)) {
+    // A status Junction added since: it tells us nothing we can name, so nothing changes.
+    return current_status == "received" ? "ordered" : current_status;
+  } else if (state.appointment) {
     const std::string& status = state.appointment->status;
-    if (status == "confirmed" || status == "in_progress") return "appointment_scheduled";
-    if (status == "completed") return "draw_completed";
-    if (status == "cancelled") return "appointment_cancelled";
-    // pending, reserved, or a status Junction added since: not booked until confirmed.
-    return "appointment_pending";
+    if (status == "confirmed" || status == "in_progress") {
+      derived = "appointment_scheduled";
+    } else if (status == "completed") {
+      derived = "draw_completed";
+    } else if (status == "cancelled") {
+      derived = "appointment_cancelled";
+    } else {
+      // pending, reserved, or a status Junction added since: not booked until confirmed.
+      derived = "appointment_pending";
+    }
+  } else {
+    derived = state.junction_status.empty() ? current_status : "ordered";
   }
-  return state.junction_status.empty() ? current_status : "ordered";
+  return StageOf(derived) < StageOf(current_status) && StageOf(current_status) >= 3 ? current_status
+                                                                                    : derived;
 }
 
 }  // namespace lab_orders::workflow

@@ -60,8 +60,9 @@ struct WorkflowState {
   std::string junction_status;         // the full last_event status, "" before the first look
   std::int64_t junction_event_id = 0;  // the highest Junction order event id applied
   std::optional<AppointmentView> appointment;     // the current (last booked) appointment
-  std::vector<std::string> past_appointment_ids;  // appointments cancelled and left behind
-  int provider_cancellations = 0;
+  std::vector<std::string> past_appointment_ids;  // appointments replaced by a later booking
+  int provider_cancellations = 0;                 // bookings the provider cancelled
+  int booking_refusals = 0;  // book calls Junction refused in a row (not a taken slot)
   // A book call went out and its answer was never recorded: ask Junction before booking again
   // (the book endpoint has no idempotency key).
   bool booking_sent = false;

@@ -28,10 +28,10 @@ bool ApplyJunctionOrder(orders::WorkflowState& state, const std::string& full_st
 bool ApplyJunctionOrder(orders::WorkflowState& state, const junction::Order& order);
 
 enum class AppointmentUpdate {
-  kApplied,    // it is the current appointment (or the first), and newer: taken
+  kApplied,    // it is the current appointment, and newer: taken
   kUnchanged,  // the current appointment, nothing newer
   kStale,      // an older view, or an appointment left behind: changes nothing
-  kUnknown,    // another appointment than the current one, not known: changes nothing
+  kUnknown,    // not the current one and not a past one (or none is current): changes nothing
 };
 AppointmentUpdate ApplyAppointment(orders::WorkflowState& state,
                                    const orders::AppointmentView& view);

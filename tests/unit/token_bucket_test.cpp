@@ -1,0 +1,211 @@
+// The rate limit on calls to Junction (workflow/token_bucket.h).
+
+#include "lab_orders/workflow/token_bucket.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <stdexcept>
+
+#include "mocks/mock_junction_client.h"
+#include "support/fakes.h"
+
+namespace lab_orders::workflow {
+namespace {
+
+using namespace std::chrono_literals;
+using lab_orders::testing::FakeClock;
+using lab_orders::testing::MockJunctionClient;
+using std::chrono::nanoseconds;
+using ::testing::_;
+using ::testing::Return;
+using ::testing::StrictMock;
+
+const std::chrono::system_clock::time_point kT0 =
+    std::chrono::sys_days{std::chrono::year{2024} / 5 / 1} + 12h;
+
+junction::CallError Failure(junction::Outcome outcome, int http_status) {
+  junction::CallError error;
+  error.outcome = outcome;
+  error.operation = "op";
+  error.http_status = http_status;
+  return error;
+}
+
+// The waits are computed in floating point: equal to within a microsecond.
+::testing::AssertionResult WaitIs(nanoseconds actual, nanoseconds expected) {
+  if (actual > expected - 1us && actual < expected + 1us) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "wait is " << actual.count() << " ns, expected about " << expected.count() << " ns";
+}
+
+TEST(TokenBucketTest, StartsFullWithBurstTokens) {
+  FakeClock clock(kT0);
+  TokenBucket bucket(2.0, 3, clock);
+  EXPECT_EQ(bucket.TryAcquire(), nanoseconds::zero());
+  EXPECT_EQ(bucket.TryAcquire(), nanoseconds::zero());
+  EXPECT_EQ(bucket.TryAcquire(), nanoseconds::zero());
+  EXPECT_GT(bucket.TryAcquire(), nanoseconds::zero());
+}
+
+TEST(TokenBucketTest, EmptyBucketSaysHowLongUntilTheNextToken) {
+  FakeClock clock(kT0);
+  TokenBucket bucket(2.0, 1, clock);
+  ASSERT_EQ(bucket.TryAcquire(), nanoseconds::zero());
+  EXPECT_TRUE(WaitIs(bucket.TryAcquire(), 500ms));
+  // Asking again takes nothing and says the same.
+  EXPECT_TRUE(WaitIs(bucket.TryAcquire(), 500ms));
+  clock.Advance(200ms);
+  EXPECT_TRUE(WaitIs(bucket.TryAcquire(), 300ms));
+}
+
+TEST(TokenBucketTest, RefillsWithTime) {
+  FakeClock clock(kT0);
+  TokenBucket bucket(4.0, 2, clock);
+  ASSERT_EQ(bucket.TryAcquire(), nanoseconds::zero());
+  ASSERT_EQ(bucket.TryAcquire(), nanoseconds::zero());
+  ASSERT_GT(bucket.TryAcquire(), nanoseconds::zero());
+  clock.Advance(249ms);
+  EXPECT_GT(bucket.TryAcquire(), nanoseconds::zero());
+  clock.Advance(1ms);  // 250 ms at 4/s: one token
+  EXPECT_EQ(bucket.TryAcquire(), nanoseconds::zero());
+  EXPECT_GT(bucket.TryAcquire(), nanoseconds::zero());
+  clock.Advance(500ms);  // two tokens
+  EXPECT_EQ(bucket.TryAcquire(), nanoseconds::zero());
+  EXPECT_EQ(bucket.TryAcquire(), nanoseconds::zero());
+  EXPECT_GT(bucket.TryAcquire(), nanoseconds::zero());
+}
+
+TEST(TokenBucketTest, NeverHoldsMoreThanBurst) {
+  FakeClock clock(kT0);
+  TokenBucket bucket(10.0, 3, clock);
+  clock.Advance(24h);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(bucket.TryAcquire(), nanoseconds::zero()) << i;
+  EXPECT_TRUE(WaitIs(bucket.TryAcquire(), 100ms));
+}
+
+TEST(TokenBucketTest, FractionalRatesAccumulate) {
+  FakeClock clock(kT0);
+  TokenBucket bucket(0.5, 1, clock);  // one every two seconds
+  ASSERT_EQ(bucket.TryAcquire(), nanoseconds::zero());
+  EXPECT_TRUE(WaitIs(bucket.TryAcquire(), 2s));
+  clock.Advance(1s);
+  EXPECT_TRUE(WaitIs(bucket.TryAcquire(), 1s));
+  clock.Advance(1s);
+  EXPECT_EQ(bucket.TryAcquire(), nanoseconds::zero());
+}
+
+TEST(TokenBucketTest, ClockGoingBackwardsAddsNothing) {
+  FakeClock clock(kT0);
+  TokenBucket bucket(1.0, 1, clock);
+  ASSERT_EQ(bucket.TryAcquire(), nanoseconds::zero());
+  clock.Advance(-10s);
+  EXPECT_GT(bucket.TryAcquire(), nanoseconds::zero());
+  clock.Advance(10s);  // back where it was: still nothing earned
+  EXPECT_GT(bucket.TryAcquire(), nanoseconds::zero());
+  clock.Advance(1s);
+  EXPECT_EQ(bucket.TryAcquire(), nanoseconds::zero());
+}
+
+TEST(TokenBucketTest, BurstBelowOneHoldsOneToken) {
+  FakeClock clock(kT0);
+  TokenBucket bucket(1.0, 0, clock);
+  EXPECT_EQ(bucket.TryAcquire(), nanoseconds::zero());
+  EXPECT_GT(bucket.TryAcquire(), nanoseconds::zero());
+}
+
+TEST(TokenBucketTest, RateMustBePositive) {
+  FakeClock clock(kT0);
+  EXPECT_THROW(TokenBucket(0.0, 1, clock), std::invalid_argument);
+  EXPECT_THROW(TokenBucket(-1.0, 1, clock), std::invalid_argument);
+}
+
+TEST(TokenBucketTest, AcquireTakesATokenWithoutWaitingWhileAnyIsLeft) {
+  FakeClock clock(kT0);  // never moves: a wait would never end
+  TokenBucket bucket(1.0, 2, clock);
+  bucket.Acquire();
+  bucket.Acquire();
+  EXPECT_GT(bucket.TryAcquire(), nanoseconds::zero());
+}
+
+TEST(TokenBucketTest, AcquireWaitsForARefillInRealTime) {
+  SystemClock clock;
+  TokenBucket bucket(1000.0, 1, clock);  // a token every millisecond
+  for (int i = 0; i < 5; ++i) bucket.Acquire();
+  SUCCEED();
+}
+
+// ---- RateLimitedJunctionClient
+// -------------------------------------------------------------------
+
+TEST(RateLimitedJunctionClientTest, EveryCallTakesOneTokenAndReachesTheInnerClient) {
+  FakeClock clock(kT0);
+  TokenBucket bucket(1.0, 14, clock);
+  StrictMock<MockJunctionClient> inner;
+  const junction::CallError error = Failure(junction::Outcome::kServerError, 500);
+  EXPECT_CALL(inner, CreateUser(_)).WillOnce(Return(error));
+  EXPECT_CALL(inner, ResolveUser("cu-1")).WillOnce(Return(error));
+  EXPECT_CALL(inner, ListLabTests()).WillOnce(Return(error));
+  EXPECT_CALL(inner, CreateOrder(_)).WillOnce(Return(error));
+  EXPECT_CALL(inner, GetOrder("jo-1")).WillOnce(Return(error));
+  EXPECT_CALL(inner, CancelOrder("jo-1")).WillOnce(Return(error));
+  EXPECT_CALL(inner, GetAreaInfo("97405")).WillOnce(Return(error));
+  EXPECT_CALL(inner, GetAvailability(_, _)).WillOnce(Return(error));
+  EXPECT_CALL(inner, BookAppointment("jo-1", _)).WillOnce(Return(error));
+  EXPECT_CALL(inner, GetAppointment("jo-1")).WillOnce(Return(error));
+  EXPECT_CALL(inner, RescheduleAppointment("jo-1", _)).WillOnce(Return(error));
+  EXPECT_CALL(inner, CancelAppointment("jo-1", _)).WillOnce(Return(error));
+  EXPECT_CALL(inner, ListCancellationReasons()).WillOnce(Return(error));
+
+  RateLimitedJunctionClient client(inner, bucket);
+  EXPECT_EQ(client.CreateUser({"cu-1"}).outcome(), junction::Outcome::kServerError);
+  client.ResolveUser("cu-1");
+  client.ListLabTests();
+  client.CreateOrder({});
+  client.GetOrder("jo-1");
+  client.CancelOrder("jo-1");
+  client.GetAreaInfo("97405");
+  client.GetAvailability({}, std::nullopt);
+  client.BookAppointment("jo-1", {});
+  client.GetAppointment("jo-1");
+  client.RescheduleAppointment("jo-1", {});
+  client.CancelAppointment("jo-1", {});
+  client.ListCancellationReasons();
+
+  // 13 calls took 13 of the 14 tokens.
+  EXPECT_EQ(bucket.TryAcquire(), nanoseconds::zero());
+  EXPECT_GT(bucket.TryAcquire(), nanoseconds::zero());
+}
+
+TEST(RateLimitedJunctionClientTest, PassesTheInnerAnswerThrough) {
+  FakeClock clock(kT0);
+  TokenBucket bucket(1.0, 5, clock);
+  StrictMock<MockJunctionClient> inner;
+  junction::Order order;
+  order.id = "jo-1";
+  order.status = "received.at_home_phlebotomy.ordered";
+  EXPECT_CALL(inner, GetOrder("jo-1")).WillOnce(Return(order));
+  RateLimitedJunctionClient client(inner, bucket);
+  auto result = client.GetOrder("jo-1");
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->status, "received.at_home_phlebotomy.ordered");
+}
+
+TEST(RateLimitedJunctionClientTest, SharedBucketLimitsCallsAcrossClients) {
+  FakeClock clock(kT0);
+  TokenBucket bucket(1.0, 2, clock);
+  StrictMock<MockJunctionClient> first_inner;
+  StrictMock<MockJunctionClient> second_inner;
+  const junction::CallError error = Failure(junction::Outcome::kNotFound, 404);
+  EXPECT_CALL(first_inner, GetOrder(_)).WillOnce(Return(error));
+  EXPECT_CALL(second_inner, GetAppointment(_)).WillOnce(Return(error));
+  RateLimitedJunctionClient first(first_inner, bucket);
+  RateLimitedJunctionClient second(second_inner, bucket);
+  first.GetOrder("jo-1");
+  second.GetAppointment("jo-2");
+  EXPECT_TRUE(WaitIs(bucket.TryAcquire(), 1s));
+}
+
+}  // namespace
+}  // namespace lab_orders::workflow
