@@ -206,8 +206,12 @@ std::string OrderService::DriveToFinish(const store::IdempotencyRecord& record,
 
     std::string answer = OrderJson(order).dump();
     store_.FinishKey(brand_id, key, 201, answer);
-    spdlog::info("order {} created for brand {} (key recovery from {})", order.id, brand_id,
-                 store::RecoveryPointName(point));
+    if (new_order) {
+      spdlog::info("order {} created for brand {}", order.id, brand_id);
+    } else {
+      spdlog::info("order {} created for brand {} (resumed from {})", order.id, brand_id,
+                   store::RecoveryPointName(point));
+    }
     return answer;
   } catch (...) {
     // Not final: the key keeps its recovery point, and the next try with it resumes there.

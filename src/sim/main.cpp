@@ -25,7 +25,8 @@ Usage: junction-sim [options]
   --latency-ms N           add N ms to every Junction operation (for benchmarks)
   --api-key KEY            accept only this x-vital-api-key (default: any non-empty key)
   --webhook-url URL        send Svix-signed labtest.order.* / labtest.appointment.* events
-                           here (http:// only)
+                           here (http:// or https://; or set it later with
+                           POST /_sim/webhooks/config)
   --webhook-secret SECRET  the whsec_... secret that signs them
   --zip ZIP                serve at-home phlebotomy in this 5-digit ZIP too (repeatable;
                            85004 and 54650 are always served, as in Junction's sandbox)
@@ -45,7 +46,8 @@ GET /v3/order/phlebotomy/appointment/cancellation-reasons.
 
 Admin: GET /_sim/calls[?operation=NAME], GET /_sim/stats, POST /_sim/script, POST /_sim/reset,
 POST /_sim/orders/{id}/advance {"status": "..."}, POST /_sim/clock {"advance_seconds": N},
-GET /_sim/webhooks, GET /_sim/health.
+GET /_sim/webhooks, GET|POST /_sim/webhooks/config {"url": "...", "secret": "whsec_..."},
+GET /_sim/health.
 
 Stops cleanly on SIGINT or SIGTERM.
 )";

@@ -177,6 +177,9 @@ struct SimServer::Impl {
   void SendTrickle(HTTPServerRequest& request, int interval_ms);
   void Record(int sequence, const json& outcome);
   json CallsJson(const std::string& operation_filter);
+  // POST /_sim/webhooks/config: {"url": "http...", "secret": "whsec_..."}, or {"url": null}.
+  SimResponse ConfigureWebhooks(const json& body);
+  SimResponse WebhookConfigAnswer() const;
   void Reset();
 };
 
@@ -654,6 +657,38 @@ SimResponse SimServer::Impl::Dispatch(const Route& route,
   return DetailResponse(404, "Not Found");
 }
 
+SimResponse SimServer::Impl::WebhookConfigAnswer() const {
+  std::optional<std::string> url = webhooks->TargetUrl();
+  return {200, json{{"url", url ? json(*url) : json(nullptr)}}, {}};
+}
+
+SimResponse SimServer::Impl::ConfigureWebhooks(const json& body) {
+  if (!body.is_object()) {
+    return DetailResponse(400, "Give {\"url\": \"http://...\", \"secret\": \"whsec_...\"}.");
+  }
+  for (const auto& [name, value] : body.items()) {
+    if (name != "url" && name != "secret") return DetailResponse(400, "Unknown field: " + name);
+  }
+  if (!body.contains("url")) {
+    return DetailResponse(400, "url is required (null turns webhooks off).");
+  }
+  const json& url = body["url"];
+  if (url.is_null()) {
+    webhooks->ClearTarget();
+    return WebhookConfigAnswer();
+  }
+  if (!url.is_string()) return DetailResponse(400, "url must be a string, or null.");
+  if (!body.contains("secret") || !body["secret"].is_string()) {
+    return DetailResponse(400, "secret is required: the whsec_... secret that signs webhooks.");
+  }
+  try {
+    webhooks->SetTarget(url.get<std::string>(), body["secret"].get<std::string>());
+  } catch (const std::invalid_argument& e) {
+    return DetailResponse(400, e.what());  // names the problem, never quotes the secret
+  }
+  return WebhookConfigAnswer();
+}
+
 void SimServer::Impl::HandleAdmin(const std::vector<std::string>& segments,
                                   HTTPServerRequest& request, HTTPServerResponse& response) {
   std::string raw_body;
@@ -735,9 +770,12 @@ void SimServer::Impl::HandleAdmin(const std::vector<std::string>& segments,
     clock.Advance(std::chrono::seconds(body["advance_seconds"].get<long long>()));
     world.Tick();
     SendJson(response, {200, json{{"now", FormatRfc3339(clock.Now())}}, {}});
-  } else if (what == "webhooks" && method == "GET") {
+  } else if (what == "webhooks" && segments.size() == 2 && method == "GET") {
     SendJson(response,
              {200, json{{"deliveries", webhooks ? webhooks->Deliveries() : json::array()}}, {}});
+  } else if (what == "webhooks" && segments.size() == 3 && segments[2] == "config" &&
+             (method == "GET" || method == "POST")) {
+    SendJson(response, method == "GET" ? WebhookConfigAnswer() : ConfigureWebhooks(body));
   } else if (what == "orders" && segments.size() == 4 && segments[3] == "advance" &&
              method == "POST") {
     SendJson(response, world.AdvanceOrder(segments[2], body));
@@ -753,15 +791,17 @@ SimServer::~SimServer() { Stop(); }
 void SimServer::Start() {
   Impl& impl = *impl_;
   if (impl.options.script) impl.world.LoadScript(*impl.options.script);
-  if (impl.options.webhook_url) {
-    if (!impl.options.webhook_secret) {
-      throw std::invalid_argument("--webhook-url needs --webhook-secret");
+  // The sender always exists, idle until it has a target: from the flags, or later from
+  // POST /_sim/webhooks/config (tests start the simulator before the service it calls back).
+  impl.webhooks = std::make_unique<WebhookSender>(impl.real_clock);
+  if (impl.options.webhook_url || impl.options.webhook_secret) {
+    if (!impl.options.webhook_url || !impl.options.webhook_secret) {
+      throw std::invalid_argument("--webhook-url and --webhook-secret go together");
     }
-    impl.webhooks = std::make_unique<WebhookSender>(*impl.options.webhook_url,
-                                                    *impl.options.webhook_secret, impl.real_clock);
-    impl.world.SetEventSink(
-        [&impl](const json& event, int deliveries) { impl.webhooks->Enqueue(event, deliveries); });
+    impl.webhooks->SetTarget(*impl.options.webhook_url, *impl.options.webhook_secret);
   }
+  impl.world.SetEventSink(
+      [&impl](const json& event, int deliveries) { impl.webhooks->Enqueue(event, deliveries); });
   Poco::Net::SocketAddress address(impl.options.listen_host, impl.options.listen_port);
   Poco::Net::ServerSocket socket;
   if (impl.options.tls_cert_file || impl.options.tls_key_file) {

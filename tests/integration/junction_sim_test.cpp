@@ -16,7 +16,10 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
+#include <set>
+#include <vector>
 
 #include "lab_orders/common/svix.h"
 #include "support/junction_fixtures.h"
@@ -202,67 +205,94 @@ TEST_F(JunctionSimTest, ClockAdvanceExpiresBookingKeys) {
   EXPECT_EQ(booking.status, 400);
 }
 
-// Receives webhooks and hands them to the test as they come.
+// Receives webhooks and hands them to the test as they come. Declare it before the simulator
+// that calls it, so the simulator stops sending first. Its state is shared with the handlers
+// (POCO does not wait for them when the server stops), so a late delivery touches nothing freed.
 class WebhookReceiver {
  public:
+  struct Delivery {
+    std::string id, timestamp, signature, body;
+  };
+
   WebhookReceiver()
-      : server_(new Factory(*this),
+      : state_(std::make_shared<State>()),
+        server_(new Factory(state_),
                 Poco::Net::ServerSocket(Poco::Net::SocketAddress("127.0.0.1", 0)),
                 new Poco::Net::HTTPServerParams) {
     server_.start();
   }
-  ~WebhookReceiver() { server_.stopAll(true); }
+  ~WebhookReceiver() {
+    Release();
+    server_.stopAll(true);
+  }
 
   std::string url() const {
     return "http://127.0.0.1:" + std::to_string(server_.port()) + "/hooks";
   }
 
-  struct Delivery {
-    std::string id, timestamp, signature, body;
-  };
   // Waits (up to a generous bound, so a broken simulator fails rather than hangs) for count.
   std::vector<Delivery> WaitFor(size_t count) {
-    std::unique_lock lock(mutex_);
-    arrived_.wait_for(lock, std::chrono::seconds(20), [&] { return deliveries_.size() >= count; });
-    return deliveries_;
+    std::unique_lock lock(state_->mutex);
+    state_->changed.wait_for(lock, std::chrono::seconds(20),
+                             [&] { return state_->deliveries.size() >= count; });
+    return state_->deliveries;
+  }
+  // While held, each delivery is recorded but not answered until Release (a slow receiver, so
+  // the sender's queue backs up).
+  void Hold() {
+    std::lock_guard lock(state_->mutex);
+    state_->held = true;
+  }
+  void Release() {
+    {
+      std::lock_guard lock(state_->mutex);
+      state_->held = false;
+    }
+    state_->changed.notify_all();
   }
 
  private:
+  struct State {
+    std::mutex mutex;
+    std::condition_variable changed;  // a delivery came, or the hold was released
+    std::vector<Delivery> deliveries;
+    bool held = false;
+  };
+
   class Handler : public Poco::Net::HTTPRequestHandler {
    public:
-    explicit Handler(WebhookReceiver& receiver) : receiver_(receiver) {}
+    explicit Handler(std::shared_ptr<State> state) : state_(std::move(state)) {}
     void handleRequest(Poco::Net::HTTPServerRequest& request,
                        Poco::Net::HTTPServerResponse& response) override {
       Delivery delivery{request.get("svix-id", ""), request.get("svix-timestamp", ""),
                         request.get("svix-signature", ""), ""};
       Poco::StreamCopier::copyToString(request.stream(), delivery.body);
       {
-        std::lock_guard lock(receiver_.mutex_);
-        receiver_.deliveries_.push_back(delivery);
+        std::unique_lock lock(state_->mutex);
+        state_->deliveries.push_back(delivery);
+        state_->changed.notify_all();
+        state_->changed.wait_for(lock, std::chrono::seconds(20), [&] { return !state_->held; });
       }
-      receiver_.arrived_.notify_all();
       response.setStatus(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
       response.send();
     }
 
    private:
-    WebhookReceiver& receiver_;
+    std::shared_ptr<State> state_;
   };
   class Factory : public Poco::Net::HTTPRequestHandlerFactory {
    public:
-    explicit Factory(WebhookReceiver& receiver) : receiver_(receiver) {}
+    explicit Factory(std::shared_ptr<State> state) : state_(std::move(state)) {}
     Poco::Net::HTTPRequestHandler* createRequestHandler(
         const Poco::Net::HTTPServerRequest&) override {
-      return new Handler(receiver_);
+      return new Handler(state_);
     }
 
    private:
-    WebhookReceiver& receiver_;
+    std::shared_ptr<State> state_;
   };
 
-  std::mutex mutex_;
-  std::condition_variable arrived_;
-  std::vector<Delivery> deliveries_;
+  std::shared_ptr<State> state_;
   Poco::Net::HTTPServer server_;
 };
 
@@ -318,6 +348,166 @@ TEST(JunctionSimWebhookTest, SendsSvixSignedEventsAsOrdersAndAppointmentsChange)
                 "labtest.appointment.updated:confirmed",
                 "labtest.order.updated:collecting_sample.at_home_phlebotomy.appointment_scheduled",
             }));
+}
+
+json ParsedBody(const WebhookReceiver::Delivery& delivery) { return json::parse(delivery.body); }
+
+// The simulator starts before the service it calls back, so it learns the target afterwards.
+TEST(JunctionSimWebhookTest, TargetGivenAtRunTimeGetsSignedEvents) {
+  const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  WebhookReceiver receiver;
+  SimProcess sim;  // no webhook flags
+  EXPECT_EQ(sim.Admin("GET", "/_sim/webhooks/config"), json({{"url", nullptr}}));
+
+  json answer =
+      sim.Admin("POST", "/_sim/webhooks/config", {{"url", receiver.url()}, {"secret", secret}});
+  EXPECT_EQ(answer, json({{"url", receiver.url()}})) << "the secret is never echoed";
+  EXPECT_EQ(sim.Admin("GET", "/_sim/webhooks/config"), answer);
+
+  junction::HttpJunctionClient client(ClientOptions(sim.base_url(), std::chrono::seconds(10)));
+  CreatedOrder created = CreateUserAndOrder(client, "brand-s:p6");
+  ASSERT_FALSE(created.order_id.empty());
+
+  std::vector<WebhookReceiver::Delivery> deliveries = receiver.WaitFor(1);
+  ASSERT_GE(deliveries.size(), 1u);
+  const WebhookReceiver::Delivery& first = deliveries[0];
+  EXPECT_EQ(WebhookSigner(secret).Verify(first.id, first.timestamp, first.signature, first.body,
+                                         std::chrono::system_clock::now()),
+            WebhookSigner::Verdict::kValid);
+  EXPECT_EQ(WebhookSigner("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")
+                .Verify(first.id, first.timestamp, first.signature, first.body,
+                        std::chrono::system_clock::now()),
+            WebhookSigner::Verdict::kBadSignature);
+  json event = ParsedBody(first);
+  EXPECT_EQ(event["event_type"], "labtest.order.created");
+  EXPECT_EQ(event["user_id"], created.user_id);
+  EXPECT_EQ(event["client_user_id"], "brand-s:p6");
+  EXPECT_EQ(event["data"]["id"], created.order_id);
+  EXPECT_EQ(event["data"]["last_event"]["status"], "received.at_home_phlebotomy.ordered");
+}
+
+TEST(JunctionSimWebhookTest, BadTargetIsRefusedNamingTheProblemAndChangesNothing) {
+  const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  SimProcess sim;
+  sim.Admin("POST", "/_sim/webhooks/config",
+            {{"url", "http://127.0.0.1:9/v1/webhooks/junction"}, {"secret", secret}});
+  struct Refused {
+    std::string body;
+    std::string named;
+  };
+  const Refused cases[] = {
+      {"", "url"},
+      {"{}", "url"},
+      {"[]", "url"},
+      {R"({"url": 8080, "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})", "url"},
+      {R"({"url": "ftp://127.0.0.1/hooks", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})",
+       "http"},
+      {R"({"url": "127.0.0.1:8080/hooks", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})",
+       "http"},
+      {R"({"url": "http:///hooks", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})", "host"},
+      {R"({"url": "http://127.0.0.1:8080/hooks"})", "secret"},
+      {R"({"url": "http://127.0.0.1:8080/hooks", "secret": null})", "secret"},
+      {R"({"url": "http://127.0.0.1:8080/hooks", "secret": "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})",
+       "whsec_"},
+      {R"({"url": "http://127.0.0.1:8080/hooks", "secret": "whsec_not base64!"})", "base64"},
+      {R"({"url": "http://127.0.0.1:8080/hooks", "secret": "whsec_"})", "base64"},
+      {R"({"url": "http://127.0.0.1:8080/hooks", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+           "retries": 3})",
+       "retries"},
+  };
+  for (const Refused& refused : cases) {
+    SCOPED_TRACE(refused.body);
+    HttpReply reply = HttpCall(sim.port(), "POST", "/_sim/webhooks/config", refused.body);
+    EXPECT_EQ(reply.status, 400);
+    std::string detail = reply.Json().value("detail", "");
+    EXPECT_NE(detail.find(refused.named), std::string::npos) << detail;
+    EXPECT_EQ(detail.find("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), std::string::npos) << detail;
+  }
+  EXPECT_EQ(sim.Admin("GET", "/_sim/webhooks/config")["url"],
+            "http://127.0.0.1:9/v1/webhooks/junction");
+  EXPECT_EQ(sim.Admin("POST", "/_sim/webhooks/config",
+                      {{"url", "https://hooks.example.com/junction"}, {"secret", secret}})["url"],
+            "https://hooks.example.com/junction");
+}
+
+TEST(JunctionSimWebhookTest, NullUrlStopsSendingAndANewTargetTakesOnlyLaterEvents) {
+  const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  WebhookReceiver receiver;
+  SimProcess sim({"--webhook-url", "http://127.0.0.1:9/hooks", "--webhook-secret", secret});
+  EXPECT_EQ(sim.Admin("GET", "/_sim/webhooks/config")["url"], "http://127.0.0.1:9/hooks");
+  EXPECT_EQ(sim.Admin("POST", "/_sim/webhooks/config", {{"url", nullptr}}),
+            json({{"url", nullptr}}));
+
+  // Events while off are dropped when they happen, not kept for a later target.
+  std::string user_id = NewUser(sim, "brand-s:p7");
+  std::string order_id =
+      sim.Junction("POST", "/v3/order", OrderBody(user_id)).Json()["order"]["id"];
+  EXPECT_EQ(sim.Admin("GET", "/_sim/webhooks")["deliveries"], json::array());
+
+  sim.Admin("POST", "/_sim/webhooks/config", {{"url", receiver.url()}, {"secret", secret}});
+  sim.Admin("POST", "/_sim/orders/" + order_id + "/advance", {{"status", "draw_completed"}});
+  std::vector<WebhookReceiver::Delivery> deliveries = receiver.WaitFor(1);
+  ASSERT_GE(deliveries.size(), 1u);
+  json event = ParsedBody(deliveries[0]);
+  EXPECT_EQ(event["event_type"], "labtest.order.updated");
+  EXPECT_EQ(event["data"]["last_event"]["status"],
+            "collecting_sample.at_home_phlebotomy.draw_completed");
+}
+
+TEST(JunctionSimWebhookTest, QueuedMessagesKeepTheirTargetAndSecretWhenItChanges) {
+  const std::string old_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  const std::string new_secret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+  WebhookReceiver old_receiver;
+  WebhookReceiver new_receiver;
+  SimProcess sim;
+  old_receiver.Hold();  // the first delivery stays unanswered: the rest wait in the queue
+  sim.Admin("POST", "/_sim/webhooks/config", {{"url", old_receiver.url()}, {"secret", old_secret}});
+  std::string user_id = NewUser(sim, "brand-s:p8");
+  // ordered, then requisition_created: both queued for the old target before this answers.
+  std::string order_id =
+      sim.Junction("POST", "/v3/order", OrderBody(user_id)).Json()["order"]["id"];
+  ASSERT_EQ(old_receiver.WaitFor(1).size(), 1u);
+
+  sim.Admin("POST", "/_sim/webhooks/config", {{"url", new_receiver.url()}, {"secret", new_secret}});
+  old_receiver.Release();
+  sim.Admin("POST", "/_sim/orders/" + order_id + "/advance", {{"status", "draw_completed"}});
+
+  // Deliveries go one at a time, in order: once the new target has the third event, the old one
+  // has had both of its own.
+  std::vector<WebhookReceiver::Delivery> later = new_receiver.WaitFor(1);
+  ASSERT_EQ(later.size(), 1u);
+  std::vector<WebhookReceiver::Delivery> earlier = old_receiver.WaitFor(2);
+  ASSERT_EQ(earlier.size(), 2u);
+  auto statuses = [](const std::vector<WebhookReceiver::Delivery>& deliveries) {
+    std::vector<std::string> out;
+    for (const auto& delivery : deliveries) {
+      out.push_back(ParsedBody(delivery)["data"]["last_event"]["status"]);
+    }
+    return out;
+  };
+  EXPECT_EQ(statuses(earlier),
+            (std::vector<std::string>{"received.at_home_phlebotomy.ordered",
+                                      "received.at_home_phlebotomy.requisition_created"}));
+  EXPECT_EQ(statuses(later),
+            (std::vector<std::string>{"collecting_sample.at_home_phlebotomy.draw_completed"}));
+  auto now = std::chrono::system_clock::now();
+  for (const auto& delivery : earlier) {
+    EXPECT_EQ(WebhookSigner(old_secret)
+                  .Verify(delivery.id, delivery.timestamp, delivery.signature, delivery.body, now),
+              WebhookSigner::Verdict::kValid);
+  }
+  EXPECT_EQ(WebhookSigner(new_secret)
+                .Verify(later[0].id, later[0].timestamp, later[0].signature, later[0].body, now),
+            WebhookSigner::Verdict::kValid);
+  // The simulator records a delivery once it is answered, so the third may not be in yet; the
+  // first two were recorded before the third was sent.
+  json recorded = sim.Admin("GET", "/_sim/webhooks")["deliveries"];
+  ASSERT_GE(recorded.size(), 2u);
+  EXPECT_EQ(recorded[0]["url"], old_receiver.url());
+  EXPECT_EQ(recorded[1]["url"], old_receiver.url());
+  if (recorded.size() > 2) {
+    EXPECT_EQ(recorded[2]["url"], new_receiver.url());
+  }
 }
 
 TEST(JunctionSimCapacityTest, Holds512ConcurrentConnections) {

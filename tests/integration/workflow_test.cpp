@@ -472,7 +472,9 @@ TEST_F(WebhookTest, RequisitionWebhookMovesTheOrderWithoutPolling) {
               "/_sim/orders/" + created["junction_order_id"].get<std::string>() + "/advance",
               {{"status", "requisition_created"}});
   WaitForStatus(id, "appointment_scheduled");
-  EXPECT_EQ(sim_->Calls("get_order").size(), 1u);
+  // The next poll was ten minutes away: the webhook did it. (A second look can come from the
+  // labtest.order.created webhook landing during the first, which makes that step run again.)
+  EXPECT_LE(sim_->Calls("get_order").size(), 2u);
   // Later statuses come by webhook too.
   sim_->Admin("POST",
               "/_sim/orders/" + created["junction_order_id"].get<std::string>() + "/advance",

@@ -20,14 +20,14 @@ struct WebhookHeaders {
 };
 
 enum class WebhookVerdict {
-  kAccepted,           // verified, new, queued
-  kDuplicate,          // verified, svix-id seen before: nothing changes
-  kIgnored,            // verified, a type the workflow does not act on
-  kUnknownOrder,       // verified, for a Junction order this service did not make: ignored
-  kBadSignature,       // no v1 signature matches
-  kStaleTimestamp,     // more than the tolerance away from now
-  kMalformedHeaders,   // a svix-* header missing or unreadable
-  kMalformedBody,      // verified, but not JSON or not the shape of its type
+  kAccepted,          // verified, new, queued
+  kDuplicate,         // verified, svix-id seen before: nothing changes
+  kIgnored,           // verified, a type the workflow does not act on
+  kUnknownOrder,      // verified, for a Junction order this service did not make: ignored
+  kBadSignature,      // no v1 signature matches
+  kStaleTimestamp,    // more than the tolerance away from now
+  kMalformedHeaders,  // a svix-* header missing or unreadable
+  kMalformedBody,     // verified, but not JSON or not the shape of its type
 };
 const char* WebhookVerdictName(WebhookVerdict verdict);
 
