@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "lab_orders/app/error.h"
 #include "lab_orders/orders/junction_failure.h"
@@ -16,6 +17,9 @@ using nlohmann::json;
 
 // An action's Junction calls are a few seconds at most; the lease outlives them.
 constexpr std::chrono::seconds kActionLease{60};
+// A worker's run on the order is short: an action waits this long for it before answering 409.
+constexpr std::chrono::milliseconds kWaitForWorker{3000};
+constexpr std::chrono::milliseconds kClaimRetry{25};
 constexpr const char* kRetryHint = "retry.";
 
 orders::LabOrder ReadOrder(store::Store& store, const auth::Principal& principal,
@@ -56,8 +60,15 @@ class OrderActions::OrderLock {
   OrderLock(store::Store& store, const std::string& order_id, const Clock& clock,
             const std::string& owner)
       : store_(store) {
-    auto now = clock.Now();
-    claim_ = store_.ClaimOrderStep(order_id, now, now + kActionLease, owner, &job_);
+    auto give_up = std::chrono::steady_clock::now() + kWaitForWorker;
+    for (;;) {
+      auto now = clock.Now();
+      claim_ = store_.ClaimOrderStep(order_id, now, now + kActionLease, owner, &job_);
+      if (claim_ != store::OrderJobClaim::kBusy || std::chrono::steady_clock::now() >= give_up) {
+        break;
+      }
+      std::this_thread::sleep_for(kClaimRetry);
+    }
   }
   ~OrderLock() {
     if (claim_ != store::OrderJobClaim::kClaimed || committed_) return;

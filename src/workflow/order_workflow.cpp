@@ -127,8 +127,8 @@ store::JobOutcome OrderWorkflow::Run(const store::Job& job) {
 
 store::JobOutcome OrderWorkflow::ContinueAfterAction(const store::Job& job, orders::LabOrder& order,
                                                      const orders::LabOrder& read) {
-  store::JobOutcome outcome =
-      Advance(job, order, BackoffDelay(settings_.confirmation_poll, 1, jitter_), "");
+  // The step the order is in now starts afresh, with its first wait.
+  store::JobOutcome outcome = Advance(job, order, FirstWait(job.kind), "");
   outcome.attempts = 0;
   outcome.last_error.reset();
   AttachOrder(outcome, order, read.workflow, read.status, clock_.Now());
@@ -141,17 +141,21 @@ store::JobOutcome OrderWorkflow::Advance(const store::Job& job, const orders::La
   if (next == job.kind) return Retry(job, poll_delay, why);
   store::JobOutcome outcome;
   outcome.done = true;
-  if (!next) return outcome;
-  // Waiting steps start with their wait: a booking just made is not pending-checked at once,
-  // and a confirmed one is left alone until the slow reconciliation.
-  auto due = clock_.Now();
-  if (*next == store::kJobAwaitConfirmation) {
-    due += BackoffDelay(settings_.confirmation_poll, 1, jitter_);
-  } else if (*next == store::kJobReconcile) {
-    due += settings_.reconcile_interval;
+  if (next) {
+    outcome.enqueue.push_back(
+        {ids_.NewUuid(), *next, order.id, "", clock_.Now() + FirstWait(*next)});
   }
-  outcome.enqueue.push_back({ids_.NewUuid(), *next, order.id, "", due});
   return outcome;
+}
+
+milliseconds OrderWorkflow::FirstWait(const std::string& kind) {
+  // Waiting steps start with their wait: a booking just made is not checked at once, and a
+  // confirmed one is left alone until the slow reconciliation.
+  if (kind == store::kJobAwaitConfirmation) {
+    return BackoffDelay(settings_.confirmation_poll, 1, jitter_);
+  }
+  if (kind == store::kJobReconcile) return settings_.reconcile_interval;
+  return milliseconds(0);
 }
 
 store::JobOutcome OrderWorkflow::Retry(const store::Job& job, milliseconds delay,

@@ -63,6 +63,8 @@ class OrderWorkflow final : public JobHandler {
   // runs it again after poll_delay instead.
   store::JobOutcome Advance(const store::Job& job, const orders::LabOrder& order,
                             std::chrono::milliseconds poll_delay, const std::string& why);
+  // How long after entering a step it first runs.
+  std::chrono::milliseconds FirstWait(const std::string& kind);
   store::JobOutcome Retry(const store::Job& job, std::chrono::milliseconds delay,
                           const std::string& why);
   store::JobOutcome RetryAfterFailure(const store::Job& job, const orders::LabOrder& order,
