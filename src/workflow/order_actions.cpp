@@ -36,10 +36,17 @@ AppError Busy() {
   return busy;
 }
 
-// A booking_key the client chose that Junction would not take.
-bool RefusedKey(junction::Outcome outcome) {
-  return outcome == junction::Outcome::kConflict || outcome == junction::Outcome::kRejected ||
-         outcome == junction::Outcome::kValidation || outcome == junction::Outcome::kNotFound;
+// A booking_key the client chose that Junction would not take is the client's to fix (409);
+// anything else is Junction failing (502).
+AppError BookingFailure(const junction::CallError& error) {
+  using junction::Outcome;
+  if (error.outcome == Outcome::kConflict || error.outcome == Outcome::kRejected ||
+      error.outcome == Outcome::kValidation || error.outcome == Outcome::kNotFound) {
+    return AppError(ErrorCode::kSlotUnavailable,
+                    "That slot cannot be booked any more; fetch availability again.",
+                    error.summary);
+  }
+  return orders::JunctionFailure(error, kRetryHint);
 }
 
 std::string BookingKeyFrom(const json& body) {
@@ -178,14 +185,7 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
                      "Junction does not allow this appointment to be rescheduled.");
     }
     auto moved = junction_.RescheduleAppointment(junction_order_id, {booking_key, std::nullopt});
-    if (!moved.ok()) {
-      if (RefusedKey(moved.error().outcome)) {
-        throw AppError(ErrorCode::kSlotUnavailable,
-                       "That slot cannot be booked any more; fetch availability again.",
-                       moved.error().summary);
-      }
-      throw orders::JunctionFailure(moved.error(), kRetryHint);
-    }
+    if (!moved.ok()) throw BookingFailure(moved.error());
     view = AppointmentViewFrom(*moved);
     spdlog::info("order {}: appointment {} rescheduled through the API", order.id, view.id);
   } else {
@@ -203,14 +203,7 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
     request.sync_confirmation_timeout_ms = workflow_.settings().sync_confirmation_timeout_ms;
     request.async_confirmation_timeout_ms = workflow_.settings().async_confirmation_timeout_ms;
     auto booked = junction_.BookAppointment(junction_order_id, request);
-    if (!booked.ok()) {
-      if (RefusedKey(booked.error().outcome)) {
-        throw AppError(ErrorCode::kSlotUnavailable,
-                       "That slot cannot be booked any more; fetch availability again.",
-                       booked.error().summary);
-      }
-      throw orders::JunctionFailure(booked.error(), kRetryHint);
-    }
+    if (!booked.ok()) throw BookingFailure(booked.error());
     view = AppointmentViewFrom(*booked);
     spdlog::info("order {}: appointment {} booked through the API ({})", order.id, view.id,
                  view.status);

@@ -24,6 +24,7 @@
 #include "lab_orders/common/ids.h"
 #include "lab_orders/store/sqlite_store.h"
 #include "support/fakes.h"
+#include "support/store_fixtures.h"
 
 namespace lab_orders::workflow {
 namespace {
@@ -137,15 +138,7 @@ class JobRunnerTest : public ::testing::Test {
   void AddOrder(const std::string& order_id, std::optional<TimePoint> step_due = std::nullopt) {
     const std::string key = "key-" + order_id;
     ASSERT_EQ(store_->ClaimKey("b", key, "fp", kT0, kT0 + 30s).result, store::ClaimResult::kNew);
-    orders::LabOrder order;
-    order.id = order_id;
-    order.brand_id = "b";
-    order.user_id = "user-1";
-    order.panel_slug = "metabolic-basic";
-    order.status = "received";
-    order.created_at = order.updated_at = FormatRfc3339(kT0);
-    order.patient = {"Ann", "Example", "1980-01-01", "ann@example.org", std::nullopt, std::nullopt};
-    order.address = {"1 Main St", std::nullopt, "Eugene", "OR", "97405", "US"};
+    orders::LabOrder order = testing::ExampleOrder(order_id, "b", kT0);
     store_->RecordOrder(key, order);
     store_->SaveJunctionUser("b", key, order_id, "b:user-1", "ju-1", kT0);
     if (step_due) {

@@ -20,6 +20,7 @@
 #include "lab_orders/workflow/junction_event.h"
 #include "mocks/mock_junction_client.h"
 #include "support/fakes.h"
+#include "support/store_fixtures.h"
 
 namespace lab_orders::workflow {
 namespace {
@@ -159,15 +160,8 @@ class OrderWorkflowTest : public ::testing::Test {
     const std::string key = "key-1";
     ASSERT_EQ(store_.ClaimKey("brand-1", key, "fp", kT0, kT0 + 30s).result,
               store::ClaimResult::kNew);
-    orders::LabOrder order;
-    order.id = kOrderId;
-    order.brand_id = "brand-1";
-    order.user_id = "user-1";
-    order.panel_slug = "metabolic-basic";
-    order.status = "received";
-    order.created_at = order.updated_at = FormatRfc3339(kT0);
-    order.patient = {"Ann", "Example", "1980-01-01", "ann@example.org", std::nullopt, std::nullopt};
-    order.address = {"1 Main St", "Apt 2", "Eugene", "OR", "97405", "US"};
+    orders::LabOrder order = testing::ExampleOrder(kOrderId, "brand-1", kT0);
+    order.address.line2 = "Apt 2";
     store_.RecordOrder(key, order);
     store_.SaveJunctionUser("brand-1", key, kOrderId, "brand-1:user-1", "ju-1", kT0);
     store_.SaveJunctionOrder("brand-1", key, kOrderId, kJunctionOrderId, "ordered", kT0,

@@ -18,6 +18,7 @@
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/ids.h"
 #include "lab_orders/store/sqlite_store.h"
+#include "support/store_fixtures.h"
 
 namespace lab_orders::store {
 namespace {
@@ -145,15 +146,7 @@ class SqliteStoreJobsTest : public ::testing::Test {
   void AddOrder(const std::string& order_id, std::optional<TimePoint> step_due = std::nullopt) {
     const std::string key = "key-" + order_id;
     ASSERT_EQ(Store().ClaimKey("b", key, kFingerprint, kT0, kT0 + 30s).result, ClaimResult::kNew);
-    LabOrder order;
-    order.id = order_id;
-    order.brand_id = "b";
-    order.user_id = "user-1";
-    order.panel_slug = "metabolic-basic";
-    order.status = "received";
-    order.created_at = order.updated_at = FormatRfc3339(kT0);
-    order.patient = {"Ann", "Example", "1980-01-01", "ann@example.org", std::nullopt, std::nullopt};
-    order.address = {"1 Main St", std::nullopt, "Eugene", "OR", "97405", "US"};
+    LabOrder order = testing::ExampleOrder(order_id, "b", kT0);
     Store().RecordOrder(key, order);
     if (step_due) {
       Store().SaveJunctionOrder("b", key, order_id, "jo-" + order_id, "ordered", kT0,
