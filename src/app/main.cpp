@@ -24,6 +24,7 @@
 #include "lab_orders/orders/panels.h"
 #include "lab_orders/orders/request_schema.h"
 #include "lab_orders/orders/request_validator.h"
+#include "lab_orders/replay/replay.h"
 #include "lab_orders/workflow/job_runner.h"
 #include "lab_orders/workflow/junction_webhook.h"
 #include "lab_orders/workflow/order_actions.h"
@@ -46,6 +47,11 @@ Commands:
   token     print a signed JWT for the configured HS256 secret (development and tests)
               --brand BRAND --user USER [--scope "labs:orders:read labs:orders:write"]
               [--ttl SECONDS (default 3600)]
+  replay    run QA fixture scenarios (fixtures/README.md), each against its own junction-sim
+            and service on free ports with a fresh embedded store
+              [PATH...] (default fixtures/scenarios) [--filter TEXT] [-j N] [--junit FILE]
+              [--sim PATH (default: junction-sim beside lab-orders)] [--panels FILE] [--keep]
+            exit 0 when every scenario passed, 1 when one failed, 2 for bad input
 
 Configuration comes from the environment (CONTRACT §4), or a KEY=VALUE file named by
 LAB_ORDERS_CONFIG: LAB_ORDERS_ENV (production | development), LAB_ORDERS_LISTEN,
@@ -182,6 +188,45 @@ int Token(const Config& config, const std::vector<std::string>& args) {
   return 0;
 }
 
+int Replay(const std::vector<std::string>& args) {
+  replay::ReplayOptions options;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe");
+  options.service_binary = self.string();
+  options.sim_binary = (self.parent_path() / "junction-sim").string();
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    auto value = [&]() -> const std::string& {
+      if (i + 1 >= args.size()) throw ConfigError("replay: " + arg + " needs a value");
+      return args[++i];
+    };
+    if (arg == "--filter") {
+      options.filter = value();
+    } else if (arg == "-j" || arg == "--jobs") {
+      const std::string& jobs = value();
+      bool digits = !jobs.empty() && jobs.size() <= 3 &&
+                    jobs.find_first_not_of("0123456789") == std::string::npos;
+      options.jobs = digits ? std::stoi(jobs) : 0;
+      if (options.jobs < 1 || options.jobs > 64) throw ConfigError("replay: -j wants 1 to 64");
+    } else if (arg == "--junit") {
+      options.junit_file = value();
+    } else if (arg == "--sim") {
+      options.sim_binary = value();
+    } else if (arg == "--panels") {
+      options.panels_path = value();
+    } else if (arg == "--keep") {
+      options.keep = true;
+    } else if (!arg.empty() && arg[0] == '-') {
+      throw ConfigError("replay: unknown flag " + arg);
+    } else {
+      options.paths.push_back(arg);
+    }
+  }
+  if (!std::filesystem::exists(options.sim_binary)) {
+    throw ConfigError("replay: no junction-sim at " + options.sim_binary + " (use --sim PATH)");
+  }
+  return replay::RunReplay(options, std::cout);
+}
+
 }  // namespace
 }  // namespace lab_orders
 
@@ -199,6 +244,13 @@ int main(int argc, char** argv) {
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
     std::cout << kUsage;
     return 0;
+  }
+  try {
+    // Replay runs other processes and needs no service configuration of its own.
+    if (command == "replay") return Replay(args);
+  } catch (const ConfigError& e) {
+    std::cerr << "lab-orders: " << e.what() << std::endl;
+    return 2;
   }
   ConfigureJsonLogging();
   try {

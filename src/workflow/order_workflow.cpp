@@ -277,6 +277,7 @@ store::JobOutcome OrderWorkflow::AwaitConfirmation(const store::Job& job, orders
 }
 
 store::JobOutcome OrderWorkflow::Reconcile(const store::Job& job, orders::LabOrder& order) {
+  if (NextStepFor(order) != job.kind) return Advance(job, order, {}, "");  // a webhook said so
   auto fetched = junction_.GetOrder(*order.junction_order_id);
   if (!fetched.ok()) return RetryAfterFailure(job, order, fetched.error());
   ApplyJunctionOrder(order.workflow, *fetched);
@@ -306,20 +307,21 @@ store::JobOutcome OrderWorkflow::ApplyEvent(const store::Job& job) {
   std::optional<orders::LabOrder> order = store_.GetOrderById(job.order_id);
   if (!order) return outcome;
   const orders::LabOrder read = *order;
-  bool learnt = false;
   if (event.order_status) {
-    learnt = ApplyJunctionOrder(order->workflow, *event.order_status, event.order_event_id);
+    ApplyJunctionOrder(order->workflow, *event.order_status, event.order_event_id);
   }
+  bool unknown_appointment = false;
   if (event.appointment) {
     AppointmentUpdate update = ApplyAppointment(order->workflow, *event.appointment);
-    learnt = learnt || update == AppointmentUpdate::kApplied;
     // One we do not know yet (booked, answer not recorded): the step will ask Junction.
-    outcome.wake_order_step = update == AppointmentUpdate::kUnknown;
+    unknown_appointment = update == AppointmentUpdate::kUnknown;
     if (update == AppointmentUpdate::kApplied && event.appointment->status == "cancelled") {
       NoteCancellation(*order);
     }
   }
-  if (learnt) outcome.wake_order_step = true;
+  // The order's step runs now only when the event calls for another step (a requisition, a
+  // confirmation, a cancellation to rebook); a later status alone is recorded and that is all.
+  outcome.wake_order_step = unknown_appointment || NextStepFor(*order) != NextStepFor(read);
   AttachOrder(outcome, *order, read.workflow, read.status, clock_.Now());
   return outcome;
 }
