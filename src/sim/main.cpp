@@ -1,5 +1,6 @@
 // junction-sim: a Junction (ex-Vital) lab-testing API simulator. See docs/junction-sim.md.
 
+#include <Poco/Exception.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -12,6 +13,7 @@
 
 #include "lab_orders/common/stop_signals.h"
 #include "lab_orders/sim/server.h"
+#include "lab_orders/sim/upstream.h"
 
 namespace {
 
@@ -33,6 +35,12 @@ Usage: junction-sim [options]
   --threads N              most connections served at once (default 1024)
   --tls-cert FILE          serve HTTPS with this PEM certificate (chain)...
   --tls-key FILE           ...and this PEM private key
+  --upstream URL           forward every Junction call to this Junction (http:// or https://,
+                           e.g. a sandbox) and answer what it answers; 502 when it cannot
+  --upstream-ca-file FILE  PEM certificate authorities for an https upstream (default: the
+                           system's)
+  --record FILE            with --upstream: write the answers to FILE as a script that
+                           --script replays (rewritten after every call and at exit)
   --help                   this text
 
 Junction operations: POST /v2/user, GET /v2/user/resolve/{client_user_id},
@@ -47,7 +55,7 @@ GET /v3/order/phlebotomy/appointment/cancellation-reasons.
 Admin: GET /_sim/calls[?operation=NAME], GET /_sim/stats, POST /_sim/script, POST /_sim/reset,
 POST /_sim/orders/{id}/advance {"status": "..."}, POST /_sim/clock {"advance_seconds": N},
 GET /_sim/webhooks, GET|POST /_sim/webhooks/config {"url": "...", "secret": "whsec_..."},
-GET /_sim/health.
+GET /_sim/health, GET /_sim/record, POST /_sim/record/flush.
 
 Stops cleanly on SIGINT or SIGTERM.
 )";
@@ -112,6 +120,13 @@ lab_orders::sim::SimOptions ParseArguments(int argc, char** argv) {
       options.tls_cert_file = value;
     } else if (flag == "--tls-key") {
       options.tls_key_file = value;
+    } else if (flag == "--upstream") {
+      options.upstream_url = value;
+    } else if (flag == "--upstream-ca-file") {
+      options.upstream_ca_file = value;
+    } else if (flag == "--record") {
+      if (value.empty()) Fail("--record wants a file name");
+      options.record_file = value;
     } else if (flag == "--threads") {
       options.max_threads = ParseInt(flag, value, 4, 4096);
     } else {
@@ -120,6 +135,24 @@ lab_orders::sim::SimOptions ParseArguments(int argc, char** argv) {
   }
   if (options.webhook_url.has_value() != options.webhook_secret.has_value()) {
     Fail("--webhook-url and --webhook-secret go together");
+  }
+  if (options.record_file && !options.upstream_url) {
+    Fail("--record needs --upstream URL: it records what that Junction answers");
+  }
+  if (!options.upstream_ca_file.empty() && !options.upstream_url) {
+    Fail("--upstream-ca-file goes with --upstream");
+  }
+  if (options.upstream_url) {
+    if (options.script) {
+      Fail("--script does not apply with --upstream (the upstream answers every call)");
+    }
+    try {
+      lab_orders::sim::Upstream check(*options.upstream_url, options.upstream_ca_file);
+    } catch (const std::invalid_argument& e) {
+      Fail(e.what());
+    } catch (const Poco::Exception& e) {  // a CA file that cannot be loaded
+      Fail("--upstream-ca-file: " + e.displayText());
+    }
   }
   return options;
 }

@@ -29,7 +29,9 @@
 #include "lab_orders/common/json_depth.h"
 #include "lab_orders/sim/junction_spec.h"
 #include "lab_orders/sim/openapi_validator.h"
+#include "lab_orders/sim/recorder.h"
 #include "lab_orders/sim/sim_clock.h"
+#include "lab_orders/sim/upstream.h"
 #include "lab_orders/sim/webhook_sender.h"
 #include "lab_orders/sim/world.h"
 
@@ -143,6 +145,8 @@ struct SimServer::Impl {
   World world;
   OpenApiValidator validator;
   std::unique_ptr<WebhookSender> webhooks;
+  std::unique_ptr<Upstream> upstream;  // --upstream: Junction calls are forwarded there
+  std::unique_ptr<Recorder> recorder;  // --record: the answers, kept as a script
   std::unique_ptr<Poco::ThreadPool> pool;
   std::unique_ptr<Poco::Net::HTTPServer> server;
   std::thread ticker;
@@ -176,6 +180,15 @@ struct SimServer::Impl {
   int ConnectionId(HTTPServerRequest& request);
   void SendTrickle(HTTPServerRequest& request, int interval_ms);
   void Record(int sequence, const json& outcome);
+  void MarkHandled(int sequence);
+  // --upstream: sends the call on and answers what the upstream answered (502 without one).
+  void Forward(const Route& route, HTTPServerRequest& request, HTTPServerResponse& response,
+               const std::string& raw_body, int sequence);
+  // --record: keeps an answer and rewrites the recording.
+  void KeepAnswer(const std::string& operation, int status, const std::string& body,
+                  const std::map<std::string, std::string>& headers);
+  void FlushRecording();
+  SimResponse RecordingAnswer(bool flush);
   json CallsJson(const std::string& operation_filter);
   // POST /_sim/webhooks/config: {"url": "http...", "secret": "whsec_..."}, or {"url": null}.
   SimResponse ConfigureWebhooks(const json& body);
@@ -185,12 +198,17 @@ struct SimServer::Impl {
 
 namespace {
 
+// The bytes of an answer's JSON body.
+std::string BodyText(const json& body) {
+  // Bodies may echo bytes a client sent; invalid UTF-8 must not make the answer fail.
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 void SendJson(HTTPServerResponse& response, const SimResponse& answer) {
   auto status = Poco::Net::HTTPResponse::HTTPStatus(answer.status);
   response.setStatusAndReason(status, Poco::Net::HTTPResponse::getReasonForStatus(status));
   for (const auto& [name, value] : answer.headers) response.set(name, value);
-  // Bodies may echo bytes a client sent; invalid UTF-8 must not make the answer fail.
-  std::string body = answer.body.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string body = BodyText(answer.body);
   response.setContentType("application/json");
   response.setContentLength(std::streamsize(body.size()));
   response.send() << body;
@@ -336,6 +354,90 @@ void SimServer::Impl::Record(int sequence, const json& outcome) {
       return;
     }
   }
+}
+
+void SimServer::Impl::MarkHandled(int sequence) {
+  std::lock_guard lock(mutex);
+  for (auto it = calls.rbegin(); it != calls.rend(); ++it) {
+    if (it->sequence == sequence) {
+      it->handled = true;
+      break;
+    }
+  }
+  wake.notify_all();  // the ticker may have a new due transition; waiters on handled calls
+}
+
+void SimServer::Impl::Forward(const Route& route, HTTPServerRequest& request,
+                              HTTPServerResponse& response, const std::string& raw_body,
+                              int sequence) {
+  UpstreamRequest forwarded;
+  forwarded.method = request.getMethod();
+  // The path and query as the caller sent them, not re-encoded (an absolute-form request
+  // target is cut to its path and query).
+  forwarded.path_and_query = request.getURI();
+  if (forwarded.path_and_query.empty() || forwarded.path_and_query.front() != '/') {
+    forwarded.path_and_query = Poco::URI(request.getURI()).getPathAndQuery();
+  }
+  for (const char* name :
+       {"x-vital-api-key", "Content-Type", "X-Idempotency-Key", "X-Idempotency-Error"}) {
+    if (request.has(name)) forwarded.headers[name] = request.get(name);
+  }
+  forwarded.body = raw_body;
+  forwarded.has_body = request.hasContentLength() || request.getChunkedTransferEncoding();
+
+  auto result = upstream->Forward(forwarded);
+  if (auto* failure = std::get_if<UpstreamFailure>(&result)) {
+    // The path only: a query may hold a patient's ZIP code. Nothing is recorded.
+    spdlog::warn("junction-sim: {} {} not answered by the upstream: {}", forwarded.method,
+                 Poco::URI(request.getURI()).getPath(), failure->what);
+    SendJson(response, DetailResponse(502, failure->reached ? "upstream gave no answer"
+                                                            : "upstream unreachable"));
+    Record(sequence, 502);
+    return;
+  }
+  const UpstreamAnswer& reply = std::get<UpstreamAnswer>(result);
+  MarkHandled(sequence);
+  if (recorder) KeepAnswer(route.operation, reply.status, reply.body, reply.headers);
+  auto status = Poco::Net::HTTPResponse::HTTPStatus(reply.status);
+  response.setStatusAndReason(status, reply.reason.empty()
+                                          ? Poco::Net::HTTPResponse::getReasonForStatus(status)
+                                          : reply.reason);
+  for (const auto& [name, value] : reply.headers) response.set(name, value);
+  response.setContentLength(std::streamsize(reply.body.size()));
+  response.send() << reply.body;
+  Record(sequence, reply.status);
+}
+
+void SimServer::Impl::KeepAnswer(const std::string& operation, int status, const std::string& body,
+                                 const std::map<std::string, std::string>& headers) {
+  recorder->Add(operation, status, body, headers);
+  FlushRecording();  // before the caller has the answer: an answer seen is an answer kept
+}
+
+void SimServer::Impl::FlushRecording() {
+  try {
+    recorder->Flush();
+  } catch (const std::exception& e) {
+    spdlog::error("junction-sim: the recording was not written: {}", e.what());
+  }
+}
+
+SimResponse SimServer::Impl::RecordingAnswer(bool flush) {
+  if (!recorder) {
+    return DetailResponse(409,
+                          "Not recording: start junction-sim with --upstream URL --record "
+                          "FILE.");
+  }
+  if (flush) {
+    try {
+      recorder->Flush();
+    } catch (const std::exception& e) {
+      return DetailResponse(500, e.what());
+    }
+  }
+  json answer = {{"file", recorder->path()}, {"calls", recorder->calls()}};
+  if (!flush) answer["script"] = recorder->ToScript();
+  return {200, std::move(answer), {}};
 }
 
 void SimServer::Impl::Reset() {
@@ -488,6 +590,9 @@ void SimServer::Impl::HandleJunction(const Route& route,
     if (calls.size() > kMaxLoggedCalls) calls.pop_front();
   }
   auto answer = [&](const SimResponse& reply) {
+    // While recording, the simulator's own answers (401, 422) are kept too: a replay numbers
+    // every call, so each needs its answer.
+    if (recorder) KeepAnswer(route.operation, reply.status, BodyText(reply.body), reply.headers);
     SendJson(response, reply);
     Record(sequence, reply.status);
   };
@@ -581,6 +686,10 @@ void SimServer::Impl::HandleJunction(const Route& route,
     answer(*invalid);
     return;
   }
+  if (upstream) {
+    Forward(route, request, response, raw_body, sequence);
+    return;
+  }
 
   SimResponse reply;
   bool idempotent = route.operation == std::string("create_order") && idempotency_key;
@@ -603,16 +712,7 @@ void SimServer::Impl::HandleJunction(const Route& route,
       world.FinishIdempotent(*idempotency_key, reply, cache_errors);
     }
   }
-  {
-    std::lock_guard lock(mutex);
-    for (auto it = calls.rbegin(); it != calls.rend(); ++it) {
-      if (it->sequence == sequence) {
-        it->handled = true;
-        break;
-      }
-    }
-    wake.notify_all();  // the ticker may have a new due transition; waiters on handled calls
-  }
+  MarkHandled(sequence);
   if (rule && rule->ReplacesAnswer()) {
     apply_rule(*rule);  // handled for real, but the answer is lost or replaced
     return;
@@ -745,6 +845,10 @@ void SimServer::Impl::HandleAdmin(const std::vector<std::string>& segments,
                    {"calls_total", total},
                    {"operations", operations}},
               {}});
+  } else if (what == "script" && method == "POST" && upstream) {
+    SendJson(response, DetailResponse(409,
+                                      "Scripts do not apply while forwarding to an "
+                                      "upstream Junction (--upstream)."));
   } else if (what == "script" && method == "POST") {
     try {
       Script script = ParseScript(body);
@@ -776,6 +880,11 @@ void SimServer::Impl::HandleAdmin(const std::vector<std::string>& segments,
   } else if (what == "webhooks" && segments.size() == 3 && segments[2] == "config" &&
              (method == "GET" || method == "POST")) {
     SendJson(response, method == "GET" ? WebhookConfigAnswer() : ConfigureWebhooks(body));
+  } else if (what == "record" && segments.size() == 2 && method == "GET") {
+    SendJson(response, RecordingAnswer(false));
+  } else if (what == "record" && segments.size() == 3 && segments[2] == "flush" &&
+             method == "POST") {
+    SendJson(response, RecordingAnswer(true));
   } else if (what == "orders" && segments.size() == 4 && segments[3] == "advance" &&
              method == "POST") {
     SendJson(response, world.AdvanceOrder(segments[2], body));
@@ -790,6 +899,22 @@ SimServer::~SimServer() { Stop(); }
 
 void SimServer::Start() {
   Impl& impl = *impl_;
+  if (impl.options.record_file && !impl.options.upstream_url) {
+    throw std::invalid_argument("--record needs --upstream: it records what the upstream answers");
+  }
+  if (impl.options.upstream_url) {
+    if (impl.options.script) {
+      throw std::invalid_argument("--script does not apply with --upstream");
+    }
+    impl.upstream =
+        std::make_unique<Upstream>(*impl.options.upstream_url, impl.options.upstream_ca_file);
+    if (impl.options.record_file) {
+      impl.recorder = std::make_unique<Recorder>(
+          RecordingName(impl.upstream->display_url(), std::chrono::system_clock::now()),
+          *impl.options.record_file);
+      impl.recorder->Flush();  // an empty recording at once: a path that cannot be written fails
+    }
+  }
   if (impl.options.script) impl.world.LoadScript(*impl.options.script);
   // The sender always exists, idle until it has a target: from the flags, or later from
   // POST /_sim/webhooks/config (tests start the simulator before the service it calls back).
@@ -842,6 +967,7 @@ void SimServer::Stop() {
   if (impl.ticker.joinable()) impl.ticker.join();
   if (impl.pool) impl.pool->joinAll();
   impl.webhooks.reset();
+  if (impl.recorder) impl.FlushRecording();  // every answer was written already; once more
 }
 
 unsigned short SimServer::port() const { return impl_->server->port(); }

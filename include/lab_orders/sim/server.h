@@ -22,6 +22,13 @@ struct SimOptions {
   // Serve HTTPS with this PEM certificate chain and key (to test the client's verification).
   std::optional<std::string> tls_cert_file;
   std::optional<std::string> tls_key_file;
+  // Forward every Junction call (not /_sim/) to this Junction, an http:// or https:// URL, and
+  // answer what it answers (docs/junction-sim.md, "Recording"). No script applies then.
+  std::optional<std::string> upstream_url;
+  std::string upstream_ca_file;  // PEM authorities for an https upstream (empty: the system's)
+  // With upstream_url: keep the answers as a simulator script in this file, rewritten
+  // (atomically) after every answer and when the simulator stops.
+  std::optional<std::string> record_file;
 };
 
 // junction-sim: Junction's HTTP surface over a simulated team, plus the /_sim/ admin surface.
