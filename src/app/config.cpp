@@ -206,6 +206,15 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
       int(vars.Integer("LAB_ORDERS_MAX_PROVIDER_CANCELLATIONS", 3, 1, 20));
   flow.reconcile_interval = milliseconds(
       vars.Integer("LAB_ORDERS_RECONCILE_INTERVAL_MS", 6 * 3600000, 10, 7 * 86400000LL));
+  // Junction holds a booking call up to this long for the provider (FACTS §5); the call's own
+  // deadline must outlast it, or an answer on its way is taken for a lost one.
+  flow.sync_confirmation_timeout_ms =
+      int(vars.Integer("LAB_ORDERS_SYNC_CONFIRMATION_MS", 2500, 1000, 10000));
+  if (config.junction.timeout.count() < flow.sync_confirmation_timeout_ms + 1000) {
+    throw ConfigError("JUNCTION_TIMEOUT_MS must be at least LAB_ORDERS_SYNC_CONFIRMATION_MS + 1000 (" +
+                      std::to_string(flow.sync_confirmation_timeout_ms + 1000) +
+                      "): a booking call waits that long for the provider");
+  }
   config.completer_after =
       std::chrono::seconds(vars.Integer("LAB_ORDERS_COMPLETER_AFTER_S", 300, 1, 86400));
   config.completer_interval =

@@ -2,6 +2,8 @@
 
 #include "lab_orders/common/encoding.h"
 
+#include <chrono>
+
 namespace lab_orders {
 
 std::string NewRandomUuid() {
@@ -13,7 +15,25 @@ std::string NewRandomUuid() {
          hex.substr(16, 4) + "-" + hex.substr(20, 12);
 }
 
-std::string RandomIdGenerator::NewUuid() { return NewRandomUuid(); }
+std::string NewTimeOrderedUuid() {
+  // UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then randomness. Ids made later sort
+  // later, so "newest first" holds among orders made within the same second.
+  std::string bytes = RandomBytes(16);
+  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  for (int i = 5; i >= 0; --i) {
+    bytes[size_t(i)] = char(millis & 0xFF);
+    millis >>= 8;
+  }
+  bytes[6] = char((bytes[6] & 0x0F) | 0x70);
+  bytes[8] = char((bytes[8] & 0x3F) | 0x80);
+  std::string hex = HexEncode(bytes);
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20, 12);
+}
+
+std::string RandomIdGenerator::NewUuid() { return NewTimeOrderedUuid(); }
 
 bool IsUuid(const std::string& text) {
   if (text.size() != 36) return false;

@@ -34,6 +34,7 @@ const std::map<std::string, std::string> kFastWorkflow = {
     {"LAB_ORDERS_RETRY_INITIAL_MS", "20"},    {"LAB_ORDERS_NO_SLOT_RETRY_MS", "200"},
     {"LAB_ORDERS_COMPLETER_AFTER_S", "2"},    {"LAB_ORDERS_COMPLETER_INTERVAL_S", "1"},
     {"JUNCTION_TIMEOUT_MS", "2000"},
+    {"LAB_ORDERS_SYNC_CONFIRMATION_MS", "1000"},
 };
 
 struct Reply {

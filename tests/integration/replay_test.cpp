@@ -34,6 +34,14 @@ Outcome Replay(const std::vector<std::string>& args) {
   return {handle.wait(), output};
 }
 
+// The step of the scenario that creates the order.
+json& CreateStep(json& scenario) {
+  for (json& step : scenario["steps"]) {
+    if (step.contains("request")) return step;
+  }
+  throw std::logic_error("the happy scenario has no request step");
+}
+
 json HappyScenario() {
   std::ifstream in(std::string(PROJECT_SOURCE_DIR) +
                    "/fixtures/scenarios/happy_pending_confirmed_after_polls.json");
@@ -77,7 +85,7 @@ TEST_F(ReplayTest, PassingScenarioPassesAndWritesJUnit) {
 TEST_F(ReplayTest, ChangedExpectationFailsSayingWhatDiffered) {
   json broken = HappyScenario();
   broken["name"] = "broken on purpose";
-  broken["steps"][0]["expect"]["body"]["/status"] = {{"equals", "received"}};
+  CreateStep(broken)["expect"]["body"]["/status"] = {{"equals", "received"}};
   broken["junction"]["sequence"].erase(broken["junction"]["sequence"].size() - 1);
   std::string junit = (directory_ / "replay.xml").string();
   Outcome outcome = Replay(
@@ -127,7 +135,7 @@ TEST_F(ReplayTest, BadScenarioFilesAreRefusedNamingTheProblem) {
 
   json unsaved = HappyScenario();
   unsaved["name"] = "uses a value never saved";
-  unsaved["steps"][0].erase("save");
+  CreateStep(unsaved).erase("save");
   outcome = Replay({Write("unsaved.json", unsaved)});
   EXPECT_EQ(outcome.exit_code, 1);
   EXPECT_NE(outcome.output.find("${order} was never saved"), std::string::npos) << outcome.output;

@@ -317,13 +317,12 @@ TEST_F(WorkflowTest, JunctionRefusingTheCancelIs409) {
 
 TEST_F(WorkflowTest, CompleterFinishesARequestItsClientAbandoned) {
   StartService({{"LAB_ORDERS_COMPLETER_AFTER_S", "1"},
-                {"LAB_ORDERS_COMPLETER_INTERVAL_S", "1"},
-                {"JUNCTION_TIMEOUT_MS", "300"}});
+                {"LAB_ORDERS_COMPLETER_INTERVAL_S", "1"}});
   // Junction makes the order but the answer never comes: a 502, and the client never retries.
   sim_->LoadScript(
       {{"operations",
         {{"create_order",
-          {{{"call", 1}, {"fault", "hang"}, {"hang_ms", 2000}, {"when", "after"}}}}}}});
+          {{{"call", 1}, {"fault", "hang"}, {"hang_ms", 3000}, {"when", "after"}}}}}}});
   HttpReply failed =
       service_->Post("/v1/labs/orders", OrderBody("patient-abandoned").dump(),
                      {{"Authorization", "Bearer " + token_}, {"Idempotency-Key", "abandoned"}});

@@ -44,6 +44,7 @@ ServiceProcess::ServiceProcess(const std::string& junction_base_url,
       {"JUNCTION_BASE_URL", junction_base_url},
       {"JUNCTION_API_KEY", "sk_us_test"},
       {"JUNCTION_TIMEOUT_MS", "2000"},
+      {"LAB_ORDERS_SYNC_CONFIRMATION_MS", "1000"},
   };
   for (auto& [name, value] : extra_environment) environment_[name] = value;
   Start();
