@@ -105,7 +105,7 @@ std::variant<RawResponse, TransportFailure> Transport::SendOnce(
                                       Poco::Net::HTTPMessage::HTTP_1_1);
   http_request.setKeepAlive(true);
   http_request.set("Accept", "application/json");
-  http_request.set("x-vital-api-key", options_.api_key);
+  if (!options_.api_key.empty()) http_request.set("x-vital-api-key", options_.api_key);
   for (const auto& [name, value] : request.headers) http_request.set(name, value);
   if (!request.body.empty() || request.method == "POST" || request.method == "PATCH") {
     http_request.setContentType("application/json");

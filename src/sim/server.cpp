@@ -383,7 +383,6 @@ void SimServer::Impl::Forward(const Route& route, HTTPServerRequest& request,
     if (request.has(name)) forwarded.headers[name] = request.get(name);
   }
   forwarded.body = raw_body;
-  forwarded.has_body = request.hasContentLength() || request.getChunkedTransferEncoding();
 
   auto result = upstream->Forward(forwarded);
   if (auto* failure = std::get_if<UpstreamFailure>(&result)) {
@@ -399,9 +398,7 @@ void SimServer::Impl::Forward(const Route& route, HTTPServerRequest& request,
   MarkHandled(sequence);
   if (recorder) KeepAnswer(route.operation, reply.status, reply.body, reply.headers);
   auto status = Poco::Net::HTTPResponse::HTTPStatus(reply.status);
-  response.setStatusAndReason(status, reply.reason.empty()
-                                          ? Poco::Net::HTTPResponse::getReasonForStatus(status)
-                                          : reply.reason);
+  response.setStatusAndReason(status, Poco::Net::HTTPResponse::getReasonForStatus(status));
   for (const auto& [name, value] : reply.headers) response.set(name, value);
   response.setContentLength(std::streamsize(reply.body.size()));
   response.send() << reply.body;

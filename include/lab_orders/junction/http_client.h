@@ -10,7 +10,7 @@ namespace lab_orders::junction {
 
 struct HttpClientOptions {
   std::string base_url = "http://127.0.0.1:8090";  // http:// or https://
-  std::string api_key;                             // sent as x-vital-api-key
+  std::string api_key;                             // sent as x-vital-api-key; empty: none
   std::string ca_file;                             // empty: the system's CA store
   std::chrono::milliseconds timeout{10000};        // per call, start to end
   // A pooled connection idle longer than this is closed rather than reused: servers close idle

@@ -2,19 +2,17 @@
 
 // junction-sim --upstream: forwards Junction calls to a real Junction (a sandbox, or another
 // junction-sim) and hands back what it answered. See "Recording" in docs/junction-sim.md.
-
-#include <Poco/Net/Context.h>
+// A thin adapter over the service's own Junction transport (src/junction/transport.h): its
+// keep-alive pool, per-call deadline and strict TLS.
 
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <variant>
-#include <vector>
 
-namespace Poco::Net {
-class HTTPClientSession;
+namespace lab_orders::junction {
+class Transport;
 }
 
 namespace lab_orders::sim {
@@ -26,14 +24,12 @@ struct UpstreamRequest {
   // Sent as they are: x-vital-api-key, Content-Type, X-Idempotency-Key, X-Idempotency-Error.
   std::map<std::string, std::string> headers;
   std::string body;
-  bool has_body = false;  // a Content-Length (even 0) goes with the request
 };
 
-// The upstream's answer: its status and reason, the body's bytes, and the answer headers a
-// caller of Junction acts on (Content-Type, Retry-After) under those names.
+// The upstream's answer: its status, the body's bytes, and the answer headers a caller of
+// Junction acts on (Content-Type, Retry-After) under those names.
 struct UpstreamAnswer {
   int status = 0;
-  std::string reason;
   std::string body;
   std::map<std::string, std::string> headers;
 };
@@ -64,25 +60,8 @@ class Upstream {
   std::variant<UpstreamAnswer, UpstreamFailure> Forward(const UpstreamRequest& request);
 
  private:
-  struct Pooled {
-    std::unique_ptr<Poco::Net::HTTPClientSession> session;
-    std::chrono::steady_clock::time_point idle_since;
-  };
-  std::unique_ptr<Poco::Net::HTTPClientSession> Acquire(bool* reused);
-  void Release(std::unique_ptr<Poco::Net::HTTPClientSession> session);
-  UpstreamAnswer SendOnce(Poco::Net::HTTPClientSession& session, const UpstreamRequest& request,
-                          bool* sent, bool* keep_alive);
-
   std::string display_url_;
-  bool secure_ = false;
-  std::string host_;
-  unsigned short port_ = 0;
-  std::string base_path_;  // without a trailing slash
-  std::chrono::milliseconds timeout_;
-  Poco::Net::Context::Ptr tls_context_;
-
-  std::mutex mutex_;
-  std::vector<Pooled> idle_;
+  std::unique_ptr<junction::Transport> transport_;
 };
 
 }  // namespace lab_orders::sim
