@@ -16,10 +16,12 @@
 #include "lab_orders/app/logging.h"
 #include "lab_orders/app/store_factory.h"
 #include "lab_orders/auth/jwt.h"
+#include "lab_orders/common/metrics.h"
 #include "lab_orders/common/stop_signals.h"
 #include "lab_orders/http/api.h"
 #include "lab_orders/http/server.h"
 #include "lab_orders/junction/http_client.h"
+#include "lab_orders/junction/measured_client.h"
 #include "lab_orders/orders/order_service.h"
 #include "lab_orders/orders/panels.h"
 #include "lab_orders/orders/request_schema.h"
@@ -96,7 +98,10 @@ int Serve(const Config& config) {
   RandomIdGenerator ids;
   auth::JwtVerifier verifier(config.jwt, clock);
   orders::RequestValidator validator(schema, clock);
-  junction::HttpJunctionClient junction(config.junction);
+  // GET /metrics: each piece below declares the families it counts in this one registry.
+  metrics::Registry registry;
+  junction::HttpJunctionClient http_junction(config.junction);
+  junction::MeasuredJunctionClient junction(http_junction, registry);
 
   // The workflow's calls to Junction share one rate limit; a request's own calls do not wait
   // behind background polling.
@@ -105,10 +110,12 @@ int Serve(const Config& config) {
   workflow::RateLimitedJunctionClient workflow_junction(junction, bucket);
   workflow::OrderWorkflow order_workflow(*store, workflow_junction, clock, ids, config.workflow);
   workflow::JobRunner runner(*store, order_workflow, clock, config.jobs);
+  runner.UseMetrics(registry);
   auto wake_runner = [&runner] { runner.Wake(); };
 
   orders::OrderService service(*store, junction, validator, panels, clock, ids);
   service.OnWorkflowQueued(wake_runner);
+  service.UseMetrics(registry);
   workflow::OrderActions actions(*store, junction, order_workflow, clock, ids, wake_runner);
   std::unique_ptr<workflow::JunctionWebhookReceiver> webhooks;
   if (config.junction_webhook_secret) {
@@ -116,6 +123,7 @@ int Serve(const Config& config) {
                                                                    *store, clock, ids);
   }
   http::Api api(service, actions, webhooks.get(), verifier, *store, wake_runner);
+  api.UseMetrics(registry);
   KeyReaper reaper(*store, clock, config.idempotency_ttl);
   KeyCompleter completer(*store, service, clock, config.completer_after, config.completer_interval);
   runner.Start();

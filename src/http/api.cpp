@@ -63,6 +63,34 @@ bool IsOrderPath(const std::string& path, std::string* id, std::string* action) 
   return !id->empty() && id->size() <= 64;
 }
 
+// The route label of a request no route took (and of a 413 the server answered alone).
+const std::string kUnknownRoute = "unknown";
+
+// Every route template Route() sets: the bounded values of the route label. A route added
+// without its template here is counted as "other".
+std::vector<std::string> RouteTemplates() {
+  return {"/healthz",
+          "/readyz",
+          "/metrics",
+          "/openapi.json",
+          "/v1/labs/orders",
+          "/v1/labs/orders/{id}",
+          "/v1/labs/orders/{id}/cancel",
+          "/v1/labs/orders/{id}/appointment/availability",
+          "/v1/labs/orders/{id}/appointment",
+          "/v1/webhooks/junction",
+          "unknown"};
+}
+
+std::vector<std::string> WebhookVerdictNames() {
+  std::vector<std::string> names;
+  for (int verdict = int(workflow::WebhookVerdict::kAccepted);
+       verdict <= int(workflow::WebhookVerdict::kMalformedBody); ++verdict) {
+    names.push_back(workflow::WebhookVerdictName(workflow::WebhookVerdict(verdict)));
+  }
+  return names;
+}
+
 }  // namespace
 
 ApiResponse ErrorResponse(const AppError& error, const std::string& request_id) {
@@ -95,6 +123,31 @@ Api::Api(orders::OrderService& orders, workflow::OrderActions& actions,
       verifier_(verifier),
       store_(store),
       wake_workflow_(std::move(wake_workflow)) {}
+
+void Api::UseMetrics(metrics::Registry& registry) {
+  registry_ = &registry;
+  std::vector<metrics::LabelSpec> route = {{"route", RouteTemplates()}};
+  requests_ =
+      &registry.Counter("lab_orders_http_requests_total",
+                        "HTTP requests answered, by route template, method and status.",
+                        {route[0],
+                         {"method", {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}},
+                         {"status", metrics::HttpStatusValues()}});
+  request_durations_ = &registry.Histogram(
+      "lab_orders_http_request_duration_seconds",
+      "Time from a request's arrival to its answer being sent, in seconds.", route);
+  webhook_verdicts_ = &registry.Counter("lab_orders_junction_webhooks_total",
+                                        "Junction webhook deliveries received, by verdict.",
+                                        {{"verdict", WebhookVerdictNames()}});
+}
+
+void Api::RecordRequest(const std::string& method, const ApiResponse& response,
+                        std::chrono::duration<double> latency) const {
+  if (requests_ == nullptr) return;
+  const std::string& route = response.route.empty() ? kUnknownRoute : response.route;
+  requests_->Inc({route, method, std::to_string(response.status)});
+  request_durations_->Observe({route}, latency.count());
+}
 
 auth::Principal Api::Authenticate(const ApiRequest& request, const char* scope) const {
   std::string header = Header(request, "authorization");
@@ -178,6 +231,15 @@ ApiResponse Api::Route(const ApiRequest& request, ApiResponse& context) const {
       throw AppError(ErrorCode::kStoreUnavailable, "The database is not ready.");
     }
     return JsonResponse(200, {{"status", "ready"}});
+  }
+  if (path == "/metrics") {
+    context.route = "/metrics";
+    only("GET");
+    if (registry_ == nullptr) throw AppError(ErrorCode::kNotFound, "Metrics are not enabled.");
+    ApiResponse response;
+    response.body = registry_->RenderPrometheus();
+    response.headers.emplace_back("Content-Type", metrics::kPrometheusContentType);
+    return response;
   }
   if (path == "/v1/labs/orders") {
     context.route = "/v1/labs/orders";
@@ -274,6 +336,7 @@ ApiResponse Api::JunctionWebhook(const ApiRequest& request) const {
   workflow::WebhookHeaders headers{Header(request, "svix-id"), Header(request, "svix-timestamp"),
                                    Header(request, "svix-signature")};
   workflow::WebhookVerdict verdict = webhooks_->Receive(headers, request.body);
+  if (webhook_verdicts_) webhook_verdicts_->Inc({workflow::WebhookVerdictName(verdict)});
   // The svix-id is Junction's message id: safe to log, and what its dashboard shows.
   std::string log_id = headers.id.size() <= 64 ? headers.id : headers.id.substr(0, 64);
   spdlog::info("junction webhook {}: {}", log_id, workflow::WebhookVerdictName(verdict));

@@ -118,6 +118,7 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
                            {"request_id", api_request.request_id},
                            {"brand", api_response.brand_id}};
     spdlog::info("{}", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    api_.RecordRequest(api_request.method, api_response, latency);
   }
 
  private:

@@ -91,6 +91,13 @@ OrderService::OrderService(store::Store& store, junction::JunctionClient& juncti
       ids_(ids),
       settings_(settings) {}
 
+void OrderService::UseMetrics(metrics::Registry& registry) {
+  idempotency_results_ = &registry.Counter(
+      "lab_orders_idempotency_total",
+      "Idempotency-Key outcomes other than a new request: replayed answers and conflicts.",
+      {{"result", {"replayed", "conflict_in_progress", "key_reused"}}});
+}
+
 json OrderService::OrderJson(const LabOrder& order) {
   return {{"id", order.id},
           {"brand_id", order.brand_id},
@@ -133,13 +140,19 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
   store::Claim claim =
       store_.ClaimKey(principal.brand_id, *key, RequestFingerprint("POST", kCreatePath, body), now,
                       now + settings_.key_lease);
+  auto count = [&](const char* result) {
+    if (idempotency_results_) idempotency_results_->Inc({result});
+  };
   switch (claim.result) {
     case store::ClaimResult::kFingerprintMismatch:
+      count("key_reused");
       throw AppError(ErrorCode::kIdempotencyKeyReused,
                      "This Idempotency-Key was used with a different request.");
     case store::ClaimResult::kFinished:
+      count("replayed");
       return {*claim.record.response_status, *claim.record.response_body, true};
     case store::ClaimResult::kInProgress: {
+      count("conflict_in_progress");
       AppError busy(ErrorCode::kIdempotencyRequestInProgress,
                     "A request with this Idempotency-Key is still being processed.");
       busy.retry_after_seconds = 1;

@@ -14,6 +14,11 @@ using std::chrono::milliseconds;
 // Long enough to let the write that beat this run settle, short enough to feel immediate.
 constexpr milliseconds kConflictRetry{50};
 
+std::vector<std::string> JobKinds() {
+  return {store::kJobAwaitRequisition, store::kJobBookAppointment, store::kJobAwaitConfirmation,
+          store::kJobReconcile, store::kJobJunctionEvent};
+}
+
 }  // namespace
 
 JobRunner::JobRunner(store::Store& store, JobHandler& handler, const Clock& clock,
@@ -26,6 +31,24 @@ JobRunner::JobRunner(store::Store& store, JobHandler& handler, const Clock& cloc
       instance_(HexEncode(RandomBytes(6))) {}
 
 JobRunner::~JobRunner() { Stop(); }
+
+void JobRunner::UseMetrics(metrics::Registry& registry) {
+  job_results_ = &registry.Counter(
+      "lab_orders_jobs_total",
+      "Workflow job runs by kind and result (done, retried, failed, conflict, lease_lost).",
+      {{"kind", JobKinds()}, {"result", {"done", "retried", "failed", "conflict", "lease_lost"}}});
+  // Read from the store at each scrape, so every replica reports the same jobs; 0 for an idle kind.
+  registry.Gauge("lab_orders_jobs_queued",
+                 "Workflow jobs not yet done (waiting, due or running), by kind.",
+                 {{"kind", JobKinds()}}, [store = &store_] {
+                   std::vector<metrics::GaugeFamily::Sample> samples;
+                   for (const std::string& kind : JobKinds()) samples.push_back({{kind}, 0.0});
+                   for (const auto& [kind, count] : store->QueuedJobCounts()) {
+                     samples.push_back({{kind}, double(count)});
+                   }
+                   return samples;
+                 });
+}
 
 void JobRunner::Start() {
   std::lock_guard lock(mutex_);
@@ -71,6 +94,9 @@ bool JobRunner::RunOne(const std::string& owner) {
 }
 
 void JobRunner::Execute(const store::Job& job) {
+  auto count = [&](const char* result) {
+    if (job_results_) job_results_->Inc({job.kind, result});
+  };
   auto reschedule = [&](milliseconds delay, int attempts, const std::string& why) {
     store::JobOutcome retry;
     retry.retry_at = clock_.Now() + delay;
@@ -80,15 +106,21 @@ void JobRunner::Execute(const store::Job& job) {
   };
   try {
     try {
-      store_.CompleteJob(job, handler_.Run(job));
+      store::JobOutcome outcome = handler_.Run(job);
+      store_.CompleteJob(job, outcome);
+      count(outcome.done ? "done" : "retried");
     } catch (const store::VersionConflict&) {
       // The order moved on (a webhook, an API action) while this ran: run again on the new state.
+      count("conflict");
       reschedule(kConflictRetry, job.attempts, "the order changed during the run");
     } catch (const store::LeaseLost&) {
+      count("lease_lost");
       spdlog::warn("job {} ({}) outlived its lease; its result was dropped", job.id, job.kind);
     } catch (const store::StoreUnavailable&) {
+      count("failed");
       throw;  // the lease runs out and the job is taken again
     } catch (const std::exception& e) {
+      count("failed");
       int attempts = job.attempts + 1;
       milliseconds delay = BackoffDelay(settings_.failure_backoff, attempts, jitter_);
       spdlog::warn("job {} ({}) for order {} failed (attempt {}), retry in {} ms: {}", job.id,

@@ -4,6 +4,7 @@
 // server.h only moves bytes. Every error leaves through ErrorResponse, the one mapping to HTTP.
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "lab_orders/app/error.h"
 #include "lab_orders/auth/jwt.h"
+#include "lab_orders/common/metrics.h"
 #include "lab_orders/orders/order_service.h"
 #include "lab_orders/store/store.h"
 #include "lab_orders/workflow/junction_webhook.h"
@@ -50,6 +52,16 @@ class Api {
   // Never throws: every failure becomes the JSON error envelope.
   ApiResponse Handle(const ApiRequest& request) const;
 
+  // Serves GET /metrics from registry, counts requests (RecordRequest) and Junction webhook
+  // verdicts in it. Call before serving; without it /metrics is 404 and nothing is counted.
+  void UseMetrics(metrics::Registry& registry);
+
+  // The server's report of a request it answered: lab_orders_http_requests_total{route,method,
+  // status} and lab_orders_http_request_duration_seconds{route}. Labels come from the route
+  // template and bounded sets only, never from the raw path.
+  void RecordRequest(const std::string& method, const ApiResponse& response,
+                     std::chrono::duration<double> latency) const;
+
   // After this, new requests get 503 shutting_down while in-flight ones finish.
   void BeginShutdown() { shutting_down_ = true; }
 
@@ -67,6 +79,10 @@ class Api {
   store::Store& store_;
   std::function<void()> wake_workflow_;
   std::atomic<bool> shutting_down_{false};
+  const metrics::Registry* registry_ = nullptr;
+  metrics::CounterFamily* requests_ = nullptr;
+  metrics::HistogramFamily* request_durations_ = nullptr;
+  metrics::CounterFamily* webhook_verdicts_ = nullptr;
 };
 
 // The largest request body accepted (CONTRACT §1).

@@ -13,6 +13,7 @@
 #include "lab_orders/auth/jwt.h"
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/ids.h"
+#include "lab_orders/common/metrics.h"
 #include "lab_orders/junction/client.h"
 #include "lab_orders/orders/panels.h"
 #include "lab_orders/orders/request_validator.h"
@@ -51,6 +52,10 @@ class OrderService {
     on_workflow_queued_ = std::move(callback);
   }
 
+  // Counts replays and key conflicts in lab_orders_idempotency_total{result} (replayed,
+  // conflict_in_progress, key_reused). Call before serving.
+  void UseMetrics(metrics::Registry& registry);
+
   nlohmann::json GetOrder(const auth::Principal& principal, const std::string& order_id);
   nlohmann::json ListOrders(const auth::Principal& principal,
                             const std::optional<std::string>& status, int limit,
@@ -76,6 +81,7 @@ class OrderService {
   IdGenerator& ids_;
   OrderServiceSettings settings_;
   std::function<void()> on_workflow_queued_;
+  metrics::CounterFamily* idempotency_results_ = nullptr;
 };
 
 // The key's value: 1 to 255 printable ASCII characters, bare or as an RFC 8941 string.

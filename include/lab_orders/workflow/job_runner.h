@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "lab_orders/common/clock.h"
+#include "lab_orders/common/metrics.h"
 #include "lab_orders/store/store.h"
 #include "lab_orders/workflow/backoff.h"
 
@@ -47,6 +48,12 @@ class JobRunner {
   // A job became due (or was added) now: idle workers look again at once.
   void Wake();
 
+  // Counts each run's result in lab_orders_jobs_total{kind,result} (done, retried, failed,
+  // conflict, lease_lost), and declares lab_orders_jobs_queued{kind}, read from
+  // Store::QueuedJobCounts() at each scrape (the store must outlive the registry's use).
+  // Call before Start().
+  void UseMetrics(metrics::Registry& registry);
+
   // Claims and runs every job due now, on the calling thread; returns how many ran. For tests
   // with a fake clock, and for one-shot use.
   int RunDueJobs();
@@ -68,6 +75,7 @@ class JobRunner {
   std::uint64_t wakes_ = 0;
   std::vector<std::thread> threads_;
   std::string instance_;  // random, so lease owners differ across processes
+  metrics::CounterFamily* job_results_ = nullptr;
 };
 
 }  // namespace lab_orders::workflow
