@@ -9,38 +9,18 @@
 #include <chrono>
 
 #include "lab_orders/common/metrics.h"
-#include "lab_orders/junction/client.h"
+#include "lab_orders/junction/decorator.h"
 
 namespace lab_orders::junction {
 
-class MeasuredJunctionClient final : public JunctionClient {
+class MeasuredJunctionClient final : public JunctionClientDecorator {
  public:
   MeasuredJunctionClient(JunctionClient& inner, metrics::Registry& registry);
 
-  Result<User> CreateUser(const CreateUserRequest& request) override;
-  Result<User> ResolveUser(const std::string& client_user_id) override;
-  Result<std::vector<LabTest>> ListLabTests() override;
-  Result<OrderResponse> CreateOrder(const CreateOrderRequest& request) override;
-  Result<Order> GetOrder(const std::string& order_id) override;
-  Result<OrderResponse> CancelOrder(const std::string& order_id) override;
-  Result<AreaInfo> GetAreaInfo(const std::string& zip_code) override;
-  Result<Availability> GetAvailability(const USAddress& address,
-                                       const std::optional<std::string>& start_date) override;
-  Result<Appointment> BookAppointment(const std::string& order_id,
-                                      const BookingRequest& request) override;
-  Result<Appointment> GetAppointment(const std::string& order_id) override;
-  Result<Appointment> RescheduleAppointment(const std::string& order_id,
-                                            const RescheduleRequest& request) override;
-  Result<Appointment> CancelAppointment(const std::string& order_id,
-                                        const CancelAppointmentRequest& request) override;
-  Result<std::vector<CancellationReason>> ListCancellationReasons() override;
-
  private:
-  // Runs call() and records it under operation.
-  template <typename Call>
-  auto Measure(const char* operation, Call&& call) -> decltype(call());
+  void After(const char* operation, Outcome outcome,
+             std::chrono::steady_clock::duration elapsed) override;
 
-  JunctionClient& inner_;
   metrics::CounterFamily& calls_;
   metrics::HistogramFamily& durations_;
 };

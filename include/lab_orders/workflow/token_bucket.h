@@ -7,7 +7,7 @@
 #include <mutex>
 
 #include "lab_orders/common/clock.h"
-#include "lab_orders/junction/client.h"
+#include "lab_orders/junction/decorator.h"
 
 namespace lab_orders::workflow {
 
@@ -33,31 +33,14 @@ class TokenBucket {
 };
 
 // A JunctionClient that takes a token from the bucket before every call.
-class RateLimitedJunctionClient final : public junction::JunctionClient {
+class RateLimitedJunctionClient final : public junction::JunctionClientDecorator {
  public:
-  RateLimitedJunctionClient(junction::JunctionClient& inner, TokenBucket& bucket);
-
-  junction::Result<junction::User> CreateUser(const junction::CreateUserRequest& request) override;
-  junction::Result<junction::User> ResolveUser(const std::string& client_user_id) override;
-  junction::Result<std::vector<junction::LabTest>> ListLabTests() override;
-  junction::Result<junction::OrderResponse> CreateOrder(
-      const junction::CreateOrderRequest& request) override;
-  junction::Result<junction::Order> GetOrder(const std::string& order_id) override;
-  junction::Result<junction::OrderResponse> CancelOrder(const std::string& order_id) override;
-  junction::Result<junction::AreaInfo> GetAreaInfo(const std::string& zip_code) override;
-  junction::Result<junction::Availability> GetAvailability(
-      const junction::USAddress& address, const std::optional<std::string>& start_date) override;
-  junction::Result<junction::Appointment> BookAppointment(
-      const std::string& order_id, const junction::BookingRequest& request) override;
-  junction::Result<junction::Appointment> GetAppointment(const std::string& order_id) override;
-  junction::Result<junction::Appointment> RescheduleAppointment(
-      const std::string& order_id, const junction::RescheduleRequest& request) override;
-  junction::Result<junction::Appointment> CancelAppointment(
-      const std::string& order_id, const junction::CancelAppointmentRequest& request) override;
-  junction::Result<std::vector<junction::CancellationReason>> ListCancellationReasons() override;
+  RateLimitedJunctionClient(junction::JunctionClient& inner, TokenBucket& bucket)
+      : JunctionClientDecorator(inner), bucket_(bucket) {}
 
  private:
-  junction::JunctionClient& inner_;
+  void Before(const char* /*operation*/) override { bucket_.Acquire(); }
+
   TokenBucket& bucket_;
 };
 
