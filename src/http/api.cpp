@@ -91,6 +91,13 @@ std::vector<std::string> WebhookVerdictNames() {
   return names;
 }
 
+// Each route takes one method; another is 405.
+void RequireMethod(const ApiRequest& request, const char* allowed) {
+  if (request.method != allowed) {
+    throw AppError(ErrorCode::kMethodNotAllowed, std::string("Use ") + allowed + ".");
+  }
+}
+
 }  // namespace
 
 ApiResponse ErrorResponse(const AppError& error, const std::string& request_id) {
@@ -213,12 +220,7 @@ ApiResponse Api::Handle(const ApiRequest& request) const {
 ApiResponse Api::Route(const ApiRequest& request, ApiResponse& context) const {
   const std::string& method = request.method;
   const std::string& path = request.path;
-  auto only = [&](const char* allowed) {
-    if (method != allowed) {
-      AppError error(ErrorCode::kMethodNotAllowed, std::string("Use ") + allowed + ".");
-      throw error;
-    }
-  };
+  auto only = [&](const char* allowed) { RequireMethod(request, allowed); };
   if (path == "/healthz") {
     context.route = "/healthz";
     only("GET");
@@ -293,11 +295,7 @@ ApiResponse Api::Route(const ApiRequest& request, ApiResponse& context) const {
 
 ApiResponse Api::OrderRoute(const ApiRequest& request, const std::string& order_id,
                             const std::string& action, ApiResponse& context) const {
-  auto only = [&](const char* allowed) {
-    if (request.method != allowed) {
-      throw AppError(ErrorCode::kMethodNotAllowed, std::string("Use ") + allowed + ".");
-    }
-  };
+  auto only = [&](const char* allowed) { RequireMethod(request, allowed); };
   auto principal_for = [&](const char* scope) {
     auth::Principal principal = Authenticate(request, scope);
     context.brand_id = principal.brand_id;
