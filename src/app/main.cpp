@@ -111,18 +111,26 @@ int Serve(const Config& config) {
   workflow::OrderWorkflow order_workflow(*store, workflow_junction, clock, ids, config.workflow);
   workflow::JobRunner runner(*store, order_workflow, clock, config.jobs);
   runner.UseMetrics(registry);
-  auto wake_runner = [&runner] { runner.Wake(); };
+  // Any commit may be what a waiting request (an action, a long-polling GET) waits for.
+  ChangeNotifier changes;
+  runner.OnCommitted([&changes] { changes.Notify(); });
+  auto wake_runner = [&runner, &changes] {
+    runner.Wake();
+    changes.Notify();
+  };
 
   orders::OrderService service(*store, junction, validator, panels, clock, ids);
   service.OnWorkflowQueued(wake_runner);
   service.UseMetrics(registry);
-  workflow::OrderActions actions(*store, junction, order_workflow, clock, ids, wake_runner);
+  workflow::OrderActions actions(*store, junction, order_workflow, clock, ids, changes,
+                                 wake_runner);
   std::unique_ptr<workflow::JunctionWebhookReceiver> webhooks;
   if (config.junction_webhook_secret) {
     webhooks = std::make_unique<workflow::JunctionWebhookReceiver>(*config.junction_webhook_secret,
                                                                    *store, clock, ids);
   }
   http::Api api(service, actions, webhooks.get(), verifier, *store, wake_runner);
+  api.WaitForChangesWith(changes);
   api.UseMetrics(registry);
   KeyReaper reaper(*store, clock, config.idempotency_ttl);
   KeyCompleter completer(*store, service, clock, config.completer_after, config.completer_interval);

@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 
 #include "lab_orders/common/json_depth.h"
 
@@ -90,6 +92,25 @@ std::vector<std::string> WebhookVerdictNames() {
   }
   return names;
 }
+
+void ParseQuery(const ApiRequest& request, Poco::Net::HTMLForm* query) {
+  try {
+    query->read(request.query);
+  } catch (const Poco::Exception&) {
+    throw AppError(ErrorCode::kValidationError, "The query string is not valid.");
+  }
+}
+
+// A whole number of at most max_digits digits, or nullopt.
+std::optional<int> WholeNumber(const std::string& text, size_t max_digits) {
+  bool digits = !text.empty() && text.size() <= max_digits &&
+                text.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits) return std::nullopt;
+  return std::stoi(text);
+}
+
+// The longest a GET may wait for a status (?wait_status=): it holds a server thread meanwhile.
+constexpr int kMaxWaitMs = 30000;
 
 // Each route takes one method; another is 405.
 void RequireMethod(const ApiRequest& request, const char* allowed) {
@@ -261,17 +282,10 @@ ApiResponse Api::Route(const ApiRequest& request, ApiResponse& context) const {
     auth::Principal principal = Authenticate(request, "labs:orders:read");
     context.brand_id = principal.brand_id;
     Poco::Net::HTMLForm query;
-    try {
-      query.read(request.query);
-    } catch (const Poco::Exception&) {
-      throw AppError(ErrorCode::kValidationError, "The query string is not valid.");
-    }
+    ParseQuery(request, &query);
     int limit = 20;
     if (query.has("limit")) {
-      const std::string& text = query.get("limit");
-      bool digits = !text.empty() && text.size() <= 3 &&
-                    text.find_first_not_of("0123456789") == std::string::npos;
-      limit = digits ? std::stoi(text) : 0;
+      limit = WholeNumber(query.get("limit"), 3).value_or(0);
       if (limit < 1 || limit > 100) {
         throw AppError(ErrorCode::kValidationError, "The query is not valid.", "",
                        {{"/limit", "must be a whole number from 1 to 100"}});
@@ -304,7 +318,31 @@ ApiResponse Api::OrderRoute(const ApiRequest& request, const std::string& order_
   if (action.empty()) {
     context.route = "/v1/labs/orders/{id}";
     only("GET");
-    return JsonResponse(200, orders_.GetOrder(principal_for("labs:orders:read"), order_id));
+    auth::Principal principal = principal_for("labs:orders:read");
+    json order = orders_.GetOrder(principal, order_id);
+    Poco::Net::HTMLForm query;
+    ParseQuery(request, &query);
+    if (!query.has("wait_status") || changes_ == nullptr) return JsonResponse(200, order);
+    // Long poll: answer once the order reaches one of these statuses, or when the wait is over
+    // (the order as it stands then; the client reads its status).
+    std::set<std::string> wanted;
+    std::istringstream statuses(query.get("wait_status"));
+    for (std::string status; std::getline(statuses, status, ',');) wanted.insert(status);
+    int wait_ms = 10000;
+    if (query.has("wait_ms")) {
+      wait_ms = WholeNumber(query.get("wait_ms"), 5).value_or(-1);
+      if (wait_ms < 0 || wait_ms > kMaxWaitMs) {
+        throw AppError(ErrorCode::kValidationError, "The query is not valid.", "",
+                       {{"/wait_ms", "must be a whole number from 0 to 30000"}});
+      }
+    }
+    changes_->WaitUntil(
+        [&] {
+          order = orders_.GetOrder(principal, order_id);
+          return wanted.contains(order.value("status", ""));
+        },
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms));
+    return JsonResponse(200, order);
   }
   if (action == "/cancel") {
     context.route = "/v1/labs/orders/{id}/cancel";

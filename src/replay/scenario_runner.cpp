@@ -5,6 +5,7 @@
 #include <Poco/PipeStream.h>
 #include <Poco/Process.h>
 #include <Poco/StreamCopier.h>
+#include <Poco/URI.h>
 
 #include <chrono>
 #include <filesystem>
@@ -12,7 +13,6 @@
 #include <future>
 #include <map>
 #include <memory>
-#include <thread>
 
 #include "lab_orders/auth/jwt.h"
 #include "lab_orders/common/encoding.h"
@@ -33,8 +33,7 @@ const std::map<std::string, std::string> kFastWorkflow = {
     {"LAB_ORDERS_REQUISITION_POLL_MS", "20"}, {"LAB_ORDERS_CONFIRMATION_POLL_MS", "20"},
     {"LAB_ORDERS_RETRY_INITIAL_MS", "20"},    {"LAB_ORDERS_NO_SLOT_RETRY_MS", "200"},
     {"LAB_ORDERS_COMPLETER_AFTER_S", "2"},    {"LAB_ORDERS_COMPLETER_INTERVAL_S", "1"},
-    {"JUNCTION_TIMEOUT_MS", "2000"},
-    {"LAB_ORDERS_SYNC_CONFIRMATION_MS", "1000"},
+    {"JUNCTION_TIMEOUT_MS", "2000"},          {"LAB_ORDERS_SYNC_CONFIRMATION_MS", "1000"},
 };
 
 struct Reply {
@@ -360,19 +359,31 @@ class ScenarioRun {
     json statuses = wait.at("status").is_array() ? wait["status"] : json::array({wait["status"]});
     auto deadline = steady_clock::now() + milliseconds(wait.value("within_ms", 15000));
     std::string token = Token(wait.value("token", json::object()));
+    std::string wanted;
+    for (const json& status : statuses) {
+      std::string encoded;
+      Poco::URI::encode(status.get<std::string>(), ",&=#?+ ", encoded);
+      wanted += (wanted.empty() ? "" : ",") + encoded;
+    }
     std::string last = "nothing";
-    do {
-      Reply reply = Http(service_->port(), "GET", "/v1/labs/orders/" + id,
+    // The service's long poll answers when the order gets there, or when its wait (at most 30 s
+    // a request) is over.
+    for (auto left = deadline - steady_clock::now(); left > milliseconds(0);
+         left = deadline - steady_clock::now()) {
+      auto wait_ms =
+          std::min<long long>(std::chrono::duration_cast<milliseconds>(left).count(), 30000);
+      Reply reply = Http(service_->port(), "GET",
+                         "/v1/labs/orders/" + id + "?wait_status=" + wanted +
+                             "&wait_ms=" + std::to_string(wait_ms),
                          {{"Authorization", "Bearer " + token}}, "");
       json order = json::parse(reply.body, nullptr, false);
-      if (reply.status == 200 && !order.is_discarded()) {
-        last = order.value("status", "?");
-        if (std::find(statuses.begin(), statuses.end(), json(last)) != statuses.end()) return;
-      } else {
+      if (reply.status != 200 || order.is_discarded()) {
         last = "HTTP " + std::to_string(reply.status);
+        break;
       }
-      std::this_thread::sleep_for(milliseconds(20));  // polling the service's own answer
-    } while (steady_clock::now() < deadline);
+      last = order.value("status", "?");
+      if (std::find(statuses.begin(), statuses.end(), json(last)) != statuses.end()) return;
+    }
     failures_.push_back(label + ": order " + id + ": expected " + Brief(wait["status"]) +
                         " within " + std::to_string(wait.value("within_ms", 15000)) +
                         " ms, last seen " + last);

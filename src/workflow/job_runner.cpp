@@ -103,11 +103,13 @@ void JobRunner::Execute(const store::Job& job) {
     retry.attempts = attempts;
     retry.last_error = why;
     store_.CompleteJob(job, retry);
+    if (on_committed_) on_committed_();
   };
   try {
     try {
       store::JobOutcome outcome = handler_.Run(job);
       store_.CompleteJob(job, outcome);
+      if (on_committed_) on_committed_();
       count(outcome.done ? "done" : "retried");
     } catch (const store::VersionConflict&) {
       // The order moved on (a webhook, an API action) while this ran: run again on the new state.

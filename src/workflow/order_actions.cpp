@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <thread>
 
 #include "lab_orders/app/error.h"
 #include "lab_orders/orders/junction_failure.h"
@@ -19,7 +18,6 @@ using nlohmann::json;
 constexpr std::chrono::seconds kActionLease{60};
 // A worker's run on the order is short: an action waits this long for it before answering 409.
 constexpr std::chrono::milliseconds kWaitForWorker{3000};
-constexpr std::chrono::milliseconds kClaimRetry{25};
 constexpr const char* kRetryHint = "retry.";
 
 orders::LabOrder ReadOrder(store::Store& store, const auth::Principal& principal,
@@ -64,18 +62,17 @@ std::string BookingKeyFrom(const json& body) {
 
 class OrderActions::OrderLock {
  public:
+  // Tries again each time a worker commits (its run on the order may be the one that ended).
   OrderLock(store::Store& store, const std::string& order_id, const Clock& clock,
-            const std::string& owner)
+            ChangeNotifier& changes, const std::string& owner)
       : store_(store) {
-    auto give_up = std::chrono::steady_clock::now() + kWaitForWorker;
-    for (;;) {
-      auto now = clock.Now();
-      claim_ = store_.ClaimOrderStep(order_id, now, now + kActionLease, owner, &job_);
-      if (claim_ != store::OrderJobClaim::kBusy || std::chrono::steady_clock::now() >= give_up) {
-        break;
-      }
-      std::this_thread::sleep_for(kClaimRetry);
-    }
+    changes.WaitUntil(
+        [&] {
+          auto now = clock.Now();
+          claim_ = store_.ClaimOrderStep(order_id, now, now + kActionLease, owner, &job_);
+          return claim_ != store::OrderJobClaim::kBusy;
+        },
+        std::chrono::steady_clock::now() + kWaitForWorker);
   }
   ~OrderLock() {
     if (claim_ != store::OrderJobClaim::kClaimed || committed_) return;
@@ -121,12 +118,13 @@ class OrderActions::OrderLock {
 
 OrderActions::OrderActions(store::Store& store, junction::JunctionClient& junction,
                            OrderWorkflow& workflow, const Clock& clock, IdGenerator& ids,
-                           std::function<void()> wake)
+                           ChangeNotifier& changes, std::function<void()> wake)
     : store_(store),
       junction_(junction),
       workflow_(workflow),
       clock_(clock),
       ids_(ids),
+      changes_(changes),
       wake_(std::move(wake)) {}
 
 json OrderActions::Availability(const auth::Principal& principal, const std::string& order_id) {
@@ -168,7 +166,7 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
                    order.junction_order_id ? "The order is " + order.status + "."
                                            : "The order is still being placed; retry shortly.");
   }
-  OrderLock lock(store_, order.id, clock_, "api-" + ids_.NewUuid());
+  OrderLock lock(store_, order.id, clock_, changes_, "api-" + ids_.NewUuid());
   if (lock.claim() == store::OrderJobClaim::kBusy) throw Busy();
   if (lock.claim() == store::OrderJobClaim::kNone) {
     throw AppError(ErrorCode::kOrderNotBookable, "The order's workflow has ended.");
@@ -231,7 +229,7 @@ json OrderActions::Cancel(const auth::Principal& principal, const std::string& o
     throw AppError(ErrorCode::kOrderNotCancellable,
                    "The order is still being placed; retry shortly.");
   }
-  OrderLock lock(store_, order.id, clock_, "api-" + ids_.NewUuid());
+  OrderLock lock(store_, order.id, clock_, changes_, "api-" + ids_.NewUuid());
   if (lock.claim() == store::OrderJobClaim::kBusy) throw Busy();
   if (lock.claim() == store::OrderJobClaim::kNone) {
     throw AppError(ErrorCode::kOrderNotCancellable, "The order can no longer be cancelled.");
@@ -264,6 +262,7 @@ json OrderActions::Cancel(const auth::Principal& principal, const std::string& o
     return outcome;
   });
   spdlog::info("order {} cancelled through the API", order.id);
+  if (wake_) wake_();
   return orders::OrderService::OrderJson(order);
 }
 

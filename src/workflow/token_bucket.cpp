@@ -36,6 +36,8 @@ nanoseconds TokenBucket::TryAcquire() {
 
 void TokenBucket::Acquire() {
   for (nanoseconds wait = TryAcquire(); wait > nanoseconds::zero(); wait = TryAcquire()) {
+    // Not waiting for another thread: the rate limit is time itself passing until the next
+    // token (TryAcquire says exactly how long).
     std::this_thread::sleep_for(wait);
   }
 }

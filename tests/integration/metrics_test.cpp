@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "lab_orders/common/svix.h"
+#include "support/order_bodies.h"
 #include "support/service_process.h"
 #include "support/sim_process.h"
 
@@ -31,24 +32,6 @@ constexpr const char* kBrand = "brand-metrics";
 constexpr const char* kUser = "user-metrics-7";
 constexpr const char* kPatient = "patient-metrics-9";
 constexpr const char* kKey = "metrics-key-31";
-
-json OrderBody(const std::string& patient_id) {
-  return {{"panel_slug", "wellness"},
-          {"patient",
-           {{"first_name", "Orsolya"},
-            {"last_name", "Quenneville"},
-            {"dob", "1984-02-29"},
-            {"email", "orsolya.q@example.org"},
-            {"phone", "602-555-0144"},
-            {"sex", "female"}}},
-          {"address",
-           {{"line1", "1 West Lincoln Street"},
-            {"city", "Phoenix"},
-            {"state", "AZ"},
-            {"zip", "85004"},
-            {"country", "US"}}},
-          {"patient_id", patient_id}};
-}
 
 // name{labels} -> value, for every sample line.
 std::map<std::string, double> Samples(const std::string& text) {
@@ -96,17 +79,8 @@ class MetricsEndpointTest : public ::testing::Test {
   }
 
   json WaitForStatus(const std::string& id, const std::string& status) {
-    auto deadline = steady_clock::now() + milliseconds(20000);
-    json order;
-    do {
-      HttpReply reply =
-          service_->Get("/v1/labs/orders/" + id, {{"Authorization", "Bearer " + token_}});
-      EXPECT_EQ(reply.status, 200) << reply.body;
-      order = reply.Json();
-      if (order["status"] == status) return order;
-      std::this_thread::sleep_for(milliseconds(10));
-    } while (steady_clock::now() < deadline);
-    ADD_FAILURE() << "order never reached " << status << ": " << order.dump();
+    json order = service_->WaitForOrderStatus(token_, id, status);
+    EXPECT_EQ(order["status"], status) << "order never reached " << status << ": " << order.dump();
     return order;
   }
 
@@ -129,9 +103,10 @@ class MetricsEndpointTest : public ::testing::Test {
 TEST_F(MetricsEndpointTest, EveryFamilyCountsARealRunWithoutPhiOrIds) {
   // Junction is slow to create the order, so a second request with the key finds it in progress.
   sim_->LoadScript({{"operations", {{"create_order", {{{"from_call", 1}, {"delay_ms", 1500}}}}}}});
-  auto first = std::async(std::launch::async, [&] { return CreateOrder(OrderBody(kPatient)); });
+  auto first =
+      std::async(std::launch::async, [&] { return CreateOrder(WorkflowOrderBody(kPatient)); });
   sim_->Admin("GET", "/_sim/calls?operation=create_user&wait_handled=1&timeout_ms=10000");
-  HttpReply in_progress = CreateOrder(OrderBody(kPatient));
+  HttpReply in_progress = CreateOrder(WorkflowOrderBody(kPatient));
   EXPECT_EQ(in_progress.status, 409) << in_progress.body;
   EXPECT_EQ(in_progress.Json()["error"], "idempotency_request_in_progress");
   HttpReply created = first.get();
@@ -142,10 +117,10 @@ TEST_F(MetricsEndpointTest, EveryFamilyCountsARealRunWithoutPhiOrIds) {
   json scheduled = WaitForStatus(order_id, "appointment_scheduled");
 
   // The same request again is a replay; the key with another body is refused.
-  HttpReply replay = CreateOrder(OrderBody(kPatient));
+  HttpReply replay = CreateOrder(WorkflowOrderBody(kPatient));
   EXPECT_EQ(replay.status, 201);
   EXPECT_EQ(replay.headers["Idempotent-Replayed"], "true");
-  HttpReply reused = CreateOrder(OrderBody("patient-other"));
+  HttpReply reused = CreateOrder(WorkflowOrderBody("patient-other"));
   EXPECT_EQ(reused.status, 422) << reused.body;
 
   // A verified webhook of a type the workflow does not act on, and a forged one.
@@ -248,12 +223,12 @@ TEST_F(MetricsEndpointTest, EveryFamilyCountsARealRunWithoutPhiOrIds) {
 
   // No patient data, and no id of any order, user, patient, brand, key or message.
   std::string appointment_id = scheduled["appointment"].value("id", "appointment-id-missing");
-  for (const std::string& secret :
-       {std::string("Orsolya"), std::string("Quenneville"), std::string("orsolya.q@example.org"),
-        std::string("602-555-0144"), std::string("6025550144"), std::string("1984-02-29"),
-        std::string("Lincoln"), std::string("Phoenix"), order_id, junction_order_id, appointment_id,
-        std::string(kBrand), std::string(kUser), std::string(kPatient), std::string(kKey),
-        std::string("msg_metrics"), token_}) {
+  std::vector<std::string> secrets(std::begin(kWorkflowPatientSecrets),
+                                   std::end(kWorkflowPatientSecrets));
+  secrets.insert(secrets.end(),
+                 {"602-555-0144", "Phoenix", order_id, junction_order_id, appointment_id, kBrand,
+                  kUser, kPatient, kKey, "msg_metrics", token_});
+  for (const std::string& secret : secrets) {
     EXPECT_EQ(text.find(secret), std::string::npos) << secret << " appears in /metrics";
   }
 

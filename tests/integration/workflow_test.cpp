@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "lab_orders/common/svix.h"
+#include "support/order_bodies.h"
 #include "support/service_process.h"
 #include "support/sim_process.h"
 
@@ -24,24 +25,6 @@ using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
 constexpr const char* kWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-json OrderBody(const std::string& patient_id) {
-  return {{"panel_slug", "wellness"},
-          {"patient",
-           {{"first_name", "Orsolya"},
-            {"last_name", "Quenneville"},
-            {"dob", "1984-02-29"},
-            {"email", "orsolya.q@example.org"},
-            {"phone", "602-555-0144"},
-            {"sex", "female"}}},
-          {"address",
-           {{"line1", "1 West Lincoln Street"},
-            {"city", "Phoenix"},
-            {"state", "AZ"},
-            {"zip", "85004"},
-            {"country", "US"}}},
-          {"patient_id", patient_id}};
-}
 
 // Fast timings so a whole workflow takes milliseconds; the reconciliation stays out of the way.
 std::map<std::string, std::string> FastWorkflow(std::map<std::string, std::string> extra = {}) {
@@ -66,8 +49,7 @@ class WorkflowTest : public ::testing::Test {
     if (!service_) return;
     // The workflow's state, jobs and logs carry ids and statuses only.
     std::string written = service_->Log() + service_->DatabaseBytes();
-    for (const char* secret : {"Orsolya", "Quenneville", "orsolya.q@example.org", "6025550144",
-                               "1984-02-29", "Lincoln"}) {
+    for (const char* secret : kWorkflowPatientSecrets) {
       EXPECT_EQ(written.find(secret), std::string::npos) << secret << " in the log or database";
     }
   }
@@ -80,7 +62,7 @@ class WorkflowTest : public ::testing::Test {
 
   json CreateOrder(const std::string& key, const std::string& patient_id = "patient-1") {
     HttpReply reply =
-        service_->Post("/v1/labs/orders", OrderBody(patient_id).dump(),
+        service_->Post("/v1/labs/orders", WorkflowOrderBody(patient_id).dump(),
                        {{"Authorization", "Bearer " + token_}, {"Idempotency-Key", key}});
     EXPECT_EQ(reply.status, 201) << reply.body;
     return reply.Json();
@@ -93,21 +75,12 @@ class WorkflowTest : public ::testing::Test {
     return reply.Json();
   }
 
-  // Polls the order until it satisfies done, or fails the test at the deadline.
-  json WaitForOrder(const std::string& id, const std::function<bool(const json&)>& done,
-                    milliseconds timeout = milliseconds(20000)) {
-    auto deadline = steady_clock::now() + timeout;
-    json order = GetOrder(id);
-    while (!done(order) && steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(milliseconds(10));
-      order = GetOrder(id);
-    }
-    EXPECT_TRUE(done(order)) << "order never got there: " << order.dump();
-    return order;
-  }
-
+  // Waits (the service's long poll) until the order reaches status; fails the test if it never
+  // does within 20 s.
   json WaitForStatus(const std::string& id, const std::string& status) {
-    return WaitForOrder(id, [&](const json& order) { return order["status"] == status; });
+    json order = service_->WaitForOrderStatus(token_, id, status);
+    EXPECT_EQ(order["status"], status) << "order never got there: " << order.dump();
+    return order;
   }
 
   std::unique_ptr<SimProcess> sim_;
@@ -142,6 +115,31 @@ TEST_F(WorkflowTest, PendingBookingIsConfirmedAfterThreePolls) {
   EXPECT_TRUE(book["booking_key"].is_string());
   // The availability was asked for the order's address, with the ZIP as zip_code.
   EXPECT_EQ(sim_->Calls("availability")[0]["body"]["zip_code"], "85004");
+}
+
+TEST_F(WorkflowTest, LongPollAnswersAtTheStatusOrWhenItsWaitIsOver) {
+  StartService();
+  sim_->LoadScript({{"requisition", {{"mode", "manual"}}}});
+  json created = CreateOrder("long-poll");
+  std::string id = created["id"];
+  std::string auth = "Bearer " + token_;
+  // Not reached within the wait: the order as it stands.
+  HttpReply waited =
+      service_->Get("/v1/labs/orders/" + id + "?wait_status=appointment_scheduled&wait_ms=100",
+                    {{"Authorization", auth}});
+  ASSERT_EQ(waited.status, 200) << waited.body;
+  EXPECT_EQ(waited.Json()["status"], "ordered");
+  // Several statuses, one of which is the current one: at once.
+  EXPECT_EQ(service_->WaitForOrderStatus(token_, id, "failed,ordered")["status"], "ordered");
+  HttpReply bad = service_->Get("/v1/labs/orders/" + id + "?wait_status=ordered&wait_ms=99999",
+                                {{"Authorization", auth}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.Json()["details"][0]["path"], "/wait_ms");
+  // Reached while waiting: the requisition arrives and the workflow books.
+  sim_->Admin("POST",
+              "/_sim/orders/" + created["junction_order_id"].get<std::string>() + "/advance",
+              {{"status", "requisition_created"}});
+  EXPECT_EQ(WaitForStatus(id, "appointment_scheduled")["appointment"]["status"], "confirmed");
 }
 
 TEST_F(WorkflowTest, ProviderCancellationIsRebookedAndConfirmed) {
@@ -316,34 +314,30 @@ TEST_F(WorkflowTest, JunctionRefusingTheCancelIs409) {
 }
 
 TEST_F(WorkflowTest, CompleterFinishesARequestItsClientAbandoned) {
-  StartService({{"LAB_ORDERS_COMPLETER_AFTER_S", "1"},
-                {"LAB_ORDERS_COMPLETER_INTERVAL_S", "1"}});
+  StartService({{"LAB_ORDERS_COMPLETER_AFTER_S", "1"}, {"LAB_ORDERS_COMPLETER_INTERVAL_S", "1"}});
   // Junction makes the order but the answer never comes: a 502, and the client never retries.
   sim_->LoadScript(
       {{"operations",
         {{"create_order",
           {{{"call", 1}, {"fault", "hang"}, {"hang_ms", 3000}, {"when", "after"}}}}}}});
   HttpReply failed =
-      service_->Post("/v1/labs/orders", OrderBody("patient-abandoned").dump(),
+      service_->Post("/v1/labs/orders", WorkflowOrderBody("patient-abandoned").dump(),
                      {{"Authorization", "Bearer " + token_}, {"Idempotency-Key", "abandoned"}});
   ASSERT_EQ(failed.status, 502) << failed.body;
   // The completer resends (same X-Idempotency-Key: the same Junction order) and the workflow
   // goes on to the appointment.
-  json listed;
-  auto deadline = steady_clock::now() + milliseconds(20000);
-  do {
-    std::this_thread::sleep_for(milliseconds(20));
-    listed = service_->Get("/v1/labs/orders", {{"Authorization", "Bearer " + token_}}).Json();
-  } while ((listed["data"].empty() || listed["data"][0]["status"] != "appointment_scheduled") &&
-           steady_clock::now() < deadline);
+  // The order was recorded before Junction was called, so the list has it already.
+  json listed = service_->Get("/v1/labs/orders", {{"Authorization", "Bearer " + token_}}).Json();
   ASSERT_EQ(listed["data"].size(), 1u);
+  WaitForStatus(listed["data"][0]["id"], "appointment_scheduled");
+  listed = service_->Get("/v1/labs/orders", {{"Authorization", "Bearer " + token_}}).Json();
   EXPECT_EQ(listed["data"][0]["status"], "appointment_scheduled");
   json creates = sim_->Calls("create_order");
   ASSERT_EQ(creates.size(), 2u);
   EXPECT_EQ(creates[0]["idempotency_key"], creates[1]["idempotency_key"]);
   // The client's late retry replays what the completer stored.
   HttpReply replay =
-      service_->Post("/v1/labs/orders", OrderBody("patient-abandoned").dump(),
+      service_->Post("/v1/labs/orders", WorkflowOrderBody("patient-abandoned").dump(),
                      {{"Authorization", "Bearer " + token_}, {"Idempotency-Key", "abandoned"}});
   EXPECT_EQ(replay.status, 201);
   EXPECT_EQ(replay.headers["Idempotent-Replayed"], "true");
@@ -379,13 +373,20 @@ TEST_F(WorkflowTest, SurvivesSigkillAtRandomMomentsOfTheWorkflow) {
   unsigned seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937 random(seed);
-  std::uniform_int_distribution<int> kill_after_ms(0, 120);
+  // A random moment of the workflow: after the n-th call of one of its operations (per run,
+  // three orders make 6 get_order, 3 availability, 3 book_appointment and 6 get_appointment).
+  const std::vector<std::pair<std::string, int>> kMoments = {
+      {"get_order", 6}, {"availability", 3}, {"book_appointment", 3}, {"get_appointment", 6}};
+  std::uniform_int_distribution<size_t> pick_operation(0, kMoments.size() - 1);
 
   std::vector<json> orders;
   int interrupted = 0;
   constexpr int kRuns = 20;
   constexpr int kOrdersPerRun = 3;
   for (int run = 0; run < kRuns; ++run) {
+    const auto& [operation, per_run] = kMoments[pick_operation(random)];
+    size_t target = sim_->Calls(operation).size() +
+                    std::uniform_int_distribution<size_t>(1, size_t(per_run))(random);
     std::vector<std::string> ids;
     for (int i = 0; i < kOrdersPerRun; ++i) {
       std::string key = "run-" + std::to_string(run) + "-" + std::to_string(i);
@@ -393,8 +394,8 @@ TEST_F(WorkflowTest, SurvivesSigkillAtRandomMomentsOfTheWorkflow) {
       ids.push_back(created["id"]);
       orders.push_back(created);
     }
-    // A random moment of the workflow: requisition polls, booking, confirmation polls.
-    std::this_thread::sleep_for(milliseconds(kill_after_ms(random)));
+    sim_->Admin("GET", "/_sim/calls?operation=" + operation +
+                           "&wait_handled=" + std::to_string(target) + "&timeout_ms=10000");
     service_->Kill();
     service_->Start();
     for (const std::string& id : ids) {

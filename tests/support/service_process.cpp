@@ -126,4 +126,17 @@ HttpReply ServiceProcess::Get(const std::string& path, std::map<std::string, std
   return HttpCall(port_, "GET", path, "", headers);
 }
 
+nlohmann::json ServiceProcess::WaitForOrderStatus(const std::string& token,
+                                                  const std::string& order_id,
+                                                  const std::string& status, int wait_ms) {
+  HttpReply reply = Get("/v1/labs/orders/" + order_id + "?wait_status=" + status +
+                            "&wait_ms=" + std::to_string(wait_ms),
+                        {{"Authorization", "Bearer " + token}});
+  if (reply.status != 200) {
+    throw std::runtime_error("GET order answered " + std::to_string(reply.status) + ": " +
+                             reply.body);
+  }
+  return reply.Json();
+}
+
 }  // namespace lab_orders::testing

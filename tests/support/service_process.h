@@ -35,6 +35,10 @@ class ServiceProcess {
   HttpReply Post(const std::string& path, const std::string& body,
                  std::map<std::string, std::string> headers = {});
   HttpReply Get(const std::string& path, std::map<std::string, std::string> headers = {});
+  // The order once it reaches status (the service's long poll, ?wait_status=), or as it stands
+  // when wait_ms runs out; the caller checks which.
+  nlohmann::json WaitForOrderStatus(const std::string& token, const std::string& order_id,
+                                    const std::string& status, int wait_ms = 20000);
 
  private:
   Poco::Process::Env Environment() const;

@@ -13,6 +13,7 @@
 
 #include "lab_orders/app/error.h"
 #include "lab_orders/auth/jwt.h"
+#include "lab_orders/common/change_notifier.h"
 #include "lab_orders/common/metrics.h"
 #include "lab_orders/orders/order_service.h"
 #include "lab_orders/store/store.h"
@@ -55,6 +56,8 @@ class Api {
   // Serves GET /metrics from registry, counts requests (RecordRequest) and Junction webhook
   // verdicts in it. Call before serving; without it /metrics is 404 and nothing is counted.
   void UseMetrics(metrics::Registry& registry);
+  // Lets GET /v1/labs/orders/{id}?wait_status=a,b[&wait_ms=N] wait for the order to change.
+  void WaitForChangesWith(ChangeNotifier& changes) { changes_ = &changes; }
 
   // The server's report of a request it answered: lab_orders_http_requests_total{route,method,
   // status} and lab_orders_http_request_duration_seconds{route}. Labels come from the route
@@ -78,6 +81,7 @@ class Api {
   const auth::JwtVerifier& verifier_;
   store::Store& store_;
   std::function<void()> wake_workflow_;
+  ChangeNotifier* changes_ = nullptr;
   std::atomic<bool> shutting_down_{false};
   const metrics::Registry* registry_ = nullptr;
   metrics::CounterFamily* requests_ = nullptr;

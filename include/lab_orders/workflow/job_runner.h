@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -47,6 +48,8 @@ class JobRunner {
   void Stop();
   // A job became due (or was added) now: idle workers look again at once.
   void Wake();
+  // Called after each run's outcome is committed (to tell waiters the store changed).
+  void OnCommitted(std::function<void()> callback) { on_committed_ = std::move(callback); }
 
   // Counts each run's result in lab_orders_jobs_total{kind,result} (done, retried, failed,
   // conflict, lease_lost), and declares lab_orders_jobs_queued{kind}, read from
@@ -71,6 +74,7 @@ class JobRunner {
   JitterSource jitter_;
   std::mutex mutex_;
   std::condition_variable wake_;
+  std::function<void()> on_committed_;
   bool stopping_ = false;
   std::uint64_t wakes_ = 0;
   std::vector<std::thread> threads_;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "lab_orders/auth/jwt.h"
+#include "lab_orders/common/change_notifier.h"
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/ids.h"
 #include "lab_orders/junction/client.h"
@@ -19,9 +20,11 @@ namespace lab_orders::workflow {
 
 class OrderActions {
  public:
-  // wake: tells the job runner a step was queued.
+  // wake: tells the job runner a step was queued. changes: told when a worker commits, so an
+  // action waiting for the order's step job re-tries at once.
   OrderActions(store::Store& store, junction::JunctionClient& junction, OrderWorkflow& workflow,
-               const Clock& clock, IdGenerator& ids, std::function<void()> wake);
+               const Clock& clock, IdGenerator& ids, ChangeNotifier& changes,
+               std::function<void()> wake);
 
   // {"order_id", "timezone", "slots": [{"booking_key", "start_at", "end_at", "expires_at",
   // "price", "is_priority"}]}, earliest first. Throws AppError.
@@ -42,6 +45,7 @@ class OrderActions {
   OrderWorkflow& workflow_;
   const Clock& clock_;
   IdGenerator& ids_;
+  ChangeNotifier& changes_;
   std::function<void()> wake_;
 };
 
