@@ -3,9 +3,6 @@
 // store's first commits. Figures only: nothing here asserts on performance. See bench/README.md.
 
 #include <benchmark/benchmark.h>
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include <chrono>
 #include <cstdint>
@@ -29,6 +26,7 @@
 #include "lab_orders/store/phi_cipher.h"
 #include "lab_orders/store/sqlite_store.h"
 #include "lab_orders/store/store.h"
+#include "support/key_pairs.h"
 
 namespace {
 
@@ -168,37 +166,13 @@ BENCHMARK(BM_RequestFingerprintParsed);
 
 const std::string kJwtSecret = "bench-hs256-secret-0123456789abcdef";  // over the 32-byte minimum
 
-struct KeyPair {
-  std::string private_pem;
-  std::string public_pem;
-};
-
-std::string DrainBio(BIO* bio) {
-  char* data = nullptr;
-  long length = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<std::size_t>(length));
-}
-
-KeyPair ToPems(EVP_PKEY* key) {
-  if (!key) throw std::runtime_error("key generation failed");
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> owned(key, EVP_PKEY_free);
-  std::unique_ptr<BIO, decltype(&BIO_free)> private_bio(BIO_new(BIO_s_mem()), BIO_free);
-  std::unique_ptr<BIO, decltype(&BIO_free)> public_bio(BIO_new(BIO_s_mem()), BIO_free);
-  if (PEM_write_bio_PrivateKey(private_bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) !=
-          1 ||
-      PEM_write_bio_PUBKEY(public_bio.get(), key) != 1) {
-    throw std::runtime_error("writing PEM failed");
-  }
-  return {DrainBio(private_bio.get()), DrainBio(public_bio.get())};
-}
-
 // Generated once per run (RSA generation takes a while).
-const KeyPair& RsaKey() {
-  static const KeyPair key = ToPems(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048}));
+const testing::KeyPair& RsaKey() {
+  static const testing::KeyPair key = testing::GenerateRsa(2048);
   return key;
 }
-const KeyPair& EcKey() {
-  static const KeyPair key = ToPems(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+const testing::KeyPair& EcKey() {
+  static const testing::KeyPair key = testing::GenerateEc("P-256");
   return key;
 }
 

@@ -1,9 +1,6 @@
 #include "lab_orders/auth/jwt.h"
 
 #include <gtest/gtest.h>
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include <chrono>
 #include <memory>
@@ -13,6 +10,7 @@
 
 #include "lab_orders/common/encoding.h"
 #include "support/fakes.h"
+#include "support/key_pairs.h"
 
 namespace lab_orders::auth {
 namespace {
@@ -20,44 +18,16 @@ namespace {
 using namespace std::chrono_literals;
 using lab_orders::testing::FakeClock;
 using nlohmann::json;
+using testing::GenerateEc;
+using testing::GenerateRsa;
+using testing::KeyPair;
+using testing::ToPems;
 
 constexpr long long kNowSeconds = 1'700'000'000;
 const std::chrono::system_clock::time_point kNow{std::chrono::seconds(kNowSeconds)};
 const std::string kSecret = "test-hs256-secret-0123456789abcdef";  // 34 bytes: over the minimum
 
 // ---- keys -----------------------------------------------------------------------------------
-
-struct KeyPair {
-  std::string private_pem;
-  std::string public_pem;
-};
-
-std::string DrainBio(BIO* bio) {
-  char* data = nullptr;
-  long length = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<std::size_t>(length));
-}
-
-// Writes a freshly generated key out as PEM, the way an operator's files would hold it.
-KeyPair ToPems(EVP_PKEY* key) {
-  if (!key) throw std::runtime_error("key generation failed");
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> owned(key, EVP_PKEY_free);
-  std::unique_ptr<BIO, decltype(&BIO_free)> private_bio(BIO_new(BIO_s_mem()), BIO_free);
-  std::unique_ptr<BIO, decltype(&BIO_free)> public_bio(BIO_new(BIO_s_mem()), BIO_free);
-  if (PEM_write_bio_PrivateKey(private_bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) !=
-          1 ||
-      PEM_write_bio_PUBKEY(public_bio.get(), key) != 1) {
-    throw std::runtime_error("writing PEM failed");
-  }
-  return {DrainBio(private_bio.get()), DrainBio(public_bio.get())};
-}
-
-KeyPair GenerateRsa(std::size_t bits) {
-  return ToPems(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", bits));
-}
-KeyPair GenerateEc(const char* curve) {
-  return ToPems(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve));
-}
 
 // RSA generation is slow: each key is made once for the whole binary.
 const KeyPair& RsaKey() {
