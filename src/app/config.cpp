@@ -8,6 +8,7 @@
 
 #include "lab_orders/common/encoding.h"
 #include "lab_orders/common/svix.h"
+#include "lab_orders/store/postgres_url.h"
 
 namespace lab_orders {
 namespace {
@@ -127,9 +128,17 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
   config.development = env == "development";
   ParseListen(vars.Get("LAB_ORDERS_LISTEN", "127.0.0.1:8080"), &config);
   config.database = vars.Get("LAB_ORDERS_DATABASE", "sqlite:var/lab-orders.db");
-  if (config.database.rfind("sqlite:", 0) != 0 && config.database.rfind("postgresql://", 0) != 0) {
-    throw ConfigError("LAB_ORDERS_DATABASE must be sqlite:PATH or postgresql://...");
+  if (config.database.rfind("sqlite:", 0) != 0) {
+    try {
+      store::PostgresConnectionString(config.database);  // checked here, converted when opened
+    } catch (const std::invalid_argument& error) {
+      throw ConfigError(std::string(error.what()) +
+                        " (LAB_ORDERS_DATABASE must be sqlite:PATH or postgresql://...)");
+    }
   }
+  config.database_pool_size = int(vars.Integer("LAB_ORDERS_DATABASE_POOL", 16, 1, 1000));
+  config.database_wait =
+      std::chrono::milliseconds(vars.Integer("LAB_ORDERS_DATABASE_WAIT_MS", 1000, 10, 60000));
   config.panels_path = vars.Get("LAB_ORDERS_PANELS", "config/panels.json");
   config.idempotency_ttl =
       std::chrono::seconds(vars.Integer("LAB_ORDERS_IDEMPOTENCY_TTL", 86400, 60, 30 * 86400));
@@ -211,9 +220,10 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
   flow.sync_confirmation_timeout_ms =
       int(vars.Integer("LAB_ORDERS_SYNC_CONFIRMATION_MS", 2500, 1000, 10000));
   if (config.junction.timeout.count() < flow.sync_confirmation_timeout_ms + 1000) {
-    throw ConfigError("JUNCTION_TIMEOUT_MS must be at least LAB_ORDERS_SYNC_CONFIRMATION_MS + 1000 (" +
-                      std::to_string(flow.sync_confirmation_timeout_ms + 1000) +
-                      "): a booking call waits that long for the provider");
+    throw ConfigError(
+        "JUNCTION_TIMEOUT_MS must be at least LAB_ORDERS_SYNC_CONFIRMATION_MS + 1000 (" +
+        std::to_string(flow.sync_confirmation_timeout_ms + 1000) +
+        "): a booking call waits that long for the provider");
   }
   config.completer_after =
       std::chrono::seconds(vars.Integer("LAB_ORDERS_COMPLETER_AFTER_S", 300, 1, 86400));

@@ -1,18 +1,19 @@
 #include "lab_orders/app/store_factory.h"
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 
 #include "lab_orders/store/phi_cipher.h"
+#include "lab_orders/store/postgres_store.h"
+#include "lab_orders/store/postgres_url.h"
 #include "lab_orders/store/sqlite_store.h"
 
 namespace lab_orders {
+namespace {
 
-std::unique_ptr<store::Store> OpenStore(const Config& config, bool starting_service) {
-  const std::string sqlite_prefix = "sqlite:";
-  if (config.database.rfind(sqlite_prefix, 0) != 0) {
-    throw ConfigError("LAB_ORDERS_DATABASE: only sqlite:PATH is supported in this build");
-  }
-  std::filesystem::path path = config.database.substr(sqlite_prefix.size());
+std::unique_ptr<store::Store> OpenSqlite(const Config& config, bool starting_service) {
+  std::filesystem::path path = config.database.substr(std::string_view("sqlite:").size());
   if (path.empty()) throw ConfigError("LAB_ORDERS_DATABASE: sqlite: needs a file path");
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   auto store = std::make_unique<store::SqliteStore>(
@@ -24,6 +25,28 @@ std::unique_ptr<store::Store> OpenStore(const Config& config, bool starting_serv
     store->ReleaseAllJobLeases();
   }
   return store;
+}
+
+std::unique_ptr<store::Store> OpenPostgres(const Config& config) {
+  store::PostgresOptions options;
+  options.connection_string = store::PostgresConnectionString(config.database);
+  options.pool_size = config.database_pool_size;
+  options.acquire_timeout = config.database_wait;
+  spdlog::info("store: PostgreSQL at {} (pool of {})", store::RedactDatabaseUrl(config.database),
+               options.pool_size);
+  auto store = std::make_unique<store::PostgresStore>(
+      options, store::PhiCipher::FromBase64(config.phi_key_base64));
+  // Replicas starting together take turns (an advisory lock); leases stay as they are, since
+  // other replicas may be working under them.
+  store->Migrate();
+  return store;
+}
+
+}  // namespace
+
+std::unique_ptr<store::Store> OpenStore(const Config& config, bool starting_service) {
+  if (config.database.rfind("sqlite:", 0) == 0) return OpenSqlite(config, starting_service);
+  return OpenPostgres(config);
 }
 
 }  // namespace lab_orders

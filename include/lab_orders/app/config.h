@@ -25,6 +25,10 @@ struct Config {
   std::string listen_host = "127.0.0.1";
   unsigned short listen_port = 8080;
   std::string database = "sqlite:var/lab-orders.db";
+  // PostgreSQL only: connections per process, and how long a request waits for a free one
+  // before it is answered 503 store_unavailable.
+  int database_pool_size = 16;
+  std::chrono::milliseconds database_wait{1000};
   auth::JwtSettings jwt;
   std::string panels_path = "config/panels.json";
   std::chrono::seconds idempotency_ttl{86400};

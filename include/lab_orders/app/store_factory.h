@@ -7,9 +7,9 @@
 
 namespace lab_orders {
 
-// Opens LAB_ORDERS_DATABASE and applies pending migrations. For the embedded SQLite store, which
-// one process owns, a starting service also frees leases a killed predecessor left on its keys,
-// so their retries resume at once instead of waiting out the lease.
+// Opens LAB_ORDERS_DATABASE (SQLite or PostgreSQL) and applies pending migrations. For the
+// embedded SQLite store, which one process owns, a starting service also frees leases a killed
+// predecessor left on its keys, so their retries resume at once instead of waiting out the lease.
 std::unique_ptr<store::Store> OpenStore(const Config& config, bool starting_service);
 
 }  // namespace lab_orders

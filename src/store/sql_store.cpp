@@ -1,6 +1,4 @@
-#include "lab_orders/store/sqlite_store.h"
-
-#include <sqlite3.h>
+#include "lab_orders/store/sql_store.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -8,12 +6,18 @@
 #include <set>
 #include <stdexcept>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "lab_orders/common/clock.h"
+#include "lab_orders/store/postgres_store.h"
+#include "lab_orders/store/sqlite_store.h"
+#include "store/postgres_database.h"
+#include "store/sql_session.h"
+#include "store/sqlite_database.h"
 
 namespace lab_orders::store {
 namespace {
@@ -131,40 +135,6 @@ constexpr const char* kJobColumns =
 
 // Job states ('queued', 'done') and the one kind that is not a step (kJobJunctionEvent) are
 // literals in the SQL below: a partial index is used only when the query repeats its text.
-
-// ---- errors ------------------------------------------------------------------------------------
-
-bool MeansUnavailable(int code) {
-  switch (code & 0xFF) {  // the primary code of an extended one
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
-    case SQLITE_FULL:
-    case SQLITE_NOMEM:
-    case SQLITE_PROTOCOL:
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-    case SQLITE_NOLFS:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// The message names the operation and SQLite's generic text for the code. It never carries
-// sqlite3_errmsg(), bound values or the key: only sqlite3_errstr(), which depends on the code
-// alone.
-[[noreturn]] void ThrowSqliteError(int code, std::string_view operation) {
-  std::string message = "store: " + std::string(operation) + ": " + sqlite3_errstr(code) +
-                        " (sqlite code " + std::to_string(code) + ")";
-  if (MeansUnavailable(code)) throw StoreUnavailable(message);
-  // A constraint broken here means a caller broke the store's contract (e.g. a duplicate order id).
-  if ((code & 0xFF) == SQLITE_CONSTRAINT) throw std::logic_error(message);
-  throw std::runtime_error(message);
-}
 
 // ---- conversions -------------------------------------------------------------------------------
 
@@ -359,200 +329,6 @@ const char* RecoveryPointName(RecoveryPoint point) {
   return "unknown";
 }
 
-// ---- connection --------------------------------------------------------------------------------
-
-namespace {
-
-// A cached prepared statement on loan for one use; it is reset when the loan ends, so a throw in
-// the middle never leaves it holding a read or stale bindings.
-class Statement {
- public:
-  Statement(sqlite3_stmt* statement, std::string_view operation)
-      : statement_(statement), operation_(operation) {}
-  ~Statement() {
-    sqlite3_reset(statement_);
-    sqlite3_clear_bindings(statement_);
-  }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  Statement& Bind(int index, std::string_view text) {
-    // SQLITE_TRANSIENT: SQLite copies, so the caller's string may die before the step.
-    Check(sqlite3_bind_text64(statement_, index, text.data(), text.size(), SQLITE_TRANSIENT,
-                              SQLITE_UTF8));
-    return *this;
-  }
-  Statement& Bind(int index, const std::string& text) {
-    return Bind(index, std::string_view(text));
-  }
-  Statement& Bind(int index, const char* text) { return Bind(index, std::string_view(text)); }
-  Statement& Bind(int index, std::int64_t number) {
-    Check(sqlite3_bind_int64(statement_, index, number));
-    return *this;
-  }
-  Statement& BindNull(int index) {
-    Check(sqlite3_bind_null(statement_, index));
-    return *this;
-  }
-  Statement& Bind(int index, const std::optional<std::string>& text) {
-    return text ? Bind(index, std::string_view(*text)) : BindNull(index);
-  }
-  Statement& Bind(int index, const std::optional<std::int64_t>& number) {
-    return number ? Bind(index, *number) : BindNull(index);
-  }
-
-  // True while there is a row to read.
-  bool Step() {
-    int code = sqlite3_step(statement_);
-    if (code == SQLITE_ROW) return true;
-    if (code == SQLITE_DONE) return false;
-    ThrowSqliteError(code, operation_);
-  }
-  // For statements that return no rows.
-  void Run() {
-    while (Step()) {
-    }
-  }
-
-  bool IsNull(int column) const { return sqlite3_column_type(statement_, column) == SQLITE_NULL; }
-  std::string Text(int column) const {
-    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement_, column));
-    if (text == nullptr) return {};
-    return std::string(text, sqlite3_column_bytes(statement_, column));
-  }
-  std::optional<std::string> OptionalText(int column) const {
-    if (IsNull(column)) return std::nullopt;
-    return Text(column);
-  }
-  std::int64_t Integer(int column) const { return sqlite3_column_int64(statement_, column); }
-  std::optional<std::int64_t> OptionalInteger(int column) const {
-    if (IsNull(column)) return std::nullopt;
-    return Integer(column);
-  }
-
- private:
-  void Check(int code) {
-    if (code != SQLITE_OK) ThrowSqliteError(code, operation_);
-  }
-
-  sqlite3_stmt* statement_;
-  std::string_view operation_;
-};
-
-enum class TransactionKind {
-  kRead,   // BEGIN: in WAL mode readers never wait for writers
-  kWrite,  // BEGIN IMMEDIATE: take the write lock first, so read-then-write cannot be raced
-};
-
-}  // namespace
-
-class SqliteStore::Connection {
- public:
-  Connection(const std::string& path, std::chrono::milliseconds busy_timeout) {
-    operation_ = "open";
-    int code = sqlite3_open_v2(path.c_str(), &db_,
-                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                               nullptr);
-    if (code != SQLITE_OK) {
-      sqlite3_close_v2(db_);  // a handle is returned even on failure
-      db_ = nullptr;
-      ThrowSqliteError(code, operation_);
-    }
-    try {
-      sqlite3_extended_result_codes(db_, 1);
-      // Wait this long for another connection's write lock before answering "unavailable".
-      Check(sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout.count())));
-      // WAL: readers and the one writer do not block each other, and commits append rather than
-      // rewrite pages. The mode is stored in the file; the answer says what mode we got.
-      {
-        Statement journal_mode(Prepare("PRAGMA journal_mode=WAL"), operation_);
-        std::string mode = journal_mode.Step() ? journal_mode.Text(0) : "";
-        if (mode != "wal" && mode != "memory") {
-          throw StoreUnavailable("store: open: the database cannot use WAL mode");
-        }
-      }
-      // FULL, not NORMAL: with NORMAL a WAL commit is durable only at the next checkpoint, so a
-      // power loss can undo a commit we already acted on. Here a commit is followed by a call to
-      // Junction (the order id it records derives Junction's idempotency key); losing it would let
-      // a retry create a second Junction order. One fsync per commit is cheap next to that call.
-      // (NORMAL would still never corrupt the file: the trade is durability only.)
-      Exec("PRAGMA synchronous=FULL");
-      Exec("PRAGMA foreign_keys=ON");
-    } catch (...) {
-      Close();
-      throw;
-    }
-  }
-
-  ~Connection() { Close(); }
-
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-
-  // Runs body inside one transaction; any throw rolls it back and propagates.
-  template <typename Body>
-  auto Transaction(const char* operation, TransactionKind kind, Body&& body) -> decltype(body()) {
-    operation_ = operation;
-    Exec(kind == TransactionKind::kWrite ? "BEGIN IMMEDIATE" : "BEGIN");
-    try {
-      if constexpr (std::is_void_v<decltype(body())>) {
-        body();
-        Exec("COMMIT");
-      } else {
-        auto result = body();
-        Exec("COMMIT");
-        return result;
-      }
-    } catch (...) {
-      RollbackQuietly();
-      throw;
-    }
-  }
-
-  // A cached statement; sql is constant text, values go in through Bind.
-  Statement Query(const std::string& sql) { return Statement(Prepare(sql), operation_); }
-
-  // Constant SQL without values (transaction control, pragmas, DDL).
-  void Exec(const char* sql) { Check(sqlite3_exec(db_, sql, nullptr, nullptr, nullptr)); }
-
-  int ChangedRows() const { return sqlite3_changes(db_); }
-
- private:
-  sqlite3_stmt* Prepare(const std::string& sql) {
-    auto cached = statements_.find(sql);
-    if (cached != statements_.end()) return cached->second;
-    sqlite3_stmt* statement = nullptr;
-    int code = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size() + 1),
-                                  SQLITE_PREPARE_PERSISTENT, &statement, nullptr);
-    if (code != SQLITE_OK) {
-      sqlite3_finalize(statement);
-      ThrowSqliteError(code, operation_);
-    }
-    statements_.emplace(sql, statement);
-    return statement;
-  }
-
-  void Check(int code) {
-    if (code != SQLITE_OK) ThrowSqliteError(code, operation_);
-  }
-
-  void RollbackQuietly() {
-    // A failed COMMIT or statement can already have ended the transaction.
-    if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-
-  void Close() {
-    for (auto& [sql, statement] : statements_) sqlite3_finalize(statement);
-    statements_.clear();
-    if (db_ != nullptr) sqlite3_close_v2(db_);
-    db_ = nullptr;
-  }
-
-  sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, sqlite3_stmt*> statements_;
-  const char* operation_ = "";  // names the public method in error messages
-};
-
 // ---- the store ---------------------------------------------------------------------------------
 
 namespace {
@@ -565,11 +341,11 @@ struct KeyState {
 // Reads (brand_id, key) for a phase that moves the recovery point to target. Recovery points only
 // move forward: a phase for a missing key, a finished key or a key already past the phase is a bug
 // in the caller, and committing it could lose track of a Junction order.
-template <typename Connection>
-KeyState LoadKeyForPhase(Connection& connection, const std::string& brand_id,
+KeyState LoadKeyForPhase(SqlSession& connection, const std::string& brand_id,
                          const std::string& key, RecoveryPoint target) {
   Statement select = connection.Query(
-      "SELECT recovery_point, order_id FROM idempotency_keys WHERE brand_id = ?1 AND key = ?2");
+      "SELECT recovery_point, order_id FROM idempotency_keys WHERE brand_id = ?1 AND key = ?2" +
+      std::string(connection.ForUpdate()));
   select.Bind(1, brand_id).Bind(2, key);
   if (!select.Step()) throw std::logic_error("store: no such idempotency key");
   KeyState state{ParseRecoveryPoint(select.Text(0)), select.OptionalText(1)};
@@ -619,8 +395,7 @@ Job ReadJobRow(const Statement& row) {
   return job;
 }
 
-template <typename Connection>
-void InsertJob(Connection& connection, const NewJob& job, TimePoint created_at) {
+void InsertJob(SqlSession& connection, const NewJob& job, TimePoint created_at) {
   Statement insert = connection.Query(
       "INSERT INTO jobs (id, kind, order_id, payload, state, attempts, due_at, created_at, "
       "updated_at) VALUES (?1, ?2, ?3, ?4, 'queued', 0, ?5, ?6, ?6)");
@@ -633,8 +408,7 @@ void InsertJob(Connection& connection, const NewJob& job, TimePoint created_at) 
       .Run();
 }
 
-template <typename Connection>
-void LeaseJob(Connection& connection, const std::string& job_id, TimePoint now,
+void LeaseJob(SqlSession& connection, const std::string& job_id, TimePoint now,
               TimePoint lease_until, const std::string& owner) {
   Statement update = connection.Query(
       "UPDATE jobs SET locked_until = ?2, lease_owner = ?3, updated_at = ?4 WHERE id = ?1");
@@ -662,11 +436,11 @@ OrderWrite PrepareOrderWrite(const Job& job, const orders::LabOrder& order) {
 // Throws LeaseLost unless job is still queued under job.lease_owner; returns the lease's end.
 // A lease that ran out but that nobody took over is still held: the run's result stays good until
 // another claim replaces the owner.
-template <typename Connection>
-std::int64_t RequireLease(Connection& connection, const Job& job) {
+std::int64_t RequireLease(SqlSession& connection, const Job& job) {
   Statement select = connection.Query(
       "SELECT locked_until FROM jobs WHERE id = ?1 AND state = 'queued' AND lease_owner = ?2 "
-      "AND locked_until IS NOT NULL");
+      "AND locked_until IS NOT NULL" +
+      std::string(connection.ForUpdate()));
   select.Bind(1, job.id).Bind(2, job.lease_owner);
   if (job.lease_owner.empty() || !select.Step()) {
     throw LeaseLost("store: the job's lease was lost");
@@ -674,19 +448,23 @@ std::int64_t RequireLease(Connection& connection, const Job& job) {
   return select.Integer(0);
 }
 
-template <typename Connection>
-void RequireOrderVersion(Connection& connection, const std::string& order_id,
-                         std::int64_t expected_version) {
-  Statement select = connection.Query("SELECT version FROM lab_orders WHERE id = ?1");
+// Locks the order's row and returns its version. A job's commit locks its order before its job
+// row, always in that order, so two commits touching both cannot deadlock.
+std::int64_t LockOrder(SqlSession& connection, const std::string& order_id) {
+  Statement select = connection.Query("SELECT version FROM lab_orders WHERE id = ?1" +
+                                      std::string(connection.ForUpdate()));
   select.Bind(1, order_id);
   if (!select.Step()) throw std::logic_error("store: no such order");
-  if (select.Integer(0) != expected_version) {
+  return select.Integer(0);
+}
+
+void RequireOrderVersion(std::int64_t version, std::optional<std::int64_t> expected_version) {
+  if (expected_version && version != *expected_version) {
     throw VersionConflict("store: the order changed during the job's run");
   }
 }
 
-template <typename Connection>
-void WriteOrder(Connection& connection, const std::string& order_id, const OrderWrite& write) {
+void WriteOrder(SqlSession& connection, const std::string& order_id, const OrderWrite& write) {
   Statement update = connection.Query(
       "UPDATE lab_orders SET status = ?2, updated_at = ?3, completed_at = ?4, workflow = ?5, "
       "version = version + 1 WHERE id = ?1");
@@ -699,8 +477,7 @@ void WriteOrder(Connection& connection, const std::string& order_id, const Order
   if (connection.ChangedRows() != 1) throw std::logic_error("store: no such order");
 }
 
-template <typename Connection>
-void MoveRecoveryPoint(Connection& connection, const std::string& brand_id, const std::string& key,
+void MoveRecoveryPoint(SqlSession& connection, const std::string& brand_id, const std::string& key,
                        RecoveryPoint point) {
   Statement update = connection.Query(
       "UPDATE idempotency_keys SET recovery_point = ?3 WHERE brand_id = ?1 AND key = ?2");
@@ -709,41 +486,60 @@ void MoveRecoveryPoint(Connection& connection, const std::string& brand_id, cons
 
 }  // namespace
 
+SqlStore::SqlStore(std::unique_ptr<SqlDatabase> database, PhiCipher cipher)
+    : database_(std::move(database)), cipher_(std::move(cipher)) {}
+
+SqlStore::~SqlStore() = default;
+
+template <typename Body>
+auto SqlStore::Transact(const char* operation, TransactionKind kind, Body&& body)
+    -> decltype(body(std::declval<SqlSession&>())) {
+  using Result = decltype(body(std::declval<SqlSession&>()));
+  if constexpr (std::is_void_v<Result>) {
+    database_->Transaction(operation, kind, [&](SqlSession& session) { body(session); });
+  } else {
+    // Set on every run: a backend may run the body again after a transient conflict.
+    std::optional<Result> result;
+    database_->Transaction(operation, kind,
+                           [&](SqlSession& session) { result.emplace(body(session)); });
+    return std::move(*result);
+  }
+}
+
 SqliteStore::SqliteStore(const std::string& path, PhiCipher cipher,
                          std::chrono::milliseconds busy_timeout)
-    : connection_(std::make_unique<Connection>(path, busy_timeout)), cipher_(std::move(cipher)) {}
+    : SqlStore(std::make_unique<SqliteDatabase>(path, busy_timeout), std::move(cipher)) {}
 
-SqliteStore::~SqliteStore() = default;
+PostgresStore::PostgresStore(const PostgresOptions& options, PhiCipher cipher)
+    : SqlStore(std::make_unique<PostgresDatabase>(options), std::move(cipher)) {}
 
-void SqliteStore::Migrate() {
-  std::lock_guard lock(mutex_);
-  connection_->Transaction("Migrate", TransactionKind::kWrite, [&] {
-    connection_->Exec(
+void SqlStore::Migrate() {
+  Transact("Migrate", TransactionKind::kWrite, [&](SqlSession& db) {
+    db.LockForMigration();
+    db.ExecScript(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
     std::set<int> applied;
     {
-      Statement select = connection_->Query("SELECT version FROM schema_migrations");
+      Statement select = db.Query("SELECT version FROM schema_migrations");
       while (select.Step()) applied.insert(static_cast<int>(select.Integer(0)));
     }
     // Migrations have no Clock to ask; when they ran is for operators only.
     const std::string applied_at = FormatRfc3339(system_clock::now());
     for (const Migration& migration : kMigrations) {
       if (applied.contains(migration.version)) continue;
-      connection_->Exec(migration.sql);
+      db.ExecScript(migration.sql);
       Statement insert =
-          connection_->Query("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)");
+          db.Query("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)");
       insert.Bind(1, std::int64_t{migration.version}).Bind(2, applied_at).Run();
     }
   });
 }
 
-bool SqliteStore::Ready() {
-  std::lock_guard lock(mutex_);
+bool SqlStore::Ready() {
   try {
-    return connection_->Transaction("Ready", TransactionKind::kRead, [&] {
-      Statement count =
-          connection_->Query("SELECT COUNT(*) FROM schema_migrations WHERE version <= ?1");
+    return Transact("Ready", TransactionKind::kRead, [&](SqlSession& db) {
+      Statement count = db.Query("SELECT COUNT(*) FROM schema_migrations WHERE version <= ?1");
       count.Bind(1, std::int64_t{kLatestVersion});
       return count.Step() && count.Integer(0) == static_cast<std::int64_t>(std::size(kMigrations));
     });
@@ -752,38 +548,39 @@ bool SqliteStore::Ready() {
   }
 }
 
-Claim SqliteStore::ClaimKey(const std::string& brand_id, const std::string& key,
-                            const std::string& fingerprint, TimePoint now, TimePoint lease_until) {
-  std::lock_guard lock(mutex_);
-  return connection_->Transaction("ClaimKey", TransactionKind::kWrite, [&] {
+Claim SqlStore::ClaimKey(const std::string& brand_id, const std::string& key,
+                         const std::string& fingerprint, TimePoint now, TimePoint lease_until) {
+  return Transact("ClaimKey", TransactionKind::kWrite, [&](SqlSession& db) {
     struct StoredKey {
       IdempotencyRecord record;
       std::optional<std::int64_t> locked_until;
     };
     auto load = [&]() -> std::optional<StoredKey> {
-      Statement select = connection_->Query(
-          std::string("SELECT ") + kKeyColumns +
-          ", locked_until FROM idempotency_keys WHERE brand_id = ?1 AND key = ?2");
+      Statement select =
+          db.Query(std::string("SELECT ") + kKeyColumns +
+                   ", locked_until FROM idempotency_keys WHERE brand_id = ?1 AND key = ?2" +
+                   std::string(db.ForUpdate()));
       select.Bind(1, brand_id).Bind(2, key);
       if (!select.Step()) return std::nullopt;
       return StoredKey{ReadKeyRow(select, cipher_), select.OptionalInteger(kKeyColumnCount)};
     };
 
+    // Insert first: of two callers racing on one new key (in two processes, perhaps), exactly one
+    // inserts; the other waits for that row and reads it below.
+    Statement insert = db.Query(
+        "INSERT INTO idempotency_keys "
+        "(brand_id, key, fingerprint, recovery_point, locked_until, created_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (brand_id, key) DO NOTHING");
+    insert.Bind(1, brand_id)
+        .Bind(2, key)
+        .Bind(3, fingerprint)
+        .Bind(4, RecoveryPointName(RecoveryPoint::kStarted))
+        .Bind(5, EpochMillis(lease_until))
+        .Bind(6, EpochMillis(now));
+    const bool inserted = insert.Run() == 1;
     std::optional<StoredKey> stored = load();
-    if (!stored) {
-      Statement insert = connection_->Query(
-          "INSERT INTO idempotency_keys "
-          "(brand_id, key, fingerprint, recovery_point, locked_until, created_at) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-      insert.Bind(1, brand_id)
-          .Bind(2, key)
-          .Bind(3, fingerprint)
-          .Bind(4, RecoveryPointName(RecoveryPoint::kStarted))
-          .Bind(5, EpochMillis(lease_until))
-          .Bind(6, EpochMillis(now))
-          .Run();
-      return Claim{ClaimResult::kNew, load()->record};
-    }
+    if (!stored) throw std::logic_error("store: an idempotency key vanished while claimed");
+    if (inserted) return Claim{ClaimResult::kNew, stored->record};
     // A different request under a used key is refused whatever state the key is in.
     if (stored->record.fingerprint != fingerprint) {
       return Claim{ClaimResult::kFingerprintMismatch, stored->record};
@@ -794,25 +591,24 @@ Claim SqliteStore::ClaimKey(const std::string& brand_id, const std::string& key,
     if (stored->locked_until && *stored->locked_until > EpochMillis(now)) {
       return Claim{ClaimResult::kInProgress, stored->record};
     }
-    Statement update = connection_->Query(
-        "UPDATE idempotency_keys SET locked_until = ?3 WHERE brand_id = ?1 AND key = ?2");
+    Statement update =
+        db.Query("UPDATE idempotency_keys SET locked_until = ?3 WHERE brand_id = ?1 AND key = ?2");
     update.Bind(1, brand_id).Bind(2, key).Bind(3, EpochMillis(lease_until)).Run();
     return Claim{ClaimResult::kResumed, stored->record};
   });
 }
 
-void SqliteStore::ReleaseKey(const std::string& brand_id, const std::string& key) {
-  std::lock_guard lock(mutex_);
+void SqlStore::ReleaseKey(const std::string& brand_id, const std::string& key) {
   // A missing key is not an error here: this runs on failure paths, where a throw would hide the
   // failure being reported.
-  connection_->Transaction("ReleaseKey", TransactionKind::kWrite, [&] {
-    Statement update = connection_->Query(
+  Transact("ReleaseKey", TransactionKind::kWrite, [&](SqlSession& db) {
+    Statement update = db.Query(
         "UPDATE idempotency_keys SET locked_until = NULL WHERE brand_id = ?1 AND key = ?2");
     update.Bind(1, brand_id).Bind(2, key).Run();
   });
 }
 
-void SqliteStore::RecordOrder(const std::string& key, const orders::LabOrder& order) {
+void SqlStore::RecordOrder(const std::string& key, const orders::LabOrder& order) {
   // Everything that can fail without the database is done before the transaction starts.
   const std::string created_at = CanonicalTimestamp(order.created_at, "created_at");
   const std::string updated_at = CanonicalTimestamp(order.updated_at, "updated_at");
@@ -821,14 +617,12 @@ void SqliteStore::RecordOrder(const std::string& key, const orders::LabOrder& or
   const std::string sealed_phi = cipher_.Encrypt(PhiDocument(order), PhiAssociatedData(order.id));
   const std::string workflow = WorkflowDocument(order.workflow);
 
-  std::lock_guard lock(mutex_);
-  connection_->Transaction("RecordOrder", TransactionKind::kWrite, [&] {
-    KeyState state =
-        LoadKeyForPhase(*connection_, order.brand_id, key, RecoveryPoint::kOrderRecorded);
+  Transact("RecordOrder", TransactionKind::kWrite, [&](SqlSession& db) {
+    KeyState state = LoadKeyForPhase(db, order.brand_id, key, RecoveryPoint::kOrderRecorded);
     // One key, one order: a second one would be a second Junction order on the next phase.
     if (state.order_id) throw std::logic_error("store: the idempotency key already has an order");
 
-    Statement insert = connection_->Query(
+    Statement insert = db.Query(
         "INSERT INTO lab_orders (id, brand_id, user_id, patient_id, panel_slug, status, "
         "total_cents, currency, junction_user_id, junction_order_id, created_at, updated_at, "
         "completed_at, phi, workflow, version) "
@@ -851,7 +645,7 @@ void SqliteStore::RecordOrder(const std::string& key, const orders::LabOrder& or
         .Bind(16, order.version)
         .Run();
 
-    Statement update = connection_->Query(
+    Statement update = db.Query(
         "UPDATE idempotency_keys SET order_id = ?3, recovery_point = ?4 "
         "WHERE brand_id = ?1 AND key = ?2");
     update.Bind(1, order.brand_id)
@@ -862,50 +656,46 @@ void SqliteStore::RecordOrder(const std::string& key, const orders::LabOrder& or
   });
 }
 
-void SqliteStore::SaveJunctionUser(const std::string& brand_id, const std::string& key,
-                                   const std::string& order_id, const std::string& client_user_id,
-                                   const std::string& junction_user_id, TimePoint now) {
+void SqlStore::SaveJunctionUser(const std::string& brand_id, const std::string& key,
+                                const std::string& order_id, const std::string& client_user_id,
+                                const std::string& junction_user_id, TimePoint now) {
   const std::string timestamp = FormatRfc3339(now);
-  std::lock_guard lock(mutex_);
-  connection_->Transaction("SaveJunctionUser", TransactionKind::kWrite, [&] {
-    KeyState state = LoadKeyForPhase(*connection_, brand_id, key, RecoveryPoint::kUserEnsured);
+  Transact("SaveJunctionUser", TransactionKind::kWrite, [&](SqlSession& db) {
+    KeyState state = LoadKeyForPhase(db, brand_id, key, RecoveryPoint::kUserEnsured);
     RequireKeyOwnsOrder(state, order_id);
 
-    Statement upsert = connection_->Query(
+    Statement upsert = db.Query(
         "INSERT INTO junction_users (client_user_id, junction_user_id, created_at) "
         "VALUES (?1, ?2, ?3) "
         "ON CONFLICT (client_user_id) DO UPDATE SET junction_user_id = excluded.junction_user_id");
     upsert.Bind(1, client_user_id).Bind(2, junction_user_id).Bind(3, timestamp).Run();
 
-    Statement update = connection_->Query(
+    Statement update = db.Query(
         "UPDATE lab_orders SET junction_user_id = ?3, updated_at = ?4, version = version + 1 "
         "WHERE id = ?1 AND brand_id = ?2");
     update.Bind(1, order_id).Bind(2, brand_id).Bind(3, junction_user_id).Bind(4, timestamp).Run();
-    if (connection_->ChangedRows() != 1) throw std::logic_error("store: no such order");
+    if (db.ChangedRows() != 1) throw std::logic_error("store: no such order");
 
-    MoveRecoveryPoint(*connection_, brand_id, key, RecoveryPoint::kUserEnsured);
+    MoveRecoveryPoint(db, brand_id, key, RecoveryPoint::kUserEnsured);
   });
 }
 
-void SqliteStore::SaveJunctionOrder(const std::string& brand_id, const std::string& key,
-                                    const std::string& order_id,
-                                    const std::string& junction_order_id, const std::string& status,
-                                    TimePoint now, const NewJob& first_step) {
+void SqlStore::SaveJunctionOrder(const std::string& brand_id, const std::string& key,
+                                 const std::string& order_id, const std::string& junction_order_id,
+                                 const std::string& status, TimePoint now,
+                                 const NewJob& first_step) {
   if (first_step.order_id != order_id) {
     throw std::logic_error("store: the first step belongs to another order");
   }
   const std::string timestamp = FormatRfc3339(now);
-  std::lock_guard lock(mutex_);
-  connection_->Transaction("SaveJunctionOrder", TransactionKind::kWrite, [&] {
-    KeyState state =
-        LoadKeyForPhase(*connection_, brand_id, key, RecoveryPoint::kJunctionOrderCreated);
+  Transact("SaveJunctionOrder", TransactionKind::kWrite, [&](SqlSession& db) {
+    KeyState state = LoadKeyForPhase(db, brand_id, key, RecoveryPoint::kJunctionOrderCreated);
     RequireKeyOwnsOrder(state, order_id);
     if (state.recovery_point == RecoveryPoint::kJunctionOrderCreated) {
       // A repeat of this phase: it committed once, with the first step, and since then the order
       // and its jobs belong to the workflow. Writing again would queue a second workflow or
       // restart an ended one, and could put back a status the workflow moved on from.
-      Statement select =
-          connection_->Query("SELECT junction_order_id FROM lab_orders WHERE id = ?1");
+      Statement select = db.Query("SELECT junction_order_id FROM lab_orders WHERE id = ?1");
       select.Bind(1, order_id);
       if (!select.Step() || select.OptionalText(0) != junction_order_id) {
         throw std::logic_error("store: the order already has another Junction order");
@@ -913,7 +703,7 @@ void SqliteStore::SaveJunctionOrder(const std::string& brand_id, const std::stri
       return;
     }
 
-    Statement update = connection_->Query(
+    Statement update = db.Query(
         "UPDATE lab_orders SET junction_order_id = ?3, status = ?4, updated_at = ?5, "
         "version = version + 1 WHERE id = ?1 AND brand_id = ?2");
     update.Bind(1, order_id)
@@ -922,28 +712,28 @@ void SqliteStore::SaveJunctionOrder(const std::string& brand_id, const std::stri
         .Bind(4, status)
         .Bind(5, timestamp)
         .Run();
-    if (connection_->ChangedRows() != 1) throw std::logic_error("store: no such order");
-    InsertJob(*connection_, first_step, now);
+    if (db.ChangedRows() != 1) throw std::logic_error("store: no such order");
+    InsertJob(db, first_step, now);
 
-    MoveRecoveryPoint(*connection_, brand_id, key, RecoveryPoint::kJunctionOrderCreated);
+    MoveRecoveryPoint(db, brand_id, key, RecoveryPoint::kJunctionOrderCreated);
   });
 }
 
-void SqliteStore::FinishKey(const std::string& brand_id, const std::string& key, int status,
-                            const std::string& body) {
+void SqlStore::FinishKey(const std::string& brand_id, const std::string& key, int status,
+                         const std::string& body) {
   // The body is sealed too: the store cannot know what a response carries.
   const std::string sealed_body = cipher_.Encrypt(body, ResponseAssociatedData(brand_id, key));
-  std::lock_guard lock(mutex_);
-  connection_->Transaction("FinishKey", TransactionKind::kWrite, [&] {
-    Statement select = connection_->Query(
-        "SELECT recovery_point FROM idempotency_keys WHERE brand_id = ?1 AND key = ?2");
+  Transact("FinishKey", TransactionKind::kWrite, [&](SqlSession& db) {
+    Statement select =
+        db.Query("SELECT recovery_point FROM idempotency_keys WHERE brand_id = ?1 AND key = ?2" +
+                 std::string(db.ForUpdate()));
     select.Bind(1, brand_id).Bind(2, key);
     if (!select.Step()) throw std::logic_error("store: no such idempotency key");
     // The first answer wins: a replay must never change, and a late second finisher (a request
     // that outlived its lease while the completer finished it) has nothing left to do.
     if (ParseRecoveryPoint(select.Text(0)) == RecoveryPoint::kFinished) return;
 
-    Statement update = connection_->Query(
+    Statement update = db.Query(
         "UPDATE idempotency_keys SET response_status = ?3, response_body = ?4, "
         "recovery_point = ?5, locked_until = NULL WHERE brand_id = ?1 AND key = ?2");
     update.Bind(1, brand_id)
@@ -955,16 +745,15 @@ void SqliteStore::FinishKey(const std::string& brand_id, const std::string& key,
   });
 }
 
-std::optional<std::string> SqliteStore::FindJunctionUser(const std::string& client_user_id) {
-  std::lock_guard lock(mutex_);
-  return connection_->Transaction(
-      "FindJunctionUser", TransactionKind::kRead, [&]() -> std::optional<std::string> {
-        Statement select = connection_->Query(
-            "SELECT junction_user_id FROM junction_users WHERE client_user_id = ?1");
-        select.Bind(1, client_user_id);
-        if (!select.Step()) return std::nullopt;
-        return select.Text(0);
-      });
+std::optional<std::string> SqlStore::FindJunctionUser(const std::string& client_user_id) {
+  return Transact("FindJunctionUser", TransactionKind::kRead,
+                  [&](SqlSession& db) -> std::optional<std::string> {
+                    Statement select = db.Query(
+                        "SELECT junction_user_id FROM junction_users WHERE client_user_id = ?1");
+                    select.Bind(1, client_user_id);
+                    if (!select.Step()) return std::nullopt;
+                    return select.Text(0);
+                  });
 }
 
 namespace {
@@ -993,31 +782,29 @@ orders::LabOrder ReadOrderRow(const Statement& row, const PhiCipher& cipher) {
 
 }  // namespace
 
-std::optional<orders::LabOrder> SqliteStore::GetOrder(const std::string& brand_id,
-                                                      const std::string& order_id) {
-  std::lock_guard lock(mutex_);
-  return connection_->Transaction(
-      "GetOrder", TransactionKind::kRead, [&]() -> std::optional<orders::LabOrder> {
-        Statement select = connection_->Query(std::string("SELECT ") + kOrderColumns +
-                                              " FROM lab_orders WHERE id = ?1 AND brand_id = ?2");
-        select.Bind(1, order_id).Bind(2, brand_id);
-        if (!select.Step()) return std::nullopt;
-        return ReadOrderRow(select, cipher_);
-      });
+std::optional<orders::LabOrder> SqlStore::GetOrder(const std::string& brand_id,
+                                                   const std::string& order_id) {
+  return Transact("GetOrder", TransactionKind::kRead,
+                  [&](SqlSession& db) -> std::optional<orders::LabOrder> {
+                    Statement select = db.Query(std::string("SELECT ") + kOrderColumns +
+                                                " FROM lab_orders WHERE id = ?1 AND brand_id = ?2");
+                    select.Bind(1, order_id).Bind(2, brand_id);
+                    if (!select.Step()) return std::nullopt;
+                    return ReadOrderRow(select, cipher_);
+                  });
 }
 
-std::vector<orders::LabOrder> SqliteStore::ListOrders(const std::string& brand_id,
-                                                      const std::optional<std::string>& status,
-                                                      int limit,
-                                                      const std::optional<std::string>& cursor) {
+std::vector<orders::LabOrder> SqlStore::ListOrders(const std::string& brand_id,
+                                                   const std::optional<std::string>& status,
+                                                   int limit,
+                                                   const std::optional<std::string>& cursor) {
   if (limit < 1) throw std::invalid_argument("ListOrders: limit must be at least 1");
-  std::lock_guard lock(mutex_);
-  return connection_->Transaction("ListOrders", TransactionKind::kRead, [&] {
+  return Transact("ListOrders", TransactionKind::kRead, [&](SqlSession& db) {
     std::vector<orders::LabOrder> page;
     std::optional<std::pair<std::string, std::string>> after;  // (created_at, id) of the cursor
     if (cursor) {
-      Statement select = connection_->Query(
-          "SELECT created_at, id FROM lab_orders WHERE id = ?1 AND brand_id = ?2");
+      Statement select =
+          db.Query("SELECT created_at, id FROM lab_orders WHERE id = ?1 AND brand_id = ?2");
       select.Bind(1, *cursor).Bind(2, brand_id);
       // Unknown here (or another brand's id): there is no "after" to continue from.
       if (!select.Step()) return page;
@@ -1032,7 +819,7 @@ std::vector<orders::LabOrder> SqliteStore::ListOrders(const std::string& brand_i
     if (after) sql += " AND (created_at, id) < (?3, ?4)";
     sql += " ORDER BY created_at DESC, id DESC LIMIT ?5";
 
-    Statement select = connection_->Query(sql);
+    Statement select = db.Query(sql);
     select.Bind(1, brand_id).Bind(5, std::int64_t{limit});
     if (status) select.Bind(2, *status);
     if (after) select.Bind(3, after->first).Bind(4, after->second);
@@ -1041,25 +828,24 @@ std::vector<orders::LabOrder> SqliteStore::ListOrders(const std::string& brand_i
   });
 }
 
-std::optional<orders::LabOrder> SqliteStore::GetOrderById(const std::string& order_id) {
-  std::lock_guard lock(mutex_);
-  return connection_->Transaction(
-      "GetOrderById", TransactionKind::kRead, [&]() -> std::optional<orders::LabOrder> {
-        Statement select = connection_->Query(std::string("SELECT ") + kOrderColumns +
-                                              " FROM lab_orders WHERE id = ?1");
-        select.Bind(1, order_id);
-        if (!select.Step()) return std::nullopt;
-        return ReadOrderRow(select, cipher_);
-      });
+std::optional<orders::LabOrder> SqlStore::GetOrderById(const std::string& order_id) {
+  return Transact("GetOrderById", TransactionKind::kRead,
+                  [&](SqlSession& db) -> std::optional<orders::LabOrder> {
+                    Statement select = db.Query(std::string("SELECT ") + kOrderColumns +
+                                                " FROM lab_orders WHERE id = ?1");
+                    select.Bind(1, order_id);
+                    if (!select.Step()) return std::nullopt;
+                    return ReadOrderRow(select, cipher_);
+                  });
 }
 
-std::optional<orders::LabOrder> SqliteStore::FindOrderByJunctionId(
+std::optional<orders::LabOrder> SqlStore::FindOrderByJunctionId(
     const std::string& junction_order_id) {
-  std::lock_guard lock(mutex_);
-  return connection_->Transaction(
-      "FindOrderByJunctionId", TransactionKind::kRead, [&]() -> std::optional<orders::LabOrder> {
+  return Transact(
+      "FindOrderByJunctionId", TransactionKind::kRead,
+      [&](SqlSession& db) -> std::optional<orders::LabOrder> {
         // One Junction order per order; the ordering only makes a broken invariant deterministic.
-        Statement select = connection_->Query(
+        Statement select = db.Query(
             std::string("SELECT ") + kOrderColumns +
             " FROM lab_orders WHERE junction_order_id = ?1 ORDER BY created_at, id LIMIT 1");
         select.Bind(1, junction_order_id);
@@ -1068,46 +854,42 @@ std::optional<orders::LabOrder> SqliteStore::FindOrderByJunctionId(
       });
 }
 
-int SqliteStore::ReapKeys(TimePoint created_before) {
-  std::lock_guard lock(mutex_);
-  return connection_->Transaction("ReapKeys", TransactionKind::kWrite, [&] {
+int SqlStore::ReapKeys(TimePoint created_before) {
+  return Transact("ReapKeys", TransactionKind::kWrite, [&](SqlSession& db) {
     const std::int64_t cutoff = EpochMillis(created_before);
-    Statement remove_keys =
-        connection_->Query("DELETE FROM idempotency_keys WHERE created_at < ?1");
+    Statement remove_keys = db.Query("DELETE FROM idempotency_keys WHERE created_at < ?1");
     remove_keys.Bind(1, cutoff).Run();
-    const int reaped = connection_->ChangedRows();
+    const int reaped = db.ChangedRows();
     // Past the cutoff Junction no longer retries a webhook, so its receipt has nothing to dedupe.
-    Statement remove_webhooks =
-        connection_->Query("DELETE FROM junction_webhooks WHERE received_at < ?1");
+    Statement remove_webhooks = db.Query("DELETE FROM junction_webhooks WHERE received_at < ?1");
     remove_webhooks.Bind(1, cutoff).Run();
-    Statement remove_jobs =
-        connection_->Query("DELETE FROM jobs WHERE state = 'done' AND updated_at < ?1");
+    Statement remove_jobs = db.Query("DELETE FROM jobs WHERE state = 'done' AND updated_at < ?1");
     remove_jobs.Bind(1, cutoff).Run();
     return reaped;
   });
 }
 
-std::vector<IdempotencyRecord> SqliteStore::ClaimStaleKeys(TimePoint created_before, TimePoint now,
-                                                           TimePoint lease_until, int limit) {
+std::vector<IdempotencyRecord> SqlStore::ClaimStaleKeys(TimePoint created_before, TimePoint now,
+                                                        TimePoint lease_until, int limit) {
   if (limit < 1) throw std::invalid_argument("ClaimStaleKeys: limit must be at least 1");
-  std::lock_guard lock(mutex_);
-  return connection_->Transaction("ClaimStaleKeys", TransactionKind::kWrite, [&] {
+  return Transact("ClaimStaleKeys", TransactionKind::kWrite, [&](SqlSession& db) {
     std::vector<IdempotencyRecord> records;
     {
       // The recovery point names are RecoveryPointName's, literal to match the partial index.
-      Statement select = connection_->Query(
-          std::string("SELECT ") + kKeyColumns +
-          " FROM idempotency_keys WHERE recovery_point <> 'finished' "
-          "AND recovery_point <> 'started' AND order_id IS NOT NULL AND created_at < ?1 "
-          "AND (locked_until IS NULL OR locked_until <= ?2) "
-          "ORDER BY created_at, brand_id, key LIMIT ?3");
+      Statement select =
+          db.Query(std::string("SELECT ") + kKeyColumns +
+                   " FROM idempotency_keys WHERE recovery_point <> 'finished' "
+                   "AND recovery_point <> 'started' AND order_id IS NOT NULL AND created_at < ?1 "
+                   "AND (locked_until IS NULL OR locked_until <= ?2) "
+                   "ORDER BY created_at, brand_id, key LIMIT ?3" +
+                   std::string(db.ForUpdateSkipLocked()));
       select.Bind(1, EpochMillis(created_before))
           .Bind(2, EpochMillis(now))
           .Bind(3, std::int64_t{limit});
       while (select.Step()) records.push_back(ReadKeyRow(select, cipher_));
     }
     for (const IdempotencyRecord& record : records) {
-      Statement update = connection_->Query(
+      Statement update = db.Query(
           "UPDATE idempotency_keys SET locked_until = ?3 WHERE brand_id = ?1 AND key = ?2");
       update.Bind(1, record.brand_id).Bind(2, record.key).Bind(3, EpochMillis(lease_until)).Run();
     }
@@ -1118,88 +900,82 @@ std::vector<IdempotencyRecord> SqliteStore::ClaimStaleKeys(TimePoint created_bef
 // ---- jobs
 // ----------------------------------------------------------------------------------------
 
-std::vector<Job> SqliteStore::ClaimDueJobs(TimePoint now, TimePoint lease_until,
-                                           const std::string& owner, int limit) {
+std::vector<Job> SqlStore::ClaimDueJobs(TimePoint now, TimePoint lease_until,
+                                        const std::string& owner, int limit) {
   if (limit < 1) throw std::invalid_argument("ClaimDueJobs: limit must be at least 1");
   // An empty owner could not be told apart from "no owner" when the run completes.
   if (owner.empty()) throw std::invalid_argument("ClaimDueJobs: owner must not be empty");
-  std::lock_guard lock(mutex_);
   // A write transaction from the start: the rows read are leased before any other claimer, in
   // this process or another, can read them.
-  return connection_->Transaction("ClaimDueJobs", TransactionKind::kWrite, [&] {
+  return Transact("ClaimDueJobs", TransactionKind::kWrite, [&](SqlSession& db) {
+    // Due: not leased and due_at passed, or leased and the lease ran out (its worker died),
+    // whatever its due_at. One query each, so each is an index range that stops at the limit,
+    // rather than a scan of every queued job (most wait hours) on every poll. Rows another
+    // claimer holds right now are passed over, not waited for.
     std::vector<Job> jobs;
-    {
-      // Due: not leased and due_at passed, or leased and the lease ran out (its worker died),
-      // whatever its due_at. One branch each, so each is an index range that stops at the limit,
-      // rather than a scan of every queued job (most wait hours) on every poll.
-      const std::string columns = kJobColumns;
-      Statement select = connection_->Query(
-          "SELECT " + columns + " FROM (SELECT " + columns +
-          " FROM jobs WHERE state = 'queued' AND locked_until IS NULL AND due_at <= ?1 "
-          "ORDER BY due_at, id LIMIT ?2) AS waiting "
-          "UNION ALL SELECT " +
-          columns + " FROM (SELECT " + columns +
-          " FROM jobs WHERE state = 'queued' AND locked_until <= ?1 "
-          "ORDER BY due_at, id LIMIT ?2) AS abandoned "
-          "ORDER BY due_at, id LIMIT ?2");
+    for (const char* condition : {"locked_until IS NULL AND due_at <= ?1", "locked_until <= ?1"}) {
+      Statement select = db.Query(
+          std::string("SELECT ") + kJobColumns + " FROM jobs WHERE state = 'queued' AND " +
+          condition + " ORDER BY due_at, id LIMIT ?2" + std::string(db.ForUpdateSkipLocked()));
       select.Bind(1, EpochMillis(now)).Bind(2, std::int64_t{limit});
       while (select.Step()) jobs.push_back(ReadJobRow(select));
     }
+    std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
+      return std::tie(a.due_at, a.id) < std::tie(b.due_at, b.id);
+    });
+    if (jobs.size() > static_cast<std::size_t>(limit)) jobs.resize(limit);
     for (Job& job : jobs) {
-      LeaseJob(*connection_, job.id, now, lease_until, owner);
+      LeaseJob(db, job.id, now, lease_until, owner);
       job.lease_owner = owner;
     }
     return jobs;
   });
 }
 
-OrderJobClaim SqliteStore::ClaimOrderStep(const std::string& order_id, TimePoint now,
-                                          TimePoint lease_until, const std::string& owner,
-                                          Job* job) {
+OrderJobClaim SqlStore::ClaimOrderStep(const std::string& order_id, TimePoint now,
+                                       TimePoint lease_until, const std::string& owner, Job* job) {
   if (owner.empty()) throw std::invalid_argument("ClaimOrderStep: owner must not be empty");
-  std::lock_guard lock(mutex_);
-  return connection_->Transaction("ClaimOrderStep", TransactionKind::kWrite, [&] {
+  return Transact("ClaimOrderStep", TransactionKind::kWrite, [&](SqlSession& db) {
     Job step;
     {
       Statement select =
-          connection_->Query(std::string("SELECT ") + kJobColumns +
-                             ", locked_until FROM jobs WHERE order_id = ?1 AND state = 'queued' "
-                             "AND kind <> 'junction_event'");
+          db.Query(std::string("SELECT ") + kJobColumns +
+                   ", locked_until FROM jobs WHERE order_id = ?1 AND state = 'queued' "
+                   "AND kind <> 'junction_event'" +
+                   std::string(db.ForUpdate()));
       select.Bind(1, order_id);
       if (!select.Step()) return OrderJobClaim::kNone;
       std::optional<std::int64_t> locked_until = select.OptionalInteger(8);
       if (locked_until && *locked_until > EpochMillis(now)) return OrderJobClaim::kBusy;
       step = ReadJobRow(select);
     }
-    LeaseJob(*connection_, step.id, now, lease_until, owner);
+    LeaseJob(db, step.id, now, lease_until, owner);
     step.lease_owner = owner;
     if (job != nullptr) *job = std::move(step);
     return OrderJobClaim::kClaimed;
   });
 }
 
-void SqliteStore::CompleteJob(const Job& job, const JobOutcome& outcome) {
+void SqlStore::CompleteJob(const Job& job, const JobOutcome& outcome) {
   // Everything that can fail without the database is done before the transaction starts.
   std::optional<OrderWrite> order_write;
   if (outcome.order_update) order_write = PrepareOrderWrite(job, *outcome.order_update);
 
-  std::lock_guard lock(mutex_);
-  connection_->Transaction("CompleteJob", TransactionKind::kWrite, [&] {
-    const std::int64_t lease_end = RequireLease(*connection_, job);
-    if (outcome.expected_order_version) {
-      RequireOrderVersion(*connection_, job.order_id, *outcome.expected_order_version);
-    }
-    if (order_write) WriteOrder(*connection_, job.order_id, *order_write);
+  Transact("CompleteJob", TransactionKind::kWrite, [&](SqlSession& db) {
+    const std::int64_t order_version = LockOrder(db, job.order_id);
+    const std::int64_t lease_end = RequireLease(db, job);
+    RequireOrderVersion(order_version, outcome.expected_order_version);
+    if (order_write) WriteOrder(db, job.order_id, *order_write);
 
     // The store reads no clock and the outcome carries no "now", so the lease's end stands in for
     // the time of this commit: within one lease of it, which is all reaping done jobs needs.
     if (outcome.done) {
-      Statement update = connection_->Query(
+      Statement update = db.Query(
           "UPDATE jobs SET state = 'done', locked_until = NULL, lease_owner = NULL, "
           "updated_at = ?2 WHERE id = ?1");
       update.Bind(1, job.id).Bind(2, lease_end).Run();
     } else {
-      Statement update = connection_->Query(
+      Statement update = db.Query(
           "UPDATE jobs SET due_at = ?2, attempts = ?3, last_error = ?4, locked_until = NULL, "
           "lease_owner = NULL, updated_at = ?5 WHERE id = ?1");
       update.Bind(1, job.id)
@@ -1213,13 +989,13 @@ void SqliteStore::CompleteJob(const Job& job, const JobOutcome& outcome) {
     // A new job's created_at is the earlier of its due time and the lease's end: both are at or
     // after now while the run is on time, so the earlier is the closer.
     for (const NewJob& next : outcome.enqueue) {
-      InsertJob(*connection_, next, std::min(next.due_at, FromEpochMillis(lease_end)));
+      InsertJob(db, next, std::min(next.due_at, FromEpochMillis(lease_end)));
     }
 
     if (outcome.wake_order_step) {
       // "Due now" without reading a clock: epoch 0 is before any now, so the next claim takes the
       // step. A step a worker holds stays held; that worker's own outcome sets its next due time.
-      Statement update = connection_->Query(
+      Statement update = db.Query(
           "UPDATE jobs SET due_at = 0 WHERE order_id = ?1 AND state = 'queued' "
           "AND kind <> 'junction_event'");
       update.Bind(1, job.order_id).Run();
@@ -1227,35 +1003,33 @@ void SqliteStore::CompleteJob(const Job& job, const JobOutcome& outcome) {
   });
 }
 
-void SqliteStore::CheckpointOrder(const Job& job, const orders::LabOrder& order_update,
-                                  std::int64_t expected_order_version) {
+void SqlStore::CheckpointOrder(const Job& job, const orders::LabOrder& order_update,
+                               std::int64_t expected_order_version) {
   const OrderWrite order_write = PrepareOrderWrite(job, order_update);
-  std::lock_guard lock(mutex_);
-  connection_->Transaction("CheckpointOrder", TransactionKind::kWrite, [&] {
-    RequireLease(*connection_, job);
-    RequireOrderVersion(*connection_, job.order_id, expected_order_version);
-    WriteOrder(*connection_, job.order_id, order_write);
+  Transact("CheckpointOrder", TransactionKind::kWrite, [&](SqlSession& db) {
+    const std::int64_t order_version = LockOrder(db, job.order_id);
+    RequireLease(db, job);
+    RequireOrderVersion(order_version, expected_order_version);
+    WriteOrder(db, job.order_id, order_write);
   });
 }
 
-void SqliteStore::ReleaseJob(const Job& job) {
+void SqlStore::ReleaseJob(const Job& job) {
   if (job.lease_owner.empty()) return;  // never claimed, so nothing to give back
-  std::lock_guard lock(mutex_);
-  connection_->Transaction("ReleaseJob", TransactionKind::kWrite, [&] {
+  Transact("ReleaseJob", TransactionKind::kWrite, [&](SqlSession& db) {
     // Another owner's lease, or a finished job, is left alone: this caller no longer holds it.
-    Statement update = connection_->Query(
+    Statement update = db.Query(
         "UPDATE jobs SET locked_until = NULL, lease_owner = NULL "
         "WHERE id = ?1 AND state = 'queued' AND lease_owner = ?2");
     update.Bind(1, job.id).Bind(2, job.lease_owner).Run();
   });
 }
 
-std::optional<TimePoint> SqliteStore::NextJobDue() {
-  std::lock_guard lock(mutex_);
-  return connection_->Transaction(
-      "NextJobDue", TransactionKind::kRead, [&]() -> std::optional<TimePoint> {
+std::optional<TimePoint> SqlStore::NextJobDue() {
+  return Transact(
+      "NextJobDue", TransactionKind::kRead, [&](SqlSession& db) -> std::optional<TimePoint> {
         // Two index lookups rather than MIN(COALESCE(...)) over every queued job.
-        Statement select = connection_->Query(
+        Statement select = db.Query(
             "SELECT (SELECT MIN(due_at) FROM jobs WHERE state = 'queued' AND locked_until IS "
             "NULL), "
             "(SELECT MIN(locked_until) FROM jobs WHERE state = 'queued')");
@@ -1269,49 +1043,44 @@ std::optional<TimePoint> SqliteStore::NextJobDue() {
       });
 }
 
-std::vector<std::pair<std::string, int>> SqliteStore::QueuedJobCounts() {
-  std::lock_guard lock(mutex_);
-  return connection_->Transaction("QueuedJobCounts", TransactionKind::kRead, [&] {
+std::vector<std::pair<std::string, int>> SqlStore::QueuedJobCounts() {
+  return Transact("QueuedJobCounts", TransactionKind::kRead, [&](SqlSession& db) {
     std::vector<std::pair<std::string, int>> counts;
-    Statement select = connection_->Query(
+    Statement select = db.Query(
         "SELECT kind, COUNT(*) FROM jobs WHERE state = 'queued' GROUP BY kind ORDER BY kind");
     while (select.Step()) counts.emplace_back(select.Text(0), static_cast<int>(select.Integer(1)));
     return counts;
   });
 }
 
-bool SqliteStore::RecordJunctionWebhook(const std::string& svix_id, TimePoint now,
-                                        const NewJob& job) {
-  std::lock_guard lock(mutex_);
-  return connection_->Transaction("RecordJunctionWebhook", TransactionKind::kWrite, [&] {
-    Statement insert = connection_->Query(
+bool SqlStore::RecordJunctionWebhook(const std::string& svix_id, TimePoint now, const NewJob& job) {
+  return Transact("RecordJunctionWebhook", TransactionKind::kWrite, [&](SqlSession& db) {
+    Statement insert = db.Query(
         "INSERT INTO junction_webhooks (svix_id, received_at) VALUES (?1, ?2) "
         "ON CONFLICT (svix_id) DO NOTHING");
     insert.Bind(1, svix_id).Bind(2, EpochMillis(now)).Run();
-    if (connection_->ChangedRows() == 0) return false;  // a redelivery: handled the first time
-    InsertJob(*connection_, job, now);
+    if (db.ChangedRows() == 0) return false;  // a redelivery: handled the first time
+    InsertJob(db, job, now);
     return true;
   });
 }
 
-int SqliteStore::ReleaseAllLeases() {
-  std::lock_guard lock(mutex_);
-  return connection_->Transaction("ReleaseAllLeases", TransactionKind::kWrite, [&] {
-    Statement update = connection_->Query(
-        "UPDATE idempotency_keys SET locked_until = NULL WHERE locked_until IS NOT NULL");
+int SqlStore::ReleaseAllLeases() {
+  return Transact("ReleaseAllLeases", TransactionKind::kWrite, [&](SqlSession& db) {
+    Statement update =
+        db.Query("UPDATE idempotency_keys SET locked_until = NULL WHERE locked_until IS NOT NULL");
     update.Run();
-    return connection_->ChangedRows();
+    return db.ChangedRows();
   });
 }
 
-int SqliteStore::ReleaseAllJobLeases() {
-  std::lock_guard lock(mutex_);
-  return connection_->Transaction("ReleaseAllJobLeases", TransactionKind::kWrite, [&] {
-    Statement update = connection_->Query(
+int SqlStore::ReleaseAllJobLeases() {
+  return Transact("ReleaseAllJobLeases", TransactionKind::kWrite, [&](SqlSession& db) {
+    Statement update = db.Query(
         "UPDATE jobs SET locked_until = NULL, lease_owner = NULL "
         "WHERE state = 'queued' AND locked_until IS NOT NULL");
     update.Run();
-    return connection_->ChangedRows();
+    return db.ChangedRows();
   });
 }
 

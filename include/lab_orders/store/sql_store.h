@@ -1,0 +1,96 @@
+#pragma once
+
+// The Store's logic over a SQL database: written once, run on SQLite (SqliteStore) and on
+// PostgreSQL (PostgresStore). Every method is one transaction. Where many processes share the
+// database, rows are locked as they are read (FOR UPDATE), job claims pass over rows another
+// claimer holds (SKIP LOCKED), and claims of new rows rely on ON CONFLICT.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lab_orders/store/phi_cipher.h"
+#include "lab_orders/store/store.h"
+
+namespace lab_orders::store {
+
+class SqlDatabase;
+class SqlSession;
+enum class TransactionKind;
+
+class SqlStore : public Store {
+ public:
+  ~SqlStore() override;
+  SqlStore(const SqlStore&) = delete;
+  SqlStore& operator=(const SqlStore&) = delete;
+
+  void Migrate() override;
+  bool Ready() override;
+
+  Claim ClaimKey(const std::string& brand_id, const std::string& key,
+                 const std::string& fingerprint, TimePoint now, TimePoint lease_until) override;
+  void ReleaseKey(const std::string& brand_id, const std::string& key) override;
+
+  void RecordOrder(const std::string& key, const orders::LabOrder& order) override;
+  void SaveJunctionUser(const std::string& brand_id, const std::string& key,
+                        const std::string& order_id, const std::string& client_user_id,
+                        const std::string& junction_user_id, TimePoint now) override;
+  void SaveJunctionOrder(const std::string& brand_id, const std::string& key,
+                         const std::string& order_id, const std::string& junction_order_id,
+                         const std::string& status, TimePoint now,
+                         const NewJob& first_step) override;
+  void FinishKey(const std::string& brand_id, const std::string& key, int status,
+                 const std::string& body) override;
+
+  std::optional<std::string> FindJunctionUser(const std::string& client_user_id) override;
+  std::optional<orders::LabOrder> GetOrder(const std::string& brand_id,
+                                           const std::string& order_id) override;
+  std::vector<orders::LabOrder> ListOrders(const std::string& brand_id,
+                                           const std::optional<std::string>& status, int limit,
+                                           const std::optional<std::string>& cursor) override;
+
+  int ReapKeys(TimePoint created_before) override;
+  std::vector<IdempotencyRecord> ClaimStaleKeys(TimePoint created_before, TimePoint now,
+                                                TimePoint lease_until, int limit) override;
+
+  std::optional<orders::LabOrder> GetOrderById(const std::string& order_id) override;
+  std::optional<orders::LabOrder> FindOrderByJunctionId(
+      const std::string& junction_order_id) override;
+
+  std::vector<Job> ClaimDueJobs(TimePoint now, TimePoint lease_until, const std::string& owner,
+                                int limit) override;
+  OrderJobClaim ClaimOrderStep(const std::string& order_id, TimePoint now, TimePoint lease_until,
+                               const std::string& owner, Job* job) override;
+  void CompleteJob(const Job& job, const JobOutcome& outcome) override;
+  void CheckpointOrder(const Job& job, const orders::LabOrder& order_update,
+                       std::int64_t expected_order_version) override;
+  void ReleaseJob(const Job& job) override;
+  std::optional<TimePoint> NextJobDue() override;
+  std::vector<std::pair<std::string, int>> QueuedJobCounts() override;
+
+  bool RecordJunctionWebhook(const std::string& svix_id, TimePoint now, const NewJob& job) override;
+
+  // For a service starting on a file no other live process uses: every lease in it belonged to a
+  // process that is gone, so unfinished keys become resumable at once instead of when their
+  // leases run out. Wrong while another process still works on the same file. Returns how many.
+  int ReleaseAllLeases();
+  // The same for jobs: every queued job's lease is dropped, so a job whose worker died with the
+  // last process runs at its due time instead of when the lease runs out. Returns how many.
+  int ReleaseAllJobLeases();
+
+ protected:
+  SqlStore(std::unique_ptr<SqlDatabase> database, PhiCipher cipher);
+
+ private:
+  // Runs body(session) in one transaction and returns what it returns.
+  template <typename Body>
+  auto Transact(const char* operation, TransactionKind kind, Body&& body)
+      -> decltype(body(std::declval<SqlSession&>()));
+
+  std::unique_ptr<SqlDatabase> database_;
+  PhiCipher cipher_;
+};
+
+}  // namespace lab_orders::store

@@ -1,0 +1,108 @@
+#pragma once
+
+// What the store's logic needs from a SQL database, so one implementation of it runs on SQLite
+// and on PostgreSQL. SQL is written once with ?1..?N placeholders; a backend rewrites it for its
+// dialect. Results are small (a page of orders at most), so they are read whole.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace lab_orders::store {
+
+using SqlValue = std::variant<std::monostate, std::int64_t, std::string>;  // monostate: NULL
+
+struct SqlResult {
+  std::vector<std::vector<SqlValue>> rows;
+  std::int64_t changed_rows = 0;  // rows inserted, updated or deleted by the statement
+};
+
+enum class TransactionKind {
+  kRead,   // reads only
+  kWrite,  // SQLite takes the write lock first, so read-then-write cannot be raced
+};
+
+class Statement;
+
+// One connection inside one transaction.
+class SqlSession {
+ public:
+  virtual ~SqlSession() = default;
+
+  // One statement with its parameters bound by position (params[0] is ?1).
+  virtual SqlResult Execute(const std::string& sql, const std::vector<SqlValue>& params) = 0;
+  // Constant SQL without values: DDL, possibly several statements separated by ';'.
+  virtual void ExecScript(const std::string& sql) = 0;
+
+  // Row locks where the dialect has them. SQLite has none and needs none: its write transactions
+  // take the database's one write lock before their first read.
+  virtual std::string_view ForUpdate() const = 0;            // lock what is read
+  virtual std::string_view ForUpdateSkipLocked() const = 0;  // ...passing over rows others hold
+  // Serialises migrations between processes that start at once.
+  virtual void LockForMigration() = 0;
+
+  Statement Query(std::string sql);
+  // Rows changed by the last statement this session ran through a Statement.
+  std::int64_t ChangedRows() const { return changed_rows_; }
+
+ private:
+  friend class Statement;
+  std::int64_t changed_rows_ = 0;
+};
+
+// A statement being bound, then read row by row: Bind(...), then Step() until false, or Run().
+class Statement {
+ public:
+  Statement(SqlSession& session, std::string sql) : session_(session), sql_(std::move(sql)) {}
+
+  Statement& Bind(int index, std::string_view text) { return Set(index, std::string(text)); }
+  Statement& Bind(int index, const std::string& text) { return Set(index, text); }
+  Statement& Bind(int index, const char* text) { return Set(index, std::string(text)); }
+  Statement& Bind(int index, std::int64_t number) { return Set(index, number); }
+  Statement& BindNull(int index) { return Set(index, std::monostate{}); }
+  Statement& Bind(int index, const std::optional<std::string>& text) {
+    return text ? Bind(index, *text) : BindNull(index);
+  }
+  Statement& Bind(int index, const std::optional<std::int64_t>& number) {
+    return number ? Bind(index, *number) : BindNull(index);
+  }
+
+  // Runs the statement on the first call; true while there is a row to read.
+  bool Step();
+  // For statements that return no rows; returns the rows changed.
+  std::int64_t Run();
+
+  bool IsNull(int column) const;
+  std::string Text(int column) const;
+  std::optional<std::string> OptionalText(int column) const;
+  std::int64_t Integer(int column) const;
+  std::optional<std::int64_t> OptionalInteger(int column) const;
+
+ private:
+  Statement& Set(int index, SqlValue value);
+  const SqlValue& Cell(int column) const;
+
+  SqlSession& session_;
+  std::string sql_;
+  std::vector<SqlValue> params_;
+  std::optional<SqlResult> result_;
+  std::size_t next_row_ = 0;
+};
+
+// A database: hands out sessions, one transaction at a time each.
+class SqlDatabase {
+ public:
+  virtual ~SqlDatabase() = default;
+  // Runs body inside one transaction and commits; a throw rolls back and propagates. operation
+  // names the caller in error messages. A backend may run body again after a transient conflict
+  // (PostgreSQL's deadlock or serialisation failures), so body must not keep state across runs.
+  // Throws StoreUnavailable when the database cannot be reached.
+  virtual void Transaction(const char* operation, TransactionKind kind,
+                           const std::function<void(SqlSession&)>& body) = 0;
+};
+
+}  // namespace lab_orders::store
