@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git ca-certificates curl openssl
   libpoco-dev nlohmann-json3-dev libvalijson-dev libspdlog-dev libssl-dev
-  libsqlite3-dev libpq-dev
+  libsqlite3-dev libpq-dev postgresql-15
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 
@@ -23,6 +23,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "install-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # The tests start throwaway clusters of their own (scripts/with-postgres.sh): no system-wide
+  # cluster is created or started by the package.
+  mkdir -p /etc/postgresql-common
+  if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+    echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -225,6 +225,12 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
         std::to_string(flow.sync_confirmation_timeout_ms + 1000) +
         "): a booking call waits that long for the provider");
   }
+  config.key_lease = std::chrono::seconds(vars.Integer("LAB_ORDERS_KEY_LEASE_S", 60, 2, 3600));
+  if (config.key_lease < 2 * config.junction.timeout + std::chrono::seconds(1)) {
+    throw ConfigError(
+        "LAB_ORDERS_KEY_LEASE_S must be at least 2 x JUNCTION_TIMEOUT_MS + 1 s: a "
+        "request holds its key through two Junction calls");
+  }
   config.completer_after =
       std::chrono::seconds(vars.Integer("LAB_ORDERS_COMPLETER_AFTER_S", 300, 1, 86400));
   config.completer_interval =

@@ -68,6 +68,7 @@ LAB_ORDERS_CONFIRMATION_POLL_MS (1000), LAB_ORDERS_RETRY_INITIAL_MS (1000),
 LAB_ORDERS_NO_SLOT_RETRY_MS (900000), LAB_ORDERS_BOOKING_LEAD_MINUTES (120),
 LAB_ORDERS_MAX_PROVIDER_CANCELLATIONS (3), LAB_ORDERS_RECONCILE_INTERVAL_MS (21600000),
 LAB_ORDERS_SYNC_CONFIRMATION_MS (2500; JUNCTION_TIMEOUT_MS must exceed it by 1000),
+LAB_ORDERS_KEY_LEASE_S (60; at least 2 x JUNCTION_TIMEOUT_MS + 1 s),
 LAB_ORDERS_COMPLETER_AFTER_S (300), LAB_ORDERS_COMPLETER_INTERVAL_S (30).
 Outside development mode a missing secret or key stops start-up, naming the variable.
 
@@ -120,7 +121,8 @@ int Serve(const Config& config) {
     changes.Notify();
   };
 
-  orders::OrderService service(*store, junction, validator, panels, clock, ids);
+  orders::OrderService service(*store, junction, validator, panels, clock, ids,
+                               {.key_lease = config.key_lease});
   service.OnWorkflowQueued(wake_runner);
   service.UseMetrics(registry);
   workflow::OrderActions actions(*store, junction, order_workflow, clock, ids, changes,

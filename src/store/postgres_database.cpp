@@ -187,13 +187,15 @@ struct PostgresDatabase::Pool {
   Pool(const PostgresOptions& options)
       : sessions("PostgreSQL", options.connection_string, 1, options.pool_size, 60),
         free_slots(options.pool_size),
-        acquire_timeout(options.acquire_timeout) {}
+        acquire_timeout(options.acquire_timeout),
+        size(options.pool_size) {}
 
   Poco::Data::SessionPool sessions;
   // SessionPool::get() throws when every session is out: callers wait here for a free one
   // instead, up to acquire_timeout.
   std::counting_semaphore<> free_slots;
   std::chrono::milliseconds acquire_timeout;
+  int size;
 };
 
 PostgresDatabase::PostgresDatabase(const PostgresOptions& options) {
@@ -218,6 +220,7 @@ void PostgresDatabase::Transaction(const char* operation, TransactionKind /*kind
     ~Slot() { slots.release(); }
   } slot{pool_->free_slots};
 
+  int dead_sessions = 0;
   for (int attempt = 1;; ++attempt) {
     std::optional<Poco::Data::Session> session;
     bool began = false;
@@ -227,9 +230,12 @@ void PostgresDatabase::Transaction(const char* operation, TransactionKind /*kind
         session->begin();
         began = true;
       } catch (const Poco::Exception& error) {
-        // A pooled connection the server dropped while idle fails here, before anything was
-        // sent: once, the next connection is tried (the pool discards the dead one).
-        if (attempt == 1 && session && !session->isConnected()) continue;
+        // Pooled connections the server dropped while idle (it restarted) fail here, before
+        // anything was sent: the pool discards each, and the next one, or a new one, is tried.
+        if (session && !session->isConnected() && dead_sessions++ <= pool_->size) {
+          --attempt;
+          continue;
+        }
         ThrowMapped(error, operation, session && session->isConnected());
       }
       PostgresSession sql_session(*session, operation);

@@ -46,6 +46,10 @@ struct Config {
   workflow::JobRunnerSettings jobs;
   double junction_rate_per_second = 20;  // the workers' calls to Junction, all together
   // The completer pushes on idempotent requests unfinished for this long.
+  // How long a request holds its idempotency key. A request that dies without letting go (the
+  // database went away mid-request) keeps the key busy (409) this long; it must outlast the two
+  // Junction calls a request makes.
+  std::chrono::seconds key_lease{60};
   std::chrono::seconds completer_after{300};
   std::chrono::seconds completer_interval{30};
 };

@@ -1,0 +1,71 @@
+#include "support/postgres_env.h"
+
+#include <Poco/Data/PostgreSQL/Connector.h>
+#include <Poco/Data/Session.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+
+#include "lab_orders/common/ids.h"
+#include "lab_orders/store/postgres_url.h"
+
+namespace lab_orders::testing {
+namespace {
+
+std::optional<std::string> Variable(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string(value);
+}
+
+void RunControlCommand(const char* variable) {
+  std::optional<std::string> command = Variable(variable);
+  if (!command) throw std::runtime_error(std::string(variable) + " is not set");
+  std::string quiet = *command + " >/dev/null 2>&1";
+  if (std::system(quiet.c_str()) != 0) {
+    throw std::runtime_error(std::string("the command in ") + variable + " failed");
+  }
+}
+
+// Runs one statement outside any transaction (CREATE/DROP DATABASE refuse to run in one).
+void AdminExec(const std::string& admin_url, const std::string& sql) {
+  static std::once_flag registered;
+  std::call_once(registered, [] { Poco::Data::PostgreSQL::Connector::registerConnector(); });
+  Poco::Data::Session session("PostgreSQL", store::PostgresConnectionString(admin_url));
+  session << sql, Poco::Data::Keywords::now;
+}
+
+}  // namespace
+
+std::optional<std::string> TestPostgresUrl() { return Variable("LAB_ORDERS_TEST_POSTGRES_URL"); }
+
+bool PostgresRequired() { return Variable("LAB_ORDERS_REQUIRE_POSTGRES") == "1"; }
+
+void StopTestPostgres() { RunControlCommand("LAB_ORDERS_TEST_POSTGRES_STOP"); }
+void StartTestPostgres() { RunControlCommand("LAB_ORDERS_TEST_POSTGRES_START"); }
+
+ScratchPostgresDatabase::ScratchPostgresDatabase(const std::string& admin_url)
+    : admin_url_(admin_url) {
+  std::string suffix = NewRandomUuid();
+  std::erase(suffix, '-');
+  name_ = "lo_test_" + suffix;
+  AdminExec(admin_url_, "CREATE DATABASE " + name_);
+  // The admin URL with its database name replaced (or added).
+  std::size_t query = admin_url_.find('?');
+  std::string base = admin_url_.substr(0, query);
+  std::string rest = query == std::string::npos ? "" : admin_url_.substr(query);
+  std::size_t authority = base.find("//");
+  std::size_t slash = base.find('/', authority == std::string::npos ? 0 : authority + 2);
+  url_ = (slash == std::string::npos ? base : base.substr(0, slash)) + "/" + name_ + rest;
+}
+
+ScratchPostgresDatabase::~ScratchPostgresDatabase() {
+  try {
+    AdminExec(admin_url_, "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+  } catch (const std::exception&) {
+    // The cluster is thrown away after the run anyway.
+  }
+}
+
+}  // namespace lab_orders::testing
