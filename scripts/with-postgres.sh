@@ -36,7 +36,7 @@ log_file=$work_dir/postgres.log
 
 stop_cluster() {
   if [ -f "$data_dir/postmaster.pid" ]; then
-    "${as_owner[@]}" "$bin_dir/pg_ctl" -D "$data_dir" stop -m immediate >/dev/null 2>&1 || true
+    "${as_owner[@]}" "$bin_dir/pg_ctl" -D "$data_dir" stop -m fast >/dev/null 2>&1 || true
   fi
   rm -rf "$work_dir"
 }
