@@ -58,7 +58,10 @@ bool StateMeansUnavailable(const std::string& state) {
                               bool connected) {
   const std::string state = SqlStateOf(error.displayText());
   const std::string where = "store: " + std::string(operation) + ": ";
-  if (!connected || state.empty() || StateMeansUnavailable(state)) {
+  // No SQLSTATE on a live connection: Poco's own failure (a statement that would not prepare).
+  if (connected && state.empty())
+    throw std::runtime_error(where + "PostgreSQL refused a statement");
+  if (!connected || StateMeansUnavailable(state)) {
     throw StoreUnavailable(where + "PostgreSQL is unavailable" +
                            (state.empty() ? "" : " (SQLSTATE " + state + ")"));
   }

@@ -64,6 +64,7 @@ class Statement {
   Statement& Bind(int index, const char* text) { return Set(index, std::string(text)); }
   Statement& Bind(int index, std::int64_t number) { return Set(index, number); }
   Statement& BindNull(int index) { return Set(index, std::monostate{}); }
+  Statement& Bind(int index, const SqlValue& value) { return Set(index, value); }
   Statement& Bind(int index, const std::optional<std::string>& text) {
     return text ? Bind(index, *text) : BindNull(index);
   }

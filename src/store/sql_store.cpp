@@ -813,16 +813,24 @@ std::vector<orders::LabOrder> SqlStore::ListOrders(const std::string& brand_id,
     // Four constant variants, chosen by which filters are present; every value is bound. Keyset
     // pagination on (created_at, id): pages stay stable while new orders arrive and each page is
     // an index range scan, however deep.
+    // Parameters are numbered in the order they appear, with no gaps: PostgreSQL cannot type a
+    // parameter the statement never uses.
+    std::vector<SqlValue> values = {brand_id};
+    auto next = [&](SqlValue value) {
+      values.push_back(std::move(value));
+      return "?" + std::to_string(values.size());
+    };
     std::string sql =
         std::string("SELECT ") + kOrderColumns + " FROM lab_orders WHERE brand_id = ?1";
-    if (status) sql += " AND status = ?2";
-    if (after) sql += " AND (created_at, id) < (?3, ?4)";
-    sql += " ORDER BY created_at DESC, id DESC LIMIT ?5";
+    if (status) sql += " AND status = " + next(*status);
+    if (after) {
+      const std::string created_at = next(after->first);
+      sql += " AND (created_at, id) < (" + created_at + ", " + next(after->second) + ")";
+    }
+    sql += " ORDER BY created_at DESC, id DESC LIMIT " + next(std::int64_t{limit});
 
     Statement select = db.Query(sql);
-    select.Bind(1, brand_id).Bind(5, std::int64_t{limit});
-    if (status) select.Bind(2, *status);
-    if (after) select.Bind(3, after->first).Bind(4, after->second);
+    for (std::size_t i = 0; i < values.size(); ++i) select.Bind(int(i) + 1, values[i]);
     while (select.Step()) page.push_back(ReadOrderRow(select, cipher_));
     return page;
   });

@@ -1,14 +1,14 @@
-#include "lab_orders/store/sqlite_store.h"
+// The Store's keys, orders and phases, on every backend (support/store_backends.h), and what is
+// particular to each: SQLite's file and locks, PostgreSQL's catalog.
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <algorithm>
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <latch>
+#include <memory>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -17,12 +17,22 @@
 
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/ids.h"
+#include "lab_orders/store/postgres_store.h"
+#include "lab_orders/store/postgres_url.h"
+#include "lab_orders/store/sql_store.h"
+#include "lab_orders/store/sqlite_store.h"
+#include "store/sql_session.h"
+#include "store/sqlite_database.h"
+#include "support/store_backends.h"
 
 namespace lab_orders::store {
 namespace {
 
 using namespace std::chrono_literals;
 using orders::LabOrder;
+using testing::ExpectNoErrors;
+using testing::RunTogether;
+using testing::StoreBackend;
 
 const TimePoint kT0 = std::chrono::sys_days{std::chrono::year{2024} / 5 / 1} + 12h;
 const std::string kPhiKey(32, 'p');
@@ -67,55 +77,22 @@ std::string ReadFileBytes(const std::filesystem::path& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// A second, plain sqlite3 connection: to look at what is really stored.
-class RawDatabase {
- public:
-  explicit RawDatabase(const std::string& path, int flags = SQLITE_OPEN_READWRITE) {
-    if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
-      throw std::runtime_error("cannot open test database");
-    }
-  }
-  ~RawDatabase() { sqlite3_close_v2(db_); }
-  void Exec(const std::string& sql) {
-    char* error = nullptr;
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-      std::string message = error ? error : "exec failed";
-      sqlite3_free(error);
-      throw std::runtime_error(message);
-    }
-  }
-  std::string QueryText(const std::string& sql) {
-    sqlite3_stmt* statement = nullptr;
-    sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr);
-    std::string result;
-    if (sqlite3_step(statement) == SQLITE_ROW && sqlite3_column_text(statement, 0) != nullptr) {
-      result = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
-    }
-    sqlite3_finalize(statement);
-    return result;
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
-
-class SqliteStoreTest : public ::testing::Test {
+// One database of the fixture's backend, and the store most tests use on it.
+class StoreFixture : public testing::StoreDatabaseTest {
  protected:
-  void SetUp() override {
-    path_ =
-        (std::filesystem::temp_directory_path() / ("lab-orders-store-" + NewRandomUuid() + ".db"))
-            .string();
-  }
   void TearDown() override {
     store_.reset();
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-      std::filesystem::remove(path_ + suffix);
-    }
+    testing::StoreDatabaseTest::TearDown();
   }
 
-  SqliteStore& Store() {
+  // Another store on the same database: another process, as far as the store can tell.
+  std::unique_ptr<SqlStore> OpenStore(const std::string& phi_key = kPhiKey) {
+    return database().Open(PhiCipher(phi_key));
+  }
+
+  SqlStore& Store() {
     if (!store_) {
-      store_ = std::make_unique<SqliteStore>(path_, PhiCipher(kPhiKey));
+      store_ = OpenStore();
       store_->Migrate();
     }
     return *store_;
@@ -136,44 +113,72 @@ class SqliteStoreTest : public ::testing::Test {
     return order;
   }
 
-  std::string path_;
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<SqlStore> store_;
+};
+
+// The Store's behaviour: every test runs on SQLite and on PostgreSQL.
+class StoreTest : public StoreFixture, public ::testing::WithParamInterface<StoreBackend> {
+ protected:
+  StoreBackend Backend() const override { return GetParam(); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, testing::AllStoreBackends(),
+                         testing::StoreBackendParamName);
+
+// What only SQLite has: a file, and one write lock with a busy timeout.
+class SqliteStoreTest : public StoreFixture {
+ protected:
+  StoreBackend Backend() const override { return StoreBackend::kSqlite; }
+  const std::string& path() { return database().sqlite_path(); }
 };
 
 // ---- migrations --------------------------------------------------------------------------------
 
-TEST_F(SqliteStoreTest, NotReadyUntilMigrated) {
-  SqliteStore store(path_, PhiCipher(kPhiKey));
-  EXPECT_FALSE(store.Ready());
-  store.Migrate();
-  EXPECT_TRUE(store.Ready());
+TEST_P(StoreTest, NotReadyUntilMigrated) {
+  std::unique_ptr<SqlStore> store = OpenStore();
+  EXPECT_FALSE(store->Ready());
+  store->Migrate();
+  EXPECT_TRUE(store->Ready());
 }
 
-TEST_F(SqliteStoreTest, MigrateIsIdempotent) {
-  SqliteStore store(path_, PhiCipher(kPhiKey));
-  store.Migrate();
-  store.Migrate();
-  EXPECT_TRUE(store.Ready());
+TEST_P(StoreTest, MigrateIsIdempotent) {
+  std::unique_ptr<SqlStore> store = OpenStore();
+  store->Migrate();
+  store->Migrate();
+  EXPECT_TRUE(store->Ready());
   {
-    SqliteStore reopened(path_, PhiCipher(kPhiKey));
-    EXPECT_TRUE(reopened.Ready());
-    reopened.Migrate();
+    std::unique_ptr<SqlStore> reopened = OpenStore();
+    EXPECT_TRUE(reopened->Ready());
+    reopened->Migrate();
   }
-  RawDatabase raw(path_);
-  EXPECT_EQ(raw.QueryText("SELECT COUNT(*) FROM schema_migrations"), "2");
-  EXPECT_EQ(raw.QueryText("SELECT MIN(version) FROM schema_migrations"), "1");
-  EXPECT_EQ(raw.QueryText("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM schema_migrations"), "2");
+  EXPECT_EQ(database().QueryText("SELECT MIN(version) FROM schema_migrations"), "1");
 }
 
-TEST_F(SqliteStoreTest, NotReadyWhenAMigrationIsMissing) {
+// Service replicas starting together on a new database: one migrates, the others wait for it and
+// find nothing left to do. None fails, and each is ready.
+TEST_P(StoreTest, StoresMigratingOneEmptyDatabaseAtOnceAllSucceed) {
+  constexpr int kStores = 4;
+  std::vector<std::unique_ptr<SqlStore>> stores;
+  for (int i = 0; i < kStores; ++i) stores.push_back(OpenStore());
+  ExpectNoErrors(RunTogether(kStores, [&](int i) { stores[i]->Migrate(); }));
+  for (const auto& store : stores) EXPECT_TRUE(store->Ready());
+  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM schema_migrations"), "2");
+  // The schema works from any of them.
+  EXPECT_EQ(stores[0]->ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s).result, ClaimResult::kNew);
+  EXPECT_EQ(stores[kStores - 1]->ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s).result,
+            ClaimResult::kInProgress);
+}
+
+TEST_P(StoreTest, NotReadyWhenAMigrationIsMissing) {
   Store();
-  RawDatabase(path_).Exec("DELETE FROM schema_migrations");
+  database().Exec("DELETE FROM schema_migrations");
   EXPECT_FALSE(Store().Ready());
 }
 
 // ---- ClaimKey ----------------------------------------------------------------------------------
 
-TEST_F(SqliteStoreTest, ClaimOfAnUnknownKeyIsNew) {
+TEST_P(StoreTest, ClaimOfAnUnknownKeyIsNew) {
   Claim claim = ClaimAt("brand-a", "key-1", kT0);
   EXPECT_EQ(claim.result, ClaimResult::kNew);
   EXPECT_EQ(claim.record.brand_id, "brand-a");
@@ -186,7 +191,7 @@ TEST_F(SqliteStoreTest, ClaimOfAnUnknownKeyIsNew) {
   EXPECT_EQ(claim.record.created_at, kT0);
 }
 
-TEST_F(SqliteStoreTest, ClaimWhileLeaseIsLiveIsInProgress) {
+TEST_P(StoreTest, ClaimWhileLeaseIsLiveIsInProgress) {
   ASSERT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s).result, ClaimResult::kNew);
   EXPECT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0 + 1s, kT0 + 31s).result,
             ClaimResult::kInProgress);
@@ -194,7 +199,7 @@ TEST_F(SqliteStoreTest, ClaimWhileLeaseIsLiveIsInProgress) {
             ClaimResult::kInProgress);
 }
 
-TEST_F(SqliteStoreTest, ClaimAfterLeaseExpiryResumesAndTakesANewLease) {
+TEST_P(StoreTest, ClaimAfterLeaseExpiryResumesAndTakesANewLease) {
   ASSERT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s).result, ClaimResult::kNew);
   // The lease ends at kT0 + 30s: from that instant on it is no longer live.
   Claim resumed = Store().ClaimKey("b", "k", kFingerprint, kT0 + 30s, kT0 + 90s);
@@ -208,14 +213,14 @@ TEST_F(SqliteStoreTest, ClaimAfterLeaseExpiryResumesAndTakesANewLease) {
             ClaimResult::kResumed);
 }
 
-TEST_F(SqliteStoreTest, ReleasedKeyResumesAtOnce) {
+TEST_P(StoreTest, ReleasedKeyResumesAtOnce) {
   ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
   Store().ReleaseKey("b", "k");
   EXPECT_EQ(ClaimAt("b", "k", kT0 + 1ms).result, ClaimResult::kResumed);
   EXPECT_NO_THROW(Store().ReleaseKey("b", "no-such-key"));
 }
 
-TEST_F(SqliteStoreTest, DifferentFingerprintIsAMismatchInEveryState) {
+TEST_P(StoreTest, DifferentFingerprintIsAMismatchInEveryState) {
   ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
   Claim leased = ClaimAt("b", "k", kT0 + 1s, "other");
   EXPECT_EQ(leased.result, ClaimResult::kFingerprintMismatch);
@@ -230,7 +235,7 @@ TEST_F(SqliteStoreTest, DifferentFingerprintIsAMismatchInEveryState) {
   EXPECT_EQ(ClaimAt("b", "k", kT0 + 4s, "other").result, ClaimResult::kFingerprintMismatch);
 }
 
-TEST_F(SqliteStoreTest, FinishedKeyReplaysStatusAndBody) {
+TEST_P(StoreTest, FinishedKeyReplaysStatusAndBody) {
   RecordNewOrder("b", "k", "order-1", kT0);
   const std::string body = R"({"id":"order-1","status":"ordered"})";
   Store().FinishKey("b", "k", 201, body);
@@ -243,7 +248,7 @@ TEST_F(SqliteStoreTest, FinishedKeyReplaysStatusAndBody) {
   EXPECT_EQ(replay.record.order_id, "order-1");
 }
 
-TEST_F(SqliteStoreTest, FinishingTwiceKeepsTheFirstAnswer) {
+TEST_P(StoreTest, FinishingTwiceKeepsTheFirstAnswer) {
   ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
   Store().FinishKey("b", "k", 201, "first");
   Store().FinishKey("b", "k", 502, "second");
@@ -252,7 +257,7 @@ TEST_F(SqliteStoreTest, FinishingTwiceKeepsTheFirstAnswer) {
   EXPECT_EQ(replay.record.response_body, "first");
 }
 
-TEST_F(SqliteStoreTest, SameKeyForTwoBrandsIsTwoKeys) {
+TEST_P(StoreTest, SameKeyForTwoBrandsIsTwoKeys) {
   EXPECT_EQ(ClaimAt("brand-a", "shared-key", kT0).result, ClaimResult::kNew);
   EXPECT_EQ(ClaimAt("brand-b", "shared-key", kT0, "another-fingerprint").result, ClaimResult::kNew);
   Store().FinishKey("brand-a", "shared-key", 201, "a");
@@ -260,47 +265,34 @@ TEST_F(SqliteStoreTest, SameKeyForTwoBrandsIsTwoKeys) {
             ClaimResult::kInProgress);
 }
 
-TEST_F(SqliteStoreTest, SixteenThreadsClaimingOneKeyGetExactlyOneNew) {
-  SqliteStore& store = Store();
+TEST_P(StoreTest, SixteenThreadsClaimingOneKeyGetExactlyOneNew) {
+  SqlStore& store = Store();
   constexpr int kThreads = 16;
-  std::latch start(kThreads);
   std::vector<ClaimResult> results(kThreads);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kThreads; ++i) {
-    threads.emplace_back([&, i] {
-      start.arrive_and_wait();
-      results[i] = store.ClaimKey("b", "contended", kFingerprint, kT0, kT0 + 30s).result;
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
+  ExpectNoErrors(RunTogether(kThreads, [&](int i) {
+    results[i] = store.ClaimKey("b", "contended", kFingerprint, kT0, kT0 + 30s).result;
+  }));
   EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kNew), 1);
   EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kInProgress), kThreads - 1);
 }
 
-TEST_F(SqliteStoreTest, SixteenConnectionsClaimingOneKeyGetExactlyOneNew) {
-  Store();  // creates and migrates the file
+// Sixteen processes: on SQLite sixteen connections to one file, on PostgreSQL sixteen pools.
+TEST_P(StoreTest, SixteenStoresClaimingOneKeyGetExactlyOneNew) {
+  Store();  // creates and migrates the database
   constexpr int kConnections = 16;
-  std::vector<std::unique_ptr<SqliteStore>> stores;
-  for (int i = 0; i < kConnections; ++i) {
-    stores.push_back(std::make_unique<SqliteStore>(path_, PhiCipher(kPhiKey)));
-  }
-  std::latch start(kConnections);
+  std::vector<std::unique_ptr<SqlStore>> stores;
+  for (int i = 0; i < kConnections; ++i) stores.push_back(OpenStore());
   std::vector<ClaimResult> results(kConnections);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kConnections; ++i) {
-    threads.emplace_back([&, i] {
-      start.arrive_and_wait();
-      results[i] = stores[i]->ClaimKey("b", "contended", kFingerprint, kT0, kT0 + 30s).result;
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
+  ExpectNoErrors(RunTogether(kConnections, [&](int i) {
+    results[i] = stores[i]->ClaimKey("b", "contended", kFingerprint, kT0, kT0 + 30s).result;
+  }));
   EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kNew), 1);
   EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kInProgress), kConnections - 1);
 }
 
 // ---- phases ------------------------------------------------------------------------------------
 
-TEST_F(SqliteStoreTest, PhasesMoveTheRecoveryPointAndShowThroughGetOrder) {
+TEST_P(StoreTest, PhasesMoveTheRecoveryPointAndShowThroughGetOrder) {
   ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
   LabOrder order = MakeOrder("order-1", "b", kT0);
   Store().RecordOrder("k", order);
@@ -373,7 +365,7 @@ TEST_F(SqliteStoreTest, PhasesMoveTheRecoveryPointAndShowThroughGetOrder) {
   EXPECT_EQ(ClaimAt("b", "k", kT0 + 6s).record.recovery_point, RecoveryPoint::kFinished);
 }
 
-TEST_F(SqliteStoreTest, OptionalFieldsRoundTripAsAbsent) {
+TEST_P(StoreTest, OptionalFieldsRoundTripAsAbsent) {
   ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
   LabOrder order = MakeOrder("order-1", "b", kT0);
   order.patient_id.reset();
@@ -393,7 +385,7 @@ TEST_F(SqliteStoreTest, OptionalFieldsRoundTripAsAbsent) {
   EXPECT_FALSE(stored->address.line2.has_value());
 }
 
-TEST_F(SqliteStoreTest, WorkflowAndVersionRoundTripThroughRecordOrder) {
+TEST_P(StoreTest, WorkflowAndVersionRoundTripThroughRecordOrder) {
   ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
   LabOrder order = MakeOrder("order-1", "b", kT0);
   order.version = 7;
@@ -432,13 +424,13 @@ TEST_F(SqliteStoreTest, WorkflowAndVersionRoundTripThroughRecordOrder) {
   EXPECT_TRUE(workflow.booking_sent);
   EXPECT_EQ(workflow.failure_reason, "no_slots");
   // The workflow is not PHI: it is stored as readable JSON, next to the sealed patient data.
-  EXPECT_NE(RawDatabase(path_).QueryText("SELECT workflow FROM lab_orders").find("appt-2"),
+  EXPECT_NE(database().QueryText("SELECT workflow FROM lab_orders").find("appt-2"),
             std::string::npos);
 }
 
-TEST_F(SqliteStoreTest, WorkflowReaderFillsMissingFieldsWithDefaults) {
+TEST_P(StoreTest, WorkflowReaderFillsMissingFieldsWithDefaults) {
   RecordNewOrder("b", "k", "order-1", kT0);
-  RawDatabase raw(path_);
+  testing::TestDatabase& raw = database();
   raw.Exec("UPDATE lab_orders SET workflow = '{}'");
   LabOrder empty = *Store().GetOrder("b", "order-1");
   EXPECT_EQ(empty.workflow.junction_status, "");
@@ -472,10 +464,10 @@ TEST_F(SqliteStoreTest, WorkflowReaderFillsMissingFieldsWithDefaults) {
   }
 }
 
-TEST_F(SqliteStoreTest, MigratingAVersionOneFileKeepsItsOrders) {
+TEST_P(StoreTest, MigratingAVersionOneDatabaseKeepsItsOrders) {
   {
     // Migration 1 as it was applied, with one order in it.
-    RawDatabase raw(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    testing::TestDatabase& raw = database();
     raw.Exec(R"sql(
 CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);
 INSERT INTO schema_migrations VALUES (1, '2024-01-01T00:00:00+00:00');
@@ -503,11 +495,11 @@ CREATE TABLE junction_users (
         "'2024-05-01T12:00:00+00:00', '2024-05-01T12:00:00+00:00', '" +
         phi + "')");
   }
-  SqliteStore store(path_, PhiCipher(kPhiKey));
-  EXPECT_FALSE(store.Ready());
-  store.Migrate();
-  EXPECT_TRUE(store.Ready());
-  std::optional<LabOrder> order = store.FindOrderByJunctionId("jo-1");
+  std::unique_ptr<SqlStore> store = OpenStore();
+  EXPECT_FALSE(store->Ready());
+  store->Migrate();
+  EXPECT_TRUE(store->Ready());
+  std::optional<LabOrder> order = store->FindOrderByJunctionId("jo-1");
   ASSERT_TRUE(order.has_value());
   EXPECT_EQ(order->id, "order-1");
   EXPECT_EQ(order->patient.email, "a@b.c");
@@ -516,7 +508,7 @@ CREATE TABLE junction_users (
   EXPECT_FALSE(order->workflow.appointment.has_value());
 }
 
-TEST_F(SqliteStoreTest, TimestampsAreStoredInOneFixedWidthForm) {
+TEST_P(StoreTest, TimestampsAreStoredInOneFixedWidthForm) {
   ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
   LabOrder order = MakeOrder("order-1", "b", kT0);
   order.created_at = "2024-05-01T14:00:00.250+02:00";
@@ -529,7 +521,7 @@ TEST_F(SqliteStoreTest, TimestampsAreStoredInOneFixedWidthForm) {
   EXPECT_EQ(stored->completed_at, "2024-05-02T00:00:00+00:00");
 }
 
-TEST_F(SqliteStoreTest, BadTimestampIsRefusedAndNothingIsWritten) {
+TEST_P(StoreTest, BadTimestampIsRefusedAndNothingIsWritten) {
   ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
   LabOrder order = MakeOrder("order-1", "b", kT0);
   order.created_at = "yesterday";
@@ -537,7 +529,7 @@ TEST_F(SqliteStoreTest, BadTimestampIsRefusedAndNothingIsWritten) {
   EXPECT_FALSE(Store().GetOrder("b", "order-1").has_value());
 }
 
-TEST_F(SqliteStoreTest, PhaseForAMissingKeyOrOrderIsALogicError) {
+TEST_P(StoreTest, PhaseForAMissingKeyOrOrderIsALogicError) {
   LabOrder order = MakeOrder("order-1", "b", kT0);
   EXPECT_THROW(Store().RecordOrder("no-such-key", order), std::logic_error);
   EXPECT_FALSE(Store().GetOrder("b", "order-1").has_value());  // rolled back
@@ -570,13 +562,13 @@ TEST_F(SqliteStoreTest, PhaseForAMissingKeyOrOrderIsALogicError) {
   EXPECT_TRUE(Store().QueuedJobCounts().empty());
 }
 
-TEST_F(SqliteStoreTest, OneKeyRecordsOneOrder) {
+TEST_P(StoreTest, OneKeyRecordsOneOrder) {
   RecordNewOrder("b", "k", "order-1", kT0);
   EXPECT_THROW(Store().RecordOrder("k", MakeOrder("order-2", "b", kT0)), std::logic_error);
   EXPECT_FALSE(Store().GetOrder("b", "order-2").has_value());
 }
 
-TEST_F(SqliteStoreTest, DuplicateOrderIdRollsBackTheWholePhase) {
+TEST_P(StoreTest, DuplicateOrderIdRollsBackTheWholePhase) {
   RecordNewOrder("b", "k1", "order-1", kT0);
   ASSERT_EQ(ClaimAt("b", "k2", kT0).result, ClaimResult::kNew);
   EXPECT_THROW(Store().RecordOrder("k2", MakeOrder("order-1", "b", kT0)), std::logic_error);
@@ -586,7 +578,7 @@ TEST_F(SqliteStoreTest, DuplicateOrderIdRollsBackTheWholePhase) {
   EXPECT_FALSE(k2.record.order_id.has_value());
 }
 
-TEST_F(SqliteStoreTest, RecoveryPointsNeverMoveBackwards) {
+TEST_P(StoreTest, RecoveryPointsNeverMoveBackwards) {
   RecordNewOrder("b", "k", "order-1", kT0);
   Store().SaveJunctionUser("b", "k", "order-1", "b:u", "ju", kT0);
   Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0, FirstStep("order-1", kT0));
@@ -612,7 +604,7 @@ TEST_F(SqliteStoreTest, RecoveryPointsNeverMoveBackwards) {
                std::logic_error);
 }
 
-TEST_F(SqliteStoreTest, JunctionUserUpsertReplacesTheMapping) {
+TEST_P(StoreTest, JunctionUserUpsertReplacesTheMapping) {
   RecordNewOrder("b", "k1", "order-1", kT0);
   RecordNewOrder("b", "k2", "order-2", kT0);
   Store().SaveJunctionUser("b", "k1", "order-1", "b:patient-42", "ju-1", kT0);
@@ -631,7 +623,7 @@ TEST(StoreRecoveryPointTest, NamesAreSnakeCase) {
 
 // ---- reads -------------------------------------------------------------------------------------
 
-TEST_F(SqliteStoreTest, OrdersAreScopedToTheirBrand) {
+TEST_P(StoreTest, OrdersAreScopedToTheirBrand) {
   RecordNewOrder("brand-a", "k", "order-a", kT0);
   EXPECT_TRUE(Store().GetOrder("brand-a", "order-a").has_value());
   EXPECT_FALSE(Store().GetOrder("brand-b", "order-a").has_value());
@@ -643,10 +635,11 @@ TEST_F(SqliteStoreTest, OrdersAreScopedToTheirBrand) {
   EXPECT_EQ(Store().ListOrders("brand-b", std::nullopt, 10, std::nullopt).size(), 1u);
 }
 
-class SqliteStorePaginationTest : public SqliteStoreTest {
+class StorePaginationTest : public StoreTest {
  protected:
   void SetUp() override {
-    SqliteStoreTest::SetUp();
+    StoreTest::SetUp();
+    if (!database_) return;  // skipped
     // 25 orders, two per second so that ties on created_at are broken by id; every third one
     // "ordered". Another brand's orders are interleaved and must never show.
     for (int i = 0; i < 25; ++i) {
@@ -680,7 +673,10 @@ class SqliteStorePaginationTest : public SqliteStoreTest {
   }
 };
 
-TEST_F(SqliteStorePaginationTest, ThreePagesNewestFirstWithoutDuplicates) {
+INSTANTIATE_TEST_SUITE_P(Backends, StorePaginationTest, testing::AllStoreBackends(),
+                         testing::StoreBackendParamName);
+
+TEST_P(StorePaginationTest, ThreePagesNewestFirstWithoutDuplicates) {
   std::vector<size_t> page_sizes;
   std::vector<std::string> ids = WalkPages(std::nullopt, 10, &page_sizes);
   EXPECT_EQ(page_sizes, (std::vector<size_t>{10, 10, 5, 0}));
@@ -692,7 +688,7 @@ TEST_F(SqliteStorePaginationTest, ThreePagesNewestFirstWithoutDuplicates) {
   EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 25u);
 }
 
-TEST_F(SqliteStorePaginationTest, StatusFilterPagesThroughOnlyThatStatus) {
+TEST_P(StorePaginationTest, StatusFilterPagesThroughOnlyThatStatus) {
   std::vector<size_t> page_sizes;
   std::vector<std::string> ids = WalkPages("ordered", 4, &page_sizes);
   EXPECT_EQ(page_sizes, (std::vector<size_t>{4, 4, 1, 0}));
@@ -702,17 +698,17 @@ TEST_F(SqliteStorePaginationTest, StatusFilterPagesThroughOnlyThatStatus) {
   EXPECT_TRUE(Store().ListOrders("b", "cancelled", 10, std::nullopt).empty());
 }
 
-TEST_F(SqliteStorePaginationTest, UnknownCursorGivesAnEmptyPage) {
+TEST_P(StorePaginationTest, UnknownCursorGivesAnEmptyPage) {
   EXPECT_TRUE(Store().ListOrders("b", std::nullopt, 10, "no-such-order").empty());
 }
 
-TEST_F(SqliteStorePaginationTest, LimitBelowOneIsRefused) {
+TEST_P(StorePaginationTest, LimitBelowOneIsRefused) {
   EXPECT_THROW(Store().ListOrders("b", std::nullopt, 0, std::nullopt), std::invalid_argument);
 }
 
 // ---- reaping -----------------------------------------------------------------------------------
 
-TEST_F(SqliteStoreTest, ReapKeysDeletesOnlyKeysCreatedBeforeTheCutoff) {
+TEST_P(StoreTest, ReapKeysDeletesOnlyKeysCreatedBeforeTheCutoff) {
   RecordNewOrder("b", "old-1", "order-1", kT0);
   ASSERT_EQ(ClaimAt("b", "old-2", kT0 + 1s).result, ClaimResult::kNew);
   ASSERT_EQ(ClaimAt("b", "new", kT0 + 2s).result, ClaimResult::kNew);
@@ -725,7 +721,7 @@ TEST_F(SqliteStoreTest, ReapKeysDeletesOnlyKeysCreatedBeforeTheCutoff) {
   EXPECT_TRUE(Store().GetOrder("b", "order-1").has_value());
 }
 
-TEST_F(SqliteStoreTest, ReleaseAllLeasesMakesUnfinishedKeysResumable) {
+TEST_P(StoreTest, ReleaseAllLeasesMakesUnfinishedKeysResumable) {
   ASSERT_EQ(ClaimAt("b", "leased-1", kT0).result, ClaimResult::kNew);
   ASSERT_EQ(ClaimAt("b", "leased-2", kT0).result, ClaimResult::kNew);
   ASSERT_EQ(ClaimAt("b", "finished", kT0).result, ClaimResult::kNew);
@@ -738,6 +734,81 @@ TEST_F(SqliteStoreTest, ReleaseAllLeasesMakesUnfinishedKeysResumable) {
 
 // ---- PHI at rest -------------------------------------------------------------------------------
 
+constexpr const char* kAllPhi[] = {kFirstName, kLastName, kEmail, kPhone,
+                                   kDob,       kLine1,    kLine2, kCity};
+
+// Every text column of every table of the store, as "table.column", from the backend's catalog.
+std::vector<std::string> TextColumns(testing::TestDatabase& database) {
+  const std::string list =
+      database.backend() == StoreBackend::kSqlite
+          ? database.QueryText(
+                "SELECT group_concat(m.name || '.' || c.name, ',') FROM sqlite_master AS m "
+                "JOIN pragma_table_info(m.name) AS c WHERE m.type = 'table' AND c.type = 'TEXT'")
+          : database.QueryText(
+                "SELECT string_agg(table_name || '.' || column_name, ',') "
+                "FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND data_type = 'text'");
+  std::vector<std::string> columns;
+  for (std::size_t start = 0; start < list.size();) {
+    std::size_t end = std::min(list.find(',', start), list.size());
+    columns.push_back(list.substr(start, end - start));
+    start = end + 1;
+  }
+  return columns;
+}
+
+// Every value of one column, joined.
+std::string ColumnValues(testing::TestDatabase& database, const std::string& table_dot_column) {
+  const std::size_t dot = table_dot_column.find('.');
+  const std::string table = table_dot_column.substr(0, dot);
+  const std::string column = table_dot_column.substr(dot + 1);
+  const char* aggregate =
+      database.backend() == StoreBackend::kSqlite ? "group_concat" : "string_agg";
+  return database.QueryText(std::string("SELECT ") + aggregate + "(\"" + column +
+                            "\", '|') FROM \"" + table + "\"");
+}
+
+// What the server stores, column by column (on SQLite the file's bytes are checked below too).
+TEST_P(StoreTest, NoStoredColumnHoldsPatientDataInPlaintext) {
+  RecordNewOrder("b", "k", "order-1", kT0);
+  Store().SaveJunctionUser("b", "k", "order-1", "b:patient-42", "junction-user-9", kT0);
+  Store().SaveJunctionOrder("b", "k", "order-1", "junction-order-7", "ordered", kT0,
+                            FirstStep("order-1", kT0));
+  // A response body is sealed too, whatever it carries.
+  Store().FinishKey("b", "k", 201, std::string(R"({"echo":")") + kFirstName + kEmail + "\"}");
+
+  std::vector<std::string> columns = TextColumns(database());
+  // The catalog was read: the sealed columns are among those checked.
+  for (const char* sealed : {"lab_orders.phi", "idempotency_keys.response_body"}) {
+    EXPECT_NE(std::find(columns.begin(), columns.end(), sealed), columns.end()) << sealed;
+  }
+  std::string everything;
+  for (const std::string& column : columns) {
+    const std::string values = ColumnValues(database(), column);
+    for (const char* phi : kAllPhi) {
+      EXPECT_EQ(values.find(phi), std::string::npos) << phi << " in " << column;
+    }
+    everything += values;
+  }
+  // Ids are not PHI and stay readable, which also proves the values were read.
+  EXPECT_NE(everything.find("patient-42"), std::string::npos);
+  EXPECT_NE(everything.find("junction-order-7"), std::string::npos);
+}
+
+// WAL lets readers and the writer work at once; the mode is stored in the file's header (bytes
+// 18 and 19, the write and read format versions: 2 means WAL), so it outlives the connection.
+TEST_F(SqliteStoreTest, TheFileIsInWalMode) {
+  Store();
+  std::string header = ReadFileBytes(path()).substr(0, 20);
+  ASSERT_EQ(header.size(), 20u);
+  EXPECT_EQ(header[18], 2);
+  EXPECT_EQ(header[19], 2);
+  store_.reset();
+  header = ReadFileBytes(path()).substr(0, 20);
+  EXPECT_EQ(header[18], 2);
+  EXPECT_EQ(header[19], 2);
+}
+
 TEST_F(SqliteStoreTest, PatientDataNeverReachesTheFileInPlaintext) {
   RecordNewOrder("b", "k", "order-1", kT0);
   // A response body is sealed too, whatever it carries.
@@ -745,29 +816,29 @@ TEST_F(SqliteStoreTest, PatientDataNeverReachesTheFileInPlaintext) {
 
   auto assert_no_phi = [&](const std::string& when) {
     for (const char* suffix : {"", "-wal"}) {
-      std::filesystem::path file = path_ + suffix;
+      std::filesystem::path file = path() + suffix;
       if (!std::filesystem::exists(file)) continue;
       std::string bytes = ReadFileBytes(file);
-      for (const char* phi : {kFirstName, kLastName, kEmail, kPhone, kDob, kLine1, kLine2, kCity}) {
+      for (const char* phi : kAllPhi) {
         EXPECT_EQ(bytes.find(phi), std::string::npos) << phi << " in " << file << " " << when;
       }
     }
   };
-  ASSERT_TRUE(std::filesystem::exists(path_ + "-wal"));
+  ASSERT_TRUE(std::filesystem::exists(path() + "-wal"));
   assert_no_phi("while open");
   // Ids are not PHI and stay queryable, which also proves we looked at the right bytes.
-  std::string bytes = ReadFileBytes(path_) + ReadFileBytes(path_ + "-wal");
+  std::string bytes = ReadFileBytes(path()) + ReadFileBytes(path() + "-wal");
   EXPECT_NE(bytes.find("patient-42"), std::string::npos);
   store_.reset();  // checkpoints the WAL into the main file
   assert_no_phi("after close");
 }
 
-TEST_F(SqliteStoreTest, ReopeningWithTheSameKeyReadsTheOrderBack) {
+TEST_P(StoreTest, ReopeningWithTheSameKeyReadsTheOrderBack) {
   RecordNewOrder("b", "k", "order-1", kT0);
   store_.reset();
-  SqliteStore reopened(path_, PhiCipher(kPhiKey));
-  EXPECT_TRUE(reopened.Ready());
-  std::optional<LabOrder> order = reopened.GetOrder("b", "order-1");
+  std::unique_ptr<SqlStore> reopened = OpenStore();
+  EXPECT_TRUE(reopened->Ready());
+  std::optional<LabOrder> order = reopened->GetOrder("b", "order-1");
   ASSERT_TRUE(order.has_value());
   EXPECT_EQ(order->patient.email, kEmail);
   EXPECT_EQ(order->address.line1, kLine1);
@@ -776,28 +847,28 @@ TEST_F(SqliteStoreTest, ReopeningWithTheSameKeyReadsTheOrderBack) {
 // A wrong PHI key is a configuration error, not an outage: reads of patient data throw
 // std::runtime_error (not StoreUnavailable, and never a garbled order); everything without PHI
 // still works.
-TEST_F(SqliteStoreTest, ReopeningWithAnotherKeyThrowsOnPatientData) {
+TEST_P(StoreTest, ReopeningWithAnotherKeyThrowsOnPatientData) {
   RecordNewOrder("b", "k", "order-1", kT0);
   store_.reset();
-  SqliteStore reopened(path_, PhiCipher(std::string(32, 'w')));
-  EXPECT_TRUE(reopened.Ready());
+  std::unique_ptr<SqlStore> reopened = OpenStore(std::string(32, 'w'));
+  EXPECT_TRUE(reopened->Ready());
   try {
-    reopened.GetOrder("b", "order-1");
+    reopened->GetOrder("b", "order-1");
     FAIL() << "expected a throw";
   } catch (const StoreUnavailable&) {
     FAIL() << "a wrong key is not an outage";
   } catch (const std::runtime_error& error) {
     EXPECT_EQ(std::string(error.what()).find(kFirstName), std::string::npos);
   }
-  EXPECT_THROW(reopened.ListOrders("b", std::nullopt, 10, std::nullopt), std::runtime_error);
-  EXPECT_EQ(reopened.ClaimKey("b", "k", kFingerprint, kT0 + 1h, kT0 + 2h).result,
+  EXPECT_THROW(reopened->ListOrders("b", std::nullopt, 10, std::nullopt), std::runtime_error);
+  EXPECT_EQ(reopened->ClaimKey("b", "k", kFingerprint, kT0 + 1h, kT0 + 2h).result,
             ClaimResult::kResumed);
 }
 
-TEST_F(SqliteStoreTest, SealedPatientDataCopiedToAnotherRowDoesNotDecrypt) {
+TEST_P(StoreTest, SealedPatientDataCopiedToAnotherRowDoesNotDecrypt) {
   RecordNewOrder("b", "k1", "order-1", kT0);
   RecordNewOrder("b", "k2", "order-2", kT0);
-  RawDatabase(path_).Exec(
+  database().Exec(
       "UPDATE lab_orders SET phi = (SELECT phi FROM lab_orders WHERE id = 'order-1') "
       "WHERE id = 'order-2'");
   EXPECT_TRUE(Store().GetOrder("b", "order-1").has_value());
@@ -815,9 +886,29 @@ TEST_F(SqliteStoreTest, UnopenablePathIsUnavailable) {
 
 TEST_F(SqliteStoreTest, LockHeldPastTheBusyTimeoutIsUnavailableAndNamesNoValues) {
   Store();
-  SqliteStore impatient(path_, PhiCipher(kPhiKey), 50ms);
-  RawDatabase holder(path_);
-  holder.Exec("BEGIN IMMEDIATE");
+  SqliteStore impatient(path(), PhiCipher(kPhiKey), 50ms);
+  // Another connection holds the file's write lock until released.
+  std::latch held(1);
+  std::latch release(1);
+  std::thread holder([&] {
+    SqliteDatabase database(path(), 5000ms);
+    database.Transaction("hold", TransactionKind::kWrite, [&](SqlSession&) {
+      held.count_down();
+      release.wait();
+    });
+  });
+  struct Release {
+    std::latch& release;
+    std::thread& holder;
+    void Now() {
+      if (!holder.joinable()) return;
+      release.count_down();
+      holder.join();
+    }
+    ~Release() { Now(); }
+  } release_holder{release, holder};
+  held.wait();
+
   try {
     impatient.ClaimKey("brand-secret", "key-secret", kFingerprint, kT0, kT0 + 30s);
     FAIL() << "expected StoreUnavailable";
@@ -827,10 +918,34 @@ TEST_F(SqliteStoreTest, LockHeldPastTheBusyTimeoutIsUnavailableAndNamesNoValues)
     EXPECT_EQ(message.find("brand-secret"), std::string::npos) << message;
     EXPECT_EQ(message.find("key-secret"), std::string::npos) << message;
   }
-  holder.Exec("ROLLBACK");
+  release_holder.Now();
   // Nothing is stuck: the same connection works once the lock is gone.
   EXPECT_EQ(impatient.ClaimKey("brand-secret", "key-secret", kFingerprint, kT0, kT0 + 30s).result,
             ClaimResult::kNew);
+}
+
+// Only PostgreSQL has a server that can lack the database.
+class PostgresStoreTest : public StoreFixture {
+ protected:
+  StoreBackend Backend() const override { return StoreBackend::kPostgres; }
+};
+
+TEST_F(PostgresStoreTest, MissingDatabaseIsUnavailable) {
+  // The test's database, and one on the same server that nobody created.
+  const std::string url = database().postgres_url();
+  const std::size_t name_at = url.rfind('/') + 1;
+  std::string missing_url = url;
+  missing_url.replace(name_at, url.find('?', name_at) - name_at, "lo_test_missing");
+  PostgresOptions options;
+  options.connection_string = PostgresConnectionString(url);
+  EXPECT_NO_THROW(PostgresStore(options, PhiCipher(kPhiKey)));
+  options.connection_string = PostgresConnectionString(missing_url);
+  try {
+    PostgresStore store(options, PhiCipher(kPhiKey));
+    FAIL() << "expected StoreUnavailable";
+  } catch (const StoreUnavailable& error) {
+    EXPECT_NE(std::string(error.what()).find("connect"), std::string::npos) << error.what();
+  }
 }
 
 }  // namespace
