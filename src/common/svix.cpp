@@ -7,6 +7,7 @@
 namespace lab_orders {
 namespace {
 constexpr std::string_view kSecretPrefix = "whsec_";
+constexpr std::size_t kNewSecretBytes = 32;
 
 bool ParseSeconds(std::string_view text, long long* out) {
   if (text.empty() || text.size() > 18) return false;
@@ -19,6 +20,10 @@ bool ParseSeconds(std::string_view text, long long* out) {
   return true;
 }
 }  // namespace
+
+std::string NewWebhookSecret() {
+  return std::string(kSecretPrefix) + Base64Encode(RandomBytes(kNewSecretBytes));
+}
 
 WebhookSigner::WebhookSigner(std::string_view secret) {
   if (secret.substr(0, kSecretPrefix.size()) != kSecretPrefix) {

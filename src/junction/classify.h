@@ -12,8 +12,4 @@ namespace lab_orders::junction {
 CallError ClassifyFailure(const std::string& operation, const RawResponse& response,
                           std::chrono::system_clock::time_point now);
 
-// Retry-After as delay-seconds or an HTTP date; nullopt when absent or unreadable.
-std::optional<int> ParseRetryAfter(const std::string& value,
-                                   std::chrono::system_clock::time_point now);
-
 }  // namespace lab_orders::junction

@@ -6,11 +6,12 @@
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLException.h>
-#include <Poco/Net/SSLManager.h>
 #include <Poco/String.h>
 #include <Poco/URI.h>
 
 #include <stdexcept>
+
+#include "lab_orders/net/client_tls.h"
 
 namespace lab_orders::junction {
 namespace {
@@ -19,11 +20,6 @@ constexpr std::size_t kMaxResponseBytes = 8 << 20;
 
 Poco::Timespan ToTimespan(std::chrono::milliseconds ms) {
   return Poco::Timespan(Poco::Timespan::TimeDiff(ms.count()) * 1000);
-}
-
-void InitializeSslOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { Poco::Net::initializeSSL(); });
 }
 
 // Thrown when a response breaks HTTP framing (a body shorter than its Content-Length, say).
@@ -43,16 +39,7 @@ Transport::Transport(const HttpClientOptions& options) : options_(options) {
   port_ = uri.getPort();
   base_path_ = uri.getPath();
   while (!base_path_.empty() && base_path_.back() == '/') base_path_.pop_back();
-  if (secure_) {
-    InitializeSslOnce();
-    // Strict verification checks the chain and, with extended verification, the host name.
-    tls_context_ =
-        new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", options.ca_file,
-                               Poco::Net::Context::VERIFY_STRICT, 9, options.ca_file.empty(),
-                               "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES:@STRENGTH");
-    tls_context_->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
-    tls_context_->enableExtendedCertificateVerification(true);
-  }
+  if (secure_) tls_context_ = net::MakeClientTlsContext(options.ca_file);
 }
 
 Transport::~Transport() = default;

@@ -4,7 +4,6 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
-#include <Poco/Net/SSLManager.h>
 #include <Poco/URI.h>
 #include <spdlog/spdlog.h>
 
@@ -12,6 +11,7 @@
 #include <stdexcept>
 
 #include "lab_orders/common/encoding.h"
+#include "lab_orders/net/client_tls.h"
 
 namespace lab_orders::sim {
 namespace {
@@ -23,15 +23,7 @@ const std::chrono::milliseconds kRetryDelays[] = {
 // For https:// targets: the chain is verified against the system's certificate authorities and
 // the name against the host, as Svix would. Made once, on the first https delivery.
 Poco::Net::Context::Ptr ClientContext() {
-  static const Poco::Net::Context::Ptr context = [] {
-    Poco::Net::initializeSSL();
-    Poco::Net::Context::Ptr made = new Poco::Net::Context(
-        Poco::Net::Context::TLS_CLIENT_USE, "", "", "", Poco::Net::Context::VERIFY_STRICT, 9,
-        true /* the system's CAs */, "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES:@STRENGTH");
-    made->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
-    made->enableExtendedCertificateVerification(true);
-    return made;
-  }();
+  static const Poco::Net::Context::Ptr context = net::MakeClientTlsContext();
   return context;
 }
 }  // namespace

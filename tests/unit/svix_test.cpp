@@ -3,8 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
+
+#include "lab_orders/common/encoding.h"
+#include "support/webhook_vectors.h"
 
 namespace lab_orders {
 namespace {
@@ -13,23 +18,7 @@ using std::chrono::seconds;
 using std::chrono::system_clock;
 using Verdict = WebhookSigner::Verdict;
 
-// The published vectors (shared/WEBHOOK-VECTORS.md); their timestamps are long past, so every
-// check passes a fixed "now" instead of reading a clock.
-constexpr const char* kSecretA = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-constexpr const char* kIdA = "msg_p5jXN8AQM9LWM0D4loKWxJek";
-constexpr long long kTimestampA = 1614265330;
-constexpr const char* kBodyA = R"({"test": 2432232314})";
-constexpr const char* kSignatureA = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
-constexpr const char* kSignatureALastCharChanged =
-    "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=";
-
-constexpr const char* kSecretB = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
-constexpr const char* kIdB = "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk";
-constexpr long long kTimestampB = 1649367553;
-constexpr const char* kBodyB = R"({"email":"test@example.com","username":"test_user"})";
-constexpr const char* kSignatureB = "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=";
-
-constexpr const char* kJunkSignature = "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=";
+using namespace testing::webhook_vectors;
 
 system_clock::time_point At(long long unix_seconds) {
   return system_clock::time_point{seconds{unix_seconds}};
@@ -82,14 +71,11 @@ TEST(WebhookSignerTest, RejectsVectorASignedWithAnotherSecret) {
 }
 
 TEST(WebhookSignerTest, RejectsRustSuiteSingleNegative) {
-  EXPECT_EQ(VerifyB("v1,R3PTzyfHASBKHH98a7yexTwaJ4yNIcGhFQc1yuN+BPU="), Verdict::kBadSignature);
+  EXPECT_EQ(VerifyB(kWrongSignatureB), Verdict::kBadSignature);
 }
 
 TEST(WebhookSignerTest, RejectsRustSuiteHeaderOfThreeWrongSignatures) {
-  EXPECT_EQ(VerifyB("v1,tFtCZ5RDCPxzWQRWXWPgrCgE2frDBe9gjpbWQxnVfsQ= "
-                    "v1,Mm7xgUVICxZfQ3bgf0h0Dof65L/IFx+PnZvnDWPCX6Q= "
-                    "v1,9DfC1c3eeOrXB6w/5dIDydLNQaEyww5KalE5jLBZucE="),
-            Verdict::kBadSignature);
+  EXPECT_EQ(VerifyB(kThreeWrongSignaturesB), Verdict::kBadSignature);
 }
 
 TEST(WebhookSignerTest, MultiSignatureHeaderWithJunkAndV2VerifiesWhenValidOneIsPresent) {
@@ -172,6 +158,21 @@ TEST(WebhookSignerTest, BadSecretsThrow) {
   EXPECT_THROW(WebhookSigner("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS"), std::invalid_argument);
   EXPECT_THROW(WebhookSigner("WHSEC_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), std::invalid_argument);
   EXPECT_THROW(WebhookSigner(""), std::invalid_argument);
+}
+
+TEST(NewWebhookSecretTest, IsWhsecAndBase64OfThirtyTwoRandomBytes) {
+  const std::string secret = NewWebhookSecret();
+  ASSERT_EQ(secret.rfind("whsec_", 0), 0u);
+  std::optional<std::string> key = Base64Decode(secret.substr(6));
+  ASSERT_TRUE(key.has_value());
+  EXPECT_EQ(key->size(), 32u);
+  EXPECT_NO_THROW(WebhookSigner{secret});
+}
+
+TEST(NewWebhookSecretTest, EachSecretIsNew) {
+  std::set<std::string> secrets;
+  for (int i = 0; i < 100; ++i) secrets.insert(NewWebhookSecret());
+  EXPECT_EQ(secrets.size(), 100u);
 }
 
 }  // namespace

@@ -29,4 +29,8 @@ class WebhookSigner {
   std::string key_;
 };
 
+// A fresh secret for a new or rotated endpoint: "whsec_" + base64 of 32 bytes from OpenSSL's
+// RAND_bytes.
+std::string NewWebhookSecret();
+
 }  // namespace lab_orders

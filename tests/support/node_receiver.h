@@ -1,0 +1,40 @@
+#pragma once
+
+#include <Poco/Pipe.h>
+#include <Poco/Process.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lab_orders::testing {
+
+// tests/webhooks/receiver/receiver.mjs under node: a webhook receiver on a free port that
+// verifies each delivery with the npm standardwebhooks package, against any of its secrets.
+// Stopped (SIGTERM) when this goes away, and by itself if the test process dies.
+class NodeReceiver {
+ public:
+  // Why it cannot run on this machine (no node on the PATH, or `npm ci` not run for the
+  // receiver), or nullopt when it can.
+  static std::optional<std::string> Unavailable();
+
+  explicit NodeReceiver(const std::vector<std::string>& secrets);
+  ~NodeReceiver();
+  NodeReceiver(const NodeReceiver&) = delete;
+  NodeReceiver& operator=(const NodeReceiver&) = delete;
+
+  std::string Url(const std::string& path) const;
+  // Every delivery so far: webhook_id, verified, secret_index, body, status, ...
+  nlohmann::json Deliveries();
+  // The answers to give the next deliveries, in order: statuses, or {"status", "retry_after"}.
+  void Script(const nlohmann::json& answers);
+
+ private:
+  std::unique_ptr<Poco::ProcessHandle> handle_;
+  Poco::Pipe stdin_;  // closing it ends the receiver
+  unsigned short port_ = 0;
+};
+
+}  // namespace lab_orders::testing
