@@ -19,12 +19,12 @@
 #include "lab_orders/common/metrics.h"
 #include "lab_orders/common/stop_signals.h"
 #include "lab_orders/http/api.h"
+#include "lab_orders/http/openapi_document.h"
 #include "lab_orders/http/server.h"
 #include "lab_orders/junction/http_client.h"
 #include "lab_orders/junction/measured_client.h"
 #include "lab_orders/orders/order_service.h"
 #include "lab_orders/orders/panels.h"
-#include "lab_orders/orders/request_schema.h"
 #include "lab_orders/orders/request_validator.h"
 #include "lab_orders/replay/replay.h"
 #include "lab_orders/workflow/job_runner.h"
@@ -92,7 +92,7 @@ std::vector<std::string> PanelSlugsInSchema(const nlohmann::json& schema) {
 int Serve(const Config& config) {
   sigset_t signals = StopSignals();
   std::unique_ptr<store::Store> store = OpenStore(config, /*starting_service=*/true);
-  nlohmann::json schema = nlohmann::json::parse(orders::OrderRequestSchemaText());
+  const nlohmann::json& schema = http::LabOrderRequestSchema();
   orders::PanelCatalog panels = orders::LoadPanels(config.panels_path, PanelSlugsInSchema(schema));
   SystemClock clock;
   RandomIdGenerator ids;

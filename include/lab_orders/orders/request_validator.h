@@ -26,7 +26,7 @@ struct InputLimits {
 // lab's rules (CONTRACT §1). Every violation is reported at once, each with a JSON pointer.
 class RequestValidator {
  public:
-  // schema: schemas/lab-order-request.schema.json as it stands.
+  // schema: #/components/schemas/LabOrderRequest of schemas/openapi.json (the seed contract).
   RequestValidator(const nlohmann::json& schema, const Clock& clock, InputLimits limits = {});
   ~RequestValidator();
   RequestValidator(const RequestValidator&) = delete;
