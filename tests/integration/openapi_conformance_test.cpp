@@ -39,16 +39,21 @@ std::string Operation(const std::string& method, const std::string& path_templat
   return method + " " + path_template;
 }
 
+// "post" (an OpenAPI operation key) -> "POST".
+std::string HttpMethod(const std::string& operation_key) {
+  std::string method;
+  for (char c : operation_key) method += char(std::toupper(static_cast<unsigned char>(c)));
+  return method;
+}
+
 // The document's view of the answers: what it lists, and what the service was seen to send.
 class DocumentedSurface {
  public:
   explicit DocumentedSurface(const json& document) : validator_(document) {
     for (const auto& [path_template, path_item] : document.at("paths").items()) {
       for (const auto& [method, operation] : path_item.items()) {
-        std::string upper_method;
-        for (char c : method) upper_method += char(std::toupper(static_cast<unsigned char>(c)));
         for (const auto& [status, response] : operation.at("responses").items()) {
-          documented_.insert({Operation(upper_method, path_template), std::stoi(status)});
+          documented_.insert({Operation(HttpMethod(method), path_template), std::stoi(status)});
         }
       }
     }
@@ -151,9 +156,9 @@ class OpenApiConformanceTest : public ::testing::Test {
         }
         std::string path = path_template;
         if (size_t id = path.find("{id}"); id != std::string::npos) path.replace(id, 4, order_id);
-        std::string upper_method = method == "post" ? "POST" : method;
+        const std::string http_method = HttpMethod(method);
         for (const auto& [name, example] : examples) {
-          SCOPED_TRACE("example " + name + " of " + Operation(upper_method, path_template));
+          SCOPED_TRACE("example " + name + " of " + Operation(http_method, path_template));
           std::map<std::string, std::string> headers;
           const std::string body = example.dump();
           if (path_template == "/v1/webhooks/junction") {
@@ -161,7 +166,7 @@ class OpenApiConformanceTest : public ::testing::Test {
           } else if (path_template == "/v1/labs/orders") {
             headers["Idempotency-Key"] = "example-" + name;
           }
-          HttpReply reply = Call(upper_method, path_template, path, body, headers);
+          HttpReply reply = Call(http_method, path_template, path, body, headers);
           if (path_template == "/v1/labs/orders") {
             EXPECT_EQ(reply.status, 201);
           }

@@ -101,6 +101,7 @@ TEST(OpenApiDocumentTest, ErrorKeepsEveryFieldOfTheSeedErrorBody) {
 
 TEST(OpenApiDocumentTest, ErrorCodesAreExactlyTheOnesTheServiceSends) {
   std::set<std::string> sent;
+  // kInvalidJson and kShuttingDown are the enum's first and last codes.
   for (int code = int(ErrorCode::kInvalidJson); code <= int(ErrorCode::kShuttingDown); ++code) {
     sent.insert(ErrorCodeName(ErrorCode(code)));
   }
