@@ -10,13 +10,17 @@ started_pids=()
 start_listening() {
   local log=$1
   shift
-  local output line=""
-  # The process substitution keeps its pipe open in this shell, so later output never meets a
-  # closed pipe; exec keeps the pid the command's own, so signals reach it (a shell function given
-  # as COMMAND must exec its command itself).
-  exec {output}< <(if declare -F "$1" >/dev/null; then "$@"; else exec "$@"; fi 2>"$log")
+  local fifo output line=""
+  fifo=$(mktemp -u)
+  mkfifo "$fifo"
+  # A plain background job (so wait and wait -n know it) writing into a FIFO that this shell keeps
+  # open, so later output never meets a closed pipe. The pid is the command's own, so signals
+  # reach it (a shell function given as COMMAND must exec its command itself).
+  "$@" >"$fifo" 2>"$log" &
   listening_pid=$!
   started_pids+=("$listening_pid")
+  exec {output}<"$fifo"
+  rm -f "$fifo"
   if ! read -r -t 60 -u "$output" line || [[ $line != *"listening on "* ]]; then
     echo "$1 did not start (said: \"$line\"); its log $log:" >&2
     cat "$log" >&2
