@@ -1,7 +1,7 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <string_view>
@@ -34,7 +34,8 @@ class RequestValidator {
 
   // The normalised request (names transliterated to ASCII, sex mapped to Junction's gender
   // values kept as given), or every violation found.
-  std::variant<OrderRequest, std::vector<FieldViolation>> Validate(const nlohmann::json& body) const;
+  std::variant<OrderRequest, std::vector<FieldViolation>> Validate(
+      const nlohmann::json& body) const;
 
  private:
   struct Compiled;
