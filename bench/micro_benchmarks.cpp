@@ -19,8 +19,8 @@
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/encoding.h"
 #include "lab_orders/common/ids.h"
+#include "lab_orders/http/openapi_document.h"
 #include "lab_orders/orders/order_service.h"
-#include "lab_orders/orders/request_schema.h"
 #include "lab_orders/orders/request_validator.h"
 #include "lab_orders/orders/types.h"
 #include "lab_orders/store/phi_cipher.h"
@@ -78,7 +78,7 @@ json InvalidOrderBody() {
 // As src/app/main.cpp builds it: the compiled-in schema and the system clock.
 struct ValidatorFixture {
   SystemClock clock;
-  orders::RequestValidator validator{json::parse(orders::OrderRequestSchemaText()), clock};
+  orders::RequestValidator validator{http::LabOrderRequestSchema(), clock};
 };
 
 ValidatorFixture& Validator() {

@@ -18,33 +18,15 @@ export JUNCTION_BASE_URL=http://$sim_listen
 # The simulator signs its webhooks with this development secret; the service verifies them.
 export JUNCTION_WEBHOOK_SECRET=${JUNCTION_WEBHOOK_SECRET:-whsec_ZGV2ZWxvcG1lbnQtd2ViaG9vay1zZWNyZXQtMzJi}
 
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
-
-# Each binary prints one "listening on" line once it accepts connections: wait for that line.
-start() {
-  local log=$1
-  shift
-  "$@" >"$log.out" 2>"$log.log" &
-  pids+=($!)
-  for _ in $(seq 1 100); do
-    grep -q "listening on" "$log.out" 2>/dev/null && return 0
-    kill -0 "${pids[-1]}" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "$* did not start; see $log.log" >&2
-  cat "$log.log" >&2
-  exit 1
-}
+# Each binary prints one "listening on" line once it accepts connections: start_listening waits
+# for that line.
+source scripts/lib/listening.sh
+trap stop_started EXIT INT TERM
 mkdir -p var
-start var/junction-sim "$build_dir/junction-sim" --listen "$sim_listen" \
+start_listening var/junction-sim.log "$build_dir/junction-sim" --listen "$sim_listen" \
   --webhook-url "http://$LAB_ORDERS_LISTEN/v1/webhooks/junction" \
   --webhook-secret "$JUNCTION_WEBHOOK_SECRET"
-start var/lab-orders "$build_dir/lab-orders" serve
+start_listening var/lab-orders.log "$build_dir/lab-orders" serve
 
 token=$("$build_dir/lab-orders" token --brand demo-brand --user demo-user 2>/dev/null)
 key="demo-$(date +%s)"
@@ -72,4 +54,4 @@ What Junction saw:  curl -s http://$sim_listen/_sim/calls
 
 Press Ctrl-C to stop.
 MSG
-wait -n "${pids[@]}"
+wait -n "${started_pids[@]}"

@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # Installs what lab-orders needs to build and test, from Debian 12's packages only.
 # Safe to run again: it installs only what is missing.
+# --build-only: just what building the binaries needs (the Dockerfile's build stage).
 set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git ca-certificates curl openssl
   libpoco-dev nlohmann-json3-dev libvalijson-dev libspdlog-dev libssl-dev
-  libsqlite3-dev libpq-dev postgresql-15
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev libpq-dev
 )
+if [ "${1:-}" != "--build-only" ]; then
+  packages+=(libgtest-dev libgmock-dev libbenchmark-dev)
+  # The store's tests and the replica tests run on throwaway clusters (scripts/with-postgres.sh).
+  packages+=(postgresql-15)
+  # The OpenAPI lint, the SDK's generation check and its example (scripts/check-openapi.sh) run
+  # on Node: Debian's own unless a node is already installed.
+  command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+fi
 
 missing=()
 for package in "${packages[@]}"; do

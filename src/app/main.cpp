@@ -1,6 +1,9 @@
 // lab-orders: the composition root. Reads the configuration once, builds every piece and wires
 // them together; nothing else reads the environment.
 
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
@@ -19,12 +22,12 @@
 #include "lab_orders/common/metrics.h"
 #include "lab_orders/common/stop_signals.h"
 #include "lab_orders/http/api.h"
+#include "lab_orders/http/openapi_document.h"
 #include "lab_orders/http/server.h"
 #include "lab_orders/junction/http_client.h"
 #include "lab_orders/junction/measured_client.h"
 #include "lab_orders/orders/order_service.h"
 #include "lab_orders/orders/panels.h"
-#include "lab_orders/orders/request_schema.h"
 #include "lab_orders/orders/request_validator.h"
 #include "lab_orders/replay/replay.h"
 #include "lab_orders/workflow/job_runner.h"
@@ -49,6 +52,9 @@ Commands:
   token     print a signed JWT for the configured HS256 secret (development and tests)
               --brand BRAND --user USER [--scope "labs:orders:read labs:orders:write"]
               [--ttl SECONDS (default 3600)]
+  healthcheck
+            GET /healthz on LAB_ORDERS_LISTEN; exit 0 when it answers 200 (the container
+            image's HEALTHCHECK, which has no curl)
   replay    run QA fixture scenarios (fixtures/README.md), each against its own junction-sim
             and service on free ports with a fresh embedded store
               [PATH...] (default fixtures/scenarios) [--filter TEXT] [-j N] [--junit FILE]
@@ -94,7 +100,7 @@ std::vector<std::string> PanelSlugsInSchema(const nlohmann::json& schema) {
 int Serve(const Config& config) {
   sigset_t signals = StopSignals();
   std::unique_ptr<store::Store> store = OpenStore(config, /*starting_service=*/true);
-  nlohmann::json schema = nlohmann::json::parse(orders::OrderRequestSchemaText());
+  const nlohmann::json& schema = http::LabOrderRequestSchema();
   orders::PanelCatalog panels = orders::LoadPanels(config.panels_path, PanelSlugsInSchema(schema));
   SystemClock clock;
   RandomIdGenerator ids;
@@ -167,6 +173,28 @@ int Migrate(const Config& config) {
   OpenStore(config, /*starting_service=*/false);
   std::cout << "migrations applied" << std::endl;
   return 0;
+}
+
+int Healthcheck(const Config& config) {
+  // A service listening on every address is reached on loopback.
+  std::string host = config.listen_host;
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::" || host == "[::]") host = "::1";
+  if (config.listen_port == 0) throw ConfigError("healthcheck: LAB_ORDERS_LISTEN names no port");
+  try {
+    Poco::Net::HTTPClientSession session(host, config.listen_port);
+    session.setTimeout(Poco::Timespan(5, 0));
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, "/healthz",
+                                   Poco::Net::HTTPMessage::HTTP_1_1);
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    session.receiveResponse(response);
+    std::cout << "GET /healthz: " << response.getStatus() << std::endl;
+    return response.getStatus() == Poco::Net::HTTPResponse::HTTP_OK ? 0 : 1;
+  } catch (const Poco::Exception& e) {
+    std::cerr << "lab-orders: healthcheck: " << e.displayText() << std::endl;
+    return 1;
+  }
 }
 
 int Token(const Config& config, const std::vector<std::string>& args) {
@@ -278,6 +306,7 @@ int main(int argc, char** argv) {
     if (command == "serve") return Serve(config);
     if (command == "migrate") return Migrate(config);
     if (command == "token") return Token(config, args);
+    if (command == "healthcheck") return Healthcheck(config);
     std::cerr << "lab-orders: unknown command " << command << " (see lab-orders --help)\n";
     return 2;
   } catch (const ConfigError& e) {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "lab_orders/common/json_depth.h"
+#include "lab_orders/http/openapi_document.h"
 
 namespace lab_orders::http {
 namespace {
@@ -262,6 +263,13 @@ ApiResponse Api::Route(const ApiRequest& request, ApiResponse& context) const {
     ApiResponse response;
     response.body = registry_->RenderPrometheus();
     response.headers.emplace_back("Content-Type", metrics::kPrometheusContentType);
+    return response;
+  }
+  if (path == "/openapi.json") {
+    context.route = "/openapi.json";
+    only("GET");
+    ApiResponse response;
+    response.body = OpenApiDocumentText();
     return response;
   }
   if (path == "/v1/labs/orders") {

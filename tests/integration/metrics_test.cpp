@@ -14,10 +14,10 @@
 #include <sstream>
 #include <thread>
 
-#include "lab_orders/common/svix.h"
 #include "support/order_bodies.h"
 #include "support/service_process.h"
 #include "support/sim_process.h"
+#include "support/webhooks.h"
 
 namespace lab_orders::testing {
 namespace {
@@ -64,12 +64,7 @@ class MetricsEndpointTest : public ::testing::Test {
   void SetUp() override {
     sim_ = std::make_unique<SimProcess>();
     service_ = std::make_unique<ServiceProcess>(
-        sim_->base_url(),
-        std::map<std::string, std::string>{{"JUNCTION_WEBHOOK_SECRET", kWebhookSecret},
-                                           {"LAB_ORDERS_REQUISITION_POLL_MS", "20"},
-                                           {"LAB_ORDERS_CONFIRMATION_POLL_MS", "20"},
-                                           {"LAB_ORDERS_RETRY_INITIAL_MS", "20"},
-                                           {"LAB_ORDERS_RECONCILE_INTERVAL_MS", "3600000"}});
+        sim_->base_url(), FastWorkflow({{"JUNCTION_WEBHOOK_SECRET", kWebhookSecret}}));
     token_ = service_->Token(kBrand, kUser);
   }
 
@@ -86,13 +81,7 @@ class MetricsEndpointTest : public ::testing::Test {
 
   HttpReply DeliverWebhook(const std::string& id, const std::string& body,
                            const std::string& secret = kWebhookSecret) {
-    long long now = std::chrono::duration_cast<std::chrono::seconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
-    return service_->Post("/v1/webhooks/junction", body,
-                          {{"svix-id", id},
-                           {"svix-timestamp", std::to_string(now)},
-                           {"svix-signature", WebhookSigner(secret).Sign(id, now, body)}});
+    return service_->Post("/v1/webhooks/junction", body, SignedWebhookHeaders(secret, id, body));
   }
 
   std::unique_ptr<SimProcess> sim_;

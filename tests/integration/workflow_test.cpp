@@ -26,17 +26,6 @@ using std::chrono::steady_clock;
 
 constexpr const char* kWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-// Fast timings so a whole workflow takes milliseconds; the reconciliation stays out of the way.
-std::map<std::string, std::string> FastWorkflow(std::map<std::string, std::string> extra = {}) {
-  std::map<std::string, std::string> env = {{"LAB_ORDERS_REQUISITION_POLL_MS", "20"},
-                                            {"LAB_ORDERS_CONFIRMATION_POLL_MS", "20"},
-                                            {"LAB_ORDERS_RETRY_INITIAL_MS", "20"},
-                                            {"LAB_ORDERS_JOB_LEASE_S", "5"},
-                                            {"LAB_ORDERS_RECONCILE_INTERVAL_MS", "3600000"}};
-  for (auto& [name, value] : extra) env[name] = value;
-  return env;
-}
-
 std::vector<std::string> Operations(const json& calls) {
   std::vector<std::string> names;
   for (const json& call : calls) names.push_back(call["operation"]);

@@ -11,6 +11,20 @@
 
 namespace lab_orders::testing {
 
+// Environment for a ServiceProcess whose workflow takes milliseconds (polls and retries every
+// 20 ms, 5 s job leases) while the 6-hourly reconciliation stays out of the way; extra on top.
+inline std::map<std::string, std::string> FastWorkflow(
+    std::map<std::string, std::string> extra = {}) {
+  std::map<std::string, std::string> environment = {
+      {"LAB_ORDERS_REQUISITION_POLL_MS", "20"},
+      {"LAB_ORDERS_CONFIRMATION_POLL_MS", "20"},
+      {"LAB_ORDERS_RETRY_INITIAL_MS", "20"},
+      {"LAB_ORDERS_JOB_LEASE_S", "5"},
+      {"LAB_ORDERS_RECONCILE_INTERVAL_MS", "3600000"}};
+  for (auto& [name, value] : extra) environment[name] = value;
+  return environment;
+}
+
 // A real `lab-orders serve` on a free port, in development mode, with its own SQLite file and
 // log file in a temporary directory that outlives restarts (Kill + Start resumes on the same data).
 class ServiceProcess {

@@ -6,12 +6,12 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <fstream>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "lab_orders/http/openapi_document.h"
 #include "support/fakes.h"
 
 namespace lab_orders::orders {
@@ -32,13 +32,8 @@ std::chrono::system_clock::time_point MorningOf(std::chrono::year_month_day day)
   return std::chrono::sys_days{day} + 10h;
 }
 
-const json& RequestSchema() {
-  static const json schema = [] {
-    std::ifstream file(std::string(PROJECT_SOURCE_DIR) + "/schemas/lab-order-request.schema.json");
-    return json::parse(file);
-  }();
-  return schema;
-}
+// The schema the service validates with: the OpenAPI document's component.
+const json& RequestSchema() { return http::LabOrderRequestSchema(); }
 
 json MinimalBody() {
   return {

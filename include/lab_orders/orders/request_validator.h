@@ -1,7 +1,7 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <string_view>
@@ -26,7 +26,7 @@ struct InputLimits {
 // lab's rules (CONTRACT §1). Every violation is reported at once, each with a JSON pointer.
 class RequestValidator {
  public:
-  // schema: schemas/lab-order-request.schema.json as it stands.
+  // schema: #/components/schemas/LabOrderRequest of schemas/openapi.json (the seed contract).
   RequestValidator(const nlohmann::json& schema, const Clock& clock, InputLimits limits = {});
   ~RequestValidator();
   RequestValidator(const RequestValidator&) = delete;
@@ -34,7 +34,8 @@ class RequestValidator {
 
   // The normalised request (names transliterated to ASCII, sex mapped to Junction's gender
   // values kept as given), or every violation found.
-  std::variant<OrderRequest, std::vector<FieldViolation>> Validate(const nlohmann::json& body) const;
+  std::variant<OrderRequest, std::vector<FieldViolation>> Validate(
+      const nlohmann::json& body) const;
 
  private:
   struct Compiled;

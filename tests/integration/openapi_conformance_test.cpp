@@ -1,0 +1,377 @@
+// schemas/openapi.json against the real lab-orders binary and a real junction-sim, over sockets:
+// every request example in the document is sent, every documented response (operation and
+// status) is provoked, and each answer's status, headers and body are checked against what the
+// document says. A response the service gives but the document lacks fails as well.
+
+#include <Poco/Process.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <future>
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "lab_orders/sim/openapi_validator.h"
+#include "support/order_bodies.h"
+#include "support/service_process.h"
+#include "support/sim_process.h"
+#include "support/webhooks.h"
+
+namespace lab_orders::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+constexpr const char* kBrand = "brand-openapi";
+constexpr const char* kReadScope = "labs:orders:read";
+constexpr const char* kWriteScope = "labs:orders:write";
+
+std::string CommittedDocumentText() {
+  std::ifstream file(std::string(PROJECT_SOURCE_DIR) + "/schemas/openapi.json");
+  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+}
+
+std::string Operation(const std::string& method, const std::string& path_template) {
+  return method + " " + path_template;
+}
+
+// "post" (an OpenAPI operation key) -> "POST".
+std::string HttpMethod(const std::string& operation_key) {
+  std::string method;
+  for (char c : operation_key) method += char(std::toupper(static_cast<unsigned char>(c)));
+  return method;
+}
+
+// The document's view of the answers: what it lists, and what the service was seen to send.
+class DocumentedSurface {
+ public:
+  explicit DocumentedSurface(const json& document) : validator_(document) {
+    for (const auto& [path_template, path_item] : document.at("paths").items()) {
+      for (const auto& [method, operation] : path_item.items()) {
+        for (const auto& [status, response] : operation.at("responses").items()) {
+          documented_.insert({Operation(HttpMethod(method), path_template), std::stoi(status)});
+        }
+      }
+    }
+  }
+
+  // The answer's status must be documented for the operation, and its body and headers must be
+  // what the document says for that status.
+  void Check(const std::string& method, const std::string& path_template, const HttpReply& reply) {
+    const std::string operation = Operation(method, path_template);
+    SCOPED_TRACE(operation + " answered " + std::to_string(reply.status) + ": " +
+                 reply.body.substr(0, 400));
+    ASSERT_TRUE(documented_.contains({operation, reply.status})) << "status not documented";
+    seen_.insert({operation, reply.status});
+    EXPECT_TRUE(reply.headers.contains("X-Request-Id"));
+    const json* schema = validator_.ResponseSchema(method, path_template, reply.status);
+    if (schema == nullptr) {
+      // Documented as text/plain (the metrics).
+      EXPECT_EQ(reply.headers.at("Content-Type").rfind("text/plain", 0), 0u);
+      return;
+    }
+    EXPECT_EQ(reply.headers.at("Content-Type"), "application/json; charset=utf-8");
+    json body = json::parse(reply.body, nullptr, false);
+    ASSERT_FALSE(body.is_discarded()) << "not JSON";
+    json violations = json::array();
+    for (const auto& violation : validator_.Validate(*schema, body, json::array({"response"}))) {
+      violations.push_back(violation.ToJson());
+    }
+    EXPECT_TRUE(violations.empty()) << violations.dump(2);
+  }
+
+  std::vector<std::string> Unseen() const {
+    std::vector<std::string> unseen;
+    for (const auto& [operation, status] : documented_) {
+      if (!seen_.contains({operation, status})) {
+        unseen.push_back(operation + " " + std::to_string(status));
+      }
+    }
+    return unseen;
+  }
+
+ private:
+  sim::OpenApiValidator validator_;
+  std::set<std::pair<std::string, int>> documented_;
+  std::set<std::pair<std::string, int>> seen_;
+};
+
+class OpenApiConformanceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sim_ = std::make_unique<SimProcess>();
+    service_ = std::make_unique<ServiceProcess>(
+        sim_->base_url(), FastWorkflow({{"JUNCTION_WEBHOOK_SECRET", kWebhookSecret}}));
+    read_write_token_ = service_->Token(kBrand, "user-openapi");
+    read_only_token_ = service_->Token(kBrand, "user-openapi", kReadScope);
+    write_only_token_ = service_->Token(kBrand, "user-openapi", kWriteScope);
+    document_ = json::parse(CommittedDocumentText());
+    surface_ = std::make_unique<DocumentedSurface>(document_);
+  }
+
+  std::map<std::string, std::string> Auth(const std::string& token) const {
+    return {{"Authorization", "Bearer " + token}};
+  }
+
+  // Sends a request to an operation and checks the answer against the document. headers: added
+  // to a read-and-write token (pass an Authorization of its own to replace it).
+  HttpReply Call(ServiceProcess& service, const std::string& method,
+                 const std::string& path_template, const std::string& path,
+                 const std::string& body = "", std::map<std::string, std::string> headers = {}) {
+    headers.emplace("Authorization", "Bearer " + read_write_token_);
+    if (method == "POST") headers.emplace("Content-Type", "application/json");
+    HttpReply reply = HttpCall(service.port(), method, path, body, headers);
+    surface_->Check(method, path_template, reply);
+    return reply;
+  }
+  HttpReply Call(const std::string& method, const std::string& path_template,
+                 const std::string& path, const std::string& body = "",
+                 std::map<std::string, std::string> headers = {}) {
+    return Call(*service_, method, path_template, path, body, std::move(headers));
+  }
+
+  HttpReply CreateOrder(const json& body, const std::string& key,
+                        std::map<std::string, std::string> headers = {}) {
+    headers["Idempotency-Key"] = key;
+    return Call("POST", "/v1/labs/orders", "/v1/labs/orders", body.dump(), headers);
+  }
+
+  // Sends every example of every request body in the document, with what its operation asks
+  // for (a token, a fresh Idempotency-Key, a Svix signature, an order id in the path).
+  void SendEveryRequestExample(const std::string& order_id) {
+    int sent = 0;
+    for (const auto& [path_template, path_item] : document_.at("paths").items()) {
+      for (const auto& [method, operation] : path_item.items()) {
+        if (!operation.contains("requestBody")) continue;
+        const json& media = operation["requestBody"]["content"]["application/json"];
+        std::vector<std::pair<std::string, json>> examples;
+        if (media.contains("example")) examples.emplace_back("example", media["example"]);
+        const json named_examples = media.value("examples", json::object());
+        for (const auto& [name, example] : named_examples.items()) {
+          examples.emplace_back(name, example.at("value"));
+        }
+        std::string path = path_template;
+        if (size_t id = path.find("{id}"); id != std::string::npos) path.replace(id, 4, order_id);
+        const std::string http_method = HttpMethod(method);
+        for (const auto& [name, example] : examples) {
+          SCOPED_TRACE("example " + name + " of " + Operation(http_method, path_template));
+          std::map<std::string, std::string> headers;
+          const std::string body = example.dump();
+          if (path_template == "/v1/webhooks/junction") {
+            headers = SignedWebhookHeaders(kWebhookSecret, "msg_example_" + name, body);
+          } else if (path_template == "/v1/labs/orders") {
+            headers["Idempotency-Key"] = "example-" + name;
+          }
+          HttpReply reply = Call(http_method, path_template, path, body, headers);
+          if (path_template == "/v1/labs/orders") {
+            EXPECT_EQ(reply.status, 201);
+          }
+          ++sent;
+        }
+      }
+    }
+    EXPECT_GE(sent, 4);
+  }
+
+  std::unique_ptr<SimProcess> sim_;
+  std::unique_ptr<ServiceProcess> service_;
+  std::string read_write_token_, read_only_token_, write_only_token_;
+  json document_;
+  std::unique_ptr<DocumentedSurface> surface_;
+};
+
+TEST_F(OpenApiConformanceTest, ServesTheCommittedDocument) {
+  HttpReply reply = Call("GET", "/openapi.json", "/openapi.json");
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.body, CommittedDocumentText());
+}
+
+TEST_F(OpenApiConformanceTest, EveryRequestExampleGetsADocumentedAnswer) {
+  HttpReply created = CreateOrder(WorkflowOrderBody("patient-examples"), "key-examples");
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string order_id = created.Json()["id"];
+  service_->WaitForOrderStatus(read_write_token_, order_id, "appointment_scheduled");
+  SendEveryRequestExample(order_id);
+}
+
+TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
+  const std::string orders = "/v1/labs/orders";
+  const std::string order_template = "/v1/labs/orders/{id}";
+  const std::string cancel_template = "/v1/labs/orders/{id}/cancel";
+  const std::string availability_template = "/v1/labs/orders/{id}/appointment/availability";
+  const std::string appointment_template = "/v1/labs/orders/{id}/appointment";
+  const std::string webhook = "/v1/webhooks/junction";
+  const auto no_token = std::map<std::string, std::string>{{"Authorization", ""}};
+
+  // The probes.
+  EXPECT_EQ(Call("GET", "/healthz", "/healthz").status, 200);
+  EXPECT_EQ(Call("GET", "/readyz", "/readyz").status, 200);
+  EXPECT_EQ(Call("GET", "/metrics", "/metrics").status, 200);
+  EXPECT_EQ(Call("GET", "/openapi.json", "/openapi.json").status, 200);
+
+  // POST /v1/labs/orders: every answer but 409 and 502 (below).
+  HttpReply created = CreateOrder(WorkflowOrderBody("patient-tour"), "key-tour");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string order_id = created.Json()["id"];
+  const std::string order_path = orders + "/" + order_id;
+  EXPECT_EQ(
+      CreateOrder(WorkflowOrderBody("patient-tour"), "key-tour").headers["Idempotent-Replayed"],
+      "true");
+  EXPECT_EQ(CreateOrder(WorkflowOrderBody("patient-other"), "key-tour").status, 422);
+  json invalid = WorkflowOrderBody("patient-tour");
+  invalid["patient"]["dob"] = "2020-01-01";
+  EXPECT_EQ(CreateOrder(invalid, "key-invalid").status, 400);
+  EXPECT_EQ(Call("POST", orders, orders, WorkflowOrderBody("p").dump()).status, 400);  // no key
+  EXPECT_EQ(CreateOrder(WorkflowOrderBody("p"), "key-401", no_token).status, 401);
+  EXPECT_EQ(CreateOrder(WorkflowOrderBody("p"), "key-403", Auth(read_only_token_)).status, 403);
+  EXPECT_EQ(CreateOrder(WorkflowOrderBody("p"), "key-415", {{"Content-Type", "text/plain"}}).status,
+            415);
+  EXPECT_EQ(
+      Call("POST", orders, orders, std::string(70 * 1024, ' '), {{"Idempotency-Key", "key-413"}})
+          .status,
+      413);
+
+  // The order and the list.
+  json scheduled =
+      service_->WaitForOrderStatus(read_write_token_, order_id, "appointment_scheduled");
+  ASSERT_EQ(scheduled["status"], "appointment_scheduled") << scheduled.dump();
+  EXPECT_EQ(Call("GET", order_template, order_path).status, 200);
+  EXPECT_EQ(Call("GET", order_template, order_path + "?wait_status=failed&wait_ms=0").status, 200);
+  EXPECT_EQ(Call("GET", order_template, order_path + "?wait_status=failed&wait_ms=99999").status,
+            400);
+  EXPECT_EQ(Call("GET", order_template, order_path, "", no_token).status, 401);
+  EXPECT_EQ(Call("GET", order_template, order_path, "", Auth(write_only_token_)).status, 403);
+  EXPECT_EQ(Call("GET", order_template, orders + "/no-such-order").status, 404);
+  EXPECT_EQ(Call("GET", orders, orders + "?limit=1").status, 200);
+  EXPECT_EQ(Call("GET", orders, orders + "?limit=0").status, 400);
+  EXPECT_EQ(Call("GET", orders, orders, "", no_token).status, 401);
+  EXPECT_EQ(Call("GET", orders, orders, "", Auth(write_only_token_)).status, 403);
+
+  // Availability and booking on the scheduled order: a reschedule to the first slot listed.
+  HttpReply availability =
+      Call("GET", availability_template, order_path + "/appointment/availability");
+  ASSERT_EQ(availability.status, 200);
+  ASSERT_FALSE(availability.Json()["slots"].empty()) << availability.body;
+  const json booking = {{"booking_key", availability.Json()["slots"][0]["booking_key"]}};
+  HttpReply booked =
+      Call("POST", appointment_template, order_path + "/appointment", booking.dump());
+  EXPECT_EQ(booked.status, 200);
+  EXPECT_EQ(Call("POST", appointment_template, order_path + "/appointment", "{}").status, 400);
+  EXPECT_EQ(Call("POST", appointment_template, order_path + "/appointment", booking.dump(),
+                 {{"Content-Type", "text/plain"}})
+                .status,
+            415);
+  for (const auto& [path_template, suffix, method] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {availability_template, "/appointment/availability", "GET"},
+           {appointment_template, "/appointment", "POST"},
+           {cancel_template, "/cancel", "POST"}}) {
+    const std::string body = method == "POST" ? booking.dump() : "";
+    EXPECT_EQ(Call(method, path_template, order_path + suffix, body, no_token).status, 401);
+    const std::string& wrong_scope = method == "POST" ? read_only_token_ : write_only_token_;
+    EXPECT_EQ(Call(method, path_template, order_path + suffix, body, Auth(wrong_scope)).status,
+              403);
+    EXPECT_EQ(Call(method, path_template, orders + "/no-such-order" + suffix, body).status, 404);
+  }
+
+  // Junction failing: each action answers 502.
+  sim_->LoadScript(
+      {{"operations",
+        {{"availability", {{{"status", 500}, {"body", {{"detail", "down"}}}}}},
+         {"reschedule_appointment", {{{"status", 500}, {"body", {{"detail", "down"}}}}}},
+         {"cancel_order", {{{"status", 500}, {"body", {{"detail", "down"}}}}}}}}});
+  EXPECT_EQ(Call("GET", availability_template, order_path + "/appointment/availability").status,
+            502);
+  EXPECT_EQ(Call("POST", appointment_template, order_path + "/appointment", booking.dump()).status,
+            502);
+  EXPECT_EQ(Call("POST", cancel_template, order_path + "/cancel").status, 502);
+
+  // POST /v1/labs/orders while Junction makes the order and its answer never comes: the same key
+  // meanwhile is 409, and the first request ends in a 502 (the service's Junction timeout).
+  sim_->LoadScript(
+      {{"operations",
+        {{"create_order",
+          {{{"call", 1}, {"fault", "hang"}, {"hang_ms", 5000}, {"when", "after"}}}}}}});
+  const size_t orders_made = sim_->Calls("create_order").size();
+  auto hanging = std::async(std::launch::async, [&] {
+    return HttpCall(service_->port(), "POST", orders, WorkflowOrderBody("patient-hang").dump(),
+                    {{"Authorization", "Bearer " + read_write_token_},
+                     {"Idempotency-Key", "key-hang"},
+                     {"Content-Type", "application/json"}});
+  });
+  sim_->Admin("GET", "/_sim/calls?operation=create_order&wait_handled=" +
+                         std::to_string(orders_made + 1) + "&timeout_ms=20000");
+  EXPECT_EQ(CreateOrder(WorkflowOrderBody("patient-hang"), "key-hang").status, 409);
+  HttpReply timed_out = hanging.get();
+  surface_->Check("POST", orders, timed_out);
+  EXPECT_EQ(timed_out.status, 502);
+
+  // Cancelled: cancelling again and booking are refused.
+  sim_->LoadScript(json::object());
+  EXPECT_EQ(Call("POST", cancel_template, order_path + "/cancel").status, 200);
+  EXPECT_EQ(Call("POST", cancel_template, order_path + "/cancel").status, 409);
+  EXPECT_EQ(Call("GET", availability_template, order_path + "/appointment/availability").status,
+            409);
+  EXPECT_EQ(Call("POST", appointment_template, order_path + "/appointment", booking.dump()).status,
+            409);
+
+  // Junction webhooks: a verified event (a type the workflow ignores), a verified body that is
+  // not JSON, a forged signature.
+  const std::string event = json{{"event_type", "labtest.result.critical"},
+                                 {"data", {{"id", created.Json()["junction_order_id"]}}}}
+                                .dump();
+  EXPECT_EQ(Call("POST", webhook, webhook, event,
+                 SignedWebhookHeaders(kWebhookSecret, "msg_tour_1", event))
+                .status,
+            200);
+  EXPECT_EQ(Call("POST", webhook, webhook, "not json",
+                 SignedWebhookHeaders(kWebhookSecret, "msg_tour_2", "not json"))
+                .status,
+            400);
+  auto forged = SignedWebhookHeaders(kWebhookSecret, "msg_tour_3", event);
+  forged["svix-signature"] = "v1,AAAA";
+  EXPECT_EQ(Call("POST", webhook, webhook, event, forged).status, 401);
+
+  // A service without a webhook secret, then shutting down: its drain answers 503 everywhere
+  // but /healthz. The signal's only outward sign is /readyz turning 503, so that is watched
+  // (a bounded number of requests, no sleeping).
+  ServiceProcess draining(sim_->base_url(), {{"LAB_ORDERS_SHUTDOWN_GRACE_MS", "30000"}});
+  EXPECT_EQ(Call(draining, "POST", webhook, webhook, event,
+                 SignedWebhookHeaders(kWebhookSecret, "msg_tour_4", event))
+                .status,
+            404);
+  Poco::Process::requestTermination(Poco::Process::PID(draining.pid()));
+  HttpReply ready;
+  for (int attempt = 0; attempt < 100000; ++attempt) {
+    ready = HttpCall(draining.port(), "GET", "/readyz");
+    if (ready.status == 503) break;
+  }
+  surface_->Check("GET", "/readyz", ready);
+  ASSERT_EQ(ready.status, 503);
+  auto drained = [&](const std::string& method, const std::string& path_template,
+                     const std::string& path) {
+    HttpReply reply =
+        Call(draining, method, path_template, path, "{}", {{"Idempotency-Key", "drained"}});
+    EXPECT_EQ(reply.status, 503) << path;
+  };
+  drained("POST", orders, orders);
+  drained("GET", orders, orders);
+  drained("GET", order_template, order_path);
+  drained("POST", cancel_template, order_path + "/cancel");
+  drained("GET", availability_template, order_path + "/appointment/availability");
+  drained("POST", appointment_template, order_path + "/appointment");
+  drained("POST", webhook, webhook);
+  EXPECT_EQ(Call(draining, "GET", "/healthz", "/healthz").status, 200);
+  Poco::Process::requestTermination(Poco::Process::PID(draining.pid()));  // ends the drain
+  EXPECT_EQ(draining.Wait(), 0);
+
+  EXPECT_EQ(surface_->Unseen(), std::vector<std::string>{})
+      << "documented responses the service was never seen to give";
+}
+
+}  // namespace
+}  // namespace lab_orders::testing
