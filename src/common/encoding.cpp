@@ -88,20 +88,31 @@ std::string Base64UrlEncode(std::string_view bytes) {
 std::optional<std::string> Base64UrlDecode(std::string_view text) {
   // One leftover character would carry only 6 bits: never a whole byte.
   if (text.size() % 4 == 1) return std::nullopt;
-  std::string standard;
-  standard.reserve(text.size() + 2);
+  // Decoded in place, since every bearer token goes through here three times: the standard
+  // alphabet's own characters ('+', '/') and padding are not base64url and decode to -1.
+  auto value = [](char c) {
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return c == '+' || c == '/' ? -1 : DecodeChar(c);
+  };
+  std::string out;
+  out.reserve(text.size() / 4 * 3 + 2);
+  unsigned bits = 0;
+  int pending = 0;  // bits held in `bits`
   for (char c : text) {
-    // The standard alphabet's own characters and padding are not base64url.
-    if (c == '+' || c == '/' || c == '=') return std::nullopt;
-    standard += c == '-' ? '+' : c == '_' ? '/' : c;
+    int v = value(c);
+    if (v < 0) return std::nullopt;
+    bits = (bits << 6 | unsigned(v)) & 0xFFFFFF;
+    pending += 6;
+    if (pending >= 8) {
+      pending -= 8;
+      out += char((bits >> pending) & 0xFF);
+    }
   }
-  standard.append((4 - standard.size() % 4) % 4, '=');
-  auto bytes = Base64Decode(standard);
-  if (!bytes) return std::nullopt;
-  // Base64Decode ignores the unused low bits of the last character; re-encoding exposes them, so
-  // a flipped trailing bit cannot yield a second spelling of the same signature.
-  if (Base64UrlEncode(*bytes) != text) return std::nullopt;
-  return bytes;
+  // The last character's unused low bits must be zero: otherwise a flipped trailing bit would
+  // be a second spelling of the same bytes (of the same signature, say).
+  if ((bits & ((1u << pending) - 1)) != 0) return std::nullopt;
+  return out;
 }
 
 std::string HexEncode(std::string_view bytes) {
