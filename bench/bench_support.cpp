@@ -382,6 +382,10 @@ std::optional<std::string> Flags::Next() {
     value_ = flag_.substr(equals + 1);
     flag_ = flag_.substr(0, equals);
   }
+  if (flag_ == "--help" || flag_ == "-h") {
+    std::cout << usage_;
+    std::exit(0);
+  }
   return flag_;
 }
 
@@ -431,6 +435,31 @@ fs::path MakeTemporaryDirectory(const std::string& prefix) {
   std::string pattern = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
   if (!::mkdtemp(pattern.data())) throw std::runtime_error("cannot create a temporary directory");
   return pattern;
+}
+
+int RunInTemporaryDirectory(const std::string& program, const std::string& prefix, bool keep,
+                            const std::function<int(const fs::path&)>& run) {
+  fs::path directory;
+  try {
+    directory = MakeTemporaryDirectory(prefix);
+  } catch (const std::exception& e) {
+    std::cerr << program << ": " << e.what() << "\n";
+    return 1;
+  }
+  int code = 1;
+  try {
+    code = run(directory);
+  } catch (const std::exception& e) {
+    std::cerr << "FAILED: " << e.what() << "\n";
+    code = 1;
+  }
+  if (keep || code != 0) {
+    std::cerr << "files kept in " << directory.string() << "\n";
+  } else {
+    std::error_code ignored;
+    fs::remove_all(directory, ignored);
+  }
+  return code;
 }
 
 }  // namespace lab_orders::bench

@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -132,8 +134,8 @@ void PrintRow(const std::string& label, const std::string& value);
 // Command-line flags as --name VALUE or --name=VALUE; bad values throw std::invalid_argument.
 class Flags {
  public:
-  Flags(int argc, char** argv) : args_(argv + 1, argv + argc) {}
-  // The next flag's name, or nullopt at the end.
+  Flags(int argc, char** argv, const char* usage) : args_(argv + 1, argv + argc), usage_(usage) {}
+  // The next flag's name, or nullopt at the end. --help and -h print the usage and exit 0.
   std::optional<std::string> Next();
   bool has_value() const { return value_.has_value(); }
   std::string Value();
@@ -143,12 +145,36 @@ class Flags {
 
  private:
   std::vector<std::string> args_;
+  const char* usage_;
   size_t at_ = 0;
   std::string flag_;
   std::optional<std::string> value_;
 };
 
-// A temporary directory under $TMPDIR (else /tmp), removed at the end unless kept.
+// A temporary directory under $TMPDIR (else /tmp).
 std::filesystem::path MakeTemporaryDirectory(const std::string& prefix);
+
+// A benchmark's main after its flags: run(directory) in a new temporary directory, which is
+// removed afterwards unless kept or the run failed (its name goes to stderr then). An exception
+// from run is a failed run (exit code 1).
+int RunInTemporaryDirectory(const std::string& program, const std::string& prefix, bool keep,
+                            const std::function<int(const std::filesystem::path&)>& run);
+
+// A benchmark's whole main: flags (exit code 2 when bad), then run in a temporary directory.
+template <class Options>
+int BenchMain(int argc, char** argv, const std::string& program, const std::string& prefix,
+              Options (*parse)(int, char**),
+              int (*run)(const Options&, const std::filesystem::path&)) {
+  Options options;
+  try {
+    options = parse(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << program << ": " << e.what() << "\n";
+    return 2;
+  }
+  return RunInTemporaryDirectory(
+      program, prefix, options.keep,
+      [&](const std::filesystem::path& directory) { return run(options, directory); });
+}
 
 }  // namespace lab_orders::bench

@@ -83,12 +83,9 @@ Figures are printed, not asserted. Exit code 0 when the run worked, 1 when somet
 
 Options ParseOptions(int argc, char** argv) {
   Options options;
-  Flags flags(argc, argv);
+  Flags flags(argc, argv, kUsage);
   while (auto flag = flags.Next()) {
-    if (*flag == "--help" || *flag == "-h") {
-      std::cout << kUsage;
-      std::exit(0);
-    } else if (*flag == "--orders") {
+    if (*flag == "--orders") {
       options.orders = flags.Integer(1, 1000000);
     } else if (*flag == "--workers") {
       options.workers = flags.Integer(1, 256);
@@ -480,6 +477,7 @@ int Run(const Options& options, const fs::path& directory) {
                     {"setup_p50_ms", percentile(0.5)},
                     {"setup_p99_ms", percentile(0.99)},
                     {"setup_s", setup_s},
+                    {"setup_junction_calls", setup_end.calls_total},
                     {"junction_calls_per_s", double(total_calls) / window},
                     {"junction_calls_by_operation", by_operation},
                     {"max_calls_per_s", max_per_second},
@@ -503,32 +501,6 @@ int Run(const Options& options, const fs::path& directory) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options options;
-  try {
-    options = ParseOptions(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "bench_pending_appointments: " << e.what() << "\n";
-    return 2;
-  }
-  fs::path directory;
-  try {
-    directory = MakeTemporaryDirectory("lab-orders-bench");
-  } catch (const std::exception& e) {
-    std::cerr << "bench_pending_appointments: " << e.what() << "\n";
-    return 1;
-  }
-  int code = 1;
-  try {
-    code = Run(options, directory);
-  } catch (const std::exception& e) {
-    std::cerr << "FAILED: " << e.what() << "\n";
-    code = 1;
-  }
-  if (options.keep || code != 0) {
-    std::cerr << "files kept in " << directory.string() << "\n";
-  } else {
-    std::error_code ignored;
-    fs::remove_all(directory, ignored);
-  }
-  return code;
+  return lab_orders::bench::BenchMain<Options>(argc, argv, "bench_pending_appointments",
+                                               "lab-orders-bench", ParseOptions, Run);
 }
