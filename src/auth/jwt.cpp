@@ -284,6 +284,7 @@ std::vector<std::string> SplitScopes(std::string_view scope) {
 struct JwtVerifier::Keys {
   EVP_PKEY* public_key = nullptr;  // owned; null when only HS256 is configured
   KeyKind public_key_kind = KeyKind::kUnsupported;
+  std::unique_ptr<HmacSha256Key> hs256;  // null when no HS256 secret is configured
 
   Keys() = default;
   Keys(const Keys&) = delete;
@@ -328,6 +329,8 @@ JwtVerifier::JwtVerifier(JwtSettings settings, const Clock& clock)
   if (settings_.hs256_secret && settings_.hs256_secret->size() < kMinHs256SecretBytes) {
     throw std::invalid_argument("the JWT HS256 secret must be at least 32 bytes");
   }
+  if (settings_.hs256_secret)
+    keys_->hs256 = std::make_unique<HmacSha256Key>(*settings_.hs256_secret);
   if (!settings_.public_key_pem) return;
   // The public key is public: as an HMAC secret too it would let anyone mint tokens.
   if (settings_.hs256_secret == settings_.public_key_pem) {
@@ -376,8 +379,8 @@ std::variant<Principal, AuthFailure> JwtVerifier::Verify(std::string_view token)
   // "alg" is case-sensitive (RFC 7515 §4.1.1), so "none", "None", "hs256" all end up refused.
   const std::string& algorithm = alg->get_ref<const std::string&>();
   if (algorithm == "HS256") {
-    if (!settings_.hs256_secret) return AuthFailure::kAlgorithmNotAllowed;
-    if (!ConstantTimeEquals(HmacSha256(*settings_.hs256_secret, signing_input), *signature)) {
+    if (!keys_->hs256) return AuthFailure::kAlgorithmNotAllowed;
+    if (!ConstantTimeEquals(keys_->hs256->Sign(signing_input), *signature)) {
       return AuthFailure::kBadSignature;
     }
   } else if (algorithm == "RS256") {
