@@ -27,6 +27,7 @@
 #include "lab_orders/store/sqlite_store.h"
 #include "lab_orders/store/store.h"
 #include "support/key_pairs.h"
+#include "support/order_bodies.h"
 
 namespace {
 
@@ -36,24 +37,8 @@ using namespace lab_orders;
 
 // ---- request bodies -----------------------------------------------------------------------------
 
-// The body tests/integration/workflow_test.cpp sends: every field a typical order carries.
-json TypicalOrderBody() {
-  return {{"panel_slug", "wellness"},
-          {"patient",
-           {{"first_name", "Orsolya"},
-            {"last_name", "Quenneville"},
-            {"dob", "1984-02-29"},
-            {"email", "orsolya.q@example.org"},
-            {"phone", "602-555-0144"},
-            {"sex", "female"}}},
-          {"address",
-           {{"line1", "1 West Lincoln Street"},
-            {"city", "Phoenix"},
-            {"state", "AZ"},
-            {"zip", "85004"},
-            {"country", "US"}}},
-          {"patient_id", "patient-0001"}};
-}
+// The body the workflow tests send: every field a typical order carries.
+json TypicalOrderBody() { return testing::WorkflowOrderBody("patient-0001"); }
 
 // Wrong in many places at once, both for the schema (unknown panel, missing last_name) and for
 // the lab's rules (email, phone, dob in the future, state, ZIP, country, currency).
