@@ -213,6 +213,12 @@ PostgresDatabase::PostgresDatabase(const PostgresOptions& options) {
   static std::once_flag registered;
   std::call_once(registered, [] { Poco::Data::PostgreSQL::Connector::registerConnector(); });
   if (options.pool_size < 1) throw std::invalid_argument("PostgreSQL pool size must be positive");
+  // Connected once with libpq itself first: Poco's connector leaks a connection that failed, and
+  // a wrong address, database or password is the common start-up mistake.
+  PGconn* probe = PQconnectdb(options.connection_string.c_str());
+  const bool reachable = PQstatus(probe) == CONNECTION_OK;
+  PQfinish(probe);
+  if (!reachable) throw StoreUnavailable("store: connect: PostgreSQL is unavailable");
   pool_ = std::make_unique<Pool>(options);
   Transaction("connect", TransactionKind::kRead,
               [](SqlSession& session) { session.Execute("SELECT 1", {}); });
