@@ -35,8 +35,10 @@ JobRunner::~JobRunner() { Stop(); }
 void JobRunner::UseMetrics(metrics::Registry& registry) {
   job_results_ = &registry.Counter(
       "lab_orders_jobs_total",
-      "Workflow job runs by kind and result (done, retried, failed, conflict, lease_lost).",
-      {{"kind", JobKinds()}, {"result", {"done", "retried", "failed", "conflict", "lease_lost"}}});
+      "Workflow job runs by kind and result (done, retried, failed, conflict, lease_lost, "
+      "store_unavailable).",
+      {{"kind", JobKinds()},
+       {"result", {"done", "retried", "failed", "conflict", "lease_lost", "store_unavailable"}}});
   // Read from the store at each scrape, so every replica reports the same jobs; 0 for an idle kind.
   registry.Gauge("lab_orders_jobs_queued",
                  "Workflow jobs not yet done (waiting, due or running), by kind.",
@@ -120,8 +122,10 @@ void JobRunner::Execute(const store::Job& job) {
       count("lease_lost");
       spdlog::warn("job {} ({}) outlived its lease; its result was dropped", job.id, job.kind);
     } catch (const store::StoreUnavailable&) {
-      count("failed");
-      throw;  // the lease runs out and the job is taken again
+      // Whether the outcome committed is unknown (a COMMIT whose answer the outage cut off may
+      // have taken effect): if it did not, the lease runs out and the job is taken again.
+      count("store_unavailable");
+      throw;
     } catch (const std::exception& e) {
       count("failed");
       int attempts = job.attempts + 1;

@@ -55,6 +55,36 @@ double CounterValue(const std::string& metrics, const std::string& series) {
   return std::stod(metrics.substr(at + series.size() + 2));
 }
 
+// The last `limit` warnings and errors of a service log (ids, never PHI) that are not the
+// outage's own noise: what a failure in CI needs to be explained from its output alone.
+std::string NoticeableLogLines(const std::string& log, std::size_t limit) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < log.size()) {
+    std::size_t end = log.find('\n', start);
+    if (end == std::string::npos) end = log.size();
+    std::string line = log.substr(start, end - start);
+    const bool noticeable = line.find("\"level\":\"warning\"") != std::string::npos ||
+                            line.find("\"level\":\"error\"") != std::string::npos;
+    // The outage's thousands of 503s and idle polls that met it are expected; what else went
+    // wrong is the story.
+    bool outage_noise = false;
+    for (const char* noise : {"\"message\":\"request ", "\"message\":\"job worker ",
+                              "\"message\":\"idempotency key completer: "}) {
+      outage_noise = outage_noise || line.find(noise) != std::string::npos;
+    }
+    if (noticeable && !outage_noise) {
+      lines.push_back(std::move(line));
+    }
+    start = end + 1;
+  }
+  std::string out;
+  for (std::size_t i = lines.size() > limit ? lines.size() - limit : 0; i < lines.size(); ++i) {
+    out += lines[i] + "\n";
+  }
+  return out;
+}
+
 struct Reply {
   int status = 0;
   std::string code;  // the error code of a non-2xx answer
@@ -254,21 +284,33 @@ TEST_F(ReplicasTest, ThreeHundredOrdersOnTwoReplicasThroughAPostgresOutage) {
   }
 
   // No job run twice: each order's booking step finished once, on one replica or the other,
-  // and no worker ever found its job taken by another while it ran.
+  // and no worker ever found its job taken by another while it ran. A booking commit the outage
+  // cut off may have taken effect unseen (store_unavailable): then that step has no "done".
   double booked = 0;
+  double booked_unseen = 0;
   double lease_lost = 0;
   for (auto& replica : replicas) {
     std::string metrics = replica->Get("/metrics").body;
     booked +=
         CounterValue(metrics, R"(lab_orders_jobs_total{kind="book_appointment",result="done"})");
+    booked_unseen += CounterValue(
+        metrics, R"(lab_orders_jobs_total{kind="book_appointment",result="store_unavailable"})");
     for (const char* kind : {"await_requisition", "book_appointment", "await_confirmation",
                              "reconcile", "junction_event"}) {
       lease_lost += CounterValue(metrics, std::string("lab_orders_jobs_total{kind=\"") + kind +
                                               "\",result=\"lease_lost\"}");
     }
   }
-  EXPECT_EQ(booked, double(kOrders));
+  EXPECT_LE(booked, double(kOrders));
+  EXPECT_GE(booked + booked_unseen, double(kOrders));
   EXPECT_EQ(lease_lost, 0);
+
+  if (HasFailure()) {
+    for (std::size_t i = 0; i < replicas.size(); ++i) {
+      std::cout << "replica " << i << " warnings and errors:\n"
+                << NoticeableLogLines(replicas[i]->Log(), 60);
+    }
+  }
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/encoding.h"
 #include "lab_orders/common/ids.h"
+#include "lab_orders/common/metrics.h"
 #include "lab_orders/store/sqlite_store.h"
 #include "support/fakes.h"
 #include "support/store_fixtures.h"
@@ -357,6 +358,27 @@ TEST_F(JobRunnerTest, RunThatOutlivesItsLeaseIsDroppedWithoutThrowing) {
   EXPECT_EQ(runner->RunDueJobs(), 1);
   EXPECT_EQ(JobColumn("step-order-a", "state"), "queued");
   EXPECT_EQ(JobColumn("step-order-a", "lease_owner"), "other");
+}
+
+TEST_F(JobRunnerTest, UnavailableDatabaseLeavesTheJobToItsLeaseAndIsCountedApart) {
+  AddOrder("order-a", kT0);
+  metrics::Registry registry;
+  auto runner = Runner();
+  runner->UseMetrics(registry);
+  handler_.behaviour = [](const Job&) -> JobOutcome {
+    throw store::StoreUnavailable("store: CompleteJob: PostgreSQL is unavailable");
+  };
+  EXPECT_EQ(runner->RunDueJobs(), 1);
+  // Not rescheduled as a failure (a cut-off commit may have taken effect): the lease decides.
+  EXPECT_EQ(JobColumn("step-order-a", "state"), "queued");
+  EXPECT_FALSE(JobColumn("step-order-a", "lease_owner").empty());
+  EXPECT_EQ(JobColumn("step-order-a", "attempts"), "0");
+  const std::string metrics = registry.RenderPrometheus();
+  EXPECT_NE(metrics.find("lab_orders_jobs_total{kind=\"await_requisition\",result=\"store_"
+                         "unavailable\"} 1\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_EQ(metrics.find("result=\"failed\""), std::string::npos) << metrics;
 }
 
 // ---- the worker pool

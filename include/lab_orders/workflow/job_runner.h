@@ -52,7 +52,7 @@ class JobRunner {
   void OnCommitted(std::function<void()> callback) { on_committed_ = std::move(callback); }
 
   // Counts each run's result in lab_orders_jobs_total{kind,result} (done, retried, failed,
-  // conflict, lease_lost), and declares lab_orders_jobs_queued{kind}, read from
+  // conflict, lease_lost, store_unavailable), and declares lab_orders_jobs_queued{kind}, read from
   // Store::QueuedJobCounts() at each scrape (the store must outlive the registry's use).
   // Call before Start().
   void UseMetrics(metrics::Registry& registry);
