@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark command. Builds lab-orders, junction-sim and the benchmarks in Release, then
 # prints the load table (scenarios a to d, each against the /healthz ceiling of the same run,
-# with wrk's figure for the same ceiling beside the driver's) and the micro-benchmarks.
+# with wrk's figure for the same ceiling beside the driver's) on SQLite, then the same on a
+# throwaway PostgreSQL 15, and the micro-benchmarks.
 # Arguments go to bench_load (bench/README.md), e.g. --database URL, --duration S, --profile.
 # BENCH_MICRO_ARGS replaces bench_micro's arguments; BUILD_DIR the build directory.
 set -euo pipefail
@@ -38,6 +39,15 @@ wrk_flag=()
 if command -v wrk >/dev/null; then wrk_flag=(--wrk "$(command -v wrk)"); fi
 "$build_dir/bench/bench_load" "${wrk_flag[@]}" "$@"
 echo "== load average after bench_load: $(cut -d' ' -f1-3 /proc/loadavg)"
+# The same loads on PostgreSQL (a throwaway cluster with its durable defaults: fsync on), unless
+# the arguments chose a database already or BENCH_POSTGRES=0.
+if [ "${BENCH_POSTGRES:-1}" != "0" ] && [[ " $* " != *" --database "* ]]; then
+  echo "== the same loads on PostgreSQL 15 (scripts/with-postgres.sh, durable)"
+  LAB_ORDERS_PG_DURABLE=1 scripts/with-postgres.sh bash -c \
+    'exec "$@" --database "$LAB_ORDERS_TEST_POSTGRES_URL"' bench_load \
+    "$build_dir/bench/bench_load" "${wrk_flag[@]}" "$@"
+  echo "== load average after bench_load on PostgreSQL: $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
 echo "== micro-benchmarks (bench_micro)"
 # shellcheck disable=SC2086
 "$build_dir/bench/bench_micro" ${BENCH_MICRO_ARGS:---benchmark_min_time=0.5}
