@@ -212,7 +212,7 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description A lab order for one patient. The schema is the seed contract's, unchanged; the service also refuses, as 400 validation_error naming the field, what Junction would refuse: patient.phone is required, patient.dob is a real YYYY-MM-DD date of an adult, address.zip is a US ZIP code, address.country is US and address.state a US state code. Strings are at most 1024 characters and bodies at most 64 KiB. */
+        /** @description A lab order for one patient. The schema is the seed contract's, unchanged, plus the optional external_order_id and metadata; the service also refuses, as 400 validation_error naming the field, what Junction would refuse: patient.phone is required, patient.dob is a real YYYY-MM-DD date of an adult, address.zip is a US ZIP code, address.country is US and address.state a US state code. Strings are at most 1024 characters and bodies at most 64 KiB. */
         LabOrderRequest: {
             /**
              * @description The blood panel to order.
@@ -249,6 +249,12 @@ export interface components {
             currency?: string | null;
             /** @description The brand's own patient id; with the brand it names the patient at Junction. */
             patient_id?: string | null;
+            /** @description The brand's own id for this order, at most 255 characters: stored, returned on every order response and echoed on every webhook event. */
+            external_order_id?: string | null;
+            /** @description The brand's own string values, keyed by name: at most 20 keys of 1 to 40 characters, each value at most 500 characters. Stored, returned on every order response and echoed on every webhook event; never logged. */
+            metadata?: {
+                [key: string]: string;
+            } | null;
         };
         /** @description A lab order as it stands: the seed's 201 shape plus the appointment and the failure reason. */
         LabOrder: {
@@ -277,6 +283,12 @@ export interface components {
             appointment: components["schemas"]["Appointment"] | null;
             /** @description Why the order failed, when it did. */
             failure_reason: string | null;
+            /** @description As sent on the request; null when none was. */
+            external_order_id: string | null;
+            /** @description As sent on the request; {} when none was. */
+            metadata: {
+                [key: string]: string;
+            };
         };
         /** @description The order's at-home phlebotomy appointment at Junction. */
         Appointment: {

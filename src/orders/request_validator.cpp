@@ -26,6 +26,7 @@ using nlohmann::json;
 
 // Junction's PatientDetailsWithValidation: first_name and last_name are 1..50 characters.
 constexpr std::size_t kLabNameMaxLength = 50;
+constexpr std::size_t kMetadataKeyMaxLength = 40;  // as the Metadata description says
 // RFC 5321's limit on a forward path; longer addresses cannot be delivered anyway.
 constexpr std::size_t kEmailMaxLength = 254;
 // Junction's at-home draws are for adults only (FACTS §4).
@@ -293,6 +294,7 @@ enum class SchemaFailure {
   kTooLong,
   kTooSmall,
   kTooLarge,
+  kTooManyMembers,
   kOther,
   kNested,  // "failed to validate against the schema of property x": the inner error says why
 };
@@ -306,6 +308,7 @@ SchemaFailure ClassifyValijsonError(std::string_view description) {
   if (starts_with("String should be no more")) return SchemaFailure::kTooLong;
   if (starts_with("Expected number greater")) return SchemaFailure::kTooSmall;
   if (starts_with("Expected number less")) return SchemaFailure::kTooLarge;
+  if (starts_with("Object should have no more")) return SchemaFailure::kTooManyMembers;
   if (starts_with("Failed to validate")) return SchemaFailure::kNested;
   return SchemaFailure::kOther;
 }
@@ -325,17 +328,22 @@ int Specificity(SchemaFailure failure) {
   }
 }
 
-// The subschema that governs the value at `tokens`, following "properties" only (all this
-// schema has); nullptr where the schema says nothing.
+// The subschema that governs the value at `tokens`, following "properties", then an object
+// "additionalProperties" (all this schema has); nullptr where the schema says nothing.
 const json* SubschemaAt(const json& schema, const std::vector<std::string>& tokens) {
   const json* node = &schema;
   for (const std::string& token : tokens) {
     if (!node->is_object()) return nullptr;
     auto properties = node->find("properties");
-    if (properties == node->end() || !properties->is_object()) return nullptr;
-    auto child = properties->find(token);
-    if (child == properties->end()) return nullptr;
-    node = &*child;
+    if (properties != node->end() && properties->is_object()) {
+      if (auto child = properties->find(token); child != properties->end()) {
+        node = &*child;
+        continue;
+      }
+    }
+    auto additional = node->find("additionalProperties");
+    if (additional == node->end() || !additional->is_object()) return nullptr;
+    node = &*additional;
   }
   return node;
 }
@@ -417,6 +425,11 @@ std::string SchemaMessage(SchemaFailure failure, const json* subschema) {
         return "must be at most " + NumberText(*max);
       }
       return "is too large";
+    case SchemaFailure::kTooManyMembers:
+      if (const json* max = keyword("maxProperties"); max != nullptr && max->is_number()) {
+        return "must have at most " + NumberText(*max) + " keys";
+      }
+      return "has too many keys";
     case SchemaFailure::kOther:
     case SchemaFailure::kNested:
       break;
@@ -734,6 +747,21 @@ void ApplyLabRules(const json& body, const Clock& clock, std::vector<FieldViolat
     }
   }
   request->patient_id = OptionalStringOf(check.Passed("", "patient_id"));
+  request->external_order_id = OptionalStringOf(check.Passed("", "external_order_id"));
+  if (const json* metadata = check.Passed("", "metadata");
+      metadata != nullptr && metadata->is_object()) {
+    bool key_refused = false;
+    for (const auto& [name, value] : metadata->items()) {
+      const std::size_t length = CodePointCount(name);
+      if (length < 1 || length > kMetadataKeyMaxLength) {
+        // Said once, however many keys are out of bounds.
+        if (!key_refused) check.Refuse("/metadata", "keys must be 1 to 40 characters long");
+        key_refused = true;
+      } else if (value.is_string()) {
+        request->metadata.emplace(name, value.get<std::string>());
+      }
+    }
+  }
 }
 
 }  // namespace

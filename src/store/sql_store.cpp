@@ -116,6 +116,12 @@ CREATE TABLE junction_webhooks (
 );
 CREATE INDEX junction_webhooks_received ON junction_webhooks (received_at);
 )sql"},
+    // Brand webhooks: the brand's own order id and metadata (JSON object of strings), echoed on
+    // every order response and event.
+    {3, R"sql(
+ALTER TABLE lab_orders ADD COLUMN external_order_id TEXT;
+ALTER TABLE lab_orders ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+)sql"},
 };
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -123,7 +129,7 @@ constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
 constexpr const char* kOrderColumns =
     "id, brand_id, user_id, patient_id, panel_slug, status, total_cents, currency, "
     "junction_user_id, junction_order_id, created_at, updated_at, completed_at, phi, workflow, "
-    "version";
+    "version, external_order_id, metadata";
 
 constexpr const char* kKeyColumns =
     "brand_id, key, fingerprint, recovery_point, order_id, response_status, response_body, "
@@ -616,6 +622,7 @@ void SqlStore::RecordOrder(const std::string& key, const orders::LabOrder& order
       CanonicalTimestamp(order.completed_at, "completed_at");
   const std::string sealed_phi = cipher_.Encrypt(PhiDocument(order), PhiAssociatedData(order.id));
   const std::string workflow = WorkflowDocument(order.workflow);
+  const std::string metadata = nlohmann::json(order.metadata).dump();
 
   Transact("RecordOrder", TransactionKind::kWrite, [&](SqlSession& db) {
     KeyState state = LoadKeyForPhase(db, order.brand_id, key, RecoveryPoint::kOrderRecorded);
@@ -625,8 +632,8 @@ void SqlStore::RecordOrder(const std::string& key, const orders::LabOrder& order
     Statement insert = db.Query(
         "INSERT INTO lab_orders (id, brand_id, user_id, patient_id, panel_slug, status, "
         "total_cents, currency, junction_user_id, junction_order_id, created_at, updated_at, "
-        "completed_at, phi, workflow, version) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+        "completed_at, phi, workflow, version, external_order_id, metadata) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
     insert.Bind(1, order.id)
         .Bind(2, order.brand_id)
         .Bind(3, order.user_id)
@@ -643,6 +650,8 @@ void SqlStore::RecordOrder(const std::string& key, const orders::LabOrder& order
         .Bind(14, sealed_phi)
         .Bind(15, workflow)
         .Bind(16, order.version)
+        .Bind(17, order.external_order_id)
+        .Bind(18, metadata)
         .Run();
 
     Statement update = db.Query(
@@ -758,6 +767,16 @@ std::optional<std::string> SqlStore::FindJunctionUser(const std::string& client_
 
 namespace {
 
+// The brand's metadata: a JSON object of strings. nlohmann's messages quote input, which is the
+// brand's data: say only that it is malformed.
+std::map<std::string, std::string> ReadMetadataDocument(const std::string& text) {
+  try {
+    return nlohmann::json::parse(text).get<std::map<std::string, std::string>>();
+  } catch (const nlohmann::json::exception&) {
+    throw std::runtime_error("store: the order's metadata is malformed");
+  }
+}
+
 orders::LabOrder ReadOrderRow(const Statement& row, const PhiCipher& cipher) {
   orders::LabOrder order;
   order.id = row.Text(0);
@@ -777,6 +796,8 @@ orders::LabOrder ReadOrderRow(const Statement& row, const PhiCipher& cipher) {
   ReadPhiDocument(cipher.Decrypt(row.Text(13), PhiAssociatedData(order.id)), &order);
   order.workflow = ReadWorkflowDocument(row.Text(14));
   order.version = row.Integer(15);
+  order.external_order_id = row.OptionalText(16);
+  order.metadata = ReadMetadataDocument(row.Text(17));
   return order;
 }
 
