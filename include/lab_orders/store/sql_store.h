@@ -71,6 +71,13 @@ class SqlStore : public Store {
   std::vector<std::pair<std::string, int>> QueuedJobCounts() override;
 
   bool RecordJunctionWebhook(const std::string& svix_id, TimePoint now, const NewJob& job) override;
+  void CreateWebhookEndpoint(const WebhookEndpoint& endpoint) override;
+  std::vector<WebhookEndpoint> ListWebhookEndpoints(const std::string& brand_id) override;
+  bool DeleteWebhookEndpoint(const std::string& brand_id, const std::string& id) override;
+  std::vector<WebhookDelivery> ClaimDueDeliveries(TimePoint now, TimePoint lease_until,
+                                                  const std::string& owner, int limit) override;
+  void FinishDeliveryAttempt(const WebhookDelivery& delivery,
+                             const DeliveryOutcome& outcome) override;
 
   // For a service starting on a file no other live process uses: every lease in it belonged to a
   // process that is gone, so unfinished keys become resumable at once instead of when their
