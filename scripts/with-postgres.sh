@@ -10,6 +10,7 @@
 #   LAB_ORDERS_TEST_POSTGRES_START a command that starts it again on the same port
 # PostgreSQL refuses to run as root, so as root the cluster belongs to the postgres user.
 # Durability is off (fsync, full_page_writes): the cluster is thrown away after the tests.
+# LAB_ORDERS_PG_DURABLE=1 keeps PostgreSQL's durable defaults, for benchmarks that compare stores.
 set -euo pipefail
 
 if [ $# -eq 0 ]; then
@@ -62,10 +63,10 @@ port = $candidate
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$work_dir'
 max_connections = 300
-fsync = off
-full_page_writes = off
-synchronous_commit = off
 SETTINGS
+  if [ "${LAB_ORDERS_PG_DURABLE:-0}" != "1" ]; then
+    printf 'fsync = off\nfull_page_writes = off\nsynchronous_commit = off\n' >>"$settings"
+  fi
   if "${as_owner[@]}" "$bin_dir/pg_ctl" -D "$data_dir" -l "$log_file" -w -t 30 start \
     >/dev/null 2>&1; then
     port=$candidate

@@ -222,6 +222,12 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
   config.jobs.workers = int(vars.Integer("LAB_ORDERS_WORKERS", 4, 1, 256));
   config.jobs.lease = std::chrono::seconds(vars.Integer("LAB_ORDERS_JOB_LEASE_S", 120, 5, 3600));
   config.junction_rate_per_second = double(vars.Integer("LAB_ORDERS_JUNCTION_RATE", 20, 1, 10000));
+  // Every request thread and every worker may hold a Junction connection at once. A pool that
+  // keeps fewer idle closes the rest after each call and opens new ones: a connection (and a TLS
+  // handshake) per call, and a TIME_WAIT port each, which at ~2,000 calls/s runs out of local
+  // ports within a minute.
+  config.junction.max_idle_connections = int(vars.Integer(
+      "JUNCTION_MAX_IDLE_CONNECTIONS", config.http_threads + config.jobs.workers, 0, 65536));
   workflow::WorkflowSettings& flow = config.workflow;
   flow.requisition_poll.initial =
       milliseconds(vars.Integer("LAB_ORDERS_REQUISITION_POLL_MS", 2000, 10, 3600000));

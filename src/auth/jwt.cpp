@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <array>
-#include <set>
 #include <stdexcept>
 #include <utility>
 
@@ -160,26 +159,68 @@ std::string SignSha256(EVP_PKEY* key, KeyKind kind, std::string_view signing_inp
   return signature;
 }
 
+// nlohmann's own DOM builder, fed by the parser's SAX events, counting member names on the way:
+// a duplicate name leaves its object one member short of the names seen. Cheaper than a parse
+// callback keeping a set of names per open object, on every token.
+class MemberCountingBuilder {
+ public:
+  explicit MemberCountingBuilder(json& root) : dom_(root, /*allow_exceptions_=*/false) {}
+
+  bool null() { return dom_.null(); }
+  bool boolean(bool value) { return dom_.boolean(value); }
+  bool number_integer(json::number_integer_t value) { return dom_.number_integer(value); }
+  bool number_unsigned(json::number_unsigned_t value) { return dom_.number_unsigned(value); }
+  bool number_float(json::number_float_t value, const json::string_t& text) {
+    return dom_.number_float(value, text);
+  }
+  bool string(json::string_t& value) { return dom_.string(value); }
+  bool binary(json::binary_t& value) { return dom_.binary(value); }
+  bool start_object(std::size_t size) { return dom_.start_object(size); }
+  bool key(json::string_t& name) {
+    ++names_;
+    return dom_.key(name);
+  }
+  bool end_object() { return dom_.end_object(); }
+  bool start_array(std::size_t size) { return dom_.start_array(size); }
+  bool end_array() { return dom_.end_array(); }
+  template <class Exception>
+  bool parse_error(std::size_t position, const std::string& token, const Exception& error) {
+    return dom_.parse_error(position, token, error);
+  }
+
+  std::size_t names() const { return names_; }
+
+ private:
+  nlohmann::detail::json_sax_dom_parser<json> dom_;
+  std::size_t names_ = 0;
+};
+
+// Members of every object in the value, nested ones included (without recursion: the text may
+// nest as deep as its length allows).
+std::size_t CountMembers(const json& root) {
+  std::size_t members = 0;
+  std::vector<const json*> pending{&root};
+  while (!pending.empty()) {
+    const json* value = pending.back();
+    pending.pop_back();
+    if (value->is_object()) members += value->size();
+    if (value->is_structured()) {
+      for (const json& child : *value) {
+        if (child.is_structured()) pending.push_back(&child);
+      }
+    }
+  }
+  return members;
+}
+
 // Parses JSON text, refusing duplicate member names: with them, which "alg" or "sub" counts would
 // depend on the parser (RFC 7515 §5.2 allows rejecting them).
 std::optional<json> ParseJsonWithoutDuplicateKeys(const std::string& text) {
-  std::vector<std::set<std::string>> keys_per_open_object;
-  bool duplicate = false;
-  json parsed = json::parse(
-      text,
-      [&](int, json::parse_event_t event, json& value) {
-        if (event == json::parse_event_t::object_start) {
-          keys_per_open_object.emplace_back();
-        } else if (event == json::parse_event_t::object_end) {
-          keys_per_open_object.pop_back();
-        } else if (event == json::parse_event_t::key && !keys_per_open_object.empty() &&
-                   !keys_per_open_object.back().insert(value.get<std::string>()).second) {
-          duplicate = true;
-        }
-        return true;
-      },
-      /*allow_exceptions=*/false);
-  if (parsed.is_discarded() || duplicate) return std::nullopt;
+  json parsed;
+  MemberCountingBuilder builder(parsed);
+  if (!json::sax_parse(text, &builder) || CountMembers(parsed) != builder.names()) {
+    return std::nullopt;
+  }
   return parsed;
 }
 
@@ -243,6 +284,7 @@ std::vector<std::string> SplitScopes(std::string_view scope) {
 struct JwtVerifier::Keys {
   EVP_PKEY* public_key = nullptr;  // owned; null when only HS256 is configured
   KeyKind public_key_kind = KeyKind::kUnsupported;
+  std::unique_ptr<HmacSha256Key> hs256;  // null when no HS256 secret is configured
 
   Keys() = default;
   Keys(const Keys&) = delete;
@@ -286,6 +328,9 @@ JwtVerifier::JwtVerifier(JwtSettings settings, const Clock& clock)
   }
   if (settings_.hs256_secret && settings_.hs256_secret->size() < kMinHs256SecretBytes) {
     throw std::invalid_argument("the JWT HS256 secret must be at least 32 bytes");
+  }
+  if (settings_.hs256_secret) {
+    keys_->hs256 = std::make_unique<HmacSha256Key>(*settings_.hs256_secret);
   }
   if (!settings_.public_key_pem) return;
   // The public key is public: as an HMAC secret too it would let anyone mint tokens.
@@ -335,8 +380,8 @@ std::variant<Principal, AuthFailure> JwtVerifier::Verify(std::string_view token)
   // "alg" is case-sensitive (RFC 7515 §4.1.1), so "none", "None", "hs256" all end up refused.
   const std::string& algorithm = alg->get_ref<const std::string&>();
   if (algorithm == "HS256") {
-    if (!settings_.hs256_secret) return AuthFailure::kAlgorithmNotAllowed;
-    if (!ConstantTimeEquals(HmacSha256(*settings_.hs256_secret, signing_input), *signature)) {
+    if (!keys_->hs256) return AuthFailure::kAlgorithmNotAllowed;
+    if (!ConstantTimeEquals(keys_->hs256->Sign(signing_input), *signature)) {
       return AuthFailure::kBadSignature;
     }
   } else if (algorithm == "RS256") {

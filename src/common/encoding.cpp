@@ -1,5 +1,6 @@
 #include "lab_orders/common/encoding.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -88,20 +89,31 @@ std::string Base64UrlEncode(std::string_view bytes) {
 std::optional<std::string> Base64UrlDecode(std::string_view text) {
   // One leftover character would carry only 6 bits: never a whole byte.
   if (text.size() % 4 == 1) return std::nullopt;
-  std::string standard;
-  standard.reserve(text.size() + 2);
+  // Decoded in place, since every bearer token goes through here three times: the standard
+  // alphabet's own characters ('+', '/') and padding are not base64url and decode to -1.
+  auto value = [](char c) {
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return c == '+' || c == '/' ? -1 : DecodeChar(c);
+  };
+  std::string out;
+  out.reserve(text.size() / 4 * 3 + 2);
+  unsigned bits = 0;
+  int pending = 0;  // bits held in `bits`
   for (char c : text) {
-    // The standard alphabet's own characters and padding are not base64url.
-    if (c == '+' || c == '/' || c == '=') return std::nullopt;
-    standard += c == '-' ? '+' : c == '_' ? '/' : c;
+    int v = value(c);
+    if (v < 0) return std::nullopt;
+    bits = (bits << 6 | unsigned(v)) & 0xFFFFFF;
+    pending += 6;
+    if (pending >= 8) {
+      pending -= 8;
+      out += char((bits >> pending) & 0xFF);
+    }
   }
-  standard.append((4 - standard.size() % 4) % 4, '=');
-  auto bytes = Base64Decode(standard);
-  if (!bytes) return std::nullopt;
-  // Base64Decode ignores the unused low bits of the last character; re-encoding exposes them, so
-  // a flipped trailing bit cannot yield a second spelling of the same signature.
-  if (Base64UrlEncode(*bytes) != text) return std::nullopt;
-  return bytes;
+  // The last character's unused low bits must be zero: otherwise a flipped trailing bit would
+  // be a second spelling of the same bytes (of the same signature, say).
+  if ((bits & ((1u << pending) - 1)) != 0) return std::nullopt;
+  return out;
 }
 
 std::string HexEncode(std::string_view bytes) {
@@ -121,6 +133,44 @@ std::string HmacSha256(std::string_view key, std::string_view message) {
   if (!HMAC(EVP_sha256(), key.data(), int(key.size()),
             reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest,
             &length)) {
+    throw std::runtime_error("HMAC-SHA256 failed");
+  }
+  return std::string(reinterpret_cast<char*>(digest), length);
+}
+
+struct HmacSha256Key::Keyed {
+  EVP_MAC* mac = nullptr;
+  EVP_MAC_CTX* keyed = nullptr;  // never updated: each Sign() works on a copy
+  ~Keyed() {
+    EVP_MAC_CTX_free(keyed);
+    EVP_MAC_free(mac);
+  }
+};
+
+HmacSha256Key::HmacSha256Key(std::string_view key) : keyed_(std::make_unique<Keyed>()) {
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  keyed_->mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  keyed_->keyed = keyed_->mac ? EVP_MAC_CTX_new(keyed_->mac) : nullptr;
+  if (!keyed_->keyed ||
+      EVP_MAC_init(keyed_->keyed, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                   params) != 1) {
+    throw std::runtime_error("HMAC-SHA256 key setup failed");
+  }
+}
+
+HmacSha256Key::~HmacSha256Key() = default;
+
+std::string HmacSha256Key::Sign(std::string_view message) const {
+  std::unique_ptr<EVP_MAC_CTX, void (*)(EVP_MAC_CTX*)> ctx(EVP_MAC_CTX_dup(keyed_->keyed),
+                                                           EVP_MAC_CTX_free);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  size_t length = 0;
+  if (!ctx ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(message.data()),
+                     message.size()) != 1 ||
+      EVP_MAC_final(ctx.get(), digest, &length, sizeof digest) != 1) {
     throw std::runtime_error("HMAC-SHA256 failed");
   }
   return std::string(reinterpret_cast<char*>(digest), length);

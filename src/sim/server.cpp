@@ -153,7 +153,10 @@ struct SimServer::Impl {
 
   // Guards everything below.
   std::mutex mutex;
-  std::condition_variable wake;  // ticker and hanging calls
+  std::condition_variable wake;  // the ticker and /_sim/calls?wait: told of every call handled
+  // Wait(): told only of a reset or a stop. On `wake` every call handled woke every call sleeping
+  // out its latency, a thousand at a time under load.
+  std::condition_variable interrupted;
   bool stopping = false;
   std::uint64_t reset_generation = 0;
   std::deque<CallRecord> calls;
@@ -179,6 +182,7 @@ struct SimServer::Impl {
                                              const std::string& raw_body, json* body);
   int ConnectionId(HTTPServerRequest& request);
   void SendTrickle(HTTPServerRequest& request, int interval_ms);
+  CallRecord* FindCallLocked(int sequence);  // null once dropped or cleared
   void Record(int sequence, const json& outcome);
   void MarkHandled(int sequence);
   // --upstream: sends the call on and answers what the upstream answered (502 without one).
@@ -311,7 +315,8 @@ class HandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
 bool SimServer::Impl::Wait(std::chrono::milliseconds delay) {
   std::unique_lock lock(mutex);
   std::uint64_t generation = reset_generation;
-  return !wake.wait_for(lock, delay, [&] { return stopping || reset_generation != generation; });
+  return !interrupted.wait_for(lock, delay,
+                               [&] { return stopping || reset_generation != generation; });
 }
 
 void SimServer::Impl::Tick() {
@@ -346,24 +351,22 @@ int SimServer::Impl::ConnectionId(HTTPServerRequest& request) {
   return serving.id;
 }
 
+CallRecord* SimServer::Impl::FindCallLocked(int sequence) {
+  // Sequences are consecutive in `calls` (appended in order, dropped from the front, cleared
+  // whole): a call's place is its distance from the first.
+  if (calls.empty() || sequence < calls.front().sequence) return nullptr;
+  auto at = std::size_t(sequence - calls.front().sequence);
+  return at < calls.size() && calls[at].sequence == sequence ? &calls[at] : nullptr;
+}
+
 void SimServer::Impl::Record(int sequence, const json& outcome) {
   std::lock_guard lock(mutex);
-  for (auto it = calls.rbegin(); it != calls.rend(); ++it) {
-    if (it->sequence == sequence) {
-      it->outcome = outcome;
-      return;
-    }
-  }
+  if (CallRecord* call = FindCallLocked(sequence)) call->outcome = outcome;
 }
 
 void SimServer::Impl::MarkHandled(int sequence) {
   std::lock_guard lock(mutex);
-  for (auto it = calls.rbegin(); it != calls.rend(); ++it) {
-    if (it->sequence == sequence) {
-      it->handled = true;
-      break;
-    }
-  }
+  if (CallRecord* call = FindCallLocked(sequence)) call->handled = true;
   wake.notify_all();  // the ticker may have a new due transition; waiters on handled calls
 }
 
@@ -449,6 +452,7 @@ void SimServer::Impl::Reset() {
   stats_calls.clear();
   connections_at_reset = server ? server->totalConnections() : 0;
   wake.notify_all();
+  interrupted.notify_all();
 }
 
 json SimServer::Impl::CallsJson(const std::string& operation_filter) {
@@ -960,6 +964,7 @@ void SimServer::Stop() {
     impl.stopping = true;
   }
   impl.wake.notify_all();
+  impl.interrupted.notify_all();
   if (impl.server) impl.server->stopAll(true);
   if (impl.ticker.joinable()) impl.ticker.join();
   if (impl.pool) impl.pool->joinAll();

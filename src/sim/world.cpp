@@ -19,6 +19,8 @@ constexpr int kFirstSlotHour = 7;  // local time
 constexpr int kLastSlotHour = 17;
 const auto kBookingKeyLifetime = minutes(15);
 const auto kIdempotencyRetention = hours(24);
+// Expired keys are swept this often; one met earlier is dropped when met.
+const auto kIdempotencySweepInterval = hours(1);
 
 SimResponse FieldDetail(const json& loc, const std::string& message) {
   return SimResponse{
@@ -130,6 +132,7 @@ void World::ClearLocked() {
   orders_.clear();
   slots_.clear();
   idempotency_.clear();
+  due_.clear();
 }
 
 // ---- users -------------------------------------------------------------------------------
@@ -315,10 +318,19 @@ json World::OrderJson(const Order& order) const {
 std::optional<SimResponse> World::BeginIdempotent(const std::string& key) {
   std::lock_guard lock(mutex_);
   auto now = clock_.Now();
-  std::erase_if(idempotency_, [&](const auto& entry) {
-    return !entry.second.in_flight && now - entry.second.stored_at > kIdempotencyRetention;
-  });
+  auto expired = [&](const IdempotentAnswer& entry) {
+    return !entry.in_flight && now - entry.stored_at > kIdempotencyRetention;
+  };
+  // Sweeping every key on every call made order creation O(keys).
+  if (now - last_idempotency_sweep_ >= kIdempotencySweepInterval) {
+    std::erase_if(idempotency_, [&](const auto& entry) { return expired(entry.second); });
+    last_idempotency_sweep_ = now;
+  }
   auto it = idempotency_.find(key);
+  if (it != idempotency_.end() && expired(it->second)) {
+    idempotency_.erase(it);
+    it = idempotency_.end();
+  }
   if (it == idempotency_.end()) {
     idempotency_[key] = IdempotentAnswer{true, {}, now};
     return std::nullopt;
@@ -407,6 +419,7 @@ SimResponse World::CreateOrder(const json& body) {
       break;
     case RequisitionRule::Mode::kAfterMs:
       stored.requisition_at = stored.created_at + milliseconds(script_->requisition.ms);
+      ScheduleLocked(stored, *stored.requisition_at);
       break;
     case RequisitionRule::Mode::kAfterPolls:
     case RequisitionRule::Mode::kManual:
@@ -719,6 +732,7 @@ SimResponse World::BookSlot(Order& order, Slot& slot, const json& body, const Bo
   }
   order.appointments.push_back(std::move(appointment));
   Appointment& stored = order.appointments.back();
+  if (stored.resolve_at) ScheduleLocked(order, *stored.resolve_at);
   SetAppointmentStatus(order, stored, status);
   return SimResponse{200, AppointmentJson(order, stored), {}};
 }
@@ -813,17 +827,30 @@ SimResponse World::CancelAppointment(const std::string& order_id, const json& bo
 
 // ---- time --------------------------------------------------------------------------------
 
+void World::ScheduleLocked(const Order& order, TimePoint at) { due_.emplace(at, order.id); }
+
+bool World::StillDue(const Order& order, TimePoint at) const {
+  if (order.requisition_at == at) return true;
+  // Only a pending appointment can still resolve; a cancelled one keeps a stale resolve_at.
+  return !order.appointments.empty() && order.appointments.back().status == "pending" &&
+         order.appointments.back().resolve_at == at;
+}
+
 void World::ApplyDueLocked() {
   auto now = clock_.Now();
-  for (auto& [id, order] : orders_) {
-    if (order.requisition_at && *order.requisition_at <= now) {
-      order.requisition_at.reset();
-      if (order.low_status == "ordered") SetOrderStatus(order, "requisition_created");
+  while (!due_.empty() && due_.begin()->first <= now) {
+    std::string order_id = std::move(due_.begin()->second);
+    due_.erase(due_.begin());
+    Order* order = FindOrder(order_id);
+    if (!order) continue;
+    if (order->requisition_at && *order->requisition_at <= now) {
+      order->requisition_at.reset();
+      if (order->low_status == "ordered") SetOrderStatus(*order, "requisition_created");
     }
-    Appointment* appointment = ActiveAppointment(order);
+    Appointment* appointment = ActiveAppointment(*order);
     if (appointment && appointment->status == "pending" && appointment->resolve_at &&
         *appointment->resolve_at <= now) {
-      ResolvePending(order, *appointment);
+      ResolvePending(*order, *appointment);
     }
   }
 }
@@ -831,19 +858,14 @@ void World::ApplyDueLocked() {
 std::optional<World::TimePoint> World::Tick() {
   std::lock_guard lock(mutex_);
   ApplyDueLocked();
-  std::optional<TimePoint> next;
-  auto consider = [&](const std::optional<TimePoint>& due) {
-    if (due && (!next || *due < *next)) next = due;
-  };
-  for (auto& [id, order] : orders_) {
-    consider(order.requisition_at);
-    // Only a pending appointment can still resolve; a cancelled one keeps a stale resolve_at
-    // that, once past, would make callers waiting for the next due time spin.
-    if (!order.appointments.empty() && order.appointments.back().status == "pending") {
-      consider(order.appointments.back().resolve_at);
-    }
+  // Stale entries at the front would make callers waiting for the next due time wake for
+  // nothing: they go now.
+  while (!due_.empty()) {
+    const Order* order = FindOrder(due_.begin()->second);
+    if (order && StillDue(*order, due_.begin()->first)) return due_.begin()->first;
+    due_.erase(due_.begin());
   }
-  return next;
+  return std::nullopt;
 }
 
 }  // namespace lab_orders::sim

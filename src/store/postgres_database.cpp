@@ -9,7 +9,9 @@
 #include <Poco/Data/SessionPool.h>
 #include <Poco/Data/Statement.h>
 #include <Poco/Nullable.h>
+#include <libpq-fe.h>
 
+#include <atomic>
 #include <cctype>
 #include <mutex>
 #include <semaphore>
@@ -191,7 +193,8 @@ struct PostgresDatabase::Pool {
       : sessions("PostgreSQL", options.connection_string, 1, options.pool_size, 60),
         free_slots(options.pool_size),
         acquire_timeout(options.acquire_timeout),
-        size(options.pool_size) {}
+        size(options.pool_size),
+        connection_string(options.connection_string) {}
 
   Poco::Data::SessionPool sessions;
   // SessionPool::get() throws when every session is out: callers wait here for a free one
@@ -199,12 +202,23 @@ struct PostgresDatabase::Pool {
   std::counting_semaphore<> free_slots;
   std::chrono::milliseconds acquire_timeout;
   int size;
+  std::string connection_string;
+  // Set when a connection failed. Poco's connector leaks the socket of every connection attempt
+  // that fails (it never calls PQfinish), so while the server is down, new sessions are not
+  // tried: a PQping (which cleans up after itself) says first whether the server is back.
+  std::atomic<bool> server_down{false};
 };
 
 PostgresDatabase::PostgresDatabase(const PostgresOptions& options) {
   static std::once_flag registered;
   std::call_once(registered, [] { Poco::Data::PostgreSQL::Connector::registerConnector(); });
   if (options.pool_size < 1) throw std::invalid_argument("PostgreSQL pool size must be positive");
+  // Connected once with libpq itself first: Poco's connector leaks a connection that failed, and
+  // a wrong address, database or password is the common start-up mistake.
+  PGconn* probe = PQconnectdb(options.connection_string.c_str());
+  const bool reachable = PQstatus(probe) == CONNECTION_OK;
+  PQfinish(probe);
+  if (!reachable) throw StoreUnavailable("store: connect: PostgreSQL is unavailable");
   pool_ = std::make_unique<Pool>(options);
   Transaction("connect", TransactionKind::kRead,
               [](SqlSession& session) { session.Execute("SELECT 1", {}); });
@@ -223,6 +237,12 @@ void PostgresDatabase::Transaction(const char* operation, TransactionKind /*kind
     ~Slot() { slots.release(); }
   } slot{pool_->free_slots};
 
+  if (pool_->server_down.load()) {
+    if (PQping(pool_->connection_string.c_str()) != PQPING_OK) {
+      throw StoreUnavailable(where + "PostgreSQL is unavailable");
+    }
+    pool_->server_down.store(false);
+  }
   int dead_sessions = 0;
   for (int attempt = 1;; ++attempt) {
     std::optional<Poco::Data::Session> session;
@@ -239,6 +259,7 @@ void PostgresDatabase::Transaction(const char* operation, TransactionKind /*kind
           --attempt;
           continue;
         }
+        if (!session || !session->isConnected()) pool_->server_down.store(true);
         ThrowMapped(error, operation, session && session->isConnected());
       }
       PostgresSession sql_session(*session, operation);

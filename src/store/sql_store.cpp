@@ -1012,7 +1012,10 @@ std::vector<orders::LabOrder> SqlStore::ListOrders(const std::string& brand_id,
     std::vector<SqlValue> values = {brand_id};
     auto next = [&](SqlValue value) {
       values.push_back(std::move(value));
-      return "?" + std::to_string(values.size());
+      // Appended, not "?" + ...: GCC 12 at -O3 warns falsely (-Wrestrict) on that insert.
+      std::string placeholder(1, '?');
+      placeholder.append(std::to_string(values.size()));
+      return placeholder;
     };
     std::string sql =
         std::string("SELECT ") + kOrderColumns + " FROM lab_orders WHERE brand_id = ?1";

@@ -109,8 +109,9 @@ void JobRunner::Execute(const store::Job& job) {
     try {
       store::JobOutcome outcome = handler_.Run(job);
       store_.CompleteJob(job, outcome);
-      if (on_committed_) on_committed_();
+      // Counted before waiters hear of the commit, so what they read next includes this run.
       count(outcome.done ? "done" : "retried");
+      if (on_committed_) on_committed_();
     } catch (const store::VersionConflict&) {
       // The order moved on (a webhook, an API action) while this ran: run again on the new state.
       count("conflict");

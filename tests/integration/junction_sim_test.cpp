@@ -532,6 +532,33 @@ TEST(JunctionSimCapacityTest, Holds512ConcurrentConnections) {
   EXPECT_EQ(sim.Stats()["connections_current"].get<int>(), kConnections + 1);
 }
 
+TEST(JunctionSimLatencyTest, ResetCutsShortEveryCallSleepingOutItsLatency) {
+  SimProcess sim({"--latency-ms", "60000"});
+  constexpr int kCalls = 50;
+  std::vector<Poco::Net::StreamSocket> sockets;
+  const std::string request =
+      "GET /v3/lab_tests HTTP/1.1\r\nHost: sim\r\nx-vital-api-key: sk_us_test\r\n\r\n";
+  for (int i = 0; i < kCalls; ++i) {
+    sockets.emplace_back(Poco::Net::SocketAddress("127.0.0.1", sim.port()));
+    sockets.back().sendBytes(request.data(), int(request.size()));
+  }
+  // Every call is logged before it starts its wait.
+  auto started = std::chrono::steady_clock::now();
+  while (sim.Calls().size() < std::size_t(kCalls)) {
+    ASSERT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
+  }
+
+  sim.Reset();
+
+  // Each ends at once, unanswered, instead of a minute later.
+  for (auto& socket : sockets) {
+    socket.setReceiveTimeout(Poco::Timespan(20, 0));
+    char buffer[16] = {};
+    EXPECT_EQ(socket.receiveBytes(buffer, sizeof buffer), 0);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
+}
+
 TEST(JunctionSimCommandLineTest, LoadsAScriptFileAtStartUp) {
   auto path = std::filesystem::temp_directory_path() /
               ("sim-script-" + std::to_string(::getpid()) + ".json");

@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/ids.h"
@@ -155,6 +158,37 @@ TEST(Sha256Test, MatchesKnownVectors) {
 TEST(HmacSha256Test, MatchesRfc4231TestCase2) {
   EXPECT_EQ(HexEncode(HmacSha256("Jefe", "what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST(HmacSha256KeyTest, MatchesRfc4231AndTheOneShotForManyMessages) {
+  HmacSha256Key jefe("Jefe");
+  EXPECT_EQ(HexEncode(jefe.Sign("what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // Test case 6: a key longer than SHA-256's block is hashed first.
+  HmacSha256Key long_key(std::string(131, '\xaa'));
+  EXPECT_EQ(HexEncode(long_key.Sign("Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  // The key is kept, never consumed: every message signs as on its own.
+  for (const std::string& message :
+       std::vector<std::string>{"", "a", std::string(1000, 'x'), std::string("\0z", 2)}) {
+    EXPECT_EQ(jefe.Sign(message), HmacSha256("Jefe", message));
+  }
+}
+
+TEST(HmacSha256KeyTest, SignsFromManyThreadsAtOnce) {
+  HmacSha256Key key("a-secret-of-at-least-thirty-two-bytes!!");
+  const std::string expected = HmacSha256("a-secret-of-at-least-thirty-two-bytes!!", "message");
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        if (key.Sign("message") != expected) ++wrong;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(ConstantTimeEqualsTest, ComparesContentAndLength) {

@@ -694,6 +694,21 @@ TEST_F(JwtMalformedTest, RejectsDuplicateMemberNames) {
   EXPECT_EQ(Verify(Hs256Settings(), MintHs256(kSecret, ClaimsWith("ext", {{"sub", "x"}}))), "ok");
 }
 
+TEST_F(JwtMalformedTest, RejectsDuplicateMemberNamesAtAnyDepth) {
+  std::string header = R"({"alg":"HS256"})";
+  std::string payload = ValidClaims().dump();
+  for (const char* claim : {R"("ext":{"a":1,"a":2},)", R"("ext":[{"a":1},{"b":1,"b":1}],)",
+                            R"("ext":{"in":{"a":{},"a":[]}},)"}) {
+    std::string nested = payload;
+    nested.insert(1, claim);
+    EXPECT_EQ(Verify(Hs256Settings(), SignedWithHeader(header, nested)), "malformed") << claim;
+  }
+  // Equal names in sibling objects, and many members, are fine.
+  std::string siblings = payload;
+  siblings.insert(1, R"("ext":[{"a":1,"b":2},{"a":1,"b":2}],"more":{"a":{"a":1}},)");
+  EXPECT_EQ(Verify(Hs256Settings(), SignedWithHeader(header, siblings)), "ok");
+}
+
 TEST_F(JwtMalformedTest, AcceptsUpTo8KiBAndRefusesAnythingLonger) {
   // Grow a filler claim until the token crosses 8 KiB, noting the longest token that fits.
   std::string longest_fitting, first_too_long;

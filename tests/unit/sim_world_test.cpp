@@ -322,6 +322,31 @@ TEST_F(WorldTest, RequisitionAfterMsArrivesWhenTheClockGetsThere) {
   EXPECT_EQ(OrderStatus(order_id), kRequisitionCreated);
 }
 
+// The due times are kept in time order, whatever order the orders' ids sort in: each order
+// moves at its own time, and the next due time is always the earliest still to come.
+TEST_F(WorldTest, RequisitionsOfManyOrdersArriveEachAtItsOwnTime) {
+  Load({{"requisition", {{"mode", "after_ms"}, {"ms", 5000}}}});
+  std::vector<std::string> order_ids;
+  for (int i = 0; i < 3; ++i) {
+    order_ids.push_back(CreateOrder("patient-" + std::to_string(i)));
+    clock_.Advance(1000ms);
+  }
+  // Now kStart + 3 s; the requisitions are due at 5, 6 and 7 s.
+  EXPECT_EQ(world_.Tick(), kStart + 5s);
+  clock_.Advance(2000ms);
+  EXPECT_EQ(world_.Tick(), kStart + 6s);
+  EXPECT_EQ(OrderStatus(order_ids[0]), kRequisitionCreated);
+  EXPECT_EQ(OrderStatus(order_ids[1]), kOrdered);
+  // A poll applies what is due without the ticker.
+  clock_.Advance(1000ms);
+  EXPECT_EQ(OrderStatus(order_ids[1]), kRequisitionCreated);
+  EXPECT_EQ(OrderStatus(order_ids[2]), kOrdered);
+  EXPECT_EQ(world_.Tick(), kStart + 7s);
+  clock_.Advance(1000ms);
+  EXPECT_EQ(world_.Tick(), std::nullopt);
+  EXPECT_EQ(OrderStatus(order_ids[2]), kRequisitionCreated);
+}
+
 TEST_F(WorldTest, ManualRequisitionWaitsForAdvanceOrder) {
   Load({{"requisition", {{"mode", "manual"}}}});
   std::string order_id = CreateOrder();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,24 @@ std::optional<std::string> Base64UrlDecode(std::string_view text);
 std::string HexEncode(std::string_view bytes);
 
 std::string HmacSha256(std::string_view key, std::string_view message);
+
+// HMAC-SHA256 under one key for many messages. The key's inner and outer pads are hashed once
+// here instead of in every call: for a message as short as a bearer token's signing input that
+// is most of the work (bench_micro: 1.4 µs with HmacSha256, about half with this). Sign() may be
+// called from many threads at once.
+class HmacSha256Key {
+ public:
+  explicit HmacSha256Key(std::string_view key);
+  ~HmacSha256Key();
+  HmacSha256Key(const HmacSha256Key&) = delete;
+  HmacSha256Key& operator=(const HmacSha256Key&) = delete;
+
+  std::string Sign(std::string_view message) const;
+
+ private:
+  struct Keyed;
+  std::unique_ptr<Keyed> keyed_;
+};
 std::string Sha256(std::string_view message);
 // Equality that takes the same time wherever the inputs differ.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);

@@ -150,6 +150,10 @@ class World {
   void EmitAppointmentEvent(const Order& order, const Appointment& appointment,
                             const char* event_type);
   void ResolvePending(Order& order, Appointment& appointment);
+  // Puts the order in due_ for a requisition or a pending booking's answer at `at`.
+  void ScheduleLocked(const Order& order, TimePoint at);
+  // Whether the order still has something due at `at` (due_ keeps entries gone stale).
+  bool StillDue(const Order& order, TimePoint at) const;
   void ApplyDueLocked();
   nlohmann::json OrderJson(const Order& order) const;
   nlohmann::json AppointmentJson(const Order& order, const Appointment& appointment) const;
@@ -183,6 +187,11 @@ class World {
     TimePoint stored_at;
   };
   std::map<std::string, IdempotentAnswer> idempotency_;
+  TimePoint last_idempotency_sweep_{};
+  // Order ids by the time something is due for them, earliest first: applying what is due and
+  // finding the next due time look at the front only, never at every order (a benchmark's
+  // simulator holds tens of thousands).
+  std::multimap<TimePoint, std::string> due_;
   std::int64_t next_event_id_ = 1;
 };
 

@@ -1,0 +1,52 @@
+#include "lab_orders/app/config.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+namespace lab_orders {
+namespace {
+
+// What production mode needs before anything else is read.
+std::map<std::string, std::string> Production(std::map<std::string, std::string> extra = {}) {
+  std::map<std::string, std::string> environment = {
+      {"LAB_ORDERS_JWT_SECRET", "test-secret-with-at-least-thirty-two-characters"},
+      {"LAB_ORDERS_PHI_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="},
+      {"JUNCTION_API_KEY", "sk_us_test"}};
+  for (auto& [name, value] : extra) environment[name] = value;
+  return environment;
+}
+
+TEST(ConfigTest, JunctionPoolKeepsAConnectionForEveryThreadThatMayCallAtOnce) {
+  Config defaults = LoadConfig(Production());
+  EXPECT_EQ(defaults.http_threads, 64);
+  EXPECT_EQ(defaults.jobs.workers, 4);
+  EXPECT_EQ(defaults.junction.max_idle_connections, 68);
+
+  Config wide =
+      LoadConfig(Production({{"LAB_ORDERS_HTTP_THREADS", "1064"}, {"LAB_ORDERS_WORKERS", "8"}}));
+  EXPECT_EQ(wide.http_threads, 1064);
+  EXPECT_EQ(wide.junction.max_idle_connections, 1072);
+}
+
+TEST(ConfigTest, JunctionPoolSizeCanBeSet) {
+  EXPECT_EQ(LoadConfig(Production({{"JUNCTION_MAX_IDLE_CONNECTIONS", "16"}}))
+                .junction.max_idle_connections,
+            16);
+  // 0 keeps none: a new connection for every call.
+  EXPECT_EQ(LoadConfig(Production({{"JUNCTION_MAX_IDLE_CONNECTIONS", "0"}}))
+                .junction.max_idle_connections,
+            0);
+  for (const char* bad : {"-1", "many", "70000"}) {
+    try {
+      LoadConfig(Production({{"JUNCTION_MAX_IDLE_CONNECTIONS", bad}}));
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("JUNCTION_MAX_IDLE_CONNECTIONS"), std::string::npos);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lab_orders
