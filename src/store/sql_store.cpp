@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
@@ -152,7 +153,8 @@ CREATE TABLE webhook_events (
 );
 
 -- One event to one endpoint. order_id and sequence are the event's, copied so the "no earlier
--- pending event of the order" check is one index range.
+-- pending event of the order" check is one index range. schedule_from: the attempts made before
+-- the retry schedule last started (0, or the count when the brand asked for a resend).
 CREATE TABLE webhook_deliveries (
   id              TEXT PRIMARY KEY,
   endpoint_id     TEXT NOT NULL REFERENCES webhook_endpoints (id),
@@ -161,6 +163,7 @@ CREATE TABLE webhook_deliveries (
   sequence        BIGINT NOT NULL,
   state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
   attempts        INTEGER NOT NULL,
+  schedule_from   INTEGER NOT NULL DEFAULT 0,
   next_attempt_at BIGINT NOT NULL,
   locked_until    BIGINT,
   lease_owner     TEXT,
@@ -576,6 +579,52 @@ WebhookEndpoint ReadEndpointRow(const Statement& row, const PhiCipher& cipher, i
   endpoint.disabled = row.Integer(first + 7) != 0;
   endpoint.created_at = FromEpochMillis(row.Integer(first + 8));
   return endpoint;
+}
+
+// A delivery's record for the brand's log: the delivery row with its event's type, and its
+// latest attempts. No payload, no secret.
+constexpr const char* kDeliveryRecordColumns =
+    "d.id, d.endpoint_id, d.event_id, v.type, d.order_id, d.state, d.attempts, "
+    "d.next_attempt_at, d.created_at";
+
+WebhookDeliveryRecord ReadDeliveryRecord(SqlSession& connection, const Statement& row) {
+  WebhookDeliveryRecord record;
+  record.id = row.Text(0);
+  record.endpoint_id = row.Text(1);
+  record.event_id = row.Text(2);
+  record.event_type = row.Text(3);
+  record.order_id = row.Text(4);
+  record.state = row.Text(5);
+  record.attempt_count = static_cast<int>(row.Integer(6));
+  if (record.state == "pending") record.next_attempt_at = FromEpochMillis(row.Integer(7));
+  record.created_at = FromEpochMillis(row.Integer(8));
+  Statement select = connection.Query(
+      "SELECT attempt, attempted_at, status, latency_ms, error FROM webhook_attempts "
+      "WHERE delivery_id = ?1 AND attempt > ?2 ORDER BY attempt");
+  select.Bind(1, record.id).Bind(2, std::int64_t{record.attempt_count - kListedAttempts});
+  while (select.Step()) {
+    WebhookAttempt attempt;
+    attempt.attempt = static_cast<int>(select.Integer(0));
+    attempt.attempted_at = FromEpochMillis(select.Integer(1));
+    if (auto status = select.OptionalInteger(2)) attempt.status = static_cast<int>(*status);
+    attempt.latency_ms = select.Integer(3);
+    attempt.error = select.OptionalText(4).value_or("");
+    record.attempts.push_back(std::move(attempt));
+  }
+  return record;
+}
+
+// The brand's delivery with this id, as its log shows it.
+std::optional<WebhookDeliveryRecord> FindDeliveryRecord(SqlSession& connection,
+                                                        const std::string& brand_id,
+                                                        const std::string& id) {
+  Statement select = connection.Query(
+      std::string("SELECT ") + kDeliveryRecordColumns +
+      " FROM webhook_deliveries d JOIN webhook_events v ON v.id = d.event_id "
+      "JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id = ?1 AND e.brand_id = ?2");
+  select.Bind(1, id).Bind(2, brand_id);
+  if (!select.Step()) return std::nullopt;
+  return ReadDeliveryRecord(connection, select);
 }
 
 bool Subscribed(const std::vector<std::string>& event_types, const std::string& type) {
@@ -1365,8 +1414,8 @@ std::vector<WebhookDelivery> SqlStore::ClaimDueDeliveries(TimePoint now, TimePoi
       update.Run();
       Statement select = db.Query(
           std::string("SELECT d.id, d.event_id, v.type, d.order_id, v.payload, d.attempts, ") +
-          "e.id, e.brand_id, e.url, e.event_types, e.secret, e.previous_secret, "
-          "e.previous_secret_expires_at, e.disabled, e.created_at "
+          "d.schedule_from, e.id, e.brand_id, e.url, e.event_types, e.secret, "
+          "e.previous_secret, e.previous_secret_expires_at, e.disabled, e.created_at "
           "FROM webhook_deliveries d JOIN webhook_events v ON v.id = d.event_id "
           "JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id = ?1");
       select.Bind(1, id);
@@ -1378,7 +1427,8 @@ std::vector<WebhookDelivery> SqlStore::ClaimDueDeliveries(TimePoint now, TimePoi
       delivery.order_id = select.Text(3);
       delivery.payload = select.Text(4);
       delivery.attempts = static_cast<int>(select.Integer(5));
-      delivery.endpoint = ReadEndpointRow(select, cipher_, 6);
+      delivery.scheduled_attempts = delivery.attempts - static_cast<int>(select.Integer(6));
+      delivery.endpoint = ReadEndpointRow(select, cipher_, 7);
       delivery.lease_owner = owner;
       deliveries.push_back(std::move(delivery));
     }
@@ -1440,6 +1490,103 @@ void SqlStore::FinishDeliveryAttempt(const WebhookDelivery& delivery,
       disable.Bind(1, delivery.endpoint.id).Run();
     }
   });
+}
+
+std::optional<WebhookEndpoint> SqlStore::RotateWebhookSecret(const std::string& brand_id,
+                                                             const std::string& id,
+                                                             const std::string& secret,
+                                                             TimePoint previous_expires_at) {
+  return Transact("RotateWebhookSecret", TransactionKind::kWrite,
+                  [&](SqlSession& db) -> std::optional<WebhookEndpoint> {
+                    Statement select =
+                        db.Query(std::string("SELECT ") + kEndpointColumns +
+                                 " FROM webhook_endpoints WHERE id = ?1 AND brand_id = ?2" +
+                                 std::string(db.ForUpdate()));
+                    select.Bind(1, id).Bind(2, brand_id);
+                    if (!select.Step()) return std::nullopt;
+                    WebhookEndpoint endpoint = ReadEndpointRow(select, cipher_);
+                    endpoint.previous_secret = endpoint.secret;
+                    endpoint.previous_secret_expires_at = previous_expires_at;
+                    endpoint.secret = secret;
+                    Statement update = db.Query(
+                        "UPDATE webhook_endpoints SET secret = ?2, previous_secret = ?3, "
+                        "previous_secret_expires_at = ?4 WHERE id = ?1");
+                    update.Bind(1, id)
+                        .Bind(2, cipher_.Encrypt(secret, SecretAssociatedData(id, "secret")))
+                        .Bind(3, cipher_.Encrypt(*endpoint.previous_secret,
+                                                 SecretAssociatedData(id, "previous_secret")))
+                        .Bind(4, EpochMillis(previous_expires_at))
+                        .Run();
+                    return endpoint;
+                  });
+}
+
+std::optional<std::vector<WebhookDeliveryRecord>> SqlStore::ListWebhookDeliveries(
+    const std::string& brand_id, const std::string& endpoint_id, int limit,
+    const std::optional<std::string>& cursor) {
+  if (limit < 1) throw std::invalid_argument("ListWebhookDeliveries: limit must be at least 1");
+  return Transact(
+      "ListWebhookDeliveries", TransactionKind::kRead,
+      [&](SqlSession& db) -> std::optional<std::vector<WebhookDeliveryRecord>> {
+        {
+          Statement select =
+              db.Query("SELECT id FROM webhook_endpoints WHERE id = ?1 AND brand_id = ?2");
+          select.Bind(1, endpoint_id).Bind(2, brand_id);
+          if (!select.Step()) return std::nullopt;
+        }
+        std::vector<WebhookDeliveryRecord> page;
+        // Keyset pagination on (created_at, id), as ListOrders; the cursor names a delivery of
+        // this endpoint, else there is nothing after it. No cursor: after every delivery.
+        std::int64_t after_created_at = std::numeric_limits<std::int64_t>::max();
+        std::string after_id;
+        if (cursor) {
+          Statement select = db.Query(
+              "SELECT created_at, id FROM webhook_deliveries WHERE id = ?1 AND endpoint_id = ?2");
+          select.Bind(1, *cursor).Bind(2, endpoint_id);
+          if (!select.Step()) return page;
+          after_created_at = select.Integer(0);
+          after_id = select.Text(1);
+        }
+        Statement select =
+            db.Query(std::string("SELECT ") + kDeliveryRecordColumns +
+                     " FROM webhook_deliveries d JOIN webhook_events v ON v.id = d.event_id "
+                     "WHERE d.endpoint_id = ?1 AND (d.created_at, d.id) < (?2, ?3) "
+                     "ORDER BY d.created_at DESC, d.id DESC LIMIT ?4");
+        select.Bind(1, endpoint_id)
+            .Bind(2, after_created_at)
+            .Bind(3, after_id)
+            .Bind(4, std::int64_t{limit});
+        std::vector<std::string> ids;
+        while (select.Step()) ids.push_back(select.Text(0));
+        for (const std::string& id : ids) {
+          if (auto record = FindDeliveryRecord(db, brand_id, id)) page.push_back(*record);
+        }
+        return page;
+      });
+}
+
+std::optional<WebhookDeliveryRecord> SqlStore::ResendWebhookDelivery(const std::string& brand_id,
+                                                                     const std::string& id,
+                                                                     TimePoint now) {
+  return Transact(
+      "ResendWebhookDelivery", TransactionKind::kWrite,
+      [&](SqlSession& db) -> std::optional<WebhookDeliveryRecord> {
+        Statement select = db.Query(
+            "SELECT d.endpoint_id FROM webhook_deliveries d JOIN webhook_endpoints e "
+            "ON e.id = d.endpoint_id WHERE d.id = ?1 AND e.brand_id = ?2" +
+            std::string(db.ForUpdate()));
+        select.Bind(1, id).Bind(2, brand_id);
+        if (!select.Step()) return std::nullopt;
+        const std::string endpoint_id = select.Text(0);
+        // A lease in flight is left alone: its attempt finishes and records what it got.
+        Statement update = db.Query(
+            "UPDATE webhook_deliveries SET state = 'pending', schedule_from = attempts, "
+            "next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1");
+        update.Bind(1, id).Bind(2, EpochMillis(now)).Run();
+        Statement enable = db.Query("UPDATE webhook_endpoints SET disabled = 0 WHERE id = ?1");
+        enable.Bind(1, endpoint_id).Run();
+        return FindDeliveryRecord(db, brand_id, id);
+      });
 }
 
 int SqlStore::ReleaseAllLeases() {

@@ -49,8 +49,8 @@ void Dispatcher::Deliver(const store::WebhookDelivery& delivery) {
     outcome.next = Next::kDelivered;
   } else if (verdict == AttemptVerdict::kEndpointGone) {
     outcome.next = Next::kDisableEndpoint;
-  } else if (auto delay = NextAttemptDelay(settings_.schedule, delivery.attempts + 1, jitter_,
-                                           result.retry_after, attempted_at)) {
+  } else if (auto delay = NextAttemptDelay(settings_.schedule, delivery.scheduled_attempts + 1,
+                                           jitter_, result.retry_after, attempted_at)) {
     outcome.next = Next::kRetry;
     outcome.retry_at = attempted_at + *delay;
   } else {

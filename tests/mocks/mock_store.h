@@ -74,6 +74,14 @@ class MockStore : public store::Store {
               (store::TimePoint, store::TimePoint, const std::string&, int), (override));
   MOCK_METHOD(void, FinishDeliveryAttempt,
               (const store::WebhookDelivery&, const store::DeliveryOutcome&), (override));
+  MOCK_METHOD(std::optional<store::WebhookEndpoint>, RotateWebhookSecret,
+              (const std::string&, const std::string&, const std::string&, store::TimePoint),
+              (override));
+  MOCK_METHOD(std::optional<std::vector<store::WebhookDeliveryRecord>>, ListWebhookDeliveries,
+              (const std::string&, const std::string&, int, const std::optional<std::string>&),
+              (override));
+  MOCK_METHOD(std::optional<store::WebhookDeliveryRecord>, ResendWebhookDelivery,
+              (const std::string&, const std::string&, store::TimePoint), (override));
 };
 
 }  // namespace lab_orders::testing

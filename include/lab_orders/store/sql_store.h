@@ -78,6 +78,16 @@ class SqlStore : public Store {
                                                   const std::string& owner, int limit) override;
   void FinishDeliveryAttempt(const WebhookDelivery& delivery,
                              const DeliveryOutcome& outcome) override;
+  std::optional<WebhookEndpoint> RotateWebhookSecret(const std::string& brand_id,
+                                                     const std::string& id,
+                                                     const std::string& secret,
+                                                     TimePoint previous_expires_at) override;
+  std::optional<std::vector<WebhookDeliveryRecord>> ListWebhookDeliveries(
+      const std::string& brand_id, const std::string& endpoint_id, int limit,
+      const std::optional<std::string>& cursor) override;
+  std::optional<WebhookDeliveryRecord> ResendWebhookDelivery(const std::string& brand_id,
+                                                             const std::string& id,
+                                                             TimePoint now) override;
 
   // For a service starting on a file no other live process uses: every lease in it belonged to a
   // process that is gone, so unfinished keys become resumable at once instead of when their

@@ -136,6 +136,8 @@ struct WebhookDelivery {
   std::string order_id;
   std::string payload;  // the envelope, sent byte for byte on every attempt
   int attempts = 0;     // attempts made before this one
+  // Of those, the ones since the retry schedule last started (at creation, or a resend).
+  int scheduled_attempts = 0;
   WebhookEndpoint endpoint;
   std::string lease_owner;
 };
@@ -155,6 +157,32 @@ struct DeliveryOutcome {
   std::string error;   // "" or a short code (timeout, connection_failed, redirect, ...), no body
   TimePoint retry_at;  // when kRetry
 };
+
+// One attempt of a delivery, as the brand's delivery log shows it.
+struct WebhookAttempt {
+  int attempt = 0;  // 1 for the first
+  TimePoint attempted_at;
+  std::optional<int> status;  // the receiver's HTTP status, when it answered
+  std::int64_t latency_ms = 0;
+  std::string error;  // "" or the short code of DeliveryOutcome::error
+};
+
+// A delivery as the brand's delivery log shows it: no payload, no secret.
+struct WebhookDeliveryRecord {
+  std::string id;
+  std::string endpoint_id;
+  std::string event_id;  // the webhook-id
+  std::string event_type;
+  std::string order_id;
+  std::string state;  // "pending", "delivered" or "failed"
+  int attempt_count = 0;
+  std::optional<TimePoint> next_attempt_at;  // while pending
+  TimePoint created_at;
+  std::vector<WebhookAttempt> attempts;  // the latest kListedAttempts, oldest first
+};
+
+// How many of a delivery's attempts its record lists (resends can make many).
+inline constexpr int kListedAttempts = 10;
 
 enum class OrderJobClaim {
   kClaimed,  // the order's step job is now held by the caller
@@ -261,6 +289,24 @@ class Store {
   // Records the attempt and what follows. Throws LeaseLost when owner no longer holds it.
   virtual void FinishDeliveryAttempt(const WebhookDelivery& delivery,
                                      const DeliveryOutcome& outcome) = 0;
+  // Makes secret the endpoint's current one, the one it replaces signing beside it until
+  // previous_expires_at (the old secret of an earlier rotation goes). The endpoint as it is now,
+  // or nullopt when the brand has no such endpoint.
+  virtual std::optional<WebhookEndpoint> RotateWebhookSecret(const std::string& brand_id,
+                                                             const std::string& id,
+                                                             const std::string& secret,
+                                                             TimePoint previous_expires_at) = 0;
+  // The endpoint's deliveries, newest first, at most limit; cursor is the last id of the previous
+  // page. nullopt when the brand has no such endpoint.
+  virtual std::optional<std::vector<WebhookDeliveryRecord>> ListWebhookDeliveries(
+      const std::string& brand_id, const std::string& endpoint_id, int limit,
+      const std::optional<std::string>& cursor) = 0;
+  // Makes the brand's delivery pending and due at now, with its retry schedule started afresh
+  // and the same webhook-id; a 410-disabled endpoint is enabled again (else nothing would go).
+  // An attempt in flight finishes as it would have. nullopt when the brand has no such delivery.
+  virtual std::optional<WebhookDeliveryRecord> ResendWebhookDelivery(const std::string& brand_id,
+                                                                     const std::string& id,
+                                                                     TimePoint now) = 0;
 };
 
 }  // namespace lab_orders::store
