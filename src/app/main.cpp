@@ -128,32 +128,6 @@ int Serve(const Config& config) {
                                std::max(1, int(config.junction_rate_per_second)), clock);
   workflow::RateLimitedJunctionClient workflow_junction(junction, bucket);
   workflow::OrderWorkflow order_workflow(*store, workflow_junction, clock, ids, config.workflow);
-  workflow::JobRunner runner(*store, order_workflow, clock, config.jobs);
-  runner.UseMetrics(registry);
-  // Any commit may be what a waiting request (an action, a long-polling GET) waits for.
-  ChangeNotifier changes;
-  runner.OnCommitted([&changes] { changes.Notify(); });
-  auto wake_runner = [&runner, &changes] {
-    runner.Wake();
-    changes.Notify();
-  };
-
-  orders::OrderService service(*store, junction, validator, panels, clock, ids,
-                               {.key_lease = config.key_lease});
-  service.OnWorkflowQueued(wake_runner);
-  service.UseMetrics(registry);
-  workflow::OrderActions actions(*store, junction, order_workflow, clock, ids, changes,
-                                 wake_runner);
-  std::unique_ptr<workflow::JunctionWebhookReceiver> webhooks;
-  if (config.junction_webhook_secret) {
-    webhooks = std::make_unique<workflow::JunctionWebhookReceiver>(*config.junction_webhook_secret,
-                                                                   *store, clock, ids);
-  }
-  http::Api api(service, actions, webhooks.get(), verifier, *store, wake_runner);
-  api.WaitForChangesWith(changes);
-  api.UseMetrics(registry);
-  KeyReaper reaper(*store, clock, config.idempotency_ttl);
-  KeyCompleter completer(*store, service, clock, config.completer_after, config.completer_interval);
   // Brand webhooks: the outbox delivered from every replica at once (the store's claims keep
   // each delivery to one dispatcher, and each order's events in order).
   webhooks::SystemHostResolver resolver;
@@ -172,6 +146,44 @@ int Serve(const Config& config) {
                              while (dispatcher.RunOnce() == batch) {
                              }
                            });
+  webhooks::EndpointService endpoints(*store, destinations, clock, ids,
+                                      http::OpenApiComponentSchema("WebhookEndpointRequest"));
+  // Events commit with the order's changes (its creation, each workflow step, an action, a
+  // Junction webhook's job), and a resend makes a delivery due: each wakes the dispatcher
+  // rather than leaving the delivery to its next interval.
+  endpoints.OnDeliveriesDue([&dispatching] { dispatching.Wake(); });
+
+  workflow::JobRunner runner(*store, order_workflow, clock, config.jobs);
+  runner.UseMetrics(registry);
+  // Any commit may be what a waiting request (an action, a long-polling GET) waits for.
+  ChangeNotifier changes;
+  runner.OnCommitted([&changes, &dispatching] {
+    changes.Notify();
+    dispatching.Wake();
+  });
+  auto wake_runner = [&runner, &changes, &dispatching] {
+    runner.Wake();
+    changes.Notify();
+    dispatching.Wake();
+  };
+
+  orders::OrderService service(*store, junction, validator, panels, clock, ids,
+                               {.key_lease = config.key_lease});
+  service.OnWorkflowQueued(wake_runner);
+  service.UseMetrics(registry);
+  workflow::OrderActions actions(*store, junction, order_workflow, clock, ids, changes,
+                                 wake_runner);
+  std::unique_ptr<workflow::JunctionWebhookReceiver> webhooks;
+  if (config.junction_webhook_secret) {
+    webhooks = std::make_unique<workflow::JunctionWebhookReceiver>(*config.junction_webhook_secret,
+                                                                   *store, clock, ids);
+  }
+  http::Api api(service, actions, webhooks.get(), verifier, *store, wake_runner);
+  api.WaitForChangesWith(changes);
+  api.ServeWebhookEndpointsWith(endpoints);
+  api.UseMetrics(registry);
+  KeyReaper reaper(*store, clock, config.idempotency_ttl);
+  KeyCompleter completer(*store, service, clock, config.completer_after, config.completer_interval);
   runner.Start();
   http::Server server(
       api, {config.listen_host, config.listen_port, config.http_threads, config.http_queue});

@@ -55,14 +55,10 @@ class StoreWebhooksTest : public testing::StoreDatabaseTest,
 
   // An order of brand "b" made at Junction (lab_order.created), and its step job claimed.
   Job AddOrder(const std::string& order_id) {
-    const std::string key = "key-" + order_id;
-    EXPECT_EQ(Store().ClaimKey("b", key, "fp", kT0, kT0 + 30s).result, ClaimResult::kNew);
     orders::LabOrder order = testing::ExampleOrder(order_id, "b", kT0);
     order.external_order_id = "ext-" + order_id;
     order.metadata = {{"k", "v"}};
-    Store().RecordOrder(key, order);
-    Store().SaveJunctionOrder("b", key, order_id, "jo-" + order_id, "ordered", kT0,
-                              NewJob{"step-" + order_id, kJobAwaitRequisition, order_id, "", kT0});
+    testing::AddJunctionOrder(Store(), "b", order_id, kT0, &order);
     Job step;
     EXPECT_EQ(Store().ClaimOrderStep(order_id, kT0, kT0 + 1h, "w", &step), OrderJobClaim::kClaimed);
     return step;
