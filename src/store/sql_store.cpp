@@ -175,6 +175,7 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
 CREATE INDEX webhook_deliveries_chain ON webhook_deliveries (endpoint_id, order_id, sequence);
+CREATE INDEX webhook_deliveries_log ON webhook_deliveries (endpoint_id, created_at, sequence, id);
 
 -- Every attempt: when, what the receiver answered, how long it took.
 CREATE TABLE webhook_attempts (
@@ -1535,27 +1536,33 @@ std::optional<std::vector<WebhookDeliveryRecord>> SqlStore::ListWebhookDeliverie
           if (!select.Step()) return std::nullopt;
         }
         std::vector<WebhookDeliveryRecord> page;
-        // Keyset pagination on (created_at, id), as ListOrders; the cursor names a delivery of
-        // this endpoint, else there is nothing after it. No cursor: after every delivery.
-        std::int64_t after_created_at = std::numeric_limits<std::int64_t>::max();
+        // Keyset pagination on (created_at, sequence, id), as ListOrders; the cursor names a
+        // delivery of this endpoint, else there is nothing after it. No cursor: after every one.
+        constexpr std::int64_t kAfterAll = std::numeric_limits<std::int64_t>::max();
+        std::int64_t after_created_at = kAfterAll;
+        std::int64_t after_sequence = kAfterAll;
         std::string after_id;
         if (cursor) {
           Statement select = db.Query(
-              "SELECT created_at, id FROM webhook_deliveries WHERE id = ?1 AND endpoint_id = ?2");
+              "SELECT created_at, sequence, id FROM webhook_deliveries WHERE id = ?1 AND "
+              "endpoint_id = ?2");
           select.Bind(1, *cursor).Bind(2, endpoint_id);
           if (!select.Step()) return page;
           after_created_at = select.Integer(0);
-          after_id = select.Text(1);
+          after_sequence = select.Integer(1);
+          after_id = select.Text(2);
         }
+        // Events of one change share their time: the order's sequence puts them in order.
         Statement select =
             db.Query(std::string("SELECT ") + kDeliveryRecordColumns +
                      " FROM webhook_deliveries d JOIN webhook_events v ON v.id = d.event_id "
-                     "WHERE d.endpoint_id = ?1 AND (d.created_at, d.id) < (?2, ?3) "
-                     "ORDER BY d.created_at DESC, d.id DESC LIMIT ?4");
+                     "WHERE d.endpoint_id = ?1 AND (d.created_at, d.sequence, d.id) < (?2, ?3, ?4) "
+                     "ORDER BY d.created_at DESC, d.sequence DESC, d.id DESC LIMIT ?5");
         select.Bind(1, endpoint_id)
             .Bind(2, after_created_at)
-            .Bind(3, after_id)
-            .Bind(4, std::int64_t{limit});
+            .Bind(3, after_sequence)
+            .Bind(4, after_id)
+            .Bind(5, std::int64_t{limit});
         std::vector<std::string> ids;
         while (select.Step()) ids.push_back(select.Text(0));
         for (const std::string& id : ids) {

@@ -365,5 +365,32 @@ TEST_P(StoreWebhooksTest, AResendLeavesAnAttemptInFlightToFinish) {
   EXPECT_EQ(Store().ListWebhookDeliveries("b", "ep", 1, std::nullopt)->at(0).state, "delivered");
 }
 
+TEST_P(StoreWebhooksTest, EventsOfTheSameMomentAreLoggedInTheOrdersSequence) {
+  AddEndpoint("ep");
+  for (const char* order_id : {"o1", "o2"}) {
+    Job step = AddOrder(order_id);
+    ChangeStatus(step, "appointment_pending", kT0);
+    ChangeStatus(step, "appointment_scheduled", kT0);
+  }
+  std::vector<WebhookDeliveryRecord> log;
+  std::optional<std::string> cursor;
+  do {  // a page at a time, so the cursor is walked across equal times
+    std::vector<WebhookDeliveryRecord> page = *Store().ListWebhookDeliveries("b", "ep", 1, cursor);
+    if (page.empty()) break;
+    log.push_back(page[0]);
+    cursor = page[0].id;
+  } while (log.size() < 10);
+  ASSERT_EQ(log.size(), 6u);
+  for (const char* order_id : {"o1", "o2"}) {
+    std::vector<std::string> types;
+    for (const WebhookDeliveryRecord& record : log) {
+      if (record.order_id == order_id) types.push_back(record.event_type);
+    }
+    EXPECT_EQ(types, (std::vector<std::string>{"lab_order.updated", "lab_order.updated",
+                                               "lab_order.created"}))
+        << order_id;
+  }
+}
+
 }  // namespace
 }  // namespace lab_orders::store
