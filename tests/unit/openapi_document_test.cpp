@@ -12,6 +12,8 @@
 #include <string>
 
 #include "lab_orders/app/error.h"
+#include "lab_orders/webhooks/order_events.h"
+#include "lab_orders/webhooks/transport.h"
 
 namespace lab_orders::http {
 namespace {
@@ -116,6 +118,31 @@ TEST(OpenApiDocumentTest, ErrorCodesAreExactlyTheOnesTheServiceSends) {
   }
   const json& documented = OpenApiComponentSchema("Error").at("properties").at("error").at("enum");
   EXPECT_EQ(std::set<std::string>(documented.begin(), documented.end()), sent);
+}
+
+TEST(OpenApiDocumentTest, WebhookEventTypesAreExactlyTheOnesTheServiceSends) {
+  const std::vector<std::string>& sent = webhooks::EventTypes();
+  for (const json* types :
+       {&OpenApiComponentSchema("WebhookEndpointRequest")["properties"]["event_types"]["items"],
+        &OpenApiComponentSchema("WebhookEndpoint")["properties"]["event_types"]["items"],
+        &OpenApiComponentSchema("WebhookDelivery")["properties"]["event_type"]}) {
+    EXPECT_EQ(types->at("enum").get<std::vector<std::string>>(), sent);
+  }
+  EXPECT_EQ(
+      OpenApiComponentSchema("WebhookEndpointRequest")["properties"]["event_types"]["maxItems"],
+      sent.size());
+}
+
+TEST(OpenApiDocumentTest, DeliveryAttemptErrorsAreExactlyTheTransportsOwn) {
+  std::set<json> sent = {nullptr};
+  // kDestinationRefused and kMalformedResponse are the enum's first and last errors.
+  for (int error = int(webhooks::TransportError::kDestinationRefused);
+       error <= int(webhooks::TransportError::kMalformedResponse); ++error) {
+    sent.insert(webhooks::TransportErrorName(webhooks::TransportError(error)));
+  }
+  const json& documented =
+      OpenApiComponentSchema("WebhookAttempt").at("properties").at("error").at("enum");
+  EXPECT_EQ(std::set<json>(documented.begin(), documented.end()), sent);
 }
 
 }  // namespace
