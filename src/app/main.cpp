@@ -140,6 +140,7 @@ int Serve(const Config& config) {
   dispatch.owner = "dispatcher-" + ids.NewUuid();
   if (!config.webhook_retry_delays.empty()) dispatch.schedule.delays = config.webhook_retry_delays;
   webhooks::Dispatcher dispatcher(*store, transport, clock, dispatch);
+  dispatcher.UseMetrics(registry);
   PeriodicTask dispatching("webhook dispatcher", config.webhook_interval,
                            [&dispatcher, batch = dispatch.batch] {
                              // A full batch means more may be due: go on until a pass finds less.

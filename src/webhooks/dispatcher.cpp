@@ -17,6 +17,31 @@ Dispatcher::Dispatcher(store::Store& store, WebhookTransport& transport, const C
       settings_(std::move(settings)),
       jitter_(std::move(jitter)) {}
 
+namespace {
+
+const char* OutcomeName(store::DeliveryOutcome::Next next) {
+  switch (next) {
+    case store::DeliveryOutcome::Next::kDelivered:
+      return "delivered";
+    case store::DeliveryOutcome::Next::kRetry:
+      return "retry";
+    case store::DeliveryOutcome::Next::kGiveUp:
+      return "gave_up";
+    case store::DeliveryOutcome::Next::kDisableEndpoint:
+      return "disabled";
+  }
+  return "retry";
+}
+
+}  // namespace
+
+void Dispatcher::UseMetrics(metrics::Registry& registry) {
+  outcomes_ = &registry.Counter(
+      "lab_orders_webhook_deliveries_total",
+      "Attempts to deliver brand webhooks, by what followed (delivered, retry, gave_up, disabled).",
+      {{"outcome", {"delivered", "retry", "gave_up", "disabled"}}});
+}
+
 int Dispatcher::RunOnce() {
   const auto now = clock_.Now();
   std::vector<store::WebhookDelivery> due =
@@ -64,6 +89,7 @@ void Dispatcher::Deliver(const store::WebhookDelivery& delivery) {
                  delivery.event_id);
     return;
   }
+  if (outcomes_ != nullptr) outcomes_->Inc({OutcomeName(outcome.next)});
   // Ids, the verdict and the status only: never the URL, the body or a secret.
   spdlog::info("webhook {} {} to endpoint {} for order {}: {} (status {}, attempt {}, {} ms)",
                delivery.event_id, delivery.event_type, endpoint.id, delivery.order_id,

@@ -33,11 +33,14 @@ class DispatcherTest : public ::testing::Test {
         clock_(kT0),
         dispatcher_(store_, transport_, clock_, Settings(), [] { return 0.5; }) {
     store_.Migrate();
+    dispatcher_.UseMetrics(registry_);
   }
 
+  // Two retries (5 s, then 5 min, 10% jitter at its middle): three attempts in all.
   static DispatcherSettings Settings() {
     DispatcherSettings settings;
     settings.owner = "dispatcher-test";
+    settings.schedule.delays = {5s, 5min};
     return settings;
   }
 
@@ -57,14 +60,18 @@ class DispatcherTest : public ::testing::Test {
 
   // An order made at Junction: its lab_order.created event is in the outbox.
   void AddOrder(const std::string& id) {
-    const std::string key = "key-" + id;
-    ASSERT_EQ(store_.ClaimKey("brand-1", key, "fp", kT0, kT0 + 30s).result,
-              store::ClaimResult::kNew);
     orders::LabOrder order = testing::ExampleOrder(id, "brand-1", kT0);
     order.external_order_id = "ext-" + id;
-    store_.RecordOrder(key, order);
-    store_.SaveJunctionOrder("brand-1", key, id, "jo-" + id, "ordered", kT0,
-                             {"step-" + id, store::kJobAwaitRequisition, id, "", kT0});
+    testing::AddJunctionOrder(store_, "brand-1", id, kT0, &order);
+  }
+
+  // The outcome's count as GET /metrics renders it.
+  std::uint64_t Counted(const std::string& outcome) const {
+    const std::string text = registry_.RenderPrometheus();
+    const std::string series = "lab_orders_webhook_deliveries_total{outcome=\"" + outcome + "\"} ";
+    const std::size_t at = text.find(series);
+    if (at == std::string::npos) return 0;
+    return std::stoull(text.substr(at + series.size()));
   }
 
   // Answers each Post with the next status, recording what was sent.
@@ -87,6 +94,7 @@ class DispatcherTest : public ::testing::Test {
 
   store::SqliteStore store_;
   testing::FakeClock clock_;
+  metrics::Registry registry_;
   ::testing::StrictMock<testing::MockWebhookTransport> transport_;
   Dispatcher dispatcher_;
   std::vector<WebhookRequest> sent_;
@@ -118,6 +126,8 @@ TEST_F(DispatcherTest, DeliversSignedWithTheAttemptTimeAndRetriesWithTheSameId) 
   json body = json::parse(sent_[1].body);
   EXPECT_EQ(body["type"], "lab_order.created");
   EXPECT_EQ(body["data"]["external_order_id"], "ext-o1");
+  EXPECT_EQ(Counted("retry"), 1u);
+  EXPECT_EQ(Counted("delivered"), 1u);
 }
 
 TEST_F(DispatcherTest, DuringARotationBothSecretsVerify) {
@@ -152,6 +162,37 @@ TEST_F(DispatcherTest, RetryAfterIsHonouredAndA410DisablesTheEndpoint) {
   AddOrder("o2");
   clock_.Advance(1h);
   EXPECT_EQ(dispatcher_.RunOnce(), 0);
+  EXPECT_EQ(Counted("retry"), 1u);
+  EXPECT_EQ(Counted("disabled"), 1u);
+}
+
+TEST_F(DispatcherTest, GivesUpWhenTheScheduleRunsOutAndAResendStartsItAgain) {
+  AddEndpoint();
+  AddOrder("o1");
+  Answer({500, 500, 500, 500, 200});
+  EXPECT_EQ(dispatcher_.RunOnce(), 1);
+  clock_.Advance(5s);
+  EXPECT_EQ(dispatcher_.RunOnce(), 1);
+  clock_.Advance(6min);
+  EXPECT_EQ(dispatcher_.RunOnce(), 1);
+  clock_.Advance(1h);
+  EXPECT_EQ(dispatcher_.RunOnce(), 0) << "given up after the third attempt";
+  EXPECT_EQ(Counted("retry"), 2u);
+  EXPECT_EQ(Counted("gave_up"), 1u);
+
+  store::WebhookDeliveryRecord record =
+      store_.ListWebhookDeliveries("brand-1", "ep-1", 1, std::nullopt)->at(0);
+  ASSERT_TRUE(store_.ResendWebhookDelivery("brand-1", record.id, clock_.Now()));
+  EXPECT_EQ(dispatcher_.RunOnce(), 1);
+  EXPECT_EQ(Counted("retry"), 3u) << "a resent delivery has its retries again";
+  clock_.Advance(5s);
+  EXPECT_EQ(dispatcher_.RunOnce(), 1);
+  EXPECT_EQ(dispatcher_.RunOnce(), 0);
+  EXPECT_EQ(Counted("delivered"), 1u);
+  ASSERT_EQ(sent_.size(), 5u);
+  for (const WebhookRequest& request : sent_) {
+    EXPECT_EQ(Headers(request)["webhook-id"], record.event_id);
+  }
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "lab_orders/common/clock.h"
+#include "lab_orders/common/metrics.h"
 #include "lab_orders/store/store.h"
 #include "lab_orders/webhooks/retry_schedule.h"
 #include "lab_orders/webhooks/transport.h"
@@ -34,6 +35,10 @@ class Dispatcher {
   // Store failures propagate (the caller's loop logs them and tries again).
   int RunOnce();
 
+  // Counts each recorded attempt in lab_orders_webhook_deliveries_total{outcome}: delivered,
+  // retry, gave_up (the retries ran out) or disabled (a 410). Call before the first RunOnce.
+  void UseMetrics(metrics::Registry& registry);
+
  private:
   void Deliver(const store::WebhookDelivery& delivery);
 
@@ -42,6 +47,7 @@ class Dispatcher {
   const Clock& clock_;
   DispatcherSettings settings_;
   workflow::JitterSource jitter_;
+  metrics::CounterFamily* outcomes_ = nullptr;
 };
 
 }  // namespace lab_orders::webhooks
