@@ -1615,4 +1615,14 @@ int SqlStore::ReleaseAllJobLeases() {
   });
 }
 
+int SqlStore::ReleaseAllDeliveryLeases() {
+  return Transact("ReleaseAllDeliveryLeases", TransactionKind::kWrite, [&](SqlSession& db) {
+    Statement update = db.Query(
+        "UPDATE webhook_deliveries SET locked_until = NULL, lease_owner = NULL "
+        "WHERE state = 'pending' AND locked_until IS NOT NULL");
+    update.Run();
+    return db.ChangedRows();
+  });
+}
+
 }  // namespace lab_orders::store

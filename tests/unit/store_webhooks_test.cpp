@@ -392,5 +392,19 @@ TEST_P(StoreWebhooksTest, EventsOfTheSameMomentAreLoggedInTheOrdersSequence) {
   }
 }
 
+TEST_P(StoreWebhooksTest, ReleaseAllDeliveryLeasesMakesAnAttemptInFlightDueAgain) {
+  AddEndpoint("ep");
+  AddOrder("o1");
+  std::vector<WebhookDelivery> held = Claim(kT0 + 1s);
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_TRUE(Claim(kT0 + 2s, "d2").empty());
+  EXPECT_EQ(Store().ReleaseAllDeliveryLeases(), 1);
+  EXPECT_EQ(Store().ReleaseAllDeliveryLeases(), 0);
+  std::vector<WebhookDelivery> again = Claim(kT0 + 2s, "d2");
+  ASSERT_EQ(again.size(), 1u) << "due at once, not when the lease would have run out";
+  EXPECT_EQ(again[0].event_id, held[0].event_id);
+  EXPECT_THROW(Finish(held[0], DeliveryOutcome::Next::kDelivered, kT0 + 3s), LeaseLost);
+}
+
 }  // namespace
 }  // namespace lab_orders::store

@@ -96,6 +96,9 @@ class SqlStore : public Store {
   // The same for jobs: every queued job's lease is dropped, so a job whose worker died with the
   // last process runs at its due time instead of when the lease runs out. Returns how many.
   int ReleaseAllJobLeases();
+  // The same for brand webhook deliveries: one in flight when the last process died is due again
+  // at once (its receiver may get it twice: deliveries are at least once). Returns how many.
+  int ReleaseAllDeliveryLeases();
 
  protected:
   SqlStore(std::unique_ptr<SqlDatabase> database, PhiCipher cipher);
