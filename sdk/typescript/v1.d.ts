@@ -201,7 +201,7 @@ export interface paths {
         };
         /**
          * An endpoint's delivery log
-         * @description The endpoint's deliveries, newest first, each with its latest attempts (status code or error, latency). Needs the scope labs:webhooks:manage.
+         * @description The endpoint's deliveries, newest first (by the second the event happened; one order's events in their order), each with its latest attempts (status code or error, latency). Needs the scope labs:webhooks:manage.
          */
         get: operations["listWebhookDeliveries"];
         put?: never;
@@ -725,7 +725,7 @@ export interface components {
             /** @description The latest 10 attempts at most, oldest first. */
             attempts: components["schemas"]["WebhookAttempt"][];
         };
-        /** @description One page of an endpoint's deliveries, newest first. */
+        /** @description One page of an endpoint's deliveries, newest first (by the second; one order's events in their order). */
         WebhookDeliveryList: {
             data: components["schemas"]["WebhookDelivery"][];
             /** @description Pass as ?cursor= for the next page; null on the last. */

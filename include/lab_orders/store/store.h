@@ -296,8 +296,9 @@ class Store {
                                                              const std::string& id,
                                                              const std::string& secret,
                                                              TimePoint previous_expires_at) = 0;
-  // The endpoint's deliveries, newest first, at most limit; cursor is the last id of the previous
-  // page. nullopt when the brand has no such endpoint.
+  // The endpoint's deliveries, newest first (event times are whole seconds: within one, by the
+  // order's sequence), at most limit; cursor is the last id of the previous page. nullopt when
+  // the brand has no such endpoint.
   virtual std::optional<std::vector<WebhookDeliveryRecord>> ListWebhookDeliveries(
       const std::string& brand_id, const std::string& endpoint_id, int limit,
       const std::optional<std::string>& cursor) = 0;
