@@ -56,7 +56,8 @@ Commands:
   migrate   apply the database schema and exit
   token     print a signed JWT for the configured HS256 secret (development and tests)
               --brand BRAND --user USER [--scope "labs:orders:read labs:orders:write"]
-              [--ttl SECONDS (default 3600)]
+              [--ttl SECONDS (default 3600)]; the brand's webhook endpoints want the scope
+              labs:webhooks:manage
   healthcheck
             GET /healthz on LAB_ORDERS_LISTEN; exit 0 when it answers 200 (the container
             image's HEALTHCHECK, which has no curl)
