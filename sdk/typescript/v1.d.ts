@@ -128,6 +128,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks/endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints
+         * @description The brand's endpoints, oldest first, never with their secrets. Needs the scope labs:webhooks:manage.
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Register a webhook endpoint
+         * @description Registers where the brand's order events go and answers, this once, the secret they are signed with (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature over `{id}.{timestamp}.{body}`). Outside development mode the URL must be https:// and reach public addresses only. Events of orders made from now on are sent to it. Needs the scope labs:webhooks:manage.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description Deletes the endpoint and its pending deliveries: nothing more is sent to it. Needs the scope labs:webhooks:manage.
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/endpoints/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an endpoint's secret
+         * @description Makes a new secret, answered this once. The old secret goes on signing beside it for 24 hours (until previous_secret_expires_at): meanwhile every delivery carries two signatures in webhook-signature, space-separated, so a receiver holding either secret verifies. A second rotation drops the oldest secret. Needs the scope labs:webhooks:manage.
+         */
+        post: operations["rotateWebhookEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/endpoints/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An endpoint's delivery log
+         * @description The endpoint's deliveries, newest first (by the second the event happened; one order's events in their order), each with its latest attempts (status code or error, latency). Needs the scope labs:webhooks:manage.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/deliveries/{id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resend a delivery
+         * @description Sends the event again now, with the same webhook-id and body and a fresh retry schedule, whatever became of it (delivered or failed). Resending to an endpoint a 410 disabled enables it again. Later events of the same order wait behind it, so each order's events still arrive in order. Needs the scope labs:webhooks:manage.
+         */
+        post: operations["resendWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -209,10 +313,171 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "lab_order.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * lab_order.created
+         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.created (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time; an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         */
+        post: operations["event_lab_order_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "lab_order.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * lab_order.updated
+         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.updated (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time; an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         */
+        post: operations["event_lab_order_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "appointment.booked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * appointment.booked
+         * @description Sent to each enabled endpoint of the order's brand that takes appointment.booked (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time; an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         */
+        post: operations["event_appointment_booked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "appointment.confirmed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * appointment.confirmed
+         * @description Sent to each enabled endpoint of the order's brand that takes appointment.confirmed (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time; an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         */
+        post: operations["event_appointment_confirmed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "appointment.cancelled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * appointment.cancelled
+         * @description Sent to each enabled endpoint of the order's brand that takes appointment.cancelled (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time; an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         */
+        post: operations["event_appointment_cancelled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "lab_order.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * lab_order.completed
+         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.completed (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time; an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         */
+        post: operations["event_lab_order_completed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "lab_order.cancelled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * lab_order.cancelled
+         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.cancelled (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time; an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         */
+        post: operations["event_lab_order_cancelled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "lab_order.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * lab_order.failed
+         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.failed (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time; an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         */
+        post: operations["event_lab_order_failed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
-        /** @description A lab order for one patient. The schema is the seed contract's, unchanged; the service also refuses, as 400 validation_error naming the field, what Junction would refuse: patient.phone is required, patient.dob is a real YYYY-MM-DD date of an adult, address.zip is a US ZIP code, address.country is US and address.state a US state code. Strings are at most 1024 characters and bodies at most 64 KiB. */
+        /** @description A lab order for one patient. The schema is the seed contract's, unchanged, plus the optional external_order_id and metadata; the service also refuses, as 400 validation_error naming the field, what Junction would refuse: patient.phone is required, patient.dob is a real YYYY-MM-DD date of an adult, address.zip is a US ZIP code, address.country is US and address.state a US state code. Strings are at most 1024 characters and bodies at most 64 KiB. */
         LabOrderRequest: {
             /**
              * @description The blood panel to order.
@@ -249,6 +514,12 @@ export interface components {
             currency?: string | null;
             /** @description The brand's own patient id; with the brand it names the patient at Junction. */
             patient_id?: string | null;
+            /** @description The brand's own id for this order, at most 255 characters: stored, returned on every order response and echoed on every webhook event. */
+            external_order_id?: string | null;
+            /** @description The brand's own string values, keyed by name: at most 20 keys of 1 to 40 characters, each value at most 500 characters. Stored, returned on every order response and echoed on every webhook event; never logged. */
+            metadata?: {
+                [key: string]: string;
+            } | null;
         };
         /** @description A lab order as it stands: the seed's 201 shape plus the appointment and the failure reason. */
         LabOrder: {
@@ -277,6 +548,12 @@ export interface components {
             appointment: components["schemas"]["Appointment"] | null;
             /** @description Why the order failed, when it did. */
             failure_reason: string | null;
+            /** @description As sent on the request; null when none was. */
+            external_order_id: string | null;
+            /** @description As sent on the request; {} when none was. */
+            metadata: {
+                [key: string]: string;
+            };
         };
         /** @description The order's at-home phlebotomy appointment at Junction. */
         Appointment: {
@@ -351,6 +628,133 @@ export interface components {
             /** @description JSON pointer into the request body (or /limit, /wait_ms for the query). */
             path: string;
             message: string;
+        };
+        /** @description A brand's webhook endpoint to register. Events are signed the Standard Webhooks way (webhook-id, webhook-timestamp, webhook-signature) with the endpoint's secret, shown once in the answer. */
+        WebhookEndpointRequest: {
+            /** @description Where events are POSTed: an https:// URL whose host resolves to public addresses only (no private, loopback, link-local or reserved ranges). In development mode http://127.0.0.1[:port] and http://localhost[:port] are allowed too. */
+            url: string;
+            /** @description The event types this endpoint receives, each once; absent: every type. */
+            event_types?: ("lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed")[];
+        };
+        /** @description A brand's webhook endpoint. Its secret is never shown again after it is made (registration or rotation). */
+        WebhookEndpoint: {
+            /** @description The endpoint's id. */
+            id: string;
+            /** @description Where events are POSTed. */
+            url: string;
+            /** @description The event types it receives (every type when registered without a list). */
+            event_types: ("lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed")[];
+            /** @description True once the receiver answered 410 Gone: nothing more is sent until a delivery is resent. */
+            disabled: boolean;
+            /**
+             * Format: date-time
+             * @description When the secret replaced by the latest rotation stops (or stopped) signing beside the current one; null before any rotation.
+             */
+            previous_secret_expires_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        /** @description A webhook endpoint with its signing secret, shown this once: keep it to verify the webhook-signature header (Standard Webhooks). */
+        WebhookEndpointWithSecret: {
+            /** @description The endpoint's id. */
+            id: string;
+            /** @description Where events are POSTed. */
+            url: string;
+            /** @description The event types it receives (every type when registered without a list). */
+            event_types: ("lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed")[];
+            /** @description True once the receiver answered 410 Gone: nothing more is sent until a delivery is resent. */
+            disabled: boolean;
+            /**
+             * Format: date-time
+             * @description When the secret replaced by the latest rotation stops (or stopped) signing beside the current one; null before any rotation.
+             */
+            previous_secret_expires_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** @description whsec_ followed by the base64 of 32 random bytes: the HMAC-SHA256 key is the base64 decoding of what follows whsec_. */
+            secret: string;
+        };
+        /** @description The brand's webhook endpoints, oldest first, without their secrets. */
+        WebhookEndpointList: {
+            data: components["schemas"]["WebhookEndpoint"][];
+        };
+        /** @description One attempt to deliver an event. */
+        WebhookAttempt: {
+            /** @description 1 for the first attempt. */
+            attempt: number;
+            /** Format: date-time */
+            attempted_at: string;
+            /** @description The receiver's HTTP status; null when it did not answer (see error). */
+            status_code: number | null;
+            /**
+             * @description Why the receiver gave no answer; null when it answered.
+             * @enum {string|null}
+             */
+            error: null | "destination_refused" | "connection_failed" | "timeout" | "tls_failure" | "malformed_response";
+            /** @description From sending the request to the answer (or the failure), in milliseconds. */
+            latency_ms: number;
+        };
+        /** @description One event to one endpoint, with its latest attempts. Retried with the same webhook-id until a 2xx, on the schedule 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (10% jitter, a Retry-After honoured), then failed; a 410 fails it and disables the endpoint. */
+        WebhookDelivery: {
+            /** @description The delivery's id (for resend). */
+            id: string;
+            endpoint_id: string;
+            /** @description The webhook-id header: the same on every attempt and resend of this event, for deduplication. */
+            webhook_id: string;
+            /** @enum {string} */
+            event_type: "lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed";
+            /** @description The order the event is about. */
+            order_id: string;
+            /**
+             * @description pending: to be attempted (at next_attempt_at); delivered: a 2xx came back; failed: the retries ran out or the receiver answered 410.
+             * @enum {string}
+             */
+            status: "pending" | "delivered" | "failed";
+            /** @description Attempts made in all. */
+            attempt_count: number;
+            /**
+             * Format: date-time
+             * @description When pending: when it is attempted next. Null otherwise.
+             */
+            next_attempt_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the event happened.
+             */
+            created_at: string;
+            /** @description The latest 10 attempts at most, oldest first. */
+            attempts: components["schemas"]["WebhookAttempt"][];
+        };
+        /** @description One page of an endpoint's deliveries, newest first (by the second; one order's events in their order). */
+        WebhookDeliveryList: {
+            data: components["schemas"]["WebhookDelivery"][];
+            /** @description Pass as ?cursor= for the next page; null on the last. */
+            next_cursor: string | null;
+        };
+        /** @description The body of every event POSTed to a brand's endpoint: the exact bytes signed. No patient data: ids, statuses, times, and the brand's own external_order_id and metadata. */
+        WebhookEvent: {
+            /** @enum {string} */
+            type: "lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed";
+            /**
+             * Format: date-time
+             * @description When the change happened (the order's updated_at).
+             */
+            timestamp: string;
+            data: {
+                order: components["schemas"]["LabOrder"];
+                /** @description The brand's own order id, as given at creation. */
+                external_order_id: string | null;
+                /** @description As sent on the request; {} when none was. */
+                metadata: {
+                    [key: string]: string;
+                };
+                /** @description lab_order.updated: the status before the change. */
+                previous_status?: string;
+                /** @description lab_order.updated: the status after it. */
+                status?: string;
+                /** @description appointment.*: Junction's appointment id. */
+                appointment_id?: string;
+            };
         };
     };
     responses: never;
@@ -1009,6 +1413,423 @@ export interface operations {
             };
         };
     };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoints. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the scope labs:webhooks:manage. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The service is shutting down, or cannot reach its database; retry. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointRequest"];
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its secret (shown this once). */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /** @description The body is not JSON, or not a valid endpoint: a URL the destination policy refuses (not https, a private or loopback address), an unknown event type. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the scope labs:webhooks:manage. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than 64 KiB. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The service is shutting down, or cannot reach its database; retry. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the scope labs:webhooks:manage. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such webhook endpoint for this brand (another brand's is not found either). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The service is shutting down, or cannot reach its database; retry. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rotateWebhookEndpointSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint with its new secret (shown this once) and when the old one stops signing. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the scope labs:webhooks:manage. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such webhook endpoint for this brand (another brand's is not found either). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The service is shutting down, or cannot reach its database; retry. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of deliveries. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
+                };
+            };
+            /** @description A query that is not valid (limit outside 1 to 100). */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the scope labs:webhooks:manage. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such webhook endpoint for this brand (another brand's is not found either). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The service is shutting down, or cannot reach its database; retry. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resendWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The delivery's id (from the delivery log). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the delivery is pending and due now. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the scope labs:webhooks:manage. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such webhook delivery for this brand (another brand's is not found either). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The service is shutting down, or cannot reach its database; retry. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getHealth: {
         parameters: {
             query?: never;
@@ -1100,6 +1921,555 @@ export interface operations {
                 content: {
                     "application/json": Record<string, never>;
                 };
+            };
+        };
+    };
+    event_lab_order_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_...): the same on every attempt and resend; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt: refuse it when more than 5 minutes off your clock. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {webhook-id}.{webhook-timestamp}.{body}>, keyed with the base64 decoding of the secret after whsec_. During a rotation's 24 hours two signatures, space-separated (new secret first): any one verifying is enough. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "type": "lab_order.created",
+                 *       "timestamp": "2025-06-15T10:00:00+00:00",
+                 *       "data": {
+                 *         "order": {
+                 *           "id": "0197a3b2-5c1e-7d4a-9b2f-3e8c1d6a7f90",
+                 *           "brand_id": "acme",
+                 *           "user_id": "u-1",
+                 *           "patient_id": "patient-42",
+                 *           "panel_slug": "pcos",
+                 *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
+                 *           "status": "ordered",
+                 *           "total_cents": 18900,
+                 *           "currency": "USD",
+                 *           "tracking_number": null,
+                 *           "result_bloodwork_id": null,
+                 *           "created_at": "2025-06-15T10:00:00Z",
+                 *           "updated_at": "2025-06-15T10:00:00Z",
+                 *           "completed_at": null,
+                 *           "appointment": null,
+                 *           "failure_reason": null,
+                 *           "external_order_id": "acme-order-1001",
+                 *           "metadata": {
+                 *             "clinic": "north"
+                 *           }
+                 *         },
+                 *         "external_order_id": "acme-order-1001",
+                 *         "metadata": {
+                 *           "clinic": "north"
+                 *         }
+                 *       }
+                 *     } */
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event: it is not sent again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone: the endpoint is disabled and nothing more is sent to it (until a delivery is resent). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_lab_order_updated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_...): the same on every attempt and resend; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt: refuse it when more than 5 minutes off your clock. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {webhook-id}.{webhook-timestamp}.{body}>, keyed with the base64 decoding of the secret after whsec_. During a rotation's 24 hours two signatures, space-separated (new secret first): any one verifying is enough. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "type": "lab_order.updated",
+                 *       "timestamp": "2025-06-15T10:00:00+00:00",
+                 *       "data": {
+                 *         "order": {
+                 *           "id": "0197a3b2-5c1e-7d4a-9b2f-3e8c1d6a7f90",
+                 *           "brand_id": "acme",
+                 *           "user_id": "u-1",
+                 *           "patient_id": "patient-42",
+                 *           "panel_slug": "pcos",
+                 *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
+                 *           "status": "ordered",
+                 *           "total_cents": 18900,
+                 *           "currency": "USD",
+                 *           "tracking_number": null,
+                 *           "result_bloodwork_id": null,
+                 *           "created_at": "2025-06-15T10:00:00Z",
+                 *           "updated_at": "2025-06-15T10:00:00Z",
+                 *           "completed_at": null,
+                 *           "appointment": null,
+                 *           "failure_reason": null,
+                 *           "external_order_id": "acme-order-1001",
+                 *           "metadata": {
+                 *             "clinic": "north"
+                 *           }
+                 *         },
+                 *         "external_order_id": "acme-order-1001",
+                 *         "metadata": {
+                 *           "clinic": "north"
+                 *         },
+                 *         "previous_status": "ordered",
+                 *         "status": "appointment_pending"
+                 *       }
+                 *     } */
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event: it is not sent again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone: the endpoint is disabled and nothing more is sent to it (until a delivery is resent). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_appointment_booked: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_...): the same on every attempt and resend; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt: refuse it when more than 5 minutes off your clock. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {webhook-id}.{webhook-timestamp}.{body}>, keyed with the base64 decoding of the secret after whsec_. During a rotation's 24 hours two signatures, space-separated (new secret first): any one verifying is enough. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "type": "appointment.booked",
+                 *       "timestamp": "2025-06-15T10:00:00+00:00",
+                 *       "data": {
+                 *         "order": {
+                 *           "id": "0197a3b2-5c1e-7d4a-9b2f-3e8c1d6a7f90",
+                 *           "brand_id": "acme",
+                 *           "user_id": "u-1",
+                 *           "patient_id": "patient-42",
+                 *           "panel_slug": "pcos",
+                 *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
+                 *           "status": "ordered",
+                 *           "total_cents": 18900,
+                 *           "currency": "USD",
+                 *           "tracking_number": null,
+                 *           "result_bloodwork_id": null,
+                 *           "created_at": "2025-06-15T10:00:00Z",
+                 *           "updated_at": "2025-06-15T10:00:00Z",
+                 *           "completed_at": null,
+                 *           "appointment": null,
+                 *           "failure_reason": null,
+                 *           "external_order_id": "acme-order-1001",
+                 *           "metadata": {
+                 *             "clinic": "north"
+                 *           }
+                 *         },
+                 *         "external_order_id": "acme-order-1001",
+                 *         "metadata": {
+                 *           "clinic": "north"
+                 *         },
+                 *         "appointment_id": "b0a1c2d3-e4f5-4607-8899-aabbccddeeff"
+                 *       }
+                 *     } */
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event: it is not sent again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone: the endpoint is disabled and nothing more is sent to it (until a delivery is resent). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_appointment_confirmed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_...): the same on every attempt and resend; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt: refuse it when more than 5 minutes off your clock. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {webhook-id}.{webhook-timestamp}.{body}>, keyed with the base64 decoding of the secret after whsec_. During a rotation's 24 hours two signatures, space-separated (new secret first): any one verifying is enough. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "type": "appointment.confirmed",
+                 *       "timestamp": "2025-06-15T10:00:00+00:00",
+                 *       "data": {
+                 *         "order": {
+                 *           "id": "0197a3b2-5c1e-7d4a-9b2f-3e8c1d6a7f90",
+                 *           "brand_id": "acme",
+                 *           "user_id": "u-1",
+                 *           "patient_id": "patient-42",
+                 *           "panel_slug": "pcos",
+                 *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
+                 *           "status": "ordered",
+                 *           "total_cents": 18900,
+                 *           "currency": "USD",
+                 *           "tracking_number": null,
+                 *           "result_bloodwork_id": null,
+                 *           "created_at": "2025-06-15T10:00:00Z",
+                 *           "updated_at": "2025-06-15T10:00:00Z",
+                 *           "completed_at": null,
+                 *           "appointment": null,
+                 *           "failure_reason": null,
+                 *           "external_order_id": "acme-order-1001",
+                 *           "metadata": {
+                 *             "clinic": "north"
+                 *           }
+                 *         },
+                 *         "external_order_id": "acme-order-1001",
+                 *         "metadata": {
+                 *           "clinic": "north"
+                 *         },
+                 *         "appointment_id": "b0a1c2d3-e4f5-4607-8899-aabbccddeeff"
+                 *       }
+                 *     } */
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event: it is not sent again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone: the endpoint is disabled and nothing more is sent to it (until a delivery is resent). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_appointment_cancelled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_...): the same on every attempt and resend; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt: refuse it when more than 5 minutes off your clock. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {webhook-id}.{webhook-timestamp}.{body}>, keyed with the base64 decoding of the secret after whsec_. During a rotation's 24 hours two signatures, space-separated (new secret first): any one verifying is enough. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "type": "appointment.cancelled",
+                 *       "timestamp": "2025-06-15T10:00:00+00:00",
+                 *       "data": {
+                 *         "order": {
+                 *           "id": "0197a3b2-5c1e-7d4a-9b2f-3e8c1d6a7f90",
+                 *           "brand_id": "acme",
+                 *           "user_id": "u-1",
+                 *           "patient_id": "patient-42",
+                 *           "panel_slug": "pcos",
+                 *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
+                 *           "status": "ordered",
+                 *           "total_cents": 18900,
+                 *           "currency": "USD",
+                 *           "tracking_number": null,
+                 *           "result_bloodwork_id": null,
+                 *           "created_at": "2025-06-15T10:00:00Z",
+                 *           "updated_at": "2025-06-15T10:00:00Z",
+                 *           "completed_at": null,
+                 *           "appointment": null,
+                 *           "failure_reason": null,
+                 *           "external_order_id": "acme-order-1001",
+                 *           "metadata": {
+                 *             "clinic": "north"
+                 *           }
+                 *         },
+                 *         "external_order_id": "acme-order-1001",
+                 *         "metadata": {
+                 *           "clinic": "north"
+                 *         },
+                 *         "appointment_id": "b0a1c2d3-e4f5-4607-8899-aabbccddeeff"
+                 *       }
+                 *     } */
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event: it is not sent again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone: the endpoint is disabled and nothing more is sent to it (until a delivery is resent). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_lab_order_completed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_...): the same on every attempt and resend; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt: refuse it when more than 5 minutes off your clock. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {webhook-id}.{webhook-timestamp}.{body}>, keyed with the base64 decoding of the secret after whsec_. During a rotation's 24 hours two signatures, space-separated (new secret first): any one verifying is enough. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "type": "lab_order.completed",
+                 *       "timestamp": "2025-06-15T10:00:00+00:00",
+                 *       "data": {
+                 *         "order": {
+                 *           "id": "0197a3b2-5c1e-7d4a-9b2f-3e8c1d6a7f90",
+                 *           "brand_id": "acme",
+                 *           "user_id": "u-1",
+                 *           "patient_id": "patient-42",
+                 *           "panel_slug": "pcos",
+                 *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
+                 *           "status": "ordered",
+                 *           "total_cents": 18900,
+                 *           "currency": "USD",
+                 *           "tracking_number": null,
+                 *           "result_bloodwork_id": null,
+                 *           "created_at": "2025-06-15T10:00:00Z",
+                 *           "updated_at": "2025-06-15T10:00:00Z",
+                 *           "completed_at": null,
+                 *           "appointment": null,
+                 *           "failure_reason": null,
+                 *           "external_order_id": "acme-order-1001",
+                 *           "metadata": {
+                 *             "clinic": "north"
+                 *           }
+                 *         },
+                 *         "external_order_id": "acme-order-1001",
+                 *         "metadata": {
+                 *           "clinic": "north"
+                 *         }
+                 *       }
+                 *     } */
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event: it is not sent again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone: the endpoint is disabled and nothing more is sent to it (until a delivery is resent). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_lab_order_cancelled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_...): the same on every attempt and resend; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt: refuse it when more than 5 minutes off your clock. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {webhook-id}.{webhook-timestamp}.{body}>, keyed with the base64 decoding of the secret after whsec_. During a rotation's 24 hours two signatures, space-separated (new secret first): any one verifying is enough. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "type": "lab_order.cancelled",
+                 *       "timestamp": "2025-06-15T10:00:00+00:00",
+                 *       "data": {
+                 *         "order": {
+                 *           "id": "0197a3b2-5c1e-7d4a-9b2f-3e8c1d6a7f90",
+                 *           "brand_id": "acme",
+                 *           "user_id": "u-1",
+                 *           "patient_id": "patient-42",
+                 *           "panel_slug": "pcos",
+                 *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
+                 *           "status": "ordered",
+                 *           "total_cents": 18900,
+                 *           "currency": "USD",
+                 *           "tracking_number": null,
+                 *           "result_bloodwork_id": null,
+                 *           "created_at": "2025-06-15T10:00:00Z",
+                 *           "updated_at": "2025-06-15T10:00:00Z",
+                 *           "completed_at": null,
+                 *           "appointment": null,
+                 *           "failure_reason": null,
+                 *           "external_order_id": "acme-order-1001",
+                 *           "metadata": {
+                 *             "clinic": "north"
+                 *           }
+                 *         },
+                 *         "external_order_id": "acme-order-1001",
+                 *         "metadata": {
+                 *           "clinic": "north"
+                 *         }
+                 *       }
+                 *     } */
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event: it is not sent again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone: the endpoint is disabled and nothing more is sent to it (until a delivery is resent). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_lab_order_failed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_...): the same on every attempt and resend; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt: refuse it when more than 5 minutes off your clock. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {webhook-id}.{webhook-timestamp}.{body}>, keyed with the base64 decoding of the secret after whsec_. During a rotation's 24 hours two signatures, space-separated (new secret first): any one verifying is enough. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "type": "lab_order.failed",
+                 *       "timestamp": "2025-06-15T10:00:00+00:00",
+                 *       "data": {
+                 *         "order": {
+                 *           "id": "0197a3b2-5c1e-7d4a-9b2f-3e8c1d6a7f90",
+                 *           "brand_id": "acme",
+                 *           "user_id": "u-1",
+                 *           "patient_id": "patient-42",
+                 *           "panel_slug": "pcos",
+                 *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
+                 *           "status": "ordered",
+                 *           "total_cents": 18900,
+                 *           "currency": "USD",
+                 *           "tracking_number": null,
+                 *           "result_bloodwork_id": null,
+                 *           "created_at": "2025-06-15T10:00:00Z",
+                 *           "updated_at": "2025-06-15T10:00:00Z",
+                 *           "completed_at": null,
+                 *           "appointment": null,
+                 *           "failure_reason": null,
+                 *           "external_order_id": "acme-order-1001",
+                 *           "metadata": {
+                 *             "clinic": "north"
+                 *           }
+                 *         },
+                 *         "external_order_id": "acme-order-1001",
+                 *         "metadata": {
+                 *           "clinic": "north"
+                 *         }
+                 *       }
+                 *     } */
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event: it is not sent again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone: the endpoint is disabled and nothing more is sent to it (until a delivery is resent). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -43,6 +43,29 @@ class Variables {
   std::map<std::string, std::string> values_;
 };
 
+// "5,300,1800": the waits after the first, second, ... failed delivery attempt, in seconds.
+std::vector<std::chrono::seconds> ParseRetryDelays(const std::string& text) {
+  std::vector<std::chrono::seconds> delays;
+  std::stringstream parts(text);
+  std::string part;
+  while (std::getline(parts, part, ',')) {
+    try {
+      std::size_t used = 0;
+      const long long seconds = std::stoll(part, &used);
+      if (used == part.size() && seconds >= 1 && seconds <= 86400 && delays.size() < 20) {
+        delays.emplace_back(seconds);
+        continue;
+      }
+    } catch (const std::exception&) {
+    }
+    throw ConfigError(
+        "LAB_ORDERS_WEBHOOK_RETRY_DELAYS_S must be up to 20 comma-separated whole numbers of "
+        "seconds from 1 to 86400");
+  }
+  if (delays.empty()) throw ConfigError("LAB_ORDERS_WEBHOOK_RETRY_DELAYS_S names no delay");
+  return delays;
+}
+
 std::map<std::string, std::string> ReadConfigFile(const std::string& path) {
   std::ifstream file(path);
   if (!file) throw ConfigError("LAB_ORDERS_CONFIG: cannot read " + path);
@@ -241,6 +264,11 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
       std::chrono::seconds(vars.Integer("LAB_ORDERS_COMPLETER_AFTER_S", 300, 1, 86400));
   config.completer_interval =
       std::chrono::seconds(vars.Integer("LAB_ORDERS_COMPLETER_INTERVAL_S", 30, 1, 3600));
+  config.webhook_interval =
+      std::chrono::milliseconds(vars.Integer("LAB_ORDERS_WEBHOOK_INTERVAL_MS", 1000, 10, 60000));
+  if (auto delays = vars.Get("LAB_ORDERS_WEBHOOK_RETRY_DELAYS_S")) {
+    config.webhook_retry_delays = ParseRetryDelays(*delays);
+  }
   return config;
 }
 

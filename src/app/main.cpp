@@ -17,6 +17,7 @@
 #include "lab_orders/app/key_completer.h"
 #include "lab_orders/app/key_reaper.h"
 #include "lab_orders/app/logging.h"
+#include "lab_orders/app/periodic_task.h"
 #include "lab_orders/app/store_factory.h"
 #include "lab_orders/auth/jwt.h"
 #include "lab_orders/common/metrics.h"
@@ -30,6 +31,10 @@
 #include "lab_orders/orders/panels.h"
 #include "lab_orders/orders/request_validator.h"
 #include "lab_orders/replay/replay.h"
+#include "lab_orders/webhooks/destination_policy.h"
+#include "lab_orders/webhooks/dispatcher.h"
+#include "lab_orders/webhooks/host_resolver.h"
+#include "lab_orders/webhooks/poco_transport.h"
 #include "lab_orders/workflow/job_runner.h"
 #include "lab_orders/workflow/junction_webhook.h"
 #include "lab_orders/workflow/order_actions.h"
@@ -51,7 +56,8 @@ Commands:
   migrate   apply the database schema and exit
   token     print a signed JWT for the configured HS256 secret (development and tests)
               --brand BRAND --user USER [--scope "labs:orders:read labs:orders:write"]
-              [--ttl SECONDS (default 3600)]
+              [--ttl SECONDS (default 3600)]; the brand's webhook endpoints want the scope
+              labs:webhooks:manage
   healthcheck
             GET /healthz on LAB_ORDERS_LISTEN; exit 0 when it answers 200 (the container
             image's HEALTHCHECK, which has no curl)
@@ -80,6 +86,8 @@ LAB_ORDERS_MAX_PROVIDER_CANCELLATIONS (3), LAB_ORDERS_RECONCILE_INTERVAL_MS (216
 LAB_ORDERS_SYNC_CONFIRMATION_MS (2500; JUNCTION_TIMEOUT_MS must exceed it by 1000),
 LAB_ORDERS_KEY_LEASE_S (60; at least 2 x JUNCTION_TIMEOUT_MS + 1 s),
 LAB_ORDERS_COMPLETER_AFTER_S (300), LAB_ORDERS_COMPLETER_INTERVAL_S (30).
+Brand webhooks: LAB_ORDERS_WEBHOOK_INTERVAL_MS (1000: how often due deliveries are looked for),
+LAB_ORDERS_WEBHOOK_RETRY_DELAYS_S (5,300,1800,7200,18000,36000,36000 with 10% jitter).
 Outside development mode a missing secret or key stops start-up, naming the variable.
 
 `lab-orders <command> --help` says the same for one command.
@@ -121,14 +129,44 @@ int Serve(const Config& config) {
                                std::max(1, int(config.junction_rate_per_second)), clock);
   workflow::RateLimitedJunctionClient workflow_junction(junction, bucket);
   workflow::OrderWorkflow order_workflow(*store, workflow_junction, clock, ids, config.workflow);
+  // Brand webhooks: the outbox delivered from every replica at once (the store's claims keep
+  // each delivery to one dispatcher, and each order's events in order).
+  webhooks::SystemHostResolver resolver;
+  webhooks::DestinationPolicy destinations(config.development
+                                               ? webhooks::DestinationMode::kDevelopment
+                                               : webhooks::DestinationMode::kProduction,
+                                           resolver);
+  webhooks::PocoWebhookTransport transport(destinations);
+  webhooks::DispatcherSettings dispatch;
+  dispatch.owner = "dispatcher-" + ids.NewUuid();
+  if (!config.webhook_retry_delays.empty()) dispatch.schedule.delays = config.webhook_retry_delays;
+  webhooks::Dispatcher dispatcher(*store, transport, clock, dispatch);
+  dispatcher.UseMetrics(registry);
+  PeriodicTask dispatching("webhook dispatcher", config.webhook_interval,
+                           [&dispatcher, batch = dispatch.batch] {
+                             // A full batch means more may be due: go on until a pass finds less.
+                             while (dispatcher.RunOnce() == batch) {
+                             }
+                           });
+  webhooks::EndpointService endpoints(*store, destinations, clock, ids,
+                                      http::OpenApiComponentSchema("WebhookEndpointRequest"));
+  // Events commit with the order's changes (its creation, each workflow step, an action, a
+  // Junction webhook's job), and a resend makes a delivery due: each wakes the dispatcher
+  // rather than leaving the delivery to its next interval.
+  endpoints.OnDeliveriesDue([&dispatching] { dispatching.Wake(); });
+
   workflow::JobRunner runner(*store, order_workflow, clock, config.jobs);
   runner.UseMetrics(registry);
   // Any commit may be what a waiting request (an action, a long-polling GET) waits for.
   ChangeNotifier changes;
-  runner.OnCommitted([&changes] { changes.Notify(); });
-  auto wake_runner = [&runner, &changes] {
+  runner.OnCommitted([&changes, &dispatching] {
+    changes.Notify();
+    dispatching.Wake();
+  });
+  auto wake_runner = [&runner, &changes, &dispatching] {
     runner.Wake();
     changes.Notify();
+    dispatching.Wake();
   };
 
   orders::OrderService service(*store, junction, validator, panels, clock, ids,
@@ -144,6 +182,7 @@ int Serve(const Config& config) {
   }
   http::Api api(service, actions, webhooks.get(), verifier, *store, wake_runner);
   api.WaitForChangesWith(changes);
+  api.ServeWebhookEndpointsWith(endpoints);
   api.UseMetrics(registry);
   KeyReaper reaper(*store, clock, config.idempotency_ttl);
   KeyCompleter completer(*store, service, clock, config.completer_after, config.completer_interval);

@@ -19,9 +19,18 @@ PeriodicTask::~PeriodicTask() {
   thread_.join();
 }
 
+void PeriodicTask::Wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
 void PeriodicTask::Run() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
+    woken_ = false;
     lock.unlock();
     try {
       pass_();
@@ -29,7 +38,7 @@ void PeriodicTask::Run() {
       spdlog::warn("{}: {}", name_, e.what());
     }
     lock.lock();
-    wake_.wait_for(lock, interval_, [this] { return stopping_; });
+    wake_.wait_for(lock, interval_, [this] { return stopping_ || woken_; });
   }
 }
 

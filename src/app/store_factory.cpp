@@ -23,6 +23,7 @@ std::unique_ptr<store::Store> OpenSqlite(const Config& config, bool starting_ser
     // One process per SQLite file: every lease in it belonged to a process that is gone.
     store->ReleaseAllLeases();
     store->ReleaseAllJobLeases();
+    store->ReleaseAllDeliveryLeases();
   }
   return store;
 }

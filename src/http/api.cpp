@@ -55,9 +55,9 @@ json ParseJsonBody(const ApiRequest& request) {
   return body;
 }
 
-// "/v1/labs/orders/{id}[/action...]": the id and what follows it ("" for the order itself).
-bool IsOrderPath(const std::string& path, std::string* id, std::string* action) {
-  const std::string prefix = "/v1/labs/orders/";
+// "<prefix>{id}[/action...]": the id and what follows it ("" for the resource itself).
+bool IsResourcePath(const std::string& path, const std::string& prefix, std::string* id,
+                    std::string* action) {
   if (path.rfind(prefix, 0) != 0 || path.size() == prefix.size()) return false;
   std::string rest = path.substr(prefix.size());
   size_t slash = rest.find('/');
@@ -82,6 +82,11 @@ std::vector<std::string> RouteTemplates() {
           "/v1/labs/orders/{id}/appointment/availability",
           "/v1/labs/orders/{id}/appointment",
           "/v1/webhooks/junction",
+          "/v1/webhooks/endpoints",
+          "/v1/webhooks/endpoints/{id}",
+          "/v1/webhooks/endpoints/{id}/rotate-secret",
+          "/v1/webhooks/endpoints/{id}/deliveries",
+          "/v1/webhooks/deliveries/{id}/resend",
           "unknown"};
 }
 
@@ -109,6 +114,26 @@ std::optional<int> WholeNumber(const std::string& text, size_t max_digits) {
   if (!digits) return std::nullopt;
   return std::stoi(text);
 }
+
+// ?limit= of a list: 1 to 100, 20 when absent.
+int PageLimit(const Poco::Net::HTMLForm& query) {
+  if (!query.has("limit")) return 20;
+  const int limit = WholeNumber(query.get("limit"), 3).value_or(0);
+  if (limit < 1 || limit > 100) {
+    throw AppError(ErrorCode::kValidationError, "The query is not valid.", "",
+                   {{"/limit", "must be a whole number from 1 to 100"}});
+  }
+  return limit;
+}
+
+// ?cursor= of a list: the next_cursor of the page before.
+std::optional<std::string> Cursor(const Poco::Net::HTMLForm& query) {
+  if (!query.has("cursor")) return std::nullopt;
+  return query.get("cursor");
+}
+
+// The scope of the brand webhook routes.
+constexpr const char* kWebhooksScope = "labs:webhooks:manage";
 
 // The longest a GET may wait for a status (?wait_status=): it holds a server thread meanwhile.
 constexpr int kMaxWaitMs = 30000;
@@ -291,26 +316,21 @@ ApiResponse Api::Route(const ApiRequest& request, ApiResponse& context) const {
     context.brand_id = principal.brand_id;
     Poco::Net::HTMLForm query;
     ParseQuery(request, &query);
-    int limit = 20;
-    if (query.has("limit")) {
-      limit = WholeNumber(query.get("limit"), 3).value_or(0);
-      if (limit < 1 || limit > 100) {
-        throw AppError(ErrorCode::kValidationError, "The query is not valid.", "",
-                       {{"/limit", "must be a whole number from 1 to 100"}});
-      }
-    }
-    std::optional<std::string> status, cursor;
+    std::optional<std::string> status;
     if (query.has("status")) status = query.get("status");
-    if (query.has("cursor")) cursor = query.get("cursor");
-    return JsonResponse(200, orders_.ListOrders(principal, status, limit, cursor));
+    return JsonResponse(200,
+                        orders_.ListOrders(principal, status, PageLimit(query), Cursor(query)));
   }
   if (path == "/v1/webhooks/junction") {
     context.route = "/v1/webhooks/junction";
     only("POST");
     return JunctionWebhook(request);
   }
+  if (path.rfind("/v1/webhooks/", 0) == 0) return BrandWebhookRoute(request, context);
   std::string order_id, action;
-  if (IsOrderPath(path, &order_id, &action)) return OrderRoute(request, order_id, action, context);
+  if (IsResourcePath(path, "/v1/labs/orders/", &order_id, &action)) {
+    return OrderRoute(request, order_id, action, context);
+  }
   context.route = "unknown";
   throw AppError(ErrorCode::kNotFound, "No such route.");
 }
@@ -367,6 +387,60 @@ ApiResponse Api::OrderRoute(const ApiRequest& request, const std::string& order_
     only("POST");
     auth::Principal principal = principal_for("labs:orders:write");
     return JsonResponse(200, actions_.Book(principal, order_id, ParseJsonBody(request)));
+  }
+  context.route = "unknown";
+  throw AppError(ErrorCode::kNotFound, "No such route.");
+}
+
+ApiResponse Api::BrandWebhookRoute(const ApiRequest& request, ApiResponse& context) const {
+  auto only = [&](const char* allowed) { RequireMethod(request, allowed); };
+  auto brand = [&] {
+    context.brand_id = Authenticate(request, kWebhooksScope).brand_id;
+    if (endpoints_ == nullptr) throw AppError(ErrorCode::kNotFound, "No such route.");
+    return context.brand_id;
+  };
+  const std::string& path = request.path;
+  std::string id, action;
+  if (path == "/v1/webhooks/endpoints") {
+    context.route = "/v1/webhooks/endpoints";
+    if (request.method == "POST") {
+      const std::string brand_id = brand();
+      return JsonResponse(201, endpoints_->Create(brand_id, ParseJsonBody(request)));
+    }
+    only("GET");
+    return JsonResponse(200, endpoints_->List(brand()));
+  }
+  if (IsResourcePath(path, "/v1/webhooks/endpoints/", &id, &action)) {
+    if (action.empty()) {
+      context.route = "/v1/webhooks/endpoints/{id}";
+      only("DELETE");
+      const std::string brand_id = brand();
+      endpoints_->Delete(brand_id, id);
+      ApiResponse response;
+      response.status = 204;
+      return response;
+    }
+    if (action == "/rotate-secret") {
+      context.route = "/v1/webhooks/endpoints/{id}/rotate-secret";
+      only("POST");
+      const std::string brand_id = brand();
+      return JsonResponse(200, endpoints_->RotateSecret(brand_id, id));
+    }
+    if (action == "/deliveries") {
+      context.route = "/v1/webhooks/endpoints/{id}/deliveries";
+      only("GET");
+      const std::string brand_id = brand();
+      Poco::Net::HTMLForm query;
+      ParseQuery(request, &query);
+      return JsonResponse(200,
+                          endpoints_->Deliveries(brand_id, id, PageLimit(query), Cursor(query)));
+    }
+  }
+  if (IsResourcePath(path, "/v1/webhooks/deliveries/", &id, &action) && action == "/resend") {
+    context.route = "/v1/webhooks/deliveries/{id}/resend";
+    only("POST");
+    const std::string brand_id = brand();
+    return JsonResponse(202, endpoints_->Resend(brand_id, id));
   }
   context.route = "unknown";
   throw AppError(ErrorCode::kNotFound, "No such route.");

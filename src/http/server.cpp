@@ -103,10 +103,16 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
 
     auto status = Poco::Net::HTTPResponse::HTTPStatus(api_response.status);
     response.setStatusAndReason(status, Poco::Net::HTTPResponse::getReasonForStatus(status));
-    response.setContentType("application/json; charset=utf-8");
+    const bool no_content = api_response.status == Poco::Net::HTTPResponse::HTTP_NO_CONTENT;
+    // A 204 has no body, and so neither its type nor its length (RFC 9110 §8.6).
+    if (!no_content) response.setContentType("application/json; charset=utf-8");
     for (const auto& [name, value] : api_response.headers) response.set(name, value);
-    response.setContentLength(std::streamsize(api_response.body.size()));
-    response.send() << api_response.body;
+    if (no_content) {
+      response.send();
+    } else {
+      response.setContentLength(std::streamsize(api_response.body.size()));
+      response.send() << api_response.body;
+    }
 
     auto latency =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);

@@ -114,7 +114,9 @@ json OrderService::OrderJson(const LabOrder& order) {
           {"updated_at", order.updated_at},
           {"completed_at", OptionalJson(order.completed_at)},
           {"appointment", AppointmentJson(order.workflow.appointment)},
-          {"failure_reason", OptionalJson(order.workflow.failure_reason)}};
+          {"failure_reason", OptionalJson(order.workflow.failure_reason)},
+          {"external_order_id", OptionalJson(order.external_order_id)},
+          {"metadata", order.metadata}};
 }
 
 StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
@@ -175,6 +177,8 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
     order->status = "received";
     order->total_cents = request.total_cents;
     order->currency = request.currency;
+    order->external_order_id = request.external_order_id;
+    order->metadata = request.metadata;
     order->created_at = order->updated_at = FormatRfc3339(now);
     order->patient = request.patient;
     order->address = request.address;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
@@ -13,8 +14,10 @@
 #include <vector>
 
 #include "lab_orders/common/clock.h"
+#include "lab_orders/common/ids.h"
 #include "lab_orders/store/postgres_store.h"
 #include "lab_orders/store/sqlite_store.h"
+#include "lab_orders/webhooks/order_events.h"
 #include "store/postgres_database.h"
 #include "store/sql_session.h"
 #include "store/sqlite_database.h"
@@ -116,6 +119,75 @@ CREATE TABLE junction_webhooks (
 );
 CREATE INDEX junction_webhooks_received ON junction_webhooks (received_at);
 )sql"},
+    // Brand webhooks: the brand's own order id and metadata (JSON object of strings), echoed on
+    // every order response and event.
+    {3, R"sql(
+ALTER TABLE lab_orders ADD COLUMN external_order_id TEXT;
+ALTER TABLE lab_orders ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+
+-- Where brands receive events. secret and previous_secret are sealed like PHI.
+CREATE TABLE webhook_endpoints (
+  id                         TEXT PRIMARY KEY,
+  brand_id                   TEXT NOT NULL,
+  url                        TEXT NOT NULL,
+  event_types                TEXT NOT NULL,
+  secret                     TEXT NOT NULL,
+  previous_secret            TEXT,
+  previous_secret_expires_at BIGINT,
+  disabled                   INTEGER NOT NULL,
+  created_at                 BIGINT NOT NULL
+);
+CREATE INDEX webhook_endpoints_brand ON webhook_endpoints (brand_id, created_at);
+
+-- The outbox: each row commits with the order change that caused it. sequence orders an order's
+-- events.
+CREATE TABLE webhook_events (
+  id         TEXT PRIMARY KEY,
+  brand_id   TEXT NOT NULL,
+  order_id   TEXT NOT NULL REFERENCES lab_orders (id),
+  type       TEXT NOT NULL,
+  payload    TEXT NOT NULL,
+  sequence   BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  UNIQUE (order_id, sequence)
+);
+
+-- One event to one endpoint. order_id and sequence are the event's, copied so the "no earlier
+-- pending event of the order" check is one index range. schedule_from: the attempts made before
+-- the retry schedule last started (0, or the count when the brand asked for a resend).
+CREATE TABLE webhook_deliveries (
+  id              TEXT PRIMARY KEY,
+  endpoint_id     TEXT NOT NULL REFERENCES webhook_endpoints (id),
+  event_id        TEXT NOT NULL REFERENCES webhook_events (id),
+  order_id        TEXT NOT NULL,
+  sequence        BIGINT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+  attempts        INTEGER NOT NULL,
+  schedule_from   INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  locked_until    BIGINT,
+  lease_owner     TEXT,
+  last_status     INTEGER,
+  last_latency_ms BIGINT,
+  last_error      TEXT,
+  created_at      BIGINT NOT NULL,
+  updated_at      BIGINT NOT NULL
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
+CREATE INDEX webhook_deliveries_chain ON webhook_deliveries (endpoint_id, order_id, sequence);
+CREATE INDEX webhook_deliveries_log ON webhook_deliveries (endpoint_id, created_at, sequence, id);
+
+-- Every attempt: when, what the receiver answered, how long it took.
+CREATE TABLE webhook_attempts (
+  delivery_id  TEXT NOT NULL REFERENCES webhook_deliveries (id),
+  attempt      INTEGER NOT NULL,
+  attempted_at BIGINT NOT NULL,
+  status       INTEGER,
+  latency_ms   BIGINT NOT NULL,
+  error        TEXT,
+  PRIMARY KEY (delivery_id, attempt)
+);
+)sql"},
 };
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -123,7 +195,7 @@ constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
 constexpr const char* kOrderColumns =
     "id, brand_id, user_id, patient_id, panel_slug, status, total_cents, currency, "
     "junction_user_id, junction_order_id, created_at, updated_at, completed_at, phi, workflow, "
-    "version";
+    "version, external_order_id, metadata";
 
 constexpr const char* kKeyColumns =
     "brand_id, key, fingerprint, recovery_point, order_id, response_status, response_body, "
@@ -477,6 +549,157 @@ void WriteOrder(SqlSession& connection, const std::string& order_id, const Order
   if (connection.ChangedRows() != 1) throw std::logic_error("store: no such order");
 }
 
+// ---- brand webhooks: the outbox ----
+
+orders::LabOrder ReadOrderRow(const Statement& row, const PhiCipher& cipher);  // below
+
+constexpr const char* kEndpointColumns =
+    "id, brand_id, url, event_types, secret, previous_secret, previous_secret_expires_at, "
+    "disabled, created_at";
+
+std::string SecretAssociatedData(const std::string& endpoint_id, const char* column) {
+  return std::string("webhook_endpoints.") + column + ":" + endpoint_id;
+}
+
+// Reads kEndpointColumns from column `first` on.
+WebhookEndpoint ReadEndpointRow(const Statement& row, const PhiCipher& cipher, int first = 0) {
+  WebhookEndpoint endpoint;
+  endpoint.id = row.Text(first);
+  endpoint.brand_id = row.Text(first + 1);
+  endpoint.url = row.Text(first + 2);
+  endpoint.event_types = nlohmann::json::parse(row.Text(first + 3)).get<std::vector<std::string>>();
+  endpoint.secret =
+      cipher.Decrypt(row.Text(first + 4), SecretAssociatedData(endpoint.id, "secret"));
+  if (auto previous = row.OptionalText(first + 5)) {
+    endpoint.previous_secret =
+        cipher.Decrypt(*previous, SecretAssociatedData(endpoint.id, "previous_secret"));
+  }
+  if (auto expires = row.OptionalInteger(first + 6)) {
+    endpoint.previous_secret_expires_at = FromEpochMillis(*expires);
+  }
+  endpoint.disabled = row.Integer(first + 7) != 0;
+  endpoint.created_at = FromEpochMillis(row.Integer(first + 8));
+  return endpoint;
+}
+
+// A delivery's record for the brand's log: the delivery row with its event's type, and its
+// latest attempts. No payload, no secret.
+constexpr const char* kDeliveryRecordColumns =
+    "d.id, d.endpoint_id, d.event_id, v.type, d.order_id, d.state, d.attempts, "
+    "d.next_attempt_at, d.created_at";
+
+WebhookDeliveryRecord ReadDeliveryRecord(SqlSession& connection, const Statement& row) {
+  WebhookDeliveryRecord record;
+  record.id = row.Text(0);
+  record.endpoint_id = row.Text(1);
+  record.event_id = row.Text(2);
+  record.event_type = row.Text(3);
+  record.order_id = row.Text(4);
+  record.state = row.Text(5);
+  record.attempt_count = static_cast<int>(row.Integer(6));
+  if (record.state == "pending") record.next_attempt_at = FromEpochMillis(row.Integer(7));
+  record.created_at = FromEpochMillis(row.Integer(8));
+  Statement select = connection.Query(
+      "SELECT attempt, attempted_at, status, latency_ms, error FROM webhook_attempts "
+      "WHERE delivery_id = ?1 AND attempt > ?2 ORDER BY attempt");
+  select.Bind(1, record.id).Bind(2, std::int64_t{record.attempt_count - kListedAttempts});
+  while (select.Step()) {
+    WebhookAttempt attempt;
+    attempt.attempt = static_cast<int>(select.Integer(0));
+    attempt.attempted_at = FromEpochMillis(select.Integer(1));
+    if (auto status = select.OptionalInteger(2)) attempt.status = static_cast<int>(*status);
+    attempt.latency_ms = select.Integer(3);
+    attempt.error = select.OptionalText(4).value_or("");
+    record.attempts.push_back(std::move(attempt));
+  }
+  return record;
+}
+
+// The brand's delivery with this id, as its log shows it.
+std::optional<WebhookDeliveryRecord> FindDeliveryRecord(SqlSession& connection,
+                                                        const std::string& brand_id,
+                                                        const std::string& id) {
+  Statement select = connection.Query(
+      std::string("SELECT ") + kDeliveryRecordColumns +
+      " FROM webhook_deliveries d JOIN webhook_events v ON v.id = d.event_id "
+      "JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id = ?1 AND e.brand_id = ?2");
+  select.Bind(1, id).Bind(2, brand_id);
+  if (!select.Step()) return std::nullopt;
+  return ReadDeliveryRecord(connection, select);
+}
+
+bool Subscribed(const std::vector<std::string>& event_types, const std::string& type) {
+  return event_types.empty() ||
+         std::find(event_types.begin(), event_types.end(), type) != event_types.end();
+}
+
+// The order's state before a change, as webhooks::OrderEventsFor compares it.
+webhooks::OrderBefore ReadOrderBefore(SqlSession& connection, const std::string& order_id) {
+  Statement select = connection.Query("SELECT status, workflow FROM lab_orders WHERE id = ?1");
+  select.Bind(1, order_id);
+  if (!select.Step()) throw std::logic_error("store: no such order");
+  return {select.Text(0), ReadWorkflowDocument(select.Text(1)).appointment};
+}
+
+// Writes the events of a change into the outbox, each with a delivery per enabled endpoint of
+// the brand that takes its type. The caller holds the order's row, so sequences do not collide.
+void InsertOrderEvents(SqlSession& connection, const PhiCipher& cipher,
+                       const std::optional<webhooks::OrderBefore>& before,
+                       const orders::LabOrder& after) {
+  std::vector<webhooks::OrderEvent> events = webhooks::OrderEventsFor(before, after);
+  if (events.empty()) return;
+  system_clock::time_point occurred_at;
+  if (!ParseRfc3339(after.updated_at, &occurred_at)) {
+    throw std::invalid_argument("order updated_at is not an RFC 3339 timestamp");
+  }
+  const std::int64_t created_at = EpochMillis(occurred_at);
+
+  std::vector<WebhookEndpoint> endpoints;
+  {
+    Statement select =
+        connection.Query(std::string("SELECT ") + kEndpointColumns +
+                         " FROM webhook_endpoints WHERE brand_id = ?1 AND disabled = 0");
+    select.Bind(1, after.brand_id);
+    while (select.Step()) endpoints.push_back(ReadEndpointRow(select, cipher));
+  }
+  std::int64_t sequence = 0;
+  {
+    Statement select = connection.Query(
+        "SELECT COALESCE(MAX(sequence), 0) FROM webhook_events WHERE order_id = ?1");
+    select.Bind(1, after.id);
+    if (select.Step()) sequence = select.Integer(0);
+  }
+  for (const webhooks::OrderEvent& event : events) {
+    ++sequence;
+    const std::string event_id = "msg_" + NewRandomUuid();
+    Statement insert = connection.Query(
+        "INSERT INTO webhook_events (id, brand_id, order_id, type, payload, sequence, created_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    insert.Bind(1, event_id)
+        .Bind(2, after.brand_id)
+        .Bind(3, after.id)
+        .Bind(4, event.type)
+        .Bind(5, webhooks::EventEnvelope(event, FormatRfc3339(occurred_at)).dump())
+        .Bind(6, sequence)
+        .Bind(7, created_at)
+        .Run();
+    for (const WebhookEndpoint& endpoint : endpoints) {
+      if (!Subscribed(endpoint.event_types, event.type)) continue;
+      Statement delivery = connection.Query(
+          "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, order_id, sequence, state, "
+          "attempts, next_attempt_at, created_at, updated_at) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6, ?6)");
+      delivery.Bind(1, "dlv_" + NewRandomUuid())
+          .Bind(2, endpoint.id)
+          .Bind(3, event_id)
+          .Bind(4, after.id)
+          .Bind(5, sequence)
+          .Bind(6, created_at)
+          .Run();
+    }
+  }
+}
+
 void MoveRecoveryPoint(SqlSession& connection, const std::string& brand_id, const std::string& key,
                        RecoveryPoint point) {
   Statement update = connection.Query(
@@ -616,6 +839,7 @@ void SqlStore::RecordOrder(const std::string& key, const orders::LabOrder& order
       CanonicalTimestamp(order.completed_at, "completed_at");
   const std::string sealed_phi = cipher_.Encrypt(PhiDocument(order), PhiAssociatedData(order.id));
   const std::string workflow = WorkflowDocument(order.workflow);
+  const std::string metadata = nlohmann::json(order.metadata).dump();
 
   Transact("RecordOrder", TransactionKind::kWrite, [&](SqlSession& db) {
     KeyState state = LoadKeyForPhase(db, order.brand_id, key, RecoveryPoint::kOrderRecorded);
@@ -625,8 +849,8 @@ void SqlStore::RecordOrder(const std::string& key, const orders::LabOrder& order
     Statement insert = db.Query(
         "INSERT INTO lab_orders (id, brand_id, user_id, patient_id, panel_slug, status, "
         "total_cents, currency, junction_user_id, junction_order_id, created_at, updated_at, "
-        "completed_at, phi, workflow, version) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+        "completed_at, phi, workflow, version, external_order_id, metadata) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
     insert.Bind(1, order.id)
         .Bind(2, order.brand_id)
         .Bind(3, order.user_id)
@@ -643,6 +867,8 @@ void SqlStore::RecordOrder(const std::string& key, const orders::LabOrder& order
         .Bind(14, sealed_phi)
         .Bind(15, workflow)
         .Bind(16, order.version)
+        .Bind(17, order.external_order_id)
+        .Bind(18, metadata)
         .Run();
 
     Statement update = db.Query(
@@ -714,6 +940,12 @@ void SqlStore::SaveJunctionOrder(const std::string& brand_id, const std::string&
         .Run();
     if (db.ChangedRows() != 1) throw std::logic_error("store: no such order");
     InsertJob(db, first_step, now);
+    // The brand hears of the order once it is made at Junction: the moment its 201 is real.
+    Statement select =
+        db.Query(std::string("SELECT ") + kOrderColumns + " FROM lab_orders WHERE id = ?1");
+    select.Bind(1, order_id);
+    if (!select.Step()) throw std::logic_error("store: no such order");
+    InsertOrderEvents(db, cipher_, std::nullopt, ReadOrderRow(select, cipher_));
 
     MoveRecoveryPoint(db, brand_id, key, RecoveryPoint::kJunctionOrderCreated);
   });
@@ -758,6 +990,16 @@ std::optional<std::string> SqlStore::FindJunctionUser(const std::string& client_
 
 namespace {
 
+// The brand's metadata: a JSON object of strings. nlohmann's messages quote input, which is the
+// brand's data: say only that it is malformed.
+std::map<std::string, std::string> ReadMetadataDocument(const std::string& text) {
+  try {
+    return nlohmann::json::parse(text).get<std::map<std::string, std::string>>();
+  } catch (const nlohmann::json::exception&) {
+    throw std::runtime_error("store: the order's metadata is malformed");
+  }
+}
+
 orders::LabOrder ReadOrderRow(const Statement& row, const PhiCipher& cipher) {
   orders::LabOrder order;
   order.id = row.Text(0);
@@ -777,6 +1019,8 @@ orders::LabOrder ReadOrderRow(const Statement& row, const PhiCipher& cipher) {
   ReadPhiDocument(cipher.Decrypt(row.Text(13), PhiAssociatedData(order.id)), &order);
   order.workflow = ReadWorkflowDocument(row.Text(14));
   order.version = row.Integer(15);
+  order.external_order_id = row.OptionalText(16);
+  order.metadata = ReadMetadataDocument(row.Text(17));
   return order;
 }
 
@@ -976,7 +1220,11 @@ void SqlStore::CompleteJob(const Job& job, const JobOutcome& outcome) {
     const std::int64_t order_version = LockOrder(db, job.order_id);
     const std::int64_t lease_end = RequireLease(db, job);
     RequireOrderVersion(order_version, outcome.expected_order_version);
-    if (order_write) WriteOrder(db, job.order_id, *order_write);
+    if (order_write) {
+      const webhooks::OrderBefore before = ReadOrderBefore(db, job.order_id);
+      WriteOrder(db, job.order_id, *order_write);
+      InsertOrderEvents(db, cipher_, before, *outcome.order_update);
+    }
 
     // The store reads no clock and the outcome carries no "now", so the lease's end stands in for
     // the time of this commit: within one lease of it, which is all reaping done jobs needs.
@@ -1021,7 +1269,9 @@ void SqlStore::CheckpointOrder(const Job& job, const orders::LabOrder& order_upd
     const std::int64_t order_version = LockOrder(db, job.order_id);
     RequireLease(db, job);
     RequireOrderVersion(order_version, expected_order_version);
+    const webhooks::OrderBefore before = ReadOrderBefore(db, job.order_id);
     WriteOrder(db, job.order_id, order_write);
+    InsertOrderEvents(db, cipher_, before, order_update);
   });
 }
 
@@ -1076,6 +1326,276 @@ bool SqlStore::RecordJunctionWebhook(const std::string& svix_id, TimePoint now, 
   });
 }
 
+// ---- brand webhooks ----------------------------------------------------------------------------
+
+void SqlStore::CreateWebhookEndpoint(const WebhookEndpoint& endpoint) {
+  const std::string secret =
+      cipher_.Encrypt(endpoint.secret, SecretAssociatedData(endpoint.id, "secret"));
+  std::optional<std::string> previous;
+  if (endpoint.previous_secret) {
+    previous = cipher_.Encrypt(*endpoint.previous_secret,
+                               SecretAssociatedData(endpoint.id, "previous_secret"));
+  }
+  std::optional<std::int64_t> expires;
+  if (endpoint.previous_secret_expires_at) {
+    expires = EpochMillis(*endpoint.previous_secret_expires_at);
+  }
+  Transact("CreateWebhookEndpoint", TransactionKind::kWrite, [&](SqlSession& db) {
+    Statement insert = db.Query(std::string("INSERT INTO webhook_endpoints (") + kEndpointColumns +
+                                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    insert.Bind(1, endpoint.id)
+        .Bind(2, endpoint.brand_id)
+        .Bind(3, endpoint.url)
+        .Bind(4, nlohmann::json(endpoint.event_types).dump())
+        .Bind(5, secret)
+        .Bind(6, previous)
+        .Bind(7, expires)
+        .Bind(8, std::int64_t{endpoint.disabled ? 1 : 0})
+        .Bind(9, EpochMillis(endpoint.created_at))
+        .Run();
+  });
+}
+
+std::vector<WebhookEndpoint> SqlStore::ListWebhookEndpoints(const std::string& brand_id) {
+  return Transact("ListWebhookEndpoints", TransactionKind::kRead, [&](SqlSession& db) {
+    Statement select = db.Query(std::string("SELECT ") + kEndpointColumns +
+                                " FROM webhook_endpoints WHERE brand_id = ?1 "
+                                "ORDER BY created_at, id");
+    select.Bind(1, brand_id);
+    std::vector<WebhookEndpoint> endpoints;
+    while (select.Step()) endpoints.push_back(ReadEndpointRow(select, cipher_));
+    return endpoints;
+  });
+}
+
+bool SqlStore::DeleteWebhookEndpoint(const std::string& brand_id, const std::string& id) {
+  return Transact("DeleteWebhookEndpoint", TransactionKind::kWrite, [&](SqlSession& db) {
+    Statement select = db.Query("SELECT id FROM webhook_endpoints WHERE id = ?1 AND brand_id = ?2" +
+                                std::string(db.ForUpdate()));
+    select.Bind(1, id).Bind(2, brand_id);
+    if (!select.Step()) return false;
+    for (const char* sql : {"DELETE FROM webhook_attempts WHERE delivery_id IN "
+                            "(SELECT id FROM webhook_deliveries WHERE endpoint_id = ?1)",
+                            "DELETE FROM webhook_deliveries WHERE endpoint_id = ?1",
+                            "DELETE FROM webhook_endpoints WHERE id = ?1"}) {
+      Statement remove = db.Query(sql);
+      remove.Bind(1, id).Run();
+    }
+    return true;
+  });
+}
+
+std::vector<WebhookDelivery> SqlStore::ClaimDueDeliveries(TimePoint now, TimePoint lease_until,
+                                                          const std::string& owner, int limit) {
+  if (owner.empty()) throw std::invalid_argument("ClaimDueDeliveries: owner must not be empty");
+  return Transact("ClaimDueDeliveries", TransactionKind::kWrite, [&](SqlSession& db) {
+    // Due: its time has come and it is not leased, or its lease ran out (its dispatcher died).
+    // Held back while an earlier event of the same order is pending for the same endpoint, so
+    // one order's events arrive in order, and at most one of them is in flight at a time.
+    std::vector<std::string> ids;
+    {
+      Statement select = db.Query(
+          "SELECT d.id FROM webhook_deliveries d WHERE d.state = 'pending' AND "
+          "((d.locked_until IS NULL AND d.next_attempt_at <= ?1) OR d.locked_until <= ?1) "
+          "AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id "
+          "AND e.disabled = 0) "
+          "AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id "
+          "AND p.order_id = d.order_id AND p.sequence < d.sequence AND p.state = 'pending') "
+          "ORDER BY d.next_attempt_at, d.id LIMIT ?2" +
+          std::string(db.ForUpdateSkipLocked()));
+      select.Bind(1, EpochMillis(now)).Bind(2, std::int64_t{limit});
+      while (select.Step()) ids.push_back(select.Text(0));
+    }
+    std::vector<WebhookDelivery> deliveries;
+    for (const std::string& id : ids) {
+      Statement update = db.Query(
+          "UPDATE webhook_deliveries SET locked_until = ?2, lease_owner = ?3, updated_at = ?4 "
+          "WHERE id = ?1");
+      update.Bind(1, id).Bind(2, EpochMillis(lease_until)).Bind(3, owner).Bind(4, EpochMillis(now));
+      update.Run();
+      Statement select = db.Query(
+          std::string("SELECT d.id, d.event_id, v.type, d.order_id, v.payload, d.attempts, ") +
+          "d.schedule_from, e.id, e.brand_id, e.url, e.event_types, e.secret, "
+          "e.previous_secret, e.previous_secret_expires_at, e.disabled, e.created_at "
+          "FROM webhook_deliveries d JOIN webhook_events v ON v.id = d.event_id "
+          "JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id = ?1");
+      select.Bind(1, id);
+      if (!select.Step()) continue;
+      WebhookDelivery delivery;
+      delivery.id = select.Text(0);
+      delivery.event_id = select.Text(1);
+      delivery.event_type = select.Text(2);
+      delivery.order_id = select.Text(3);
+      delivery.payload = select.Text(4);
+      delivery.attempts = static_cast<int>(select.Integer(5));
+      delivery.scheduled_attempts = delivery.attempts - static_cast<int>(select.Integer(6));
+      delivery.endpoint = ReadEndpointRow(select, cipher_, 7);
+      delivery.lease_owner = owner;
+      deliveries.push_back(std::move(delivery));
+    }
+    return deliveries;
+  });
+}
+
+void SqlStore::FinishDeliveryAttempt(const WebhookDelivery& delivery,
+                                     const DeliveryOutcome& outcome) {
+  using Next = DeliveryOutcome::Next;
+  Transact("FinishDeliveryAttempt", TransactionKind::kWrite, [&](SqlSession& db) {
+    {
+      Statement select = db.Query(
+          "SELECT attempts FROM webhook_deliveries WHERE id = ?1 AND state = 'pending' "
+          "AND lease_owner = ?2" +
+          std::string(db.ForUpdate()));
+      select.Bind(1, delivery.id).Bind(2, delivery.lease_owner);
+      if (delivery.lease_owner.empty() || !select.Step()) {
+        throw LeaseLost("store: the delivery's lease was lost");
+      }
+    }
+    const std::int64_t attempt = delivery.attempts + 1;
+    // A variant rather than an optional: GCC 12 warns of an optional<int64_t> read here.
+    const SqlValue status =
+        outcome.status ? SqlValue(std::int64_t{*outcome.status}) : SqlValue(std::monostate{});
+    const std::optional<std::string> error =
+        outcome.error.empty() ? std::nullopt : std::optional<std::string>(outcome.error);
+    Statement insert = db.Query(
+        "INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status, latency_ms, "
+        "error) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    insert.Bind(1, delivery.id)
+        .Bind(2, attempt)
+        .Bind(3, EpochMillis(outcome.attempted_at))
+        .Bind(4, status)
+        .Bind(5, outcome.latency_ms)
+        .Bind(6, error)
+        .Run();
+
+    const char* state = "pending";
+    if (outcome.next == Next::kDelivered) state = "delivered";
+    if (outcome.next == Next::kGiveUp || outcome.next == Next::kDisableEndpoint) state = "failed";
+    const TimePoint next_attempt_at =
+        outcome.next == Next::kRetry ? outcome.retry_at : outcome.attempted_at;
+    Statement update = db.Query(
+        "UPDATE webhook_deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4, "
+        "locked_until = NULL, lease_owner = NULL, last_status = ?5, last_latency_ms = ?6, "
+        "last_error = ?7, updated_at = ?8 WHERE id = ?1");
+    update.Bind(1, delivery.id)
+        .Bind(2, std::string(state))
+        .Bind(3, attempt)
+        .Bind(4, EpochMillis(next_attempt_at))
+        .Bind(5, status)
+        .Bind(6, outcome.latency_ms)
+        .Bind(7, error)
+        .Bind(8, EpochMillis(outcome.attempted_at))
+        .Run();
+    if (outcome.next == Next::kDisableEndpoint) {
+      Statement disable = db.Query("UPDATE webhook_endpoints SET disabled = 1 WHERE id = ?1");
+      disable.Bind(1, delivery.endpoint.id).Run();
+    }
+  });
+}
+
+std::optional<WebhookEndpoint> SqlStore::RotateWebhookSecret(const std::string& brand_id,
+                                                             const std::string& id,
+                                                             const std::string& secret,
+                                                             TimePoint previous_expires_at) {
+  return Transact("RotateWebhookSecret", TransactionKind::kWrite,
+                  [&](SqlSession& db) -> std::optional<WebhookEndpoint> {
+                    Statement select =
+                        db.Query(std::string("SELECT ") + kEndpointColumns +
+                                 " FROM webhook_endpoints WHERE id = ?1 AND brand_id = ?2" +
+                                 std::string(db.ForUpdate()));
+                    select.Bind(1, id).Bind(2, brand_id);
+                    if (!select.Step()) return std::nullopt;
+                    WebhookEndpoint endpoint = ReadEndpointRow(select, cipher_);
+                    endpoint.previous_secret = endpoint.secret;
+                    endpoint.previous_secret_expires_at = previous_expires_at;
+                    endpoint.secret = secret;
+                    Statement update = db.Query(
+                        "UPDATE webhook_endpoints SET secret = ?2, previous_secret = ?3, "
+                        "previous_secret_expires_at = ?4 WHERE id = ?1");
+                    update.Bind(1, id)
+                        .Bind(2, cipher_.Encrypt(secret, SecretAssociatedData(id, "secret")))
+                        .Bind(3, cipher_.Encrypt(*endpoint.previous_secret,
+                                                 SecretAssociatedData(id, "previous_secret")))
+                        .Bind(4, EpochMillis(previous_expires_at))
+                        .Run();
+                    return endpoint;
+                  });
+}
+
+std::optional<std::vector<WebhookDeliveryRecord>> SqlStore::ListWebhookDeliveries(
+    const std::string& brand_id, const std::string& endpoint_id, int limit,
+    const std::optional<std::string>& cursor) {
+  if (limit < 1) throw std::invalid_argument("ListWebhookDeliveries: limit must be at least 1");
+  return Transact(
+      "ListWebhookDeliveries", TransactionKind::kRead,
+      [&](SqlSession& db) -> std::optional<std::vector<WebhookDeliveryRecord>> {
+        {
+          Statement select =
+              db.Query("SELECT id FROM webhook_endpoints WHERE id = ?1 AND brand_id = ?2");
+          select.Bind(1, endpoint_id).Bind(2, brand_id);
+          if (!select.Step()) return std::nullopt;
+        }
+        std::vector<WebhookDeliveryRecord> page;
+        // Keyset pagination on (created_at, sequence, id), as ListOrders; the cursor names a
+        // delivery of this endpoint, else there is nothing after it. No cursor: after every one.
+        constexpr std::int64_t kAfterAll = std::numeric_limits<std::int64_t>::max();
+        std::int64_t after_created_at = kAfterAll;
+        std::int64_t after_sequence = kAfterAll;
+        std::string after_id;
+        if (cursor) {
+          Statement select = db.Query(
+              "SELECT created_at, sequence, id FROM webhook_deliveries WHERE id = ?1 AND "
+              "endpoint_id = ?2");
+          select.Bind(1, *cursor).Bind(2, endpoint_id);
+          if (!select.Step()) return page;
+          after_created_at = select.Integer(0);
+          after_sequence = select.Integer(1);
+          after_id = select.Text(2);
+        }
+        // Events of one change share their time: the order's sequence puts them in order.
+        Statement select =
+            db.Query(std::string("SELECT ") + kDeliveryRecordColumns +
+                     " FROM webhook_deliveries d JOIN webhook_events v ON v.id = d.event_id "
+                     "WHERE d.endpoint_id = ?1 AND (d.created_at, d.sequence, d.id) < (?2, ?3, ?4) "
+                     "ORDER BY d.created_at DESC, d.sequence DESC, d.id DESC LIMIT ?5");
+        select.Bind(1, endpoint_id)
+            .Bind(2, after_created_at)
+            .Bind(3, after_sequence)
+            .Bind(4, after_id)
+            .Bind(5, std::int64_t{limit});
+        std::vector<std::string> ids;
+        while (select.Step()) ids.push_back(select.Text(0));
+        for (const std::string& id : ids) {
+          if (auto record = FindDeliveryRecord(db, brand_id, id)) page.push_back(*record);
+        }
+        return page;
+      });
+}
+
+std::optional<WebhookDeliveryRecord> SqlStore::ResendWebhookDelivery(const std::string& brand_id,
+                                                                     const std::string& id,
+                                                                     TimePoint now) {
+  return Transact(
+      "ResendWebhookDelivery", TransactionKind::kWrite,
+      [&](SqlSession& db) -> std::optional<WebhookDeliveryRecord> {
+        Statement select = db.Query(
+            "SELECT d.endpoint_id FROM webhook_deliveries d JOIN webhook_endpoints e "
+            "ON e.id = d.endpoint_id WHERE d.id = ?1 AND e.brand_id = ?2" +
+            std::string(db.ForUpdate()));
+        select.Bind(1, id).Bind(2, brand_id);
+        if (!select.Step()) return std::nullopt;
+        const std::string endpoint_id = select.Text(0);
+        // A lease in flight is left alone: its attempt finishes and records what it got.
+        Statement update = db.Query(
+            "UPDATE webhook_deliveries SET state = 'pending', schedule_from = attempts, "
+            "next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1");
+        update.Bind(1, id).Bind(2, EpochMillis(now)).Run();
+        Statement enable = db.Query("UPDATE webhook_endpoints SET disabled = 0 WHERE id = ?1");
+        enable.Bind(1, endpoint_id).Run();
+        return FindDeliveryRecord(db, brand_id, id);
+      });
+}
+
 int SqlStore::ReleaseAllLeases() {
   return Transact("ReleaseAllLeases", TransactionKind::kWrite, [&](SqlSession& db) {
     Statement update =
@@ -1090,6 +1610,16 @@ int SqlStore::ReleaseAllJobLeases() {
     Statement update = db.Query(
         "UPDATE jobs SET locked_until = NULL, lease_owner = NULL "
         "WHERE state = 'queued' AND locked_until IS NOT NULL");
+    update.Run();
+    return db.ChangedRows();
+  });
+}
+
+int SqlStore::ReleaseAllDeliveryLeases() {
+  return Transact("ReleaseAllDeliveryLeases", TransactionKind::kWrite, [&](SqlSession& db) {
+    Statement update = db.Query(
+        "UPDATE webhook_deliveries SET locked_until = NULL, lease_owner = NULL "
+        "WHERE state = 'pending' AND locked_until IS NOT NULL");
     update.Run();
     return db.ChangedRows();
   });

@@ -90,6 +90,15 @@ class MetricsEndpointTest : public ::testing::Test {
 };
 
 TEST_F(MetricsEndpointTest, EveryFamilyCountsARealRunWithoutPhiOrIds) {
+  // A brand webhook endpoint where nothing listens: each attempt fails and is retried.
+  const std::string webhooks_token = service_->Token(kBrand, kUser, "labs:webhooks:manage");
+  const std::map<std::string, std::string> webhooks_auth = {
+      {"Authorization", "Bearer " + webhooks_token}, {"Content-Type", "application/json"}};
+  HttpReply endpoint = service_->Post("/v1/webhooks/endpoints",
+                                      R"({"url": "http://127.0.0.1:9/hooks"})", webhooks_auth);
+  ASSERT_EQ(endpoint.status, 201) << endpoint.body;
+  const std::string endpoint_id = endpoint.Json()["id"];
+
   // Junction is slow to create the order, so a second request with the key finds it in progress.
   sim_->LoadScript({{"operations", {{"create_order", {{{"from_call", 1}, {"delay_ms", 1500}}}}}}});
   auto first =
@@ -122,6 +131,18 @@ TEST_F(MetricsEndpointTest, EveryFamilyCountsARealRunWithoutPhiOrIds) {
             401);
   EXPECT_EQ(service_->Get("/v1/no/such/route").status, 404);
 
+  // The order's first event has been attempted (its delivery log says so) before the scrape.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  bool attempted = false;
+  while (!attempted && std::chrono::steady_clock::now() < deadline) {
+    HttpReply log =
+        service_->Get("/v1/webhooks/endpoints/" + endpoint_id + "/deliveries", webhooks_auth);
+    ASSERT_EQ(log.status, 200) << log.body;
+    const json page = log.Json();
+    for (const json& delivery : page["data"]) attempted |= delivery["attempt_count"] > 0;
+  }
+  ASSERT_TRUE(attempted) << "no webhook delivery was attempted";
+
   // Scraped twice: the first scrape is counted by the second.
   EXPECT_EQ(service_->Get("/metrics").status, 200);
   HttpReply scrape = service_->Get("/metrics");
@@ -139,7 +160,8 @@ TEST_F(MetricsEndpointTest, EveryFamilyCountsARealRunWithoutPhiOrIds) {
            {"lab_orders_jobs_total", "counter"},
            {"lab_orders_jobs_queued", "gauge"},
            {"lab_orders_idempotency_total", "counter"},
-           {"lab_orders_junction_webhooks_total", "counter"}}) {
+           {"lab_orders_junction_webhooks_total", "counter"},
+           {"lab_orders_webhook_deliveries_total", "counter"}}) {
     EXPECT_THAT(text, HasSubstr("# HELP " + family + " "));
     EXPECT_THAT(text, HasSubstr("# TYPE " + family + " " + type + "\n"));
     std::string series = type == "histogram" ? family + "_count" : family;
@@ -200,6 +222,11 @@ TEST_F(MetricsEndpointTest, EveryFamilyCountsARealRunWithoutPhiOrIds) {
   EXPECT_EQ(samples["lab_orders_idempotency_total{result=\"key_reused\"}"], 1);
   EXPECT_EQ(samples["lab_orders_junction_webhooks_total{verdict=\"ignored\"}"], 1);
   EXPECT_EQ(samples["lab_orders_junction_webhooks_total{verdict=\"bad_signature\"}"], 1);
+  EXPECT_GE(samples["lab_orders_webhook_deliveries_total{outcome=\"retry\"}"], 1);
+  EXPECT_EQ(samples["lab_orders_webhook_deliveries_total{outcome=\"delivered\"}"], 0);
+  EXPECT_GE(samples["lab_orders_http_requests_total{route=\"/v1/webhooks/endpoints/{id}/"
+                    "deliveries\",method=\"GET\",status=\"200\"}"],
+            1);
 
   // Text format 0.0.4, line by line.
   static const std::regex comment(R"(# (HELP|TYPE) lab_orders_[a-z_]+ .+)");
@@ -216,7 +243,7 @@ TEST_F(MetricsEndpointTest, EveryFamilyCountsARealRunWithoutPhiOrIds) {
                                    std::end(kWorkflowPatientSecrets));
   secrets.insert(secrets.end(),
                  {"602-555-0144", "Phoenix", order_id, junction_order_id, appointment_id, kBrand,
-                  kUser, kPatient, kKey, "msg_metrics", token_});
+                  kUser, kPatient, kKey, "msg_metrics", token_, endpoint_id, webhooks_token});
   for (const std::string& secret : secrets) {
     EXPECT_EQ(text.find(secret), std::string::npos) << secret << " appears in /metrics";
   }

@@ -6,6 +6,7 @@
 #include <Poco/Process.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <future>
 #include <map>
@@ -29,6 +30,7 @@ constexpr const char* kWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 constexpr const char* kBrand = "brand-openapi";
 constexpr const char* kReadScope = "labs:orders:read";
 constexpr const char* kWriteScope = "labs:orders:write";
+constexpr const char* kWebhooksScope = "labs:webhooks:manage";
 
 std::string CommittedDocumentText() {
   std::ifstream file(std::string(PROJECT_SOURCE_DIR) + "/schemas/openapi.json");
@@ -68,6 +70,11 @@ class DocumentedSurface {
     ASSERT_TRUE(documented_.contains({operation, reply.status})) << "status not documented";
     seen_.insert({operation, reply.status});
     EXPECT_TRUE(reply.headers.contains("X-Request-Id"));
+    if (reply.status == 204) {
+      EXPECT_EQ(reply.body, "");
+      EXPECT_FALSE(reply.headers.contains("Content-Type"));
+      return;
+    }
     const json* schema = validator_.ResponseSchema(method, path_template, reply.status);
     if (schema == nullptr) {
       // Documented as text/plain (the metrics).
@@ -109,6 +116,7 @@ class OpenApiConformanceTest : public ::testing::Test {
     read_write_token_ = service_->Token(kBrand, "user-openapi");
     read_only_token_ = service_->Token(kBrand, "user-openapi", kReadScope);
     write_only_token_ = service_->Token(kBrand, "user-openapi", kWriteScope);
+    webhooks_token_ = service_->Token(kBrand, "user-openapi", kWebhooksScope);
     document_ = json::parse(CommittedDocumentText());
     surface_ = std::make_unique<DocumentedSurface>(document_);
   }
@@ -165,21 +173,23 @@ class OpenApiConformanceTest : public ::testing::Test {
             headers = SignedWebhookHeaders(kWebhookSecret, "msg_example_" + name, body);
           } else if (path_template == "/v1/labs/orders") {
             headers["Idempotency-Key"] = "example-" + name;
+          } else if (path_template == "/v1/webhooks/endpoints") {
+            headers = Auth(webhooks_token_);
           }
           HttpReply reply = Call(http_method, path_template, path, body, headers);
-          if (path_template == "/v1/labs/orders") {
+          if (path_template == "/v1/labs/orders" || path_template == "/v1/webhooks/endpoints") {
             EXPECT_EQ(reply.status, 201);
           }
           ++sent;
         }
       }
     }
-    EXPECT_GE(sent, 4);
+    EXPECT_GE(sent, 6);
   }
 
   std::unique_ptr<SimProcess> sim_;
   std::unique_ptr<ServiceProcess> service_;
-  std::string read_write_token_, read_only_token_, write_only_token_;
+  std::string read_write_token_, read_only_token_, write_only_token_, webhooks_token_;
   json document_;
   std::unique_ptr<DocumentedSurface> surface_;
 };
@@ -212,6 +222,15 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
   EXPECT_EQ(Call("GET", "/readyz", "/readyz").status, 200);
   EXPECT_EQ(Call("GET", "/metrics", "/metrics").status, 200);
   EXPECT_EQ(Call("GET", "/openapi.json", "/openapi.json").status, 200);
+
+  // A brand webhook endpoint, registered before the order so that its events have deliveries
+  // (to a port nobody listens on: each attempt fails, and is logged).
+  const std::string endpoints = "/v1/webhooks/endpoints";
+  const auto webhooks_auth = Auth(webhooks_token_);
+  const json endpoint_body = {{"url", "http://127.0.0.1:9/lab-orders"}};
+  HttpReply registered = Call("POST", endpoints, endpoints, endpoint_body.dump(), webhooks_auth);
+  ASSERT_EQ(registered.status, 201) << registered.body;
+  const std::string endpoint_path = endpoints + "/" + registered.Json()["id"].get<std::string>();
 
   // POST /v1/labs/orders: every answer but 409 and 502 (below).
   HttpReply created = CreateOrder(WorkflowOrderBody("patient-tour"), "key-tour");
@@ -250,6 +269,66 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
   EXPECT_EQ(Call("GET", orders, orders + "?limit=0").status, 400);
   EXPECT_EQ(Call("GET", orders, orders, "", no_token).status, 401);
   EXPECT_EQ(Call("GET", orders, orders, "", Auth(write_only_token_)).status, 403);
+
+  // Brand webhooks: every answer of every route but the 503s (below).
+  EXPECT_EQ(
+      Call("POST", endpoints, endpoints, R"({"url": "ftp://example.com/"})", webhooks_auth).status,
+      400);
+  EXPECT_EQ(Call("POST", endpoints, endpoints, endpoint_body.dump(),
+                 {{"Authorization", "Bearer " + webhooks_token_}, {"Content-Type", "text/plain"}})
+                .status,
+            415);
+  EXPECT_EQ(Call("POST", endpoints, endpoints, std::string(70 * 1024, ' '), webhooks_auth).status,
+            413);
+  EXPECT_EQ(Call("GET", endpoints, endpoints, "", webhooks_auth).status, 200);
+  const std::string deliveries_template = "/v1/webhooks/endpoints/{id}/deliveries";
+  HttpReply log;
+  // The order's first events are attempted (and fail) soon after they commit: the log is read
+  // until its oldest delivery shows an attempt, or the deadline passes.
+  const auto log_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < log_deadline) {
+    log = Call("GET", deliveries_template, endpoint_path + "/deliveries?limit=100", "",
+               webhooks_auth);
+    ASSERT_EQ(log.status, 200) << log.body;
+    const json data = log.Json()["data"];
+    if (!data.empty() && !data.back()["attempts"].empty()) break;
+  }
+  ASSERT_FALSE(log.Json()["data"].empty()) << log.body;
+  ASSERT_FALSE(log.Json()["data"].back()["attempts"].empty()) << log.body;
+  EXPECT_EQ(
+      Call("GET", deliveries_template, endpoint_path + "/deliveries?limit=0", "", webhooks_auth)
+          .status,
+      400);
+  const std::string resend_template = "/v1/webhooks/deliveries/{id}/resend";
+  const std::string resend_path =
+      "/v1/webhooks/deliveries/" + log.Json()["data"].back()["id"].get<std::string>() + "/resend";
+  EXPECT_EQ(Call("POST", resend_template, resend_path, "", webhooks_auth).status, 202);
+  const std::string rotate_template = "/v1/webhooks/endpoints/{id}/rotate-secret";
+  EXPECT_EQ(
+      Call("POST", rotate_template, endpoint_path + "/rotate-secret", "", webhooks_auth).status,
+      200);
+  const std::string endpoint_template = "/v1/webhooks/endpoints/{id}";
+  const std::vector<std::tuple<std::string, std::string, std::string>> webhook_routes = {
+      {"POST", endpoints, endpoints},
+      {"GET", endpoints, endpoints},
+      {"DELETE", endpoint_template, endpoint_path},
+      {"POST", rotate_template, endpoint_path + "/rotate-secret"},
+      {"GET", deliveries_template, endpoint_path + "/deliveries"},
+      {"POST", resend_template, resend_path}};
+  for (const auto& [method, path_template, path] : webhook_routes) {
+    const std::string body = path == endpoints && method == "POST" ? endpoint_body.dump() : "";
+    EXPECT_EQ(Call(method, path_template, path, body, no_token).status, 401) << path;
+    EXPECT_EQ(Call(method, path_template, path, body, Auth(read_write_token_)).status, 403) << path;
+  }
+  EXPECT_EQ(Call("DELETE", endpoint_template, endpoint_path, "", webhooks_auth).status, 204);
+  EXPECT_EQ(Call("DELETE", endpoint_template, endpoint_path, "", webhooks_auth).status, 404);
+  EXPECT_EQ(
+      Call("POST", rotate_template, endpoint_path + "/rotate-secret", "", webhooks_auth).status,
+      404);
+  EXPECT_EQ(
+      Call("GET", deliveries_template, endpoint_path + "/deliveries", "", webhooks_auth).status,
+      404);
+  EXPECT_EQ(Call("POST", resend_template, resend_path, "", webhooks_auth).status, 404);
 
   // Availability and booking on the scheduled order: a reschedule to the first slot listed.
   HttpReply availability =
@@ -365,6 +444,9 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
   drained("GET", availability_template, order_path + "/appointment/availability");
   drained("POST", appointment_template, order_path + "/appointment");
   drained("POST", webhook, webhook);
+  for (const auto& [method, path_template, path] : webhook_routes) {
+    drained(method, path_template, path);
+  }
   EXPECT_EQ(Call(draining, "GET", "/healthz", "/healthz").status, 200);
   Poco::Process::requestTermination(Poco::Process::PID(draining.pid()));  // ends the drain
   EXPECT_EQ(draining.Wait(), 0);

@@ -225,6 +225,36 @@ TEST_F(ServiceTest, ReplaysTheFirstAnswerAndRefusesADifferentBody) {
   EXPECT_EQ(sim_->Calls("create_order").size(), 2u);
 }
 
+TEST_F(ServiceTest, EchoesTheBrandsOwnIdsAndCountsThemInTheFingerprint) {
+  json body = OrderBody();
+  body["external_order_id"] = "acme-order-1001";
+  body["metadata"] = {{"campaign", "spring"}, {"clinic", "phoenix-1"}};
+  HttpReply created = Create(body, "key-echo");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.Json()["external_order_id"], "acme-order-1001");
+  EXPECT_EQ(created.Json()["metadata"], body["metadata"]);
+  HttpReply fetched = service_->Get("/v1/labs/orders/" + created.Json()["id"].get<std::string>(),
+                                    {{"Authorization", "Bearer " + token_}});
+  ASSERT_EQ(fetched.status, 200);
+  EXPECT_EQ(fetched.Json()["external_order_id"], "acme-order-1001");
+  EXPECT_EQ(fetched.Json()["metadata"], body["metadata"]);
+
+  json changed = body;
+  changed["metadata"]["campaign"] = "autumn";
+  EXPECT_EQ(Create(changed, "key-echo").status, 422);
+  changed = body;
+  changed["external_order_id"] = "acme-order-1002";
+  EXPECT_EQ(Create(changed, "key-echo").status, 422);
+
+  HttpReply plain = Create(OrderBody(), "key-plain");
+  ASSERT_EQ(plain.status, 201);
+  EXPECT_TRUE(plain.Json()["external_order_id"].is_null());
+  EXPECT_EQ(plain.Json()["metadata"], json::object());
+  // The brand's values never reach the log.
+  EXPECT_EQ(service_->Log().find("phoenix-1"), std::string::npos);
+  EXPECT_EQ(service_->Log().find("acme-order-1001"), std::string::npos);
+}
+
 TEST_F(ServiceTest, FiftyConcurrentDuplicatesMakeOneJunctionOrder) {
   // Junction is slow, so the duplicates arrive while the first is still working.
   sim_->LoadScript({{"operations", {{"create_order", {{{"delay_ms", 300}}}}}}});

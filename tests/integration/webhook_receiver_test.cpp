@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -38,19 +38,8 @@ std::string EventBody(const std::string& order_id, const std::string& external_o
       .dump();
 }
 
-class NpmVerifiedDeliveryTest : public ::testing::Test {
+class NpmVerifiedDeliveryTest : public NodeReceiverTest {
  protected:
-  void SetUp() override {
-    if (std::optional<std::string> why = NodeReceiver::Unavailable()) {
-      // scripts/test.sh installs the receiver and sets this: there it must never silently skip.
-      const char* required = std::getenv("LAB_ORDERS_REQUIRE_NODE_RECEIVER");
-      if (required != nullptr && std::string(required) == "1") {
-        FAIL() << "the npm-verified receiver cannot run: " << *why;
-      }
-      GTEST_SKIP() << "the npm-verified receiver cannot run: " << *why;
-    }
-  }
-
   // One attempt, signed now (the package checks the timestamp against its own clock).
   DeliveryResult Deliver(NodeReceiver& receiver, const DeliverySigner& signer,
                          const std::string& message_id, const std::string& body) {

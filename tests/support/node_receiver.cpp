@@ -44,11 +44,11 @@ std::optional<std::string> NodeReceiver::Unavailable() {
   return std::nullopt;
 }
 
-NodeReceiver::NodeReceiver(const std::vector<std::string>& secrets) {
+NodeReceiver::NodeReceiver(const std::vector<std::string>& secrets, unsigned short port) {
   std::optional<fs::path> node = FindOnPath("node");
   if (!node) throw std::runtime_error("node is not on the PATH");
   std::vector<std::string> args = {(kReceiverDir / "receiver.mjs").string(),
-                                   "--exit-on-stdin-close"};
+                                   "--exit-on-stdin-close", "--port", std::to_string(port)};
   args.insert(args.end(), secrets.begin(), secrets.end());
   Poco::Pipe out;
   handle_ = std::make_unique<Poco::ProcessHandle>(
@@ -83,9 +83,25 @@ nlohmann::json NodeReceiver::Deliveries() {
   return reply.Json()["deliveries"];
 }
 
+void NodeReceiver::SetSecrets(const std::vector<std::string>& secrets) {
+  HttpReply reply =
+      HttpCall(port_, "POST", "/secrets", nlohmann::json{{"secrets", secrets}}.dump());
+  if (reply.status != 200) throw std::runtime_error("POST /secrets: " + reply.body);
+}
+
 void NodeReceiver::Script(const nlohmann::json& answers) {
   HttpReply reply = HttpCall(port_, "POST", "/script", nlohmann::json{{"answers", answers}}.dump());
   if (reply.status != 200) throw std::runtime_error("POST /script: " + reply.body);
+}
+
+void NodeReceiverTest::SetUp() {
+  if (std::optional<std::string> why = NodeReceiver::Unavailable()) {
+    const char* required = std::getenv("LAB_ORDERS_REQUIRE_NODE_RECEIVER");
+    if (required != nullptr && std::string(required) == "1") {
+      FAIL() << "the npm-verified receiver cannot run: " << *why;
+    }
+    GTEST_SKIP() << "the npm-verified receiver cannot run: " << *why;
+  }
 }
 
 }  // namespace lab_orders::testing

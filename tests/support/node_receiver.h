@@ -2,6 +2,7 @@
 
 #include <Poco/Pipe.h>
 #include <Poco/Process.h>
+#include <gtest/gtest.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -20,12 +21,16 @@ class NodeReceiver {
   // receiver), or nullopt when it can.
   static std::optional<std::string> Unavailable();
 
-  explicit NodeReceiver(const std::vector<std::string>& secrets);
+  // port 0: a free one; else that port (to come back where a stopped receiver was).
+  explicit NodeReceiver(const std::vector<std::string>& secrets, unsigned short port = 0);
   ~NodeReceiver();
   NodeReceiver(const NodeReceiver&) = delete;
   NodeReceiver& operator=(const NodeReceiver&) = delete;
 
+  unsigned short port() const { return port_; }
   std::string Url(const std::string& path) const;
+  // Verifies with these secrets from now on (ones the service made after the receiver started).
+  void SetSecrets(const std::vector<std::string>& secrets);
   // Every delivery so far: webhook_id, verified, secret_index, body, status, ...
   nlohmann::json Deliveries();
   // The answers to give the next deliveries, in order: statuses, or {"status", "retry_after"}.
@@ -35,6 +40,15 @@ class NodeReceiver {
   std::unique_ptr<Poco::ProcessHandle> handle_;
   Poco::Pipe stdin_;  // closing it ends the receiver
   unsigned short port_ = 0;
+};
+
+// A fixture base for tests that need the receiver: skipped where it cannot run, and failed
+// instead under LAB_ORDERS_REQUIRE_NODE_RECEIVER=1 (scripts/test.sh), so that there it can never
+// silently go missing. A derived SetUp calls this one first and returns if IsSkipped() or
+// HasFatalFailure().
+class NodeReceiverTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
 };
 
 }  // namespace lab_orders::testing

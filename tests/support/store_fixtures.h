@@ -7,6 +7,7 @@
 
 #include "lab_orders/common/clock.h"
 #include "lab_orders/orders/types.h"
+#include "lab_orders/store/store.h"
 
 namespace lab_orders::testing {
 
@@ -22,6 +23,20 @@ inline orders::LabOrder ExampleOrder(const std::string& id, const std::string& b
   order.patient = {"Ann", "Example", "1980-01-01", "ann@example.org", std::nullopt, std::nullopt};
   order.address = {"1 Main St", std::nullopt, "Eugene", "OR", "97405", "US"};
   return order;
+}
+
+// An order of brand_id made at Junction at `at` through the store's phase commits, as a POST
+// would: its lab_order.created event is in the outbox, its first step job queued ("step-<id>").
+inline void AddJunctionOrder(store::Store& store, const std::string& brand_id,
+                             const std::string& order_id,
+                             std::chrono::system_clock::time_point at,
+                             const orders::LabOrder* recorded = nullptr) {
+  const std::string key = "key-" + order_id;
+  store.ClaimKey(brand_id, key, "fp", at, at + std::chrono::seconds(30));
+  store.RecordOrder(key, recorded ? *recorded : ExampleOrder(order_id, brand_id, at));
+  store.SaveJunctionOrder(
+      brand_id, key, order_id, "jo-" + order_id, "ordered", at,
+      store::NewJob{"step-" + order_id, store::kJobAwaitRequisition, order_id, "", at});
 }
 
 }  // namespace lab_orders::testing

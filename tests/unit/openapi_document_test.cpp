@@ -12,6 +12,8 @@
 #include <string>
 
 #include "lab_orders/app/error.h"
+#include "lab_orders/webhooks/order_events.h"
+#include "lab_orders/webhooks/transport.h"
 
 namespace lab_orders::http {
 namespace {
@@ -65,9 +67,18 @@ TEST(OpenApiDocumentTest, IsOpenApi31AndServedAsCommitted) {
   EXPECT_EQ(OpenApiDocument().at("openapi"), "3.1.0");
 }
 
-TEST(OpenApiDocumentTest, LabOrderRequestMeansWhatTheSeedContractSays) {
+// Optional request fields the service adds to the seed's (issue 8: the brand's own ids).
+constexpr const char* kAddedRequestFields[] = {"external_order_id", "metadata"};
+
+TEST(OpenApiDocumentTest, LabOrderRequestMeansWhatTheSeedContractSaysPlusOptionalFields) {
+  json seed_fields = LabOrderRequestSchema();
+  for (const char* added : kAddedRequestFields) {
+    EXPECT_TRUE(seed_fields.at("properties").contains(added)) << added;
+    seed_fields.at("properties").erase(added);
+  }
   for (const auto& seed_file : SeedContractFiles("lab-order-request.schema.json")) {
-    EXPECT_EQ(Meaning(LabOrderRequestSchema()), Meaning(ReadJson(seed_file)))
+    // Only optional fields are added: required stays the seed's (compared with the rest).
+    EXPECT_EQ(Meaning(seed_fields), Meaning(ReadJson(seed_file)))
         << "#/components/schemas/LabOrderRequest differs from " << seed_file;
   }
 }
@@ -107,6 +118,31 @@ TEST(OpenApiDocumentTest, ErrorCodesAreExactlyTheOnesTheServiceSends) {
   }
   const json& documented = OpenApiComponentSchema("Error").at("properties").at("error").at("enum");
   EXPECT_EQ(std::set<std::string>(documented.begin(), documented.end()), sent);
+}
+
+TEST(OpenApiDocumentTest, WebhookEventTypesAreExactlyTheOnesTheServiceSends) {
+  const std::vector<std::string>& sent = webhooks::EventTypes();
+  for (const json* types :
+       {&OpenApiComponentSchema("WebhookEndpointRequest")["properties"]["event_types"]["items"],
+        &OpenApiComponentSchema("WebhookEndpoint")["properties"]["event_types"]["items"],
+        &OpenApiComponentSchema("WebhookDelivery")["properties"]["event_type"]}) {
+    EXPECT_EQ(types->at("enum").get<std::vector<std::string>>(), sent);
+  }
+  EXPECT_EQ(
+      OpenApiComponentSchema("WebhookEndpointRequest")["properties"]["event_types"]["maxItems"],
+      sent.size());
+}
+
+TEST(OpenApiDocumentTest, DeliveryAttemptErrorsAreExactlyTheTransportsOwn) {
+  std::set<json> sent = {nullptr};
+  // kDestinationRefused and kMalformedResponse are the enum's first and last errors.
+  for (int error = int(webhooks::TransportError::kDestinationRefused);
+       error <= int(webhooks::TransportError::kMalformedResponse); ++error) {
+    sent.insert(webhooks::TransportErrorName(webhooks::TransportError(error)));
+  }
+  const json& documented =
+      OpenApiComponentSchema("WebhookAttempt").at("properties").at("error").at("enum");
+  EXPECT_EQ(std::set<json>(documented.begin(), documented.end()), sent);
 }
 
 }  // namespace

@@ -75,7 +75,7 @@ json FullBody() {
       {"total_cents", 18900},
       {"currency", "USD"},
       {"patient_id", "pat_123"},
-      {"metadata", {{"campaign", "spring"}, {"tags", {"a", "b"}}}},
+      {"metadata", {{"campaign", "spring"}, {"tags", "a,b"}}},
   };
 }
 
@@ -201,6 +201,8 @@ TEST_F(RequestValidatorTest, AcceptsFullBodyAndNormalisesIt) {
   EXPECT_EQ(request.total_cents, 18900);
   EXPECT_EQ(request.currency, "USD");
   EXPECT_EQ(request.patient_id, "pat_123");
+  EXPECT_EQ(request.metadata,
+            (std::map<std::string, std::string>{{"campaign", "spring"}, {"tags", "a,b"}}));
 }
 
 TEST_F(RequestValidatorTest, AcceptsNullForNullableFields) {
@@ -212,6 +214,51 @@ TEST_F(RequestValidatorTest, AcceptsNullForNullableFields) {
   EXPECT_EQ(request.total_cents, std::nullopt);
   EXPECT_EQ(request.currency, std::nullopt);
   EXPECT_EQ(request.patient_id, std::nullopt);
+}
+
+TEST_F(RequestValidatorTest, KeepsTheBrandsExternalOrderIdAndMetadata) {
+  json body = MinimalBody();
+  body["external_order_id"] = "acme-1001";
+  body["metadata"] = {{"campaign", "spring"}, {"clinic", std::string(500, 'x')}};
+  OrderRequest request = Accepted(body);
+  EXPECT_EQ(request.external_order_id, "acme-1001");
+  EXPECT_EQ(request.metadata, (std::map<std::string, std::string>{
+                                  {"campaign", "spring"}, {"clinic", std::string(500, 'x')}}));
+
+  body["external_order_id"] = nullptr;
+  body["metadata"] = nullptr;
+  request = Accepted(body);
+  EXPECT_EQ(request.external_order_id, std::nullopt);
+  EXPECT_TRUE(request.metadata.empty());
+}
+
+TEST_F(RequestValidatorTest, BoundsTheExternalOrderIdAndMetadata) {
+  json body = MinimalBody();
+  body["external_order_id"] = std::string(256, 'a');
+  EXPECT_THAT(RefusedLines(body), ElementsAre("/external_order_id must be at most 255 characters"));
+  body["external_order_id"] = "";
+  EXPECT_THAT(RefusedLines(body), ElementsAre("/external_order_id must not be empty"));
+  body["external_order_id"] = 7;
+  EXPECT_THAT(RefusedLines(body), ElementsAre("/external_order_id must be a string or null"));
+  body.erase("external_order_id");
+
+  body["metadata"] = {{"note", std::string(501, 'x')}};
+  EXPECT_THAT(Paths(Refused(body)), ElementsAre("/metadata/note"));
+  body["metadata"] = {{"note", 5}};
+  EXPECT_THAT(Paths(Refused(body)), ElementsAre("/metadata/note"));
+  body["metadata"] = {{std::string(41, 'k'), "v"}};
+  EXPECT_THAT(RefusedLines(body), ElementsAre("/metadata keys must be 1 to 40 characters long"));
+  body["metadata"] = {{"", "v"}};
+  EXPECT_THAT(RefusedLines(body), ElementsAre("/metadata keys must be 1 to 40 characters long"));
+  body["metadata"] = json::array();
+  EXPECT_THAT(RefusedLines(body), ElementsAre("/metadata must be an object or null"));
+  json many = json::object();
+  for (int i = 0; i < 21; ++i) many["k" + std::to_string(i)] = "v";
+  body["metadata"] = many;
+  EXPECT_THAT(RefusedLines(body), ElementsAre("/metadata must have at most 20 keys"));
+  many.erase("k0");
+  body["metadata"] = many;
+  EXPECT_EQ(Accepted(body).metadata.size(), 20u);
 }
 
 TEST_F(RequestValidatorTest, AcceptsEveryPanelSlugOfTheSchema) {

@@ -60,6 +60,8 @@ LabOrder MakeOrder(const std::string& id, const std::string& brand_id, TimePoint
   order.status = status;
   order.total_cents = 4900;
   order.currency = "usd";
+  order.external_order_id = "brand-order-7";
+  order.metadata = {{"campaign", "spring"}, {"note", "a \"quoted\" value"}};
   order.created_at = FormatRfc3339(created_at);
   order.updated_at = FormatRfc3339(created_at);
   order.patient = {kFirstName, kLastName, kDob, kEmail, kPhone, "female"};
@@ -151,7 +153,7 @@ TEST_P(StoreTest, MigrateIsIdempotent) {
     EXPECT_TRUE(reopened->Ready());
     reopened->Migrate();
   }
-  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM schema_migrations"), "2");
+  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM schema_migrations"), "3");
   EXPECT_EQ(database().QueryText("SELECT MIN(version) FROM schema_migrations"), "1");
 }
 
@@ -163,7 +165,7 @@ TEST_P(StoreTest, StoresMigratingOneEmptyDatabaseAtOnceAllSucceed) {
   for (int i = 0; i < kStores; ++i) stores.push_back(OpenStore());
   ExpectNoErrors(RunTogether(kStores, [&](int i) { stores[i]->Migrate(); }));
   for (const auto& store : stores) EXPECT_TRUE(store->Ready());
-  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM schema_migrations"), "2");
+  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM schema_migrations"), "3");
   // The schema works from any of them.
   EXPECT_EQ(stores[0]->ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s).result, ClaimResult::kNew);
   EXPECT_EQ(stores[kStores - 1]->ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s).result,
@@ -310,6 +312,8 @@ TEST_P(StoreTest, PhasesMoveTheRecoveryPointAndShowThroughGetOrder) {
   EXPECT_EQ(recorded->panel_slug, "metabolic-basic");
   EXPECT_EQ(recorded->total_cents, 4900);
   EXPECT_EQ(recorded->currency, "usd");
+  EXPECT_EQ(recorded->external_order_id, "brand-order-7");
+  EXPECT_EQ(recorded->metadata, order.metadata);
   EXPECT_EQ(recorded->created_at, "2024-05-01T12:00:00+00:00");
   EXPECT_FALSE(recorded->junction_user_id.has_value());
   EXPECT_FALSE(recorded->completed_at.has_value());
@@ -374,6 +378,8 @@ TEST_P(StoreTest, OptionalFieldsRoundTripAsAbsent) {
   order.patient.phone.reset();
   order.patient.sex.reset();
   order.address.line2.reset();
+  order.external_order_id.reset();
+  order.metadata.clear();
   Store().RecordOrder("k", order);
   std::optional<LabOrder> stored = Store().GetOrder("b", "order-1");
   ASSERT_TRUE(stored.has_value());
@@ -383,6 +389,8 @@ TEST_P(StoreTest, OptionalFieldsRoundTripAsAbsent) {
   EXPECT_FALSE(stored->patient.phone.has_value());
   EXPECT_FALSE(stored->patient.sex.has_value());
   EXPECT_FALSE(stored->address.line2.has_value());
+  EXPECT_FALSE(stored->external_order_id.has_value());
+  EXPECT_TRUE(stored->metadata.empty());
 }
 
 TEST_P(StoreTest, WorkflowAndVersionRoundTripThroughRecordOrder) {

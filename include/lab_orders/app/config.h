@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "lab_orders/auth/jwt.h"
 #include "lab_orders/junction/http_client.h"
@@ -52,6 +53,10 @@ struct Config {
   std::chrono::seconds key_lease{60};
   std::chrono::seconds completer_after{300};
   std::chrono::seconds completer_interval{30};
+  // Brand webhooks: how often the dispatcher looks for due deliveries, and the waits after each
+  // failed attempt (empty: the Standard Webhooks schedule of retry_schedule.h).
+  std::chrono::milliseconds webhook_interval{1000};
+  std::vector<std::chrono::seconds> webhook_retry_delays;
 };
 
 // Builds the configuration from environment-style variables. A file named by LAB_ORDERS_CONFIG

@@ -16,6 +16,10 @@ class PeriodicTask {
   PeriodicTask(std::string name, std::chrono::milliseconds interval, std::function<void()> pass);
   ~PeriodicTask();  // stops the thread, waiting for a pass in progress
 
+  // Runs the next pass now instead of at the end of the interval (once, however many wakes came
+  // meanwhile; during a pass, right after it). Safe from any thread.
+  void Wake();
+
   PeriodicTask(const PeriodicTask&) = delete;
   PeriodicTask& operator=(const PeriodicTask&) = delete;
 
@@ -28,6 +32,7 @@ class PeriodicTask {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool woken_ = false;
   std::thread thread_;
 };
 

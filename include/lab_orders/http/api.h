@@ -17,6 +17,7 @@
 #include "lab_orders/common/metrics.h"
 #include "lab_orders/orders/order_service.h"
 #include "lab_orders/store/store.h"
+#include "lab_orders/webhooks/endpoint_service.h"
 #include "lab_orders/workflow/junction_webhook.h"
 #include "lab_orders/workflow/order_actions.h"
 
@@ -56,6 +57,9 @@ class Api {
   // Serves GET /metrics from registry, counts requests (RecordRequest) and Junction webhook
   // verdicts in it. Call before serving; without it /metrics is 404 and nothing is counted.
   void UseMetrics(metrics::Registry& registry);
+  // Serves the brand webhook routes (/v1/webhooks/endpoints..., /v1/webhooks/deliveries/...)
+  // with endpoints; without it they answer 404.
+  void ServeWebhookEndpointsWith(webhooks::EndpointService& endpoints) { endpoints_ = &endpoints; }
   // Lets GET /v1/labs/orders/{id}?wait_status=a,b[&wait_ms=N] wait for the order to change.
   void WaitForChangesWith(ChangeNotifier& changes) { changes_ = &changes; }
 
@@ -74,6 +78,8 @@ class Api {
   ApiResponse OrderRoute(const ApiRequest& request, const std::string& order_id,
                          const std::string& action, ApiResponse& context) const;
   ApiResponse JunctionWebhook(const ApiRequest& request) const;
+  // /v1/webhooks/endpoints[/{id}[/action]] and /v1/webhooks/deliveries/{id}/resend.
+  ApiResponse BrandWebhookRoute(const ApiRequest& request, ApiResponse& context) const;
 
   orders::OrderService& orders_;
   workflow::OrderActions& actions_;
@@ -82,6 +88,7 @@ class Api {
   store::Store& store_;
   std::function<void()> wake_workflow_;
   ChangeNotifier* changes_ = nullptr;
+  webhooks::EndpointService* endpoints_ = nullptr;
   std::atomic<bool> shutting_down_{false};
   const metrics::Registry* registry_ = nullptr;
   metrics::CounterFamily* requests_ = nullptr;

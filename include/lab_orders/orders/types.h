@@ -4,6 +4,7 @@
 // an error message or a metric, and they are encrypted at rest.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ struct OrderRequest {
   std::optional<std::int64_t> total_cents;
   std::optional<std::string> currency;
   std::optional<std::string> patient_id;
+  // The brand's own correlation data: not PHI, but never logged (ids only reach the logs).
+  std::optional<std::string> external_order_id;
+  std::map<std::string, std::string> metadata;
 };
 
 // The appointment as the API shows it (CONTRACT §2). Junction's appointment address is PHI and is
@@ -85,6 +89,8 @@ struct LabOrder {
   std::string created_at;  // RFC 3339 UTC
   std::string updated_at;
   std::optional<std::string> completed_at;
+  std::optional<std::string> external_order_id;  // as the brand sent it; never logged
+  std::map<std::string, std::string> metadata;   // as the brand sent it; never logged
   WorkflowState workflow;
   std::int64_t version = 0;  // bumped by every write after the order is recorded
   Patient patient;           // PHI

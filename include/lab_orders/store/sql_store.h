@@ -71,6 +71,23 @@ class SqlStore : public Store {
   std::vector<std::pair<std::string, int>> QueuedJobCounts() override;
 
   bool RecordJunctionWebhook(const std::string& svix_id, TimePoint now, const NewJob& job) override;
+  void CreateWebhookEndpoint(const WebhookEndpoint& endpoint) override;
+  std::vector<WebhookEndpoint> ListWebhookEndpoints(const std::string& brand_id) override;
+  bool DeleteWebhookEndpoint(const std::string& brand_id, const std::string& id) override;
+  std::vector<WebhookDelivery> ClaimDueDeliveries(TimePoint now, TimePoint lease_until,
+                                                  const std::string& owner, int limit) override;
+  void FinishDeliveryAttempt(const WebhookDelivery& delivery,
+                             const DeliveryOutcome& outcome) override;
+  std::optional<WebhookEndpoint> RotateWebhookSecret(const std::string& brand_id,
+                                                     const std::string& id,
+                                                     const std::string& secret,
+                                                     TimePoint previous_expires_at) override;
+  std::optional<std::vector<WebhookDeliveryRecord>> ListWebhookDeliveries(
+      const std::string& brand_id, const std::string& endpoint_id, int limit,
+      const std::optional<std::string>& cursor) override;
+  std::optional<WebhookDeliveryRecord> ResendWebhookDelivery(const std::string& brand_id,
+                                                             const std::string& id,
+                                                             TimePoint now) override;
 
   // For a service starting on a file no other live process uses: every lease in it belonged to a
   // process that is gone, so unfinished keys become resumable at once instead of when their
@@ -79,6 +96,9 @@ class SqlStore : public Store {
   // The same for jobs: every queued job's lease is dropped, so a job whose worker died with the
   // last process runs at its due time instead of when the lease runs out. Returns how many.
   int ReleaseAllJobLeases();
+  // The same for brand webhook deliveries: one in flight when the last process died is due again
+  // at once (its receiver may get it twice: deliveries are at least once). Returns how many.
+  int ReleaseAllDeliveryLeases();
 
  protected:
   SqlStore(std::unique_ptr<SqlDatabase> database, PhiCipher cipher);

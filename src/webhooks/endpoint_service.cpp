@@ -1,0 +1,154 @@
+#include "lab_orders/webhooks/endpoint_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+#include <vector>
+
+#include "lab_orders/app/error.h"
+#include "lab_orders/common/svix.h"
+#include "lab_orders/webhooks/order_events.h"
+#include "lab_orders/webhooks/signer.h"
+
+namespace lab_orders::webhooks {
+namespace {
+
+using nlohmann::json;
+
+AppError Invalid(std::vector<FieldViolation> violations) {
+  const std::string count = std::to_string(violations.size()) + " violations";
+  return AppError(ErrorCode::kValidationError, "The request body is not valid.", count,
+                  std::move(violations));
+}
+
+AppError NotFound(const char* what) {
+  return AppError(ErrorCode::kNotFound, std::string("No such ") + what + ".");
+}
+
+// The schema allows only known types, each once; absent: every type (stored as none).
+std::vector<std::string> EventTypesOf(const json& body) {
+  auto found = body.find("event_types");
+  if (found == body.end()) return {};
+  return found->get<std::vector<std::string>>();
+}
+
+json OptionalTime(const std::optional<store::TimePoint>& at) {
+  return at ? json(FormatRfc3339(*at)) : json(nullptr);
+}
+
+}  // namespace
+
+EndpointService::EndpointService(store::Store& store, const DestinationPolicy& policy,
+                                 const Clock& clock, IdGenerator& ids,
+                                 const nlohmann::json& request_schema)
+    : store_(store), policy_(policy), clock_(clock), ids_(ids), request_schema_(request_schema) {}
+
+json EndpointService::Endpoint(const store::WebhookEndpoint& endpoint) {
+  return {{"id", endpoint.id},
+          {"url", endpoint.url},
+          {"event_types", endpoint.event_types.empty() ? EventTypes() : endpoint.event_types},
+          {"disabled", endpoint.disabled},
+          {"previous_secret_expires_at", OptionalTime(endpoint.previous_secret_expires_at)},
+          {"created_at", FormatRfc3339(endpoint.created_at)}};
+}
+
+json EndpointService::Delivery(const store::WebhookDeliveryRecord& delivery) {
+  json attempts = json::array();
+  for (const store::WebhookAttempt& attempt : delivery.attempts) {
+    attempts.push_back({{"attempt", attempt.attempt},
+                        {"attempted_at", FormatRfc3339(attempt.attempted_at)},
+                        {"status_code", attempt.status ? json(*attempt.status) : json(nullptr)},
+                        {"error", attempt.error.empty() ? json(nullptr) : json(attempt.error)},
+                        {"latency_ms", attempt.latency_ms}});
+  }
+  return {{"id", delivery.id},
+          {"endpoint_id", delivery.endpoint_id},
+          {"webhook_id", delivery.event_id},
+          {"event_type", delivery.event_type},
+          {"order_id", delivery.order_id},
+          {"status", delivery.state},
+          {"attempt_count", delivery.attempt_count},
+          {"next_attempt_at", OptionalTime(delivery.next_attempt_at)},
+          {"created_at", FormatRfc3339(delivery.created_at)},
+          {"attempts", attempts}};
+}
+
+json EndpointService::Create(const std::string& brand_id, const json& body) {
+  if (!body.is_object()) throw Invalid({{"", "must be a JSON object"}});
+  if (std::vector<FieldViolation> violations = request_schema_.Validate(body);
+      !violations.empty()) {
+    throw Invalid(std::move(violations));
+  }
+  const std::string url = body.at("url").get<std::string>();
+  DestinationCheck check = policy_.CheckEndpoint(url);
+  if (!check.ok()) throw Invalid({{"/url", check.refusal().message}});
+
+  store::WebhookEndpoint endpoint;
+  endpoint.id = "ep_" + ids_.NewUuid();
+  endpoint.brand_id = brand_id;
+  endpoint.url = url;
+  endpoint.event_types = EventTypesOf(body);
+  endpoint.secret = NewWebhookSecret();
+  endpoint.created_at = clock_.Now();
+  store_.CreateWebhookEndpoint(endpoint);
+  spdlog::info("webhook endpoint {} registered for brand {}", endpoint.id, brand_id);
+  DeliveriesDue();
+  json answer = Endpoint(endpoint);
+  answer["secret"] = endpoint.secret;
+  return answer;
+}
+
+json EndpointService::List(const std::string& brand_id) {
+  json data = json::array();
+  for (const store::WebhookEndpoint& endpoint : store_.ListWebhookEndpoints(brand_id)) {
+    data.push_back(Endpoint(endpoint));
+  }
+  return {{"data", data}};
+}
+
+void EndpointService::Delete(const std::string& brand_id, const std::string& id) {
+  if (!store_.DeleteWebhookEndpoint(brand_id, id)) throw NotFound("webhook endpoint");
+  spdlog::info("webhook endpoint {} of brand {} deleted", id, brand_id);
+}
+
+json EndpointService::RotateSecret(const std::string& brand_id, const std::string& id) {
+  const std::string secret = NewWebhookSecret();
+  std::optional<store::WebhookEndpoint> endpoint =
+      store_.RotateWebhookSecret(brand_id, id, secret, clock_.Now() + kRotationOverlap);
+  if (!endpoint) throw NotFound("webhook endpoint");
+  spdlog::info("webhook endpoint {} of brand {}: secret rotated", id, brand_id);
+  json answer = Endpoint(*endpoint);
+  answer["secret"] = endpoint->secret;
+  return answer;
+}
+
+json EndpointService::Deliveries(const std::string& brand_id, const std::string& endpoint_id,
+                                 int limit, const std::optional<std::string>& cursor) {
+  // One more than asked: whether there is a next page.
+  std::optional<std::vector<store::WebhookDeliveryRecord>> page =
+      store_.ListWebhookDeliveries(brand_id, endpoint_id, limit + 1, cursor);
+  if (!page) throw NotFound("webhook endpoint");
+  json data = json::array();
+  for (std::size_t i = 0; i < page->size() && int(i) < limit; ++i) {
+    data.push_back(Delivery((*page)[i]));
+  }
+  json next = nullptr;
+  if (int(page->size()) > limit) next = (*page)[std::size_t(limit) - 1].id;
+  return {{"data", data}, {"next_cursor", next}};
+}
+
+json EndpointService::Resend(const std::string& brand_id, const std::string& delivery_id) {
+  std::optional<store::WebhookDeliveryRecord> delivery =
+      store_.ResendWebhookDelivery(brand_id, delivery_id, clock_.Now());
+  if (!delivery) throw NotFound("webhook delivery");
+  spdlog::info("webhook delivery {} ({}) of brand {} resent", delivery_id, delivery->event_id,
+               brand_id);
+  DeliveriesDue();
+  return Delivery(*delivery);
+}
+
+void EndpointService::DeliveriesDue() const {
+  if (deliveries_due_) deliveries_due_();
+}
+
+}  // namespace lab_orders::webhooks
