@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -404,6 +406,61 @@ TEST_P(StoreWebhooksTest, ReleaseAllDeliveryLeasesMakesAnAttemptInFlightDueAgain
   ASSERT_EQ(again.size(), 1u) << "due at once, not when the lease would have run out";
   EXPECT_EQ(again[0].event_id, held[0].event_id);
   EXPECT_THROW(Finish(held[0], DeliveryOutcome::Next::kDelivered, kT0 + 3s), LeaseLost);
+}
+
+// Dispatchers on several replicas (on SQLite connections to one file, on PostgreSQL pools that
+// skip the rows another has locked): every event is attempted exactly once, and each order's
+// events one at a time, in their order.
+TEST_P(StoreWebhooksTest, DispatchersOnManyStoresDeliverEachEventOnceInOrderPerOrder) {
+  constexpr int kOrders = 12;
+  constexpr int kStores = 4;
+  AddEndpoint("ep");
+  for (int i = 0; i < kOrders; ++i) AddOrderWithTwoUpdates("o" + std::to_string(i));
+  std::vector<std::unique_ptr<SqlStore>> stores;
+  for (int i = 0; i < kStores; ++i) stores.push_back(database().Open(PhiCipher(kPhiKey), ""));
+
+  std::mutex mutex;
+  std::vector<std::string> attempted;                    // event ids, as delivered
+  std::map<std::string, std::vector<std::string>> seen;  // order id: its events, as delivered
+  const TimePoint now = kT0 + 1min;
+  testing::ExpectNoErrors(testing::RunTogether(kStores, [&](int i) {
+    const std::string owner = "dispatcher-" + std::to_string(i);
+    for (int idle = 0; idle < 200;) {
+      std::vector<WebhookDelivery> claimed = stores[i]->ClaimDueDeliveries(now, now + 1h, owner, 2);
+      if (claimed.empty()) {
+        std::lock_guard lock(mutex);
+        if (attempted.size() == size_t(kOrders * 3)) return;
+        ++idle;  // another dispatcher holds the rest; their successors come due as it finishes
+        continue;
+      }
+      for (const WebhookDelivery& delivery : claimed) {
+        {
+          std::lock_guard lock(mutex);
+          attempted.push_back(delivery.event_id);
+          const json status = json::parse(delivery.payload)["data"]["status"];
+          seen[delivery.order_id].push_back(
+              delivery.event_type +
+              (status.is_string() ? " " + status.get<std::string>() : std::string()));
+        }
+        DeliveryOutcome outcome;
+        outcome.next = DeliveryOutcome::Next::kDelivered;
+        outcome.attempted_at = now;
+        outcome.status = 200;
+        stores[i]->FinishDeliveryAttempt(delivery, outcome);
+      }
+    }
+  }));
+  std::set<std::string> distinct(attempted.begin(), attempted.end());
+  EXPECT_EQ(attempted.size(), distinct.size()) << "an event was handed to two dispatchers";
+  EXPECT_EQ(distinct.size(), size_t(kOrders * 3));
+  for (const auto& [order_id, events] : seen) {
+    EXPECT_EQ(events, (std::vector<std::string>{"lab_order.created",
+                                                "lab_order.updated appointment_pending",
+                                                "lab_order.updated appointment_scheduled"}))
+        << order_id;
+  }
+  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM webhook_attempts"),
+            std::to_string(kOrders * 3));
 }
 
 }  // namespace
