@@ -7,6 +7,7 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/Timespan.h>
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -321,6 +322,60 @@ json OrderBody(long long index, const std::string& run_id) {
           {"total_cents", 14900},
           {"currency", "USD"},
           {"patient_id", "bench-" + run_id + "-patient-" + number}};
+}
+
+// ---- a database per service ----------------------------------------------------------------
+
+namespace {
+
+bool IsPostgresUrl(const std::string& url) {
+  return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+}
+
+// libpq takes the URL as it is; the statement is the benchmark's own (no user input).
+void RunOnServer(const std::string& server_url, const std::string& sql) {
+  PGconn* connection = PQconnectdb(server_url.c_str());
+  if (PQstatus(connection) != CONNECTION_OK) {
+    std::string why = PQerrorMessage(connection);
+    PQfinish(connection);
+    throw std::runtime_error("cannot connect to PostgreSQL for the benchmark's database: " + why);
+  }
+  PGresult* result = PQexec(connection, sql.c_str());
+  const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
+  std::string why = ok ? "" : PQresultErrorMessage(result);
+  PQclear(result);
+  PQfinish(connection);
+  if (!ok) throw std::runtime_error("PostgreSQL: " + sql + ": " + why);
+}
+
+// The URL with its database (the path) replaced.
+std::string WithDatabase(const std::string& url, const std::string& database) {
+  const std::size_t host_start = url.find("://") + 3;
+  const std::size_t query = url.find('?', host_start);
+  std::size_t path = url.find('/', host_start);
+  if (path > query) path = query;  // no path, or only a query
+  return url.substr(0, std::min(path, url.size())) + "/" + database +
+         (query == std::string::npos ? "" : url.substr(query));
+}
+
+}  // namespace
+
+ServiceDatabase::ServiceDatabase(const std::string& database_url, const std::string& name)
+    : url_(database_url) {
+  if (!IsPostgresUrl(database_url)) return;
+  name_ = "lab_orders_bench_" + name + "_" + RandomHex(8);
+  RunOnServer(database_url, "CREATE DATABASE " + name_);
+  server_url_ = database_url;
+  url_ = WithDatabase(database_url, name_);
+}
+
+ServiceDatabase::~ServiceDatabase() {
+  if (server_url_.empty()) return;
+  try {
+    RunOnServer(server_url_, "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+  } catch (const std::exception& e) {
+    std::cerr << "note: " << e.what() << "\n";
+  }
 }
 
 // ---- formatting and odds and ends --------------------------------------------------------------

@@ -112,6 +112,24 @@ std::map<std::string, std::string> ServiceEnvironment(
     const std::string& database, unsigned short sim_port, const std::string& run_id,
     const std::map<std::string, std::string>& settings);
 
+// The database one service of a run uses: for SQLite the URL as given; for a PostgreSQL URL a
+// new database made on that server for this service alone (services of one run have their own
+// PHI keys, so they must not share rows), dropped again when this goes away.
+class ServiceDatabase {
+ public:
+  ServiceDatabase(const std::string& database_url, const std::string& name);
+  ~ServiceDatabase();
+  ServiceDatabase(const ServiceDatabase&) = delete;
+  ServiceDatabase& operator=(const ServiceDatabase&) = delete;
+
+  const std::string& url() const { return url_; }
+
+ private:
+  std::string server_url_;  // empty unless a database was made
+  std::string name_;
+  std::string url_;
+};
+
 // A token from `lab-orders token` for the brand, valid for a day.
 std::string MintToken(const std::map<std::string, std::string>& service_env,
                       const std::string& brand, const std::filesystem::path& directory);

@@ -72,7 +72,7 @@ Usage: bench_pending_appointments [flags]
   --setup-timeout S         give up if the orders are not all pending by then (900)
   --sim-latency-ms N        junction-sim --latency-ms, a slower Junction (0)
   --database URL            LAB_ORDERS_DATABASE (default: a new SQLite file in the temporary
-                            directory)
+                            directory); on PostgreSQL a new database on that server, dropped after
   --json FILE               write the figures to FILE as JSON too
   --keep                    keep the temporary directory (database, logs) afterwards
   --help                    this text
@@ -266,9 +266,11 @@ int Run(const Options& options, const fs::path& directory) {
   // 2. lab-orders serve, configured as a deployment would be: production mode, its own secrets,
   // a fresh SQLite file, default timeouts and backoffs, the pool and the rate under test. Nothing
   // the caller's shell exports for the service (LAB_ORDERS_*, JUNCTION_*) leaks into the run.
-  std::string database = options.database.empty()
-                             ? "sqlite:" + (directory / "lab-orders.db").string()
-                             : options.database;
+  ServiceDatabase service_database(options.database.empty()
+                                       ? "sqlite:" + (directory / "lab-orders.db").string()
+                                       : options.database,
+                                   "pending");
+  const std::string& database = service_database.url();
   std::map<std::string, std::string> service_env = ServiceEnvironment(
       database, sim_port, run_id,
       {{"LAB_ORDERS_WORKERS", std::to_string(options.workers)},
