@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 namespace lab_orders::workflow {
 
@@ -10,8 +11,14 @@ using std::chrono::duration;
 using std::chrono::duration_cast;
 using std::chrono::nanoseconds;
 
-TokenBucket::TokenBucket(double rate_per_second, int burst, const Clock& clock)
-    : rate_(rate_per_second), burst_(std::max(burst, 1)), clock_(clock), tokens_(burst_) {
+void TokenBucket::SleepThread(nanoseconds wait) { std::this_thread::sleep_for(wait); }
+
+TokenBucket::TokenBucket(double rate_per_second, int burst, const Clock& clock, Sleep sleep)
+    : rate_(rate_per_second),
+      burst_(std::max(burst, 1)),
+      clock_(clock),
+      sleep_(std::move(sleep)),
+      tokens_(burst_) {
   if (!(rate_per_second > 0)) throw std::invalid_argument("TokenBucket: the rate must be > 0");
   last_ = clock_.Now();
 }
@@ -38,7 +45,7 @@ void TokenBucket::Acquire() {
   for (nanoseconds wait = TryAcquire(); wait > nanoseconds::zero(); wait = TryAcquire()) {
     // Not waiting for another thread: the rate limit is time itself passing until the next
     // token (TryAcquire says exactly how long).
-    std::this_thread::sleep_for(wait);
+    sleep_(wait);
   }
 }
 

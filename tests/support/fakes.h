@@ -14,7 +14,7 @@ class FakeClock final : public Clock {
   using TimePoint = std::chrono::system_clock::time_point;
   explicit FakeClock(TimePoint start) : now_(start) {}
   TimePoint Now() const override { return now_; }
-  void Advance(std::chrono::milliseconds by) { now_ += by; }
+  void Advance(std::chrono::system_clock::duration by) { now_ += by; }
 
  private:
   TimePoint now_;

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <vector>
 
 #include "mocks/mock_junction_client.h"
 #include "support/fakes.h"
@@ -129,11 +130,18 @@ TEST(TokenBucketTest, AcquireTakesATokenWithoutWaitingWhileAnyIsLeft) {
   EXPECT_GT(bucket.TryAcquire(), nanoseconds::zero());
 }
 
-TEST(TokenBucketTest, AcquireWaitsForARefillInRealTime) {
-  SystemClock clock;
-  TokenBucket bucket(1000.0, 1, clock);  // a token every millisecond
+TEST(TokenBucketTest, AcquireWaitsExactlyUntilTheNextToken) {
+  FakeClock clock(kT0);
+  std::vector<nanoseconds> waits;
+  TokenBucket bucket(4.0, 1, clock, [&](nanoseconds wait) {
+    waits.push_back(wait);
+    clock.Advance(wait);  // the time the service's thread would have slept
+  });
   for (int i = 0; i < 5; ++i) bucket.Acquire();
-  SUCCEED();
+  // The first token was there; each of the other four took a quarter of a second to come.
+  EXPECT_EQ(waits, std::vector<nanoseconds>(4, 250ms));
+  EXPECT_EQ(clock.Now(), kT0 + 1s);
+  EXPECT_GT(bucket.TryAcquire(), nanoseconds::zero());
 }
 
 // ---- RateLimitedJunctionClient

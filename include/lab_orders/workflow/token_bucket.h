@@ -3,6 +3,7 @@
 // Keeps calls to Junction under a configured rate, across every worker of the process.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -13,12 +14,17 @@ namespace lab_orders::workflow {
 
 class TokenBucket {
  public:
+  // How Acquire waits for time to pass: the thread sleeps in the service; a test's fake clock
+  // advances instead.
+  using Sleep = std::function<void(std::chrono::nanoseconds)>;
+  static void SleepThread(std::chrono::nanoseconds wait);
+
   // rate_per_second tokens a second, holding at most burst; starts full.
-  TokenBucket(double rate_per_second, int burst, const Clock& clock);
+  TokenBucket(double rate_per_second, int burst, const Clock& clock, Sleep sleep = SleepThread);
 
   // Takes a token and returns zero, or takes nothing and returns how long until one is there.
   std::chrono::nanoseconds TryAcquire();
-  // Blocks (real time) until a token is taken.
+  // Waits (through sleep) until a token is taken.
   void Acquire();
 
  private:
@@ -27,6 +33,7 @@ class TokenBucket {
   const double rate_;
   const double burst_;
   const Clock& clock_;
+  const Sleep sleep_;
   std::mutex mutex_;
   double tokens_;
   std::chrono::system_clock::time_point last_;
