@@ -773,23 +773,22 @@ bool SqlStore::Ready() {
 
 Claim SqlStore::ClaimKey(const std::string& brand_id, const std::string& key,
                          const std::string& fingerprint, TimePoint now, TimePoint lease_until) {
-  // A finished key never changes again, so its replay (the common retry) is answered from a
-  // plain read: no write lock, and on PostgreSQL no row lock to make durable at commit.
-  std::optional<Claim> finished =
-      Transact("ClaimKey", TransactionKind::kRead, [&](SqlSession& db) -> std::optional<Claim> {
-        Statement select = db.Query(std::string("SELECT ") + kKeyColumns +
+  return Transact("ClaimKey", TransactionKind::kWrite, [&](SqlSession& db) {
+    // A finished key never changes again, so its replay (the common retry) is answered from a
+    // plain read: on PostgreSQL no row lock that the commit would have to make durable.
+    {
+      Statement finished = db.Query(std::string("SELECT ") + kKeyColumns +
                                     " FROM idempotency_keys WHERE brand_id = ?1 AND key = ?2 "
                                     "AND recovery_point = ?3");
-        select.Bind(1, brand_id).Bind(2, key).Bind(3, RecoveryPointName(RecoveryPoint::kFinished));
-        if (!select.Step()) return std::nullopt;
-        IdempotencyRecord record = ReadKeyRow(select, cipher_);
+      finished.Bind(1, brand_id).Bind(2, key).Bind(3, RecoveryPointName(RecoveryPoint::kFinished));
+      if (finished.Step()) {
+        IdempotencyRecord record = ReadKeyRow(finished, cipher_);
         const ClaimResult result = record.fingerprint == fingerprint
                                        ? ClaimResult::kFinished
                                        : ClaimResult::kFingerprintMismatch;
         return Claim{result, std::move(record)};
-      });
-  if (finished) return std::move(*finished);
-  return Transact("ClaimKey", TransactionKind::kWrite, [&](SqlSession& db) {
+      }
+    }
     struct StoredKey {
       IdempotencyRecord record;
       std::optional<std::int64_t> locked_until;

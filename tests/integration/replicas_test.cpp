@@ -64,8 +64,11 @@ std::string NoticeableLogLines(const std::string& log, std::size_t limit) {
     std::size_t end = log.find('\n', start);
     if (end == std::string::npos) end = log.size();
     std::string line = log.substr(start, end - start);
-    const bool noticeable = line.find("\"level\":\"warning\"") != std::string::npos ||
-                            line.find("\"level\":\"error\"") != std::string::npos;
+    bool noticeable = false;
+    for (const char* level : {"warning", "error", "critical"}) {
+      noticeable =
+          noticeable || line.find("\"level\":\"" + std::string(level) + "\"") != std::string::npos;
+    }
     // The outage's thousands of 503s and idle polls that met it are expected; what else went
     // wrong is the story.
     bool outage_noise = false;
