@@ -14,15 +14,16 @@
 #include <variant>
 #include <vector>
 
-#include "lab_orders/app/error.h"
 #include "lab_orders/auth/jwt.h"
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/encoding.h"
+#include "lab_orders/common/error.h"
 #include "lab_orders/common/ids.h"
 #include "lab_orders/http/openapi_document.h"
+#include "lab_orders/model/order.h"
+#include "lab_orders/model/order_json.h"
 #include "lab_orders/orders/order_service.h"
 #include "lab_orders/orders/request_validator.h"
-#include "lab_orders/orders/types.h"
 #include "lab_orders/store/phi_cipher.h"
 #include "lab_orders/store/sqlite_store.h"
 #include "lab_orders/store/store.h"
@@ -76,7 +77,7 @@ ValidatorFixture& Validator() {
 void BM_ValidateTypicalOrder(benchmark::State& state) {
   const orders::RequestValidator& validator = Validator().validator;
   const json body = TypicalOrderBody();
-  if (!std::holds_alternative<orders::OrderRequest>(validator.Validate(body))) {
+  if (!std::holds_alternative<model::OrderRequest>(validator.Validate(body))) {
     state.SkipWithError("the typical body did not validate");
     return;
   }
@@ -313,8 +314,8 @@ class TempStore {
 
 constexpr char kBrand[] = "brand-1";
 
-orders::LabOrder MakeOrder(const std::string& id, const std::string& created_at) {
-  orders::LabOrder order;
+model::LabOrder MakeOrder(const std::string& id, const std::string& created_at) {
+  model::LabOrder order;
   order.id = id;
   order.brand_id = kBrand;
   order.user_id = "user-1";
@@ -343,7 +344,7 @@ void BM_StoreClaimAndRecordOrder(benchmark::State& state) {
     const std::string key = "bench-key-" + std::to_string(n);
     const std::string order_id = NewRandomUuid();
     const auto now = std::chrono::system_clock::now();
-    orders::LabOrder order = MakeOrder(order_id, FormatRfc3339(now));
+    model::LabOrder order = MakeOrder(order_id, FormatRfc3339(now));
     ++n;
     state.ResumeTiming();
 
@@ -372,9 +373,9 @@ void BM_StoreReplayFinishedKey(benchmark::State& state) {
     state.SkipWithError("setup: the key was not new");
     return;
   }
-  orders::LabOrder order = MakeOrder(order_id, FormatRfc3339(created));
+  model::LabOrder order = MakeOrder(order_id, FormatRfc3339(created));
   store->RecordOrder(key, order);
-  store->FinishKey(kBrand, key, 201, orders::OrderService::OrderJson(order).dump());
+  store->FinishKey(kBrand, key, 201, model::OrderJson(order).dump());
 
   for (auto _ : state) {
     const auto now = std::chrono::system_clock::now();

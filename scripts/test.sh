@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lints the OpenAPI document and checks the generated TypeScript SDK is up to date, builds
+# Checks the floors of the code (cmake/floors.txt), lints the OpenAPI document and checks the generated TypeScript SDK is up to date, builds
 # lab-orders and runs every test (unit, integration, the SDK's example against the service), then
 # the same suites again under AddressSanitizer and UndefinedBehaviorSanitizer. The README's test
 # command.
@@ -10,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+# Every include points down a floor (cmake/floors.txt): seconds, so before any build.
+bash scripts/check-floors.sh
 bash scripts/check-openapi.sh
 # The npm-verified webhook receiver (tests/webhooks/receiver): its tests fail, not skip, here.
 npm ci --prefix tests/webhooks/receiver --ignore-scripts --no-audit --no-fund --loglevel=error

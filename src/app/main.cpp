@@ -14,19 +14,20 @@
 #include <vector>
 
 #include "lab_orders/app/config.h"
-#include "lab_orders/app/key_completer.h"
-#include "lab_orders/app/key_reaper.h"
 #include "lab_orders/app/logging.h"
-#include "lab_orders/app/periodic_task.h"
 #include "lab_orders/app/store_factory.h"
 #include "lab_orders/auth/jwt.h"
 #include "lab_orders/common/metrics.h"
+#include "lab_orders/common/periodic_task.h"
 #include "lab_orders/common/stop_signals.h"
 #include "lab_orders/http/api.h"
 #include "lab_orders/http/openapi_document.h"
 #include "lab_orders/http/server.h"
 #include "lab_orders/junction/http_client.h"
 #include "lab_orders/junction/measured_client.h"
+#include "lab_orders/junction/rate_limited_client.h"
+#include "lab_orders/orders/key_completer.h"
+#include "lab_orders/orders/key_reaper.h"
 #include "lab_orders/orders/order_service.h"
 #include "lab_orders/orders/panels.h"
 #include "lab_orders/orders/request_validator.h"
@@ -39,7 +40,6 @@
 #include "lab_orders/workflow/junction_webhook.h"
 #include "lab_orders/workflow/order_actions.h"
 #include "lab_orders/workflow/order_workflow.h"
-#include "lab_orders/workflow/token_bucket.h"
 
 extern char** environ;
 
@@ -67,7 +67,7 @@ Commands:
               [--sim PATH (default: junction-sim beside lab-orders)] [--panels FILE] [--keep]
             exit 0 when every scenario passed, 1 when one failed, 2 for bad input
 
-Configuration comes from the environment (CONTRACT §4), or a KEY=VALUE file named by
+Configuration comes from the environment (the contract: configuration), or a KEY=VALUE file named by
 LAB_ORDERS_CONFIG: LAB_ORDERS_ENV (production | development), LAB_ORDERS_LISTEN,
 LAB_ORDERS_DATABASE (sqlite:PATH or postgresql://user:pass@host:port/db?sslmode=...),
 LAB_ORDERS_DATABASE_POOL (16), LAB_ORDERS_DATABASE_WAIT_MS (1000), LAB_ORDERS_JWT_SECRET, LAB_ORDERS_JWT_PUBLIC_KEY, LAB_ORDERS_JWT_ISSUER,
@@ -125,9 +125,9 @@ int Serve(const Config& config) {
 
   // The workflow's calls to Junction share one rate limit; a request's own calls do not wait
   // behind background polling.
-  workflow::TokenBucket bucket(config.junction_rate_per_second,
-                               std::max(1, int(config.junction_rate_per_second)), clock);
-  workflow::RateLimitedJunctionClient workflow_junction(junction, bucket);
+  TokenBucket bucket(config.junction_rate_per_second,
+                     std::max(1, int(config.junction_rate_per_second)), clock);
+  junction::RateLimitedJunctionClient workflow_junction(junction, bucket);
   workflow::OrderWorkflow order_workflow(*store, workflow_junction, clock, ids, config.workflow);
   // Brand webhooks: the outbox delivered from every replica at once (the store's claims keep
   // each delivery to one dispatcher, and each order's events in order).
@@ -184,8 +184,9 @@ int Serve(const Config& config) {
   api.WaitForChangesWith(changes);
   api.ServeWebhookEndpointsWith(endpoints);
   api.UseMetrics(registry);
-  KeyReaper reaper(*store, clock, config.idempotency_ttl);
-  KeyCompleter completer(*store, service, clock, config.completer_after, config.completer_interval);
+  orders::KeyReaper reaper(*store, clock, config.idempotency_ttl);
+  orders::KeyCompleter completer(*store, service, clock, config.completer_after,
+                                 config.completer_interval);
   runner.Start();
   http::Server server(
       api, {config.listen_host, config.listen_port, config.http_threads, config.http_queue});

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "lab_orders/common/json_depth.h"
+#include "lab_orders/http/error_status.h"
 #include "lab_orders/http/openapi_document.h"
 
 namespace lab_orders::http {

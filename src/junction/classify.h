@@ -4,7 +4,7 @@
 #include <string>
 
 #include "lab_orders/junction/result.h"
-#include "transport.h"
+#include "lab_orders/junction/transport.h"
 
 namespace lab_orders::junction {
 

@@ -5,7 +5,7 @@
 
 #include "classify.h"
 #include "codec.h"
-#include "transport.h"
+#include "lab_orders/junction/transport.h"
 
 namespace lab_orders::junction {
 namespace {

@@ -1,4 +1,4 @@
-#include "transport.h"
+#include "lab_orders/junction/transport.h"
 
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -11,7 +11,7 @@
 
 #include <stdexcept>
 
-#include "lab_orders/net/client_tls.h"
+#include "lab_orders/common/client_tls.h"
 
 namespace lab_orders::junction {
 namespace {
@@ -39,7 +39,7 @@ Transport::Transport(const HttpClientOptions& options) : options_(options) {
   port_ = uri.getPort();
   base_path_ = uri.getPath();
   while (!base_path_.empty() && base_path_.back() == '/') base_path_.pop_back();
-  if (secure_) tls_context_ = net::MakeClientTlsContext(options.ca_file);
+  if (secure_) tls_context_ = MakeClientTlsContext(options.ca_file);
 }
 
 Transport::~Transport() = default;

@@ -2,9 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "lab_orders/app/error.h"
 #include "lab_orders/common/encoding.h"
-#include "lab_orders/orders/junction_failure.h"
+#include "lab_orders/common/error.h"
+#include "lab_orders/junction/junction_failure.h"
+#include "lab_orders/model/order_json.h"
 
 namespace lab_orders::orders {
 namespace {
@@ -15,10 +16,10 @@ constexpr const char* kCreatePath = "/v1/labs/orders";
 
 // Every 502 from order creation tells the client how to retry safely.
 AppError JunctionFailure(const junction::CallError& error) {
-  return orders::JunctionFailure(error, "retry with the same Idempotency-Key.");
+  return junction::JunctionFailure(error, "retry with the same Idempotency-Key.");
 }
 
-junction::PatientDetails PatientFor(const LabOrder& order) {
+junction::PatientDetails PatientFor(const model::LabOrder& order) {
   return {order.patient.first_name,
           order.patient.last_name,
           order.patient.dob,
@@ -27,24 +28,9 @@ junction::PatientDetails PatientFor(const LabOrder& order) {
           order.patient.email};
 }
 
-junction::PatientAddress AddressFor(const LabOrder& order) {
+junction::PatientAddress AddressFor(const model::LabOrder& order) {
   return {order.address.line1, order.address.line2,   order.address.city, order.address.state,
           order.address.zip,   order.address.country, std::nullopt};
-}
-
-json OptionalJson(const std::optional<std::string>& value) {
-  return value ? json(*value) : json(nullptr);
-}
-
-json AppointmentJson(const std::optional<AppointmentView>& appointment) {
-  if (!appointment) return nullptr;
-  return {{"id", appointment->id},
-          {"status", appointment->status},
-          {"start_at", OptionalJson(appointment->start_at)},
-          {"end_at", OptionalJson(appointment->end_at)},
-          {"timezone", OptionalJson(appointment->timezone)},
-          {"provider", appointment->provider},
-          {"can_reschedule", appointment->can_reschedule}};
 }
 
 }  // namespace
@@ -98,27 +84,6 @@ void OrderService::UseMetrics(metrics::Registry& registry) {
       {{"result", {"replayed", "conflict_in_progress", "key_reused"}}});
 }
 
-json OrderService::OrderJson(const LabOrder& order) {
-  return {{"id", order.id},
-          {"brand_id", order.brand_id},
-          {"user_id", order.user_id},
-          {"patient_id", OptionalJson(order.patient_id)},
-          {"panel_slug", order.panel_slug},
-          {"junction_order_id", order.junction_order_id.value_or("")},
-          {"status", order.status},
-          {"total_cents", order.total_cents ? json(*order.total_cents) : json(nullptr)},
-          {"currency", OptionalJson(order.currency)},
-          {"tracking_number", nullptr},
-          {"result_bloodwork_id", nullptr},
-          {"created_at", order.created_at},
-          {"updated_at", order.updated_at},
-          {"completed_at", OptionalJson(order.completed_at)},
-          {"appointment", AppointmentJson(order.workflow.appointment)},
-          {"failure_reason", OptionalJson(order.workflow.failure_reason)},
-          {"external_order_id", OptionalJson(order.external_order_id)},
-          {"metadata", order.metadata}};
-}
-
 StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
                                        const std::optional<std::string>& raw_key,
                                        const json& body) {
@@ -136,7 +101,7 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
     throw AppError(ErrorCode::kValidationError, "The request body is not valid.",
                    std::to_string(violations->size()) + " violations", *violations);
   }
-  const OrderRequest& request = std::get<OrderRequest>(validated);
+  const model::OrderRequest& request = std::get<model::OrderRequest>(validated);
 
   auto now = clock_.Now();
   store::Claim claim =
@@ -166,7 +131,7 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
   }
 
   // This request's order, or the one an earlier request with the key recorded.
-  std::optional<LabOrder> order;
+  std::optional<model::LabOrder> order;
   if (claim.record.recovery_point == store::RecoveryPoint::kStarted) {
     order.emplace();
     order->id = ids_.NewUuid();
@@ -202,17 +167,17 @@ std::optional<std::string> OrderService::CompleteStaleKey(const store::Idempoten
 }
 
 std::string OrderService::DriveToFinish(const store::IdempotencyRecord& record,
-                                        std::optional<LabOrder> new_order) {
+                                        std::optional<model::LabOrder> new_order) {
   const std::string& brand_id = record.brand_id;
   const std::string& key = record.key;
   try {
     // Read once, then kept in step with what each phase commits.
-    LabOrder order;
+    model::LabOrder order;
     if (new_order) {
       order = std::move(*new_order);
       store_.RecordOrder(key, order);
     } else {
-      std::optional<LabOrder> stored =
+      std::optional<model::LabOrder> stored =
           record.order_id ? store_.GetOrder(brand_id, *record.order_id) : std::nullopt;
       if (!stored) throw AppError(ErrorCode::kInternalError, "The order could not be read back.");
       order = std::move(*stored);
@@ -221,7 +186,7 @@ std::string OrderService::DriveToFinish(const store::IdempotencyRecord& record,
     if (point <= store::RecoveryPoint::kOrderRecorded) EnsureJunctionUser(key, order);
     if (point <= store::RecoveryPoint::kUserEnsured) CreateJunctionOrder(key, order);
 
-    std::string answer = OrderJson(order).dump();
+    std::string answer = model::OrderJson(order).dump();
     store_.FinishKey(brand_id, key, 201, answer);
     if (new_order) {
       spdlog::info("order {} created for brand {}", order.id, brand_id);
@@ -241,7 +206,7 @@ std::string OrderService::DriveToFinish(const store::IdempotencyRecord& record,
   }
 }
 
-void OrderService::EnsureJunctionUser(const std::string& key, LabOrder& order) {
+void OrderService::EnsureJunctionUser(const std::string& key, model::LabOrder& order) {
   // Ids only: Junction's client_user_id must never carry patient data.
   std::string client_user_id = order.brand_id + ":" + order.patient_id.value_or(order.user_id);
   std::optional<std::string> junction_user_id = store_.FindJunctionUser(client_user_id);
@@ -262,7 +227,7 @@ void OrderService::EnsureJunctionUser(const std::string& key, LabOrder& order) {
   order.updated_at = FormatRfc3339(now);
 }
 
-void OrderService::CreateJunctionOrder(const std::string& key, LabOrder& order) {
+void OrderService::CreateJunctionOrder(const std::string& key, model::LabOrder& order) {
   junction::CreateOrderRequest request;
   request.user_id = *order.junction_user_id;
   request.patient_details = PatientFor(order);
@@ -285,17 +250,19 @@ void OrderService::CreateJunctionOrder(const std::string& key, LabOrder& order) 
 }
 
 json OrderService::GetOrder(const auth::Principal& principal, const std::string& order_id) {
-  std::optional<LabOrder> order = store_.GetOrder(principal.brand_id, order_id);
+  std::optional<model::LabOrder> order = store_.GetOrder(principal.brand_id, order_id);
   if (!order) throw AppError(ErrorCode::kNotFound, "No such order.");
-  return OrderJson(*order);
+  return model::OrderJson(*order);
 }
 
 json OrderService::ListOrders(const auth::Principal& principal,
                               const std::optional<std::string>& status, int limit,
                               const std::optional<std::string>& cursor) {
-  std::vector<LabOrder> page = store_.ListOrders(principal.brand_id, status, limit + 1, cursor);
+  std::vector<model::LabOrder> page =
+      store_.ListOrders(principal.brand_id, status, limit + 1, cursor);
   json data = json::array();
-  for (size_t i = 0; i < page.size() && int(i) < limit; ++i) data.push_back(OrderJson(page[i]));
+  for (size_t i = 0; i < page.size() && int(i) < limit; ++i)
+    data.push_back(model::OrderJson(page[i]));
   json next = nullptr;
   if (int(page.size()) > limit) next = page[size_t(limit) - 1].id;
   return {{"data", data}, {"next_cursor", next}};

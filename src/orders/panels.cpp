@@ -3,7 +3,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "lab_orders/app/config.h"
+#include "lab_orders/common/config_error.h"
 
 namespace lab_orders::orders {
 

@@ -22,7 +22,7 @@ constexpr std::size_t kLabNameMaxLength = 50;
 constexpr std::size_t kMetadataKeyMaxLength = 40;  // as the Metadata description says
 // RFC 5321's limit on a forward path; longer addresses cannot be delivered anyway.
 constexpr std::size_t kEmailMaxLength = 254;
-// Junction's at-home draws are for adults only (FACTS §4).
+// Junction's at-home draws are for adults only (Junction's facts: endpoints).
 constexpr int kMinimumPatientAge = 18;
 
 // ---- UTF-8 ------------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ std::optional<std::string> NormaliseStateCode(std::string_view state) {
   return upper;
 }
 
-// ^\d{5}(-\d{4})?$ by hand: no std::regex on client input (DESIGN.md).
+// ^\d{5}(-\d{4})?$ by hand: no std::regex on client input (the design notes).
 bool IsUsZip(std::string_view zip) {
   if (zip.size() != 5 && zip.size() != 10) return false;
   for (std::size_t i = 0; i < zip.size(); ++i) {
@@ -317,7 +317,7 @@ void CheckName(LabRuleCheck& check, std::string_view key, std::string* normalise
 }
 
 void ApplyLabRules(const json& body, const Clock& clock, std::vector<FieldViolation>* violations,
-                   OrderRequest* request) {
+                   model::OrderRequest* request) {
   LabRuleCheck check(body, violations);
   request->panel_slug = StringOf(check.Passed("", "panel_slug"));
 
@@ -411,7 +411,7 @@ void ApplyLabRules(const json& body, const Clock& clock, std::vector<FieldViolat
 RequestValidator::RequestValidator(const json& schema, const Clock& clock, InputLimits limits)
     : schema_(schema, limits), clock_(clock) {}
 
-std::variant<OrderRequest, std::vector<FieldViolation>> RequestValidator::Validate(
+std::variant<model::OrderRequest, std::vector<FieldViolation>> RequestValidator::Validate(
     const json& body) const {
   if (!body.is_object()) {
     return std::vector<FieldViolation>{{"", "must be a JSON object"}};
@@ -420,7 +420,7 @@ std::variant<OrderRequest, std::vector<FieldViolation>> RequestValidator::Valida
   if (!violations.empty()) return violations;
   violations = schema_.CheckSchema(body);
 
-  OrderRequest request;
+  model::OrderRequest request;
   ApplyLabRules(body, clock_, &violations, &request);
   if (!violations.empty()) return violations;
   return request;

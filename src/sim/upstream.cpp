@@ -5,7 +5,7 @@
 
 #include <stdexcept>
 
-#include "junction/transport.h"
+#include "lab_orders/junction/transport.h"
 
 namespace lab_orders::sim {
 namespace {

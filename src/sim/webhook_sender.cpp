@@ -10,8 +10,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "lab_orders/common/client_tls.h"
 #include "lab_orders/common/encoding.h"
-#include "lab_orders/net/client_tls.h"
 
 namespace lab_orders::sim {
 namespace {
@@ -23,7 +23,7 @@ const std::chrono::milliseconds kRetryDelays[] = {
 // For https:// targets: the chain is verified against the system's certificate authorities and
 // the name against the host, as Svix would. Made once, on the first https delivery.
 Poco::Net::Context::Ptr ClientContext() {
-  static const Poco::Net::Context::Ptr context = net::MakeClientTlsContext();
+  static const Poco::Net::Context::Ptr context = MakeClientTlsContext();
   return context;
 }
 }  // namespace

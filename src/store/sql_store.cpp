@@ -15,9 +15,9 @@
 
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/ids.h"
+#include "lab_orders/model/order_events.h"
 #include "lab_orders/store/postgres_store.h"
 #include "lab_orders/store/sqlite_store.h"
-#include "lab_orders/webhooks/order_events.h"
 #include "store/postgres_database.h"
 #include "store/sql_session.h"
 #include "store/sqlite_database.h"
@@ -265,9 +265,9 @@ std::optional<std::string> OptionalFromJson(const nlohmann::json& object, const 
 }
 
 // Every PHI field of an order in one document, so one seal covers them all.
-std::string PhiDocument(const orders::LabOrder& order) {
-  const orders::Patient& patient = order.patient;
-  const orders::Address& address = order.address;
+std::string PhiDocument(const model::LabOrder& order) {
+  const model::Patient& patient = order.patient;
+  const model::Address& address = order.address;
   nlohmann::json document = {
       {"patient",
        {{"first_name", patient.first_name},
@@ -287,7 +287,7 @@ std::string PhiDocument(const orders::LabOrder& order) {
   return document.dump();
 }
 
-void ReadPhiDocument(const std::string& text, orders::LabOrder* order) {
+void ReadPhiDocument(const std::string& text, model::LabOrder* order) {
   try {
     nlohmann::json document = nlohmann::json::parse(text);
     const nlohmann::json& patient = document.at("patient");
@@ -311,10 +311,10 @@ void ReadPhiDocument(const std::string& text, orders::LabOrder* order) {
 }
 
 // The workflow state as JSON: every field, absent optionals as null.
-std::string WorkflowDocument(const orders::WorkflowState& state) {
+std::string WorkflowDocument(const model::WorkflowState& state) {
   nlohmann::json appointment = nullptr;
   if (state.appointment) {
-    const orders::AppointmentView& view = *state.appointment;
+    const model::AppointmentView& view = *state.appointment;
     appointment = {
         {"id", view.id},
         {"status", view.status},
@@ -348,18 +348,18 @@ T FieldOr(const nlohmann::json& object, const char* name, T fallback) {
   return found->get<T>();
 }
 
-orders::WorkflowState ReadWorkflowDocument(const std::string& text) {
+model::WorkflowState ReadWorkflowDocument(const std::string& text) {
   try {
     nlohmann::json document = nlohmann::json::parse(text);
     if (!document.is_object()) throw std::runtime_error("store: the order's workflow is malformed");
-    orders::WorkflowState state;
+    model::WorkflowState state;
     state.junction_status = FieldOr<std::string>(document, "junction_status", "");
     state.junction_event_id = FieldOr<std::int64_t>(document, "junction_event_id", 0);
     if (auto found = document.find("appointment"); found != document.end() && !found->is_null()) {
       if (!found->is_object()) {
         throw std::runtime_error("store: the order's workflow is malformed");
       }
-      orders::AppointmentView view;
+      model::AppointmentView view;
       view.id = FieldOr<std::string>(*found, "id", "");
       view.status = FieldOr<std::string>(*found, "status", "");
       view.start_at = OptionalFromJson(*found, "start_at");
@@ -496,7 +496,7 @@ struct OrderWrite {
   std::string workflow;
 };
 
-OrderWrite PrepareOrderWrite(const Job& job, const orders::LabOrder& order) {
+OrderWrite PrepareOrderWrite(const Job& job, const model::LabOrder& order) {
   if (order.id != job.order_id) {
     throw std::logic_error("store: a job's run updates another order than the job's");
   }
@@ -551,7 +551,7 @@ void WriteOrder(SqlSession& connection, const std::string& order_id, const Order
 
 // ---- brand webhooks: the outbox ----
 
-orders::LabOrder ReadOrderRow(const Statement& row, const PhiCipher& cipher);  // below
+model::LabOrder ReadOrderRow(const Statement& row, const PhiCipher& cipher);  // below
 
 constexpr const char* kEndpointColumns =
     "id, brand_id, url, event_types, secret, previous_secret, previous_secret_expires_at, "
@@ -633,8 +633,8 @@ bool Subscribed(const std::vector<std::string>& event_types, const std::string& 
          std::find(event_types.begin(), event_types.end(), type) != event_types.end();
 }
 
-// The order's state before a change, as webhooks::OrderEventsFor compares it.
-webhooks::OrderBefore ReadOrderBefore(SqlSession& connection, const std::string& order_id) {
+// The order's state before a change, as model::OrderEventsFor compares it.
+model::OrderBefore ReadOrderBefore(SqlSession& connection, const std::string& order_id) {
   Statement select = connection.Query("SELECT status, workflow FROM lab_orders WHERE id = ?1");
   select.Bind(1, order_id);
   if (!select.Step()) throw std::logic_error("store: no such order");
@@ -644,9 +644,9 @@ webhooks::OrderBefore ReadOrderBefore(SqlSession& connection, const std::string&
 // Writes the events of a change into the outbox, each with a delivery per enabled endpoint of
 // the brand that takes its type. The caller holds the order's row, so sequences do not collide.
 void InsertOrderEvents(SqlSession& connection, const PhiCipher& cipher,
-                       const std::optional<webhooks::OrderBefore>& before,
-                       const orders::LabOrder& after) {
-  std::vector<webhooks::OrderEvent> events = webhooks::OrderEventsFor(before, after);
+                       const std::optional<model::OrderBefore>& before,
+                       const model::LabOrder& after) {
+  std::vector<model::OrderEvent> events = model::OrderEventsFor(before, after);
   if (events.empty()) return;
   system_clock::time_point occurred_at;
   if (!ParseRfc3339(after.updated_at, &occurred_at)) {
@@ -669,7 +669,7 @@ void InsertOrderEvents(SqlSession& connection, const PhiCipher& cipher,
     select.Bind(1, after.id);
     if (select.Step()) sequence = select.Integer(0);
   }
-  for (const webhooks::OrderEvent& event : events) {
+  for (const model::OrderEvent& event : events) {
     ++sequence;
     const std::string event_id = "msg_" + NewRandomUuid();
     Statement insert = connection.Query(
@@ -679,7 +679,7 @@ void InsertOrderEvents(SqlSession& connection, const PhiCipher& cipher,
         .Bind(2, after.brand_id)
         .Bind(3, after.id)
         .Bind(4, event.type)
-        .Bind(5, webhooks::EventEnvelope(event, FormatRfc3339(occurred_at)).dump())
+        .Bind(5, model::EventEnvelope(event, FormatRfc3339(occurred_at)).dump())
         .Bind(6, sequence)
         .Bind(7, created_at)
         .Run();
@@ -846,7 +846,7 @@ void SqlStore::ReleaseKey(const std::string& brand_id, const std::string& key) {
   });
 }
 
-void SqlStore::RecordOrder(const std::string& key, const orders::LabOrder& order) {
+void SqlStore::RecordOrder(const std::string& key, const model::LabOrder& order) {
   // Everything that can fail without the database is done before the transaction starts.
   const std::string created_at = CanonicalTimestamp(order.created_at, "created_at");
   const std::string updated_at = CanonicalTimestamp(order.updated_at, "updated_at");
@@ -1015,8 +1015,8 @@ std::map<std::string, std::string> ReadMetadataDocument(const std::string& text)
   }
 }
 
-orders::LabOrder ReadOrderRow(const Statement& row, const PhiCipher& cipher) {
-  orders::LabOrder order;
+model::LabOrder ReadOrderRow(const Statement& row, const PhiCipher& cipher) {
+  model::LabOrder order;
   order.id = row.Text(0);
   order.brand_id = row.Text(1);
   order.user_id = row.Text(2);
@@ -1041,10 +1041,10 @@ orders::LabOrder ReadOrderRow(const Statement& row, const PhiCipher& cipher) {
 
 }  // namespace
 
-std::optional<orders::LabOrder> SqlStore::GetOrder(const std::string& brand_id,
-                                                   const std::string& order_id) {
+std::optional<model::LabOrder> SqlStore::GetOrder(const std::string& brand_id,
+                                                  const std::string& order_id) {
   return Transact("GetOrder", TransactionKind::kRead,
-                  [&](SqlSession& db) -> std::optional<orders::LabOrder> {
+                  [&](SqlSession& db) -> std::optional<model::LabOrder> {
                     Statement select = db.Query(std::string("SELECT ") + kOrderColumns +
                                                 " FROM lab_orders WHERE id = ?1 AND brand_id = ?2");
                     select.Bind(1, order_id).Bind(2, brand_id);
@@ -1053,13 +1053,13 @@ std::optional<orders::LabOrder> SqlStore::GetOrder(const std::string& brand_id,
                   });
 }
 
-std::vector<orders::LabOrder> SqlStore::ListOrders(const std::string& brand_id,
-                                                   const std::optional<std::string>& status,
-                                                   int limit,
-                                                   const std::optional<std::string>& cursor) {
+std::vector<model::LabOrder> SqlStore::ListOrders(const std::string& brand_id,
+                                                  const std::optional<std::string>& status,
+                                                  int limit,
+                                                  const std::optional<std::string>& cursor) {
   if (limit < 1) throw std::invalid_argument("ListOrders: limit must be at least 1");
   return Transact("ListOrders", TransactionKind::kRead, [&](SqlSession& db) {
-    std::vector<orders::LabOrder> page;
+    std::vector<model::LabOrder> page;
     std::optional<std::pair<std::string, std::string>> after;  // (created_at, id) of the cursor
     if (cursor) {
       Statement select =
@@ -1098,9 +1098,9 @@ std::vector<orders::LabOrder> SqlStore::ListOrders(const std::string& brand_id,
   });
 }
 
-std::optional<orders::LabOrder> SqlStore::GetOrderById(const std::string& order_id) {
+std::optional<model::LabOrder> SqlStore::GetOrderById(const std::string& order_id) {
   return Transact("GetOrderById", TransactionKind::kRead,
-                  [&](SqlSession& db) -> std::optional<orders::LabOrder> {
+                  [&](SqlSession& db) -> std::optional<model::LabOrder> {
                     Statement select = db.Query(std::string("SELECT ") + kOrderColumns +
                                                 " FROM lab_orders WHERE id = ?1");
                     select.Bind(1, order_id);
@@ -1109,11 +1109,11 @@ std::optional<orders::LabOrder> SqlStore::GetOrderById(const std::string& order_
                   });
 }
 
-std::optional<orders::LabOrder> SqlStore::FindOrderByJunctionId(
+std::optional<model::LabOrder> SqlStore::FindOrderByJunctionId(
     const std::string& junction_order_id) {
   return Transact(
       "FindOrderByJunctionId", TransactionKind::kRead,
-      [&](SqlSession& db) -> std::optional<orders::LabOrder> {
+      [&](SqlSession& db) -> std::optional<model::LabOrder> {
         // One Junction order per order; the ordering only makes a broken invariant deterministic.
         Statement select = db.Query(
             std::string("SELECT ") + kOrderColumns +
@@ -1236,7 +1236,7 @@ void SqlStore::CompleteJob(const Job& job, const JobOutcome& outcome) {
     const std::int64_t lease_end = RequireLease(db, job);
     RequireOrderVersion(order_version, outcome.expected_order_version);
     if (order_write) {
-      const webhooks::OrderBefore before = ReadOrderBefore(db, job.order_id);
+      const model::OrderBefore before = ReadOrderBefore(db, job.order_id);
       WriteOrder(db, job.order_id, *order_write);
       InsertOrderEvents(db, cipher_, before, *outcome.order_update);
     }
@@ -1277,14 +1277,14 @@ void SqlStore::CompleteJob(const Job& job, const JobOutcome& outcome) {
   });
 }
 
-void SqlStore::CheckpointOrder(const Job& job, const orders::LabOrder& order_update,
+void SqlStore::CheckpointOrder(const Job& job, const model::LabOrder& order_update,
                                std::int64_t expected_order_version) {
   const OrderWrite order_write = PrepareOrderWrite(job, order_update);
   Transact("CheckpointOrder", TransactionKind::kWrite, [&](SqlSession& db) {
     const std::int64_t order_version = LockOrder(db, job.order_id);
     RequireLease(db, job);
     RequireOrderVersion(order_version, expected_order_version);
-    const webhooks::OrderBefore before = ReadOrderBefore(db, job.order_id);
+    const model::OrderBefore before = ReadOrderBefore(db, job.order_id);
     WriteOrder(db, job.order_id, order_write);
     InsertOrderEvents(db, cipher_, before, order_update);
   });

@@ -10,7 +10,7 @@
 namespace lab_orders::webhooks {
 
 Dispatcher::Dispatcher(store::Store& store, WebhookTransport& transport, const Clock& clock,
-                       DispatcherSettings settings, workflow::JitterSource jitter)
+                       DispatcherSettings settings, JitterSource jitter)
     : store_(store),
       transport_(transport),
       clock_(clock),

@@ -5,9 +5,9 @@
 #include <set>
 #include <vector>
 
-#include "lab_orders/app/error.h"
+#include "lab_orders/common/error.h"
 #include "lab_orders/common/svix.h"
-#include "lab_orders/webhooks/order_events.h"
+#include "lab_orders/model/order_events.h"
 #include "lab_orders/webhooks/signer.h"
 
 namespace lab_orders::webhooks {
@@ -44,12 +44,13 @@ EndpointService::EndpointService(store::Store& store, const DestinationPolicy& p
     : store_(store), policy_(policy), clock_(clock), ids_(ids), request_schema_(request_schema) {}
 
 json EndpointService::Endpoint(const store::WebhookEndpoint& endpoint) {
-  return {{"id", endpoint.id},
-          {"url", endpoint.url},
-          {"event_types", endpoint.event_types.empty() ? EventTypes() : endpoint.event_types},
-          {"disabled", endpoint.disabled},
-          {"previous_secret_expires_at", OptionalTime(endpoint.previous_secret_expires_at)},
-          {"created_at", FormatRfc3339(endpoint.created_at)}};
+  return {
+      {"id", endpoint.id},
+      {"url", endpoint.url},
+      {"event_types", endpoint.event_types.empty() ? model::EventTypes() : endpoint.event_types},
+      {"disabled", endpoint.disabled},
+      {"previous_secret_expires_at", OptionalTime(endpoint.previous_secret_expires_at)},
+      {"created_at", FormatRfc3339(endpoint.created_at)}};
 }
 
 json EndpointService::Delivery(const store::WebhookDeliveryRecord& delivery) {

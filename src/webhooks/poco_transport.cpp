@@ -11,7 +11,7 @@
 
 #include <stdexcept>
 
-#include "lab_orders/net/client_tls.h"
+#include "lab_orders/common/client_tls.h"
 
 namespace lab_orders::webhooks {
 namespace {
@@ -75,7 +75,7 @@ PocoWebhookTransport::PocoWebhookTransport(const DestinationPolicy& policy,
                                            PocoWebhookTransportOptions options)
     : policy_(policy),
       options_(std::move(options)),
-      tls_(std::make_unique<Tls>(Tls{net::MakeClientTlsContext(options_.ca_file)})) {}
+      tls_(std::make_unique<Tls>(Tls{MakeClientTlsContext(options_.ca_file)})) {}
 
 PocoWebhookTransport::~PocoWebhookTransport() = default;
 

@@ -8,7 +8,7 @@
 namespace lab_orders::webhooks {
 
 std::optional<std::chrono::milliseconds> NextAttemptDelay(
-    const RetrySchedule& schedule, int failed_attempts, const workflow::JitterSource& jitter,
+    const RetrySchedule& schedule, int failed_attempts, const JitterSource& jitter,
     const std::optional<std::string>& retry_after, std::chrono::system_clock::time_point now) {
   if (failed_attempts < 1 || failed_attempts > int(schedule.delays.size())) return std::nullopt;
   const double base =

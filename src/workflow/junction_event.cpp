@@ -136,7 +136,7 @@ void ReadOrder(const json& data, JunctionEvent* event) {
 // data is a ClientFacingAppointment: the address, location and notes are PHI and are not read.
 void ReadAppointment(const json& data, JunctionEvent* event) {
   event->junction_order_id = NonEmptyString(kWebhook, data, "order_id", "data.order_id");
-  orders::AppointmentView view;
+  model::AppointmentView view;
   view.id = NonEmptyString(kWebhook, data, "id", "data.id");
   view.status = NonEmptyString(kWebhook, data, "status", "data.status");
   view.start_at = OptionalTime(kWebhook, data, "start_at", "data.start_at");
@@ -188,7 +188,7 @@ json JunctionEventToJson(const JunctionEvent& event) {
               {"order_event_id", event.order_event_id},
               {"appointment", nullptr}};
   if (event.appointment) {
-    const orders::AppointmentView& view = *event.appointment;
+    const model::AppointmentView& view = *event.appointment;
     auto optional = [](const std::optional<std::string>& value) {
       return value ? json(*value) : json(nullptr);
     };
@@ -217,7 +217,7 @@ JunctionEvent JunctionEventFromJson(const json& in) {
   if (appointment != nullptr && !appointment->is_null()) {
     if (!appointment->is_object()) Bad(kPayload, "appointment", "is not an object");
     const json& a = *appointment;
-    orders::AppointmentView view;
+    model::AppointmentView view;
     view.id = NonEmptyString(kPayload, a, "id", "appointment.id");
     view.status = NonEmptyString(kPayload, a, "status", "appointment.status");
     view.start_at = OptionalString(kPayload, a, "start_at", "appointment.start_at");

@@ -81,7 +81,7 @@ WebhookVerdict JunctionWebhookReceiver::Receive(const WebhookHeaders& headers,
   }
   if (!event) return WebhookVerdict::kIgnored;
 
-  std::optional<orders::LabOrder> order = store_.FindOrderByJunctionId(event->junction_order_id);
+  std::optional<model::LabOrder> order = store_.FindOrderByJunctionId(event->junction_order_id);
   if (!order) return WebhookVerdict::kUnknownOrder;
 
   store::NewJob job{ids_.NewUuid(), store::kJobJunctionEvent, order->id,

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
-#include "lab_orders/app/error.h"
-#include "lab_orders/orders/junction_failure.h"
-#include "lab_orders/orders/order_service.h"
+#include "lab_orders/common/error.h"
+#include "lab_orders/junction/junction_failure.h"
+#include "lab_orders/model/order_json.h"
 #include "lab_orders/workflow/state.h"
 
 namespace lab_orders::workflow {
@@ -20,9 +20,9 @@ constexpr std::chrono::seconds kActionLease{60};
 constexpr std::chrono::milliseconds kWaitForWorker{3000};
 constexpr const char* kRetryHint = "retry.";
 
-orders::LabOrder ReadOrder(store::Store& store, const auth::Principal& principal,
-                           const std::string& order_id) {
-  std::optional<orders::LabOrder> order = store.GetOrder(principal.brand_id, order_id);
+model::LabOrder ReadOrder(store::Store& store, const auth::Principal& principal,
+                          const std::string& order_id) {
+  std::optional<model::LabOrder> order = store.GetOrder(principal.brand_id, order_id);
   if (!order) throw AppError(ErrorCode::kNotFound, "No such order.");
   return std::move(*order);
 }
@@ -44,7 +44,7 @@ AppError BookingFailure(const junction::CallError& error) {
                     "That slot cannot be booked any more; fetch availability again.",
                     error.summary);
   }
-  return orders::JunctionFailure(error, kRetryHint);
+  return junction::JunctionFailure(error, kRetryHint);
 }
 
 std::string BookingKeyFrom(const json& body) {
@@ -93,7 +93,7 @@ class OrderActions::OrderLock {
   // action ran: then apply runs again on the order as it stands, so neither is lost.
   // apply(order) changes the order and returns the outcome to commit.
   template <typename Apply>
-  orders::LabOrder Commit(const std::string& brand_id, orders::LabOrder order, Apply&& apply) {
+  model::LabOrder Commit(const std::string& brand_id, model::LabOrder order, Apply&& apply) {
     for (int attempt = 1;; ++attempt) {
       store::JobOutcome outcome = apply(order);
       try {
@@ -102,7 +102,7 @@ class OrderActions::OrderLock {
         return order;
       } catch (const store::VersionConflict&) {
         if (attempt == 3) throw;
-        std::optional<orders::LabOrder> fresh = store_.GetOrder(brand_id, order.id);
+        std::optional<model::LabOrder> fresh = store_.GetOrder(brand_id, order.id);
         if (!fresh) throw;
         order = std::move(*fresh);
       }
@@ -128,12 +128,12 @@ OrderActions::OrderActions(store::Store& store, junction::JunctionClient& juncti
       wake_(std::move(wake)) {}
 
 json OrderActions::Availability(const auth::Principal& principal, const std::string& order_id) {
-  orders::LabOrder order = ReadOrder(store_, principal, order_id);
+  model::LabOrder order = ReadOrder(store_, principal, order_id);
   if (IsFinalStatus(order.status)) {
     throw AppError(ErrorCode::kOrderNotBookable, "The order is " + order.status + ".");
   }
   auto availability = junction_.GetAvailability(AppointmentAddressFor(order), std::nullopt);
-  if (!availability.ok()) throw orders::JunctionFailure(availability.error(), kRetryHint);
+  if (!availability.ok()) throw junction::JunctionFailure(availability.error(), kRetryHint);
   std::vector<junction::TimeSlot> slots;
   for (const junction::DaySlots& day : availability->days) {
     for (const junction::TimeSlot& slot : day.slots) {
@@ -160,7 +160,7 @@ json OrderActions::Availability(const auth::Principal& principal, const std::str
 json OrderActions::Book(const auth::Principal& principal, const std::string& order_id,
                         const json& body) {
   std::string booking_key = BookingKeyFrom(body);
-  orders::LabOrder order = ReadOrder(store_, principal, order_id);
+  model::LabOrder order = ReadOrder(store_, principal, order_id);
   if (IsFinalStatus(order.status) || !order.junction_order_id) {
     throw AppError(ErrorCode::kOrderNotBookable,
                    order.junction_order_id ? "The order is " + order.status + "."
@@ -172,11 +172,11 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
     throw AppError(ErrorCode::kOrderNotBookable, "The order's workflow has ended.");
   }
   order = ReadOrder(store_, principal, order_id);  // as it stands now that it is held
-  orders::WorkflowState& state = order.workflow;
+  model::WorkflowState& state = order.workflow;
   if (state.booking_sent) throw Busy();  // the workflow must first learn what its booking did
 
   const std::string junction_order_id = *order.junction_order_id;
-  orders::AppointmentView view;
+  model::AppointmentView view;
   if (state.appointment && IsActiveAppointmentStatus(state.appointment->status)) {
     if (!state.appointment->can_reschedule) {
       throw AppError(ErrorCode::kAppointmentNotReschedulable,
@@ -207,8 +207,8 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
                  view.status);
   }
   int max_cancellations = workflow_.settings().max_provider_cancellations;
-  order = lock.Commit(principal.brand_id, std::move(order), [&](orders::LabOrder& current) {
-    orders::LabOrder before = current;
+  order = lock.Commit(principal.brand_id, std::move(order), [&](model::LabOrder& current) {
+    model::LabOrder before = current;
     if (ApplyAppointment(current.workflow, view) == AppointmentUpdate::kUnknown) {
       AdoptAppointment(current.workflow, view);
     }
@@ -217,11 +217,11 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
     return workflow_.ContinueAfterAction(lock.job(), current, before);
   });
   if (wake_) wake_();
-  return orders::OrderService::OrderJson(order);
+  return model::OrderJson(order);
 }
 
 json OrderActions::Cancel(const auth::Principal& principal, const std::string& order_id) {
-  orders::LabOrder order = ReadOrder(store_, principal, order_id);
+  model::LabOrder order = ReadOrder(store_, principal, order_id);
   if (IsFinalStatus(order.status)) {
     throw AppError(ErrorCode::kOrderNotCancellable, "The order is already " + order.status + ".");
   }
@@ -243,11 +243,11 @@ json OrderActions::Cancel(const auth::Principal& principal, const std::string& o
                      "Junction refuses to cancel the order in its current state.",
                      cancelled.error().summary);
     }
-    throw orders::JunctionFailure(cancelled.error(), kRetryHint);
+    throw junction::JunctionFailure(cancelled.error(), kRetryHint);
   }
-  order = lock.Commit(principal.brand_id, std::move(order), [&](orders::LabOrder& current) {
+  order = lock.Commit(principal.brand_id, std::move(order), [&](model::LabOrder& current) {
     ApplyJunctionOrder(current.workflow, cancelled->order);
-    // Cancelling an at-home order cancels its appointment too (FACTS §4).
+    // Cancelling an at-home order cancels its appointment too (Junction's facts: endpoints).
     auto& appointment = current.workflow.appointment;
     if (appointment && IsActiveAppointmentStatus(appointment->status)) {
       appointment->status = "cancelled";
@@ -263,7 +263,7 @@ json OrderActions::Cancel(const auth::Principal& principal, const std::string& o
   });
   spdlog::info("order {} cancelled through the API", order.id);
   if (wake_) wake_();
-  return orders::OrderService::OrderJson(order);
+  return model::OrderJson(order);
 }
 
 }  // namespace lab_orders::workflow

@@ -44,8 +44,8 @@ std::optional<junction::TimeSlot> EarliestSlot(const junction::Availability& ava
 
 // Fills in the order's derived status and times; writes the order only when something changed,
 // but always checks it against the version the run read.
-void AttachOrder(store::JobOutcome& outcome, orders::LabOrder& order,
-                 const orders::WorkflowState& before, const std::string& status_before,
+void AttachOrder(store::JobOutcome& outcome, model::LabOrder& order,
+                 const model::WorkflowState& before, const std::string& status_before,
                  TimePoint now) {
   outcome.expected_order_version = order.version;
   order.status = DeriveStatus(order.workflow, order.status);
@@ -60,8 +60,8 @@ void AttachOrder(store::JobOutcome& outcome, orders::LabOrder& order,
 
 }  // namespace
 
-junction::USAddress AppointmentAddressFor(const orders::LabOrder& order) {
-  // The order's address calls it "zip"; the appointment's "zip_code" (FACTS §4).
+junction::USAddress AppointmentAddressFor(const model::LabOrder& order) {
+  // The order's address calls it "zip"; the appointment's "zip_code" (Junction's facts: endpoints).
   return {order.address.line1, order.address.line2, order.address.city,
           order.address.state, order.address.zip,   std::nullopt};
 }
@@ -76,8 +76,8 @@ OrderWorkflow::OrderWorkflow(store::Store& store, junction::JunctionClient& junc
       settings_(std::move(settings)),
       jitter_(std::move(jitter)) {}
 
-std::optional<std::string> OrderWorkflow::NextStepFor(const orders::LabOrder& order) const {
-  const orders::WorkflowState& state = order.workflow;
+std::optional<std::string> OrderWorkflow::NextStepFor(const model::LabOrder& order) const {
+  const model::WorkflowState& state = order.workflow;
   std::string status = DeriveStatus(state, order.status);
   if (IsFinalStatus(status)) return std::nullopt;
   if (state.appointment && state.appointment->status != "cancelled") {
@@ -93,7 +93,7 @@ std::optional<std::string> OrderWorkflow::NextStepFor(const orders::LabOrder& or
 
 store::JobOutcome OrderWorkflow::Run(const store::Job& job) {
   if (job.kind == store::kJobJunctionEvent) return ApplyEvent(job);
-  std::optional<orders::LabOrder> order = store_.GetOrderById(job.order_id);
+  std::optional<model::LabOrder> order = store_.GetOrderById(job.order_id);
   if (!order) {
     spdlog::error("job {} ({}): order {} does not exist; dropped", job.id, job.kind, job.order_id);
     store::JobOutcome done;
@@ -108,7 +108,7 @@ store::JobOutcome OrderWorkflow::Run(const store::Job& job) {
   if (!order->junction_order_id) {
     throw std::logic_error("order " + order->id + " has a workflow job but no Junction order");
   }
-  const orders::LabOrder read = *order;
+  const model::LabOrder read = *order;
   store::JobOutcome outcome;
   if (job.kind == store::kJobAwaitRequisition) {
     outcome = AwaitRequisition(job, *order);
@@ -125,8 +125,8 @@ store::JobOutcome OrderWorkflow::Run(const store::Job& job) {
   return outcome;
 }
 
-store::JobOutcome OrderWorkflow::ContinueAfterAction(const store::Job& job, orders::LabOrder& order,
-                                                     const orders::LabOrder& read) {
+store::JobOutcome OrderWorkflow::ContinueAfterAction(const store::Job& job, model::LabOrder& order,
+                                                     const model::LabOrder& read) {
   // The step the order is in now starts afresh, with its first wait.
   store::JobOutcome outcome = Advance(job, order, FirstWait(job.kind), "");
   outcome.attempts = 0;
@@ -135,7 +135,7 @@ store::JobOutcome OrderWorkflow::ContinueAfterAction(const store::Job& job, orde
   return outcome;
 }
 
-store::JobOutcome OrderWorkflow::Advance(const store::Job& job, const orders::LabOrder& order,
+store::JobOutcome OrderWorkflow::Advance(const store::Job& job, const model::LabOrder& order,
                                          milliseconds poll_delay, const std::string& why) {
   std::optional<std::string> next = NextStepFor(order);
   if (next == job.kind) return Retry(job, poll_delay, why);
@@ -169,7 +169,7 @@ store::JobOutcome OrderWorkflow::Retry(const store::Job& job, milliseconds delay
 }
 
 store::JobOutcome OrderWorkflow::RetryAfterFailure(const store::Job& job,
-                                                   const orders::LabOrder& order,
+                                                   const model::LabOrder& order,
                                                    const junction::CallError& error) {
   milliseconds delay =
       BackoffDelay(settings_.upstream_retry, job.attempts + 1, jitter_, error.retry_after_seconds);
@@ -178,7 +178,7 @@ store::JobOutcome OrderWorkflow::RetryAfterFailure(const store::Job& job,
   return Retry(job, delay, error.operation + ": " + error.summary);
 }
 
-void OrderWorkflow::NoteCancellation(orders::LabOrder& order) {
+void OrderWorkflow::NoteCancellation(model::LabOrder& order) {
   if (CheckRebookLimit(order.workflow, settings_.max_provider_cancellations)) {
     spdlog::warn("order {}: {}", order.id, *order.workflow.failure_reason);
   }
@@ -186,7 +186,7 @@ void OrderWorkflow::NoteCancellation(orders::LabOrder& order) {
 
 // ---- the steps ---------------------------------------------------------------------------------
 
-store::JobOutcome OrderWorkflow::AwaitRequisition(const store::Job& job, orders::LabOrder& order) {
+store::JobOutcome OrderWorkflow::AwaitRequisition(const store::Job& job, model::LabOrder& order) {
   if (NextStepFor(order) != job.kind) return Advance(job, order, {}, "");  // a webhook said so
   auto fetched = junction_.GetOrder(*order.junction_order_id);
   if (!fetched.ok()) return RetryAfterFailure(job, order, fetched.error());
@@ -195,15 +195,15 @@ store::JobOutcome OrderWorkflow::AwaitRequisition(const store::Job& job, orders:
                  "waiting for the requisition");
 }
 
-store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, orders::LabOrder& order) {
+store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, model::LabOrder& order) {
   const std::string& junction_order_id = *order.junction_order_id;
-  orders::WorkflowState& state = order.workflow;
+  model::WorkflowState& state = order.workflow;
   if (state.booking_sent) {
     // A book call went out and its answer was lost: Junction's active appointment says whether
     // it was made (the book endpoint cannot be deduplicated, so never just send it again).
     auto active = junction_.GetAppointment(junction_order_id);
     if (active.ok()) {
-      orders::AppointmentView view = AppointmentViewFrom(*active);
+      model::AppointmentView view = AppointmentViewFrom(*active);
       bool known = (state.appointment && state.appointment->id == view.id) ||
                    std::find(state.past_appointment_ids.begin(), state.past_appointment_ids.end(),
                              view.id) != state.past_appointment_ids.end();
@@ -255,18 +255,18 @@ store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, orders::
     }
     return RetryAfterFailure(job, order, error);
   }
-  orders::AppointmentView view = AppointmentViewFrom(*booked);
+  model::AppointmentView view = AppointmentViewFrom(*booked);
   AdoptAppointment(state, view);
   spdlog::info("order {}: booked appointment {} ({})", order.id, view.id, view.status);
   if (view.status == "cancelled") NoteCancellation(order);
   return Advance(job, order, {}, "");
 }
 
-store::JobOutcome OrderWorkflow::AwaitConfirmation(const store::Job& job, orders::LabOrder& order) {
+store::JobOutcome OrderWorkflow::AwaitConfirmation(const store::Job& job, model::LabOrder& order) {
   if (NextStepFor(order) != job.kind) return Advance(job, order, {}, "");
   auto fetched = junction_.GetAppointment(*order.junction_order_id);
   if (!fetched.ok()) return RetryAfterFailure(job, order, fetched.error());
-  orders::AppointmentView view = AppointmentViewFrom(*fetched);
+  model::AppointmentView view = AppointmentViewFrom(*fetched);
   if (ApplyAppointment(order.workflow, view) == AppointmentUpdate::kUnknown) {
     // Junction's active appointment is another one (rebooked elsewhere): it is the truth.
     AdoptAppointment(order.workflow, view);
@@ -276,7 +276,7 @@ store::JobOutcome OrderWorkflow::AwaitConfirmation(const store::Job& job, orders
                  "waiting for the provider to confirm");
 }
 
-store::JobOutcome OrderWorkflow::Reconcile(const store::Job& job, orders::LabOrder& order) {
+store::JobOutcome OrderWorkflow::Reconcile(const store::Job& job, model::LabOrder& order) {
   if (NextStepFor(order) != job.kind) return Advance(job, order, {}, "");  // a webhook said so
   auto fetched = junction_.GetOrder(*order.junction_order_id);
   if (!fetched.ok()) return RetryAfterFailure(job, order, fetched.error());
@@ -284,7 +284,7 @@ store::JobOutcome OrderWorkflow::Reconcile(const store::Job& job, orders::LabOrd
   if (order.workflow.appointment && !IsFinalStatus(DeriveStatus(order.workflow, order.status))) {
     auto appointment = junction_.GetAppointment(*order.junction_order_id);
     if (!appointment.ok()) return RetryAfterFailure(job, order, appointment.error());
-    orders::AppointmentView view = AppointmentViewFrom(*appointment);
+    model::AppointmentView view = AppointmentViewFrom(*appointment);
     if (ApplyAppointment(order.workflow, view) == AppointmentUpdate::kUnknown) {
       AdoptAppointment(order.workflow, view);
     }
@@ -304,9 +304,9 @@ store::JobOutcome OrderWorkflow::ApplyEvent(const store::Job& job) {
   JunctionEvent event = JunctionEventFromJson(nlohmann::json::parse(job.payload));
   store::JobOutcome outcome;
   outcome.done = true;
-  std::optional<orders::LabOrder> order = store_.GetOrderById(job.order_id);
+  std::optional<model::LabOrder> order = store_.GetOrderById(job.order_id);
   if (!order) return outcome;
-  const orders::LabOrder read = *order;
+  const model::LabOrder read = *order;
   if (event.order_status) {
     ApplyJunctionOrder(order->workflow, *event.order_status, event.order_event_id);
   }

@@ -24,7 +24,7 @@ int StageOf(const std::string& status) {
   return 2;  // appointment_pending, appointment_scheduled, appointment_cancelled
 }
 
-// The at-home statuses of FACTS §7 that come before the draw.
+// The at-home statuses of Junction's facts (status enums) that come before the draw.
 bool IsEarlyJunctionStatus(const std::string& low) {
   static const char* const kEarly[] = {"ordered",
                                        "requisition_created",
@@ -43,7 +43,7 @@ std::string LowLevelStatus(const std::string& full_status) {
   return dot == std::string::npos ? full_status : full_status.substr(dot + 1);
 }
 
-bool RequisitionReady(const orders::WorkflowState& state) {
+bool RequisitionReady(const model::WorkflowState& state) {
   static const char* const kReady[] = {"requisition_created", "requisition_bypassed",
                                        "appointment_pending", "appointment_scheduled",
                                        "appointment_cancelled"};
@@ -56,8 +56,8 @@ bool IsFinalStatus(const std::string& status) {
   return status == "cancelled" || status == "completed" || status == "failed";
 }
 
-orders::AppointmentView AppointmentViewFrom(const junction::Appointment& appointment) {
-  orders::AppointmentView view;
+model::AppointmentView AppointmentViewFrom(const junction::Appointment& appointment) {
+  model::AppointmentView view;
   view.id = appointment.id;
   view.status = appointment.status;
   view.start_at = appointment.start_at;
@@ -77,7 +77,7 @@ bool IsPendingAppointmentStatus(const std::string& status) {
   return status == "pending" || status == "reserved";
 }
 
-bool ApplyJunctionOrder(orders::WorkflowState& state, const std::string& full_status,
+bool ApplyJunctionOrder(model::WorkflowState& state, const std::string& full_status,
                         std::int64_t event_id) {
   if (full_status.empty()) return false;
   // Event ids grow with every change at Junction: a lower one is an older view.
@@ -89,17 +89,17 @@ bool ApplyJunctionOrder(orders::WorkflowState& state, const std::string& full_st
   return changed;
 }
 
-bool ApplyJunctionOrder(orders::WorkflowState& state, const junction::Order& order) {
+bool ApplyJunctionOrder(model::WorkflowState& state, const junction::Order& order) {
   std::int64_t highest = 0;
   for (const junction::OrderEvent& event : order.events) highest = std::max(highest, event.id);
   return ApplyJunctionOrder(state, order.status, highest);
 }
 
-AppointmentUpdate ApplyAppointment(orders::WorkflowState& state,
-                                   const orders::AppointmentView& view) {
+AppointmentUpdate ApplyAppointment(model::WorkflowState& state,
+                                   const model::AppointmentView& view) {
   if (Contains(state.past_appointment_ids, view.id)) return AppointmentUpdate::kStale;
   if (!state.appointment || state.appointment->id != view.id) return AppointmentUpdate::kUnknown;
-  orders::AppointmentView& current = *state.appointment;
+  model::AppointmentView& current = *state.appointment;
   if (view.event_count < current.event_count) return AppointmentUpdate::kStale;
   if (view == current) return AppointmentUpdate::kUnchanged;
   // The same number of events with other details (a reschedule adds none): the later read wins.
@@ -109,7 +109,7 @@ AppointmentUpdate ApplyAppointment(orders::WorkflowState& state,
   return AppointmentUpdate::kApplied;
 }
 
-void AdoptAppointment(orders::WorkflowState& state, const orders::AppointmentView& view) {
+void AdoptAppointment(model::WorkflowState& state, const model::AppointmentView& view) {
   if (state.appointment && state.appointment->id != view.id &&
       !Contains(state.past_appointment_ids, state.appointment->id)) {
     state.past_appointment_ids.push_back(state.appointment->id);
@@ -120,7 +120,7 @@ void AdoptAppointment(orders::WorkflowState& state, const orders::AppointmentVie
   if (view.status == "cancelled") ++state.provider_cancellations;
 }
 
-bool CheckRebookLimit(orders::WorkflowState& state, int max_provider_cancellations) {
+bool CheckRebookLimit(model::WorkflowState& state, int max_provider_cancellations) {
   if (state.failure_reason || !state.appointment || state.appointment->status != "cancelled") {
     return false;
   }
@@ -130,7 +130,7 @@ bool CheckRebookLimit(orders::WorkflowState& state, int max_provider_cancellatio
   return true;
 }
 
-std::string DeriveStatus(const orders::WorkflowState& state, const std::string& current_status) {
+std::string DeriveStatus(const model::WorkflowState& state, const std::string& current_status) {
   if (IsFinalStatus(current_status)) return current_status;
   if (state.failure_reason) return "failed";
   std::string high = HighLevelStatus(state.junction_status);

@@ -23,7 +23,7 @@ class MockStore : public store::Store {
               (override));
   MOCK_METHOD(void, ReleaseKey, (const std::string&, const std::string&), (override));
 
-  MOCK_METHOD(void, RecordOrder, (const std::string&, const orders::LabOrder&), (override));
+  MOCK_METHOD(void, RecordOrder, (const std::string&, const model::LabOrder&), (override));
   MOCK_METHOD(void, SaveJunctionUser,
               (const std::string&, const std::string&, const std::string&, const std::string&,
                const std::string&, store::TimePoint),
@@ -36,9 +36,9 @@ class MockStore : public store::Store {
               (override));
 
   MOCK_METHOD(std::optional<std::string>, FindJunctionUser, (const std::string&), (override));
-  MOCK_METHOD(std::optional<orders::LabOrder>, GetOrder, (const std::string&, const std::string&),
+  MOCK_METHOD(std::optional<model::LabOrder>, GetOrder, (const std::string&, const std::string&),
               (override));
-  MOCK_METHOD(std::vector<orders::LabOrder>, ListOrders,
+  MOCK_METHOD(std::vector<model::LabOrder>, ListOrders,
               (const std::string&, const std::optional<std::string>&, int,
                const std::optional<std::string>&),
               (override));
@@ -47,8 +47,8 @@ class MockStore : public store::Store {
   MOCK_METHOD(std::vector<store::IdempotencyRecord>, ClaimStaleKeys,
               (store::TimePoint, store::TimePoint, store::TimePoint, int), (override));
 
-  MOCK_METHOD(std::optional<orders::LabOrder>, GetOrderById, (const std::string&), (override));
-  MOCK_METHOD(std::optional<orders::LabOrder>, FindOrderByJunctionId, (const std::string&),
+  MOCK_METHOD(std::optional<model::LabOrder>, GetOrderById, (const std::string&), (override));
+  MOCK_METHOD(std::optional<model::LabOrder>, FindOrderByJunctionId, (const std::string&),
               (override));
 
   MOCK_METHOD(std::vector<store::Job>, ClaimDueJobs,
@@ -58,7 +58,7 @@ class MockStore : public store::Store {
                store::Job*),
               (override));
   MOCK_METHOD(void, CompleteJob, (const store::Job&, const store::JobOutcome&), (override));
-  MOCK_METHOD(void, CheckpointOrder, (const store::Job&, const orders::LabOrder&, std::int64_t),
+  MOCK_METHOD(void, CheckpointOrder, (const store::Job&, const model::LabOrder&, std::int64_t),
               (override));
   MOCK_METHOD(void, ReleaseJob, (const store::Job&), (override));
   MOCK_METHOD(std::optional<store::TimePoint>, NextJobDue, (), (override));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "lab_orders/junction/client.h"
@@ -23,5 +24,21 @@ CreatedOrder CreateUserAndOrder(junction::JunctionClient& client,
 
 // The first bookable slot's key.
 std::string FirstBookingKey(junction::JunctionClient& client);
+
+// A failed call as the client reports it, for mocks to return. summary is what a log may read
+// (never a client); empty: the outcome's name.
+inline junction::CallError CallFailure(junction::Outcome outcome, const std::string& operation,
+                                       int http_status = 0,
+                                       std::optional<int> retry_after = std::nullopt,
+                                       const std::string& summary = "") {
+  junction::CallError error;
+  error.outcome = outcome;
+  error.operation = operation;
+  error.http_status = http_status;
+  error.retry_after_seconds = retry_after;
+  error.may_have_reached_junction = true;
+  error.summary = summary.empty() ? std::string(junction::OutcomeName(outcome)) : summary;
+  return error;
+}
 
 }  // namespace lab_orders::testing

@@ -6,14 +6,14 @@
 #include <string>
 
 #include "lab_orders/common/clock.h"
-#include "lab_orders/orders/types.h"
+#include "lab_orders/model/order.h"
 #include "lab_orders/store/store.h"
 
 namespace lab_orders::testing {
 
-inline orders::LabOrder ExampleOrder(const std::string& id, const std::string& brand_id,
-                                     std::chrono::system_clock::time_point created_at) {
-  orders::LabOrder order;
+inline model::LabOrder ExampleOrder(const std::string& id, const std::string& brand_id,
+                                    std::chrono::system_clock::time_point created_at) {
+  model::LabOrder order;
   order.id = id;
   order.brand_id = brand_id;
   order.user_id = "user-1";
@@ -28,9 +28,8 @@ inline orders::LabOrder ExampleOrder(const std::string& id, const std::string& b
 // An order of brand_id made at Junction at `at` through the store's phase commits, as a POST
 // would: its lab_order.created event is in the outbox, its first step job queued ("step-<id>").
 inline void AddJunctionOrder(store::Store& store, const std::string& brand_id,
-                             const std::string& order_id,
-                             std::chrono::system_clock::time_point at,
-                             const orders::LabOrder* recorded = nullptr) {
+                             const std::string& order_id, std::chrono::system_clock::time_point at,
+                             const model::LabOrder* recorded = nullptr) {
   const std::string key = "key-" + order_id;
   store.ClaimKey(brand_id, key, "fp", at, at + std::chrono::seconds(30));
   store.RecordOrder(key, recorded ? *recorded : ExampleOrder(order_id, brand_id, at));

@@ -1,25 +1,21 @@
 #pragma once
 
-// Configuration, read once (CONTRACT §4) into typed structs by the composition root.
+// Configuration, read once (the contract: configuration) into typed structs by the composition
+// root.
 
 #include <chrono>
 #include <map>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "lab_orders/auth/jwt.h"
+#include "lab_orders/common/config_error.h"
 #include "lab_orders/junction/http_client.h"
 #include "lab_orders/workflow/job_runner.h"
 #include "lab_orders/workflow/order_workflow.h"
 
 namespace lab_orders {
-
-// Names the variable at fault; start-up stops with its message.
-struct ConfigError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 struct Config {
   bool development = false;
@@ -61,8 +57,8 @@ struct Config {
 
 // Builds the configuration from environment-style variables. A file named by LAB_ORDERS_CONFIG
 // (KEY=VALUE lines, # comments) supplies values the environment does not. In development mode
-// missing secrets get the defaults CONTRACT §4 marks "dev mode only" (the PHI key is generated
-// once and kept in dev_key_dir); elsewhere they are errors naming the variable.
+// missing secrets get the defaults the contract's configuration marks "dev mode only" (the PHI key
+// is generated once and kept in dev_key_dir); elsewhere they are errors naming the variable.
 Config LoadConfig(const std::map<std::string, std::string>& environment,
                   const std::string& dev_key_dir = "var");
 

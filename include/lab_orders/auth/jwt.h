@@ -1,7 +1,7 @@
 #pragma once
 
-// Bearer token verification for CONTRACT §1. Implemented on OpenSSL directly: Poco::JWT 1.11
-// checks no claims, compares HMACs in variable time and signs ES384/ES512 wrongly.
+// Bearer token verification for the contract (HTTP surface). Implemented on OpenSSL directly:
+// Poco::JWT 1.11 checks no claims, compares HMACs in variable time and signs ES384/ES512 wrongly.
 
 #include <chrono>
 #include <memory>
@@ -17,30 +17,31 @@
 namespace lab_orders::auth {
 
 struct Principal {
-  std::string user_id;   // "sub"
-  std::string brand_id;  // "brand_id"
+  std::string user_id;              // "sub"
+  std::string brand_id;             // "brand_id"
   std::vector<std::string> scopes;  // "scope", space-separated
 
   bool HasScope(std::string_view scope) const;
 };
 
 struct JwtSettings {
-  std::optional<std::string> hs256_secret;    // LAB_ORDERS_JWT_SECRET
-  std::optional<std::string> public_key_pem;  // contents of LAB_ORDERS_JWT_PUBLIC_KEY (RSA or EC P-256)
-  std::optional<std::string> issuer;          // LAB_ORDERS_JWT_ISSUER
-  std::optional<std::string> audience;        // LAB_ORDERS_JWT_AUDIENCE
+  std::optional<std::string> hs256_secret;  // LAB_ORDERS_JWT_SECRET
+  std::optional<std::string>
+      public_key_pem;                   // contents of LAB_ORDERS_JWT_PUBLIC_KEY (RSA or EC P-256)
+  std::optional<std::string> issuer;    // LAB_ORDERS_JWT_ISSUER
+  std::optional<std::string> audience;  // LAB_ORDERS_JWT_AUDIENCE
   std::chrono::seconds leeway{60};
 };
 
 enum class AuthFailure {
-  kMalformed,             // not three base64url parts of JSON
-  kAlgorithmNotAllowed,   // none, or an algorithm the configuration does not enable
+  kMalformed,            // not three base64url parts of JSON
+  kAlgorithmNotAllowed,  // none, or an algorithm the configuration does not enable
   kBadSignature,
-  kExpired,               // exp missing or past (with leeway)
-  kNotYetValid,           // nbf in the future beyond the leeway
+  kExpired,      // exp missing or past (with leeway)
+  kNotYetValid,  // nbf in the future beyond the leeway
   kWrongIssuer,
   kWrongAudience,
-  kMissingClaims,         // sub or brand_id missing or not strings
+  kMissingClaims,  // sub or brand_id missing or not strings
 };
 const char* AuthFailureName(AuthFailure failure);
 

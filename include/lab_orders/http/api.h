@@ -1,7 +1,8 @@
 #pragma once
 
-// The HTTP surface of CONTRACT §1 as plain request -> response logic; the POCO server in
-// server.h only moves bytes. Every error leaves through ErrorResponse, the one mapping to HTTP.
+// The HTTP surface of the contract (HTTP surface) as plain request -> response logic; the POCO
+// server in server.h only moves bytes. Every error leaves through ErrorResponse, the one mapping to
+// HTTP.
 
 #include <atomic>
 #include <chrono>
@@ -11,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include "lab_orders/app/error.h"
 #include "lab_orders/auth/jwt.h"
 #include "lab_orders/common/change_notifier.h"
+#include "lab_orders/common/error.h"
 #include "lab_orders/common/metrics.h"
 #include "lab_orders/orders/order_service.h"
 #include "lab_orders/store/store.h"
@@ -96,7 +97,7 @@ class Api {
   metrics::CounterFamily* webhook_verdicts_ = nullptr;
 };
 
-// The largest request body accepted (CONTRACT §1).
+// The largest request body accepted (the contract (HTTP surface)).
 inline constexpr std::size_t kMaxRequestBody = 64 * 1024;
 
 }  // namespace lab_orders::http

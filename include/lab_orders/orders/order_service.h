@@ -61,17 +61,14 @@ class OrderService {
                             const std::optional<std::string>& status, int limit,
                             const std::optional<std::string>& cursor);
 
-  // The order as the API shows it (the seed's 201 shape plus "appointment").
-  static nlohmann::json OrderJson(const LabOrder& order);
-
  private:
   // Runs the phases left after the key's recovery point and stores the answer. new_order: the
   // order to record first, when the key has none yet.
   std::string DriveToFinish(const store::IdempotencyRecord& record,
-                            std::optional<LabOrder> new_order);
+                            std::optional<model::LabOrder> new_order);
   // Each phase commits, then brings the in-memory order in step with what it committed.
-  void EnsureJunctionUser(const std::string& key, LabOrder& order);
-  void CreateJunctionOrder(const std::string& key, LabOrder& order);
+  void EnsureJunctionUser(const std::string& key, model::LabOrder& order);
+  void CreateJunctionOrder(const std::string& key, model::LabOrder& order);
 
   store::Store& store_;
   junction::JunctionClient& junction_;

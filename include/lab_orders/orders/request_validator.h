@@ -8,18 +8,19 @@
 #include <variant>
 #include <vector>
 
-#include "lab_orders/app/error.h"
-#include "lab_orders/app/schema_validator.h"
 #include "lab_orders/common/clock.h"
-#include "lab_orders/orders/types.h"
+#include "lab_orders/common/error.h"
+#include "lab_orders/common/schema_validator.h"
+#include "lab_orders/model/order.h"
 
 namespace lab_orders::orders {
 
-// The bounds of a body (app/schema_validator.h), here for the validator's callers.
+// The bounds of a body (common/schema_validator.h), here for the validator's callers.
 using InputLimits = lab_orders::InputLimits;
 
 // Checks a POST /v1/labs/orders body: bounds first, then the request schema (valijson), then the
-// lab's rules (CONTRACT §1). Every violation is reported at once, each with a JSON pointer.
+// lab's rules (the contract (HTTP surface)). Every violation is reported at once, each with a JSON
+// pointer.
 class RequestValidator {
  public:
   // schema: #/components/schemas/LabOrderRequest of schemas/openapi.json (the seed contract).
@@ -27,7 +28,7 @@ class RequestValidator {
 
   // The normalised request (names transliterated to ASCII, sex mapped to Junction's gender
   // values kept as given), or every violation found.
-  std::variant<OrderRequest, std::vector<FieldViolation>> Validate(
+  std::variant<model::OrderRequest, std::vector<FieldViolation>> Validate(
       const nlohmann::json& body) const;
 
  private:

@@ -2,7 +2,7 @@
 
 // junction-sim --upstream: forwards Junction calls to a real Junction (a sandbox, or another
 // junction-sim) and hands back what it answered. See "Recording" in docs/junction-sim.md.
-// A thin adapter over the service's own Junction transport (src/junction/transport.h): its
+// A thin adapter over the service's own Junction transport (lab_orders/junction/transport.h): its
 // keep-alive pool, per-call deadline and strict TLS.
 
 #include <chrono>

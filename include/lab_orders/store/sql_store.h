@@ -33,7 +33,7 @@ class SqlStore : public Store {
                  const std::string& fingerprint, TimePoint now, TimePoint lease_until) override;
   void ReleaseKey(const std::string& brand_id, const std::string& key) override;
 
-  void RecordOrder(const std::string& key, const orders::LabOrder& order) override;
+  void RecordOrder(const std::string& key, const model::LabOrder& order) override;
   void SaveJunctionUser(const std::string& brand_id, const std::string& key,
                         const std::string& order_id, const std::string& client_user_id,
                         const std::string& junction_user_id, TimePoint now) override;
@@ -45,18 +45,18 @@ class SqlStore : public Store {
                  const std::string& body) override;
 
   std::optional<std::string> FindJunctionUser(const std::string& client_user_id) override;
-  std::optional<orders::LabOrder> GetOrder(const std::string& brand_id,
-                                           const std::string& order_id) override;
-  std::vector<orders::LabOrder> ListOrders(const std::string& brand_id,
-                                           const std::optional<std::string>& status, int limit,
-                                           const std::optional<std::string>& cursor) override;
+  std::optional<model::LabOrder> GetOrder(const std::string& brand_id,
+                                          const std::string& order_id) override;
+  std::vector<model::LabOrder> ListOrders(const std::string& brand_id,
+                                          const std::optional<std::string>& status, int limit,
+                                          const std::optional<std::string>& cursor) override;
 
   int ReapKeys(TimePoint created_before) override;
   std::vector<IdempotencyRecord> ClaimStaleKeys(TimePoint created_before, TimePoint now,
                                                 TimePoint lease_until, int limit) override;
 
-  std::optional<orders::LabOrder> GetOrderById(const std::string& order_id) override;
-  std::optional<orders::LabOrder> FindOrderByJunctionId(
+  std::optional<model::LabOrder> GetOrderById(const std::string& order_id) override;
+  std::optional<model::LabOrder> FindOrderByJunctionId(
       const std::string& junction_order_id) override;
 
   std::vector<Job> ClaimDueJobs(TimePoint now, TimePoint lease_until, const std::string& owner,
@@ -64,7 +64,7 @@ class SqlStore : public Store {
   OrderJobClaim ClaimOrderStep(const std::string& order_id, TimePoint now, TimePoint lease_until,
                                const std::string& owner, Job* job) override;
   void CompleteJob(const Job& job, const JobOutcome& outcome) override;
-  void CheckpointOrder(const Job& job, const orders::LabOrder& order_update,
+  void CheckpointOrder(const Job& job, const model::LabOrder& order_update,
                        std::int64_t expected_order_version) override;
   void ReleaseJob(const Job& job) override;
   std::optional<TimePoint> NextJobDue() override;

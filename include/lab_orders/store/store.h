@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "lab_orders/orders/types.h"
+#include "lab_orders/model/order.h"
 
 namespace lab_orders::store {
 
@@ -92,7 +92,7 @@ struct JobOutcome {
   // and the run is retried against the new state. nullopt: the run did not depend on the order.
   std::optional<std::int64_t> expected_order_version;
   // Written to the order (status, updated_at, completed_at, workflow), bumping its version.
-  std::optional<orders::LabOrder> order_update;
+  std::optional<model::LabOrder> order_update;
   bool done = false;                      // else the job stays queued until retry_at
   TimePoint retry_at;                     // when !done
   int attempts = 0;                       // the job's attempt count from now on, when !done
@@ -206,7 +206,7 @@ class Store {
   virtual void ReleaseKey(const std::string& brand_id, const std::string& key) = 0;
 
   // Phase commits. Each writes its rows and moves the key's recovery point in one transaction.
-  virtual void RecordOrder(const std::string& key, const orders::LabOrder& order) = 0;
+  virtual void RecordOrder(const std::string& key, const model::LabOrder& order) = 0;
   virtual void SaveJunctionUser(const std::string& brand_id, const std::string& key,
                                 const std::string& order_id, const std::string& client_user_id,
                                 const std::string& junction_user_id, TimePoint now) = 0;
@@ -219,13 +219,13 @@ class Store {
                          const std::string& body) = 0;
 
   virtual std::optional<std::string> FindJunctionUser(const std::string& client_user_id) = 0;
-  virtual std::optional<orders::LabOrder> GetOrder(const std::string& brand_id,
-                                                   const std::string& order_id) = 0;
+  virtual std::optional<model::LabOrder> GetOrder(const std::string& brand_id,
+                                                  const std::string& order_id) = 0;
   // Newest first; cursor is the last id of the previous page (opaque to callers).
-  virtual std::vector<orders::LabOrder> ListOrders(const std::string& brand_id,
-                                                   const std::optional<std::string>& status,
-                                                   int limit,
-                                                   const std::optional<std::string>& cursor) = 0;
+  virtual std::vector<model::LabOrder> ListOrders(const std::string& brand_id,
+                                                  const std::optional<std::string>& status,
+                                                  int limit,
+                                                  const std::optional<std::string>& cursor) = 0;
 
   // Deletes keys created before the cutoff; returns how many. Junction webhook receipts and
   // finished jobs older than the cutoff go too (Junction retries a webhook for about a day).
@@ -237,8 +237,8 @@ class Store {
 
   // ---- the workflow ----
   // Any brand's order, for the workers (which act for the service, not for a caller).
-  virtual std::optional<orders::LabOrder> GetOrderById(const std::string& order_id) = 0;
-  virtual std::optional<orders::LabOrder> FindOrderByJunctionId(
+  virtual std::optional<model::LabOrder> GetOrderById(const std::string& order_id) = 0;
+  virtual std::optional<model::LabOrder> FindOrderByJunctionId(
       const std::string& junction_order_id) = 0;
 
   // Leases up to limit queued jobs due at now, oldest due first, to owner until lease_until.
@@ -257,7 +257,7 @@ class Store {
   // Writes the order while the job stays held, before a call whose outcome must not be lost
   // (the book call, which Junction cannot deduplicate). Same checks as CompleteJob; the order's
   // version goes up by one.
-  virtual void CheckpointOrder(const Job& job, const orders::LabOrder& order_update,
+  virtual void CheckpointOrder(const Job& job, const model::LabOrder& order_update,
                                std::int64_t expected_order_version) = 0;
   // Gives a claimed job back untouched (due when it was), e.g. after an API action was refused.
   virtual void ReleaseJob(const Job& job) = 0;
@@ -274,7 +274,7 @@ class Store {
   // ---- brand webhooks ----
   // Order events are written by the phase and job commits above, in their own transactions
   // (the outbox): SaveJunctionOrder writes lab_order.created, CompleteJob and CheckpointOrder
-  // the events of the change they write (webhooks::OrderEventsFor), each fanned out to a delivery
+  // the events of the change they write (model::OrderEventsFor), each fanned out to a delivery
   // per enabled endpoint of the brand that takes its type.
   virtual void CreateWebhookEndpoint(const WebhookEndpoint& endpoint) = 0;
   // The brand's endpoints, oldest first (deleted ones are gone).

@@ -9,12 +9,12 @@
 #include <chrono>
 #include <string>
 
+#include "lab_orders/common/backoff.h"
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/metrics.h"
 #include "lab_orders/store/store.h"
 #include "lab_orders/webhooks/retry_schedule.h"
 #include "lab_orders/webhooks/transport.h"
-#include "lab_orders/workflow/backoff.h"
 
 namespace lab_orders::webhooks {
 
@@ -29,7 +29,7 @@ struct DispatcherSettings {
 class Dispatcher {
  public:
   Dispatcher(store::Store& store, WebhookTransport& transport, const Clock& clock,
-             DispatcherSettings settings, workflow::JitterSource jitter = workflow::RandomJitter());
+             DispatcherSettings settings, JitterSource jitter = RandomJitter());
 
   // Claims what is due and delivers it, one after another; returns how many were attempted.
   // Store failures propagate (the caller's loop logs them and tries again).
@@ -46,7 +46,7 @@ class Dispatcher {
   WebhookTransport& transport_;
   const Clock& clock_;
   DispatcherSettings settings_;
-  workflow::JitterSource jitter_;
+  JitterSource jitter_;
   metrics::CounterFamily* outcomes_ = nullptr;
 };
 

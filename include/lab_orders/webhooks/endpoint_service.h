@@ -10,9 +10,9 @@
 #include <optional>
 #include <string>
 
-#include "lab_orders/app/schema_validator.h"
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/ids.h"
+#include "lab_orders/common/schema_validator.h"
 #include "lab_orders/store/store.h"
 #include "lab_orders/webhooks/destination_policy.h"
 

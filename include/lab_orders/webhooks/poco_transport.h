@@ -1,7 +1,7 @@
 #pragma once
 
 // WebhookTransport over POCO: HTTP, and HTTPS with the shared strict TLS settings
-// (lab_orders/net/client_tls.h). One connection per attempt, closed after the status line and
+// (lab_orders/common/client_tls.h). One connection per attempt, closed after the status line and
 // headers: the response body is never read.
 
 #include <chrono>

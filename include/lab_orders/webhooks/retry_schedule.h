@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "lab_orders/workflow/backoff.h"
+#include "lab_orders/common/backoff.h"
 
 namespace lab_orders::webhooks {
 
@@ -29,7 +29,7 @@ struct RetrySchedule {
 // nullopt when the schedule is over and the message is given up. jitter yields [0, 1);
 // retry_after is the failed answer's Retry-After (seconds or an HTTP date, read against now).
 std::optional<std::chrono::milliseconds> NextAttemptDelay(
-    const RetrySchedule& schedule, int failed_attempts, const workflow::JitterSource& jitter,
+    const RetrySchedule& schedule, int failed_attempts, const JitterSource& jitter,
     const std::optional<std::string>& retry_after, std::chrono::system_clock::time_point now);
 
 }  // namespace lab_orders::webhooks

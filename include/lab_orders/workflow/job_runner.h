@@ -13,10 +13,10 @@
 #include <thread>
 #include <vector>
 
+#include "lab_orders/common/backoff.h"
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/metrics.h"
 #include "lab_orders/store/store.h"
-#include "lab_orders/workflow/backoff.h"
 
 namespace lab_orders::workflow {
 

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "lab_orders/orders/types.h"
+#include "lab_orders/model/order.h"
 
 namespace lab_orders::workflow {
 
@@ -19,7 +19,7 @@ struct JunctionEvent {
   std::optional<std::string> order_status;
   std::int64_t order_event_id = 0;
   // labtest.appointment.*: the appointment, without its address.
-  std::optional<orders::AppointmentView> appointment;
+  std::optional<model::AppointmentView> appointment;
 };
 
 // The webhook types the workflow acts on; others are acknowledged and ignored.

@@ -1,8 +1,8 @@
 #pragma once
 
-// What a brand can do to an order's appointment through the API (CONTRACT §1): see the slots,
-// book or reschedule a chosen one, cancel the order. An action holds the order's step job while
-// it calls Junction, so it never runs beside a worker acting on the same order.
+// What a brand can do to an order's appointment through the API (the contract (HTTP surface)): see
+// the slots, book or reschedule a chosen one, cancel the order. An action holds the order's step
+// job while it calls Junction, so it never runs beside a worker acting on the same order.
 
 #include <functional>
 #include <nlohmann/json.hpp>

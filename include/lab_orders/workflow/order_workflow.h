@@ -1,17 +1,18 @@
 #pragma once
 
-// The appointment workflow's steps (CONTRACT §2, FACTS §6): await the requisition, book the
-// earliest slot with async confirmation, await the provider's answer (rebooking after a
-// cancellation), then reconcile slowly until the order ends. Each step is a job; each run reads
-// the order, makes at most a few Junction calls, and commits what it learnt with the next step.
+// The appointment workflow's steps (the contract: the order's life; Junction's facts: end-to-end
+// flow): await the requisition, book the earliest slot with async confirmation, await the
+// provider's answer (rebooking after a cancellation), then reconcile slowly until the order ends.
+// Each step is a job; each run reads the order, makes at most a few Junction calls, and commits
+// what it learnt with the next step.
 
 #include <chrono>
 
+#include "lab_orders/common/backoff.h"
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/ids.h"
 #include "lab_orders/junction/client.h"
 #include "lab_orders/store/store.h"
-#include "lab_orders/workflow/backoff.h"
 #include "lab_orders/workflow/job_runner.h"
 
 namespace lab_orders::workflow {
@@ -34,7 +35,7 @@ struct WorkflowSettings {
 };
 
 // The order's address in the appointment's form (Junction calls the ZIP "zip_code" there).
-junction::USAddress AppointmentAddressFor(const orders::LabOrder& order);
+junction::USAddress AppointmentAddressFor(const model::LabOrder& order);
 
 class OrderWorkflow final : public JobHandler {
  public:
@@ -45,32 +46,32 @@ class OrderWorkflow final : public JobHandler {
 
   // For an API action that changed the order while holding its step job: commits the order
   // (read is what the action read) and goes on to the step the new state calls for.
-  store::JobOutcome ContinueAfterAction(const store::Job& job, orders::LabOrder& order,
-                                        const orders::LabOrder& read);
+  store::JobOutcome ContinueAfterAction(const store::Job& job, model::LabOrder& order,
+                                        const model::LabOrder& read);
   const WorkflowSettings& settings() const { return settings_; }
 
  private:
   // Each step reads and updates order in place; Run() attaches the order to the outcome.
-  store::JobOutcome AwaitRequisition(const store::Job& job, orders::LabOrder& order);
-  store::JobOutcome BookAppointment(const store::Job& job, orders::LabOrder& order);
-  store::JobOutcome AwaitConfirmation(const store::Job& job, orders::LabOrder& order);
-  store::JobOutcome Reconcile(const store::Job& job, orders::LabOrder& order);
+  store::JobOutcome AwaitRequisition(const store::Job& job, model::LabOrder& order);
+  store::JobOutcome BookAppointment(const store::Job& job, model::LabOrder& order);
+  store::JobOutcome AwaitConfirmation(const store::Job& job, model::LabOrder& order);
+  store::JobOutcome Reconcile(const store::Job& job, model::LabOrder& order);
   store::JobOutcome ApplyEvent(const store::Job& job);
 
   // The step to run next for what the order's state says now (nullopt: the workflow is over).
-  std::optional<std::string> NextStepFor(const orders::LabOrder& order) const;
+  std::optional<std::string> NextStepFor(const model::LabOrder& order) const;
   // Goes on to the step the order's state calls for, now; when that is this job's own step,
   // runs it again after poll_delay instead.
-  store::JobOutcome Advance(const store::Job& job, const orders::LabOrder& order,
+  store::JobOutcome Advance(const store::Job& job, const model::LabOrder& order,
                             std::chrono::milliseconds poll_delay, const std::string& why);
   // How long after entering a step it first runs.
   std::chrono::milliseconds FirstWait(const std::string& kind);
   store::JobOutcome Retry(const store::Job& job, std::chrono::milliseconds delay,
                           const std::string& why);
-  store::JobOutcome RetryAfterFailure(const store::Job& job, const orders::LabOrder& order,
+  store::JobOutcome RetryAfterFailure(const store::Job& job, const model::LabOrder& order,
                                       const junction::CallError& error);
   // After a cancellation the provider made: fails the order when the rebook limit is reached.
-  void NoteCancellation(orders::LabOrder& order);
+  void NoteCancellation(model::LabOrder& order);
 
   store::Store& store_;
   junction::JunctionClient& junction_;

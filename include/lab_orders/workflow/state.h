@@ -1,31 +1,32 @@
 #pragma once
 
-// The order's life (CONTRACT §2) as pure functions over WorkflowState: what Junction told us,
-// from a GET or a webhook, in whatever order it arrives, and the status the API shows for it.
+// The order's life (the contract: the order's life) as pure functions over WorkflowState: what
+// Junction told us, from a GET or a webhook, in whatever order it arrives, and the status the API
+// shows for it.
 
 #include <cstdint>
 #include <string>
 
 #include "lab_orders/junction/types.h"
-#include "lab_orders/orders/types.h"
+#include "lab_orders/model/order.h"
 
 namespace lab_orders::workflow {
 
 // "received.at_home_phlebotomy.requisition_created" -> "requisition_created".
 std::string LowLevelStatus(const std::string& full_status);
-bool RequisitionReady(const orders::WorkflowState& state);
+bool RequisitionReady(const model::WorkflowState& state);
 // cancelled, completed and failed: nothing moves the order any more.
 bool IsFinalStatus(const std::string& status);
 
-orders::AppointmentView AppointmentViewFrom(const junction::Appointment& appointment);
+model::AppointmentView AppointmentViewFrom(const junction::Appointment& appointment);
 bool IsActiveAppointmentStatus(const std::string& status);   // not cancelled, not completed
 bool IsPendingAppointmentStatus(const std::string& status);  // pending or reserved
 
 // Takes the Junction order's status if it is newer than what is known (by highest event id;
 // Junction's event ids grow). Returns whether anything changed.
-bool ApplyJunctionOrder(orders::WorkflowState& state, const std::string& full_status,
+bool ApplyJunctionOrder(model::WorkflowState& state, const std::string& full_status,
                         std::int64_t event_id);
-bool ApplyJunctionOrder(orders::WorkflowState& state, const junction::Order& order);
+bool ApplyJunctionOrder(model::WorkflowState& state, const junction::Order& order);
 
 enum class AppointmentUpdate {
   kApplied,    // it is the current appointment, and newer: taken
@@ -33,17 +34,16 @@ enum class AppointmentUpdate {
   kStale,      // an older view, or an appointment left behind: changes nothing
   kUnknown,    // not the current one and not a past one (or none is current): changes nothing
 };
-AppointmentUpdate ApplyAppointment(orders::WorkflowState& state,
-                                   const orders::AppointmentView& view);
+AppointmentUpdate ApplyAppointment(model::WorkflowState& state, const model::AppointmentView& view);
 // Makes view the current appointment (after our own book call), moving a cancelled current one
 // to the past ones.
-void AdoptAppointment(orders::WorkflowState& state, const orders::AppointmentView& view);
+void AdoptAppointment(model::WorkflowState& state, const model::AppointmentView& view);
 
 // Once the provider has cancelled max bookings, the order fails with the reason kept. Returns
 // whether it failed now.
-bool CheckRebookLimit(orders::WorkflowState& state, int max_provider_cancellations);
+bool CheckRebookLimit(model::WorkflowState& state, int max_provider_cancellations);
 
 // The status the API shows, from what is known. A final status never changes.
-std::string DeriveStatus(const orders::WorkflowState& state, const std::string& current_status);
+std::string DeriveStatus(const model::WorkflowState& state, const std::string& current_status);
 
 }  // namespace lab_orders::workflow

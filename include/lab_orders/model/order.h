@@ -1,0 +1,101 @@
+#pragma once
+
+// The service's own order model. Patient and address fields are PHI: they never reach a log,
+// an error message or a metric, and they are encrypted at rest.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lab_orders::model {
+
+struct Patient {
+  std::string first_name;
+  std::string last_name;
+  std::string dob;  // YYYY-MM-DD
+  std::string email;
+  std::optional<std::string> phone;
+  std::optional<std::string> sex;
+};
+
+struct Address {
+  std::string line1;
+  std::optional<std::string> line2;
+  std::string city;
+  std::string state;
+  std::string zip;
+  std::string country;
+};
+
+// A validated POST /v1/labs/orders body.
+struct OrderRequest {
+  std::string panel_slug;
+  Patient patient;
+  Address address;
+  std::optional<std::int64_t> total_cents;
+  std::optional<std::string> currency;
+  std::optional<std::string> patient_id;
+  // The brand's own correlation data: not PHI, but never logged (ids only reach the logs).
+  std::optional<std::string> external_order_id;
+  std::map<std::string, std::string> metadata;
+};
+
+// The appointment as the API shows it (the contract: the order's life). Junction's appointment
+// address is PHI and is never kept: the order's own address is the one that counts.
+struct AppointmentView {
+  std::string id;
+  std::string status;  // Junction's: pending | reserved | confirmed | in_progress | completed | ...
+  std::optional<std::string> start_at;  // RFC 3339 UTC
+  std::optional<std::string> end_at;
+  std::optional<std::string> timezone;  // IANA
+  std::string provider;
+  bool can_reschedule = false;
+  // How many events Junction had recorded on it when this view was taken: a view built from
+  // fewer events is older and never replaces this one.
+  int event_count = 0;
+
+  bool operator==(const AppointmentView&) const = default;
+};
+
+// What the workflow knows of the order at Junction. No PHI: only ids, statuses and times.
+struct WorkflowState {
+  std::string junction_status;         // the full last_event status, "" before the first look
+  std::int64_t junction_event_id = 0;  // the highest Junction order event id applied
+  std::optional<AppointmentView> appointment;     // the current (last booked) appointment
+  std::vector<std::string> past_appointment_ids;  // appointments replaced by a later booking
+  int provider_cancellations = 0;                 // bookings the provider cancelled
+  int booking_refusals = 0;  // book calls Junction refused in a row (not a taken slot)
+  // A book call went out and its answer was never recorded: ask Junction before booking again
+  // (the book endpoint has no idempotency key).
+  bool booking_sent = false;
+  std::optional<std::string> failure_reason;
+
+  bool operator==(const WorkflowState&) const = default;
+};
+
+struct LabOrder {
+  std::string id;
+  std::string brand_id;
+  std::string user_id;  // the token's sub
+  std::optional<std::string> patient_id;
+  std::string panel_slug;
+  std::string
+      status;  // received | ordered | appointment_pending | ... (the contract: the order's life)
+  std::optional<std::int64_t> total_cents;
+  std::optional<std::string> currency;
+  std::optional<std::string> junction_user_id;
+  std::optional<std::string> junction_order_id;
+  std::string created_at;  // RFC 3339 UTC
+  std::string updated_at;
+  std::optional<std::string> completed_at;
+  std::optional<std::string> external_order_id;  // as the brand sent it; never logged
+  std::map<std::string, std::string> metadata;   // as the brand sent it; never logged
+  WorkflowState workflow;
+  std::int64_t version = 0;  // bumped by every write after the order is recorded
+  Patient patient;           // PHI
+  Address address;           // PHI
+};
+
+}  // namespace lab_orders::model

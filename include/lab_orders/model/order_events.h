@@ -1,0 +1,49 @@
+#pragma once
+
+// The brand events an order change causes (issue 8). Pure: the store calls it inside the
+// transaction that writes the change, so each event commits with its cause (a transactional
+// outbox). Events carry ids, statuses, times and the brand's own external_order_id and metadata;
+// never patient data.
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lab_orders/model/order.h"
+
+namespace lab_orders::model {
+
+inline constexpr const char* kEventOrderCreated = "lab_order.created";
+inline constexpr const char* kEventOrderUpdated = "lab_order.updated";
+inline constexpr const char* kEventAppointmentBooked = "appointment.booked";
+inline constexpr const char* kEventAppointmentConfirmed = "appointment.confirmed";
+inline constexpr const char* kEventAppointmentCancelled = "appointment.cancelled";
+inline constexpr const char* kEventOrderCompleted = "lab_order.completed";
+inline constexpr const char* kEventOrderCancelled = "lab_order.cancelled";
+inline constexpr const char* kEventOrderFailed = "lab_order.failed";
+
+// Every event type, in the order a brand reads about an order's life.
+const std::vector<std::string>& EventTypes();
+bool IsEventType(const std::string& type);
+
+// What an event needs of the order before the change.
+struct OrderBefore {
+  std::string status;
+  std::optional<model::AppointmentView> appointment;
+};
+
+struct OrderEvent {
+  std::string type;
+  nlohmann::json data;  // {"order", "external_order_id", "metadata", ...}
+};
+
+// The events of a change from before to after, in the order they happened; before is nullopt for
+// the order's creation (lab_order.created). No change a brand sees: no events.
+std::vector<OrderEvent> OrderEventsFor(const std::optional<OrderBefore>& before,
+                                       const model::LabOrder& after);
+
+// The envelope sent: {"type", "timestamp" (RFC 3339 UTC), "data"}.
+nlohmann::json EventEnvelope(const OrderEvent& event, const std::string& timestamp);
+
+}  // namespace lab_orders::model

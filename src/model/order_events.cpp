@@ -1,0 +1,87 @@
+#include "lab_orders/model/order_events.h"
+
+#include <algorithm>
+
+#include "lab_orders/model/order_json.h"
+
+namespace lab_orders::model {
+namespace {
+
+using nlohmann::json;
+
+// The order as the API shows it, and the brand's own ids beside it, where a receiver finds them
+// whatever the event.
+json Data(const model::LabOrder& after) {
+  json order = model::OrderJson(after);
+  json external_order_id = order.at("external_order_id");
+  json metadata = order.at("metadata");
+  return {{"order", std::move(order)},
+          {"external_order_id", std::move(external_order_id)},
+          {"metadata", std::move(metadata)}};
+}
+
+OrderEvent Event(const char* type, const model::LabOrder& after, json extra = json::object()) {
+  json data = Data(after);
+  data.update(extra);
+  return {type, std::move(data)};
+}
+
+const char* TerminalEvent(const std::string& status) {
+  if (status == "completed") return kEventOrderCompleted;
+  if (status == "cancelled") return kEventOrderCancelled;
+  if (status == "failed") return kEventOrderFailed;
+  return nullptr;
+}
+
+}  // namespace
+
+const std::vector<std::string>& EventTypes() {
+  static const std::vector<std::string> types = {
+      kEventOrderCreated,         kEventOrderUpdated,         kEventAppointmentBooked,
+      kEventAppointmentConfirmed, kEventAppointmentCancelled, kEventOrderCompleted,
+      kEventOrderCancelled,       kEventOrderFailed};
+  return types;
+}
+
+bool IsEventType(const std::string& type) {
+  const auto& types = EventTypes();
+  return std::find(types.begin(), types.end(), type) != types.end();
+}
+
+std::vector<OrderEvent> OrderEventsFor(const std::optional<OrderBefore>& before,
+                                       const model::LabOrder& after) {
+  std::vector<OrderEvent> events;
+  if (!before) {
+    events.push_back(Event(kEventOrderCreated, after));
+    return events;
+  }
+  // The appointment's events first: they explain the status change that follows.
+  const auto& was = before->appointment;
+  const auto& now = after.workflow.appointment;
+  if (now) {
+    const bool new_booking = !was || was->id != now->id;
+    const json appointment = {{"appointment_id", now->id}};
+    if (new_booking) events.push_back(Event(kEventAppointmentBooked, after, appointment));
+    const bool status_changed = new_booking || was->status != now->status;
+    if (status_changed && now->status == "confirmed") {
+      events.push_back(Event(kEventAppointmentConfirmed, after, appointment));
+    }
+    if (status_changed && now->status == "cancelled") {
+      events.push_back(Event(kEventAppointmentCancelled, after, appointment));
+    }
+  }
+  if (before->status != after.status) {
+    events.push_back(Event(kEventOrderUpdated, after,
+                           {{"previous_status", before->status}, {"status", after.status}}));
+    if (const char* terminal = TerminalEvent(after.status)) {
+      events.push_back(Event(terminal, after));
+    }
+  }
+  return events;
+}
+
+json EventEnvelope(const OrderEvent& event, const std::string& timestamp) {
+  return {{"type", event.type}, {"timestamp", timestamp}, {"data", event.data}};
+}
+
+}  // namespace lab_orders::model

@@ -1,0 +1,46 @@
+#include "lab_orders/model/order_json.h"
+
+namespace lab_orders::model {
+namespace {
+
+using nlohmann::json;
+
+json OptionalJson(const std::optional<std::string>& value) {
+  return value ? json(*value) : json(nullptr);
+}
+
+json AppointmentJson(const std::optional<AppointmentView>& appointment) {
+  if (!appointment) return nullptr;
+  return {{"id", appointment->id},
+          {"status", appointment->status},
+          {"start_at", OptionalJson(appointment->start_at)},
+          {"end_at", OptionalJson(appointment->end_at)},
+          {"timezone", OptionalJson(appointment->timezone)},
+          {"provider", appointment->provider},
+          {"can_reschedule", appointment->can_reschedule}};
+}
+
+}  // namespace
+
+json OrderJson(const LabOrder& order) {
+  return {{"id", order.id},
+          {"brand_id", order.brand_id},
+          {"user_id", order.user_id},
+          {"patient_id", OptionalJson(order.patient_id)},
+          {"panel_slug", order.panel_slug},
+          {"junction_order_id", order.junction_order_id.value_or("")},
+          {"status", order.status},
+          {"total_cents", order.total_cents ? json(*order.total_cents) : json(nullptr)},
+          {"currency", OptionalJson(order.currency)},
+          {"tracking_number", nullptr},
+          {"result_bloodwork_id", nullptr},
+          {"created_at", order.created_at},
+          {"updated_at", order.updated_at},
+          {"completed_at", OptionalJson(order.completed_at)},
+          {"appointment", AppointmentJson(order.workflow.appointment)},
+          {"failure_reason", OptionalJson(order.workflow.failure_reason)},
+          {"external_order_id", OptionalJson(order.external_order_id)},
+          {"metadata", order.metadata}};
+}
+
+}  // namespace lab_orders::model

@@ -1,0 +1,115 @@
+#include "lab_orders/model/order_events.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/store_fixtures.h"
+
+namespace lab_orders::model {
+namespace {
+
+using nlohmann::json;
+using ::testing::ElementsAre;
+
+const auto kT0 = std::chrono::system_clock::time_point(std::chrono::seconds(1'714'564'800));
+
+model::LabOrder Order(const std::string& status) {
+  model::LabOrder order = testing::ExampleOrder("order-1", "brand-1", kT0);
+  order.status = status;
+  order.external_order_id = "acme-7";
+  order.metadata = {{"campaign", "spring"}};
+  return order;
+}
+
+model::AppointmentView Appointment(const std::string& id, const std::string& status) {
+  model::AppointmentView view;
+  view.id = id;
+  view.status = status;
+  view.provider = "getlabs";
+  return view;
+}
+
+std::vector<std::string> Types(const std::vector<OrderEvent>& events) {
+  std::vector<std::string> types;
+  for (const OrderEvent& event : events) types.push_back(event.type);
+  return types;
+}
+
+TEST(OrderEventsTest, CreationIsOneCreatedEventEchoingTheBrandsIds) {
+  std::vector<OrderEvent> events = OrderEventsFor(std::nullopt, Order("ordered"));
+  ASSERT_THAT(Types(events), ElementsAre("lab_order.created"));
+  EXPECT_EQ(events[0].data["external_order_id"], "acme-7");
+  EXPECT_EQ(events[0].data["metadata"], json({{"campaign", "spring"}}));
+  EXPECT_EQ(events[0].data["order"]["id"], "order-1");
+  EXPECT_EQ(events[0].data["order"]["status"], "ordered");
+  // No patient data in an event.
+  EXPECT_EQ(events[0].data.dump().find("Example"), std::string::npos);
+  EXPECT_EQ(events[0].data.dump().find("97405"), std::string::npos);
+}
+
+TEST(OrderEventsTest, AStatusChangeSaysThePreviousAndTheNewStatus) {
+  std::vector<OrderEvent> events =
+      OrderEventsFor(OrderBefore{"ordered", std::nullopt}, Order("appointment_pending"));
+  ASSERT_THAT(Types(events), ElementsAre("lab_order.updated"));
+  EXPECT_EQ(events[0].data["previous_status"], "ordered");
+  EXPECT_EQ(events[0].data["status"], "appointment_pending");
+  EXPECT_EQ(events[0].data["external_order_id"], "acme-7");
+}
+
+TEST(OrderEventsTest, NoVisibleChangeIsNoEvent) {
+  model::LabOrder after = Order("ordered");
+  after.workflow.junction_event_id = 9;
+  EXPECT_TRUE(OrderEventsFor(OrderBefore{"ordered", std::nullopt}, after).empty());
+}
+
+TEST(OrderEventsTest, AppointmentEventsComeBeforeTheStatusChangeTheyCause) {
+  model::LabOrder booked = Order("appointment_pending");
+  booked.workflow.appointment = Appointment("appt-1", "pending");
+  EXPECT_THAT(Types(OrderEventsFor(OrderBefore{"ordered", std::nullopt}, booked)),
+              ElementsAre("appointment.booked", "lab_order.updated"));
+
+  model::LabOrder confirmed = Order("appointment_scheduled");
+  confirmed.workflow.appointment = Appointment("appt-1", "confirmed");
+  std::vector<OrderEvent> events = OrderEventsFor(
+      OrderBefore{"appointment_pending", Appointment("appt-1", "pending")}, confirmed);
+  ASSERT_THAT(Types(events), ElementsAre("appointment.confirmed", "lab_order.updated"));
+  EXPECT_EQ(events[0].data["appointment_id"], "appt-1");
+
+  model::LabOrder cancelled = Order("appointment_cancelled");
+  cancelled.workflow.appointment = Appointment("appt-1", "cancelled");
+  EXPECT_THAT(
+      Types(OrderEventsFor(OrderBefore{"appointment_scheduled", Appointment("appt-1", "confirmed")},
+                           cancelled)),
+      ElementsAre("appointment.cancelled", "lab_order.updated"));
+
+  model::LabOrder rebooked = Order("appointment_scheduled");
+  rebooked.workflow.appointment = Appointment("appt-2", "confirmed");
+  EXPECT_THAT(
+      Types(OrderEventsFor(OrderBefore{"appointment_cancelled", Appointment("appt-1", "cancelled")},
+                           rebooked)),
+      ElementsAre("appointment.booked", "appointment.confirmed", "lab_order.updated"));
+}
+
+TEST(OrderEventsTest, TerminalStatusesHaveTheirOwnEventAfterTheUpdate) {
+  for (const auto& [status, type] :
+       std::vector<std::pair<std::string, std::string>>{{"completed", "lab_order.completed"},
+                                                        {"cancelled", "lab_order.cancelled"},
+                                                        {"failed", "lab_order.failed"}}) {
+    EXPECT_THAT(Types(OrderEventsFor(OrderBefore{"ordered", std::nullopt}, Order(status))),
+                ElementsAre("lab_order.updated", type));
+  }
+}
+
+TEST(OrderEventsTest, EnvelopeHasTypeTimestampAndData) {
+  OrderEvent event = OrderEventsFor(std::nullopt, Order("ordered"))[0];
+  json envelope = EventEnvelope(event, "2024-05-01T12:00:00Z");
+  EXPECT_EQ(envelope["type"], "lab_order.created");
+  EXPECT_EQ(envelope["timestamp"], "2024-05-01T12:00:00Z");
+  EXPECT_EQ(envelope["data"], event.data);
+  EXPECT_TRUE(IsEventType("appointment.booked"));
+  EXPECT_FALSE(IsEventType("job.created"));
+  EXPECT_EQ(EventTypes().size(), 8u);
+}
+
+}  // namespace
+}  // namespace lab_orders::model

@@ -1,0 +1,960 @@
+// The Store's keys, orders and phases, on every backend (support/store_backends.h), and what is
+// particular to each: SQLite's file and locks, PostgreSQL's catalog.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <latch>
+#include <memory>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lab_orders/common/clock.h"
+#include "lab_orders/common/ids.h"
+#include "lab_orders/store/postgres_store.h"
+#include "lab_orders/store/postgres_url.h"
+#include "lab_orders/store/sql_store.h"
+#include "lab_orders/store/sqlite_store.h"
+#include "store/sql_session.h"
+#include "store/sqlite_database.h"
+#include "support/store_backends.h"
+
+namespace lab_orders::store {
+namespace {
+
+using namespace std::chrono_literals;
+using model::LabOrder;
+using testing::ExpectNoErrors;
+using testing::RunTogether;
+using testing::StoreBackend;
+
+const TimePoint kT0 = std::chrono::sys_days{std::chrono::year{2024} / 5 / 1} + 12h;
+const std::string kPhiKey(32, 'p');
+constexpr char kFingerprint[] = "f1f1f1";
+
+// Distinctive PHI, so a stray plaintext copy in the file is unmistakable.
+constexpr char kFirstName[] = "Quintessa";
+constexpr char kLastName[] = "Vandersloot";
+constexpr char kEmail[] = "quintessa.vandersloot@example.org";
+constexpr char kPhone[] = "+15555550199";
+constexpr char kDob[] = "1971-03-14";
+constexpr char kLine1[] = "742 Zanzibar Terrace";
+constexpr char kLine2[] = "Suite Xylophone";
+constexpr char kCity[] = "Bellwetherton";
+constexpr char kZip[] = "97405";
+
+LabOrder MakeOrder(const std::string& id, const std::string& brand_id, TimePoint created_at,
+                   const std::string& status = "received") {
+  LabOrder order;
+  order.id = id;
+  order.brand_id = brand_id;
+  order.user_id = "user-1";
+  order.patient_id = "patient-42";
+  order.panel_slug = "metabolic-basic";
+  order.status = status;
+  order.total_cents = 4900;
+  order.currency = "usd";
+  order.external_order_id = "brand-order-7";
+  order.metadata = {{"campaign", "spring"}, {"note", "a \"quoted\" value"}};
+  order.created_at = FormatRfc3339(created_at);
+  order.updated_at = FormatRfc3339(created_at);
+  order.patient = {kFirstName, kLastName, kDob, kEmail, kPhone, "female"};
+  order.address = {kLine1, kLine2, kCity, "OR", kZip, "US"};
+  return order;
+}
+
+// The first workflow step SaveJunctionOrder queues with the Junction order.
+NewJob FirstStep(const std::string& order_id, TimePoint due_at) {
+  return NewJob{"step-" + order_id, kJobAwaitRequisition, order_id, "", due_at};
+}
+
+std::string ReadFileBytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// One database of the fixture's backend, and the store most tests use on it.
+class StoreFixture : public testing::StoreDatabaseTest {
+ protected:
+  void TearDown() override {
+    store_.reset();
+    testing::StoreDatabaseTest::TearDown();
+  }
+
+  // Another store on the same database: another process, as far as the store can tell.
+  std::unique_ptr<SqlStore> OpenStore(const std::string& phi_key = kPhiKey) {
+    return database().Open(PhiCipher(phi_key));
+  }
+
+  SqlStore& Store() {
+    if (!store_) {
+      store_ = OpenStore();
+      store_->Migrate();
+    }
+    return *store_;
+  }
+
+  Claim ClaimAt(const std::string& brand, const std::string& key, TimePoint now,
+                const std::string& fingerprint = kFingerprint) {
+    return Store().ClaimKey(brand, key, fingerprint, now, now + 30s);
+  }
+
+  // Claims a fresh key and records an order under it.
+  LabOrder RecordNewOrder(const std::string& brand, const std::string& key,
+                          const std::string& order_id, TimePoint created_at,
+                          const std::string& status = "received") {
+    EXPECT_EQ(ClaimAt(brand, key, created_at).result, ClaimResult::kNew);
+    LabOrder order = MakeOrder(order_id, brand, created_at, status);
+    Store().RecordOrder(key, order);
+    return order;
+  }
+
+  std::unique_ptr<SqlStore> store_;
+};
+
+// The Store's behaviour: every test runs on SQLite and on PostgreSQL.
+class StoreTest : public StoreFixture, public ::testing::WithParamInterface<StoreBackend> {
+ protected:
+  StoreBackend Backend() const override { return GetParam(); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, testing::AllStoreBackends(),
+                         testing::StoreBackendParamName);
+
+// What only SQLite has: a file, and one write lock with a busy timeout.
+class SqliteStoreTest : public StoreFixture {
+ protected:
+  StoreBackend Backend() const override { return StoreBackend::kSqlite; }
+  const std::string& path() { return database().sqlite_path(); }
+};
+
+// ---- migrations --------------------------------------------------------------------------------
+
+TEST_P(StoreTest, NotReadyUntilMigrated) {
+  std::unique_ptr<SqlStore> store = OpenStore();
+  EXPECT_FALSE(store->Ready());
+  store->Migrate();
+  EXPECT_TRUE(store->Ready());
+}
+
+TEST_P(StoreTest, MigrateIsIdempotent) {
+  std::unique_ptr<SqlStore> store = OpenStore();
+  store->Migrate();
+  store->Migrate();
+  EXPECT_TRUE(store->Ready());
+  {
+    std::unique_ptr<SqlStore> reopened = OpenStore();
+    EXPECT_TRUE(reopened->Ready());
+    reopened->Migrate();
+  }
+  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM schema_migrations"), "3");
+  EXPECT_EQ(database().QueryText("SELECT MIN(version) FROM schema_migrations"), "1");
+}
+
+// Service replicas starting together on a new database: one migrates, the others wait for it and
+// find nothing left to do. None fails, and each is ready.
+TEST_P(StoreTest, StoresMigratingOneEmptyDatabaseAtOnceAllSucceed) {
+  constexpr int kStores = 4;
+  std::vector<std::unique_ptr<SqlStore>> stores;
+  for (int i = 0; i < kStores; ++i) stores.push_back(OpenStore());
+  ExpectNoErrors(RunTogether(kStores, [&](int i) { stores[i]->Migrate(); }));
+  for (const auto& store : stores) EXPECT_TRUE(store->Ready());
+  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM schema_migrations"), "3");
+  // The schema works from any of them.
+  EXPECT_EQ(stores[0]->ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s).result, ClaimResult::kNew);
+  EXPECT_EQ(stores[kStores - 1]->ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s).result,
+            ClaimResult::kInProgress);
+}
+
+TEST_P(StoreTest, NotReadyWhenAMigrationIsMissing) {
+  Store();
+  database().Exec("DELETE FROM schema_migrations");
+  EXPECT_FALSE(Store().Ready());
+}
+
+// ---- ClaimKey ----------------------------------------------------------------------------------
+
+TEST_P(StoreTest, ClaimOfAnUnknownKeyIsNew) {
+  Claim claim = ClaimAt("brand-a", "key-1", kT0);
+  EXPECT_EQ(claim.result, ClaimResult::kNew);
+  EXPECT_EQ(claim.record.brand_id, "brand-a");
+  EXPECT_EQ(claim.record.key, "key-1");
+  EXPECT_EQ(claim.record.fingerprint, kFingerprint);
+  EXPECT_EQ(claim.record.recovery_point, RecoveryPoint::kStarted);
+  EXPECT_FALSE(claim.record.order_id.has_value());
+  EXPECT_FALSE(claim.record.response_status.has_value());
+  EXPECT_FALSE(claim.record.response_body.has_value());
+  EXPECT_EQ(claim.record.created_at, kT0);
+}
+
+TEST_P(StoreTest, ClaimWhileLeaseIsLiveIsInProgress) {
+  ASSERT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s).result, ClaimResult::kNew);
+  EXPECT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0 + 1s, kT0 + 31s).result,
+            ClaimResult::kInProgress);
+  EXPECT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0 + 30s - 1ms, kT0 + 60s).result,
+            ClaimResult::kInProgress);
+}
+
+TEST_P(StoreTest, ClaimAfterLeaseExpiryResumesAndTakesANewLease) {
+  ASSERT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s).result, ClaimResult::kNew);
+  // The lease ends at kT0 + 30s: from that instant on it is no longer live.
+  Claim resumed = Store().ClaimKey("b", "k", kFingerprint, kT0 + 30s, kT0 + 90s);
+  EXPECT_EQ(resumed.result, ClaimResult::kResumed);
+  EXPECT_EQ(resumed.record.recovery_point, RecoveryPoint::kStarted);
+  EXPECT_EQ(resumed.record.created_at, kT0);
+  // The resumer's lease now holds others off until kT0 + 90s.
+  EXPECT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0 + 89s, kT0 + 120s).result,
+            ClaimResult::kInProgress);
+  EXPECT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0 + 90s, kT0 + 120s).result,
+            ClaimResult::kResumed);
+}
+
+TEST_P(StoreTest, ReleasedKeyResumesAtOnce) {
+  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
+  Store().ReleaseKey("b", "k");
+  EXPECT_EQ(ClaimAt("b", "k", kT0 + 1ms).result, ClaimResult::kResumed);
+  EXPECT_NO_THROW(Store().ReleaseKey("b", "no-such-key"));
+}
+
+TEST_P(StoreTest, DifferentFingerprintIsAMismatchInEveryState) {
+  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
+  Claim leased = ClaimAt("b", "k", kT0 + 1s, "other");
+  EXPECT_EQ(leased.result, ClaimResult::kFingerprintMismatch);
+  EXPECT_EQ(leased.record.fingerprint, kFingerprint);
+
+  Store().ReleaseKey("b", "k");
+  EXPECT_EQ(ClaimAt("b", "k", kT0 + 2s, "other").result, ClaimResult::kFingerprintMismatch);
+  // A mismatch takes no lease: the rightful retry still resumes.
+  EXPECT_EQ(ClaimAt("b", "k", kT0 + 3s).result, ClaimResult::kResumed);
+
+  Store().FinishKey("b", "k", 201, "{}");
+  EXPECT_EQ(ClaimAt("b", "k", kT0 + 4s, "other").result, ClaimResult::kFingerprintMismatch);
+}
+
+TEST_P(StoreTest, FinishedKeyReplaysStatusAndBody) {
+  RecordNewOrder("b", "k", "order-1", kT0);
+  const std::string body = R"({"id":"order-1","status":"ordered"})";
+  Store().FinishKey("b", "k", 201, body);
+
+  Claim replay = ClaimAt("b", "k", kT0 + 1h);
+  EXPECT_EQ(replay.result, ClaimResult::kFinished);
+  EXPECT_EQ(replay.record.recovery_point, RecoveryPoint::kFinished);
+  EXPECT_EQ(replay.record.response_status, 201);
+  EXPECT_EQ(replay.record.response_body, body);
+  EXPECT_EQ(replay.record.order_id, "order-1");
+}
+
+TEST_P(StoreTest, FinishingTwiceKeepsTheFirstAnswer) {
+  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
+  Store().FinishKey("b", "k", 201, "first");
+  Store().FinishKey("b", "k", 502, "second");
+  Claim replay = ClaimAt("b", "k", kT0 + 1s);
+  EXPECT_EQ(replay.record.response_status, 201);
+  EXPECT_EQ(replay.record.response_body, "first");
+}
+
+TEST_P(StoreTest, SameKeyForTwoBrandsIsTwoKeys) {
+  EXPECT_EQ(ClaimAt("brand-a", "shared-key", kT0).result, ClaimResult::kNew);
+  EXPECT_EQ(ClaimAt("brand-b", "shared-key", kT0, "another-fingerprint").result, ClaimResult::kNew);
+  Store().FinishKey("brand-a", "shared-key", 201, "a");
+  EXPECT_EQ(ClaimAt("brand-b", "shared-key", kT0 + 1s, "another-fingerprint").result,
+            ClaimResult::kInProgress);
+}
+
+TEST_P(StoreTest, SixteenThreadsClaimingOneKeyGetExactlyOneNew) {
+  SqlStore& store = Store();
+  constexpr int kThreads = 16;
+  std::vector<ClaimResult> results(kThreads);
+  ExpectNoErrors(RunTogether(kThreads, [&](int i) {
+    results[i] = store.ClaimKey("b", "contended", kFingerprint, kT0, kT0 + 30s).result;
+  }));
+  EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kNew), 1);
+  EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kInProgress), kThreads - 1);
+}
+
+// Sixteen processes: on SQLite sixteen connections to one file, on PostgreSQL sixteen pools.
+TEST_P(StoreTest, SixteenStoresClaimingOneKeyGetExactlyOneNew) {
+  Store();  // creates and migrates the database
+  constexpr int kConnections = 16;
+  std::vector<std::unique_ptr<SqlStore>> stores;
+  for (int i = 0; i < kConnections; ++i) stores.push_back(OpenStore());
+  std::vector<ClaimResult> results(kConnections);
+  ExpectNoErrors(RunTogether(kConnections, [&](int i) {
+    results[i] = stores[i]->ClaimKey("b", "contended", kFingerprint, kT0, kT0 + 30s).result;
+  }));
+  EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kNew), 1);
+  EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kInProgress), kConnections - 1);
+}
+
+// ---- phases ------------------------------------------------------------------------------------
+
+TEST_P(StoreTest, PhasesMoveTheRecoveryPointAndShowThroughGetOrder) {
+  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
+  LabOrder order = MakeOrder("order-1", "b", kT0);
+  Store().RecordOrder("k", order);
+  Store().ReleaseKey("b", "k");
+  Claim after_record = ClaimAt("b", "k", kT0 + 1s);
+  EXPECT_EQ(after_record.result, ClaimResult::kResumed);
+  EXPECT_EQ(after_record.record.recovery_point, RecoveryPoint::kOrderRecorded);
+  EXPECT_EQ(after_record.record.order_id, "order-1");
+
+  std::optional<LabOrder> recorded = Store().GetOrder("b", "order-1");
+  ASSERT_TRUE(recorded.has_value());
+  EXPECT_EQ(recorded->status, "received");
+  EXPECT_EQ(recorded->user_id, "user-1");
+  EXPECT_EQ(recorded->patient_id, "patient-42");
+  EXPECT_EQ(recorded->panel_slug, "metabolic-basic");
+  EXPECT_EQ(recorded->total_cents, 4900);
+  EXPECT_EQ(recorded->currency, "usd");
+  EXPECT_EQ(recorded->external_order_id, "brand-order-7");
+  EXPECT_EQ(recorded->metadata, order.metadata);
+  EXPECT_EQ(recorded->created_at, "2024-05-01T12:00:00+00:00");
+  EXPECT_FALSE(recorded->junction_user_id.has_value());
+  EXPECT_FALSE(recorded->completed_at.has_value());
+  EXPECT_EQ(recorded->patient.first_name, kFirstName);
+  EXPECT_EQ(recorded->patient.last_name, kLastName);
+  EXPECT_EQ(recorded->patient.dob, kDob);
+  EXPECT_EQ(recorded->patient.email, kEmail);
+  EXPECT_EQ(recorded->patient.phone, kPhone);
+  EXPECT_EQ(recorded->patient.sex, "female");
+  EXPECT_EQ(recorded->address.line1, kLine1);
+  EXPECT_EQ(recorded->address.line2, kLine2);
+  EXPECT_EQ(recorded->address.city, kCity);
+  EXPECT_EQ(recorded->address.state, "OR");
+  EXPECT_EQ(recorded->address.zip, kZip);
+  EXPECT_EQ(recorded->address.country, "US");
+
+  Store().SaveJunctionUser("b", "k", "order-1", "b:patient-42", "junction-user-9", kT0 + 2s);
+  EXPECT_EQ(Store().FindJunctionUser("b:patient-42"), "junction-user-9");
+  std::optional<LabOrder> with_user = Store().GetOrder("b", "order-1");
+  EXPECT_EQ(with_user->junction_user_id, "junction-user-9");
+  EXPECT_EQ(with_user->updated_at, "2024-05-01T12:00:02+00:00");
+  EXPECT_EQ(with_user->version, 1);
+  Store().ReleaseKey("b", "k");
+  EXPECT_EQ(ClaimAt("b", "k", kT0 + 3s).record.recovery_point, RecoveryPoint::kUserEnsured);
+  EXPECT_TRUE(Store().QueuedJobCounts().empty());
+
+  Store().SaveJunctionOrder("b", "k", "order-1", "junction-order-7", "ordered", kT0 + 4s,
+                            FirstStep("order-1", kT0 + 5s));
+  std::optional<LabOrder> ordered = Store().GetOrder("b", "order-1");
+  EXPECT_EQ(ordered->junction_order_id, "junction-order-7");
+  EXPECT_EQ(ordered->status, "ordered");
+  EXPECT_EQ(ordered->updated_at, "2024-05-01T12:00:04+00:00");
+  EXPECT_EQ(ordered->created_at, "2024-05-01T12:00:00+00:00");
+  EXPECT_EQ(ordered->version, 2);
+  // The first step is queued with the Junction order.
+  EXPECT_EQ(Store().QueuedJobCounts(),
+            (std::vector<std::pair<std::string, int>>{{kJobAwaitRequisition, 1}}));
+  EXPECT_EQ(Store().NextJobDue(), kT0 + 5s);
+  std::vector<Job> due = Store().ClaimDueJobs(kT0 + 5s, kT0 + 35s, "worker", 10);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].id, "step-order-1");
+  EXPECT_EQ(due[0].kind, kJobAwaitRequisition);
+  EXPECT_EQ(due[0].order_id, "order-1");
+  EXPECT_EQ(due[0].payload, "");
+  EXPECT_EQ(due[0].attempts, 0);
+  EXPECT_EQ(due[0].due_at, kT0 + 5s);
+  EXPECT_EQ(due[0].created_at, kT0 + 4s);
+  Store().ReleaseKey("b", "k");
+  EXPECT_EQ(ClaimAt("b", "k", kT0 + 5s).record.recovery_point,
+            RecoveryPoint::kJunctionOrderCreated);
+
+  Store().FinishKey("b", "k", 201, "{}");
+  EXPECT_EQ(ClaimAt("b", "k", kT0 + 6s).record.recovery_point, RecoveryPoint::kFinished);
+}
+
+TEST_P(StoreTest, OptionalFieldsRoundTripAsAbsent) {
+  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
+  LabOrder order = MakeOrder("order-1", "b", kT0);
+  order.patient_id.reset();
+  order.total_cents.reset();
+  order.currency.reset();
+  order.patient.phone.reset();
+  order.patient.sex.reset();
+  order.address.line2.reset();
+  order.external_order_id.reset();
+  order.metadata.clear();
+  Store().RecordOrder("k", order);
+  std::optional<LabOrder> stored = Store().GetOrder("b", "order-1");
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_FALSE(stored->patient_id.has_value());
+  EXPECT_FALSE(stored->total_cents.has_value());
+  EXPECT_FALSE(stored->currency.has_value());
+  EXPECT_FALSE(stored->patient.phone.has_value());
+  EXPECT_FALSE(stored->patient.sex.has_value());
+  EXPECT_FALSE(stored->address.line2.has_value());
+  EXPECT_FALSE(stored->external_order_id.has_value());
+  EXPECT_TRUE(stored->metadata.empty());
+}
+
+TEST_P(StoreTest, WorkflowAndVersionRoundTripThroughRecordOrder) {
+  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
+  LabOrder order = MakeOrder("order-1", "b", kT0);
+  order.version = 7;
+  order.workflow.junction_status = "received.at_home_phlebotomy.requisition_created";
+  order.workflow.junction_event_id = 9007199254740993;  // above 2^53: kept exact
+  order.workflow.appointment = model::AppointmentView{"appt-2",
+                                                      "confirmed",
+                                                      "2024-05-03T15:00:00+00:00",
+                                                      std::nullopt,
+                                                      "America/Chicago",
+                                                      "getlabs",
+                                                      true,
+                                                      4};
+  order.workflow.past_appointment_ids = {"appt-0", "appt-1"};
+  order.workflow.provider_cancellations = 2;
+  order.workflow.booking_sent = true;
+  order.workflow.failure_reason = "no_slots";
+  Store().RecordOrder("k", order);
+
+  LabOrder stored = *Store().GetOrder("b", "order-1");
+  EXPECT_EQ(stored.version, 7);
+  const model::WorkflowState& workflow = stored.workflow;
+  EXPECT_EQ(workflow.junction_status, "received.at_home_phlebotomy.requisition_created");
+  EXPECT_EQ(workflow.junction_event_id, 9007199254740993);
+  ASSERT_TRUE(workflow.appointment.has_value());
+  EXPECT_EQ(workflow.appointment->id, "appt-2");
+  EXPECT_EQ(workflow.appointment->status, "confirmed");
+  EXPECT_EQ(workflow.appointment->start_at, "2024-05-03T15:00:00+00:00");
+  EXPECT_FALSE(workflow.appointment->end_at.has_value());
+  EXPECT_EQ(workflow.appointment->timezone, "America/Chicago");
+  EXPECT_EQ(workflow.appointment->provider, "getlabs");
+  EXPECT_TRUE(workflow.appointment->can_reschedule);
+  EXPECT_EQ(workflow.appointment->event_count, 4);
+  EXPECT_EQ(workflow.past_appointment_ids, (std::vector<std::string>{"appt-0", "appt-1"}));
+  EXPECT_EQ(workflow.provider_cancellations, 2);
+  EXPECT_TRUE(workflow.booking_sent);
+  EXPECT_EQ(workflow.failure_reason, "no_slots");
+  // The workflow is not PHI: it is stored as readable JSON, next to the sealed patient data.
+  EXPECT_NE(database().QueryText("SELECT workflow FROM lab_orders").find("appt-2"),
+            std::string::npos);
+}
+
+TEST_P(StoreTest, WorkflowReaderFillsMissingFieldsWithDefaults) {
+  RecordNewOrder("b", "k", "order-1", kT0);
+  testing::TestDatabase& raw = database();
+  raw.Exec("UPDATE lab_orders SET workflow = '{}'");
+  LabOrder empty = *Store().GetOrder("b", "order-1");
+  EXPECT_EQ(empty.workflow.junction_status, "");
+  EXPECT_EQ(empty.workflow.junction_event_id, 0);
+  EXPECT_FALSE(empty.workflow.appointment.has_value());
+  EXPECT_TRUE(empty.workflow.past_appointment_ids.empty());
+  EXPECT_EQ(empty.workflow.provider_cancellations, 0);
+  EXPECT_FALSE(empty.workflow.booking_sent);
+  EXPECT_FALSE(empty.workflow.failure_reason.has_value());
+
+  raw.Exec(R"(UPDATE lab_orders SET workflow = '{"junction_status":"x","appointment":{"id":"a"},)"
+           R"("booking_sent":null,"unknown_field":1}')");
+  LabOrder partial = *Store().GetOrder("b", "order-1");
+  EXPECT_EQ(partial.workflow.junction_status, "x");
+  ASSERT_TRUE(partial.workflow.appointment.has_value());
+  EXPECT_EQ(partial.workflow.appointment->id, "a");
+  EXPECT_EQ(partial.workflow.appointment->status, "");
+  EXPECT_FALSE(partial.workflow.appointment->can_reschedule);
+  EXPECT_FALSE(partial.workflow.booking_sent);
+
+  for (const char* malformed :
+       {"not json", "[]", R"({"booking_sent":"yes"})", R"({"appointment":"a"})"}) {
+    raw.Exec(std::string("UPDATE lab_orders SET workflow = '") + malformed + "'");
+    try {
+      Store().GetOrder("b", "order-1");
+      ADD_FAILURE() << "expected a throw for " << malformed;
+    } catch (const StoreUnavailable&) {
+      ADD_FAILURE() << "a malformed row is not an outage";
+    } catch (const std::runtime_error&) {
+    }
+  }
+}
+
+TEST_P(StoreTest, MigratingAVersionOneDatabaseKeepsItsOrders) {
+  {
+    // Migration 1 as it was applied, with one order in it.
+    testing::TestDatabase& raw = database();
+    raw.Exec(R"sql(
+CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);
+INSERT INTO schema_migrations VALUES (1, '2024-01-01T00:00:00+00:00');
+CREATE TABLE lab_orders (
+  id TEXT PRIMARY KEY, brand_id TEXT NOT NULL, user_id TEXT NOT NULL, patient_id TEXT,
+  panel_slug TEXT NOT NULL, status TEXT NOT NULL, total_cents BIGINT, currency TEXT,
+  junction_user_id TEXT, junction_order_id TEXT, created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL, completed_at TEXT, phi TEXT NOT NULL);
+CREATE TABLE idempotency_keys (
+  brand_id TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,
+  recovery_point TEXT NOT NULL, order_id TEXT REFERENCES lab_orders (id),
+  response_status INTEGER, response_body TEXT, locked_until BIGINT,
+  created_at BIGINT NOT NULL, PRIMARY KEY (brand_id, key));
+CREATE TABLE junction_users (
+  client_user_id TEXT PRIMARY KEY, junction_user_id TEXT NOT NULL, created_at TEXT NOT NULL);
+)sql");
+    const std::string phi = PhiCipher(kPhiKey).Encrypt(
+        R"({"patient":{"first_name":"A","last_name":"B","dob":"1970-01-01","email":"a@b.c",)"
+        R"("phone":null,"sex":null},"address":{"line1":"1 St","line2":null,"city":"C",)"
+        R"("state":"OR","zip":"97405","country":"US"}})",
+        "order-1");
+    raw.Exec(
+        "INSERT INTO lab_orders (id, brand_id, user_id, panel_slug, status, junction_order_id, "
+        "created_at, updated_at, phi) VALUES ('order-1', 'b', 'u', 'p', 'ordered', 'jo-1', "
+        "'2024-05-01T12:00:00+00:00', '2024-05-01T12:00:00+00:00', '" +
+        phi + "')");
+  }
+  std::unique_ptr<SqlStore> store = OpenStore();
+  EXPECT_FALSE(store->Ready());
+  store->Migrate();
+  EXPECT_TRUE(store->Ready());
+  std::optional<LabOrder> order = store->FindOrderByJunctionId("jo-1");
+  ASSERT_TRUE(order.has_value());
+  EXPECT_EQ(order->id, "order-1");
+  EXPECT_EQ(order->patient.email, "a@b.c");
+  EXPECT_EQ(order->version, 0);
+  EXPECT_EQ(order->workflow.junction_status, "");
+  EXPECT_FALSE(order->workflow.appointment.has_value());
+}
+
+TEST_P(StoreTest, TimestampsAreStoredInOneFixedWidthForm) {
+  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
+  LabOrder order = MakeOrder("order-1", "b", kT0);
+  order.created_at = "2024-05-01T14:00:00.250+02:00";
+  order.updated_at = "2024-05-01T12:00:00Z";
+  order.completed_at = "2024-05-02T00:00:00Z";
+  Store().RecordOrder("k", order);
+  std::optional<LabOrder> stored = Store().GetOrder("b", "order-1");
+  EXPECT_EQ(stored->created_at, "2024-05-01T12:00:00+00:00");
+  EXPECT_EQ(stored->updated_at, "2024-05-01T12:00:00+00:00");
+  EXPECT_EQ(stored->completed_at, "2024-05-02T00:00:00+00:00");
+}
+
+TEST_P(StoreTest, BadTimestampIsRefusedAndNothingIsWritten) {
+  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
+  LabOrder order = MakeOrder("order-1", "b", kT0);
+  order.created_at = "yesterday";
+  EXPECT_THROW(Store().RecordOrder("k", order), std::invalid_argument);
+  EXPECT_FALSE(Store().GetOrder("b", "order-1").has_value());
+}
+
+TEST_P(StoreTest, PhaseForAMissingKeyOrOrderIsALogicError) {
+  LabOrder order = MakeOrder("order-1", "b", kT0);
+  EXPECT_THROW(Store().RecordOrder("no-such-key", order), std::logic_error);
+  EXPECT_FALSE(Store().GetOrder("b", "order-1").has_value());  // rolled back
+  EXPECT_THROW(Store().SaveJunctionUser("b", "no-such-key", "order-1", "b:u", "ju", kT0),
+               std::logic_error);
+  EXPECT_THROW(Store().SaveJunctionOrder("b", "no-such-key", "order-1", "jo", "ordered", kT0,
+                                         FirstStep("order-1", kT0)),
+               std::logic_error);
+  EXPECT_THROW(Store().FinishKey("b", "no-such-key", 201, "{}"), std::logic_error);
+
+  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
+  // The key exists but no order was recorded under it.
+  EXPECT_THROW(Store().SaveJunctionUser("b", "k", "order-1", "b:u", "ju", kT0), std::logic_error);
+  EXPECT_THROW(Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0,
+                                         FirstStep("order-1", kT0)),
+               std::logic_error);
+  EXPECT_FALSE(Store().FindJunctionUser("b:u").has_value());  // rolled back
+  EXPECT_TRUE(Store().QueuedJobCounts().empty());
+
+  Store().RecordOrder("k", order);
+  EXPECT_THROW(Store().SaveJunctionUser("b", "k", "order-2", "b:u", "ju", kT0), std::logic_error);
+  // Another brand's key of the same name does not reach this order.
+  EXPECT_THROW(Store().SaveJunctionUser("other", "k", "order-1", "b:u", "ju", kT0),
+               std::logic_error);
+  // The first step must be the order's own.
+  EXPECT_THROW(Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0,
+                                         FirstStep("order-2", kT0)),
+               std::logic_error);
+  EXPECT_FALSE(Store().GetOrder("b", "order-1")->junction_order_id.has_value());
+  EXPECT_TRUE(Store().QueuedJobCounts().empty());
+}
+
+TEST_P(StoreTest, OneKeyRecordsOneOrder) {
+  RecordNewOrder("b", "k", "order-1", kT0);
+  EXPECT_THROW(Store().RecordOrder("k", MakeOrder("order-2", "b", kT0)), std::logic_error);
+  EXPECT_FALSE(Store().GetOrder("b", "order-2").has_value());
+}
+
+TEST_P(StoreTest, DuplicateOrderIdRollsBackTheWholePhase) {
+  RecordNewOrder("b", "k1", "order-1", kT0);
+  ASSERT_EQ(ClaimAt("b", "k2", kT0).result, ClaimResult::kNew);
+  EXPECT_THROW(Store().RecordOrder("k2", MakeOrder("order-1", "b", kT0)), std::logic_error);
+  Store().ReleaseKey("b", "k2");
+  Claim k2 = ClaimAt("b", "k2", kT0 + 1s);
+  EXPECT_EQ(k2.record.recovery_point, RecoveryPoint::kStarted);
+  EXPECT_FALSE(k2.record.order_id.has_value());
+}
+
+TEST_P(StoreTest, RecoveryPointsNeverMoveBackwards) {
+  RecordNewOrder("b", "k", "order-1", kT0);
+  Store().SaveJunctionUser("b", "k", "order-1", "b:u", "ju", kT0);
+  Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0, FirstStep("order-1", kT0));
+  EXPECT_THROW(Store().SaveJunctionUser("b", "k", "order-1", "b:u", "ju2", kT0), std::logic_error);
+  EXPECT_EQ(Store().GetOrder("b", "order-1")->junction_user_id, "ju");
+  // Repeating the current phase is harmless: it changes nothing and queues no second workflow.
+  LabOrder before = *Store().GetOrder("b", "order-1");
+  EXPECT_NO_THROW(Store().SaveJunctionOrder(
+      "b", "k", "order-1", "jo", "ordered", kT0 + 1s,
+      NewJob{"another-step", kJobAwaitRequisition, "order-1", "", kT0 + 1s}));
+  LabOrder after = *Store().GetOrder("b", "order-1");
+  EXPECT_EQ(after.updated_at, before.updated_at);
+  EXPECT_EQ(after.version, before.version);
+  EXPECT_EQ(Store().QueuedJobCounts(),
+            (std::vector<std::pair<std::string, int>>{{kJobAwaitRequisition, 1}}));
+  // A repeat naming another Junction order is a bug in the caller: two Junction orders.
+  EXPECT_THROW(Store().SaveJunctionOrder("b", "k", "order-1", "jo-2", "ordered", kT0 + 1s,
+                                         FirstStep("order-1", kT0)),
+               std::logic_error);
+  Store().FinishKey("b", "k", 201, "{}");
+  EXPECT_THROW(Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0,
+                                         FirstStep("order-1", kT0)),
+               std::logic_error);
+}
+
+TEST_P(StoreTest, JunctionUserUpsertReplacesTheMapping) {
+  RecordNewOrder("b", "k1", "order-1", kT0);
+  RecordNewOrder("b", "k2", "order-2", kT0);
+  Store().SaveJunctionUser("b", "k1", "order-1", "b:patient-42", "ju-1", kT0);
+  Store().SaveJunctionUser("b", "k2", "order-2", "b:patient-42", "ju-2", kT0);
+  EXPECT_EQ(Store().FindJunctionUser("b:patient-42"), "ju-2");
+  EXPECT_FALSE(Store().FindJunctionUser("b:nobody").has_value());
+}
+
+TEST(StoreRecoveryPointTest, NamesAreSnakeCase) {
+  EXPECT_STREQ(RecoveryPointName(RecoveryPoint::kStarted), "started");
+  EXPECT_STREQ(RecoveryPointName(RecoveryPoint::kOrderRecorded), "order_recorded");
+  EXPECT_STREQ(RecoveryPointName(RecoveryPoint::kUserEnsured), "user_ensured");
+  EXPECT_STREQ(RecoveryPointName(RecoveryPoint::kJunctionOrderCreated), "junction_order_created");
+  EXPECT_STREQ(RecoveryPointName(RecoveryPoint::kFinished), "finished");
+}
+
+// ---- reads -------------------------------------------------------------------------------------
+
+TEST_P(StoreTest, OrdersAreScopedToTheirBrand) {
+  RecordNewOrder("brand-a", "k", "order-a", kT0);
+  EXPECT_TRUE(Store().GetOrder("brand-a", "order-a").has_value());
+  EXPECT_FALSE(Store().GetOrder("brand-b", "order-a").has_value());
+  EXPECT_FALSE(Store().GetOrder("brand-a", "no-such-order").has_value());
+  EXPECT_TRUE(Store().ListOrders("brand-b", std::nullopt, 10, std::nullopt).empty());
+  // Another brand's order id is no cursor either.
+  RecordNewOrder("brand-b", "k", "order-b", kT0);
+  EXPECT_TRUE(Store().ListOrders("brand-b", std::nullopt, 10, "order-a").empty());
+  EXPECT_EQ(Store().ListOrders("brand-b", std::nullopt, 10, std::nullopt).size(), 1u);
+}
+
+class StorePaginationTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    if (!database_) return;  // skipped
+    // 25 orders, two per second so that ties on created_at are broken by id; every third one
+    // "ordered". Another brand's orders are interleaved and must never show.
+    for (int i = 0; i < 25; ++i) {
+      std::string id = "order-" + std::string(i < 10 ? "0" : "") + std::to_string(i);
+      std::string status = i % 3 == 0 ? "ordered" : "received";
+      RecordNewOrder("b", "key-" + id, id, kT0 + std::chrono::seconds(i / 2), status);
+      RecordNewOrder("other", "key-" + id, "other-" + id, kT0 + std::chrono::seconds(i / 2),
+                     status);
+    }
+  }
+
+  // Walks every page; returns the ids in the order seen.
+  std::vector<std::string> WalkPages(const std::optional<std::string>& status, int limit,
+                                     std::vector<size_t>* page_sizes) {
+    std::vector<std::string> ids;
+    std::optional<std::string> cursor;
+    for (int guard = 0; guard < 100; ++guard) {
+      std::vector<LabOrder> page = Store().ListOrders("b", status, limit, cursor);
+      page_sizes->push_back(page.size());
+      if (page.empty()) break;
+      for (const LabOrder& order : page) {
+        EXPECT_EQ(order.brand_id, "b");
+        if (status) {
+          EXPECT_EQ(order.status, *status);
+        }
+        ids.push_back(order.id);
+      }
+      cursor = page.back().id;
+    }
+    return ids;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, StorePaginationTest, testing::AllStoreBackends(),
+                         testing::StoreBackendParamName);
+
+TEST_P(StorePaginationTest, ThreePagesNewestFirstWithoutDuplicates) {
+  std::vector<size_t> page_sizes;
+  std::vector<std::string> ids = WalkPages(std::nullopt, 10, &page_sizes);
+  EXPECT_EQ(page_sizes, (std::vector<size_t>{10, 10, 5, 0}));
+  std::vector<std::string> expected;
+  for (int i = 24; i >= 0; --i) {
+    expected.push_back("order-" + std::string(i < 10 ? "0" : "") + std::to_string(i));
+  }
+  EXPECT_EQ(ids, expected);  // newest first; within one second, the larger id first
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 25u);
+}
+
+TEST_P(StorePaginationTest, StatusFilterPagesThroughOnlyThatStatus) {
+  std::vector<size_t> page_sizes;
+  std::vector<std::string> ids = WalkPages("ordered", 4, &page_sizes);
+  EXPECT_EQ(page_sizes, (std::vector<size_t>{4, 4, 1, 0}));
+  EXPECT_EQ(ids,
+            (std::vector<std::string>{"order-24", "order-21", "order-18", "order-15", "order-12",
+                                      "order-09", "order-06", "order-03", "order-00"}));
+  EXPECT_TRUE(Store().ListOrders("b", "cancelled", 10, std::nullopt).empty());
+}
+
+TEST_P(StorePaginationTest, UnknownCursorGivesAnEmptyPage) {
+  EXPECT_TRUE(Store().ListOrders("b", std::nullopt, 10, "no-such-order").empty());
+}
+
+TEST_P(StorePaginationTest, LimitBelowOneIsRefused) {
+  EXPECT_THROW(Store().ListOrders("b", std::nullopt, 0, std::nullopt), std::invalid_argument);
+}
+
+// ---- reaping -----------------------------------------------------------------------------------
+
+TEST_P(StoreTest, ReapKeysDeletesOnlyKeysCreatedBeforeTheCutoff) {
+  RecordNewOrder("b", "old-1", "order-1", kT0);
+  ASSERT_EQ(ClaimAt("b", "old-2", kT0 + 1s).result, ClaimResult::kNew);
+  ASSERT_EQ(ClaimAt("b", "new", kT0 + 2s).result, ClaimResult::kNew);
+
+  EXPECT_EQ(Store().ReapKeys(kT0 + 2s), 2);
+  EXPECT_EQ(Store().ReapKeys(kT0 + 2s), 0);
+  EXPECT_EQ(ClaimAt("b", "old-1", kT0 + 3s).result, ClaimResult::kNew);
+  EXPECT_EQ(ClaimAt("b", "new", kT0 + 3s).result, ClaimResult::kInProgress);
+  // Orders outlive their keys.
+  EXPECT_TRUE(Store().GetOrder("b", "order-1").has_value());
+}
+
+TEST_P(StoreTest, ReleaseAllLeasesMakesUnfinishedKeysResumable) {
+  ASSERT_EQ(ClaimAt("b", "leased-1", kT0).result, ClaimResult::kNew);
+  ASSERT_EQ(ClaimAt("b", "leased-2", kT0).result, ClaimResult::kNew);
+  ASSERT_EQ(ClaimAt("b", "finished", kT0).result, ClaimResult::kNew);
+  Store().FinishKey("b", "finished", 201, "{}");
+
+  EXPECT_EQ(Store().ReleaseAllLeases(), 2);
+  EXPECT_EQ(ClaimAt("b", "leased-1", kT0 + 1s).result, ClaimResult::kResumed);
+  EXPECT_EQ(ClaimAt("b", "finished", kT0 + 1s).result, ClaimResult::kFinished);
+}
+
+// ---- PHI at rest -------------------------------------------------------------------------------
+
+constexpr const char* kAllPhi[] = {kFirstName, kLastName, kEmail, kPhone,
+                                   kDob,       kLine1,    kLine2, kCity};
+
+// Every text column of every table of the store, as "table.column", from the backend's catalog.
+std::vector<std::string> TextColumns(testing::TestDatabase& database) {
+  const std::string list =
+      database.backend() == StoreBackend::kSqlite
+          ? database.QueryText(
+                "SELECT group_concat(m.name || '.' || c.name, ',') FROM sqlite_master AS m "
+                "JOIN pragma_table_info(m.name) AS c WHERE m.type = 'table' AND c.type = 'TEXT'")
+          : database.QueryText(
+                "SELECT string_agg(table_name || '.' || column_name, ',') "
+                "FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND data_type = 'text'");
+  std::vector<std::string> columns;
+  for (std::size_t start = 0; start < list.size();) {
+    std::size_t end = std::min(list.find(',', start), list.size());
+    columns.push_back(list.substr(start, end - start));
+    start = end + 1;
+  }
+  return columns;
+}
+
+// Every value of one column, joined.
+std::string ColumnValues(testing::TestDatabase& database, const std::string& table_dot_column) {
+  const std::size_t dot = table_dot_column.find('.');
+  const std::string table = table_dot_column.substr(0, dot);
+  const std::string column = table_dot_column.substr(dot + 1);
+  const char* aggregate =
+      database.backend() == StoreBackend::kSqlite ? "group_concat" : "string_agg";
+  return database.QueryText(std::string("SELECT ") + aggregate + "(\"" + column +
+                            "\", '|') FROM \"" + table + "\"");
+}
+
+// What the server stores, column by column (on SQLite the file's bytes are checked below too).
+TEST_P(StoreTest, NoStoredColumnHoldsPatientDataInPlaintext) {
+  RecordNewOrder("b", "k", "order-1", kT0);
+  Store().SaveJunctionUser("b", "k", "order-1", "b:patient-42", "junction-user-9", kT0);
+  Store().SaveJunctionOrder("b", "k", "order-1", "junction-order-7", "ordered", kT0,
+                            FirstStep("order-1", kT0));
+  // A response body is sealed too, whatever it carries.
+  Store().FinishKey("b", "k", 201, std::string(R"({"echo":")") + kFirstName + kEmail + "\"}");
+
+  std::vector<std::string> columns = TextColumns(database());
+  // The catalog was read: the sealed columns are among those checked.
+  for (const char* sealed : {"lab_orders.phi", "idempotency_keys.response_body"}) {
+    EXPECT_NE(std::find(columns.begin(), columns.end(), sealed), columns.end()) << sealed;
+  }
+  std::string everything;
+  for (const std::string& column : columns) {
+    const std::string values = ColumnValues(database(), column);
+    for (const char* phi : kAllPhi) {
+      EXPECT_EQ(values.find(phi), std::string::npos) << phi << " in " << column;
+    }
+    everything += values;
+  }
+  // Ids are not PHI and stay readable, which also proves the values were read.
+  EXPECT_NE(everything.find("patient-42"), std::string::npos);
+  EXPECT_NE(everything.find("junction-order-7"), std::string::npos);
+}
+
+// WAL lets readers and the writer work at once; the mode is stored in the file's header (bytes
+// 18 and 19, the write and read format versions: 2 means WAL), so it outlives the connection.
+TEST_F(SqliteStoreTest, TheFileIsInWalMode) {
+  Store();
+  std::string header = ReadFileBytes(path()).substr(0, 20);
+  ASSERT_EQ(header.size(), 20u);
+  EXPECT_EQ(header[18], 2);
+  EXPECT_EQ(header[19], 2);
+  store_.reset();
+  header = ReadFileBytes(path()).substr(0, 20);
+  EXPECT_EQ(header[18], 2);
+  EXPECT_EQ(header[19], 2);
+}
+
+TEST_F(SqliteStoreTest, PatientDataNeverReachesTheFileInPlaintext) {
+  RecordNewOrder("b", "k", "order-1", kT0);
+  // A response body is sealed too, whatever it carries.
+  Store().FinishKey("b", "k", 201, std::string(R"({"echo":")") + kFirstName + kEmail + "\"}");
+
+  auto assert_no_phi = [&](const std::string& when) {
+    for (const char* suffix : {"", "-wal"}) {
+      std::filesystem::path file = path() + suffix;
+      if (!std::filesystem::exists(file)) continue;
+      std::string bytes = ReadFileBytes(file);
+      for (const char* phi : kAllPhi) {
+        EXPECT_EQ(bytes.find(phi), std::string::npos) << phi << " in " << file << " " << when;
+      }
+    }
+  };
+  ASSERT_TRUE(std::filesystem::exists(path() + "-wal"));
+  assert_no_phi("while open");
+  // Ids are not PHI and stay queryable, which also proves we looked at the right bytes.
+  std::string bytes = ReadFileBytes(path()) + ReadFileBytes(path() + "-wal");
+  EXPECT_NE(bytes.find("patient-42"), std::string::npos);
+  store_.reset();  // checkpoints the WAL into the main file
+  assert_no_phi("after close");
+}
+
+TEST_P(StoreTest, ReopeningWithTheSameKeyReadsTheOrderBack) {
+  RecordNewOrder("b", "k", "order-1", kT0);
+  store_.reset();
+  std::unique_ptr<SqlStore> reopened = OpenStore();
+  EXPECT_TRUE(reopened->Ready());
+  std::optional<LabOrder> order = reopened->GetOrder("b", "order-1");
+  ASSERT_TRUE(order.has_value());
+  EXPECT_EQ(order->patient.email, kEmail);
+  EXPECT_EQ(order->address.line1, kLine1);
+}
+
+// A wrong PHI key is a configuration error, not an outage: reads of patient data throw
+// std::runtime_error (not StoreUnavailable, and never a garbled order); everything without PHI
+// still works.
+TEST_P(StoreTest, ReopeningWithAnotherKeyThrowsOnPatientData) {
+  RecordNewOrder("b", "k", "order-1", kT0);
+  store_.reset();
+  std::unique_ptr<SqlStore> reopened = OpenStore(std::string(32, 'w'));
+  EXPECT_TRUE(reopened->Ready());
+  try {
+    reopened->GetOrder("b", "order-1");
+    FAIL() << "expected a throw";
+  } catch (const StoreUnavailable&) {
+    FAIL() << "a wrong key is not an outage";
+  } catch (const std::runtime_error& error) {
+    EXPECT_EQ(std::string(error.what()).find(kFirstName), std::string::npos);
+  }
+  EXPECT_THROW(reopened->ListOrders("b", std::nullopt, 10, std::nullopt), std::runtime_error);
+  EXPECT_EQ(reopened->ClaimKey("b", "k", kFingerprint, kT0 + 1h, kT0 + 2h).result,
+            ClaimResult::kResumed);
+}
+
+TEST_P(StoreTest, SealedPatientDataCopiedToAnotherRowDoesNotDecrypt) {
+  RecordNewOrder("b", "k1", "order-1", kT0);
+  RecordNewOrder("b", "k2", "order-2", kT0);
+  database().Exec(
+      "UPDATE lab_orders SET phi = (SELECT phi FROM lab_orders WHERE id = 'order-1') "
+      "WHERE id = 'order-2'");
+  EXPECT_TRUE(Store().GetOrder("b", "order-1").has_value());
+  EXPECT_THROW(Store().GetOrder("b", "order-2"), std::runtime_error);
+}
+
+// ---- unavailability ----------------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, UnopenablePathIsUnavailable) {
+  std::string path =
+      (std::filesystem::temp_directory_path() / ("no-such-dir-" + NewRandomUuid()) / "store.db")
+          .string();
+  EXPECT_THROW(SqliteStore(path, PhiCipher(kPhiKey)), StoreUnavailable);
+}
+
+TEST_F(SqliteStoreTest, LockHeldPastTheBusyTimeoutIsUnavailableAndNamesNoValues) {
+  Store();
+  SqliteStore impatient(path(), PhiCipher(kPhiKey), 50ms);
+  // Another connection holds the file's write lock until released.
+  std::latch held(1);
+  std::latch release(1);
+  std::thread holder([&] {
+    SqliteDatabase database(path(), 5000ms);
+    database.Transaction("hold", TransactionKind::kWrite, [&](SqlSession&) {
+      held.count_down();
+      release.wait();
+    });
+  });
+  struct Release {
+    std::latch& release;
+    std::thread& holder;
+    void Now() {
+      if (!holder.joinable()) return;
+      release.count_down();
+      holder.join();
+    }
+    ~Release() { Now(); }
+  } release_holder{release, holder};
+  held.wait();
+
+  try {
+    impatient.ClaimKey("brand-secret", "key-secret", kFingerprint, kT0, kT0 + 30s);
+    FAIL() << "expected StoreUnavailable";
+  } catch (const StoreUnavailable& error) {
+    std::string message = error.what();
+    EXPECT_NE(message.find("ClaimKey"), std::string::npos) << message;
+    EXPECT_EQ(message.find("brand-secret"), std::string::npos) << message;
+    EXPECT_EQ(message.find("key-secret"), std::string::npos) << message;
+  }
+  release_holder.Now();
+  // Nothing is stuck: the same connection works once the lock is gone.
+  EXPECT_EQ(impatient.ClaimKey("brand-secret", "key-secret", kFingerprint, kT0, kT0 + 30s).result,
+            ClaimResult::kNew);
+}
+
+// Only PostgreSQL has a server that can lack the database.
+class PostgresStoreTest : public StoreFixture {
+ protected:
+  StoreBackend Backend() const override { return StoreBackend::kPostgres; }
+};
+
+TEST_F(PostgresStoreTest, MissingDatabaseIsUnavailable) {
+  // The test's database, and one on the same server that nobody created.
+  const std::string url = database().postgres_url();
+  const std::size_t name_at = url.rfind('/') + 1;
+  std::string missing_url = url;
+  missing_url.replace(name_at, url.find('?', name_at) - name_at, "lo_test_missing");
+  PostgresOptions options;
+  options.connection_string = PostgresConnectionString(url);
+  EXPECT_NO_THROW(PostgresStore(options, PhiCipher(kPhiKey)));
+  options.connection_string = PostgresConnectionString(missing_url);
+  try {
+    PostgresStore store(options, PhiCipher(kPhiKey));
+    FAIL() << "expected StoreUnavailable";
+  } catch (const StoreUnavailable& error) {
+    EXPECT_NE(std::string(error.what()).find("connect"), std::string::npos) << error.what();
+  }
+}
+
+}  // namespace
+}  // namespace lab_orders::store

@@ -1,0 +1,502 @@
+// The order's life as pure functions over WorkflowState (workflow/state.h; the contract: the
+// order's life).
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lab_orders/workflow/state.h"
+
+namespace lab_orders::workflow {
+namespace {
+
+using model::AppointmentView;
+using model::WorkflowState;
+
+constexpr char kOrdered[] = "received.at_home_phlebotomy.ordered";
+constexpr char kRequisitionCreated[] = "received.at_home_phlebotomy.requisition_created";
+constexpr char kRequisitionBypassed[] = "received.at_home_phlebotomy.requisition_bypassed";
+constexpr char kAppointmentPending[] = "collecting_sample.at_home_phlebotomy.appointment_pending";
+constexpr char kAppointmentScheduled[] =
+    "collecting_sample.at_home_phlebotomy.appointment_scheduled";
+constexpr char kAppointmentCancelled[] =
+    "collecting_sample.at_home_phlebotomy.appointment_cancelled";
+constexpr char kDrawCompleted[] = "collecting_sample.at_home_phlebotomy.draw_completed";
+constexpr char kPartialResults[] = "sample_with_lab.at_home_phlebotomy.partial_results";
+constexpr char kCompleted[] = "completed.at_home_phlebotomy.completed";
+constexpr char kCorrected[] = "completed.at_home_phlebotomy.corrected";
+constexpr char kCancelled[] = "cancelled.at_home_phlebotomy.cancelled";
+constexpr char kSampleError[] = "failed.at_home_phlebotomy.sample_error";
+
+AppointmentView Appointment(const std::string& id, const std::string& status, int event_count) {
+  AppointmentView view;
+  view.id = id;
+  view.status = status;
+  view.start_at = "2024-05-03T15:00:00+00:00";
+  view.end_at = "2024-05-03T15:30:00+00:00";
+  view.timezone = "America/Los_Angeles";
+  view.provider = "getlabs";
+  view.can_reschedule = status != "pending";
+  view.event_count = event_count;
+  return view;
+}
+
+WorkflowState WithJunctionStatus(const std::string& status) {
+  WorkflowState state;
+  state.junction_status = status;
+  state.junction_event_id = 7;
+  return state;
+}
+
+WorkflowState WithAppointment(const std::string& appointment_status,
+                              const std::string& junction_status = kAppointmentPending) {
+  WorkflowState state = WithJunctionStatus(junction_status);
+  state.appointment = Appointment("appt-1", appointment_status, 2);
+  return state;
+}
+
+// ---- LowLevelStatus, RequisitionReady, IsFinalStatus
+// ----------------------------------------------
+
+TEST(LowLevelStatusTest, IsTheLastDottedPart) {
+  EXPECT_EQ(LowLevelStatus(kRequisitionCreated), "requisition_created");
+  EXPECT_EQ(LowLevelStatus(kCancelled), "cancelled");
+  EXPECT_EQ(LowLevelStatus("a.b.c.d"), "d");
+}
+
+TEST(LowLevelStatusTest, WithoutDotsIsTheWholeStatus) {
+  EXPECT_EQ(LowLevelStatus("requisition_created"), "requisition_created");
+  EXPECT_EQ(LowLevelStatus(""), "");
+}
+
+TEST(RequisitionReadyTest, ReadyFromRequisitionCreatedOrBypassedAndEveryAppointmentStage) {
+  for (const char* status : {kRequisitionCreated, kRequisitionBypassed, kAppointmentPending,
+                             kAppointmentScheduled, kAppointmentCancelled}) {
+    EXPECT_TRUE(RequisitionReady(WithJunctionStatus(status))) << status;
+  }
+}
+
+TEST(RequisitionReadyTest, NotReadyBeforeTheRequisitionOrForUnknownStatuses) {
+  for (const char* status : {"", kOrdered, "received.at_home_phlebotomy.something_new"}) {
+    EXPECT_FALSE(RequisitionReady(WithJunctionStatus(status))) << status;
+  }
+}
+
+TEST(IsFinalStatusTest, OnlyCancelledCompletedAndFailedAreFinal) {
+  for (const char* status : {"cancelled", "completed", "failed"}) {
+    EXPECT_TRUE(IsFinalStatus(status)) << status;
+  }
+  for (const char* status :
+       {"received", "ordered", "appointment_pending", "appointment_scheduled",
+        "appointment_cancelled", "draw_completed", "sample_with_lab", "", "unknown"}) {
+    EXPECT_FALSE(IsFinalStatus(status)) << status;
+  }
+}
+
+TEST(AppointmentStatusTest, ActiveAndPendingClassification) {
+  EXPECT_TRUE(IsActiveAppointmentStatus("pending"));
+  EXPECT_TRUE(IsActiveAppointmentStatus("confirmed"));
+  EXPECT_TRUE(IsActiveAppointmentStatus("in_progress"));
+  EXPECT_FALSE(IsActiveAppointmentStatus("cancelled"));
+  EXPECT_FALSE(IsActiveAppointmentStatus("completed"));
+  EXPECT_TRUE(IsPendingAppointmentStatus("pending"));
+  EXPECT_TRUE(IsPendingAppointmentStatus("reserved"));
+  EXPECT_FALSE(IsPendingAppointmentStatus("confirmed"));
+  EXPECT_FALSE(IsPendingAppointmentStatus("cancelled"));
+}
+
+TEST(AppointmentViewFromTest, KeepsIdsStatusTimesAndEventCountButNoAddress) {
+  junction::Appointment appointment;
+  appointment.id = "appt-9";
+  appointment.status = "confirmed";
+  appointment.start_at = "2024-05-03T15:00:00+00:00";
+  appointment.end_at = "2024-05-03T15:30:00+00:00";
+  appointment.iana_timezone = "America/Chicago";
+  appointment.provider = "phlebfinders";
+  appointment.can_reschedule = true;
+  appointment.address.first_line = "1 Main St";
+  appointment.events = {{"2024-05-01T12:00:00+00:00", "pending"},
+                        {"2024-05-01T12:01:00+00:00", "scheduled"}};
+  AppointmentView view = AppointmentViewFrom(appointment);
+  EXPECT_EQ(view.id, "appt-9");
+  EXPECT_EQ(view.status, "confirmed");
+  EXPECT_EQ(view.start_at, appointment.start_at);
+  EXPECT_EQ(view.end_at, appointment.end_at);
+  EXPECT_EQ(view.timezone, "America/Chicago");
+  EXPECT_EQ(view.provider, "phlebfinders");
+  EXPECT_TRUE(view.can_reschedule);
+  EXPECT_EQ(view.event_count, 2);
+}
+
+// ---- ApplyJunctionOrder
+// --------------------------------------------------------------------------
+
+TEST(ApplyJunctionOrderTest, FirstStatusIsTakenEvenWithEventIdZero) {
+  WorkflowState state;
+  EXPECT_TRUE(ApplyJunctionOrder(state, kOrdered, 0));
+  EXPECT_EQ(state.junction_status, kOrdered);
+  EXPECT_EQ(state.junction_event_id, 0);
+}
+
+TEST(ApplyJunctionOrderTest, NewerEventIdIsTaken) {
+  WorkflowState state = WithJunctionStatus(kOrdered);  // event id 7
+  EXPECT_TRUE(ApplyJunctionOrder(state, kRequisitionCreated, 8));
+  EXPECT_EQ(state.junction_status, kRequisitionCreated);
+  EXPECT_EQ(state.junction_event_id, 8);
+}
+
+TEST(ApplyJunctionOrderTest, OlderOrSameEventIdChangesNothing) {
+  WorkflowState state = WithJunctionStatus(kRequisitionCreated);  // event id 7
+  const WorkflowState before = state;
+  EXPECT_FALSE(ApplyJunctionOrder(state, kCancelled, 6));  // a late, older webhook
+  EXPECT_EQ(state, before);
+  EXPECT_FALSE(ApplyJunctionOrder(state, kCancelled, 7));
+  EXPECT_EQ(state, before);
+  EXPECT_FALSE(ApplyJunctionOrder(state, kCancelled, 0));
+  EXPECT_EQ(state, before);
+}
+
+TEST(ApplyJunctionOrderTest, SameStatusWithSameIdIsNoChange) {
+  WorkflowState state = WithJunctionStatus(kRequisitionCreated);
+  EXPECT_FALSE(ApplyJunctionOrder(state, kRequisitionCreated, 7));
+}
+
+TEST(ApplyJunctionOrderTest, EmptyStatusIsIgnored) {
+  WorkflowState state = WithJunctionStatus(kRequisitionCreated);
+  const WorkflowState before = state;
+  EXPECT_FALSE(ApplyJunctionOrder(state, "", 100));
+  EXPECT_EQ(state, before);
+  WorkflowState empty;
+  EXPECT_FALSE(ApplyJunctionOrder(empty, "", 0));
+  EXPECT_EQ(empty, WorkflowState{});
+}
+
+TEST(ApplyJunctionOrderTest, OrderOverloadUsesItsHighestEventIdWhateverTheirOrder) {
+  junction::Order order;
+  order.id = "jo-1";
+  order.status = kRequisitionCreated;
+  order.events = {{3, "2024-05-01T12:00:00+00:00", kOrdered},
+                  {12, "2024-05-01T12:02:00+00:00", kRequisitionCreated},
+                  {5, "2024-05-01T12:01:00+00:00", kOrdered}};
+  WorkflowState state = WithJunctionStatus(kOrdered);  // event id 7
+  EXPECT_TRUE(ApplyJunctionOrder(state, order));
+  EXPECT_EQ(state.junction_status, kRequisitionCreated);
+  EXPECT_EQ(state.junction_event_id, 12);
+
+  // A GET answered from an older replica: its highest event is 11.
+  junction::Order older = order;
+  older.status = kOrdered;
+  older.events = {{3, "", kOrdered}, {11, "", kOrdered}};
+  EXPECT_FALSE(ApplyJunctionOrder(state, older));
+  EXPECT_EQ(state.junction_status, kRequisitionCreated);
+  EXPECT_EQ(state.junction_event_id, 12);
+}
+
+// ---- ApplyAppointment
+// ----------------------------------------------------------------------------
+
+TEST(ApplyAppointmentTest, NewerViewOfTheCurrentAppointmentIsApplied) {
+  WorkflowState state = WithAppointment("pending");
+  AppointmentView confirmed = Appointment("appt-1", "confirmed", 3);
+  EXPECT_EQ(ApplyAppointment(state, confirmed), AppointmentUpdate::kApplied);
+  EXPECT_EQ(state.appointment, confirmed);
+  EXPECT_EQ(state.provider_cancellations, 0);
+}
+
+TEST(ApplyAppointmentTest, SameViewAgainIsUnchanged) {
+  WorkflowState state = WithAppointment("pending");
+  const WorkflowState before = state;
+  EXPECT_EQ(ApplyAppointment(state, *state.appointment), AppointmentUpdate::kUnchanged);
+  EXPECT_EQ(state, before);
+}
+
+TEST(ApplyAppointmentTest, ViewWithFewerEventsIsStaleAndChangesNothing) {
+  WorkflowState state = WithAppointment("confirmed");  // 2 events
+  const WorkflowState before = state;
+  EXPECT_EQ(ApplyAppointment(state, Appointment("appt-1", "pending", 1)),
+            AppointmentUpdate::kStale);
+  EXPECT_EQ(state, before);
+}
+
+TEST(ApplyAppointmentTest, SameEventCountWithOtherDetailsIsTheLaterReadAndApplies) {
+  WorkflowState state = WithAppointment("confirmed");
+  AppointmentView moved = *state.appointment;
+  moved.start_at = "2024-05-04T09:00:00+00:00";  // a reschedule adds no event
+  moved.end_at = "2024-05-04T09:30:00+00:00";
+  EXPECT_EQ(ApplyAppointment(state, moved), AppointmentUpdate::kApplied);
+  EXPECT_EQ(state.appointment->start_at, "2024-05-04T09:00:00+00:00");
+}
+
+TEST(ApplyAppointmentTest, PastAppointmentIsStaleWhateverItSays) {
+  WorkflowState state = WithAppointment("pending");
+  state.past_appointment_ids = {"appt-0"};
+  state.provider_cancellations = 1;
+  const WorkflowState before = state;
+  EXPECT_EQ(ApplyAppointment(state, Appointment("appt-0", "confirmed", 10)),
+            AppointmentUpdate::kStale);
+  EXPECT_EQ(state, before);
+}
+
+TEST(ApplyAppointmentTest, AnotherAppointmentIsUnknownAndChangesNothing) {
+  WorkflowState state = WithAppointment("pending");
+  const WorkflowState before = state;
+  EXPECT_EQ(ApplyAppointment(state, Appointment("appt-other", "confirmed", 5)),
+            AppointmentUpdate::kUnknown);
+  EXPECT_EQ(state, before);
+}
+
+TEST(ApplyAppointmentTest, WithoutACurrentAppointmentAnyViewIsUnknown) {
+  // The callers rely on this: a webhook for an appointment the order does not know yet wakes the
+  // step, which asks Junction (workflow ApplyEvent); the step adopts it.
+  WorkflowState state = WithJunctionStatus(kRequisitionCreated);
+  EXPECT_EQ(ApplyAppointment(state, Appointment("appt-1", "pending", 1)),
+            AppointmentUpdate::kUnknown);
+  EXPECT_FALSE(state.appointment.has_value());
+}
+
+TEST(ApplyAppointmentTest, CancellationOfTheCurrentAppointmentIsCounted) {
+  WorkflowState state = WithAppointment("pending");
+  state.past_appointment_ids = {"appt-a", "appt-b"};
+  state.provider_cancellations = 2;
+  EXPECT_EQ(ApplyAppointment(state, Appointment("appt-1", "cancelled", 3)),
+            AppointmentUpdate::kApplied);
+  EXPECT_EQ(state.provider_cancellations, 3);
+}
+
+// ---- AdoptAppointment
+// ----------------------------------------------------------------------------
+
+TEST(AdoptAppointmentTest, FirstAppointmentBecomesCurrentAndClearsBookingSent) {
+  WorkflowState state = WithJunctionStatus(kRequisitionCreated);
+  state.booking_sent = true;
+  AppointmentView booked = Appointment("appt-1", "pending", 1);
+  AdoptAppointment(state, booked);
+  EXPECT_EQ(state.appointment, booked);
+  EXPECT_TRUE(state.past_appointment_ids.empty());
+  EXPECT_FALSE(state.booking_sent);
+  EXPECT_EQ(state.provider_cancellations, 0);
+}
+
+TEST(AdoptAppointmentTest, CancelledCurrentMovesToThePastAndIsCounted) {
+  WorkflowState state = WithAppointment("cancelled", kAppointmentCancelled);
+  state.provider_cancellations = 1;
+  state.booking_sent = true;
+  AppointmentView rebooked = Appointment("appt-2", "pending", 1);
+  AdoptAppointment(state, rebooked);
+  EXPECT_EQ(state.appointment, rebooked);
+  EXPECT_EQ(state.past_appointment_ids, std::vector<std::string>{"appt-1"});
+  EXPECT_FALSE(state.booking_sent);
+  EXPECT_EQ(state.provider_cancellations, 1);
+
+  // The provider cancels the rebooked one too; a second rebook keeps the history in order.
+  EXPECT_EQ(ApplyAppointment(state, Appointment("appt-2", "cancelled", 2)),
+            AppointmentUpdate::kApplied);
+  AdoptAppointment(state, Appointment("appt-3", "pending", 1));
+  EXPECT_EQ(state.past_appointment_ids, (std::vector<std::string>{"appt-1", "appt-2"}));
+  EXPECT_EQ(state.provider_cancellations, 2);
+}
+
+TEST(AdoptAppointmentTest, SameIdReplacesTheViewWithoutAddingToThePast) {
+  WorkflowState state = WithAppointment("pending");
+  AdoptAppointment(state, Appointment("appt-1", "confirmed", 2));
+  EXPECT_EQ(state.appointment->status, "confirmed");
+  EXPECT_TRUE(state.past_appointment_ids.empty());
+}
+
+TEST(AdoptAppointmentTest, PastIdIsNotAddedTwice) {
+  WorkflowState state = WithAppointment("cancelled");
+  state.provider_cancellations = 1;         // counted when it was cancelled
+  state.past_appointment_ids = {"appt-1"};  // already there
+  AdoptAppointment(state, Appointment("appt-2", "pending", 1));
+  EXPECT_EQ(state.past_appointment_ids, std::vector<std::string>{"appt-1"});
+  EXPECT_EQ(state.provider_cancellations, 1);
+}
+
+TEST(AdoptAppointmentTest, AdoptedAppointmentAlreadyCancelledCountsToo) {
+  WorkflowState state = WithAppointment("cancelled");
+  state.provider_cancellations = 1;  // counted when appt-1 was cancelled
+  AdoptAppointment(state, Appointment("appt-2", "cancelled", 2));
+  EXPECT_EQ(state.provider_cancellations, 2);  // appt-1 in the past, appt-2 current
+}
+
+TEST(AdoptAppointmentTest, ReplacingAStillActiveAppointmentIsNotAProviderCancellation) {
+  // Junction's active appointment turned out to be another one while ours was still pending
+  // (AwaitConfirmation and Reconcile adopt it): nobody cancelled anything.
+  WorkflowState state = WithAppointment("pending");
+  AdoptAppointment(state, Appointment("appt-2", "confirmed", 2));
+  EXPECT_EQ(state.appointment->id, "appt-2");
+  EXPECT_EQ(state.provider_cancellations, 0);
+}
+
+// ---- CheckRebookLimit
+// ----------------------------------------------------------------------------
+
+TEST(CheckRebookLimitTest, BelowTheLimitNothingFails) {
+  WorkflowState state = WithAppointment("cancelled");
+  state.provider_cancellations = 2;
+  EXPECT_FALSE(CheckRebookLimit(state, 3));
+  EXPECT_FALSE(state.failure_reason.has_value());
+}
+
+TEST(CheckRebookLimitTest, ThirdCancellationFailsWithAReason) {
+  WorkflowState state = WithAppointment("cancelled");
+  state.past_appointment_ids = {"appt-a", "appt-b"};
+  state.provider_cancellations = 3;
+  EXPECT_TRUE(CheckRebookLimit(state, 3));
+  ASSERT_TRUE(state.failure_reason.has_value());
+  EXPECT_NE(state.failure_reason->find("3"), std::string::npos) << *state.failure_reason;
+  EXPECT_EQ(DeriveStatus(state, "appointment_cancelled"), "failed");
+}
+
+TEST(CheckRebookLimitTest, FailsOnlyOnceAndKeepsTheFirstReason) {
+  WorkflowState state = WithAppointment("cancelled");
+  state.provider_cancellations = 3;
+  ASSERT_TRUE(CheckRebookLimit(state, 3));
+  const std::string reason = *state.failure_reason;
+  state.provider_cancellations = 4;
+  EXPECT_FALSE(CheckRebookLimit(state, 3));
+  EXPECT_EQ(state.failure_reason, reason);
+}
+
+TEST(CheckRebookLimitTest, OnlyWhileTheCurrentAppointmentIsCancelled) {
+  WorkflowState confirmed = WithAppointment("confirmed");
+  confirmed.provider_cancellations = 3;
+  EXPECT_FALSE(CheckRebookLimit(confirmed, 3));
+  EXPECT_FALSE(confirmed.failure_reason.has_value());
+
+  WorkflowState none = WithJunctionStatus(kRequisitionCreated);
+  none.provider_cancellations = 5;
+  EXPECT_FALSE(CheckRebookLimit(none, 3));
+  EXPECT_FALSE(none.failure_reason.has_value());
+}
+
+TEST(ProviderCancellationsTest, CountedAcrossTheWholeRebookCycle) {
+  WorkflowState state = WithJunctionStatus(kRequisitionCreated);
+  int failed_at = 0;
+  for (int booking = 1; booking <= 5 && failed_at == 0; ++booking) {
+    std::string id = "appt-" + std::to_string(booking);
+    AdoptAppointment(state, Appointment(id, "pending", 1));
+    EXPECT_EQ(state.provider_cancellations, booking - 1);
+    ASSERT_EQ(ApplyAppointment(state, Appointment(id, "cancelled", 2)),
+              AppointmentUpdate::kApplied);
+    EXPECT_EQ(state.provider_cancellations, booking);
+    if (CheckRebookLimit(state, 3)) failed_at = booking;
+  }
+  EXPECT_EQ(failed_at, 3);
+  EXPECT_EQ(state.past_appointment_ids, (std::vector<std::string>{"appt-1", "appt-2"}));
+}
+
+// ---- DeriveStatus
+// --------------------------------------------------------------------------------
+
+TEST(DeriveStatusTest, ReceivedStaysUntilJunctionIsFirstHeardFrom) {
+  EXPECT_EQ(DeriveStatus(WorkflowState{}, "received"), "received");
+  EXPECT_EQ(DeriveStatus(WorkflowState{}, "ordered"), "ordered");
+}
+
+TEST(DeriveStatusTest, OrderedUntilAnAppointmentExists) {
+  for (const char* status : {kOrdered, kRequisitionCreated, kRequisitionBypassed}) {
+    EXPECT_EQ(DeriveStatus(WithJunctionStatus(status), "ordered"), "ordered") << status;
+    EXPECT_EQ(DeriveStatus(WithJunctionStatus(status), "received"), "ordered") << status;
+  }
+}
+
+TEST(DeriveStatusTest, PendingOrReservedAppointmentIsPendingNotBooked) {
+  EXPECT_EQ(DeriveStatus(WithAppointment("pending"), "ordered"), "appointment_pending");
+  EXPECT_EQ(DeriveStatus(WithAppointment("reserved"), "ordered"), "appointment_pending");
+  // Junction's order says scheduled, but the appointment is the truth about the booking.
+  EXPECT_EQ(DeriveStatus(WithAppointment("pending", kAppointmentScheduled), "ordered"),
+            "appointment_pending");
+}
+
+TEST(DeriveStatusTest, AnUnknownAppointmentStatusIsNotBooked) {
+  EXPECT_EQ(DeriveStatus(WithAppointment("awaiting_provider"), "ordered"), "appointment_pending");
+}
+
+TEST(DeriveStatusTest, ConfirmedOrInProgressAppointmentIsScheduled) {
+  EXPECT_EQ(DeriveStatus(WithAppointment("confirmed"), "appointment_pending"),
+            "appointment_scheduled");
+  EXPECT_EQ(DeriveStatus(WithAppointment("in_progress"), "appointment_scheduled"),
+            "appointment_scheduled");
+}
+
+TEST(DeriveStatusTest, CancelledAppointmentIsAppointmentCancelled) {
+  EXPECT_EQ(
+      DeriveStatus(WithAppointment("cancelled", kAppointmentCancelled), "appointment_pending"),
+      "appointment_cancelled");
+}
+
+TEST(DeriveStatusTest, DrawCompletedFromTheOrderOrTheAppointment) {
+  EXPECT_EQ(DeriveStatus(WithJunctionStatus(kDrawCompleted), "appointment_scheduled"),
+            "draw_completed");
+  EXPECT_EQ(DeriveStatus(WithAppointment("confirmed", kDrawCompleted), "appointment_scheduled"),
+            "draw_completed");
+  EXPECT_EQ(
+      DeriveStatus(WithAppointment("completed", kAppointmentScheduled), "appointment_scheduled"),
+      "draw_completed");
+}
+
+TEST(DeriveStatusTest, SampleWithLabFromItsHighLevelOrPartialResults) {
+  EXPECT_EQ(DeriveStatus(WithAppointment("completed", kPartialResults), "draw_completed"),
+            "sample_with_lab");
+  EXPECT_EQ(DeriveStatus(WithJunctionStatus("sample_with_lab.at_home_phlebotomy.lab_processing"),
+                         "draw_completed"),
+            "sample_with_lab");
+}
+
+TEST(DeriveStatusTest, CompletedAndCorrectedAreCompleted) {
+  EXPECT_EQ(DeriveStatus(WithAppointment("completed", kCompleted), "sample_with_lab"), "completed");
+  EXPECT_EQ(DeriveStatus(WithJunctionStatus(kCorrected), "sample_with_lab"), "completed");
+}
+
+TEST(DeriveStatusTest, JunctionCancellationWinsOverAnActiveAppointment) {
+  EXPECT_EQ(DeriveStatus(WithAppointment("confirmed", kCancelled), "appointment_scheduled"),
+            "cancelled");
+}
+
+TEST(DeriveStatusTest, SampleErrorOrAFailureReasonIsFailed) {
+  EXPECT_EQ(DeriveStatus(WithAppointment("completed", kSampleError), "draw_completed"), "failed");
+  WorkflowState state = WithAppointment("cancelled", kAppointmentCancelled);
+  state.failure_reason = "the provider cancelled 3 bookings; no more rebooking";
+  EXPECT_EQ(DeriveStatus(state, "appointment_cancelled"), "failed");
+}
+
+TEST(DeriveStatusTest, FinalStatusesNeverChange) {
+  WorkflowState scheduled = WithAppointment("confirmed", kAppointmentScheduled);
+  WorkflowState failing = WithJunctionStatus(kSampleError);
+  WorkflowState done = WithJunctionStatus(kCompleted);
+  for (const char* final_status : {"cancelled", "completed", "failed"}) {
+    EXPECT_EQ(DeriveStatus(scheduled, final_status), final_status);
+    EXPECT_EQ(DeriveStatus(failing, final_status), final_status);
+    EXPECT_EQ(DeriveStatus(done, final_status), final_status);
+    EXPECT_EQ(DeriveStatus(WorkflowState{}, final_status), final_status);
+  }
+}
+
+TEST(DeriveStatusTest, UnknownJunctionStatusBeforeAnAppointmentKeepsOrdered) {
+  EXPECT_EQ(
+      DeriveStatus(WithJunctionStatus("received.at_home_phlebotomy.brand_new_step"), "ordered"),
+      "ordered");
+  EXPECT_EQ(DeriveStatus(WithAppointment("confirmed", "collecting_sample.at_home_phlebotomy.new"),
+                         "appointment_scheduled"),
+            "appointment_scheduled");
+}
+
+TEST(DeriveStatusTest, UnknownJunctionStatusKeepsTheCurrentStatus) {
+  // The draw was reported, then Junction moved to a status this service does not know.
+  EXPECT_EQ(
+      DeriveStatus(WithJunctionStatus("collecting_sample.at_home_phlebotomy.sample_in_transit"),
+                   "draw_completed"),
+      "draw_completed");
+  EXPECT_EQ(DeriveStatus(WithAppointment("confirmed", "on_hold.at_home_phlebotomy.paused"),
+                         "draw_completed"),
+            "draw_completed");
+  EXPECT_EQ(
+      DeriveStatus(WithJunctionStatus("on_hold.at_home_phlebotomy.paused"), "sample_with_lab"),
+      "sample_with_lab");
+}
+
+}  // namespace
+}  // namespace lab_orders::workflow
