@@ -1,0 +1,654 @@
+// OrderService (POST /v1/labs/orders and the order reads) against a mocked store and a mocked
+// Junction: the order of the phase commits, the idempotency answers, where a failed request
+// leaves its key, and resuming from each recovery point. The validator is the real one, built
+// from the OpenAPI document, so the bodies are the ones a client would send.
+
+#include "lab_orders/orders/order_service.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <optional>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "lab_orders/common/error.h"
+#include "lab_orders/common/metrics.h"
+#include "lab_orders/http/openapi_document.h"
+#include "mocks/mock_junction_client.h"
+#include "mocks/mock_store.h"
+#include "support/fakes.h"
+#include "support/junction_fixtures.h"
+#include "support/order_bodies.h"
+#include "support/store_fixtures.h"
+
+namespace lab_orders::orders {
+namespace {
+
+using namespace std::chrono_literals;
+using lab_orders::testing::CountingIdGenerator;
+using lab_orders::testing::FakeClock;
+using lab_orders::testing::MockJunctionClient;
+using lab_orders::testing::MockStore;
+using nlohmann::json;
+using store::ClaimResult;
+using store::RecoveryPoint;
+using store::TimePoint;
+using ::testing::_;
+using ::testing::DoAll;
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
+using ::testing::InSequence;
+using ::testing::InvokeWithoutArgs;
+using ::testing::Not;
+using ::testing::Return;
+using ::testing::SaveArg;
+using ::testing::StrictMock;
+using ::testing::Throw;
+
+// The validator's clock: the patient of WorkflowOrderBody is an adult then.
+const TimePoint kT0 = std::chrono::sys_days{std::chrono::year{2025} / 6 / 15} + 10h;
+constexpr char kBrand[] = "brand-1";
+constexpr char kUser[] = "user-1";
+constexpr char kKey[] = "key-1";
+constexpr char kPatientId[] = "pat-1";
+constexpr char kClientUserId[] = "brand-1:pat-1";  // brand and patient id: never patient data
+constexpr char kCreatePath[] = "/v1/labs/orders";
+// What CountingIdGenerator hands out first and second.
+constexpr char kFirstUuid[] = "00000000-0000-4000-8000-000000000001";
+constexpr char kSecondUuid[] = "00000000-0000-4000-8000-000000000002";
+// A Junction answer's text: it may reach the log detail, never the client's message.
+constexpr char kUpstreamSummary[] = "upstream-summary-7f3a";
+
+const std::vector<std::string> kWellnessTests = {"lab-test-wellness-1", "lab-test-wellness-2"};
+
+PanelCatalog Panels() { return {{"wellness", kWellnessTests}, {"pcos", {"lab-test-pcos"}}}; }
+
+auth::Principal Caller() { return {kUser, kBrand, {"orders:write"}}; }
+
+json Body() { return lab_orders::testing::WorkflowOrderBody(kPatientId); }
+
+store::Claim ClaimOf(ClaimResult result, RecoveryPoint point = RecoveryPoint::kStarted,
+                     std::optional<std::string> order_id = std::nullopt) {
+  store::Claim claim;
+  claim.result = result;
+  claim.record.brand_id = kBrand;
+  claim.record.key = kKey;
+  claim.record.fingerprint = RequestFingerprint("POST", kCreatePath, Body());
+  claim.record.recovery_point = point;
+  claim.record.order_id = std::move(order_id);
+  claim.record.created_at = kT0;
+  return claim;
+}
+
+junction::User JunctionUser(const std::string& id) {
+  junction::User user;
+  user.user_id = id;
+  user.client_user_id = kClientUserId;
+  return user;
+}
+
+junction::OrderResponse JunctionOrderCreated(const std::string& id) {
+  junction::OrderResponse response;
+  response.order.id = id;
+  response.order.status = "received.at_home_phlebotomy.ordered";
+  response.status = "success";
+  return response;
+}
+
+junction::CallError Failure(junction::Outcome outcome, const std::string& operation,
+                            int http_status, std::optional<int> retry_after = std::nullopt) {
+  return lab_orders::testing::CallFailure(outcome, operation, http_status, retry_after,
+                                          kUpstreamSummary);
+}
+
+// An order a previous request recorded (and possibly took further) under kKey.
+model::LabOrder StoredOrder(const std::string& id) {
+  model::LabOrder order = lab_orders::testing::ExampleOrder(id, kBrand, kT0 - 5min);
+  order.user_id = kUser;
+  order.patient_id = kPatientId;
+  order.panel_slug = "wellness";
+  order.version = 1;
+  return order;
+}
+
+// Runs body and returns the AppError it throws (failing the test when it throws none).
+template <typename Fn>
+AppError ErrorFrom(Fn&& fn) {
+  try {
+    fn();
+  } catch (const AppError& error) {
+    return error;
+  }
+  ADD_FAILURE() << "no AppError thrown";
+  return AppError(ErrorCode::kInternalError, "none");
+}
+
+class OrderServiceTest : public ::testing::Test {
+ protected:
+  OrderServiceTest()
+      : clock_(kT0),
+        validator_(http::LabOrderRequestSchema(), clock_),
+        service_(store_, junction_, validator_, Panels(), clock_, ids_) {}
+
+  StoredAnswer Create(const json& body = Body(), std::optional<std::string> key = kKey) {
+    return service_.CreateOrder(Caller(), key, body);
+  }
+
+  void ExpectClaim(const store::Claim& claim, const json& body = Body()) {
+    EXPECT_CALL(store_, ClaimKey(kBrand, kKey, RequestFingerprint("POST", kCreatePath, body), kT0,
+                                 kT0 + 60s))
+        .WillOnce(Return(claim));
+  }
+
+  StrictMock<MockStore> store_;
+  StrictMock<MockJunctionClient> junction_;
+  FakeClock clock_;
+  CountingIdGenerator ids_;
+  RequestValidator validator_;
+  OrderService service_;
+};
+
+// ---- a new key ---------------------------------------------------------------------------------
+
+TEST_F(OrderServiceTest, NewKeyRunsEveryPhaseInOrderAndStoresThe201Answer) {
+  model::LabOrder recorded;
+  junction::CreateOrderRequest sent;
+  store::NewJob first_step;
+  std::string finished_body;
+  int queued = 0;
+  service_.OnWorkflowQueued([&] { ++queued; });
+  {
+    InSequence in_order;
+    ExpectClaim(ClaimOf(ClaimResult::kNew));
+    EXPECT_CALL(store_, RecordOrder(kKey, _)).WillOnce(SaveArg<1>(&recorded));
+    EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return(std::nullopt));
+    EXPECT_CALL(junction_, CreateUser(::testing::Field(&junction::CreateUserRequest::client_user_id,
+                                                       kClientUserId)))
+        .WillOnce(Return(JunctionUser("ju-1")));
+    EXPECT_CALL(store_, SaveJunctionUser(kBrand, kKey, kFirstUuid, kClientUserId, "ju-1", kT0));
+    EXPECT_CALL(junction_, CreateOrder(_))
+        .WillOnce(DoAll(SaveArg<0>(&sent), Return(JunctionOrderCreated("jo-1"))));
+    EXPECT_CALL(store_, SaveJunctionOrder(kBrand, kKey, kFirstUuid, "jo-1", "ordered", kT0, _))
+        .WillOnce(DoAll(SaveArg<6>(&first_step), InvokeWithoutArgs([&] {
+                          EXPECT_EQ(queued, 0) << "the runner is woken after the commit";
+                        })));
+    EXPECT_CALL(store_, FinishKey(kBrand, kKey, 201, _))
+        .WillOnce(DoAll(SaveArg<3>(&finished_body), InvokeWithoutArgs([&] {
+                          EXPECT_EQ(queued, 1) << "the runner is woken before the key finishes";
+                        })));
+  }
+
+  StoredAnswer answer = Create();
+
+  EXPECT_EQ(answer.status, 201);
+  EXPECT_FALSE(answer.replayed);
+  EXPECT_EQ(answer.body, finished_body);
+
+  // The order recorded first: this request's, from the validated (normalised) body.
+  EXPECT_EQ(recorded.id, kFirstUuid);
+  EXPECT_EQ(recorded.brand_id, kBrand);
+  EXPECT_EQ(recorded.user_id, kUser);
+  EXPECT_EQ(recorded.patient_id, kPatientId);
+  EXPECT_EQ(recorded.panel_slug, "wellness");
+  EXPECT_EQ(recorded.status, "received");
+  EXPECT_EQ(recorded.created_at, FormatRfc3339(kT0));
+  EXPECT_EQ(recorded.patient.phone, "+16025550144");
+  EXPECT_EQ(recorded.address.zip, "85004");
+  EXPECT_EQ(recorded.junction_order_id, std::nullopt);
+
+  // The Junction order: our user, the panel's tests, an idempotency key from our order id.
+  EXPECT_EQ(sent.user_id, "ju-1");
+  EXPECT_EQ(sent.lab_test_ids, kWellnessTests);
+  EXPECT_EQ(sent.idempotency_key, std::string("lab-orders:") + kFirstUuid);
+  EXPECT_EQ(sent.collection_method, "at_home_phlebotomy");
+  EXPECT_EQ(sent.patient_details.gender, "female");
+  EXPECT_EQ(sent.patient_details.phone_number, "+16025550144");
+  EXPECT_EQ(sent.patient_address.zip, "85004");
+  EXPECT_EQ(sent.patient_address.state, "AZ");
+
+  // The workflow's first step is queued with the Junction order, due at once, and the job
+  // runner is told.
+  EXPECT_EQ(queued, 1);
+  EXPECT_EQ(first_step.id, kSecondUuid);
+  EXPECT_EQ(first_step.kind, store::kJobAwaitRequisition);
+  EXPECT_EQ(first_step.order_id, kFirstUuid);
+  EXPECT_EQ(first_step.payload, "");
+  EXPECT_EQ(first_step.due_at, kT0);
+
+  json shown = json::parse(answer.body);
+  EXPECT_EQ(shown["id"], kFirstUuid);
+  EXPECT_EQ(shown["status"], "ordered");
+  EXPECT_EQ(shown["junction_order_id"], "jo-1");
+  EXPECT_EQ(shown["brand_id"], kBrand);
+  EXPECT_EQ(shown["patient_id"], kPatientId);
+  EXPECT_EQ(shown["appointment"], nullptr);
+  // The answer is stored and replayed: it carries no patient data.
+  for (const char* secret : lab_orders::testing::kWorkflowPatientSecrets) {
+    EXPECT_THAT(answer.body, Not(HasSubstr(secret)));
+  }
+}
+
+TEST_F(OrderServiceTest, KnownJunctionUserIsReusedWithoutCreatingOne) {
+  junction::CreateOrderRequest sent;
+  ExpectClaim(ClaimOf(ClaimResult::kNew));
+  EXPECT_CALL(store_, RecordOrder(kKey, _));
+  EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return("ju-known"));
+  // No CreateUser: the strict mock fails the test if it is called.
+  EXPECT_CALL(store_, SaveJunctionUser(kBrand, kKey, kFirstUuid, kClientUserId, "ju-known", kT0));
+  EXPECT_CALL(junction_, CreateOrder(_))
+      .WillOnce(DoAll(SaveArg<0>(&sent), Return(JunctionOrderCreated("jo-1"))));
+  EXPECT_CALL(store_, SaveJunctionOrder(kBrand, kKey, kFirstUuid, "jo-1", "ordered", kT0, _));
+  EXPECT_CALL(store_, FinishKey(kBrand, kKey, 201, _));
+
+  EXPECT_EQ(Create().status, 201);
+  EXPECT_EQ(sent.user_id, "ju-known");
+}
+
+TEST_F(OrderServiceTest, JunctionUserConflictAdoptsTheExistingUser) {
+  junction::CallError conflict = Failure(junction::Outcome::kUserConflict, "create_user", 400);
+  conflict.existing_user_id = "ju-existing";
+  ExpectClaim(ClaimOf(ClaimResult::kNew));
+  EXPECT_CALL(store_, RecordOrder(kKey, _));
+  EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(junction_, CreateUser(_)).WillOnce(Return(conflict));
+  EXPECT_CALL(store_,
+              SaveJunctionUser(kBrand, kKey, kFirstUuid, kClientUserId, "ju-existing", kT0));
+  EXPECT_CALL(junction_,
+              CreateOrder(::testing::Field(&junction::CreateOrderRequest::user_id, "ju-existing")))
+      .WillOnce(Return(JunctionOrderCreated("jo-1")));
+  EXPECT_CALL(store_, SaveJunctionOrder(kBrand, kKey, kFirstUuid, "jo-1", "ordered", kT0, _));
+  EXPECT_CALL(store_, FinishKey(kBrand, kKey, 201, _));
+
+  EXPECT_EQ(Create().status, 201);
+}
+
+TEST_F(OrderServiceTest, JunctionClientUserIdFallsBackToTheTokenSubjectWithoutPatientId) {
+  json body = Body();
+  body.erase("patient_id");
+  ExpectClaim(ClaimOf(ClaimResult::kNew), body);
+  EXPECT_CALL(store_, RecordOrder(kKey, _));
+  EXPECT_CALL(store_, FindJunctionUser("brand-1:user-1")).WillOnce(Return("ju-sub"));
+  EXPECT_CALL(store_, SaveJunctionUser(kBrand, kKey, kFirstUuid, "brand-1:user-1", "ju-sub", kT0));
+  EXPECT_CALL(junction_, CreateOrder(_)).WillOnce(Return(JunctionOrderCreated("jo-1")));
+  EXPECT_CALL(store_, SaveJunctionOrder(kBrand, kKey, kFirstUuid, "jo-1", "ordered", kT0, _));
+  EXPECT_CALL(store_, FinishKey(kBrand, kKey, 201, _));
+
+  StoredAnswer answer = Create(body);
+  EXPECT_EQ(json::parse(answer.body)["patient_id"], nullptr);
+}
+
+// ---- idempotency answers -----------------------------------------------------------------------
+
+TEST_F(OrderServiceTest, FinishedKeyReplaysTheStoredAnswerWithoutCallingJunction) {
+  store::Claim finished = ClaimOf(ClaimResult::kFinished, RecoveryPoint::kFinished, "order-9");
+  finished.record.response_status = 201;
+  finished.record.response_body = R"({"id":"order-9","status":"ordered"})";
+  ExpectClaim(finished);
+  // Nothing else: no phase, no Junction call, no release (strict mocks).
+
+  StoredAnswer answer = Create();
+
+  EXPECT_EQ(answer.status, 201);
+  EXPECT_EQ(answer.body, R"({"id":"order-9","status":"ordered"})");
+  EXPECT_TRUE(answer.replayed);
+}
+
+TEST_F(OrderServiceTest, KeyHeldByAnotherRequestIsInProgressWithRetryAfterAndStaysHeld) {
+  ExpectClaim(ClaimOf(ClaimResult::kInProgress, RecoveryPoint::kOrderRecorded, "order-9"));
+  // No ReleaseKey: the lease is the other request's.
+
+  AppError error = ErrorFrom([&] { Create(); });
+
+  EXPECT_EQ(error.code(), ErrorCode::kIdempotencyRequestInProgress);
+  EXPECT_EQ(error.retry_after_seconds, 1);
+}
+
+TEST_F(OrderServiceTest, SameKeyWithADifferentBodyIsKeyReused) {
+  json other = Body();
+  other["panel_slug"] = "pcos";
+  EXPECT_CALL(store_, ClaimKey(kBrand, kKey, RequestFingerprint("POST", kCreatePath, other), kT0,
+                               kT0 + 60s))
+      .WillOnce(Return(ClaimOf(ClaimResult::kFingerprintMismatch)));
+
+  AppError error = ErrorFrom([&] { Create(other); });
+
+  EXPECT_EQ(error.code(), ErrorCode::kIdempotencyKeyReused);
+  EXPECT_EQ(error.retry_after_seconds, std::nullopt);
+}
+
+TEST_F(OrderServiceTest, IdempotencyOutcomesAreCounted) {
+  metrics::Registry registry;
+  service_.UseMetrics(registry);
+  store::Claim finished = ClaimOf(ClaimResult::kFinished, RecoveryPoint::kFinished, "order-9");
+  finished.record.response_status = 201;
+  finished.record.response_body = "{}";
+  EXPECT_CALL(store_, ClaimKey(kBrand, kKey, _, kT0, kT0 + 60s))
+      .WillOnce(Return(finished))
+      .WillOnce(Return(finished))
+      .WillOnce(Return(ClaimOf(ClaimResult::kInProgress)))
+      .WillOnce(Return(ClaimOf(ClaimResult::kFingerprintMismatch)));
+
+  Create();
+  Create();
+  ErrorFrom([&] { Create(); });
+  ErrorFrom([&] { Create(); });
+
+  std::string text = registry.RenderPrometheus();
+  EXPECT_THAT(text, HasSubstr("lab_orders_idempotency_total{result=\"replayed\"} 2"));
+  EXPECT_THAT(text, HasSubstr("lab_orders_idempotency_total{result=\"conflict_in_progress\"} 1"));
+  EXPECT_THAT(text, HasSubstr("lab_orders_idempotency_total{result=\"key_reused\"} 1"));
+}
+
+TEST_F(OrderServiceTest, MissingOrInvalidKeyIsRefusedBeforeAnythingIsStored) {
+  // No ClaimKey: the strict mock fails the test on any store call.
+  EXPECT_EQ(ErrorFrom([&] { Create(Body(), std::nullopt); }).code(),
+            ErrorCode::kIdempotencyKeyMissing);
+  const std::string invalid[] = {
+      "",                     // empty
+      std::string(256, 'k'),  // too long
+      "tab\tinside",          // a control character
+      "caf\xC3\xA9",          // not ASCII
+      "\"\"",                 // an empty sf-string
+      R"("bad \n escape")",   // sf-strings escape only \" and \\ .
+      R"("inner " quote")",   // an unescaped quote inside
+  };
+  for (const std::string& key : invalid) {
+    AppError error = ErrorFrom([&] { Create(Body(), key); });
+    EXPECT_EQ(error.code(), ErrorCode::kIdempotencyKeyInvalid) << "key: " << key;
+  }
+}
+
+TEST_F(OrderServiceTest, QuotedKeyIsClaimedUnquoted) {
+  store::Claim finished = ClaimOf(ClaimResult::kFinished, RecoveryPoint::kFinished, "order-9");
+  finished.record.response_status = 201;
+  finished.record.response_body = "{}";
+  EXPECT_CALL(store_, ClaimKey(kBrand, R"(k"1\)", _, kT0, kT0 + 60s)).WillOnce(Return(finished));
+
+  EXPECT_TRUE(Create(Body(), R"("k\"1\\")").replayed);
+
+  EXPECT_EQ(ParseIdempotencyKey(std::string(255, 'k')), std::string(255, 'k'));
+  EXPECT_EQ(ParseIdempotencyKey("\"" + std::string(255, 'k') + "\""), std::string(255, 'k'));
+  EXPECT_EQ(ParseIdempotencyKey("\"" + std::string(256, 'k') + "\""), std::nullopt);
+}
+
+TEST_F(OrderServiceTest, InvalidBodyIsAValidationErrorAndLeavesTheKeyUnclaimed) {
+  json body = Body();
+  body["total_cents"] = -1;
+  body["patient"].erase("email");
+
+  AppError error = ErrorFrom([&] { Create(body); });  // no ClaimKey: the strict mock checks it
+
+  EXPECT_EQ(error.code(), ErrorCode::kValidationError);
+  std::vector<std::string> paths;
+  for (const FieldViolation& violation : error.details()) paths.push_back(violation.path);
+  EXPECT_THAT(paths, ::testing::UnorderedElementsAre("/patient/email", "/total_cents"));
+  EXPECT_EQ(error.log_detail(), "2 violations");
+}
+
+// ---- Junction failing --------------------------------------------------------------------------
+
+struct JunctionFailureCase {
+  const char* name;
+  junction::Outcome outcome;
+  int http_status;
+  std::optional<int> retry_after;
+  ErrorCode expected;
+};
+
+// Names the case in test listings (ctest shows the parameter), instead of its bytes.
+void PrintTo(const JunctionFailureCase& c, std::ostream* out) { *out << c.name; }
+
+class OrderServiceJunctionFailureTest : public OrderServiceTest,
+                                        public ::testing::WithParamInterface<JunctionFailureCase> {
+};
+
+TEST_P(OrderServiceJunctionFailureTest, CreateOrderFailureIsA502AndReleasesTheKeyUnfinished) {
+  const JunctionFailureCase& c = GetParam();
+  {
+    InSequence in_order;
+    ExpectClaim(ClaimOf(ClaimResult::kNew));
+    EXPECT_CALL(store_, RecordOrder(kKey, _));
+    EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return("ju-1"));
+    EXPECT_CALL(store_, SaveJunctionUser(kBrand, kKey, kFirstUuid, kClientUserId, "ju-1", kT0));
+    EXPECT_CALL(junction_, CreateOrder(_))
+        .WillOnce(Return(Failure(c.outcome, "create_order", c.http_status, c.retry_after)));
+    // Released, not finished: the next request with the key resumes at its recovery point.
+    EXPECT_CALL(store_, ReleaseKey(kBrand, kKey));
+  }
+
+  AppError error = ErrorFrom([&] { Create(); });
+
+  EXPECT_EQ(error.code(), c.expected) << ErrorCodeName(error.code());
+  EXPECT_EQ(error.retry_after_seconds, c.retry_after);
+  EXPECT_THAT(error.what(), EndsWith("retry with the same Idempotency-Key."));
+  EXPECT_THAT(error.what(), Not(HasSubstr(kUpstreamSummary)));
+  EXPECT_EQ(error.log_detail(), kUpstreamSummary);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    OrderServiceJunction, OrderServiceJunctionFailureTest,
+    ::testing::Values(JunctionFailureCase{"Timeout", junction::Outcome::kTimeout, 0, std::nullopt,
+                                          ErrorCode::kJunctionTimeout},
+                      JunctionFailureCase{"ConnectionFailed", junction::Outcome::kConnectionFailed,
+                                          0, std::nullopt, ErrorCode::kJunctionUnavailable},
+                      JunctionFailureCase{"TlsFailure", junction::Outcome::kTlsFailure, 0,
+                                          std::nullopt, ErrorCode::kJunctionUnavailable},
+                      JunctionFailureCase{"RateLimited", junction::Outcome::kRateLimited, 429, 7,
+                                          ErrorCode::kJunctionUnavailable},
+                      JunctionFailureCase{"ServerError", junction::Outcome::kServerError, 503,
+                                          std::nullopt, ErrorCode::kJunctionUpstreamError},
+                      JunctionFailureCase{"Malformed", junction::Outcome::kMalformedResponse, 200,
+                                          std::nullopt, ErrorCode::kJunctionUpstreamError},
+                      // Junction refusing the order is a 502 too, with the same "retry" advice.
+                      JunctionFailureCase{"Validation", junction::Outcome::kValidation, 422,
+                                          std::nullopt, ErrorCode::kJunctionUpstreamError}),
+    [](const ::testing::TestParamInfo<JunctionFailureCase>& info) { return info.param.name; });
+
+TEST_F(OrderServiceTest, CreateUserFailureIsA502NamingTheStatusButNotTheBody) {
+  ExpectClaim(ClaimOf(ClaimResult::kNew));
+  EXPECT_CALL(store_, RecordOrder(kKey, _));
+  EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(junction_, CreateUser(_))
+      .WillOnce(Return(Failure(junction::Outcome::kServerError, "create_user", 503)));
+  // The user phase failed: nothing saved, no order at Junction, the key released.
+  EXPECT_CALL(store_, ReleaseKey(kBrand, kKey));
+
+  AppError error = ErrorFrom([&] { Create(); });
+
+  EXPECT_EQ(error.code(), ErrorCode::kJunctionUpstreamError);
+  EXPECT_EQ(std::string(error.what()),
+            "Junction refused or failed the request (HTTP 503); retry with the same "
+            "Idempotency-Key.");
+}
+
+TEST_F(OrderServiceTest, StoreFailureMidwayReleasesTheKeyAndPropagates) {
+  ExpectClaim(ClaimOf(ClaimResult::kNew));
+  EXPECT_CALL(store_, RecordOrder(kKey, _));
+  EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return("ju-1"));
+  EXPECT_CALL(store_, SaveJunctionUser(kBrand, kKey, kFirstUuid, kClientUserId, "ju-1", kT0))
+      .WillOnce(Throw(store::StoreUnavailable("database is locked")));
+  // Releasing fails too: the first failure is what the caller sees.
+  EXPECT_CALL(store_, ReleaseKey(kBrand, kKey))
+      .WillOnce(Throw(store::StoreUnavailable("still locked")));
+
+  EXPECT_THROW(
+      {
+        try {
+          Create();
+        } catch (const store::StoreUnavailable& e) {
+          EXPECT_STREQ(e.what(), "database is locked");
+          throw;
+        }
+      },
+      store::StoreUnavailable);
+}
+
+// What happens when the catalog lacks a slug the schema accepts: LoadPanels refuses such a
+// catalog at start-up, so the service does not check again and std::map::at throws.
+TEST_F(OrderServiceTest, PanelMissingFromTheCatalogThrowsOutOfRangeAfterTheUserPhase) {
+  json body = Body();
+  body["panel_slug"] = "fertility";  // valid in the schema, absent from Panels()
+  ExpectClaim(ClaimOf(ClaimResult::kNew), body);
+  EXPECT_CALL(store_, RecordOrder(kKey, _));
+  EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return("ju-1"));
+  EXPECT_CALL(store_, SaveJunctionUser(kBrand, kKey, kFirstUuid, kClientUserId, "ju-1", kT0));
+  EXPECT_CALL(store_, ReleaseKey(kBrand, kKey));
+
+  EXPECT_THROW(Create(body), std::out_of_range);
+}
+
+// ---- resuming from a recovery point ------------------------------------------------------------
+
+TEST_F(OrderServiceTest, ResumeAfterUserSavedSkipsTheUserPhaseAndKeepsTheRecordedOrder) {
+  model::LabOrder stored = StoredOrder("order-9");
+  stored.junction_user_id = "ju-9";
+  junction::CreateOrderRequest sent;
+  store::NewJob first_step;
+  {
+    InSequence in_order;
+    ExpectClaim(ClaimOf(ClaimResult::kResumed, RecoveryPoint::kUserEnsured, "order-9"));
+    EXPECT_CALL(store_, GetOrder(kBrand, "order-9")).WillOnce(Return(stored));
+    // No RecordOrder, FindJunctionUser, CreateUser or SaveJunctionUser (strict mocks).
+    EXPECT_CALL(junction_, CreateOrder(_))
+        .WillOnce(DoAll(SaveArg<0>(&sent), Return(JunctionOrderCreated("jo-9"))));
+    EXPECT_CALL(store_, SaveJunctionOrder(kBrand, kKey, "order-9", "jo-9", "ordered", kT0, _))
+        .WillOnce(SaveArg<6>(&first_step));
+    EXPECT_CALL(store_, FinishKey(kBrand, kKey, 201, _));
+  }
+
+  StoredAnswer answer = Create();
+
+  EXPECT_EQ(answer.status, 201);
+  EXPECT_FALSE(answer.replayed);
+  EXPECT_EQ(sent.user_id, "ju-9");
+  // The same Junction idempotency key as the first try: a resend is the same order there.
+  EXPECT_EQ(sent.idempotency_key, "lab-orders:order-9");
+  EXPECT_EQ(first_step.id, kFirstUuid) << "no new order id was made";
+  json shown = json::parse(answer.body);
+  EXPECT_EQ(shown["id"], "order-9");
+  EXPECT_EQ(shown["junction_order_id"], "jo-9");
+  EXPECT_EQ(shown["created_at"], FormatRfc3339(kT0 - 5min));
+}
+
+TEST_F(OrderServiceTest, ResumeAfterJunctionOrderCreatedOnlyStoresTheAnswer) {
+  model::LabOrder stored = StoredOrder("order-9");
+  stored.junction_user_id = "ju-9";
+  stored.junction_order_id = "jo-9";
+  stored.status = "ordered";
+  int queued = 0;
+  service_.OnWorkflowQueued([&] { ++queued; });
+  ExpectClaim(ClaimOf(ClaimResult::kResumed, RecoveryPoint::kJunctionOrderCreated, "order-9"));
+  EXPECT_CALL(store_, GetOrder(kBrand, "order-9")).WillOnce(Return(stored));
+  std::string finished_body;
+  EXPECT_CALL(store_, FinishKey(kBrand, kKey, 201, _)).WillOnce(SaveArg<3>(&finished_body));
+
+  StoredAnswer answer = Create();
+
+  EXPECT_EQ(answer.body, finished_body);
+  EXPECT_EQ(json::parse(answer.body)["junction_order_id"], "jo-9");
+  EXPECT_EQ(queued, 0) << "the workflow was queued by the earlier request";
+}
+
+TEST_F(OrderServiceTest, ResumedKeyWhoseOrderCannotBeReadIsAnInternalErrorAndIsReleased) {
+  ExpectClaim(ClaimOf(ClaimResult::kResumed, RecoveryPoint::kUserEnsured, "order-9"));
+  EXPECT_CALL(store_, GetOrder(kBrand, "order-9")).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(store_, ReleaseKey(kBrand, kKey));
+
+  EXPECT_EQ(ErrorFrom([&] { Create(); }).code(), ErrorCode::kInternalError);
+}
+
+// ---- the completer -----------------------------------------------------------------------------
+
+// The completer resumes like a retried request: here from a recorded order, through both phases.
+TEST_F(OrderServiceTest, CompleteStaleKeyDrivesTheKeyToItsAnswer) {
+  store::IdempotencyRecord record =
+      ClaimOf(ClaimResult::kResumed, RecoveryPoint::kOrderRecorded, "order-9").record;
+  {
+    InSequence in_order;
+    EXPECT_CALL(store_, GetOrder(kBrand, "order-9")).WillOnce(Return(StoredOrder("order-9")));
+    EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return(std::nullopt));
+    EXPECT_CALL(junction_, CreateUser(_)).WillOnce(Return(JunctionUser("ju-9")));
+    EXPECT_CALL(store_, SaveJunctionUser(kBrand, kKey, "order-9", kClientUserId, "ju-9", kT0));
+    EXPECT_CALL(junction_,
+                CreateOrder(::testing::Field(&junction::CreateOrderRequest::idempotency_key,
+                                             std::optional<std::string>("lab-orders:order-9"))))
+        .WillOnce(Return(JunctionOrderCreated("jo-9")));
+    EXPECT_CALL(store_, SaveJunctionOrder(kBrand, kKey, "order-9", "jo-9", "ordered", kT0, _));
+    EXPECT_CALL(store_, FinishKey(kBrand, kKey, 201, _));
+  }
+
+  std::optional<std::string> answer = service_.CompleteStaleKey(record);
+
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(json::parse(*answer)["status"], "ordered");
+}
+
+TEST_F(OrderServiceTest, CompleteStaleKeyThatFailsReturnsNulloptAndReleasesTheKey) {
+  store::IdempotencyRecord record =
+      ClaimOf(ClaimResult::kResumed, RecoveryPoint::kUserEnsured, "order-9").record;
+  model::LabOrder stored = StoredOrder("order-9");
+  stored.junction_user_id = "ju-9";
+  EXPECT_CALL(store_, GetOrder(kBrand, "order-9")).WillOnce(Return(stored));
+  EXPECT_CALL(junction_, CreateOrder(_))
+      .WillOnce(Return(Failure(junction::Outcome::kTimeout, "create_order", 0)));
+  EXPECT_CALL(store_, ReleaseKey(kBrand, kKey)).Times(2);
+
+  EXPECT_EQ(service_.CompleteStaleKey(record), std::nullopt);
+
+  // A key with no order recorded cannot be completed (ClaimStaleKeys never hands one out).
+  store::IdempotencyRecord no_order = ClaimOf(ClaimResult::kResumed).record;
+  EXPECT_EQ(service_.CompleteStaleKey(no_order), std::nullopt);
+}
+
+// ---- reads -------------------------------------------------------------------------------------
+
+TEST_F(OrderServiceTest, GetOrderShowsTheCallersOrderAndAnyOtherIsNotFound) {
+  model::LabOrder stored = StoredOrder("order-9");
+  stored.junction_order_id = "jo-9";
+  EXPECT_CALL(store_, GetOrder(kBrand, "order-9")).WillOnce(Return(stored));
+
+  json shown = service_.GetOrder(Caller(), "order-9");
+
+  EXPECT_EQ(shown["id"], "order-9");
+  EXPECT_EQ(shown["brand_id"], kBrand);
+  EXPECT_EQ(shown["junction_order_id"], "jo-9");
+  EXPECT_FALSE(shown.contains("patient"));
+
+  // The store is asked with the caller's brand; another brand's order is not found there.
+  EXPECT_CALL(store_, GetOrder(kBrand, "order-of-brand-2")).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(store_, GetOrder(kBrand, "no-such-order")).WillOnce(Return(std::nullopt));
+
+  EXPECT_EQ(ErrorFrom([&] { service_.GetOrder(Caller(), "order-of-brand-2"); }).code(),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(ErrorFrom([&] { service_.GetOrder(Caller(), "no-such-order"); }).code(),
+            ErrorCode::kNotFound);
+}
+
+TEST_F(OrderServiceTest, ListOrdersPagesWithTheLastShownIdAsCursor) {
+  std::optional<std::string> status = "ordered";
+  std::optional<std::string> cursor = "order-0";
+  // One more than the limit is read, to know whether another page follows.
+  EXPECT_CALL(store_, ListOrders(kBrand, status, 3, cursor))
+      .WillOnce(Return(std::vector<model::LabOrder>{StoredOrder("order-1"), StoredOrder("order-2"),
+                                                    StoredOrder("order-3")}));
+  EXPECT_CALL(store_, ListOrders(kBrand, status, 3, std::optional<std::string>("order-2")))
+      .WillOnce(Return(std::vector<model::LabOrder>{StoredOrder("order-3")}));
+
+  json first = service_.ListOrders(Caller(), status, 2, cursor);
+  ASSERT_EQ(first["data"].size(), 2u);
+  EXPECT_EQ(first["data"][0]["id"], "order-1");
+  EXPECT_EQ(first["data"][1]["id"], "order-2");
+  EXPECT_EQ(first["next_cursor"], "order-2");
+
+  json last = service_.ListOrders(Caller(), status, 2, first["next_cursor"].get<std::string>());
+  ASSERT_EQ(last["data"].size(), 1u);
+  EXPECT_EQ(last["data"][0]["id"], "order-3");
+  EXPECT_EQ(last["next_cursor"], nullptr);
+}
+
+}  // namespace
+}  // namespace lab_orders::orders

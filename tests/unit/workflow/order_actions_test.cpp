@@ -1,0 +1,722 @@
+// OrderActions (an order's availability, booking, rescheduling and cancelling through the API)
+// against a mocked store and a mocked Junction: the checks made before and after holding the
+// order's step job, what is committed, when the job is given back, and how Junction's failures
+// reach the client.
+
+#include "lab_orders/workflow/order_actions.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lab_orders/common/change_notifier.h"
+#include "lab_orders/common/error.h"
+#include "mocks/mock_junction_client.h"
+#include "mocks/mock_store.h"
+#include "support/fakes.h"
+#include "support/junction_fixtures.h"
+#include "support/store_fixtures.h"
+
+namespace lab_orders::workflow {
+namespace {
+
+using namespace std::chrono_literals;
+using lab_orders::testing::CountingIdGenerator;
+using lab_orders::testing::FakeClock;
+using lab_orders::testing::MockJunctionClient;
+using lab_orders::testing::MockStore;
+using nlohmann::json;
+using store::Job;
+using store::JobOutcome;
+using store::OrderJobClaim;
+using store::TimePoint;
+using ::testing::_;
+using ::testing::AllOf;
+using ::testing::AtLeast;
+using ::testing::DoAll;
+using ::testing::EndsWith;
+using ::testing::Field;
+using ::testing::HasSubstr;
+using ::testing::InSequence;
+using ::testing::InvokeWithoutArgs;
+using ::testing::Not;
+using ::testing::NotNull;
+using ::testing::Return;
+using ::testing::SaveArg;
+using ::testing::SetArgPointee;
+using ::testing::StartsWith;
+using ::testing::StrictMock;
+using ::testing::Throw;
+
+const TimePoint kT0 = std::chrono::sys_days{std::chrono::year{2025} / 6 / 15} + 10h;
+constexpr char kBrand[] = "brand-1";
+constexpr char kOrderId[] = "order-1";
+constexpr char kJunctionOrderId[] = "jo-1";
+constexpr char kStepJobId[] = "step-1";
+// The action's lease owner: "api-" and the first id CountingIdGenerator hands out.
+constexpr char kOwner[] = "api-00000000-0000-4000-8000-000000000001";
+constexpr char kSecondUuid[] = "00000000-0000-4000-8000-000000000002";
+constexpr char kUpstreamSummary[] = "upstream-summary-7f3a";
+
+constexpr char kOrdered[] = "received.at_home_phlebotomy.ordered";
+constexpr char kRequisitionCreated[] = "received.at_home_phlebotomy.requisition_created";
+constexpr char kCancelled[] = "cancelled.at_home_phlebotomy.cancelled";
+
+auth::Principal Caller() { return {"user-1", kBrand, {"orders:write"}}; }
+
+WorkflowSettings Settings() {
+  WorkflowSettings settings;
+  settings.confirmation_poll = {200ms, 2000ms, 2.0};  // first wait 100 ms with no jitter
+  settings.reconcile_interval = 6h;
+  settings.max_provider_cancellations = 3;
+  settings.sync_confirmation_timeout_ms = 3000;
+  settings.async_confirmation_timeout_ms = 600000;
+  return settings;
+}
+
+// An order placed at Junction whose requisition is ready: it can be booked.
+model::LabOrder ReadyOrder(std::int64_t version = 4) {
+  model::LabOrder order = lab_orders::testing::ExampleOrder(kOrderId, kBrand, kT0 - 1h);
+  order.junction_user_id = "ju-1";
+  order.junction_order_id = kJunctionOrderId;
+  order.status = "ordered";
+  order.workflow.junction_status = kRequisitionCreated;
+  order.workflow.junction_event_id = 2;
+  order.version = version;
+  return order;
+}
+
+model::AppointmentView View(const std::string& id, const std::string& status, bool can_reschedule,
+                            int event_count) {
+  model::AppointmentView view;
+  view.id = id;
+  view.status = status;
+  view.start_at = FormatRfc3339(kT0 + 24h);
+  view.end_at = FormatRfc3339(kT0 + 24h + 30min);
+  view.timezone = "America/Phoenix";
+  view.provider = "getlabs";
+  view.can_reschedule = can_reschedule;
+  view.event_count = event_count;
+  return view;
+}
+
+// A ready order with a confirmed appointment (its step job is reconcile).
+model::LabOrder ScheduledOrder(bool can_reschedule, std::int64_t version = 6) {
+  model::LabOrder order = ReadyOrder(version);
+  order.status = "appointment_scheduled";
+  order.workflow.appointment = View("appt-1", "confirmed", can_reschedule, 2);
+  return order;
+}
+
+junction::Appointment JunctionAppointment(const std::string& id, const std::string& status,
+                                          TimePoint start, int event_count) {
+  junction::Appointment appointment;
+  appointment.id = id;
+  appointment.order_id = kJunctionOrderId;
+  appointment.status = status;
+  appointment.start_at = FormatRfc3339(start);
+  appointment.end_at = FormatRfc3339(start + 30min);
+  appointment.iana_timezone = "America/Phoenix";
+  appointment.provider = "getlabs";
+  appointment.can_reschedule = status == "confirmed";
+  for (int i = 0; i < event_count; ++i) appointment.events.push_back({FormatRfc3339(kT0), status});
+  return appointment;
+}
+
+junction::TimeSlot Slot(std::optional<std::string> booking_key, TimePoint start,
+                        int available = 1) {
+  junction::TimeSlot slot;
+  slot.booking_key = std::move(booking_key);
+  slot.start = FormatRfc3339(start);
+  slot.end = FormatRfc3339(start + 1h);
+  slot.expires_at = FormatRfc3339(start - 30min);
+  slot.num_appointments_available = available;
+  return slot;
+}
+
+junction::CallError Failure(junction::Outcome outcome, const std::string& operation,
+                            int http_status, std::optional<int> retry_after = std::nullopt) {
+  return lab_orders::testing::CallFailure(outcome, operation, http_status, retry_after,
+                                          kUpstreamSummary);
+}
+
+Job StepJob(const std::string& kind) {
+  Job job;
+  job.id = kStepJobId;
+  job.kind = kind;
+  job.order_id = kOrderId;
+  job.due_at = kT0;
+  job.created_at = kT0 - 1h;
+  job.lease_owner = kOwner;
+  return job;
+}
+
+auto IsStepJob() { return Field(&Job::id, kStepJobId); }
+
+template <typename Fn>
+AppError ErrorFrom(Fn&& fn) {
+  try {
+    fn();
+  } catch (const AppError& error) {
+    return error;
+  }
+  ADD_FAILURE() << "no AppError thrown";
+  return AppError(ErrorCode::kInternalError, "none");
+}
+
+json BookBody(const std::string& key) { return {{"booking_key", key}}; }
+
+class OrderActionsTest : public ::testing::Test {
+ protected:
+  OrderActionsTest()
+      : clock_(kT0),
+        workflow_(store_, junction_, clock_, ids_, Settings(), [] { return 0.0; }),
+        actions_(store_, junction_, workflow_, clock_, ids_, changes_, [this] { ++wakes_; }) {}
+
+  // The order as read first, the step job held (by owner), and the order read again.
+  void ExpectHeld(const model::LabOrder& first, const model::LabOrder& held,
+                  const std::string& kind,
+                  ::testing::Matcher<const std::string&> owner = std::string(kOwner)) {
+    ::testing::Sequence reads;
+    EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).InSequence(reads).WillOnce(Return(first));
+    EXPECT_CALL(store_, ClaimOrderStep(kOrderId, kT0, kT0 + 60s, owner, NotNull()))
+        .InSequence(reads)
+        .WillOnce(DoAll(SetArgPointee<4>(StepJob(kind)), Return(OrderJobClaim::kClaimed)));
+    EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).InSequence(reads).WillOnce(Return(held));
+  }
+
+  StrictMock<MockStore> store_;
+  StrictMock<MockJunctionClient> junction_;
+  FakeClock clock_;
+  CountingIdGenerator ids_;
+  ChangeNotifier changes_;
+  int wakes_ = 0;
+  OrderWorkflow workflow_;
+  OrderActions actions_;
+};
+
+// ---- every action ------------------------------------------------------------------------------
+
+TEST_F(OrderActionsTest, UnknownOrderIsNotFoundForEveryAction) {
+  // Read with the caller's brand: another brand's order is not found either.
+  EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).Times(3).WillRepeatedly(Return(std::nullopt));
+
+  EXPECT_EQ(ErrorFrom([&] { actions_.Availability(Caller(), kOrderId); }).code(),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(ErrorFrom([&] { actions_.Book(Caller(), kOrderId, BookBody("k-1")); }).code(),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(ErrorFrom([&] { actions_.Cancel(Caller(), kOrderId); }).code(), ErrorCode::kNotFound);
+}
+
+// ---- availability ------------------------------------------------------------------------------
+
+TEST_F(OrderActionsTest, AvailabilityListsBookableSlotsEarliestFirst) {
+  junction::Availability availability;
+  availability.timezone = "America/Phoenix";
+  junction::TimeSlot priority = Slot("k-early", kT0 + 26h, 2);
+  priority.price = 25.5;
+  priority.is_priority = true;
+  priority.expires_at.reset();
+  availability.days = {
+      {"2025-06-17", {Slot("k-late", kT0 + 50h)}},
+      {"2025-06-15",
+       {Slot(std::nullopt, kT0 + 3h),   // no booking_key: not bookable
+        Slot("k-full", kT0 + 4h, 0),    // nothing left
+        Slot("k-soon", kT0 + 30min)}},  // within the workflow's booking lead: still listed
+      {"2025-06-16", {priority}},
+  };
+  EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).WillOnce(Return(ReadyOrder()));
+  EXPECT_CALL(junction_, GetAvailability(AllOf(Field(&junction::USAddress::first_line, "1 Main St"),
+                                               Field(&junction::USAddress::zip_code, "97405"),
+                                               Field(&junction::USAddress::state, "OR")),
+                                         std::optional<std::string>()))
+      .WillOnce(Return(availability));
+  // No ClaimOrderStep: looking holds nothing (strict mock).
+
+  json answer = actions_.Availability(Caller(), kOrderId);
+
+  EXPECT_EQ(answer["order_id"], kOrderId);
+  EXPECT_EQ(answer["timezone"], "America/Phoenix");
+  std::vector<std::string> keys;
+  for (const json& slot : answer["slots"]) keys.push_back(slot["booking_key"].get<std::string>());
+  EXPECT_EQ(keys, (std::vector<std::string>{"k-soon", "k-early", "k-late"}));
+  EXPECT_EQ(answer["slots"][1], (json{{"booking_key", "k-early"},
+                                      {"start_at", FormatRfc3339(kT0 + 26h)},
+                                      {"end_at", FormatRfc3339(kT0 + 27h)},
+                                      {"expires_at", nullptr},
+                                      {"price", 25.5},
+                                      {"is_priority", true}}));
+  EXPECT_EQ(answer["slots"][2]["expires_at"], FormatRfc3339(kT0 + 50h - 30min));
+}
+
+TEST_F(OrderActionsTest, AvailabilityIsAskedEvenBeforeTheJunctionOrderExists) {
+  model::LabOrder placing = ReadyOrder();
+  placing.status = "received";
+  placing.junction_order_id.reset();
+  placing.workflow = {};
+  junction::Availability none;
+  EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).WillOnce(Return(placing));
+  EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(none));
+
+  json answer = actions_.Availability(Caller(), kOrderId);
+
+  EXPECT_EQ(answer["timezone"], nullptr);
+  EXPECT_EQ(answer["slots"], json::array());
+}
+
+TEST_F(OrderActionsTest, AvailabilityOfAFinishedOrderIsNotBookable) {
+  for (const char* status : {"cancelled", "completed", "failed"}) {
+    model::LabOrder order = ReadyOrder();
+    order.status = status;
+    EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).WillOnce(Return(order));
+    AppError error = ErrorFrom([&] { actions_.Availability(Caller(), kOrderId); });
+    EXPECT_EQ(error.code(), ErrorCode::kOrderNotBookable) << status;
+    EXPECT_EQ(std::string(error.what()), std::string("The order is ") + status + ".");
+  }
+}
+
+TEST_F(OrderActionsTest, AvailabilityJunctionFailureIsA502WithItsRetryAfter) {
+  EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).WillOnce(Return(ReadyOrder()));
+  EXPECT_CALL(junction_, GetAvailability(_, _))
+      .WillOnce(Return(Failure(junction::Outcome::kRateLimited, "get_availability", 429, 7)));
+
+  AppError error = ErrorFrom([&] { actions_.Availability(Caller(), kOrderId); });
+
+  EXPECT_EQ(error.code(), ErrorCode::kJunctionUnavailable);
+  EXPECT_EQ(error.retry_after_seconds, 7);
+  EXPECT_THAT(error.what(), EndsWith("retry."));
+  EXPECT_THAT(error.what(), Not(HasSubstr(kUpstreamSummary)));
+}
+
+// ---- book --------------------------------------------------------------------------------------
+
+TEST_F(OrderActionsTest, BookWithoutAUsableBookingKeyIsAValidationError) {
+  const json bodies[] = {json::object(),
+                         {{"booking_key", 5}},
+                         {{"booking_key", ""}},
+                         {{"booking_key", std::string(513, 'k')}},
+                         {{"booking_key", nullptr}},
+                         json::array({"k-1"}),
+                         "k-1"};
+  for (const json& body : bodies) {
+    // Refused before the order is read (strict mocks).
+    AppError error = ErrorFrom([&] { actions_.Book(Caller(), kOrderId, body); });
+    EXPECT_EQ(error.code(), ErrorCode::kValidationError) << body.dump().substr(0, 40);
+    ASSERT_EQ(error.details().size(), 1u);
+    EXPECT_EQ(error.details()[0].path, "/booking_key");
+  }
+}
+
+TEST_F(OrderActionsTest, BookRecordsTheBookingBeforeCallingJunctionThenCommitsTheAppointment) {
+  model::LabOrder checkpointed;
+  junction::BookingRequest sent;
+  JobOutcome committed;
+  {
+    InSequence in_order;
+    ExpectHeld(ReadyOrder(4), ReadyOrder(5), store::kJobBookAppointment);
+    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 5)).WillOnce(SaveArg<1>(&checkpointed));
+    EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
+        .WillOnce(DoAll(SaveArg<1>(&sent),
+                        Return(JunctionAppointment("appt-1", "pending", kT0 + 24h, 1))));
+    EXPECT_CALL(store_, CompleteJob(IsStepJob(), _)).WillOnce(SaveArg<1>(&committed));
+  }
+
+  json shown = actions_.Book(Caller(), kOrderId, BookBody("k-1"));
+
+  // A lost answer must be looked up, never resent: the booking is on record before the call.
+  EXPECT_TRUE(checkpointed.workflow.booking_sent);
+  EXPECT_EQ(sent.booking_key, "k-1");
+  EXPECT_TRUE(sent.async_confirmation);
+  EXPECT_EQ(sent.sync_confirmation_timeout_ms, 3000);
+  EXPECT_EQ(sent.async_confirmation_timeout_ms, 600000);
+
+  EXPECT_TRUE(committed.done);
+  EXPECT_EQ(committed.expected_order_version, 6) << "the version after the checkpoint";
+  ASSERT_TRUE(committed.order_update.has_value());
+  EXPECT_EQ(committed.order_update->status, "appointment_pending");
+  EXPECT_FALSE(committed.order_update->workflow.booking_sent);
+  ASSERT_TRUE(committed.order_update->workflow.appointment.has_value());
+  EXPECT_EQ(committed.order_update->workflow.appointment->id, "appt-1");
+  EXPECT_EQ(committed.order_update->updated_at, FormatRfc3339(kT0));
+  // The workflow goes on to await the provider's confirmation, after its first wait.
+  ASSERT_EQ(committed.enqueue.size(), 1u);
+  EXPECT_EQ(committed.enqueue[0].kind, store::kJobAwaitConfirmation);
+  EXPECT_EQ(committed.enqueue[0].id, kSecondUuid);
+  EXPECT_EQ(committed.enqueue[0].order_id, kOrderId);
+  EXPECT_EQ(committed.enqueue[0].due_at, kT0 + 100ms);
+
+  EXPECT_EQ(shown["status"], "appointment_pending");
+  EXPECT_EQ(shown["appointment"]["id"], "appt-1");
+  EXPECT_EQ(shown["appointment"]["status"], "pending");
+  EXPECT_EQ(wakes_, 1);
+}
+
+TEST_F(OrderActionsTest, BookReschedulesAnActiveAppointmentWithoutACheckpoint) {
+  JobOutcome committed;
+  {
+    InSequence in_order;
+    ExpectHeld(ScheduledOrder(true), ScheduledOrder(true), store::kJobReconcile);
+    // No CheckpointOrder and no BookAppointment (strict mocks): a reschedule is repeatable.
+    EXPECT_CALL(junction_,
+                RescheduleAppointment(kJunctionOrderId,
+                                      Field(&junction::RescheduleRequest::booking_key, "k-2")))
+        .WillOnce(Return(JunctionAppointment("appt-1", "confirmed", kT0 + 48h, 2)));
+    EXPECT_CALL(store_, CompleteJob(IsStepJob(), _)).WillOnce(SaveArg<1>(&committed));
+  }
+
+  json shown = actions_.Book(Caller(), kOrderId, BookBody("k-2"));
+
+  EXPECT_EQ(shown["appointment"]["id"], "appt-1");
+  EXPECT_EQ(shown["appointment"]["start_at"], FormatRfc3339(kT0 + 48h));
+  EXPECT_EQ(shown["status"], "appointment_scheduled");
+  EXPECT_EQ(committed.expected_order_version, 6);
+  ASSERT_TRUE(committed.order_update.has_value());
+  EXPECT_EQ(committed.order_update->workflow.appointment->start_at, FormatRfc3339(kT0 + 48h));
+  EXPECT_TRUE(committed.order_update->workflow.past_appointment_ids.empty());
+  // Still confirmed: the reconcile step stays, next due after the reconcile interval.
+  EXPECT_FALSE(committed.done);
+  EXPECT_EQ(committed.retry_at, kT0 + 6h);
+  EXPECT_EQ(committed.attempts, 0);
+  EXPECT_EQ(committed.last_error, std::nullopt);
+  EXPECT_TRUE(committed.enqueue.empty());
+  EXPECT_EQ(wakes_, 1);
+}
+
+TEST_F(OrderActionsTest, BookOnAnAppointmentJunctionWillNotMoveIsNotReschedulable) {
+  ExpectHeld(ScheduledOrder(false), ScheduledOrder(false), store::kJobReconcile);
+  EXPECT_CALL(store_, ReleaseJob(IsStepJob()));  // given back untouched
+
+  AppError error = ErrorFrom([&] { actions_.Book(Caller(), kOrderId, BookBody("k-2")); });
+
+  EXPECT_EQ(error.code(), ErrorCode::kAppointmentNotReschedulable);
+  EXPECT_EQ(wakes_, 0);
+}
+
+class OrderActionsSlotRefusedTest : public OrderActionsTest,
+                                    public ::testing::WithParamInterface<junction::Outcome> {};
+
+TEST_P(OrderActionsSlotRefusedTest, BookRefusedByJunctionIsSlotUnavailableAndReleasesTheJob) {
+  {
+    InSequence in_order;
+    ExpectHeld(ReadyOrder(), ReadyOrder(), store::kJobBookAppointment);
+    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 4));
+    EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
+        .WillOnce(Return(Failure(GetParam(), "book_appointment", 409)));
+    // Nothing commits: booking_sent stays as checkpointed, for the workflow to look up.
+    EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
+  }
+
+  AppError error = ErrorFrom([&] { actions_.Book(Caller(), kOrderId, BookBody("k-1")); });
+
+  EXPECT_EQ(error.code(), ErrorCode::kSlotUnavailable);
+  EXPECT_EQ(error.log_detail(), kUpstreamSummary);
+  EXPECT_THAT(error.what(), Not(HasSubstr(kUpstreamSummary)));
+  EXPECT_EQ(wakes_, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(OrderActionsJunction, OrderActionsSlotRefusedTest,
+                         ::testing::Values(junction::Outcome::kConflict,
+                                           junction::Outcome::kRejected,
+                                           junction::Outcome::kValidation,
+                                           junction::Outcome::kNotFound),
+                         [](const ::testing::TestParamInfo<junction::Outcome>& info) {
+                           std::string name = junction::OutcomeName(info.param);
+                           std::string clean;
+                           for (char c : name) {
+                             if (std::isalnum(static_cast<unsigned char>(c))) clean += c;
+                           }
+                           return clean;
+                         });
+
+TEST_F(OrderActionsTest, BookJunctionFailureIsA502AndReleasesTheJob) {
+  {
+    InSequence in_order;
+    ExpectHeld(ReadyOrder(), ReadyOrder(), store::kJobBookAppointment);
+    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 4));
+    EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
+        .WillOnce(Return(Failure(junction::Outcome::kTimeout, "book_appointment", 0)));
+    EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
+  }
+
+  AppError error = ErrorFrom([&] { actions_.Book(Caller(), kOrderId, BookBody("k-1")); });
+
+  EXPECT_EQ(error.code(), ErrorCode::kJunctionTimeout);
+  EXPECT_EQ(std::string(error.what()), "Junction did not answer in time; retry.");
+}
+
+TEST_F(OrderActionsTest, RescheduleFailuresMapAsBookingFailuresDo) {
+  struct Case {
+    junction::Outcome outcome;
+    int http_status;
+    ErrorCode expected;
+  };
+  const Case cases[] = {
+      {junction::Outcome::kConflict, 409, ErrorCode::kSlotUnavailable},
+      {junction::Outcome::kServerError, 500, ErrorCode::kJunctionUpstreamError},
+  };
+  for (const Case& c : cases) {
+    ExpectHeld(ScheduledOrder(true), ScheduledOrder(true), store::kJobReconcile,
+               StartsWith("api-"));
+    EXPECT_CALL(junction_, RescheduleAppointment(kJunctionOrderId, _))
+        .WillOnce(Return(Failure(c.outcome, "reschedule_appointment", c.http_status)));
+    EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
+
+    AppError error = ErrorFrom([&] { actions_.Book(Caller(), kOrderId, BookBody("k-2")); });
+
+    EXPECT_EQ(error.code(), c.expected) << junction::OutcomeName(c.outcome);
+    EXPECT_THAT(error.what(), Not(HasSubstr(kUpstreamSummary)));
+    ::testing::Mock::VerifyAndClearExpectations(&store_);
+    ::testing::Mock::VerifyAndClearExpectations(&junction_);
+  }
+}
+
+TEST_F(OrderActionsTest, BookAndCancelRefuseOrdersStillBeingPlacedOrEndedBeforeClaiming) {
+  model::LabOrder placing = ReadyOrder();
+  placing.status = "received";
+  placing.junction_order_id.reset();
+  model::LabOrder cancelled = ReadyOrder();
+  cancelled.status = "cancelled";
+  model::LabOrder completed = ReadyOrder();
+  completed.status = "completed";
+  EXPECT_CALL(store_, GetOrder(kBrand, kOrderId))
+      .WillOnce(Return(placing))
+      .WillOnce(Return(cancelled))
+      .WillOnce(Return(placing))
+      .WillOnce(Return(completed));
+  // Refused before the step job is claimed (strict mocks).
+
+  AppError book_placing = ErrorFrom([&] { actions_.Book(Caller(), kOrderId, BookBody("k-1")); });
+  AppError book_ended = ErrorFrom([&] { actions_.Book(Caller(), kOrderId, BookBody("k-1")); });
+  AppError cancel_placing = ErrorFrom([&] { actions_.Cancel(Caller(), kOrderId); });
+  AppError cancel_ended = ErrorFrom([&] { actions_.Cancel(Caller(), kOrderId); });
+
+  EXPECT_EQ(book_placing.code(), ErrorCode::kOrderNotBookable);
+  EXPECT_THAT(book_placing.what(), HasSubstr("still being placed"));
+  EXPECT_EQ(book_ended.code(), ErrorCode::kOrderNotBookable);
+  EXPECT_EQ(std::string(book_ended.what()), "The order is cancelled.");
+  EXPECT_EQ(cancel_placing.code(), ErrorCode::kOrderNotCancellable);
+  EXPECT_THAT(cancel_placing.what(), HasSubstr("still being placed"));
+  EXPECT_EQ(cancel_ended.code(), ErrorCode::kOrderNotCancellable);
+  EXPECT_EQ(std::string(cancel_ended.what()), "The order is already completed.");
+}
+
+TEST_F(OrderActionsTest, BookBeforeTheRequisitionIsReadyIsNotBookableAndReleasesTheJob) {
+  model::LabOrder waiting = ReadyOrder();
+  waiting.workflow.junction_status = kOrdered;
+  ExpectHeld(waiting, waiting, store::kJobAwaitRequisition);
+  EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
+  // No checkpoint, no Junction call (strict mocks).
+
+  AppError error = ErrorFrom([&] { actions_.Book(Caller(), kOrderId, BookBody("k-1")); });
+
+  EXPECT_EQ(error.code(), ErrorCode::kOrderNotBookable);
+  EXPECT_THAT(error.what(), HasSubstr("requisition"));
+}
+
+TEST_F(OrderActionsTest, BookWhileTheWorkflowsOwnBookingIsUnresolvedIsOrderBusy) {
+  model::LabOrder in_flight = ReadyOrder();
+  in_flight.workflow.booking_sent = true;
+  ExpectHeld(ReadyOrder(), in_flight, store::kJobBookAppointment);
+  EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
+
+  AppError error = ErrorFrom([&] { actions_.Book(Caller(), kOrderId, BookBody("k-1")); });
+
+  EXPECT_EQ(error.code(), ErrorCode::kOrderBusy);
+  EXPECT_EQ(error.retry_after_seconds, 1);
+}
+
+// ---- cancel ------------------------------------------------------------------------------------
+
+TEST_F(OrderActionsTest, CancelCancelsAtJunctionAndEndsTheWorkflow) {
+  junction::OrderResponse response;
+  response.order.id = kJunctionOrderId;
+  response.order.status = kCancelled;
+  response.order.events = {{1, FormatRfc3339(kT0 - 1h), kOrdered},
+                           {2, FormatRfc3339(kT0 - 1h), kRequisitionCreated},
+                           {3, FormatRfc3339(kT0), kCancelled}};
+  JobOutcome committed;
+  {
+    InSequence in_order;
+    ExpectHeld(ScheduledOrder(true, 6), ScheduledOrder(true, 7), store::kJobReconcile);
+    EXPECT_CALL(junction_, CancelOrder(kJunctionOrderId)).WillOnce(Return(response));
+    EXPECT_CALL(store_, CompleteJob(IsStepJob(), _)).WillOnce(SaveArg<1>(&committed));
+  }
+
+  json shown = actions_.Cancel(Caller(), kOrderId);
+
+  EXPECT_TRUE(committed.done);
+  EXPECT_TRUE(committed.enqueue.empty()) << "no step follows a cancelled order";
+  EXPECT_EQ(committed.expected_order_version, 7) << "the order as read while held";
+  ASSERT_TRUE(committed.order_update.has_value());
+  const model::LabOrder& update = *committed.order_update;
+  EXPECT_EQ(update.status, "cancelled");
+  EXPECT_EQ(update.updated_at, FormatRfc3339(kT0));
+  EXPECT_EQ(update.workflow.junction_status, kCancelled);
+  EXPECT_EQ(update.workflow.junction_event_id, 3);
+  ASSERT_TRUE(update.workflow.appointment.has_value());
+  EXPECT_EQ(update.workflow.appointment->status, "cancelled");
+  EXPECT_FALSE(update.workflow.appointment->can_reschedule);
+  EXPECT_EQ(update.workflow.provider_cancellations, 0) << "our own cancellation";
+
+  EXPECT_EQ(shown["status"], "cancelled");
+  EXPECT_EQ(shown["appointment"]["status"], "cancelled");
+  EXPECT_EQ(wakes_, 1);
+}
+
+TEST_F(OrderActionsTest, ActionsOnAnOrderWhoseWorkflowHasEndedAreRefused) {
+  EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).Times(2).WillRepeatedly(Return(ReadyOrder()));
+  EXPECT_CALL(store_, ClaimOrderStep(kOrderId, kT0, kT0 + 60s, StartsWith("api-"), NotNull()))
+      .Times(2)
+      .WillRepeatedly(Return(OrderJobClaim::kNone));
+  // Nothing was claimed, so nothing is released; Junction is not called (strict mocks).
+
+  AppError book = ErrorFrom([&] { actions_.Book(Caller(), kOrderId, BookBody("k-1")); });
+  AppError cancel = ErrorFrom([&] { actions_.Cancel(Caller(), kOrderId); });
+
+  EXPECT_EQ(book.code(), ErrorCode::kOrderNotBookable);
+  EXPECT_EQ(std::string(book.what()), "The order's workflow has ended.");
+  EXPECT_EQ(cancel.code(), ErrorCode::kOrderNotCancellable);
+  EXPECT_EQ(std::string(cancel.what()), "The order can no longer be cancelled.");
+}
+
+TEST_F(OrderActionsTest, CancelRefusedByJunctionIsNotCancellableAndReleasesTheJob) {
+  for (junction::Outcome outcome : {junction::Outcome::kRejected, junction::Outcome::kConflict}) {
+    ExpectHeld(ReadyOrder(), ReadyOrder(), store::kJobBookAppointment, StartsWith("api-"));
+    EXPECT_CALL(junction_, CancelOrder(kJunctionOrderId))
+        .WillOnce(Return(Failure(outcome, "cancel_order", 400)));
+    EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
+
+    AppError error = ErrorFrom([&] { actions_.Cancel(Caller(), kOrderId); });
+
+    EXPECT_EQ(error.code(), ErrorCode::kOrderNotCancellable) << junction::OutcomeName(outcome);
+    EXPECT_EQ(error.log_detail(), kUpstreamSummary);
+    EXPECT_THAT(error.what(), Not(HasSubstr(kUpstreamSummary)));
+    ::testing::Mock::VerifyAndClearExpectations(&store_);
+    ::testing::Mock::VerifyAndClearExpectations(&junction_);
+  }
+  EXPECT_EQ(wakes_, 0);
+}
+
+TEST_F(OrderActionsTest, CancelJunctionFailureIsA502AndReleasesTheJob) {
+  struct Case {
+    junction::Outcome outcome;
+    int http_status;
+    ErrorCode expected;
+  };
+  const Case cases[] = {
+      {junction::Outcome::kTimeout, 0, ErrorCode::kJunctionTimeout},
+      {junction::Outcome::kConnectionFailed, 0, ErrorCode::kJunctionUnavailable},
+      {junction::Outcome::kServerError, 502, ErrorCode::kJunctionUpstreamError},
+      // Junction not knowing the order is not the client's to fix: a 502 as well.
+      {junction::Outcome::kNotFound, 404, ErrorCode::kJunctionUpstreamError},
+  };
+  for (const Case& c : cases) {
+    ExpectHeld(ReadyOrder(), ReadyOrder(), store::kJobBookAppointment, StartsWith("api-"));
+    EXPECT_CALL(junction_, CancelOrder(kJunctionOrderId))
+        .WillOnce(Return(Failure(c.outcome, "cancel_order", c.http_status)));
+    EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
+
+    AppError error = ErrorFrom([&] { actions_.Cancel(Caller(), kOrderId); });
+
+    EXPECT_EQ(error.code(), c.expected) << junction::OutcomeName(c.outcome);
+    EXPECT_THAT(error.what(), EndsWith("retry."));
+    EXPECT_THAT(error.what(), Not(HasSubstr(kUpstreamSummary)));
+    ::testing::Mock::VerifyAndClearExpectations(&store_);
+    ::testing::Mock::VerifyAndClearExpectations(&junction_);
+  }
+  EXPECT_EQ(wakes_, 0);
+}
+
+TEST_F(OrderActionsTest, CancelCommitAfterAVersionConflictIsRedoneOnTheFreshOrder) {
+  junction::OrderResponse response;
+  response.order.id = kJunctionOrderId;
+  response.order.status = kCancelled;
+  response.order.events = {{3, FormatRfc3339(kT0), kCancelled}};
+  // A webhook confirmed a booking while Junction was being called.
+  model::LabOrder fresh = ReadyOrder(5);
+  fresh.workflow.appointment = View("appt-7", "confirmed", true, 1);
+  JobOutcome second;
+  {
+    InSequence in_order;
+    ExpectHeld(ReadyOrder(4), ReadyOrder(4), store::kJobAwaitRequisition);
+    EXPECT_CALL(junction_, CancelOrder(kJunctionOrderId)).WillOnce(Return(response));
+    EXPECT_CALL(store_, CompleteJob(IsStepJob(), Field(&JobOutcome::expected_order_version, 4)))
+        .WillOnce(Throw(store::VersionConflict("order-1 is at version 5")));
+    EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).WillOnce(Return(fresh));
+    EXPECT_CALL(store_, CompleteJob(IsStepJob(), _)).WillOnce(SaveArg<1>(&second));
+  }
+
+  json shown = actions_.Cancel(Caller(), kOrderId);
+
+  EXPECT_EQ(second.expected_order_version, 5);
+  ASSERT_TRUE(second.order_update.has_value());
+  EXPECT_EQ(second.order_update->status, "cancelled");
+  ASSERT_TRUE(second.order_update->workflow.appointment.has_value());
+  EXPECT_EQ(second.order_update->workflow.appointment->id, "appt-7");
+  EXPECT_EQ(second.order_update->workflow.appointment->status, "cancelled");
+  EXPECT_EQ(shown["appointment"]["id"], "appt-7");
+}
+
+TEST_F(OrderActionsTest, CancelGivesUpAfterThreeVersionConflictsAndReleasesTheJob) {
+  junction::OrderResponse response;
+  response.order.id = kJunctionOrderId;
+  response.order.status = kCancelled;
+  {
+    InSequence in_order;
+    ExpectHeld(ReadyOrder(4), ReadyOrder(4), store::kJobAwaitRequisition);
+    EXPECT_CALL(junction_, CancelOrder(kJunctionOrderId)).WillOnce(Return(response));
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+      EXPECT_CALL(store_, CompleteJob(IsStepJob(), _))
+          .WillOnce(Throw(store::VersionConflict("moved on")));
+      if (attempt < 3) {
+        EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).WillOnce(Return(ReadyOrder(4 + attempt)));
+      }
+    }
+    // Junction has cancelled the order, but nothing committed here: the job goes back.
+    EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
+  }
+
+  EXPECT_THROW(actions_.Cancel(Caller(), kOrderId), store::VersionConflict);
+  EXPECT_EQ(wakes_, 0);
+}
+
+TEST_F(OrderActionsTest, CancelWaitsForAWorkerThatCommitsThenProceeds) {
+  junction::OrderResponse response;
+  response.order.id = kJunctionOrderId;
+  response.order.status = kCancelled;
+  EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).Times(2).WillRepeatedly(Return(ReadyOrder()));
+  EXPECT_CALL(store_, ClaimOrderStep(kOrderId, kT0, kT0 + 60s, kOwner, NotNull()))
+      .WillOnce(DoAll(InvokeWithoutArgs([&] { changes_.Notify(); }),  // the worker commits
+                      Return(OrderJobClaim::kBusy)))
+      .WillOnce(DoAll(SetArgPointee<4>(StepJob(store::kJobBookAppointment)),
+                      Return(OrderJobClaim::kClaimed)));
+  EXPECT_CALL(junction_, CancelOrder(kJunctionOrderId)).WillOnce(Return(response));
+  EXPECT_CALL(store_, CompleteJob(IsStepJob(), _));
+
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(actions_.Cancel(Caller(), kOrderId)["status"], "cancelled");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 900ms) << "woken by the change";
+}
+
+// Slow (about 3 s): the action waits that long for a worker's run before answering busy.
+TEST_F(OrderActionsTest, CancelWhileAWorkerHoldsTheStepJobIsOrderBusy) {
+  EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).WillOnce(Return(ReadyOrder()));
+  EXPECT_CALL(store_, ClaimOrderStep(kOrderId, kT0, kT0 + 60s, kOwner, NotNull()))
+      .Times(AtLeast(2))
+      .WillRepeatedly(Return(OrderJobClaim::kBusy));
+  // Not held, so not released; Junction is never called (strict mocks).
+
+  AppError error = ErrorFrom([&] { actions_.Cancel(Caller(), kOrderId); });
+
+  EXPECT_EQ(error.code(), ErrorCode::kOrderBusy);
+  EXPECT_EQ(error.retry_after_seconds, 1);
+  EXPECT_EQ(wakes_, 0);
+}
+
+}  // namespace
+}  // namespace lab_orders::workflow
