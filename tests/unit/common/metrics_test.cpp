@@ -1,48 +1,24 @@
-// The metrics registry (common/metrics.h) and the Junction client decorator that feeds it
-// (junction/measured_client.h).
+// The metrics registry (common/metrics.h).
 
 #include "lab_orders/common/metrics.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
-#include "lab_orders/junction/measured_client.h"
-#include "mocks/mock_junction_client.h"
+#include "support/metrics_text.h"
 
 namespace lab_orders::metrics {
 namespace {
 
+using lab_orders::testing::ExpectValidExposition;
+using lab_orders::testing::Lines;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using ::testing::Return;
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-// Every line is a # HELP / # TYPE comment or a sample `name{label="value",...} number`, as the
-// text format 0.0.4 has it, and the text ends with a line feed.
-void ExpectValidExposition(const std::string& text) {
-  static const std::regex comment(R"(# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .*)");
-  static const std::regex sample(
-      R"([a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")"
-      R"((,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")*\})? )"
-      R"(([-+]?[0-9.]+(e[-+]?[0-9]+)?|[+-]Inf|NaN))");
-  ASSERT_TRUE(text.empty() || text.back() == '\n');
-  for (const std::string& line : Lines(text)) {
-    EXPECT_TRUE(std::regex_match(line, comment) || std::regex_match(line, sample))
-        << "not a text-format line: " << line;
-  }
-}
 
 TEST(MetricsRegistryTest, RendersCountersWithHelpTypeAndLabels) {
   Registry registry;
@@ -271,40 +247,6 @@ TEST(MetricsRegistryTest, CountsExactlyUnderConcurrentWritersAndScrapes) {
   std::string text = registry.RenderPrometheus();
   EXPECT_THAT(text, HasSubstr("busy_seconds_count{k=\"a\"} " +
                               std::to_string(kThreads * kPerThread / 2) + "\n"));
-  ExpectValidExposition(text);
-}
-
-junction::CallError Failure(junction::Outcome outcome) {
-  junction::CallError error;
-  error.outcome = outcome;
-  error.operation = "get_order";
-  return error;
-}
-
-TEST(MeasuredJunctionClientTest, CountsEveryCallByOperationAndOutcomeAndTimesIt) {
-  Registry registry;
-  testing::MockJunctionClient inner;
-  junction::MeasuredJunctionClient client(inner, registry);
-  EXPECT_CALL(inner, GetOrder("order-secret-id"))
-      .WillOnce(Return(junction::Result<junction::Order>(junction::Order{})))
-      .WillOnce(Return(junction::Result<junction::Order>(Failure(junction::Outcome::kTimeout))));
-  EXPECT_CALL(inner, CreateUser(::testing::_))
-      .WillOnce(Return(junction::Result<junction::User>(junction::User{"u", "t", "c", "now"})));
-
-  EXPECT_TRUE(client.GetOrder("order-secret-id").ok());
-  EXPECT_EQ(client.GetOrder("order-secret-id").outcome(), junction::Outcome::kTimeout);
-  EXPECT_EQ(client.CreateUser({}).value().user_id, "u");
-
-  std::string text = registry.RenderPrometheus();
-  EXPECT_THAT(text, HasSubstr("lab_orders_junction_calls_total{operation=\"get_order\","
-                              "outcome=\"success\"} 1\n"));
-  EXPECT_THAT(text, HasSubstr("lab_orders_junction_calls_total{operation=\"get_order\","
-                              "outcome=\"timeout\"} 1\n"));
-  EXPECT_THAT(text, HasSubstr("lab_orders_junction_calls_total{operation=\"create_user\","
-                              "outcome=\"success\"} 1\n"));
-  EXPECT_THAT(text, HasSubstr("lab_orders_junction_call_duration_seconds_count{operation="
-                              "\"get_order\"} 2\n"));
-  EXPECT_THAT(text, Not(HasSubstr("order-secret-id")));
   ExpectValidExposition(text);
 }
 
