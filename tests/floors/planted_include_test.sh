@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
 # The floor check must fail on an upward include: plant one (orders including http, a floor up)
 # and one sideways (workflow including orders, the same floor) in a copy of the tree, and expect
-# scripts/check-floors.sh to name both and exit 1. The real tree must pass.
+# scripts/check-floors.sh to name both and exit 1. (The real tree is checked by the build.)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-
-bash "$root/scripts/check-floors.sh" "$root" >/dev/null
 
 cp -r "$root/cmake" "$root/src" "$root/include" "$scratch/"
 sed -i '1a #include "lab_orders/http/api.h"' "$scratch/src/orders/panels.cpp"

@@ -28,6 +28,7 @@ namespace lab_orders::workflow {
 namespace {
 
 using namespace std::chrono_literals;
+using lab_orders::testing::CallFailure;
 using lab_orders::testing::CountingIdGenerator;
 using lab_orders::testing::FakeClock;
 using lab_orders::testing::MockJunctionClient;
@@ -105,11 +106,6 @@ junction::Availability Availability(std::vector<junction::DaySlots> days) {
 // One bookable slot, well after the booking lead from kT0 and from any time a test reaches.
 junction::Availability OneSlot(const std::string& key = "k-slot") {
   return Availability({{"2024-05-03", {Slot(key, kT0 + 48h)}}});
-}
-
-junction::CallError Failure(junction::Outcome outcome, const std::string& operation,
-                            int http_status, std::optional<int> retry_after = std::nullopt) {
-  return lab_orders::testing::CallFailure(outcome, operation, http_status, retry_after);
 }
 
 std::string EventPayload(const JunctionEvent& event) { return JunctionEventToJson(event).dump(); }
@@ -289,7 +285,7 @@ TEST_F(OrderWorkflowTest, RequisitionCreatedQueuesBookingAtOnce) {
 
 TEST_F(OrderWorkflowTest, RateLimitedCallIsRetriedNoSoonerThanRetryAfter) {
   EXPECT_CALL(junction_, GetOrder(kJunctionOrderId))
-      .WillOnce(Return(Failure(junction::Outcome::kRateLimited, "get_order", 429, 30)));
+      .WillOnce(Return(CallFailure(junction::Outcome::kRateLimited, "get_order", 429, 30)));
   JobOutcome outcome = RunNext(store::kJobAwaitRequisition);
   EXPECT_FALSE(outcome.done);
   EXPECT_GE(outcome.retry_at, kT0 + 30s);
@@ -303,8 +299,8 @@ TEST_F(OrderWorkflowTest, RateLimitedCallIsRetriedNoSoonerThanRetryAfter) {
 
 TEST_F(OrderWorkflowTest, ServerErrorIsRetriedWithUpstreamBackoff) {
   EXPECT_CALL(junction_, GetOrder(kJunctionOrderId))
-      .WillOnce(Return(Failure(junction::Outcome::kServerError, "get_order", 503)))
-      .WillOnce(Return(Failure(junction::Outcome::kServerError, "get_order", 503)));
+      .WillOnce(Return(CallFailure(junction::Outcome::kServerError, "get_order", 503)))
+      .WillOnce(Return(CallFailure(junction::Outcome::kServerError, "get_order", 503)));
   JobOutcome first = RunNext(store::kJobAwaitRequisition);
   EXPECT_EQ(first.retry_at, kT0 + 500ms);
   clock_.Advance(500ms);
@@ -409,7 +405,7 @@ TEST_F(OrderWorkflowTest, BookTimeoutLeavesBookingSentAndTheNextRunAdoptsWhatJun
   ReachRequisition();
   EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(OneSlot()));
   EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
-      .WillOnce(Return(Failure(junction::Outcome::kTimeout, "book_appointment", 0)));
+      .WillOnce(Return(CallFailure(junction::Outcome::kTimeout, "book_appointment", 0)));
   JobOutcome failed = RunNext(store::kJobBookAppointment);
   EXPECT_FALSE(failed.done);
   EXPECT_EQ(failed.retry_at, kT0 + 500ms);
@@ -439,9 +435,9 @@ TEST_F(OrderWorkflowTest, BookTimeoutThenNoAppointmentAtJunctionBooksAgain) {
     InSequence in_order;
     EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(OneSlot("k-1")));
     EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
-        .WillOnce(Return(Failure(junction::Outcome::kTimeout, "book_appointment", 0)));
+        .WillOnce(Return(CallFailure(junction::Outcome::kTimeout, "book_appointment", 0)));
     EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
-        .WillOnce(Return(Failure(junction::Outcome::kNotFound, "get_appointment", 404)));
+        .WillOnce(Return(CallFailure(junction::Outcome::kNotFound, "get_appointment", 404)));
     EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(OneSlot("k-2")));
     EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
         .WillOnce(Return(Appointment("appt-2", "pending", 1)));
@@ -459,11 +455,11 @@ TEST_F(OrderWorkflowTest, BookingSentAndJunctionUnreachableRetriesWithoutBooking
   ReachRequisition();
   EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(OneSlot()));
   EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
-      .WillOnce(Return(Failure(junction::Outcome::kTimeout, "book_appointment", 0)));
+      .WillOnce(Return(CallFailure(junction::Outcome::kTimeout, "book_appointment", 0)));
   RunNext(store::kJobBookAppointment);
   AdvanceToNextDue();
   EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
-      .WillOnce(Return(Failure(junction::Outcome::kServerError, "get_appointment", 502)));
+      .WillOnce(Return(CallFailure(junction::Outcome::kServerError, "get_appointment", 502)));
   JobOutcome outcome = RunNext(store::kJobBookAppointment);
   EXPECT_FALSE(outcome.done);
   EXPECT_TRUE(Order().workflow.booking_sent);  // still unknown: still ask first next time
@@ -475,9 +471,9 @@ TEST_F(OrderWorkflowTest, TakenSlotIsRetriedSoonAskingJunctionFirst) {
     InSequence in_order;
     EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(OneSlot("k-1")));
     EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
-        .WillOnce(Return(Failure(junction::Outcome::kConflict, "book_appointment", 409)));
+        .WillOnce(Return(CallFailure(junction::Outcome::kConflict, "book_appointment", 409)));
     EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
-        .WillOnce(Return(Failure(junction::Outcome::kNotFound, "get_appointment", 404)));
+        .WillOnce(Return(CallFailure(junction::Outcome::kNotFound, "get_appointment", 404)));
     EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(OneSlot("k-2")));
     EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
         .WillOnce(Return(Appointment("appt-1", "pending", 1)));
@@ -495,11 +491,11 @@ TEST_F(OrderWorkflowTest, FiveRefusalsInARowFailTheOrder) {
   // A refused book leaves booking_sent set, so each later run asks Junction first.
   EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
       .Times(4)
-      .WillRepeatedly(Return(Failure(junction::Outcome::kNotFound, "get_appointment", 404)));
+      .WillRepeatedly(Return(CallFailure(junction::Outcome::kNotFound, "get_appointment", 404)));
   EXPECT_CALL(junction_, GetAvailability(_, _)).Times(5).WillRepeatedly(Return(OneSlot()));
   EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
       .Times(5)
-      .WillRepeatedly(Return(Failure(junction::Outcome::kValidation, "book_appointment", 422)));
+      .WillRepeatedly(Return(CallFailure(junction::Outcome::kValidation, "book_appointment", 422)));
   for (int run = 1; run <= 4; ++run) {
     JobOutcome outcome = RunNext(store::kJobBookAppointment);
     EXPECT_FALSE(outcome.done) << run;
@@ -524,7 +520,7 @@ TEST_F(OrderWorkflowTest, OneRefusalAfterSlotlessRetriesDoesNotFailTheOrder) {
       .WillOnce(Return(none))
       .WillOnce(Return(Availability({{"2024-05-02", {Slot("k-1", kT0 + 48h)}}})));
   EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
-      .WillOnce(Return(Failure(junction::Outcome::kValidation, "book_appointment", 422)));
+      .WillOnce(Return(CallFailure(junction::Outcome::kValidation, "book_appointment", 422)));
   for (int run = 1; run <= 4; ++run) {
     ASSERT_FALSE(RunNext(store::kJobBookAppointment).done) << run;
     AdvanceToNextDue();
@@ -843,7 +839,7 @@ TEST_F(OrderWorkflowTest, WebhookForAnUnknownAppointmentWakesTheStepWhichAsksJun
   ReachRequisition();
   EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(OneSlot()));
   EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
-      .WillOnce(Return(Failure(junction::Outcome::kTimeout, "book_appointment", 0)));
+      .WillOnce(Return(CallFailure(junction::Outcome::kTimeout, "book_appointment", 0)));
   RunNext(store::kJobBookAppointment);  // the answer was lost; retry in 500 ms
   ASSERT_TRUE(NothingDueNow());
 
