@@ -1,30 +1,26 @@
 #include "store/postgres_database.h"
 
-#include <Poco/Data/DataException.h>
-#include <Poco/Data/MetaColumn.h>
-#include <Poco/Data/PostgreSQL/Connector.h>
-#include <Poco/Data/PostgreSQL/PostgreSQLException.h>
-#include <Poco/Data/RecordSet.h>
-#include <Poco/Data/Session.h>
-#include <Poco/Data/SessionPool.h>
-#include <Poco/Data/Statement.h>
-#include <Poco/Nullable.h>
 #include <libpq-fe.h>
 
-#include <atomic>
 #include <cctype>
+#include <condition_variable>
 #include <mutex>
-#include <semaphore>
 #include <stdexcept>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "lab_orders/store/store.h"
 
 namespace lab_orders::store {
 namespace {
 
-using Poco::Data::Keywords::bind;
-
 constexpr int kMaxAttempts = 5;  // runs of one transaction that a deadlock or conflict aborted
+
+// PostgreSQL's type oids (pg_type.h) of the integer columns the store reads.
+constexpr Oid kInt8Oid = 20;
+constexpr Oid kInt2Oid = 21;
+constexpr Oid kInt4Oid = 23;
 
 // A transaction that PostgreSQL aborted to break a deadlock or a serialisation conflict: nothing
 // of it committed, so it can run again.
@@ -32,21 +28,14 @@ struct TransientConflict : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The SQLSTATE Poco puts in its message ("... State: 23505 ..."); "" when there is none, as for
-// a connection that failed before the server said anything.
-std::string SqlStateOf(const std::string& message) {
-  static constexpr std::string_view kLabel = "State: ";
-  std::size_t at = message.find(kLabel);
-  if (at == std::string::npos || at + kLabel.size() + 5 > message.size()) return "";
-  std::string state = message.substr(at + kLabel.size(), 5);
-  for (char c : state) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) return "";
-  }
-  return state;
-}
+// A connection that broke before anything of the transaction was sent on it: typically one the
+// server dropped while it sat idle in the pool (the server restarted). Another one is tried.
+struct StaleConnection : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
-bool StateMeansUnavailable(const std::string& state) {
-  const std::string state_class = state.substr(0, 2);
+bool StateMeansUnavailable(std::string_view state) {
+  const std::string_view state_class = state.substr(0, 2);
   return state_class == "08" ||  // connection exception
          state_class == "53" ||  // insufficient resources (too many connections, disk full)
          state_class == "57" ||  // operator intervention: shutdown, statement timeout
@@ -54,16 +43,14 @@ bool StateMeansUnavailable(const std::string& state) {
          state == "55P03";       // lock not available
 }
 
-// Maps a Poco exception to the store's. The message keeps only the operation and the SQLSTATE:
-// PostgreSQL's own text can quote values (a unique violation names the key it clashed on).
-[[noreturn]] void ThrowMapped(const Poco::Exception& error, std::string_view operation,
-                              bool connected) {
-  const std::string state = SqlStateOf(error.displayText());
+// The store's exception for a failed result (or none, when the connection broke). The message
+// keeps only the operation and the SQLSTATE: PostgreSQL's own text can quote values (a unique
+// violation names the key it clashed on).
+[[noreturn]] void ThrowMapped(const PGresult* result, std::string_view operation, bool connected) {
+  const char* field = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const std::string state = field ? field : "";
   const std::string where = "store: " + std::string(operation) + ": ";
-  // No SQLSTATE on a live connection: Poco's own failure (a statement that would not prepare).
-  if (connected && state.empty())
-    throw std::runtime_error(where + "PostgreSQL refused a statement");
-  if (!connected || StateMeansUnavailable(state)) {
+  if (!connected || state.empty() || StateMeansUnavailable(state)) {
     throw StoreUnavailable(where + "PostgreSQL is unavailable" +
                            (state.empty() ? "" : " (SQLSTATE " + state + ")"));
   }
@@ -83,94 +70,175 @@ std::string Dialect(const std::string& sql) {
   return out;
 }
 
-bool IsIntegerColumn(Poco::Data::MetaColumn::ColumnDataType type) {
-  using Poco::Data::MetaColumn;
-  switch (type) {
-    case MetaColumn::FDT_INT8:
-    case MetaColumn::FDT_UINT8:
-    case MetaColumn::FDT_INT16:
-    case MetaColumn::FDT_UINT16:
-    case MetaColumn::FDT_INT32:
-    case MetaColumn::FDT_UINT32:
-    case MetaColumn::FDT_INT64:
-    case MetaColumn::FDT_UINT64:
-      return true;
-    default:
-      return false;
+struct ResultDeleter {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+using Result = std::unique_ptr<PGresult, ResultDeleter>;
+
+bool Succeeded(const PGresult* result) {
+  const ExecStatusType status = PQresultStatus(result);
+  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
+SqlResult ReadResult(PGresult* result) {
+  SqlResult out;
+  const int columns = PQnfields(result);
+  // Like SQLite's count: rows written by an INSERT, UPDATE or DELETE (RETURNING or not).
+  if (std::string_view(PQcmdStatus(result)).rfind("SELECT", 0) != 0) {
+    const char* tuples = PQcmdTuples(result);
+    out.changed_rows = (tuples && *tuples) ? std::stoll(tuples) : 0;
   }
+  const int rows = PQntuples(result);
+  out.rows.reserve(rows);
+  std::vector<bool> integer(columns);
+  for (int column = 0; column < columns; ++column) {
+    const Oid type = PQftype(result, column);
+    integer[column] = type == kInt8Oid || type == kInt4Oid || type == kInt2Oid;
+  }
+  for (int row = 0; row < rows; ++row) {
+    std::vector<SqlValue>& cells = out.rows.emplace_back();
+    cells.reserve(columns);
+    for (int column = 0; column < columns; ++column) {
+      if (PQgetisnull(result, row, column)) {
+        cells.emplace_back(std::monostate{});
+      } else if (integer[column]) {
+        cells.emplace_back(std::int64_t{std::stoll(PQgetvalue(result, row, column))});
+      } else {
+        cells.emplace_back(
+            std::string(PQgetvalue(result, row, column), PQgetlength(result, row, column)));
+      }
+    }
+  }
+  return out;
+}
+
+// One libpq connection and the statements prepared on it.
+struct Connection {
+  explicit Connection(PGconn* handle) : conn(handle) {}
+  ~Connection() { PQfinish(conn); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  bool Broken() const { return PQstatus(conn) != CONNECTION_OK; }
+
+  PGconn* conn;
+  std::unordered_map<std::string, std::string> prepared;  // the store's SQL -> statement name
+};
+
+// Connects; nullptr when the server cannot be reached or refuses (wrong database, password).
+std::unique_ptr<Connection> Connect(const std::string& connection_string) {
+  PGconn* conn = PQconnectdb(connection_string.c_str());
+  if (conn == nullptr) return nullptr;
+  if (PQstatus(conn) != CONNECTION_OK) {
+    PQfinish(conn);
+    return nullptr;
+  }
+  return std::make_unique<Connection>(conn);
 }
 
 class PostgresSession final : public SqlSession {
  public:
-  PostgresSession(Poco::Data::Session& session, const char* operation)
-      : session_(session), operation_(operation) {}
+  PostgresSession(Connection& connection, const char* operation, bool transactional)
+      : connection_(connection), operation_(operation), transactional_(transactional) {}
 
-  SqlResult Execute(const std::string& sql, const std::vector<SqlValue>& params) override {
-    try {
-      Poco::Data::Statement statement(session_);
-      statement << Dialect(sql);
-      for (const SqlValue& value : params) {
-        if (const auto* text = std::get_if<std::string>(&value)) {
-          statement, bind(*text);
-        } else if (const auto* number = std::get_if<std::int64_t>(&value)) {
-          statement, bind(static_cast<Poco::Int64>(*number));
-        } else {
-          // PostgreSQL infers each parameter's type from where it is used, NULLs included.
-          statement, bind(Poco::Nullable<std::string>());
-        }
-      }
-      const std::size_t count = statement.execute();
-      SqlResult result;
-      Poco::Data::RecordSet rows(statement);
-      const std::size_t columns = rows.columnCount();
-      if (columns == 0) {
-        result.changed_rows = static_cast<std::int64_t>(count);
-        return result;
-      }
-      result.rows.reserve(rows.rowCount());
-      for (std::size_t row = 0; row < rows.rowCount(); ++row) {
-        std::vector<SqlValue>& cells = result.rows.emplace_back();
-        cells.reserve(columns);
-        for (std::size_t column = 0; column < columns; ++column) {
-          if (rows.isNull(column, row)) {
-            cells.emplace_back(std::monostate{});
-          } else if (IsIntegerColumn(rows.columnType(column))) {
-            cells.emplace_back(
-                static_cast<std::int64_t>(rows.value(column, row).convert<Poco::Int64>()));
-          } else {
-            cells.emplace_back(rows.value(column, row).convert<std::string>());
-          }
-        }
-      }
-      return result;
-    } catch (const Poco::Exception& error) {
-      ThrowMapped(error, operation_, session_.isConnected());
+  bool Began() const { return began_; }
+
+  void Commit() {
+    if (!began_) return;  // the body ran no statement: nothing to commit
+    Result result(PQexec(connection_.conn, "COMMIT"));
+    if (!result || !Succeeded(result.get())) {
+      // Whether a COMMIT whose answer was lost took effect is unknown: never retried here.
+      ThrowMapped(result.get(), operation_, !connection_.Broken());
     }
   }
 
-  // Poco prepares every statement, and a prepared statement holds one command: a script runs
-  // statement by statement. Scripts are the store's constant DDL, with no ';' inside literals.
-  void ExecScript(const std::string& sql) override {
-    std::size_t start = 0;
-    while (start < sql.size()) {
-      std::size_t end = sql.find(';', start);
-      if (end == std::string::npos) end = sql.size();
-      std::string command = sql.substr(start, end - start);
-      start = end + 1;
-      if (command.find_first_not_of(" \t\r\n") == std::string::npos) continue;
-      // Comment-only pieces (after the last ';') have nothing to run either.
-      bool only_comments = true;
-      std::size_t line_start = 0;
-      while (line_start < command.size()) {
-        std::size_t line_end = command.find('\n', line_start);
-        if (line_end == std::string::npos) line_end = command.size();
-        std::string line = command.substr(line_start, line_end - line_start);
-        std::size_t first = line.find_first_not_of(" \t\r");
-        if (first != std::string::npos && line.compare(first, 2, "--") != 0) only_comments = false;
-        line_start = line_end + 1;
+  SqlResult Execute(const std::string& sql, const std::vector<SqlValue>& params) override {
+    // Parameters go as text: PostgreSQL gives each the type it inferred when it prepared the
+    // statement, NULLs included.
+    std::vector<const char*> values(params.size(), nullptr);
+    std::vector<std::string> numbers;
+    numbers.reserve(params.size());
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      if (const auto* text = std::get_if<std::string>(&params[i])) {
+        values[i] = text->c_str();
+      } else if (const auto* number = std::get_if<std::int64_t>(&params[i])) {
+        values[i] = numbers.emplace_back(std::to_string(*number)).c_str();
       }
-      if (!only_comments) Execute(command, {});
     }
+
+    auto cached = connection_.prepared.find(sql);
+    const bool prepare = cached == connection_.prepared.end();
+    const bool begin = transactional_ && !began_;
+    const std::string name =
+        prepare ? "s" + std::to_string(connection_.prepared.size() + 1) : cached->second;
+    const int count = static_cast<int>(params.size());
+
+    const bool first = !sent_anything_;
+    sent_anything_ = true;
+    Result result;
+    if (!prepare && !begin) {
+      result.reset(PQexecPrepared(connection_.conn, name.c_str(), count, values.data(), nullptr,
+                                  nullptr, 0));
+      if (!result || !Succeeded(result.get())) Fail(result.get(), first);
+    } else {
+      // BEGIN, the statement's preparation and its execution go in one pipeline: one round trip.
+      PGconn* conn = connection_.conn;
+      bool sent = PQenterPipelineMode(conn) == 1;
+      if (sent && begin) {
+        sent = PQsendQueryParams(conn, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+      }
+      if (sent && prepare) {
+        sent = PQsendPrepare(conn, name.c_str(), Dialect(sql).c_str(), 0, nullptr) == 1;
+      }
+      if (sent) {
+        sent =
+            PQsendQueryPrepared(conn, name.c_str(), count, values.data(), nullptr, nullptr, 0) == 1;
+      }
+      if (sent) sent = PQpipelineSync(conn) == 1;
+      if (!sent) {
+        PQexitPipelineMode(conn);
+        Fail(nullptr, first);
+      }
+      // One result for each command sent, each followed by a null, then the sync's.
+      const int commands = (begin ? 1 : 0) + (prepare ? 1 : 0) + 1;
+      Result failure;
+      for (int command = 0; command < commands; ++command) {
+        Result last;
+        while (PGresult* piece = PQgetResult(conn)) last.reset(piece);
+        if (!last) {  // the connection broke: no answer at all
+          PQexitPipelineMode(conn);
+          Fail(nullptr, first);
+        }
+        const bool ok = Succeeded(last.get());
+        if (begin && command == 0 && ok) began_ = true;  // to be rolled back if what follows fails
+        // A prepared statement outlives a rollback: it is the connection's from now on.
+        if (prepare && command == (begin ? 1 : 0) && ok) connection_.prepared.emplace(sql, name);
+        if (!failure && !ok) {
+          failure = std::move(last);  // the first failure; the rest were aborted after it
+        } else if (command == commands - 1) {
+          result = std::move(last);
+        }
+      }
+      Result sync(PQgetResult(conn));
+      PQexitPipelineMode(conn);
+      if (failure) Fail(failure.get(), false);
+      if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) Fail(nullptr, first);
+    }
+    return ReadResult(result.get());
+  }
+
+  // Constant SQL without values (the store's DDL), in the simple protocol, which runs several
+  // statements in one go.
+  void ExecScript(const std::string& sql) override {
+    const bool first = !sent_anything_;
+    sent_anything_ = true;
+    if (transactional_ && !began_) {
+      Result begin(PQexec(connection_.conn, "BEGIN"));
+      if (!begin || !Succeeded(begin.get())) Fail(begin.get(), first);
+      began_ = true;
+    }
+    Result result(PQexec(connection_.conn, sql.c_str()));
+    if (!result || !Succeeded(result.get())) Fail(result.get(), false);
   }
 
   std::string_view ForUpdate() const override { return " FOR UPDATE"; }
@@ -182,43 +250,90 @@ class PostgresSession final : public SqlSession {
   }
 
  private:
-  Poco::Data::Session& session_;
+  // first: the failure came on the transaction's first exchange with the server.
+  [[noreturn]] void Fail(const PGresult* result, bool first) {
+    const bool connected = !connection_.Broken();
+    if (!connected && first) throw StaleConnection("store: a pooled connection was closed");
+    ThrowMapped(result, operation_, connected);
+  }
+
+  Connection& connection_;
   const char* operation_;
+  const bool transactional_;
+  bool began_ = false;
+  bool sent_anything_ = false;
 };
 
 }  // namespace
 
-struct PostgresDatabase::Pool {
-  Pool(const PostgresOptions& options)
-      : sessions("PostgreSQL", options.connection_string, 1, options.pool_size, 60),
-        free_slots(options.pool_size),
-        acquire_timeout(options.acquire_timeout),
-        size(options.pool_size),
-        connection_string(options.connection_string) {}
+class PostgresDatabase::Pool {
+ public:
+  explicit Pool(const PostgresOptions& options)
+      : connection_string_(options.connection_string),
+        size_(options.pool_size),
+        acquire_timeout_(options.acquire_timeout) {}
 
-  Poco::Data::SessionPool sessions;
-  // SessionPool::get() throws when every session is out: callers wait here for a free one
-  // instead, up to acquire_timeout.
-  std::counting_semaphore<> free_slots;
-  std::chrono::milliseconds acquire_timeout;
-  int size;
-  std::string connection_string;
-  // Set when a connection failed. Poco's connector leaks the socket of every connection attempt
-  // that fails (it never calls PQfinish), so while the server is down, new sessions are not
-  // tried: a PQping (which cleans up after itself) says first whether the server is back.
-  std::atomic<bool> server_down{false};
+  // A connection for one transaction: an idle one, else a new one while the pool has room, else
+  // the first to come back within the acquire timeout.
+  std::unique_ptr<Connection> Acquire(const std::string& where) {
+    {
+      std::unique_lock lock(mutex_);
+      if (!returned_.wait_for(lock, acquire_timeout_,
+                              [&] { return !idle_.empty() || open_ < size_; })) {
+        throw StoreUnavailable(where + "no PostgreSQL connection became free in time");
+      }
+      if (!idle_.empty()) {
+        std::unique_ptr<Connection> connection = std::move(idle_.back());
+        idle_.pop_back();
+        return connection;
+      }
+      ++open_;
+    }
+    // Connecting takes a round trip or more: outside the lock.
+    std::unique_ptr<Connection> connection = Connect(connection_string_);
+    if (!connection) {
+      Discard();
+      throw StoreUnavailable(where + "PostgreSQL is unavailable");
+    }
+    return connection;
+  }
+
+  // Back to the pool, or closed when it broke or was left inside a transaction.
+  void Release(std::unique_ptr<Connection> connection) {
+    if (connection->Broken() || PQtransactionStatus(connection->conn) != PQTRANS_IDLE) {
+      connection.reset();
+      Discard();
+      return;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      idle_.push_back(std::move(connection));
+    }
+    returned_.notify_one();
+  }
+
+  int size() const { return size_; }
+
+ private:
+  void Discard() {
+    {
+      std::lock_guard lock(mutex_);
+      --open_;
+    }
+    returned_.notify_one();
+  }
+
+  const std::string connection_string_;
+  const int size_;
+  const std::chrono::milliseconds acquire_timeout_;
+  std::mutex mutex_;
+  std::condition_variable returned_;
+  std::vector<std::unique_ptr<Connection>> idle_;  // the last returned is the first reused
+  int open_ = 0;                                   // idle and in use
 };
 
 PostgresDatabase::PostgresDatabase(const PostgresOptions& options) {
-  static std::once_flag registered;
-  std::call_once(registered, [] { Poco::Data::PostgreSQL::Connector::registerConnector(); });
   if (options.pool_size < 1) throw std::invalid_argument("PostgreSQL pool size must be positive");
-  // Connected once with libpq itself first: Poco's connector leaks a connection that failed, and
-  // a wrong address, database or password is the common start-up mistake.
-  PGconn* probe = PQconnectdb(options.connection_string.c_str());
-  const bool reachable = PQstatus(probe) == CONNECTION_OK;
-  PQfinish(probe);
-  if (!reachable) throw StoreUnavailable("store: connect: PostgreSQL is unavailable");
   pool_ = std::make_unique<Pool>(options);
   Transaction("connect", TransactionKind::kRead,
               [](SqlSession& session) { session.Execute("SELECT 1", {}); });
@@ -226,69 +341,38 @@ PostgresDatabase::PostgresDatabase(const PostgresOptions& options) {
 
 PostgresDatabase::~PostgresDatabase() = default;
 
-void PostgresDatabase::Transaction(const char* operation, TransactionKind /*kind*/,
+void PostgresDatabase::Transaction(const char* operation, TransactionKind kind,
                                    const std::function<void(SqlSession&)>& body) {
   const std::string where = "store: " + std::string(operation) + ": ";
-  if (!pool_->free_slots.try_acquire_for(pool_->acquire_timeout)) {
-    throw StoreUnavailable(where + "no PostgreSQL connection became free in time");
-  }
-  struct Slot {
-    std::counting_semaphore<>& slots;
-    ~Slot() { slots.release(); }
-  } slot{pool_->free_slots};
-
-  if (pool_->server_down.load()) {
-    if (PQping(pool_->connection_string.c_str()) != PQPING_OK) {
-      throw StoreUnavailable(where + "PostgreSQL is unavailable");
-    }
-    pool_->server_down.store(false);
-  }
-  int dead_sessions = 0;
+  int stale_connections = 0;
   for (int attempt = 1;; ++attempt) {
-    std::optional<Poco::Data::Session> session;
-    bool began = false;
+    std::unique_ptr<Connection> connection = pool_->Acquire(where);
+    PostgresSession session(*connection, operation, kind == TransactionKind::kWrite);
     try {
-      try {
-        session.emplace(pool_->sessions.get());
-        session->begin();
-        began = true;
-      } catch (const Poco::Exception& error) {
-        // Pooled connections the server dropped while idle (it restarted) fail here, before
-        // anything was sent: the pool discards each, and the next one, or a new one, is tried.
-        if (session && !session->isConnected() && dead_sessions++ <= pool_->size) {
-          --attempt;
-          continue;
-        }
-        if (!session || !session->isConnected()) pool_->server_down.store(true);
-        ThrowMapped(error, operation, session && session->isConnected());
-      }
-      PostgresSession sql_session(*session, operation);
-      body(sql_session);
-      try {
-        session->commit();
-      } catch (const Poco::Exception& error) {
-        // Whether a COMMIT whose answer was lost took effect is unknown: never retried here.
-        ThrowMapped(error, operation, session->isConnected());
-      }
+      body(session);
+      session.Commit();
+      pool_->Release(std::move(connection));
       return;
-    } catch (const TransientConflict&) {
-      if (began) {
-        try {
-          session->rollback();
-        } catch (const Poco::Exception&) {
-        }
+    } catch (const StaleConnection&) {
+      // Closed by the server while idle; nothing of this transaction reached it. Every pooled
+      // connection may be stale after a restart, so as many are tried, and then a new one.
+      pool_->Release(std::move(connection));
+      if (stale_connections++ > pool_->size()) {
+        throw StoreUnavailable(where + "PostgreSQL is unavailable");
       }
+      --attempt;
+    } catch (const TransientConflict&) {
+      if (session.Began()) PQclear(PQexec(connection->conn, "ROLLBACK"));
+      pool_->Release(std::move(connection));
       if (attempt >= kMaxAttempts) {
         throw StoreUnavailable(where + "PostgreSQL kept aborting the transaction (conflicts)");
       }
     } catch (...) {
-      if (began) {
-        try {
-          if (session->isConnected()) session->rollback();
-        } catch (const Poco::Exception&) {
-          // The connection is gone: the server rolled back; the pool drops the session.
-        }
+      // A broken connection has been rolled back by the server; Release closes it.
+      if (session.Began() && !connection->Broken()) {
+        PQclear(PQexec(connection->conn, "ROLLBACK"));
       }
+      pool_->Release(std::move(connection));
       throw;
     }
   }

@@ -1,10 +1,8 @@
 #include "support/postgres_env.h"
 
-#include <Poco/Data/PostgreSQL/Connector.h>
-#include <Poco/Data/Session.h>
+#include <libpq-fe.h>
 
 #include <cstdlib>
-#include <mutex>
 #include <stdexcept>
 
 #include "lab_orders/common/ids.h"
@@ -30,10 +28,13 @@ void RunControlCommand(const char* variable) {
 
 // Runs one statement outside any transaction (CREATE/DROP DATABASE refuse to run in one).
 void AdminExec(const std::string& admin_url, const std::string& sql) {
-  static std::once_flag registered;
-  std::call_once(registered, [] { Poco::Data::PostgreSQL::Connector::registerConnector(); });
-  Poco::Data::Session session("PostgreSQL", store::PostgresConnectionString(admin_url));
-  session << sql, Poco::Data::Keywords::now;
+  PGconn* conn = PQconnectdb(store::PostgresConnectionString(admin_url).c_str());
+  const bool connected = PQstatus(conn) == CONNECTION_OK;
+  PGresult* result = connected ? PQexec(conn, sql.c_str()) : nullptr;
+  const bool ok = result != nullptr && PQresultStatus(result) == PGRES_COMMAND_OK;
+  PQclear(result);
+  PQfinish(conn);
+  if (!ok) throw std::runtime_error("test PostgreSQL: an administrative statement failed");
 }
 
 }  // namespace

@@ -1,7 +1,5 @@
 #include "support/store_backends.h"
 
-#include <Poco/ThreadPool.h>
-
 #include <chrono>
 #include <filesystem>
 #include <latch>
@@ -22,19 +20,6 @@
 namespace lab_orders::testing {
 
 using namespace std::chrono_literals;
-
-namespace {
-
-// Each PostgreSQL store's connection pool (Poco::Data::SessionPool) runs its janitor timer on a
-// thread of Poco's default ThreadPool, which has 16: in one process the 17th store fails to open
-// ("No thread available"). A service opens one store; tests open many in one process to stand for
-// many processes, each of which would have a ThreadPool of its own.
-void MakeRoomForManyPostgresStores() {
-  static std::once_flag once;
-  std::call_once(once, [] { Poco::ThreadPool::defaultPool().addCapacity(64); });
-}
-
-}  // namespace
 
 const char* StoreBackendName(StoreBackend backend) {
   switch (backend) {
@@ -99,7 +84,6 @@ std::unique_ptr<store::SqlStore> TestDatabase::Open(store::PhiCipher cipher,
   if (backend_ == StoreBackend::kSqlite) {
     return std::make_unique<store::SqliteStore>(sqlite_path_, std::move(cipher));
   }
-  MakeRoomForManyPostgresStores();
   store::PostgresOptions options;
   options.connection_string = postgres_connection_string_;
   if (!postgres_setting.empty()) {
@@ -121,7 +105,6 @@ void TestDatabase::Run(store::TransactionKind kind,
     return;
   }
   if (!postgres_inspector_) {
-    MakeRoomForManyPostgresStores();
     store::PostgresOptions options;
     options.connection_string = postgres_connection_string_;
     options.pool_size = 1;
