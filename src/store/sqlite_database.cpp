@@ -47,11 +47,14 @@ bool MeansUnavailable(int code) {
 
 class SqliteDatabase::Connection final : public SqlSession {
  public:
-  Connection(const std::string& path, std::chrono::milliseconds busy_timeout) {
+  enum class Role { kWriter, kReader };
+
+  Connection(const std::string& path, std::chrono::milliseconds busy_timeout, Role role) {
     operation_ = "open";
-    int code = sqlite3_open_v2(path.c_str(), &db_,
-                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                               nullptr);
+    // NOMUTEX: a connection is used by one thread at a time (the batch runner, or one reader).
+    int code =
+        sqlite3_open_v2(path.c_str(), &db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (code != SQLITE_OK) {
       sqlite3_close_v2(db_);  // a handle is returned even on failure
       db_ = nullptr;
@@ -61,6 +64,12 @@ class SqliteDatabase::Connection final : public SqlSession {
       sqlite3_extended_result_codes(db_, 1);
       // Wait this long for another connection's write lock before answering "unavailable".
       Check(sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout.count())));
+      if (role == Role::kReader) {
+        // The writer opened the file first and set WAL mode, which is stored in the file. A
+        // reader that tried to write would race the writer's batches: it cannot.
+        ExecScript("PRAGMA query_only=1");
+        return;
+      }
       // WAL: readers and the one writer do not block each other, and commits append rather than
       // rewrite pages. The mode is stored in the file; the answer says what mode we got.
       SqlResult mode = Execute("PRAGMA journal_mode=WAL", {});
@@ -88,12 +97,14 @@ class SqliteDatabase::Connection final : public SqlSession {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  void Transaction(const char* operation, TransactionKind kind,
+  // Names the caller in error messages from now on.
+  void SetOperation(const char* operation) { operation_ = operation; }
+
+  // One transaction of its own (a read, or a write on ":memory:"): BEGIN, body, COMMIT.
+  void Transaction(const char* operation, const char* begin,
                    const std::function<void(SqlSession&)>& body) {
     operation_ = operation;
-    // BEGIN IMMEDIATE takes the write lock first, so a read-then-write cannot be raced by another
-    // process on the same file; in WAL mode plain BEGIN readers never wait for writers.
-    ExecScript(kind == TransactionKind::kWrite ? "BEGIN IMMEDIATE" : "BEGIN");
+    ExecScript(begin);
     try {
       body(*this);
       ExecScript("COMMIT");
@@ -101,6 +112,13 @@ class SqliteDatabase::Connection final : public SqlSession {
       RollbackQuietly();
       throw;
     }
+  }
+
+  bool InTransaction() const { return !sqlite3_get_autocommit(db_); }
+
+  void RollbackQuietly() {
+    // A failed COMMIT or statement can already have ended the transaction.
+    if (InTransaction()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
 
   SqlResult Execute(const std::string& sql, const std::vector<SqlValue>& params) override {
@@ -186,11 +204,6 @@ class SqliteDatabase::Connection final : public SqlSession {
     if (code != SQLITE_OK) ThrowSqliteError(code, operation_);
   }
 
-  void RollbackQuietly() {
-    // A failed COMMIT or statement can already have ended the transaction.
-    if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-
   void Close() {
     for (auto& [sql, statement] : statements_) sqlite3_finalize(statement);
     statements_.clear();
@@ -203,15 +216,185 @@ class SqliteDatabase::Connection final : public SqlSession {
   const char* operation_ = "";  // names the public method in error messages
 };
 
+namespace {
+
+// Bounds a batch, so the first write in it does not wait behind an unbounded number of others.
+constexpr std::size_t kMaxBatch = 256;
+// Readers at once: more would only contend for the two cores a machine like ours has.
+constexpr int kMaxReaders = 8;
+
+bool IsInMemory(const std::string& path) {
+  return path == ":memory:" || path.empty() || path.find("mode=memory") != std::string::npos;
+}
+
+}  // namespace
+
+struct SqliteDatabase::WriteRequest {
+  const char* operation;
+  const std::function<void(SqlSession&)>& body;
+  std::exception_ptr error;  // set when the write failed
+  bool done = false;         // committed, or failed
+};
+
 SqliteDatabase::SqliteDatabase(const std::string& path, std::chrono::milliseconds busy_timeout)
-    : connection_(std::make_unique<Connection>(path, busy_timeout)) {}
+    : path_(path),
+      busy_timeout_(busy_timeout),
+      in_memory_(IsInMemory(path)),
+      writer_(std::make_unique<Connection>(path, busy_timeout, Connection::Role::kWriter)) {}
 
 SqliteDatabase::~SqliteDatabase() = default;
 
 void SqliteDatabase::Transaction(const char* operation, TransactionKind kind,
                                  const std::function<void(SqlSession&)>& body) {
-  std::lock_guard lock(mutex_);
-  connection_->Transaction(operation, kind, body);
+  if (kind == TransactionKind::kRead && !in_memory_) {
+    Read(operation, body);
+    return;
+  }
+  WriteRequest request{operation, body, nullptr, false};
+  Write(request);
+  if (request.error) std::rethrow_exception(request.error);
+}
+
+SqliteDatabase::CommitCounts SqliteDatabase::Commits() const {
+  std::lock_guard lock(queue_mutex_);
+  return commits_;
+}
+
+std::size_t SqliteDatabase::QueuedWrites() const {
+  std::lock_guard lock(queue_mutex_);
+  return waiting_.size();
+}
+
+void SqliteDatabase::Write(WriteRequest& request) {
+  std::unique_lock lock(queue_mutex_);
+  waiting_.push_back(&request);
+  while (!request.done) {
+    if (writing_) {
+      batch_done_.wait(lock);
+      continue;
+    }
+    // The writer is free: this thread runs the next batch, which holds its own request unless
+    // more than a batch was waiting before it.
+    writing_ = true;
+    std::vector<WriteRequest*> batch;
+    while (!waiting_.empty() && batch.size() < kMaxBatch) {
+      batch.push_back(waiting_.front());
+      waiting_.pop_front();
+    }
+    lock.unlock();
+    RunBatch(batch);
+    lock.lock();
+    writing_ = false;
+    for (WriteRequest* member : batch) member->done = true;
+    batch_done_.notify_all();
+  }
+}
+
+void SqliteDatabase::RunBatch(const std::vector<WriteRequest*>& batch) {
+  Connection& db = *writer_;
+  // Members from this index on share the open transaction; those before it are settled.
+  std::size_t first_open = 0;
+  auto fail_open = [&](std::size_t end, const std::exception_ptr& error) {
+    for (std::size_t i = first_open; i < end; ++i) {
+      if (!batch[i]->error) batch[i]->error = error;
+    }
+    first_open = end;
+  };
+  auto begin = [&](std::size_t at) {
+    db.SetOperation(batch[at]->operation);
+    try {
+      // IMMEDIATE: the write lock first, so another process on the file cannot race the reads
+      // these bodies make before they write.
+      db.ExecScript("BEGIN IMMEDIATE");
+      return true;
+    } catch (...) {
+      fail_open(batch.size(), std::current_exception());
+      return false;
+    }
+  };
+  if (!begin(0)) return;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    WriteRequest& member = *batch[i];
+    db.SetOperation(member.operation);
+    try {
+      db.ExecScript("SAVEPOINT batch_member");
+      member.body(db);
+      db.ExecScript("RELEASE batch_member");
+      continue;
+    } catch (...) {
+      member.error = std::current_exception();
+    }
+    if (db.InTransaction()) {
+      try {
+        // Undoes this member alone; RELEASE then drops the savepoint itself.
+        db.ExecScript("ROLLBACK TO batch_member; RELEASE batch_member");
+        continue;
+      } catch (...) {
+        db.RollbackQuietly();
+      }
+    }
+    // SQLite rolled the whole transaction back (an I/O error, a full disk): the members before
+    // this one lost their writes with it. None was acknowledged; each fails, and the rest of the
+    // batch goes on in a new transaction.
+    fail_open(i, std::make_exception_ptr(
+                     StoreUnavailable(std::string("store: ") + member.operation +
+                                      ": a batch of writes was rolled back by SQLite")));
+    first_open = i + 1;
+    if (i + 1 < batch.size() && !begin(i + 1)) return;
+  }
+  if (first_open >= batch.size()) {
+    db.RollbackQuietly();
+    return;
+  }
+  try {
+    db.SetOperation("commit");
+    db.ExecScript("COMMIT");  // the one fsync of the batch
+    std::lock_guard lock(queue_mutex_);
+    ++commits_.batches;
+    for (std::size_t i = first_open; i < batch.size(); ++i) {
+      if (!batch[i]->error) ++commits_.transactions;
+    }
+  } catch (...) {
+    db.RollbackQuietly();
+    fail_open(batch.size(), std::current_exception());
+  }
+}
+
+void SqliteDatabase::Read(const char* operation, const std::function<void(SqlSession&)>& body) {
+  std::unique_ptr<Connection> reader;
+  {
+    std::unique_lock lock(readers_mutex_);
+    reader_returned_.wait(lock,
+                          [&] { return !idle_readers_.empty() || open_readers_ < kMaxReaders; });
+    if (!idle_readers_.empty()) {
+      reader = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+    } else {
+      ++open_readers_;
+    }
+  }
+  auto give_back = [&] {
+    {
+      std::lock_guard lock(readers_mutex_);
+      if (reader) {
+        idle_readers_.push_back(std::move(reader));
+      } else {
+        --open_readers_;
+      }
+    }
+    reader_returned_.notify_one();
+  };
+  try {
+    if (!reader) {
+      reader = std::make_unique<Connection>(path_, busy_timeout_, Connection::Role::kReader);
+    }
+    // A deferred BEGIN: one snapshot for the body's statements, no lock on the writer.
+    reader->Transaction(operation, "BEGIN", body);
+  } catch (...) {
+    give_back();
+    throw;
+  }
+  give_back();
 }
 
 }  // namespace lab_orders::store

@@ -1,6 +1,7 @@
 #pragma once
 
-// The embedded Store: one SQLite file in WAL mode, one connection shared by the service's threads.
+// The embedded Store: one SQLite file in WAL mode; writes from every thread committed in shared
+// batches (group commit), reads on connections of their own.
 
 #include <chrono>
 #include <string>
