@@ -1,8 +1,8 @@
 #include "lab_orders/common/ids.h"
 
-#include "lab_orders/common/encoding.h"
-
 #include <chrono>
+
+#include "lab_orders/common/encoding.h"
 
 namespace lab_orders {
 

@@ -171,7 +171,7 @@ ApiResponse ErrorResponse(const AppError& error, const std::string& request_id) 
 
 Api::Api(orders::OrderService& orders, workflow::OrderActions& actions,
          workflow::JunctionWebhookReceiver* webhooks, const auth::JwtVerifier& verifier,
-         store::Store& store, std::function<void()> wake_workflow)
+         store::StoreSchema& store, std::function<void()> wake_workflow)
     : orders_(orders),
       actions_(actions),
       webhooks_(webhooks),

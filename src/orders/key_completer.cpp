@@ -4,9 +4,9 @@
 
 namespace lab_orders::orders {
 
-KeyCompleter::KeyCompleter(store::Store& store, orders::OrderService& orders, const Clock& clock,
-                           std::chrono::seconds after, std::chrono::seconds interval,
-                           std::chrono::seconds lease)
+KeyCompleter::KeyCompleter(store::OrderStore& store, orders::OrderService& orders,
+                           const Clock& clock, std::chrono::seconds after,
+                           std::chrono::seconds interval, std::chrono::seconds lease)
     : store_(store), orders_(orders), clock_(clock), after_(after), lease_(lease) {
   task_ = std::make_unique<PeriodicTask>("idempotency key completer", interval,
                                          [this] { CompleteOnce(); });

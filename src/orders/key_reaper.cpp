@@ -4,7 +4,7 @@
 
 namespace lab_orders::orders {
 
-KeyReaper::KeyReaper(store::Store& store, const Clock& clock, std::chrono::seconds retention,
+KeyReaper::KeyReaper(store::OrderStore& store, const Clock& clock, std::chrono::seconds retention,
                      std::chrono::seconds interval)
     : store_(store), clock_(clock), retention_(retention) {
   task_ =

@@ -60,13 +60,36 @@ std::optional<std::string> ParseIdempotencyKey(const std::string& header) {
   return key;
 }
 
+namespace {
+
+model::LabOrder NewOrder(std::string id, const auth::Principal& principal,
+                         const model::OrderRequest& request, const std::string& now) {
+  model::LabOrder order;
+  order.id = std::move(id);
+  order.brand_id = principal.brand_id;
+  order.user_id = principal.user_id;
+  order.patient_id = request.patient_id;
+  order.panel_slug = request.panel_slug;
+  order.status = "received";
+  order.total_cents = request.total_cents;
+  order.currency = request.currency;
+  order.external_order_id = request.external_order_id;
+  order.metadata = request.metadata;
+  order.created_at = order.updated_at = now;
+  order.patient = request.patient;
+  order.address = request.address;
+  return order;
+}
+
+}  // namespace
+
 std::string RequestFingerprint(const std::string& method, const std::string& path,
                                const json& body) {
   // nlohmann::json keeps object keys sorted, and dump() without indent writes no whitespace.
   return HexEncode(Sha256(method + "\n" + path + "\n" + body.dump()));
 }
 
-OrderService::OrderService(store::Store& store, junction::JunctionClient& junction,
+OrderService::OrderService(store::OrderStore& store, junction::JunctionClient& junction,
                            const RequestValidator& validator, PanelCatalog panels,
                            const Clock& clock, IdGenerator& ids, OrderServiceSettings settings)
     : store_(store),
@@ -95,6 +118,23 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
     throw AppError(ErrorCode::kIdempotencyKeyInvalid,
                    "The Idempotency-Key must be 1 to 255 printable ASCII characters.");
   }
+  auto count = [&](const char* result) {
+    if (idempotency_results_) idempotency_results_->Inc({result});
+  };
+  const std::string fingerprint = RequestFingerprint("POST", kCreatePath, body);
+  auto refuse_reused_key = [&]() {
+    count("key_reused");
+    return AppError(ErrorCode::kIdempotencyKeyReused,
+                    "This Idempotency-Key was used with a different request.");
+  };
+  // A finished key answers from its own row before anything else is done: the same fingerprint
+  // is the same body, which was valid the first time.
+  if (std::optional<store::IdempotencyRecord> finished =
+          store_.FindFinishedKey(principal.brand_id, *key)) {
+    if (finished->fingerprint != fingerprint) throw refuse_reused_key();
+    count("replayed");
+    return {*finished->response_status, *finished->response_body, true};
+  }
   // Invalid requests are answered before the key is claimed: it stays free for a corrected one.
   auto validated = validator_.Validate(body);
   if (auto* violations = std::get_if<std::vector<FieldViolation>>(&validated)) {
@@ -103,19 +143,15 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
   }
   const model::OrderRequest& request = std::get<model::OrderRequest>(validated);
 
+  // The order this request would make, recorded with the key when the key is new.
   auto now = clock_.Now();
+  model::LabOrder order = NewOrder(ids_.NewUuid(), principal, request, FormatRfc3339(now));
   store::Claim claim =
-      store_.ClaimKey(principal.brand_id, *key, RequestFingerprint("POST", kCreatePath, body), now,
-                      now + settings_.key_lease);
-  auto count = [&](const char* result) {
-    if (idempotency_results_) idempotency_results_->Inc({result});
-  };
+      store_.ClaimKey(principal.brand_id, *key, fingerprint, now, now + settings_.key_lease, order);
   switch (claim.result) {
     case store::ClaimResult::kFingerprintMismatch:
-      count("key_reused");
-      throw AppError(ErrorCode::kIdempotencyKeyReused,
-                     "This Idempotency-Key was used with a different request.");
-    case store::ClaimResult::kFinished:
+      throw refuse_reused_key();
+    case store::ClaimResult::kFinished:  // finished between the two reads
       count("replayed");
       return {*claim.record.response_status, *claim.record.response_body, true};
     case store::ClaimResult::kInProgress: {
@@ -126,30 +162,16 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
       throw busy;
     }
     case store::ClaimResult::kNew:
+      return {201, DriveToFinish(claim.record, std::move(order)), false};
     case store::ClaimResult::kResumed:
       break;
   }
-
-  // This request's order, or the one an earlier request with the key recorded.
-  std::optional<model::LabOrder> order;
-  if (claim.record.recovery_point == store::RecoveryPoint::kStarted) {
-    order.emplace();
-    order->id = ids_.NewUuid();
-    order->brand_id = principal.brand_id;
-    order->user_id = principal.user_id;
-    order->patient_id = request.patient_id;
-    order->panel_slug = request.panel_slug;
-    order->status = "received";
-    order->total_cents = request.total_cents;
-    order->currency = request.currency;
-    order->external_order_id = request.external_order_id;
-    order->metadata = request.metadata;
-    order->created_at = order->updated_at = FormatRfc3339(now);
-    order->patient = request.patient;
-    order->address = request.address;
+  // An earlier request with the key recorded its own order (or this one, for a key claimed
+  // before its order was recorded with it).
+  if (claim.record.order_id == order.id) {
+    return {201, DriveToFinish(claim.record, std::move(order)), false};
   }
-  std::string answer = DriveToFinish(claim.record, std::move(order));
-  return {201, answer, false};
+  return {201, DriveToFinish(claim.record, std::nullopt), false};
 }
 
 std::optional<std::string> OrderService::CompleteStaleKey(const store::IdempotencyRecord& record) {
@@ -171,11 +193,10 @@ std::string OrderService::DriveToFinish(const store::IdempotencyRecord& record,
   const std::string& brand_id = record.brand_id;
   const std::string& key = record.key;
   try {
-    // Read once, then kept in step with what each phase commits.
+    // Read once (unless this request just recorded it), then kept in step with each commit.
     model::LabOrder order;
     if (new_order) {
       order = std::move(*new_order);
-      store_.RecordOrder(key, order);
     } else {
       std::optional<model::LabOrder> stored =
           record.order_id ? store_.GetOrder(brand_id, *record.order_id) : std::nullopt;
@@ -183,11 +204,15 @@ std::string OrderService::DriveToFinish(const store::IdempotencyRecord& record,
       order = std::move(*stored);
     }
     store::RecoveryPoint point = record.recovery_point;
-    if (point <= store::RecoveryPoint::kOrderRecorded) EnsureJunctionUser(key, order);
-    if (point <= store::RecoveryPoint::kUserEnsured) CreateJunctionOrder(key, order);
-
-    std::string answer = model::OrderJson(order).dump();
-    store_.FinishKey(brand_id, key, 201, answer);
+    std::string answer;
+    if (point <= store::RecoveryPoint::kUserEnsured) {
+      if (point <= store::RecoveryPoint::kOrderRecorded) EnsureJunctionUser(key, order);
+      answer = CreateJunctionOrder(key, order);
+    } else {
+      // Saved by an older version without its answer: only the answer is left to store.
+      answer = model::OrderJson(order).dump();
+      store_.FinishKey(brand_id, key, 201, answer);
+    }
     if (new_order) {
       spdlog::info("order {} created for brand {}", order.id, brand_id);
     } else {
@@ -209,25 +234,28 @@ std::string OrderService::DriveToFinish(const store::IdempotencyRecord& record,
 void OrderService::EnsureJunctionUser(const std::string& key, model::LabOrder& order) {
   // Ids only: Junction's client_user_id must never carry patient data.
   std::string client_user_id = order.brand_id + ":" + order.patient_id.value_or(order.user_id);
-  std::optional<std::string> junction_user_id = store_.FindJunctionUser(client_user_id);
-  if (!junction_user_id) {
-    auto created = junction_.CreateUser({client_user_id});
-    if (created.ok()) {
-      junction_user_id = created->user_id;
-    } else if (created.error().outcome == junction::Outcome::kUserConflict) {
-      junction_user_id = created.error().existing_user_id;
-    } else {
-      throw JunctionFailure(created.error());
-    }
+  if (std::optional<std::string> known = store_.FindJunctionUser(client_user_id)) {
+    // Known already: the last phase stores it on the order, with no commit of its own.
+    order.junction_user_id = std::move(known);
+    return;
+  }
+  std::string junction_user_id;
+  auto created = junction_.CreateUser({client_user_id});
+  if (created.ok()) {
+    junction_user_id = created->user_id;
+  } else if (created.error().outcome == junction::Outcome::kUserConflict) {
+    junction_user_id = created.error().existing_user_id;
+  } else {
+    throw JunctionFailure(created.error());
   }
   auto now = clock_.Now();
-  store_.SaveJunctionUser(order.brand_id, key, order.id, client_user_id, *junction_user_id, now);
+  store_.SaveJunctionUser(order.brand_id, key, order.id, client_user_id, junction_user_id, now);
   order.junction_user_id = junction_user_id;
   ++order.version;
   order.updated_at = FormatRfc3339(now);
 }
 
-void OrderService::CreateJunctionOrder(const std::string& key, model::LabOrder& order) {
+std::string OrderService::CreateJunctionOrder(const std::string& key, model::LabOrder& order) {
   junction::CreateOrderRequest request;
   request.user_id = *order.junction_user_id;
   request.patient_details = PatientFor(order);
@@ -238,15 +266,17 @@ void OrderService::CreateJunctionOrder(const std::string& key, model::LabOrder& 
   auto created = junction_.CreateOrder(request);
   if (!created.ok()) throw JunctionFailure(created.error());
   auto now = clock_.Now();
-  // The appointment workflow starts in the same transaction: no order is left without one.
-  store::NewJob first_step{ids_.NewUuid(), store::kJobAwaitRequisition, order.id, "", now};
-  store_.SaveJunctionOrder(order.brand_id, key, order.id, created->order.id, "ordered", now,
-                           first_step);
   order.junction_order_id = created->order.id;
   order.status = "ordered";
   order.updated_at = FormatRfc3339(now);
   ++order.version;
+  std::string answer = model::OrderJson(order).dump();
+  // The appointment workflow starts in the same commit as the answer: no order is left without
+  // one, and no answer stands for an order without one.
+  store::NewJob first_step{ids_.NewUuid(), store::kJobAwaitRequisition, order.id, "", now};
+  store_.SaveJunctionOrder(key, order, first_step, 201, answer);
   if (on_workflow_queued_) on_workflow_queued_();
+  return answer;
 }
 
 json OrderService::GetOrder(const auth::Principal& principal, const std::string& order_id) {

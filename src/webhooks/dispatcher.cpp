@@ -9,7 +9,7 @@
 
 namespace lab_orders::webhooks {
 
-Dispatcher::Dispatcher(store::Store& store, WebhookTransport& transport, const Clock& clock,
+Dispatcher::Dispatcher(store::WebhookStore& store, WebhookTransport& transport, const Clock& clock,
                        DispatcherSettings settings, JitterSource jitter)
     : store_(store),
       transport_(transport),

@@ -38,7 +38,7 @@ json OptionalTime(const std::optional<store::TimePoint>& at) {
 
 }  // namespace
 
-EndpointService::EndpointService(store::Store& store, const DestinationPolicy& policy,
+EndpointService::EndpointService(store::WebhookStore& store, const DestinationPolicy& policy,
                                  const Clock& clock, IdGenerator& ids,
                                  const nlohmann::json& request_schema)
     : store_(store), policy_(policy), clock_(clock), ids_(ids), request_schema_(request_schema) {}

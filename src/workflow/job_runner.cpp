@@ -21,7 +21,7 @@ std::vector<std::string> JobKinds() {
 
 }  // namespace
 
-JobRunner::JobRunner(store::Store& store, JobHandler& handler, const Clock& clock,
+JobRunner::JobRunner(store::JobStore& store, JobHandler& handler, const Clock& clock,
                      JobRunnerSettings settings, JitterSource jitter)
     : store_(store),
       handler_(handler),

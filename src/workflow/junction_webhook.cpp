@@ -46,7 +46,7 @@ const char* WebhookVerdictName(WebhookVerdict verdict) {
   return "unknown";
 }
 
-JunctionWebhookReceiver::JunctionWebhookReceiver(const std::string& secret, store::Store& store,
+JunctionWebhookReceiver::JunctionWebhookReceiver(const std::string& secret, store::JobStore& store,
                                                  const Clock& clock, IdGenerator& ids,
                                                  std::chrono::seconds tolerance)
     : signer_(secret), store_(store), clock_(clock), ids_(ids), tolerance_(tolerance) {}

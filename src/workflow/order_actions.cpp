@@ -20,10 +20,13 @@ constexpr std::chrono::seconds kActionLease{60};
 constexpr std::chrono::milliseconds kWaitForWorker{3000};
 constexpr const char* kRetryHint = "retry.";
 
-model::LabOrder ReadOrder(store::Store& store, const auth::Principal& principal,
+model::LabOrder ReadOrder(store::JobStore& store, const auth::Principal& principal,
                           const std::string& order_id) {
-  std::optional<model::LabOrder> order = store.GetOrder(principal.brand_id, order_id);
-  if (!order) throw AppError(ErrorCode::kNotFound, "No such order.");
+  // Another brand's order is as unknown as one that does not exist.
+  std::optional<model::LabOrder> order = store.GetOrderById(order_id);
+  if (!order || order->brand_id != principal.brand_id) {
+    throw AppError(ErrorCode::kNotFound, "No such order.");
+  }
   return std::move(*order);
 }
 
@@ -63,7 +66,7 @@ std::string BookingKeyFrom(const json& body) {
 class OrderActions::OrderLock {
  public:
   // Tries again each time a worker commits (its run on the order may be the one that ended).
-  OrderLock(store::Store& store, const std::string& order_id, const Clock& clock,
+  OrderLock(store::JobStore& store, const std::string& order_id, const Clock& clock,
             ChangeNotifier& changes, const std::string& owner)
       : store_(store) {
     changes.WaitUntil(
@@ -102,21 +105,21 @@ class OrderActions::OrderLock {
         return order;
       } catch (const store::VersionConflict&) {
         if (attempt == 3) throw;
-        std::optional<model::LabOrder> fresh = store_.GetOrder(brand_id, order.id);
-        if (!fresh) throw;
+        std::optional<model::LabOrder> fresh = store_.GetOrderById(order.id);
+        if (!fresh || fresh->brand_id != brand_id) throw;
         order = std::move(*fresh);
       }
     }
   }
 
  private:
-  store::Store& store_;
+  store::JobStore& store_;
   store::Job job_;
   store::OrderJobClaim claim_;
   bool committed_ = false;
 };
 
-OrderActions::OrderActions(store::Store& store, junction::JunctionClient& junction,
+OrderActions::OrderActions(store::JobStore& store, junction::JunctionClient& junction,
                            OrderWorkflow& workflow, const Clock& clock, IdGenerator& ids,
                            ChangeNotifier& changes, std::function<void()> wake)
     : store_(store),

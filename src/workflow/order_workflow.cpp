@@ -66,7 +66,7 @@ junction::USAddress AppointmentAddressFor(const model::LabOrder& order) {
           order.address.state, order.address.zip,   std::nullopt};
 }
 
-OrderWorkflow::OrderWorkflow(store::Store& store, junction::JunctionClient& junction,
+OrderWorkflow::OrderWorkflow(store::JobStore& store, junction::JunctionClient& junction,
                              const Clock& clock, IdGenerator& ids, WorkflowSettings settings,
                              JitterSource jitter)
     : store_(store),

@@ -50,7 +50,7 @@ class Api {
   // wake_workflow: tells the job runner work was queued.
   Api(orders::OrderService& orders, workflow::OrderActions& actions,
       workflow::JunctionWebhookReceiver* webhooks, const auth::JwtVerifier& verifier,
-      store::Store& store, std::function<void()> wake_workflow = {});
+      store::StoreSchema& store, std::function<void()> wake_workflow = {});
 
   // Never throws: every failure becomes the JSON error envelope.
   ApiResponse Handle(const ApiRequest& request) const;
@@ -86,7 +86,7 @@ class Api {
   workflow::OrderActions& actions_;
   workflow::JunctionWebhookReceiver* webhooks_;
   const auth::JwtVerifier& verifier_;
-  store::Store& store_;
+  store::StoreSchema& store_;
   std::function<void()> wake_workflow_;
   ChangeNotifier* changes_ = nullptr;
   webhooks::EndpointService* endpoints_ = nullptr;

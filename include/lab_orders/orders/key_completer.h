@@ -6,7 +6,7 @@
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/periodic_task.h"
 #include "lab_orders/orders/order_service.h"
-#include "lab_orders/store/store.h"
+#include "lab_orders/store/order_store.h"
 
 namespace lab_orders::orders {
 
@@ -16,7 +16,7 @@ namespace lab_orders::orders {
 // leased while being completed, so every replica can run one.
 class KeyCompleter {
  public:
-  KeyCompleter(store::Store& store, orders::OrderService& orders, const Clock& clock,
+  KeyCompleter(store::OrderStore& store, orders::OrderService& orders, const Clock& clock,
                std::chrono::seconds after, std::chrono::seconds interval = std::chrono::seconds(30),
                std::chrono::seconds lease = std::chrono::seconds(60));
 
@@ -24,7 +24,7 @@ class KeyCompleter {
   int CompleteOnce();
 
  private:
-  store::Store& store_;
+  store::OrderStore& store_;
   orders::OrderService& orders_;
   const Clock& clock_;
   std::chrono::seconds after_;

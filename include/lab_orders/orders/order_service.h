@@ -17,7 +17,7 @@
 #include "lab_orders/junction/client.h"
 #include "lab_orders/orders/panels.h"
 #include "lab_orders/orders/request_validator.h"
-#include "lab_orders/store/store.h"
+#include "lab_orders/store/order_store.h"
 
 namespace lab_orders::orders {
 
@@ -34,7 +34,7 @@ struct StoredAnswer {
 
 class OrderService {
  public:
-  OrderService(store::Store& store, junction::JunctionClient& junction,
+  OrderService(store::OrderStore& store, junction::JunctionClient& junction,
                const RequestValidator& validator, PanelCatalog panels, const Clock& clock,
                IdGenerator& ids, OrderServiceSettings settings = {});
 
@@ -63,14 +63,15 @@ class OrderService {
 
  private:
   // Runs the phases left after the key's recovery point and stores the answer. new_order: the
-  // order to record first, when the key has none yet.
+  // order this request recorded with the key, when it did.
   std::string DriveToFinish(const store::IdempotencyRecord& record,
                             std::optional<model::LabOrder> new_order);
   // Each phase commits, then brings the in-memory order in step with what it committed.
   void EnsureJunctionUser(const std::string& key, model::LabOrder& order);
-  void CreateJunctionOrder(const std::string& key, model::LabOrder& order);
+  // Commits the Junction order with the answer, and returns the answer.
+  std::string CreateJunctionOrder(const std::string& key, model::LabOrder& order);
 
-  store::Store& store_;
+  store::OrderStore& store_;
   junction::JunctionClient& junction_;
   const RequestValidator& validator_;
   PanelCatalog panels_;

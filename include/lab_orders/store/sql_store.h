@@ -29,18 +29,18 @@ class SqlStore : public Store {
   void Migrate() override;
   bool Ready() override;
 
+  std::optional<IdempotencyRecord> FindFinishedKey(const std::string& brand_id,
+                                                   const std::string& key) override;
   Claim ClaimKey(const std::string& brand_id, const std::string& key,
-                 const std::string& fingerprint, TimePoint now, TimePoint lease_until) override;
+                 const std::string& fingerprint, TimePoint now, TimePoint lease_until,
+                 const model::LabOrder& new_order) override;
   void ReleaseKey(const std::string& brand_id, const std::string& key) override;
 
-  void RecordOrder(const std::string& key, const model::LabOrder& order) override;
   void SaveJunctionUser(const std::string& brand_id, const std::string& key,
                         const std::string& order_id, const std::string& client_user_id,
                         const std::string& junction_user_id, TimePoint now) override;
-  void SaveJunctionOrder(const std::string& brand_id, const std::string& key,
-                         const std::string& order_id, const std::string& junction_order_id,
-                         const std::string& status, TimePoint now,
-                         const NewJob& first_step) override;
+  void SaveJunctionOrder(const std::string& key, const model::LabOrder& order,
+                         const NewJob& first_step, int status, const std::string& body) override;
   void FinishKey(const std::string& brand_id, const std::string& key, int status,
                  const std::string& body) override;
 

@@ -12,7 +12,7 @@
 #include "lab_orders/common/backoff.h"
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/metrics.h"
-#include "lab_orders/store/store.h"
+#include "lab_orders/store/webhook_store.h"
 #include "lab_orders/webhooks/retry_schedule.h"
 #include "lab_orders/webhooks/transport.h"
 
@@ -28,7 +28,7 @@ struct DispatcherSettings {
 
 class Dispatcher {
  public:
-  Dispatcher(store::Store& store, WebhookTransport& transport, const Clock& clock,
+  Dispatcher(store::WebhookStore& store, WebhookTransport& transport, const Clock& clock,
              DispatcherSettings settings, JitterSource jitter = RandomJitter());
 
   // Claims what is due and delivers it, one after another; returns how many were attempted.
@@ -42,7 +42,7 @@ class Dispatcher {
  private:
   void Deliver(const store::WebhookDelivery& delivery);
 
-  store::Store& store_;
+  store::WebhookStore& store_;
   WebhookTransport& transport_;
   const Clock& clock_;
   DispatcherSettings settings_;

@@ -13,7 +13,7 @@
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/ids.h"
 #include "lab_orders/common/schema_validator.h"
-#include "lab_orders/store/store.h"
+#include "lab_orders/store/webhook_store.h"
 #include "lab_orders/webhooks/destination_policy.h"
 
 namespace lab_orders::webhooks {
@@ -21,7 +21,7 @@ namespace lab_orders::webhooks {
 class EndpointService {
  public:
   // request_schema: #/components/schemas/WebhookEndpointRequest of schemas/openapi.json.
-  EndpointService(store::Store& store, const DestinationPolicy& policy, const Clock& clock,
+  EndpointService(store::WebhookStore& store, const DestinationPolicy& policy, const Clock& clock,
                   IdGenerator& ids, const nlohmann::json& request_schema);
 
   // Called when deliveries may have become due (an endpoint registered, a delivery resent), so
@@ -59,7 +59,7 @@ class EndpointService {
  private:
   void DeliveriesDue() const;
 
-  store::Store& store_;
+  store::WebhookStore& store_;
   const DestinationPolicy& policy_;
   const Clock& clock_;
   IdGenerator& ids_;

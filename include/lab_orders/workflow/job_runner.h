@@ -16,7 +16,7 @@
 #include "lab_orders/common/backoff.h"
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/metrics.h"
-#include "lab_orders/store/store.h"
+#include "lab_orders/store/job_store.h"
 
 namespace lab_orders::workflow {
 
@@ -39,7 +39,7 @@ struct JobRunnerSettings {
 
 class JobRunner {
  public:
-  JobRunner(store::Store& store, JobHandler& handler, const Clock& clock,
+  JobRunner(store::JobStore& store, JobHandler& handler, const Clock& clock,
             JobRunnerSettings settings, JitterSource jitter = RandomJitter());
   ~JobRunner();  // Stop()
 
@@ -67,7 +67,7 @@ class JobRunner {
   bool RunOne(const std::string& owner);
   void Execute(const store::Job& job);
 
-  store::Store& store_;
+  store::JobStore& store_;
   JobHandler& handler_;
   const Clock& clock_;
   JobRunnerSettings settings_;

@@ -9,7 +9,7 @@
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/ids.h"
 #include "lab_orders/common/svix.h"
-#include "lab_orders/store/store.h"
+#include "lab_orders/store/job_store.h"
 
 namespace lab_orders::workflow {
 
@@ -34,7 +34,7 @@ const char* WebhookVerdictName(WebhookVerdict verdict);
 class JunctionWebhookReceiver {
  public:
   // secret: JUNCTION_WEBHOOK_SECRET ("whsec_..."); throws std::invalid_argument when malformed.
-  JunctionWebhookReceiver(const std::string& secret, store::Store& store, const Clock& clock,
+  JunctionWebhookReceiver(const std::string& secret, store::JobStore& store, const Clock& clock,
                           IdGenerator& ids,
                           std::chrono::seconds tolerance = std::chrono::minutes(5));
 
@@ -46,7 +46,7 @@ class JunctionWebhookReceiver {
 
  private:
   WebhookSigner signer_;
-  store::Store& store_;
+  store::JobStore& store_;
   const Clock& clock_;
   IdGenerator& ids_;
   std::chrono::seconds tolerance_;

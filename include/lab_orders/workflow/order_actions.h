@@ -13,7 +13,7 @@
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/ids.h"
 #include "lab_orders/junction/client.h"
-#include "lab_orders/store/store.h"
+#include "lab_orders/store/job_store.h"
 #include "lab_orders/workflow/order_workflow.h"
 
 namespace lab_orders::workflow {
@@ -22,7 +22,7 @@ class OrderActions {
  public:
   // wake: tells the job runner a step was queued. changes: told when a worker commits, so an
   // action waiting for the order's step job re-tries at once.
-  OrderActions(store::Store& store, junction::JunctionClient& junction, OrderWorkflow& workflow,
+  OrderActions(store::JobStore& store, junction::JunctionClient& junction, OrderWorkflow& workflow,
                const Clock& clock, IdGenerator& ids, ChangeNotifier& changes,
                std::function<void()> wake);
 
@@ -40,7 +40,7 @@ class OrderActions {
   // Holds the order's step job for one action; gives it back untouched unless committed.
   class OrderLock;
 
-  store::Store& store_;
+  store::JobStore& store_;
   junction::JunctionClient& junction_;
   OrderWorkflow& workflow_;
   const Clock& clock_;

@@ -12,7 +12,7 @@
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/ids.h"
 #include "lab_orders/junction/client.h"
-#include "lab_orders/store/store.h"
+#include "lab_orders/store/job_store.h"
 #include "lab_orders/workflow/job_runner.h"
 
 namespace lab_orders::workflow {
@@ -39,7 +39,7 @@ junction::USAddress AppointmentAddressFor(const model::LabOrder& order);
 
 class OrderWorkflow final : public JobHandler {
  public:
-  OrderWorkflow(store::Store& store, junction::JunctionClient& junction, const Clock& clock,
+  OrderWorkflow(store::JobStore& store, junction::JunctionClient& junction, const Clock& clock,
                 IdGenerator& ids, WorkflowSettings settings, JitterSource jitter = RandomJitter());
 
   store::JobOutcome Run(const store::Job& job) override;
@@ -73,7 +73,7 @@ class OrderWorkflow final : public JobHandler {
   // After a cancellation the provider made: fails the order when the rebook limit is reached.
   void NoteCancellation(model::LabOrder& order);
 
-  store::Store& store_;
+  store::JobStore& store_;
   junction::JunctionClient& junction_;
   const Clock& clock_;
   IdGenerator& ids_;

@@ -18,8 +18,9 @@
 #include "lab_orders/common/error.h"
 #include "lab_orders/common/metrics.h"
 #include "lab_orders/http/openapi_document.h"
+#include "lab_orders/model/order_json.h"
 #include "mocks/mock_junction_client.h"
-#include "mocks/mock_store.h"
+#include "mocks/mock_order_store.h"
 #include "support/fakes.h"
 #include "support/junction_fixtures.h"
 #include "support/order_bodies.h"
@@ -32,7 +33,7 @@ using namespace std::chrono_literals;
 using lab_orders::testing::CountingIdGenerator;
 using lab_orders::testing::FakeClock;
 using lab_orders::testing::MockJunctionClient;
-using lab_orders::testing::MockStore;
+using lab_orders::testing::MockOrderStore;
 using nlohmann::json;
 using store::ClaimResult;
 using store::RecoveryPoint;
@@ -105,6 +106,23 @@ junction::CallError Failure(junction::Outcome outcome, const std::string& operat
                                           kUpstreamSummary);
 }
 
+// What the store answers a request whose key is new: the key claimed with the request's order
+// (the first id CountingIdGenerator hands out), its first phase done.
+store::Claim NewKeyClaim() {
+  return ClaimOf(ClaimResult::kNew, RecoveryPoint::kOrderRecorded, kFirstUuid);
+}
+
+// A finished key's row as FindFinishedKey returns it, for the request with this body.
+store::IdempotencyRecord FinishedKey(const json& body, const std::string& answer) {
+  store::IdempotencyRecord record = ClaimOf(ClaimResult::kFinished).record;
+  record.fingerprint = RequestFingerprint("POST", kCreatePath, body);
+  record.recovery_point = RecoveryPoint::kFinished;
+  record.order_id = "order-9";
+  record.response_status = 201;
+  record.response_body = answer;
+  return record;
+}
+
 // An order a previous request recorded (and possibly took further) under kKey.
 model::LabOrder StoredOrder(const std::string& id) {
   model::LabOrder order = lab_orders::testing::ExampleOrder(id, kBrand, kT0 - 5min);
@@ -138,33 +156,38 @@ class OrderServiceTest : public ::testing::Test {
     return service_.CreateOrder(Caller(), key, body);
   }
 
+  // The key is not finished (FindFinishedKey finds nothing), and ClaimKey answers claim. The
+  // order the request claims the key with is kept in claimed_.
   void ExpectClaim(const store::Claim& claim, const json& body = Body()) {
+    EXPECT_CALL(store_, FindFinishedKey(kBrand, kKey)).WillOnce(Return(std::nullopt));
     EXPECT_CALL(store_, ClaimKey(kBrand, kKey, RequestFingerprint("POST", kCreatePath, body), kT0,
-                                 kT0 + 60s))
-        .WillOnce(Return(claim));
+                                 kT0 + 60s, _))
+        .WillOnce(DoAll(SaveArg<5>(&claimed_), Return(claim)));
   }
 
-  StrictMock<MockStore> store_;
+  StrictMock<MockOrderStore> store_;
   StrictMock<MockJunctionClient> junction_;
   FakeClock clock_;
   CountingIdGenerator ids_;
   RequestValidator validator_;
   OrderService service_;
+  model::LabOrder claimed_;  // the order ClaimKey was called with
 };
 
 // ---- a new key ---------------------------------------------------------------------------------
 
+// A patient new to Junction: the three commits of a new order, claim (with the order), user,
+// Junction order (with the answer).
 TEST_F(OrderServiceTest, NewKeyRunsEveryPhaseInOrderAndStoresThe201Answer) {
-  model::LabOrder recorded;
   junction::CreateOrderRequest sent;
+  model::LabOrder saved;
   store::NewJob first_step;
-  std::string finished_body;
+  std::string saved_answer;
   int queued = 0;
   service_.OnWorkflowQueued([&] { ++queued; });
   {
     InSequence in_order;
-    ExpectClaim(ClaimOf(ClaimResult::kNew));
-    EXPECT_CALL(store_, RecordOrder(kKey, _)).WillOnce(SaveArg<1>(&recorded));
+    ExpectClaim(NewKeyClaim());
     EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return(std::nullopt));
     EXPECT_CALL(junction_, CreateUser(::testing::Field(&junction::CreateUserRequest::client_user_id,
                                                        kClientUserId)))
@@ -172,23 +195,22 @@ TEST_F(OrderServiceTest, NewKeyRunsEveryPhaseInOrderAndStoresThe201Answer) {
     EXPECT_CALL(store_, SaveJunctionUser(kBrand, kKey, kFirstUuid, kClientUserId, "ju-1", kT0));
     EXPECT_CALL(junction_, CreateOrder(_))
         .WillOnce(DoAll(SaveArg<0>(&sent), Return(JunctionOrderCreated("jo-1"))));
-    EXPECT_CALL(store_, SaveJunctionOrder(kBrand, kKey, kFirstUuid, "jo-1", "ordered", kT0, _))
-        .WillOnce(DoAll(SaveArg<6>(&first_step), InvokeWithoutArgs([&] {
+    EXPECT_CALL(store_, SaveJunctionOrder(kKey, _, _, 201, _))
+        .WillOnce(DoAll(SaveArg<1>(&saved), SaveArg<2>(&first_step), SaveArg<4>(&saved_answer),
+                        InvokeWithoutArgs([&] {
                           EXPECT_EQ(queued, 0) << "the runner is woken after the commit";
                         })));
-    EXPECT_CALL(store_, FinishKey(kBrand, kKey, 201, _))
-        .WillOnce(DoAll(SaveArg<3>(&finished_body), InvokeWithoutArgs([&] {
-                          EXPECT_EQ(queued, 1) << "the runner is woken before the key finishes";
-                        })));
+    // No FinishKey: the answer was stored with the Junction order (strict mock).
   }
 
   StoredAnswer answer = Create();
 
   EXPECT_EQ(answer.status, 201);
   EXPECT_FALSE(answer.replayed);
-  EXPECT_EQ(answer.body, finished_body);
+  EXPECT_EQ(answer.body, saved_answer);
 
-  // The order recorded first: this request's, from the validated (normalised) body.
+  // The key was claimed with this request's order, from the validated (normalised) body.
+  const model::LabOrder& recorded = claimed_;
   EXPECT_EQ(recorded.id, kFirstUuid);
   EXPECT_EQ(recorded.brand_id, kBrand);
   EXPECT_EQ(recorded.user_id, kUser);
@@ -196,8 +218,11 @@ TEST_F(OrderServiceTest, NewKeyRunsEveryPhaseInOrderAndStoresThe201Answer) {
   EXPECT_EQ(recorded.panel_slug, "wellness");
   EXPECT_EQ(recorded.status, "received");
   EXPECT_EQ(recorded.created_at, FormatRfc3339(kT0));
+  EXPECT_EQ(recorded.updated_at, FormatRfc3339(kT0));
+  EXPECT_EQ(recorded.version, 0);
   EXPECT_EQ(recorded.patient.phone, "+16025550144");
   EXPECT_EQ(recorded.address.zip, "85004");
+  EXPECT_EQ(recorded.junction_user_id, std::nullopt);
   EXPECT_EQ(recorded.junction_order_id, std::nullopt);
 
   // The Junction order: our user, the panel's tests, an idempotency key from our order id.
@@ -210,6 +235,18 @@ TEST_F(OrderServiceTest, NewKeyRunsEveryPhaseInOrderAndStoresThe201Answer) {
   EXPECT_EQ(sent.patient_address.zip, "85004");
   EXPECT_EQ(sent.patient_address.state, "AZ");
 
+  // The order as the last phase saves it: both Junction ids, "ordered", one version per commit
+  // after the claim (user, Junction order).
+  EXPECT_EQ(saved.id, kFirstUuid);
+  EXPECT_EQ(saved.brand_id, kBrand);
+  EXPECT_EQ(saved.junction_user_id, "ju-1");
+  EXPECT_EQ(saved.junction_order_id, "jo-1");
+  EXPECT_EQ(saved.status, "ordered");
+  EXPECT_EQ(saved.updated_at, FormatRfc3339(kT0));
+  EXPECT_EQ(saved.created_at, FormatRfc3339(kT0));
+  EXPECT_EQ(saved.version, 2);
+  EXPECT_EQ(saved.patient.phone, "+16025550144");
+
   // The workflow's first step is queued with the Junction order, due at once, and the job
   // runner is told.
   EXPECT_EQ(queued, 1);
@@ -220,6 +257,7 @@ TEST_F(OrderServiceTest, NewKeyRunsEveryPhaseInOrderAndStoresThe201Answer) {
   EXPECT_EQ(first_step.due_at, kT0);
 
   json shown = json::parse(answer.body);
+  EXPECT_EQ(shown, model::OrderJson(saved));
   EXPECT_EQ(shown["id"], kFirstUuid);
   EXPECT_EQ(shown["status"], "ordered");
   EXPECT_EQ(shown["junction_order_id"], "jo-1");
@@ -232,27 +270,75 @@ TEST_F(OrderServiceTest, NewKeyRunsEveryPhaseInOrderAndStoresThe201Answer) {
   }
 }
 
-TEST_F(OrderServiceTest, KnownJunctionUserIsReusedWithoutCreatingOne) {
+// A known Junction user costs no commit: it goes onto the order in memory and is saved with the
+// Junction order (two commits for the order).
+TEST_F(OrderServiceTest, KnownJunctionUserIsReusedWithoutCreatingOrSavingOne) {
   junction::CreateOrderRequest sent;
-  ExpectClaim(ClaimOf(ClaimResult::kNew));
-  EXPECT_CALL(store_, RecordOrder(kKey, _));
-  EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return("ju-known"));
-  // No CreateUser: the strict mock fails the test if it is called.
-  EXPECT_CALL(store_, SaveJunctionUser(kBrand, kKey, kFirstUuid, kClientUserId, "ju-known", kT0));
-  EXPECT_CALL(junction_, CreateOrder(_))
-      .WillOnce(DoAll(SaveArg<0>(&sent), Return(JunctionOrderCreated("jo-1"))));
-  EXPECT_CALL(store_, SaveJunctionOrder(kBrand, kKey, kFirstUuid, "jo-1", "ordered", kT0, _));
-  EXPECT_CALL(store_, FinishKey(kBrand, kKey, 201, _));
+  model::LabOrder saved;
+  {
+    InSequence in_order;
+    ExpectClaim(NewKeyClaim());
+    EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return("ju-known"));
+    // No CreateUser and no SaveJunctionUser: the strict mocks fail the test if either is called.
+    EXPECT_CALL(junction_, CreateOrder(_))
+        .WillOnce(DoAll(SaveArg<0>(&sent), Return(JunctionOrderCreated("jo-1"))));
+    EXPECT_CALL(store_, SaveJunctionOrder(kKey, _, _, 201, _)).WillOnce(SaveArg<1>(&saved));
+  }
 
   EXPECT_EQ(Create().status, 201);
   EXPECT_EQ(sent.user_id, "ju-known");
+  EXPECT_EQ(saved.id, kFirstUuid);
+  EXPECT_EQ(saved.junction_user_id, "ju-known");
+  EXPECT_EQ(saved.junction_order_id, "jo-1");
+  EXPECT_EQ(saved.status, "ordered");
+  // One commit after the claim, one version.
+  EXPECT_EQ(saved.version, 1);
+}
+
+// A patient new to Junction: the user is created there and its mapping saved (one version up)
+// before the Junction order is asked for and saved.
+TEST_F(OrderServiceTest, UnknownJunctionUserIsSavedBeforeTheJunctionOrder) {
+  model::LabOrder saved;
+  {
+    InSequence in_order;
+    ExpectClaim(NewKeyClaim());
+    EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return(std::nullopt));
+    EXPECT_CALL(junction_, CreateUser(_)).WillOnce(Return(JunctionUser("ju-new")));
+    EXPECT_CALL(store_, SaveJunctionUser(kBrand, kKey, kFirstUuid, kClientUserId, "ju-new", kT0));
+    EXPECT_CALL(junction_,
+                CreateOrder(::testing::Field(&junction::CreateOrderRequest::user_id, "ju-new")))
+        .WillOnce(Return(JunctionOrderCreated("jo-1")));
+    EXPECT_CALL(store_, SaveJunctionOrder(kKey, _, _, 201, _)).WillOnce(SaveArg<1>(&saved));
+  }
+
+  EXPECT_EQ(Create().status, 201);
+  EXPECT_EQ(saved.junction_user_id, "ju-new");
+  EXPECT_EQ(saved.version, 2);
+}
+
+// What the last commit stores under the key is exactly what this request answers: a replay is
+// the same bytes.
+TEST_F(OrderServiceTest, AnswerSavedWithTheJunctionOrderIsTheAnswerReturned) {
+  std::string saved_answer;
+  model::LabOrder saved;
+  ExpectClaim(NewKeyClaim());
+  EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return("ju-1"));
+  EXPECT_CALL(junction_, CreateOrder(_)).WillOnce(Return(JunctionOrderCreated("jo-1")));
+  EXPECT_CALL(store_, SaveJunctionOrder(kKey, _, _, 201, _))
+      .WillOnce(DoAll(SaveArg<1>(&saved), SaveArg<4>(&saved_answer)));
+
+  StoredAnswer answer = Create();
+
+  EXPECT_EQ(answer.status, 201);
+  EXPECT_FALSE(answer.replayed);
+  EXPECT_EQ(answer.body, saved_answer);
+  EXPECT_EQ(answer.body, model::OrderJson(saved).dump());
 }
 
 TEST_F(OrderServiceTest, JunctionUserConflictAdoptsTheExistingUser) {
   junction::CallError conflict = Failure(junction::Outcome::kUserConflict, "create_user", 400);
   conflict.existing_user_id = "ju-existing";
-  ExpectClaim(ClaimOf(ClaimResult::kNew));
-  EXPECT_CALL(store_, RecordOrder(kKey, _));
+  ExpectClaim(NewKeyClaim());
   EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return(std::nullopt));
   EXPECT_CALL(junction_, CreateUser(_)).WillOnce(Return(conflict));
   EXPECT_CALL(store_,
@@ -260,8 +346,10 @@ TEST_F(OrderServiceTest, JunctionUserConflictAdoptsTheExistingUser) {
   EXPECT_CALL(junction_,
               CreateOrder(::testing::Field(&junction::CreateOrderRequest::user_id, "ju-existing")))
       .WillOnce(Return(JunctionOrderCreated("jo-1")));
-  EXPECT_CALL(store_, SaveJunctionOrder(kBrand, kKey, kFirstUuid, "jo-1", "ordered", kT0, _));
-  EXPECT_CALL(store_, FinishKey(kBrand, kKey, 201, _));
+  EXPECT_CALL(store_, SaveJunctionOrder(kKey,
+                                        ::testing::Field(&model::LabOrder::junction_user_id,
+                                                         std::optional<std::string>("ju-existing")),
+                                        _, 201, _));
 
   EXPECT_EQ(Create().status, 201);
 }
@@ -269,13 +357,10 @@ TEST_F(OrderServiceTest, JunctionUserConflictAdoptsTheExistingUser) {
 TEST_F(OrderServiceTest, JunctionClientUserIdFallsBackToTheTokenSubjectWithoutPatientId) {
   json body = Body();
   body.erase("patient_id");
-  ExpectClaim(ClaimOf(ClaimResult::kNew), body);
-  EXPECT_CALL(store_, RecordOrder(kKey, _));
+  ExpectClaim(NewKeyClaim(), body);
   EXPECT_CALL(store_, FindJunctionUser("brand-1:user-1")).WillOnce(Return("ju-sub"));
-  EXPECT_CALL(store_, SaveJunctionUser(kBrand, kKey, kFirstUuid, "brand-1:user-1", "ju-sub", kT0));
   EXPECT_CALL(junction_, CreateOrder(_)).WillOnce(Return(JunctionOrderCreated("jo-1")));
-  EXPECT_CALL(store_, SaveJunctionOrder(kBrand, kKey, kFirstUuid, "jo-1", "ordered", kT0, _));
-  EXPECT_CALL(store_, FinishKey(kBrand, kKey, 201, _));
+  EXPECT_CALL(store_, SaveJunctionOrder(kKey, _, _, 201, _));
 
   StoredAnswer answer = Create(body);
   EXPECT_EQ(json::parse(answer.body)["patient_id"], nullptr);
@@ -284,17 +369,58 @@ TEST_F(OrderServiceTest, JunctionClientUserIdFallsBackToTheTokenSubjectWithoutPa
 // ---- idempotency answers -----------------------------------------------------------------------
 
 TEST_F(OrderServiceTest, FinishedKeyReplaysTheStoredAnswerWithoutCallingJunction) {
-  store::Claim finished = ClaimOf(ClaimResult::kFinished, RecoveryPoint::kFinished, "order-9");
-  finished.record.response_status = 201;
-  finished.record.response_body = R"({"id":"order-9","status":"ordered"})";
-  ExpectClaim(finished);
-  // Nothing else: no phase, no Junction call, no release (strict mocks).
+  EXPECT_CALL(store_, FindFinishedKey(kBrand, kKey))
+      .WillOnce(Return(FinishedKey(Body(), R"({"id":"order-9","status":"ordered"})")));
+  // Nothing else: no claim, no phase, no Junction call, no release (strict mocks).
 
   StoredAnswer answer = Create();
 
   EXPECT_EQ(answer.status, 201);
   EXPECT_EQ(answer.body, R"({"id":"order-9","status":"ordered"})");
   EXPECT_TRUE(answer.replayed);
+}
+
+// A finished key answers from its row before the body is validated: its request was valid when
+// it was made (the same fingerprint is the same body), and any other request under it is refused
+// as such, valid or not.
+TEST_F(OrderServiceTest, FinishedKeyWithAnotherRequestIsKeyReusedEvenForAnInvalidBody) {
+  json invalid = Body();
+  invalid["total_cents"] = -1;
+  EXPECT_CALL(store_, FindFinishedKey(kBrand, kKey)).WillOnce(Return(FinishedKey(Body(), "{}")));
+  // No ClaimKey (strict mock): the key is not claimed for a request it cannot answer.
+
+  AppError error = ErrorFrom([&] { Create(invalid); });
+
+  EXPECT_EQ(error.code(), ErrorCode::kIdempotencyKeyReused);
+  EXPECT_TRUE(error.details().empty());
+}
+
+// The same for the request's own body: the stored answer, with no validation on the way (one
+// finished under an older schema, say, still replays).
+TEST_F(OrderServiceTest, FinishedKeyReplaysWithoutValidatingTheBody) {
+  json no_longer_valid = Body();
+  no_longer_valid["total_cents"] = -1;
+  EXPECT_CALL(store_, FindFinishedKey(kBrand, kKey))
+      .WillOnce(Return(FinishedKey(no_longer_valid, R"({"id":"order-9"})")));
+
+  StoredAnswer answer = Create(no_longer_valid);
+
+  EXPECT_TRUE(answer.replayed);
+  EXPECT_EQ(answer.body, R"({"id":"order-9"})");
+}
+
+// Finished between the look-up and the claim (by a request racing this one): ClaimKey's answer
+// replays it just the same.
+TEST_F(OrderServiceTest, KeyFinishedBeforeTheClaimReplaysFromTheClaim) {
+  store::Claim finished = ClaimOf(ClaimResult::kFinished, RecoveryPoint::kFinished, "order-9");
+  finished.record.response_status = 201;
+  finished.record.response_body = R"({"id":"order-9"})";
+  ExpectClaim(finished);
+
+  StoredAnswer answer = Create();
+
+  EXPECT_TRUE(answer.replayed);
+  EXPECT_EQ(answer.body, R"({"id":"order-9"})");
 }
 
 TEST_F(OrderServiceTest, KeyHeldByAnotherRequestIsInProgressWithRetryAfterAndStaysHeld) {
@@ -310,9 +436,7 @@ TEST_F(OrderServiceTest, KeyHeldByAnotherRequestIsInProgressWithRetryAfterAndSta
 TEST_F(OrderServiceTest, SameKeyWithADifferentBodyIsKeyReused) {
   json other = Body();
   other["panel_slug"] = "pcos";
-  EXPECT_CALL(store_, ClaimKey(kBrand, kKey, RequestFingerprint("POST", kCreatePath, other), kT0,
-                               kT0 + 60s))
-      .WillOnce(Return(ClaimOf(ClaimResult::kFingerprintMismatch)));
+  ExpectClaim(ClaimOf(ClaimResult::kFingerprintMismatch), other);
 
   AppError error = ErrorFrom([&] { Create(other); });
 
@@ -326,11 +450,17 @@ TEST_F(OrderServiceTest, IdempotencyOutcomesAreCounted) {
   store::Claim finished = ClaimOf(ClaimResult::kFinished, RecoveryPoint::kFinished, "order-9");
   finished.record.response_status = 201;
   finished.record.response_body = "{}";
-  EXPECT_CALL(store_, ClaimKey(kBrand, kKey, _, kT0, kT0 + 60s))
-      .WillOnce(Return(finished))
+  // A replay from the finished key's row, then three claims: one racing a finisher (replayed),
+  // one in progress, one under another request.
+  EXPECT_CALL(store_, FindFinishedKey(kBrand, kKey))
+      .WillOnce(Return(FinishedKey(Body(), "{}")))
+      .WillRepeatedly(Return(std::nullopt));
+  store::Claim mismatch = ClaimOf(ClaimResult::kFingerprintMismatch);
+  mismatch.record.fingerprint = "fingerprint-of-another-request";
+  EXPECT_CALL(store_, ClaimKey(kBrand, kKey, _, kT0, kT0 + 60s, _))
       .WillOnce(Return(finished))
       .WillOnce(Return(ClaimOf(ClaimResult::kInProgress)))
-      .WillOnce(Return(ClaimOf(ClaimResult::kFingerprintMismatch)));
+      .WillOnce(Return(mismatch));
 
   Create();
   Create();
@@ -363,12 +493,15 @@ TEST_F(OrderServiceTest, MissingOrInvalidKeyIsRefusedBeforeAnythingIsStored) {
 }
 
 TEST_F(OrderServiceTest, QuotedKeyIsClaimedUnquoted) {
-  store::Claim finished = ClaimOf(ClaimResult::kFinished, RecoveryPoint::kFinished, "order-9");
-  finished.record.response_status = 201;
-  finished.record.response_body = "{}";
-  EXPECT_CALL(store_, ClaimKey(kBrand, R"(k"1\)", _, kT0, kT0 + 60s)).WillOnce(Return(finished));
+  EXPECT_CALL(store_, FindFinishedKey(kBrand, R"(k"1\)"))
+      .WillOnce(Return(FinishedKey(Body(), "{}")))
+      .WillOnce(Return(std::nullopt));
+  EXPECT_CALL(store_, ClaimKey(kBrand, R"(k"1\)", _, kT0, kT0 + 60s, _))
+      .WillOnce(Return(ClaimOf(ClaimResult::kInProgress)));
 
   EXPECT_TRUE(Create(Body(), R"("k\"1\\")").replayed);
+  EXPECT_EQ(ErrorFrom([&] { Create(Body(), R"("k\"1\\")"); }).code(),
+            ErrorCode::kIdempotencyRequestInProgress);
 
   EXPECT_EQ(ParseIdempotencyKey(std::string(255, 'k')), std::string(255, 'k'));
   EXPECT_EQ(ParseIdempotencyKey("\"" + std::string(255, 'k') + "\""), std::string(255, 'k'));
@@ -380,7 +513,10 @@ TEST_F(OrderServiceTest, InvalidBodyIsAValidationErrorAndLeavesTheKeyUnclaimed) 
   body["total_cents"] = -1;
   body["patient"].erase("email");
 
-  AppError error = ErrorFrom([&] { Create(body); });  // no ClaimKey: the strict mock checks it
+  // Not finished; and no ClaimKey: the strict mock checks it.
+  EXPECT_CALL(store_, FindFinishedKey(kBrand, kKey)).WillOnce(Return(std::nullopt));
+
+  AppError error = ErrorFrom([&] { Create(body); });
 
   EXPECT_EQ(error.code(), ErrorCode::kValidationError);
   std::vector<std::string> paths;
@@ -410,10 +546,8 @@ TEST_P(OrderServiceJunctionFailureTest, CreateOrderFailureIsA502AndReleasesTheKe
   const JunctionFailureCase& c = GetParam();
   {
     InSequence in_order;
-    ExpectClaim(ClaimOf(ClaimResult::kNew));
-    EXPECT_CALL(store_, RecordOrder(kKey, _));
+    ExpectClaim(NewKeyClaim());
     EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return("ju-1"));
-    EXPECT_CALL(store_, SaveJunctionUser(kBrand, kKey, kFirstUuid, kClientUserId, "ju-1", kT0));
     EXPECT_CALL(junction_, CreateOrder(_))
         .WillOnce(Return(Failure(c.outcome, "create_order", c.http_status, c.retry_after)));
     // Released, not finished: the next request with the key resumes at its recovery point.
@@ -449,8 +583,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<JunctionFailureCase>& info) { return info.param.name; });
 
 TEST_F(OrderServiceTest, CreateUserFailureIsA502NamingTheStatusButNotTheBody) {
-  ExpectClaim(ClaimOf(ClaimResult::kNew));
-  EXPECT_CALL(store_, RecordOrder(kKey, _));
+  ExpectClaim(NewKeyClaim());
   EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return(std::nullopt));
   EXPECT_CALL(junction_, CreateUser(_))
       .WillOnce(Return(Failure(junction::Outcome::kServerError, "create_user", 503)));
@@ -466,9 +599,9 @@ TEST_F(OrderServiceTest, CreateUserFailureIsA502NamingTheStatusButNotTheBody) {
 }
 
 TEST_F(OrderServiceTest, StoreFailureMidwayReleasesTheKeyAndPropagates) {
-  ExpectClaim(ClaimOf(ClaimResult::kNew));
-  EXPECT_CALL(store_, RecordOrder(kKey, _));
-  EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return("ju-1"));
+  ExpectClaim(NewKeyClaim());
+  EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return(std::nullopt));
+  EXPECT_CALL(junction_, CreateUser(_)).WillOnce(Return(JunctionUser("ju-1")));
   EXPECT_CALL(store_, SaveJunctionUser(kBrand, kKey, kFirstUuid, kClientUserId, "ju-1", kT0))
       .WillOnce(Throw(store::StoreUnavailable("database is locked")));
   // Releasing fails too: the first failure is what the caller sees.
@@ -492,10 +625,8 @@ TEST_F(OrderServiceTest, StoreFailureMidwayReleasesTheKeyAndPropagates) {
 TEST_F(OrderServiceTest, PanelMissingFromTheCatalogThrowsOutOfRangeAfterTheUserPhase) {
   json body = Body();
   body["panel_slug"] = "fertility";  // valid in the schema, absent from Panels()
-  ExpectClaim(ClaimOf(ClaimResult::kNew), body);
-  EXPECT_CALL(store_, RecordOrder(kKey, _));
+  ExpectClaim(NewKeyClaim(), body);
   EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return("ju-1"));
-  EXPECT_CALL(store_, SaveJunctionUser(kBrand, kKey, kFirstUuid, kClientUserId, "ju-1", kT0));
   EXPECT_CALL(store_, ReleaseKey(kBrand, kKey));
 
   EXPECT_THROW(Create(body), std::out_of_range);
@@ -506,32 +637,88 @@ TEST_F(OrderServiceTest, PanelMissingFromTheCatalogThrowsOutOfRangeAfterTheUserP
 TEST_F(OrderServiceTest, ResumeAfterUserSavedSkipsTheUserPhaseAndKeepsTheRecordedOrder) {
   model::LabOrder stored = StoredOrder("order-9");
   stored.junction_user_id = "ju-9";
+  stored.version = 1;
   junction::CreateOrderRequest sent;
+  model::LabOrder saved;
   store::NewJob first_step;
+  std::string saved_answer;
   {
     InSequence in_order;
     ExpectClaim(ClaimOf(ClaimResult::kResumed, RecoveryPoint::kUserEnsured, "order-9"));
     EXPECT_CALL(store_, GetOrder(kBrand, "order-9")).WillOnce(Return(stored));
-    // No RecordOrder, FindJunctionUser, CreateUser or SaveJunctionUser (strict mocks).
+    // No FindJunctionUser, CreateUser or SaveJunctionUser (strict mocks).
     EXPECT_CALL(junction_, CreateOrder(_))
         .WillOnce(DoAll(SaveArg<0>(&sent), Return(JunctionOrderCreated("jo-9"))));
-    EXPECT_CALL(store_, SaveJunctionOrder(kBrand, kKey, "order-9", "jo-9", "ordered", kT0, _))
-        .WillOnce(SaveArg<6>(&first_step));
-    EXPECT_CALL(store_, FinishKey(kBrand, kKey, 201, _));
+    EXPECT_CALL(store_, SaveJunctionOrder(kKey, _, _, 201, _))
+        .WillOnce(DoAll(SaveArg<1>(&saved), SaveArg<2>(&first_step), SaveArg<4>(&saved_answer)));
   }
 
   StoredAnswer answer = Create();
 
   EXPECT_EQ(answer.status, 201);
   EXPECT_FALSE(answer.replayed);
+  EXPECT_EQ(answer.body, saved_answer);
   EXPECT_EQ(sent.user_id, "ju-9");
   // The same Junction idempotency key as the first try: a resend is the same order there.
   EXPECT_EQ(sent.idempotency_key, "lab-orders:order-9");
-  EXPECT_EQ(first_step.id, kFirstUuid) << "no new order id was made";
+  // The recorded order goes on, as read: this request's own order (kFirstUuid) was only offered
+  // to the claim.
+  EXPECT_EQ(claimed_.id, kFirstUuid);
+  EXPECT_EQ(saved.id, "order-9");
+  EXPECT_EQ(saved.junction_user_id, "ju-9");
+  EXPECT_EQ(saved.junction_order_id, "jo-9");
+  EXPECT_EQ(saved.version, 2);
+  EXPECT_EQ(saved.created_at, FormatRfc3339(kT0 - 5min));
+  EXPECT_EQ(first_step.order_id, "order-9");
+  EXPECT_EQ(first_step.id, kSecondUuid);
   json shown = json::parse(answer.body);
   EXPECT_EQ(shown["id"], "order-9");
   EXPECT_EQ(shown["junction_order_id"], "jo-9");
   EXPECT_EQ(shown["created_at"], FormatRfc3339(kT0 - 5min));
+}
+
+// A request that died after the claim, resumed: the recorded order is read back, and with its
+// patient's Junction user known, it goes straight to the Junction order (two commits in all).
+TEST_F(OrderServiceTest, ResumeAtOrderRecordedWithAKnownUserSkipsTheUserCommit) {
+  model::LabOrder saved;
+  {
+    InSequence in_order;
+    ExpectClaim(ClaimOf(ClaimResult::kResumed, RecoveryPoint::kOrderRecorded, "order-9"));
+    EXPECT_CALL(store_, GetOrder(kBrand, "order-9")).WillOnce(Return(StoredOrder("order-9")));
+    EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return("ju-known"));
+    EXPECT_CALL(junction_,
+                CreateOrder(::testing::Field(&junction::CreateOrderRequest::idempotency_key,
+                                             std::optional<std::string>("lab-orders:order-9"))))
+        .WillOnce(Return(JunctionOrderCreated("jo-9")));
+    EXPECT_CALL(store_, SaveJunctionOrder(kKey, _, _, 201, _)).WillOnce(SaveArg<1>(&saved));
+  }
+
+  EXPECT_EQ(Create().status, 201);
+  EXPECT_EQ(saved.id, "order-9");
+  EXPECT_EQ(saved.junction_user_id, "ju-known");
+  EXPECT_EQ(saved.version, 2);  // StoredOrder's version 1, one up
+}
+
+// A key an older version claimed without an order adopts the resuming request's order (the store
+// says so by the order id): that order is this request's own, so it is not read back.
+TEST_F(OrderServiceTest, ResumedKeyThatAdoptedThisRequestsOrderDrivesItWithoutReadingIt) {
+  model::LabOrder saved;
+  {
+    InSequence in_order;
+    ExpectClaim(ClaimOf(ClaimResult::kResumed, RecoveryPoint::kOrderRecorded, kFirstUuid));
+    // No GetOrder (strict mock).
+    EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return("ju-1"));
+    EXPECT_CALL(junction_, CreateOrder(_)).WillOnce(Return(JunctionOrderCreated("jo-1")));
+    EXPECT_CALL(store_, SaveJunctionOrder(kKey, _, _, 201, _)).WillOnce(SaveArg<1>(&saved));
+  }
+
+  StoredAnswer answer = Create();
+
+  EXPECT_EQ(answer.status, 201);
+  EXPECT_FALSE(answer.replayed);
+  EXPECT_EQ(saved.id, kFirstUuid);
+  EXPECT_EQ(saved.patient_id, kPatientId);
+  EXPECT_EQ(saved.version, 1);
 }
 
 TEST_F(OrderServiceTest, ResumeAfterJunctionOrderCreatedOnlyStoresTheAnswer) {
@@ -577,8 +764,10 @@ TEST_F(OrderServiceTest, CompleteStaleKeyDrivesTheKeyToItsAnswer) {
                 CreateOrder(::testing::Field(&junction::CreateOrderRequest::idempotency_key,
                                              std::optional<std::string>("lab-orders:order-9"))))
         .WillOnce(Return(JunctionOrderCreated("jo-9")));
-    EXPECT_CALL(store_, SaveJunctionOrder(kBrand, kKey, "order-9", "jo-9", "ordered", kT0, _));
-    EXPECT_CALL(store_, FinishKey(kBrand, kKey, 201, _));
+    EXPECT_CALL(store_, SaveJunctionOrder(kKey,
+                                          ::testing::Field(&model::LabOrder::junction_order_id,
+                                                           std::optional<std::string>("jo-9")),
+                                          _, 201, _));
   }
 
   std::optional<std::string> answer = service_.CompleteStaleKey(record);

@@ -113,18 +113,20 @@ class StoreJobsFixture : public testing::StoreDatabaseTest {
     return *store_;
   }
 
-  // Records an order (brand "b") through the phases; with step_due, its Junction order
-  // "jo-<id>" too, which queues the step job "step-<id>".
+  // Records an order (brand "b") through the phases, its key finished; with step_due, its
+  // Junction order "jo-<id>" too, which queues the step job "step-<id>".
   void AddOrder(const std::string& order_id, std::optional<TimePoint> step_due = std::nullopt) {
     const std::string key = "key-" + order_id;
-    ASSERT_EQ(Store().ClaimKey("b", key, kFingerprint, kT0, kT0 + 30s).result, ClaimResult::kNew);
     LabOrder order = testing::ExampleOrder(order_id, "b", kT0);
-    Store().RecordOrder(key, order);
+    ASSERT_EQ(Store().ClaimKey("b", key, kFingerprint, kT0, kT0 + 30s, order).result,
+              ClaimResult::kNew);
     if (step_due) {
-      Store().SaveJunctionOrder("b", key, order_id, "jo-" + order_id, "ordered", kT0,
-                                StepJob("step-" + order_id, order_id, *step_due));
+      Store().SaveJunctionOrder(
+          key, testing::OrderedAtJunction(order, "ju-" + order_id, "jo-" + order_id, kT0),
+          StepJob("step-" + order_id, order_id, *step_due), 201, "{}");
+    } else {
+      Store().FinishKey("b", key, 201, "{}");
     }
-    Store().FinishKey("b", key, 201, "{}");
   }
 
   // Queues a junction_event job through a webhook receipt "svix-<job id>".
@@ -712,10 +714,9 @@ TEST_P(StoreJobsTest, ReapKeysAlsoRemovesOldReceiptsAndFinishedJobs) {
 
 TEST_P(StoreJobsTest, ClaimStaleKeysLeasesUnfinishedKeysWithOrders) {
   SqlStore& store = Store();
-  auto claim = [&](const std::string& key, TimePoint at, TimePoint lease_until) {
-    ASSERT_EQ(store.ClaimKey("b", key, kFingerprint, at, lease_until).result, ClaimResult::kNew);
-  };
-  auto record = [&](const std::string& key, const std::string& order_id) {
+  // Each key claimed with its order, as a request claims it.
+  auto claim = [&](const std::string& key, const std::string& order_id, TimePoint at,
+                   TimePoint lease_until) {
     LabOrder order;
     order.id = order_id;
     order.brand_id = "b";
@@ -723,21 +724,22 @@ TEST_P(StoreJobsTest, ClaimStaleKeysLeasesUnfinishedKeysWithOrders) {
     order.panel_slug = "p";
     order.status = "received";
     order.created_at = order.updated_at = FormatRfc3339(kT0);
-    store.RecordOrder(key, order);
+    ASSERT_EQ(store.ClaimKey("b", key, kFingerprint, at, lease_until, order).result,
+              ClaimResult::kNew);
   };
-  claim("started", kT0, kT0 + 30s);  // no order yet: nothing to complete
-  claim("recorded", kT0 + 1s, kT0 + 30s);
-  record("recorded", "order-recorded");
-  claim("user", kT0 + 2s, kT0 + 30s);
-  record("user", "order-user");
+  // Claimed by an older version, which recorded the order in a commit of its own: no order yet,
+  // nothing to complete.
+  database().Exec(
+      "INSERT INTO idempotency_keys (brand_id, key, fingerprint, recovery_point, locked_until, "
+      "created_at) VALUES ('b', 'started', '" +
+      std::string(kFingerprint) + "', 'started', " + Millis(kT0 + 30s) + ", " + Millis(kT0) + ")");
+  claim("recorded", "order-recorded", kT0 + 1s, kT0 + 30s);
+  claim("user", "order-user", kT0 + 2s, kT0 + 30s);
   store.SaveJunctionUser("b", "user", "order-user", "b:u", "ju", kT0 + 2s);
-  claim("live", kT0 + 3s, kT0 + 1h);  // its request is still working on it
-  record("live", "order-live");
-  claim("finished", kT0 + 4s, kT0 + 30s);
-  record("finished", "order-finished");
+  claim("live", "order-live", kT0 + 3s, kT0 + 1h);  // its request is still working on it
+  claim("finished", "order-finished", kT0 + 4s, kT0 + 30s);
   store.FinishKey("b", "finished", 201, "{}");
-  claim("young", kT0 + 2min, kT0 + 3min);  // created after the cutoff
-  record("young", "order-young");
+  claim("young", "order-young", kT0 + 2min, kT0 + 3min);  // created after the cutoff
 
   const TimePoint now = kT0 + 5min;
   std::vector<IdempotencyRecord> stale = store.ClaimStaleKeys(kT0 + 1min, now, now + 30s, 10);
@@ -753,7 +755,10 @@ TEST_P(StoreJobsTest, ClaimStaleKeysLeasesUnfinishedKeysWithOrders) {
   EXPECT_EQ(stale[1].recovery_point, RecoveryPoint::kUserEnsured);
 
   // Leased to the completer: a retry of the request waits, and a second pass finds none.
-  EXPECT_EQ(store.ClaimKey("b", "recorded", kFingerprint, now + 1s, now + 31s).result,
+  EXPECT_EQ(store
+                .ClaimKey("b", "recorded", kFingerprint, now + 1s, now + 31s,
+                          testing::ExampleOrder("order-retry", "b", now + 1s))
+                .result,
             ClaimResult::kInProgress);
   EXPECT_TRUE(store.ClaimStaleKeys(kT0 + 1min, now + 29s, now + 60s, 10).empty());
   // When the lease ends they are claimable again; the limit holds.
@@ -844,10 +849,10 @@ TEST_P(StoreJobsTest, StoresClaimingStaleKeysAtOnceNeverShareAKey) {
     // Leases ran out at kT0 + 30s: the requests died after recording their orders.
     ASSERT_EQ(
         Store()
-            .ClaimKey("b", key, kFingerprint, kT0 + std::chrono::milliseconds(i % 5), kT0 + 30s)
+            .ClaimKey("b", key, kFingerprint, kT0 + std::chrono::milliseconds(i % 5), kT0 + 30s,
+                      testing::ExampleOrder("order-" + std::to_string(i), "b", kT0))
             .result,
         ClaimResult::kNew);
-    Store().RecordOrder(key, testing::ExampleOrder("order-" + std::to_string(i), "b", kT0));
   }
   constexpr int kStores = 4;
   std::vector<std::unique_ptr<SqlStore>> stores;
@@ -864,7 +869,10 @@ TEST_P(StoreJobsTest, StoresClaimingStaleKeysAtOnceNeverShareAKey) {
   }));
   ExpectEachClaimedOnce(claimed, kKeys);
   // Each is leased to its completer now.
-  EXPECT_EQ(Store().ClaimKey("b", "key-0", kFingerprint, now + 1s, now + 31s).result,
+  EXPECT_EQ(Store()
+                .ClaimKey("b", "key-0", kFingerprint, now + 1s, now + 31s,
+                          testing::ExampleOrder("order-retry", "b", now + 1s))
+                .result,
             ClaimResult::kInProgress);
 }
 

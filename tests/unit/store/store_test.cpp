@@ -24,6 +24,7 @@
 #include "store/sql_session.h"
 #include "store/sqlite_database.h"
 #include "support/store_backends.h"
+#include "support/store_fixtures.h"
 
 namespace lab_orders::store {
 namespace {
@@ -100,22 +101,62 @@ class StoreFixture : public testing::StoreDatabaseTest {
     return *store_;
   }
 
+  // Claims (brand, key) as a request does: with the order it would make, here a fresh one of its
+  // own ("claimed-<n>"), which the store keeps only when the key is new.
   Claim ClaimAt(const std::string& brand, const std::string& key, TimePoint now,
                 const std::string& fingerprint = kFingerprint) {
-    return Store().ClaimKey(brand, key, fingerprint, now, now + 30s);
+    return ClaimUntil(brand, key, now, now + 30s, fingerprint);
+  }
+  Claim ClaimUntil(const std::string& brand, const std::string& key, TimePoint now,
+                   TimePoint lease_until, const std::string& fingerprint = kFingerprint) {
+    return Store().ClaimKey(brand, key, fingerprint, now, lease_until,
+                            MakeOrder("claimed-" + std::to_string(++claims_), brand, now));
+  }
+  // Claims (order.brand_id, key) with this order.
+  Claim ClaimWith(const std::string& key, const LabOrder& order, TimePoint now,
+                  const std::string& fingerprint = kFingerprint) {
+    return Store().ClaimKey(order.brand_id, key, fingerprint, now, now + 30s, order);
   }
 
-  // Claims a fresh key and records an order under it.
+  // Claims a fresh key with a new order: the key's first commit.
   LabOrder RecordNewOrder(const std::string& brand, const std::string& key,
                           const std::string& order_id, TimePoint created_at,
                           const std::string& status = "received") {
-    EXPECT_EQ(ClaimAt(brand, key, created_at).result, ClaimResult::kNew);
     LabOrder order = MakeOrder(order_id, brand, created_at, status);
-    Store().RecordOrder(key, order);
+    EXPECT_EQ(ClaimWith(key, order, created_at).result, ClaimResult::kNew);
     return order;
   }
 
+  // The last phase for an order recorded under key: made at Junction as junction_order_id at
+  // `at`, saved with its first step and the answer body.
+  LabOrder SaveOrdered(const std::string& key, const LabOrder& order,
+                       const std::string& junction_user_id, const std::string& junction_order_id,
+                       TimePoint at, const std::string& body = "{}") {
+    LabOrder ordered = testing::OrderedAtJunction(order, junction_user_id, junction_order_id, at);
+    Store().SaveJunctionOrder(key, ordered, FirstStep(order.id, at), 201, body);
+    return ordered;
+  }
+
+  // An idempotency key as an older version left it: claimed, with no order yet.
+  void InsertLegacyStartedKey(const std::string& brand, const std::string& key,
+                              TimePoint created_at, std::optional<TimePoint> locked_until) {
+    Store();  // migrated: the table exists
+    auto millis = [](TimePoint at) {
+      return std::to_string(
+          std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count());
+    };
+    database().Exec(
+        "INSERT INTO idempotency_keys (brand_id, key, fingerprint, recovery_point, locked_until, "
+        "created_at) VALUES ('" +
+        brand + "', '" + key + "', '" + kFingerprint + "', 'started', " +
+        (locked_until ? millis(*locked_until) : std::string("NULL")) + ", " + millis(created_at) +
+        ")");
+  }
+
+  std::string OrderCount() { return database().QueryText("SELECT COUNT(*) FROM lab_orders"); }
+
   std::unique_ptr<SqlStore> store_;
+  int claims_ = 0;
 };
 
 // The Store's behaviour: every test runs on SQLite and on PostgreSQL.
@@ -167,8 +208,13 @@ TEST_P(StoreTest, StoresMigratingOneEmptyDatabaseAtOnceAllSucceed) {
   for (const auto& store : stores) EXPECT_TRUE(store->Ready());
   EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM schema_migrations"), "3");
   // The schema works from any of them.
-  EXPECT_EQ(stores[0]->ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s).result, ClaimResult::kNew);
-  EXPECT_EQ(stores[kStores - 1]->ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s).result,
+  EXPECT_EQ(stores[0]
+                ->ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s, MakeOrder("order-0", "b", kT0))
+                .result,
+            ClaimResult::kNew);
+  EXPECT_EQ(stores[kStores - 1]
+                ->ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s, MakeOrder("order-3", "b", kT0))
+                .result,
             ClaimResult::kInProgress);
 }
 
@@ -180,39 +226,50 @@ TEST_P(StoreTest, NotReadyWhenAMigrationIsMissing) {
 
 // ---- ClaimKey ----------------------------------------------------------------------------------
 
+// A new key is claimed together with its order, in one commit: its first phase is done.
 TEST_P(StoreTest, ClaimOfAnUnknownKeyIsNew) {
-  Claim claim = ClaimAt("brand-a", "key-1", kT0);
+  Claim claim = ClaimWith("key-1", MakeOrder("order-1", "brand-a", kT0), kT0);
   EXPECT_EQ(claim.result, ClaimResult::kNew);
   EXPECT_EQ(claim.record.brand_id, "brand-a");
   EXPECT_EQ(claim.record.key, "key-1");
   EXPECT_EQ(claim.record.fingerprint, kFingerprint);
-  EXPECT_EQ(claim.record.recovery_point, RecoveryPoint::kStarted);
-  EXPECT_FALSE(claim.record.order_id.has_value());
+  EXPECT_EQ(claim.record.recovery_point, RecoveryPoint::kOrderRecorded);
+  EXPECT_EQ(claim.record.order_id, "order-1");
   EXPECT_FALSE(claim.record.response_status.has_value());
   EXPECT_FALSE(claim.record.response_body.has_value());
   EXPECT_EQ(claim.record.created_at, kT0);
+  // The record says what was stored: the key as a resumer reads it, and the order.
+  Store().ReleaseKey("brand-a", "key-1");
+  Claim stored = ClaimAt("brand-a", "key-1", kT0 + 1s);
+  EXPECT_EQ(stored.result, ClaimResult::kResumed);
+  EXPECT_EQ(stored.record.recovery_point, RecoveryPoint::kOrderRecorded);
+  EXPECT_EQ(stored.record.order_id, "order-1");
+  EXPECT_EQ(stored.record.created_at, kT0);
+  std::optional<LabOrder> order = Store().GetOrder("brand-a", "order-1");
+  ASSERT_TRUE(order.has_value());
+  EXPECT_EQ(order->status, "received");
+  EXPECT_EQ(order->version, 0);
 }
 
 TEST_P(StoreTest, ClaimWhileLeaseIsLiveIsInProgress) {
-  ASSERT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s).result, ClaimResult::kNew);
-  EXPECT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0 + 1s, kT0 + 31s).result,
-            ClaimResult::kInProgress);
-  EXPECT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0 + 30s - 1ms, kT0 + 60s).result,
-            ClaimResult::kInProgress);
+  ASSERT_EQ(ClaimUntil("b", "k", kT0, kT0 + 30s).result, ClaimResult::kNew);
+  EXPECT_EQ(ClaimUntil("b", "k", kT0 + 1s, kT0 + 31s).result, ClaimResult::kInProgress);
+  EXPECT_EQ(ClaimUntil("b", "k", kT0 + 30s - 1ms, kT0 + 60s).result, ClaimResult::kInProgress);
 }
 
 TEST_P(StoreTest, ClaimAfterLeaseExpiryResumesAndTakesANewLease) {
-  ASSERT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s).result, ClaimResult::kNew);
+  RecordNewOrder("b", "k", "order-1", kT0);
   // The lease ends at kT0 + 30s: from that instant on it is no longer live.
-  Claim resumed = Store().ClaimKey("b", "k", kFingerprint, kT0 + 30s, kT0 + 90s);
+  Claim resumed = ClaimUntil("b", "k", kT0 + 30s, kT0 + 90s);
   EXPECT_EQ(resumed.result, ClaimResult::kResumed);
-  EXPECT_EQ(resumed.record.recovery_point, RecoveryPoint::kStarted);
+  // The key keeps the order it was claimed with; the resumer's own is not stored.
+  EXPECT_EQ(resumed.record.recovery_point, RecoveryPoint::kOrderRecorded);
+  EXPECT_EQ(resumed.record.order_id, "order-1");
   EXPECT_EQ(resumed.record.created_at, kT0);
+  EXPECT_EQ(OrderCount(), "1");
   // The resumer's lease now holds others off until kT0 + 90s.
-  EXPECT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0 + 89s, kT0 + 120s).result,
-            ClaimResult::kInProgress);
-  EXPECT_EQ(Store().ClaimKey("b", "k", kFingerprint, kT0 + 90s, kT0 + 120s).result,
-            ClaimResult::kResumed);
+  EXPECT_EQ(ClaimUntil("b", "k", kT0 + 89s, kT0 + 120s).result, ClaimResult::kInProgress);
+  EXPECT_EQ(ClaimUntil("b", "k", kT0 + 90s, kT0 + 120s).result, ClaimResult::kResumed);
 }
 
 TEST_P(StoreTest, ReleasedKeyResumesAtOnce) {
@@ -271,11 +328,14 @@ TEST_P(StoreTest, SixteenThreadsClaimingOneKeyGetExactlyOneNew) {
   SqlStore& store = Store();
   constexpr int kThreads = 16;
   std::vector<ClaimResult> results(kThreads);
+  // Each request brings an order of its own; only the winner's is kept.
   ExpectNoErrors(RunTogether(kThreads, [&](int i) {
-    results[i] = store.ClaimKey("b", "contended", kFingerprint, kT0, kT0 + 30s).result;
+    LabOrder order = MakeOrder("order-" + std::to_string(i), "b", kT0);
+    results[i] = store.ClaimKey("b", "contended", kFingerprint, kT0, kT0 + 30s, order).result;
   }));
   EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kNew), 1);
   EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kInProgress), kThreads - 1);
+  EXPECT_EQ(OrderCount(), "1");
 }
 
 // Sixteen processes: on SQLite sixteen connections to one file, on PostgreSQL sixteen pools.
@@ -286,18 +346,23 @@ TEST_P(StoreTest, SixteenStoresClaimingOneKeyGetExactlyOneNew) {
   for (int i = 0; i < kConnections; ++i) stores.push_back(OpenStore());
   std::vector<ClaimResult> results(kConnections);
   ExpectNoErrors(RunTogether(kConnections, [&](int i) {
-    results[i] = stores[i]->ClaimKey("b", "contended", kFingerprint, kT0, kT0 + 30s).result;
+    LabOrder order = MakeOrder("order-" + std::to_string(i), "b", kT0);
+    results[i] = stores[i]->ClaimKey("b", "contended", kFingerprint, kT0, kT0 + 30s, order).result;
   }));
   EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kNew), 1);
   EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kInProgress), kConnections - 1);
+  // The winner's order, and only it: the losers took theirs out again.
+  EXPECT_EQ(OrderCount(), "1");
+  const std::string kept = database().QueryText("SELECT id FROM lab_orders");
+  EXPECT_EQ(database().QueryText("SELECT order_id FROM idempotency_keys"), kept);
 }
 
 // ---- phases ------------------------------------------------------------------------------------
 
+// A new order's three commits: claimed with the order, its Junction user saved, its Junction order
+// saved with the answer.
 TEST_P(StoreTest, PhasesMoveTheRecoveryPointAndShowThroughGetOrder) {
-  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
-  LabOrder order = MakeOrder("order-1", "b", kT0);
-  Store().RecordOrder("k", order);
+  LabOrder order = RecordNewOrder("b", "k", "order-1", kT0);
   Store().ReleaseKey("b", "k");
   Claim after_record = ClaimAt("b", "k", kT0 + 1s);
   EXPECT_EQ(after_record.result, ClaimResult::kResumed);
@@ -340,9 +405,16 @@ TEST_P(StoreTest, PhasesMoveTheRecoveryPointAndShowThroughGetOrder) {
   EXPECT_EQ(ClaimAt("b", "k", kT0 + 3s).record.recovery_point, RecoveryPoint::kUserEnsured);
   EXPECT_TRUE(Store().QueuedJobCounts().empty());
 
-  Store().SaveJunctionOrder("b", "k", "order-1", "junction-order-7", "ordered", kT0 + 4s,
-                            FirstStep("order-1", kT0 + 5s));
+  // The caller's order as it now is: the user phase's version and the Junction order, one up.
+  LabOrder now_ordered = *with_user;
+  now_ordered.junction_order_id = "junction-order-7";
+  now_ordered.status = "ordered";
+  now_ordered.updated_at = FormatRfc3339(kT0 + 4s);
+  ++now_ordered.version;
+  const std::string body = R"({"id":"order-1","status":"ordered"})";
+  Store().SaveJunctionOrder("k", now_ordered, FirstStep("order-1", kT0 + 5s), 201, body);
   std::optional<LabOrder> ordered = Store().GetOrder("b", "order-1");
+  EXPECT_EQ(ordered->junction_user_id, "junction-user-9");
   EXPECT_EQ(ordered->junction_order_id, "junction-order-7");
   EXPECT_EQ(ordered->status, "ordered");
   EXPECT_EQ(ordered->updated_at, "2024-05-01T12:00:04+00:00");
@@ -361,16 +433,16 @@ TEST_P(StoreTest, PhasesMoveTheRecoveryPointAndShowThroughGetOrder) {
   EXPECT_EQ(due[0].attempts, 0);
   EXPECT_EQ(due[0].due_at, kT0 + 5s);
   EXPECT_EQ(due[0].created_at, kT0 + 4s);
-  Store().ReleaseKey("b", "k");
-  EXPECT_EQ(ClaimAt("b", "k", kT0 + 5s).record.recovery_point,
-            RecoveryPoint::kJunctionOrderCreated);
-
-  Store().FinishKey("b", "k", 201, "{}");
-  EXPECT_EQ(ClaimAt("b", "k", kT0 + 6s).record.recovery_point, RecoveryPoint::kFinished);
+  // The same commit finished the key (its lease gone with it): the answer replays.
+  Claim replay = ClaimAt("b", "k", kT0 + 5s);
+  EXPECT_EQ(replay.result, ClaimResult::kFinished);
+  EXPECT_EQ(replay.record.recovery_point, RecoveryPoint::kFinished);
+  EXPECT_EQ(replay.record.response_status, 201);
+  EXPECT_EQ(replay.record.response_body, body);
+  EXPECT_EQ(OrderCount(), "1");
 }
 
 TEST_P(StoreTest, OptionalFieldsRoundTripAsAbsent) {
-  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
   LabOrder order = MakeOrder("order-1", "b", kT0);
   order.patient_id.reset();
   order.total_cents.reset();
@@ -380,7 +452,7 @@ TEST_P(StoreTest, OptionalFieldsRoundTripAsAbsent) {
   order.address.line2.reset();
   order.external_order_id.reset();
   order.metadata.clear();
-  Store().RecordOrder("k", order);
+  ASSERT_EQ(ClaimWith("k", order, kT0).result, ClaimResult::kNew);
   std::optional<LabOrder> stored = Store().GetOrder("b", "order-1");
   ASSERT_TRUE(stored.has_value());
   EXPECT_FALSE(stored->patient_id.has_value());
@@ -393,8 +465,7 @@ TEST_P(StoreTest, OptionalFieldsRoundTripAsAbsent) {
   EXPECT_TRUE(stored->metadata.empty());
 }
 
-TEST_P(StoreTest, WorkflowAndVersionRoundTripThroughRecordOrder) {
-  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
+TEST_P(StoreTest, WorkflowAndVersionRoundTripThroughClaimKey) {
   LabOrder order = MakeOrder("order-1", "b", kT0);
   order.version = 7;
   order.workflow.junction_status = "received.at_home_phlebotomy.requisition_created";
@@ -411,7 +482,7 @@ TEST_P(StoreTest, WorkflowAndVersionRoundTripThroughRecordOrder) {
   order.workflow.provider_cancellations = 2;
   order.workflow.booking_sent = true;
   order.workflow.failure_reason = "no_slots";
-  Store().RecordOrder("k", order);
+  ASSERT_EQ(ClaimWith("k", order, kT0).result, ClaimResult::kNew);
 
   LabOrder stored = *Store().GetOrder("b", "order-1");
   EXPECT_EQ(stored.version, 7);
@@ -517,12 +588,11 @@ CREATE TABLE junction_users (
 }
 
 TEST_P(StoreTest, TimestampsAreStoredInOneFixedWidthForm) {
-  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
   LabOrder order = MakeOrder("order-1", "b", kT0);
   order.created_at = "2024-05-01T14:00:00.250+02:00";
   order.updated_at = "2024-05-01T12:00:00Z";
   order.completed_at = "2024-05-02T00:00:00Z";
-  Store().RecordOrder("k", order);
+  ASSERT_EQ(ClaimWith("k", order, kT0).result, ClaimResult::kNew);
   std::optional<LabOrder> stored = Store().GetOrder("b", "order-1");
   EXPECT_EQ(stored->created_at, "2024-05-01T12:00:00+00:00");
   EXPECT_EQ(stored->updated_at, "2024-05-01T12:00:00+00:00");
@@ -530,86 +600,289 @@ TEST_P(StoreTest, TimestampsAreStoredInOneFixedWidthForm) {
 }
 
 TEST_P(StoreTest, BadTimestampIsRefusedAndNothingIsWritten) {
-  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
   LabOrder order = MakeOrder("order-1", "b", kT0);
   order.created_at = "yesterday";
-  EXPECT_THROW(Store().RecordOrder("k", order), std::invalid_argument);
+  EXPECT_THROW(ClaimWith("k", order, kT0), std::invalid_argument);
+  order = MakeOrder("order-1", "b", kT0);
+  order.completed_at = "not a time";
+  EXPECT_THROW(ClaimWith("k", order, kT0), std::invalid_argument);
+  // Neither the order nor the key: the key is still free for a corrected request.
   EXPECT_FALSE(Store().GetOrder("b", "order-1").has_value());
+  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM idempotency_keys"), "0");
+  EXPECT_EQ(ClaimWith("k", MakeOrder("order-1", "b", kT0), kT0).result, ClaimResult::kNew);
 }
 
 TEST_P(StoreTest, PhaseForAMissingKeyOrOrderIsALogicError) {
   LabOrder order = MakeOrder("order-1", "b", kT0);
-  EXPECT_THROW(Store().RecordOrder("no-such-key", order), std::logic_error);
-  EXPECT_FALSE(Store().GetOrder("b", "order-1").has_value());  // rolled back
+  LabOrder ordered = testing::OrderedAtJunction(order, "ju", "jo", kT0);
   EXPECT_THROW(Store().SaveJunctionUser("b", "no-such-key", "order-1", "b:u", "ju", kT0),
                std::logic_error);
-  EXPECT_THROW(Store().SaveJunctionOrder("b", "no-such-key", "order-1", "jo", "ordered", kT0,
-                                         FirstStep("order-1", kT0)),
-               std::logic_error);
+  EXPECT_THROW(
+      Store().SaveJunctionOrder("no-such-key", ordered, FirstStep("order-1", kT0), 201, "{}"),
+      std::logic_error);
   EXPECT_THROW(Store().FinishKey("b", "no-such-key", 201, "{}"), std::logic_error);
+  EXPECT_FALSE(Store().FindJunctionUser("b:u").has_value());  // rolled back
 
-  ASSERT_EQ(ClaimAt("b", "k", kT0).result, ClaimResult::kNew);
-  // The key exists but no order was recorded under it.
+  // A key an older version claimed, with no order recorded under it.
+  InsertLegacyStartedKey("b", "k", kT0, kT0 + 30s);
   EXPECT_THROW(Store().SaveJunctionUser("b", "k", "order-1", "b:u", "ju", kT0), std::logic_error);
-  EXPECT_THROW(Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0,
-                                         FirstStep("order-1", kT0)),
+  EXPECT_THROW(Store().SaveJunctionOrder("k", ordered, FirstStep("order-1", kT0), 201, "{}"),
                std::logic_error);
   EXPECT_FALSE(Store().FindJunctionUser("b:u").has_value());  // rolled back
   EXPECT_TRUE(Store().QueuedJobCounts().empty());
+  EXPECT_FALSE(Store().FindFinishedKey("b", "k").has_value());
 
-  Store().RecordOrder("k", order);
-  EXPECT_THROW(Store().SaveJunctionUser("b", "k", "order-2", "b:u", "ju", kT0), std::logic_error);
+  RecordNewOrder("b", "k2", "order-1", kT0);
+  EXPECT_THROW(Store().SaveJunctionUser("b", "k2", "order-2", "b:u", "ju", kT0), std::logic_error);
   // Another brand's key of the same name does not reach this order.
-  EXPECT_THROW(Store().SaveJunctionUser("other", "k", "order-1", "b:u", "ju", kT0),
+  EXPECT_THROW(Store().SaveJunctionUser("other", "k2", "order-1", "b:u", "ju", kT0),
                std::logic_error);
+  LabOrder of_other_brand = ordered;
+  of_other_brand.brand_id = "other";
+  EXPECT_THROW(
+      Store().SaveJunctionOrder("k2", of_other_brand, FirstStep("order-1", kT0), 201, "{}"),
+      std::logic_error);
   // The first step must be the order's own.
-  EXPECT_THROW(Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0,
-                                         FirstStep("order-2", kT0)),
+  EXPECT_THROW(Store().SaveJunctionOrder("k2", ordered, FirstStep("order-2", kT0), 201, "{}"),
                std::logic_error);
+  // Junction's ids are what the phase saves: without either it saves nothing.
+  LabOrder no_user = ordered;
+  no_user.junction_user_id.reset();
+  EXPECT_THROW(Store().SaveJunctionOrder("k2", no_user, FirstStep("order-1", kT0), 201, "{}"),
+               std::logic_error);
+  LabOrder no_junction_order = ordered;
+  no_junction_order.junction_order_id.reset();
+  EXPECT_THROW(
+      Store().SaveJunctionOrder("k2", no_junction_order, FirstStep("order-1", kT0), 201, "{}"),
+      std::logic_error);
+  LabOrder bad_time = ordered;
+  bad_time.updated_at = "later";
+  EXPECT_THROW(Store().SaveJunctionOrder("k2", bad_time, FirstStep("order-1", kT0), 201, "{}"),
+               std::invalid_argument);
   EXPECT_FALSE(Store().GetOrder("b", "order-1")->junction_order_id.has_value());
   EXPECT_TRUE(Store().QueuedJobCounts().empty());
+  EXPECT_FALSE(Store().FindFinishedKey("b", "k2").has_value());
 }
 
+// One key, one order: a claim of a used key never records a second one, which would be a second
+// Junction order on the next phase.
 TEST_P(StoreTest, OneKeyRecordsOneOrder) {
   RecordNewOrder("b", "k", "order-1", kT0);
-  EXPECT_THROW(Store().RecordOrder("k", MakeOrder("order-2", "b", kT0)), std::logic_error);
+  Store().ReleaseKey("b", "k");
+  Claim resumed = ClaimWith("k", MakeOrder("order-2", "b", kT0 + 1s), kT0 + 1s);
+  EXPECT_EQ(resumed.result, ClaimResult::kResumed);
+  EXPECT_EQ(resumed.record.order_id, "order-1");
   EXPECT_FALSE(Store().GetOrder("b", "order-2").has_value());
 }
 
-TEST_P(StoreTest, DuplicateOrderIdRollsBackTheWholePhase) {
+// The order and the key commit together or not at all: a claim whose order cannot be stored
+// leaves the key unclaimed.
+TEST_P(StoreTest, DuplicateOrderIdRollsBackTheWholeClaim) {
   RecordNewOrder("b", "k1", "order-1", kT0);
-  ASSERT_EQ(ClaimAt("b", "k2", kT0).result, ClaimResult::kNew);
-  EXPECT_THROW(Store().RecordOrder("k2", MakeOrder("order-1", "b", kT0)), std::logic_error);
-  Store().ReleaseKey("b", "k2");
-  Claim k2 = ClaimAt("b", "k2", kT0 + 1s);
-  EXPECT_EQ(k2.record.recovery_point, RecoveryPoint::kStarted);
-  EXPECT_FALSE(k2.record.order_id.has_value());
+  EXPECT_THROW(ClaimWith("k2", MakeOrder("order-1", "b", kT0), kT0), std::logic_error);
+  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM idempotency_keys WHERE key = 'k2'"), "0");
+  EXPECT_EQ(database().QueryText("SELECT order_id FROM idempotency_keys WHERE key = 'k1'"),
+            "order-1");
+  Claim k2 = ClaimWith("k2", MakeOrder("order-2", "b", kT0 + 1s), kT0 + 1s);
+  EXPECT_EQ(k2.result, ClaimResult::kNew);
+  EXPECT_EQ(k2.record.order_id, "order-2");
+}
+
+// A new order's brand is the claim's: a key of one brand never records another brand's order.
+TEST_P(StoreTest, ClaimWithAnotherBrandsOrderIsALogicError) {
+  EXPECT_THROW(
+      Store().ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s, MakeOrder("order-1", "other", kT0)),
+      std::logic_error);
+  EXPECT_EQ(OrderCount(), "0");
+  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM idempotency_keys"), "0");
 }
 
 TEST_P(StoreTest, RecoveryPointsNeverMoveBackwards) {
-  RecordNewOrder("b", "k", "order-1", kT0);
+  LabOrder order = RecordNewOrder("b", "k", "order-1", kT0);
   Store().SaveJunctionUser("b", "k", "order-1", "b:u", "ju", kT0);
-  Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0, FirstStep("order-1", kT0));
+  ++order.version;  // as the user phase left it
+  SaveOrdered("k", order, "ju", "jo", kT0, "first answer");
   EXPECT_THROW(Store().SaveJunctionUser("b", "k", "order-1", "b:u", "ju2", kT0), std::logic_error);
   EXPECT_EQ(Store().GetOrder("b", "order-1")->junction_user_id, "ju");
-  // Repeating the current phase is harmless: it changes nothing and queues no second workflow.
+  EXPECT_EQ(Store().FindJunctionUser("b:u"), "ju");
+  // Repeating the last phase is harmless (a request that outlived its lease while the completer
+  // finished its key): it changes nothing, queues no second workflow, and the first answer wins.
   LabOrder before = *Store().GetOrder("b", "order-1");
+  LabOrder repeat = testing::OrderedAtJunction(before, "ju", "jo", kT0 + 1s);
   EXPECT_NO_THROW(Store().SaveJunctionOrder(
-      "b", "k", "order-1", "jo", "ordered", kT0 + 1s,
-      NewJob{"another-step", kJobAwaitRequisition, "order-1", "", kT0 + 1s}));
+      "k", repeat, NewJob{"another-step", kJobAwaitRequisition, "order-1", "", kT0 + 1s}, 201,
+      "second answer"));
   LabOrder after = *Store().GetOrder("b", "order-1");
   EXPECT_EQ(after.updated_at, before.updated_at);
   EXPECT_EQ(after.version, before.version);
   EXPECT_EQ(Store().QueuedJobCounts(),
             (std::vector<std::pair<std::string, int>>{{kJobAwaitRequisition, 1}}));
+  EXPECT_EQ(Store().FindFinishedKey("b", "k")->response_body, "first answer");
   // A repeat naming another Junction order is a bug in the caller: two Junction orders.
-  EXPECT_THROW(Store().SaveJunctionOrder("b", "k", "order-1", "jo-2", "ordered", kT0 + 1s,
-                                         FirstStep("order-1", kT0)),
+  LabOrder other = testing::OrderedAtJunction(before, "ju", "jo-2", kT0 + 1s);
+  EXPECT_THROW(Store().SaveJunctionOrder("k", other, FirstStep("order-1", kT0), 201, "{}"),
                std::logic_error);
-  Store().FinishKey("b", "k", 201, "{}");
-  EXPECT_THROW(Store().SaveJunctionOrder("b", "k", "order-1", "jo", "ordered", kT0,
-                                         FirstStep("order-1", kT0)),
+  EXPECT_EQ(Store().GetOrder("b", "order-1")->junction_order_id, "jo");
+  // FinishKey on the finished key keeps the first answer too.
+  Store().FinishKey("b", "k", 502, "late answer");
+  EXPECT_EQ(Store().FindFinishedKey("b", "k")->response_body, "first answer");
+}
+
+// Each phase moves the key with a guarded UPDATE from the point before it: run twice, the second
+// finds the key moved on and commits nothing.
+// A request that outlived its lease and the completer can both save the patient's Junction
+// user: the repeat is harmless, the key stays at user_ensured, and the later mapping stands.
+TEST_P(StoreTest, SaveJunctionUserRepeatedIsHarmless) {
+  RecordNewOrder("b", "k", "order-1", kT0);
+  Store().SaveJunctionUser("b", "k", "order-1", "b:u", "ju-1", kT0 + 1s);
+  EXPECT_NO_THROW(Store().SaveJunctionUser("b", "k", "order-1", "b:u", "ju-1", kT0 + 2s));
+  EXPECT_EQ(Store().FindJunctionUser("b:u"), "ju-1");
+  LabOrder order = *Store().GetOrder("b", "order-1");
+  EXPECT_EQ(order.junction_user_id, "ju-1");
+  EXPECT_EQ(order.updated_at, FormatRfc3339(kT0 + 2s));
+  Store().ReleaseKey("b", "k");
+  EXPECT_EQ(ClaimAt("b", "k", kT0 + 3s).record.recovery_point, RecoveryPoint::kUserEnsured);
+}
+
+// A patient whose Junction user is known: no user phase, the Junction order's commit takes the key
+// from order_recorded to its answer, with the user id on the order.
+TEST_P(StoreTest, SaveJunctionOrderStraightFromOrderRecordedFinishesTheKey) {
+  LabOrder order = RecordNewOrder("b", "k", "order-1", kT0);
+  const std::string body = R"({"id":"order-1","status":"ordered"})";
+  SaveOrdered("k", order, "ju-known", "jo-1", kT0 + 2s, body);
+
+  LabOrder stored = *Store().GetOrder("b", "order-1");
+  EXPECT_EQ(stored.junction_user_id, "ju-known");
+  EXPECT_EQ(stored.junction_order_id, "jo-1");
+  EXPECT_EQ(stored.status, "ordered");
+  EXPECT_EQ(stored.updated_at, "2024-05-01T12:00:02+00:00");
+  EXPECT_EQ(stored.version, 1);  // as the caller gave it: one up from the recorded order
+  EXPECT_EQ(Store().QueuedJobCounts(),
+            (std::vector<std::pair<std::string, int>>{{kJobAwaitRequisition, 1}}));
+  std::optional<IdempotencyRecord> finished = Store().FindFinishedKey("b", "k");
+  ASSERT_TRUE(finished.has_value());
+  EXPECT_EQ(finished->recovery_point, RecoveryPoint::kFinished);
+  EXPECT_EQ(finished->response_status, 201);
+  EXPECT_EQ(finished->response_body, body);
+  // The lease went with the answer: the key replays at once, to anyone with the request.
+  Claim replay = ClaimAt("b", "k", kT0 + 3s);
+  EXPECT_EQ(replay.result, ClaimResult::kFinished);
+  EXPECT_EQ(replay.record.response_body, body);
+  // Nothing is left to run on it.
+  EXPECT_THROW(Store().SaveJunctionUser("b", "k", "order-1", "b:u", "ju", kT0 + 4s),
                std::logic_error);
+  EXPECT_FALSE(Store().FindJunctionUser("b:u").has_value());
+  EXPECT_TRUE(Store().ClaimStaleKeys(kT0 + 1h, kT0 + 1h, kT0 + 2h, 10).empty());
+}
+
+// A key an older version left at junction_order_created (its Junction order saved, its answer
+// not): the last phase, repeated, only stores the answer.
+TEST_P(StoreTest, SaveJunctionOrderOnALegacyJunctionOrderCreatedKeyStoresOnlyTheAnswer) {
+  LabOrder order = RecordNewOrder("b", "k", "order-1", kT0);
+  database().Exec(
+      "UPDATE lab_orders SET junction_user_id = 'ju', junction_order_id = 'jo', "
+      "status = 'ordered', version = 1; "
+      "UPDATE idempotency_keys SET recovery_point = 'junction_order_created'");
+  LabOrder before = *Store().GetOrder("b", "order-1");
+
+  LabOrder other = testing::OrderedAtJunction(before, "ju", "jo-2", kT0 + 1s);
+  EXPECT_THROW(Store().SaveJunctionOrder("k", other, FirstStep("order-1", kT0 + 1s), 201, "{}"),
+               std::logic_error);
+  EXPECT_FALSE(Store().FindFinishedKey("b", "k").has_value());
+
+  LabOrder again = testing::OrderedAtJunction(before, "ju", "jo", kT0 + 1s);
+  Store().SaveJunctionOrder("k", again, FirstStep("order-1", kT0 + 1s), 201, "answer");
+  EXPECT_EQ(Store().FindFinishedKey("b", "k")->response_body, "answer");
+  LabOrder after = *Store().GetOrder("b", "order-1");
+  EXPECT_EQ(after.version, before.version);
+  EXPECT_EQ(after.updated_at, before.updated_at);
+  // Its workflow was queued by the version that saved the Junction order, not again here.
+  EXPECT_TRUE(Store().QueuedJobCounts().empty());
+}
+
+// A finished key is read from its own row, with no claim: the stored answer, or nothing.
+TEST_P(StoreTest, FindFinishedKeyReturnsOnlyAFinishedKeysAnswer) {
+  EXPECT_FALSE(Store().FindFinishedKey("b", "no-such-key").has_value());
+
+  LabOrder order = RecordNewOrder("b", "k", "order-1", kT0);
+  EXPECT_FALSE(Store().FindFinishedKey("b", "k").has_value());  // order_recorded
+  Store().SaveJunctionUser("b", "k", "order-1", "b:u", "ju", kT0);
+  EXPECT_FALSE(Store().FindFinishedKey("b", "k").has_value());  // user_ensured
+  ++order.version;
+  const std::string body = R"({"id":"order-1","status":"ordered"})";
+  SaveOrdered("k", order, "ju", "jo", kT0 + 1s, body);
+
+  std::optional<IdempotencyRecord> finished = Store().FindFinishedKey("b", "k");
+  ASSERT_TRUE(finished.has_value());
+  EXPECT_EQ(finished->brand_id, "b");
+  EXPECT_EQ(finished->key, "k");
+  EXPECT_EQ(finished->fingerprint, kFingerprint);
+  EXPECT_EQ(finished->recovery_point, RecoveryPoint::kFinished);
+  EXPECT_EQ(finished->order_id, "order-1");
+  EXPECT_EQ(finished->response_status, 201);
+  EXPECT_EQ(finished->response_body, body);
+  EXPECT_EQ(finished->created_at, kT0);
+  // Another brand's key of the same name is another key.
+  EXPECT_FALSE(Store().FindFinishedKey("other", "k").has_value());
+  // Another store (process) reads the same answer.
+  EXPECT_EQ(OpenStore()->FindFinishedKey("b", "k")->response_body, body);
+}
+
+// A key an older version claimed before recording its order (started, no order) takes the order
+// of the request that resumes it, with the same request only and once its lease is over.
+TEST_P(StoreTest, LegacyStartedKeyAdoptsTheResumersOrder) {
+  InsertLegacyStartedKey("b", "legacy", kT0, kT0 + 30s);
+
+  // While its lease is live, and for another request, it takes no order.
+  EXPECT_EQ(ClaimWith("legacy", MakeOrder("order-early", "b", kT0 + 1s), kT0 + 1s).result,
+            ClaimResult::kInProgress);
+  EXPECT_EQ(
+      ClaimWith("legacy", MakeOrder("order-other", "b", kT0 + 31s), kT0 + 31s, "other").result,
+      ClaimResult::kFingerprintMismatch);
+  EXPECT_EQ(OrderCount(), "0");
+
+  Claim resumed = ClaimWith("legacy", MakeOrder("order-1", "b", kT0 + 32s), kT0 + 32s);
+  EXPECT_EQ(resumed.result, ClaimResult::kResumed);
+  EXPECT_EQ(resumed.record.recovery_point, RecoveryPoint::kOrderRecorded);
+  EXPECT_EQ(resumed.record.order_id, "order-1");
+  EXPECT_EQ(resumed.record.created_at, kT0);
+  ASSERT_TRUE(Store().GetOrder("b", "order-1").has_value());
+  EXPECT_EQ(OrderCount(), "1");
+  // Stored so: the next resumer finds the adopted order, and keeps it.
+  Store().ReleaseKey("b", "legacy");
+  Claim next = ClaimWith("legacy", MakeOrder("order-2", "b", kT0 + 33s), kT0 + 33s);
+  EXPECT_EQ(next.result, ClaimResult::kResumed);
+  EXPECT_EQ(next.record.recovery_point, RecoveryPoint::kOrderRecorded);
+  EXPECT_EQ(next.record.order_id, "order-1");
+  EXPECT_EQ(OrderCount(), "1");
+  // And the phases go on from order_recorded.
+  EXPECT_NO_THROW(Store().SaveJunctionUser("b", "legacy", "order-1", "b:u", "ju", kT0 + 34s));
+}
+
+// The order a claim of a used key brings is inserted and deleted again in its transaction:
+// whatever the answer, no row of it stays.
+TEST_P(StoreTest, ClaimOfAnExistingKeyLeavesNoStrayOrder) {
+  LabOrder order = RecordNewOrder("b", "k", "order-1", kT0);
+  ASSERT_EQ(OrderCount(), "1");
+  EXPECT_EQ(ClaimWith("k", MakeOrder("order-2", "b", kT0 + 1s), kT0 + 1s).result,
+            ClaimResult::kInProgress);
+  EXPECT_EQ(ClaimWith("k", MakeOrder("order-3", "b", kT0 + 2s), kT0 + 2s, "other").result,
+            ClaimResult::kFingerprintMismatch);
+  Store().ReleaseKey("b", "k");
+  EXPECT_EQ(ClaimWith("k", MakeOrder("order-4", "b", kT0 + 3s), kT0 + 3s).result,
+            ClaimResult::kResumed);
+  SaveOrdered("k", order, "ju", "jo", kT0 + 4s);
+  EXPECT_EQ(ClaimWith("k", MakeOrder("order-5", "b", kT0 + 5s), kT0 + 5s).result,
+            ClaimResult::kFinished);
+  EXPECT_EQ(ClaimWith("k", MakeOrder("order-6", "b", kT0 + 6s), kT0 + 6s, "other").result,
+            ClaimResult::kFingerprintMismatch);
+  EXPECT_EQ(OrderCount(), "1");
+  EXPECT_EQ(database().QueryText("SELECT id FROM lab_orders"), "order-1");
+  // Only the order's own first step is queued, and only its lab_order.created event exists.
+  EXPECT_EQ(Store().QueuedJobCounts(),
+            (std::vector<std::pair<std::string, int>>{{kJobAwaitRequisition, 1}}));
+  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM webhook_events"), "1");
+  EXPECT_EQ(database().QueryText("SELECT order_id FROM webhook_events"), "order-1");
 }
 
 TEST_P(StoreTest, JunctionUserUpsertReplacesTheMapping) {
@@ -778,12 +1051,12 @@ std::string ColumnValues(testing::TestDatabase& database, const std::string& tab
 
 // What the server stores, column by column (on SQLite the file's bytes are checked below too).
 TEST_P(StoreTest, NoStoredColumnHoldsPatientDataInPlaintext) {
-  RecordNewOrder("b", "k", "order-1", kT0);
+  LabOrder order = RecordNewOrder("b", "k", "order-1", kT0);
   Store().SaveJunctionUser("b", "k", "order-1", "b:patient-42", "junction-user-9", kT0);
-  Store().SaveJunctionOrder("b", "k", "order-1", "junction-order-7", "ordered", kT0,
-                            FirstStep("order-1", kT0));
+  ++order.version;
   // A response body is sealed too, whatever it carries.
-  Store().FinishKey("b", "k", 201, std::string(R"({"echo":")") + kFirstName + kEmail + "\"}");
+  SaveOrdered("k", order, "junction-user-9", "junction-order-7", kT0,
+              std::string(R"({"echo":")") + kFirstName + kEmail + "\"}");
 
   std::vector<std::string> columns = TextColumns(database());
   // The catalog was read: the sealed columns are among those checked.
@@ -818,9 +1091,10 @@ TEST_F(SqliteStoreTest, TheFileIsInWalMode) {
 }
 
 TEST_F(SqliteStoreTest, PatientDataNeverReachesTheFileInPlaintext) {
-  RecordNewOrder("b", "k", "order-1", kT0);
+  LabOrder order = RecordNewOrder("b", "k", "order-1", kT0);
   // A response body is sealed too, whatever it carries.
-  Store().FinishKey("b", "k", 201, std::string(R"({"echo":")") + kFirstName + kEmail + "\"}");
+  SaveOrdered("k", order, "ju", "jo", kT0,
+              std::string(R"({"echo":")") + kFirstName + kEmail + "\"}");
 
   auto assert_no_phi = [&](const std::string& when) {
     for (const char* suffix : {"", "-wal"}) {
@@ -869,7 +1143,10 @@ TEST_P(StoreTest, ReopeningWithAnotherKeyThrowsOnPatientData) {
     EXPECT_EQ(std::string(error.what()).find(kFirstName), std::string::npos);
   }
   EXPECT_THROW(reopened->ListOrders("b", std::nullopt, 10, std::nullopt), std::runtime_error);
-  EXPECT_EQ(reopened->ClaimKey("b", "k", kFingerprint, kT0 + 1h, kT0 + 2h).result,
+  EXPECT_EQ(reopened
+                ->ClaimKey("b", "k", kFingerprint, kT0 + 1h, kT0 + 2h,
+                           MakeOrder("order-2", "b", kT0 + 1h))
+                .result,
             ClaimResult::kResumed);
 }
 
@@ -918,7 +1195,8 @@ TEST_F(SqliteStoreTest, LockHeldPastTheBusyTimeoutIsUnavailableAndNamesNoValues)
   held.wait();
 
   try {
-    impatient.ClaimKey("brand-secret", "key-secret", kFingerprint, kT0, kT0 + 30s);
+    impatient.ClaimKey("brand-secret", "key-secret", kFingerprint, kT0, kT0 + 30s,
+                       MakeOrder("order-secret", "brand-secret", kT0));
     FAIL() << "expected StoreUnavailable";
   } catch (const StoreUnavailable& error) {
     std::string message = error.what();
@@ -928,7 +1206,10 @@ TEST_F(SqliteStoreTest, LockHeldPastTheBusyTimeoutIsUnavailableAndNamesNoValues)
   }
   release_holder.Now();
   // Nothing is stuck: the same connection works once the lock is gone.
-  EXPECT_EQ(impatient.ClaimKey("brand-secret", "key-secret", kFingerprint, kT0, kT0 + 30s).result,
+  EXPECT_EQ(impatient
+                .ClaimKey("brand-secret", "key-secret", kFingerprint, kT0, kT0 + 30s,
+                          MakeOrder("order-secret", "brand-secret", kT0))
+                .result,
             ClaimResult::kNew);
 }
 

@@ -138,16 +138,19 @@ class JobRunnerTest : public ::testing::Test {
   // workflow step "step-<id>" (an await_requisition job) too.
   void AddOrder(const std::string& order_id, std::optional<TimePoint> step_due = std::nullopt) {
     const std::string key = "key-" + order_id;
-    ASSERT_EQ(store_->ClaimKey("b", key, "fp", kT0, kT0 + 30s).result, store::ClaimResult::kNew);
     model::LabOrder order = testing::ExampleOrder(order_id, "b", kT0);
-    store_->RecordOrder(key, order);
+    ASSERT_EQ(store_->ClaimKey("b", key, "fp", kT0, kT0 + 30s, order).result,
+              store::ClaimResult::kNew);
     store_->SaveJunctionUser("b", key, order_id, "b:user-1", "ju-1", kT0);
+    ++order.version;  // as the user phase left it
     if (step_due) {
       store_->SaveJunctionOrder(
-          "b", key, order_id, "jo-" + order_id, "ordered", kT0,
-          store::NewJob{"step-" + order_id, store::kJobAwaitRequisition, order_id, "", *step_due});
+          key, testing::OrderedAtJunction(order, "ju-1", "jo-" + order_id, kT0),
+          store::NewJob{"step-" + order_id, store::kJobAwaitRequisition, order_id, "", *step_due},
+          201, "{}");
+    } else {
+      store_->FinishKey("b", key, 201, "{}");
     }
-    store_->FinishKey("b", key, 201, "{}");
   }
 
   // A junction_event job (through a webhook receipt), any number per order.

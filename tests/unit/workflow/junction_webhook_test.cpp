@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "lab_orders/workflow/junction_event.h"
-#include "mocks/mock_store.h"
+#include "mocks/mock_job_store.h"
 #include "support/fakes.h"
 
 namespace lab_orders::workflow {
@@ -130,7 +130,7 @@ model::LabOrder KnownOrder() {
 class JunctionWebhookTest : public ::testing::Test {
  protected:
   // StrictMock: any store call a test does not expect fails it. A failure verdict never writes.
-  StrictMock<testing::MockStore> store_;
+  StrictMock<testing::MockJobStore> store_;
   testing::FakeClock clock_{At(kNow)};
   testing::CountingIdGenerator ids_;
   JunctionWebhookReceiver receiver_{kSecret, store_, clock_, ids_};

@@ -16,8 +16,8 @@
 
 #include "lab_orders/common/change_notifier.h"
 #include "lab_orders/common/error.h"
+#include "mocks/mock_job_store.h"
 #include "mocks/mock_junction_client.h"
-#include "mocks/mock_store.h"
 #include "support/fakes.h"
 #include "support/junction_fixtures.h"
 #include "support/store_fixtures.h"
@@ -28,8 +28,8 @@ namespace {
 using namespace std::chrono_literals;
 using lab_orders::testing::CountingIdGenerator;
 using lab_orders::testing::FakeClock;
+using lab_orders::testing::MockJobStore;
 using lab_orders::testing::MockJunctionClient;
-using lab_orders::testing::MockStore;
 using nlohmann::json;
 using store::Job;
 using store::JobOutcome;
@@ -183,14 +183,14 @@ class OrderActionsTest : public ::testing::Test {
                   const std::string& kind,
                   ::testing::Matcher<const std::string&> owner = std::string(kOwner)) {
     ::testing::Sequence reads;
-    EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).InSequence(reads).WillOnce(Return(first));
+    EXPECT_CALL(store_, GetOrderById(kOrderId)).InSequence(reads).WillOnce(Return(first));
     EXPECT_CALL(store_, ClaimOrderStep(kOrderId, kT0, kT0 + 60s, owner, NotNull()))
         .InSequence(reads)
         .WillOnce(DoAll(SetArgPointee<4>(StepJob(kind)), Return(OrderJobClaim::kClaimed)));
-    EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).InSequence(reads).WillOnce(Return(held));
+    EXPECT_CALL(store_, GetOrderById(kOrderId)).InSequence(reads).WillOnce(Return(held));
   }
 
-  StrictMock<MockStore> store_;
+  StrictMock<MockJobStore> store_;
   StrictMock<MockJunctionClient> junction_;
   FakeClock clock_;
   CountingIdGenerator ids_;
@@ -204,7 +204,7 @@ class OrderActionsTest : public ::testing::Test {
 
 TEST_F(OrderActionsTest, UnknownOrderIsNotFoundForEveryAction) {
   // Read with the caller's brand: another brand's order is not found either.
-  EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).Times(3).WillRepeatedly(Return(std::nullopt));
+  EXPECT_CALL(store_, GetOrderById(kOrderId)).Times(3).WillRepeatedly(Return(std::nullopt));
 
   EXPECT_EQ(ErrorFrom([&] { actions_.Availability(Caller(), kOrderId); }).code(),
             ErrorCode::kNotFound);
@@ -230,7 +230,7 @@ TEST_F(OrderActionsTest, AvailabilityListsBookableSlotsEarliestFirst) {
         Slot("k-soon", kT0 + 30min)}},  // within the workflow's booking lead: still listed
       {"2025-06-16", {priority}},
   };
-  EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).WillOnce(Return(ReadyOrder()));
+  EXPECT_CALL(store_, GetOrderById(kOrderId)).WillOnce(Return(ReadyOrder()));
   EXPECT_CALL(junction_, GetAvailability(AllOf(Field(&junction::USAddress::first_line, "1 Main St"),
                                                Field(&junction::USAddress::zip_code, "97405"),
                                                Field(&junction::USAddress::state, "OR")),
@@ -260,7 +260,7 @@ TEST_F(OrderActionsTest, AvailabilityIsAskedEvenBeforeTheJunctionOrderExists) {
   placing.junction_order_id.reset();
   placing.workflow = {};
   junction::Availability none;
-  EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).WillOnce(Return(placing));
+  EXPECT_CALL(store_, GetOrderById(kOrderId)).WillOnce(Return(placing));
   EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(none));
 
   json answer = actions_.Availability(Caller(), kOrderId);
@@ -273,7 +273,7 @@ TEST_F(OrderActionsTest, AvailabilityOfAFinishedOrderIsNotBookable) {
   for (const char* status : {"cancelled", "completed", "failed"}) {
     model::LabOrder order = ReadyOrder();
     order.status = status;
-    EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).WillOnce(Return(order));
+    EXPECT_CALL(store_, GetOrderById(kOrderId)).WillOnce(Return(order));
     AppError error = ErrorFrom([&] { actions_.Availability(Caller(), kOrderId); });
     EXPECT_EQ(error.code(), ErrorCode::kOrderNotBookable) << status;
     EXPECT_EQ(std::string(error.what()), std::string("The order is ") + status + ".");
@@ -281,7 +281,7 @@ TEST_F(OrderActionsTest, AvailabilityOfAFinishedOrderIsNotBookable) {
 }
 
 TEST_F(OrderActionsTest, AvailabilityJunctionFailureIsA502WithItsRetryAfter) {
-  EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).WillOnce(Return(ReadyOrder()));
+  EXPECT_CALL(store_, GetOrderById(kOrderId)).WillOnce(Return(ReadyOrder()));
   EXPECT_CALL(junction_, GetAvailability(_, _))
       .WillOnce(Return(Failure(junction::Outcome::kRateLimited, "get_availability", 429, 7)));
 
@@ -483,7 +483,7 @@ TEST_F(OrderActionsTest, BookAndCancelRefuseOrdersStillBeingPlacedOrEndedBeforeC
   cancelled.status = "cancelled";
   model::LabOrder completed = ReadyOrder();
   completed.status = "completed";
-  EXPECT_CALL(store_, GetOrder(kBrand, kOrderId))
+  EXPECT_CALL(store_, GetOrderById(kOrderId))
       .WillOnce(Return(placing))
       .WillOnce(Return(cancelled))
       .WillOnce(Return(placing))
@@ -569,7 +569,7 @@ TEST_F(OrderActionsTest, CancelCancelsAtJunctionAndEndsTheWorkflow) {
 }
 
 TEST_F(OrderActionsTest, ActionsOnAnOrderWhoseWorkflowHasEndedAreRefused) {
-  EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).Times(2).WillRepeatedly(Return(ReadyOrder()));
+  EXPECT_CALL(store_, GetOrderById(kOrderId)).Times(2).WillRepeatedly(Return(ReadyOrder()));
   EXPECT_CALL(store_, ClaimOrderStep(kOrderId, kT0, kT0 + 60s, StartsWith("api-"), NotNull()))
       .Times(2)
       .WillRepeatedly(Return(OrderJobClaim::kNone));
@@ -647,7 +647,7 @@ TEST_F(OrderActionsTest, CancelCommitAfterAVersionConflictIsRedoneOnTheFreshOrde
     EXPECT_CALL(junction_, CancelOrder(kJunctionOrderId)).WillOnce(Return(response));
     EXPECT_CALL(store_, CompleteJob(IsStepJob(), Field(&JobOutcome::expected_order_version, 4)))
         .WillOnce(Throw(store::VersionConflict("order-1 is at version 5")));
-    EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).WillOnce(Return(fresh));
+    EXPECT_CALL(store_, GetOrderById(kOrderId)).WillOnce(Return(fresh));
     EXPECT_CALL(store_, CompleteJob(IsStepJob(), _)).WillOnce(SaveArg<1>(&second));
   }
 
@@ -674,7 +674,7 @@ TEST_F(OrderActionsTest, CancelGivesUpAfterThreeVersionConflictsAndReleasesTheJo
       EXPECT_CALL(store_, CompleteJob(IsStepJob(), _))
           .WillOnce(Throw(store::VersionConflict("moved on")));
       if (attempt < 3) {
-        EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).WillOnce(Return(ReadyOrder(4 + attempt)));
+        EXPECT_CALL(store_, GetOrderById(kOrderId)).WillOnce(Return(ReadyOrder(4 + attempt)));
       }
     }
     // Junction has cancelled the order, but nothing committed here: the job goes back.
@@ -689,7 +689,7 @@ TEST_F(OrderActionsTest, CancelWaitsForAWorkerThatCommitsThenProceeds) {
   junction::OrderResponse response;
   response.order.id = kJunctionOrderId;
   response.order.status = kCancelled;
-  EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).Times(2).WillRepeatedly(Return(ReadyOrder()));
+  EXPECT_CALL(store_, GetOrderById(kOrderId)).Times(2).WillRepeatedly(Return(ReadyOrder()));
   EXPECT_CALL(store_, ClaimOrderStep(kOrderId, kT0, kT0 + 60s, kOwner, NotNull()))
       .WillOnce(DoAll(InvokeWithoutArgs([&] { changes_.Notify(); }),  // the worker commits
                       Return(OrderJobClaim::kBusy)))
@@ -705,7 +705,7 @@ TEST_F(OrderActionsTest, CancelWaitsForAWorkerThatCommitsThenProceeds) {
 
 // Slow (about 3 s): the action waits that long for a worker's run before answering busy.
 TEST_F(OrderActionsTest, CancelWhileAWorkerHoldsTheStepJobIsOrderBusy) {
-  EXPECT_CALL(store_, GetOrder(kBrand, kOrderId)).WillOnce(Return(ReadyOrder()));
+  EXPECT_CALL(store_, GetOrderById(kOrderId)).WillOnce(Return(ReadyOrder()));
   EXPECT_CALL(store_, ClaimOrderStep(kOrderId, kT0, kT0 + 60s, kOwner, NotNull()))
       .Times(AtLeast(2))
       .WillRepeatedly(Return(OrderJobClaim::kBusy));

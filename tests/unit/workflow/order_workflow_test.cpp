@@ -17,6 +17,7 @@
 
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/encoding.h"
+#include "lab_orders/model/order_json.h"
 #include "lab_orders/store/sqlite_store.h"
 #include "lab_orders/workflow/junction_event.h"
 #include "mocks/mock_junction_client.h"
@@ -149,15 +150,17 @@ class OrderWorkflowTest : public ::testing::Test {
   // (await_requisition) due now.
   void AddOrder() {
     const std::string key = "key-1";
-    ASSERT_EQ(store_.ClaimKey("brand-1", key, "fp", kT0, kT0 + 30s).result,
-              store::ClaimResult::kNew);
     model::LabOrder order = testing::ExampleOrder(kOrderId, "brand-1", kT0);
     order.address.line2 = "Apt 2";
-    store_.RecordOrder(key, order);
+    ASSERT_EQ(store_.ClaimKey("brand-1", key, "fp", kT0, kT0 + 30s, order).result,
+              store::ClaimResult::kNew);
     store_.SaveJunctionUser("brand-1", key, kOrderId, "brand-1:user-1", "ju-1", kT0);
-    store_.SaveJunctionOrder("brand-1", key, kOrderId, kJunctionOrderId, "ordered", kT0,
-                             {"step-1", store::kJobAwaitRequisition, kOrderId, "", kT0});
-    store_.FinishKey("brand-1", key, 201, "{}");
+    ++order.version;  // as the user phase left it
+    const model::LabOrder ordered =
+        testing::OrderedAtJunction(order, "ju-1", kJunctionOrderId, kT0);
+    store_.SaveJunctionOrder(key, ordered,
+                             {"step-1", store::kJobAwaitRequisition, kOrderId, "", kT0}, 201,
+                             model::OrderJson(ordered).dump());
   }
 
   // Claims the one job due now; it must be of kind.
