@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git ca-certificates curl openssl
   libpoco-dev nlohmann-json3-dev libvalijson-dev libspdlog-dev libssl-dev
-  libsqlite3-dev libpq-dev
+  libsqlite3-dev libpq-dev libgoogle-perftools-dev
 )
 if [ "${1:-}" != "--build-only" ]; then
   packages+=(libgtest-dev libgmock-dev libbenchmark-dev)

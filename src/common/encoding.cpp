@@ -6,6 +6,8 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <array>
+#include <cstdint>
 #include <stdexcept>
 
 namespace lab_orders {
@@ -51,28 +53,37 @@ std::string Base64Encode(std::string_view bytes) {
 
 std::optional<std::string> Base64Decode(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (size_t i = 0; i < text.size(); i += 4) {
-    int values[4];
-    int padding = 0;
-    for (int j = 0; j < 4; ++j) {
-      char c = text[i + j];
-      bool last_group = i + 4 == text.size();
-      if (c == '=' && last_group && j >= 2 && (j == 3 || text[i + 3] == '=')) {
-        values[j] = 0;
-        ++padding;
-        continue;
-      }
-      if (padding > 0) return std::nullopt;
-      values[j] = DecodeChar(c);
-      if (values[j] < 0) return std::nullopt;
-    }
-    unsigned n = values[0] << 18 | values[1] << 12 | values[2] << 6 | values[3];
-    out += char(n >> 16);
-    if (padding < 2) out += char((n >> 8) & 0xFF);
-    if (padding < 1) out += char(n & 0xFF);
+  if (text.empty()) return std::string();
+  // Every sealed value is read through here (a replayed answer, the patient's data): a table and
+  // a buffer of the final size, with padding allowed only at the end of the last group.
+  static constexpr std::array<std::int8_t, 256> kValues = [] {
+    std::array<std::int8_t, 256> values{};
+    values.fill(-1);
+    for (int i = 0; i < 64; ++i) values[static_cast<unsigned char>(kAlphabet[i])] = i;
+    return values;
+  }();
+  auto value = [&](char c) { return static_cast<int>(kValues[static_cast<unsigned char>(c)]); };
+  const std::size_t padding = text.back() != '=' ? 0 : text[text.size() - 2] == '=' ? 2 : 1;
+  std::string out(text.size() / 4 * 3 - padding, '\0');
+  std::size_t at = 0;
+  const std::size_t last = text.size() - 4;
+  for (std::size_t i = 0; i < last; i += 4) {
+    const int a = value(text[i]), b = value(text[i + 1]), c = value(text[i + 2]),
+              d = value(text[i + 3]);
+    if ((a | b | c | d) < 0) return std::nullopt;
+    const unsigned n = unsigned(a) << 18 | unsigned(b) << 12 | unsigned(c) << 6 | unsigned(d);
+    out[at++] = char(n >> 16);
+    out[at++] = char((n >> 8) & 0xFF);
+    out[at++] = char(n & 0xFF);
   }
+  const int a = value(text[last]), b = value(text[last + 1]);
+  const int c = padding == 2 ? 0 : value(text[last + 2]);
+  const int d = padding >= 1 ? 0 : value(text[last + 3]);
+  if ((a | b | c | d) < 0) return std::nullopt;
+  const unsigned n = unsigned(a) << 18 | unsigned(b) << 12 | unsigned(c) << 6 | unsigned(d);
+  out[at++] = char(n >> 16);
+  if (padding < 2) out[at++] = char((n >> 8) & 0xFF);
+  if (padding < 1) out[at++] = char(n & 0xFF);
   return out;
 }
 

@@ -104,10 +104,10 @@ class SqliteDatabase::Connection final : public SqlSession {
   void Transaction(const char* operation, const char* begin,
                    const std::function<void(SqlSession&)>& body) {
     operation_ = operation;
-    ExecScript(begin);
+    Run(begin);
     try {
       body(*this);
-      ExecScript("COMMIT");
+      Run("COMMIT");
     } catch (...) {
       RollbackQuietly();
       throw;
@@ -115,6 +115,9 @@ class SqliteDatabase::Connection final : public SqlSession {
   }
 
   bool InTransaction() const { return !sqlite3_get_autocommit(db_); }
+
+  // One constant statement, prepared once (BEGIN, COMMIT and savepoints run for every write).
+  void Run(const char* sql) { Execute(sql, {}); }
 
   void RollbackQuietly() {
     // A failed COMMIT or statement can already have ended the transaction.
@@ -305,7 +308,7 @@ void SqliteDatabase::RunBatch(const std::vector<WriteRequest*>& batch) {
     try {
       // IMMEDIATE: the write lock first, so another process on the file cannot race the reads
       // these bodies make before they write.
-      db.ExecScript("BEGIN IMMEDIATE");
+      db.Run("BEGIN IMMEDIATE");
       return true;
     } catch (...) {
       fail_open(batch.size(), std::current_exception());
@@ -317,9 +320,9 @@ void SqliteDatabase::RunBatch(const std::vector<WriteRequest*>& batch) {
     WriteRequest& member = *batch[i];
     db.SetOperation(member.operation);
     try {
-      db.ExecScript("SAVEPOINT batch_member");
+      db.Run("SAVEPOINT batch_member");
       member.body(db);
-      db.ExecScript("RELEASE batch_member");
+      db.Run("RELEASE batch_member");
       continue;
     } catch (...) {
       member.error = std::current_exception();
@@ -348,7 +351,7 @@ void SqliteDatabase::RunBatch(const std::vector<WriteRequest*>& batch) {
   }
   try {
     db.SetOperation("commit");
-    db.ExecScript("COMMIT");  // the one fsync of the batch
+    db.Run("COMMIT");  // the one fsync of the batch
     std::lock_guard lock(queue_mutex_);
     ++commits_.batches;
     for (std::size_t i = first_open; i < batch.size(); ++i) {
