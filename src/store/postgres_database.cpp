@@ -138,8 +138,11 @@ std::unique_ptr<Connection> Connect(const std::string& connection_string) {
 
 class PostgresSession final : public SqlSession {
  public:
-  PostgresSession(Connection& connection, const char* operation, bool transactional)
-      : connection_(connection), operation_(operation), transactional_(transactional) {}
+  PostgresSession(Connection& connection, const char* operation, TransactionKind kind)
+      : connection_(connection),
+        operation_(operation),
+        transactional_(kind != TransactionKind::kRead),
+        synchronous_(kind != TransactionKind::kRedoableWrite) {}
 
   bool Began() const { return began_; }
 
@@ -187,6 +190,13 @@ class PostgresSession final : public SqlSession {
       if (sent && begin) {
         sent = PQsendQueryParams(conn, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
       }
+      // A redoable write's commit need not wait for the WAL flush (the server answers COMMIT
+      // before it): one command of its own, as the extended protocol takes one a message.
+      const bool asynchronous_commit = begin && !synchronous_;
+      if (sent && asynchronous_commit) {
+        sent = PQsendQueryParams(conn, "SET LOCAL synchronous_commit TO off", 0, nullptr, nullptr,
+                                 nullptr, nullptr, 0) == 1;
+      }
       if (sent && prepare) {
         sent = PQsendPrepare(conn, name.c_str(), Dialect(sql).c_str(), 0, nullptr) == 1;
       }
@@ -200,7 +210,8 @@ class PostgresSession final : public SqlSession {
         Fail(nullptr, first);
       }
       // One result for each command sent, each followed by a null, then the sync's.
-      const int commands = (begin ? 1 : 0) + (prepare ? 1 : 0) + 1;
+      const int preamble = (begin ? 1 : 0) + (asynchronous_commit ? 1 : 0);
+      const int commands = preamble + (prepare ? 1 : 0) + 1;
       Result failure;
       for (int command = 0; command < commands; ++command) {
         Result last;
@@ -212,7 +223,7 @@ class PostgresSession final : public SqlSession {
         const bool ok = Succeeded(last.get());
         if (begin && command == 0 && ok) began_ = true;  // to be rolled back if what follows fails
         // A prepared statement outlives a rollback: it is the connection's from now on.
-        if (prepare && command == (begin ? 1 : 0) && ok) connection_.prepared.emplace(sql, name);
+        if (prepare && command == preamble && ok) connection_.prepared.emplace(sql, name);
         if (!failure && !ok) {
           failure = std::move(last);  // the first failure; the rest were aborted after it
         } else if (command == commands - 1) {
@@ -233,7 +244,8 @@ class PostgresSession final : public SqlSession {
     const bool first = !sent_anything_;
     sent_anything_ = true;
     if (transactional_ && !began_) {
-      Result begin(PQexec(connection_.conn, "BEGIN"));
+      Result begin(PQexec(connection_.conn,
+                          synchronous_ ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit TO off"));
       if (!begin || !Succeeded(begin.get())) Fail(begin.get(), first);
       began_ = true;
     }
@@ -260,6 +272,7 @@ class PostgresSession final : public SqlSession {
   Connection& connection_;
   const char* operation_;
   const bool transactional_;
+  const bool synchronous_;
   bool began_ = false;
   bool sent_anything_ = false;
 };
@@ -347,7 +360,7 @@ void PostgresDatabase::Transaction(const char* operation, TransactionKind kind,
   int stale_connections = 0;
   for (int attempt = 1;; ++attempt) {
     std::unique_ptr<Connection> connection = pool_->Acquire(where);
-    PostgresSession session(*connection, operation, kind == TransactionKind::kWrite);
+    PostgresSession session(*connection, operation, kind);
     try {
       body(session);
       session.Commit();

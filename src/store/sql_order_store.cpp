@@ -233,7 +233,11 @@ void SqlStore::SaveJunctionUser(const std::string& brand_id, const std::string& 
                                 const std::string& order_id, const std::string& client_user_id,
                                 const std::string& junction_user_id, TimePoint now) {
   const std::string timestamp = FormatRfc3339(now);
-  Transact("SaveJunctionUser", TransactionKind::kWrite, [&](SqlSession& db) {
+  // Redoable: lost in a crash, the resumed request finds no mapping, asks Junction again (which
+  // answers with the same user) and saves it again; and the Junction order's commit that must
+  // follow before anything is answered makes it durable with itself. So it costs no flush of its
+  // own.
+  Transact("SaveJunctionUser", TransactionKind::kRedoableWrite, [&](SqlSession& db) {
     // The phase moves the key forward from the point before it, or repeats (a request that
     // outlived its lease and the completer can both get here; the mapping is the same).
     Statement advance = db.Query(

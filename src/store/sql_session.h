@@ -24,6 +24,10 @@ struct SqlResult {
 enum class TransactionKind {
   kRead,   // reads only
   kWrite,  // SQLite takes the write lock first, so read-then-write cannot be raced
+  // A write whose loss in a crash is made good by doing it again: it need not wait for its own
+  // flush to disk (PostgreSQL commits it with synchronous_commit off), and the next durable
+  // commit of the same database makes it durable too (the log is written in order).
+  kRedoableWrite,
 };
 
 class Statement;

@@ -1,7 +1,8 @@
-// How many durable commits a new order costs, counted on the real store under OrderService:
-// three when the patient's Junction user is new (the key with its order; the Junction user; the
-// Junction order with its first step, events and answer), two when the user is known, none for a
-// replay, which reads the key's row and nothing else (no order, no patient data).
+// How many commits a new order costs, counted on the real store under OrderService: three when
+// the patient's Junction user is new (the key with its order; the Junction user, which waits for
+// no flush of its own; the Junction order with its first step, events and answer), two when the
+// user is known, none for a replay, which reads the key's row and nothing else (no order, no
+// patient data).
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -39,11 +40,13 @@ class CountingDatabase final : public SqlDatabase {
  public:
   void Transaction(const char* operation, TransactionKind kind,
                    const std::function<void(SqlSession&)>& body) override {
-    (kind == TransactionKind::kWrite ? writes : reads).emplace_back(operation);
+    (kind == TransactionKind::kRead ? reads : writes).emplace_back(operation);
+    if (kind == TransactionKind::kRedoableWrite) redoable_writes.emplace_back(operation);
     inner_.Transaction(operation, kind, body);
   }
 
   std::vector<std::string> writes;
+  std::vector<std::string> redoable_writes;  // of the writes, those that need no flush of their own
   std::vector<std::string> reads;
 
  private:
@@ -83,6 +86,7 @@ class OrderCommitsTest : public ::testing::Test {
 
   orders::StoredAnswer Create(const std::string& key, const std::string& patient_id) {
     database_->writes.clear();
+    database_->redoable_writes.clear();
     database_->reads.clear();
     return service_.CreateOrder({"user-1", "brand-1", {"labs:orders:write"}}, key,
                                 lab_orders::testing::WorkflowOrderBody(patient_id));
@@ -103,6 +107,9 @@ TEST_F(OrderCommitsTest, ANewPatientsOrderIsThreeCommits) {
   orders::StoredAnswer answer = Create("key-1", "patient-1");
   EXPECT_EQ(answer.status, 201);
   EXPECT_THAT(database_->writes, ElementsAre("ClaimKey", "SaveJunctionUser", "SaveJunctionOrder"));
+  // Two wait for the disk: the user's mapping is redone after a crash, and the Junction order's
+  // commit flushes it with itself.
+  EXPECT_THAT(database_->redoable_writes, ElementsAre("SaveJunctionUser"));
 }
 
 TEST_F(OrderCommitsTest, AKnownPatientsOrderIsTwoCommits) {
