@@ -47,7 +47,8 @@ void InsertOrderEvents(SqlSession& connection, const PhiCipher& cipher,
     while (select.Step()) endpoints.push_back(ReadEndpointRow(select, cipher));
   }
   std::int64_t sequence = 0;
-  {
+  // A new order (nothing before) has no events yet: one round trip less on its last commit.
+  if (before) {
     Statement select = connection.Query(
         "SELECT COALESCE(MAX(sequence), 0) FROM webhook_events WHERE order_id = ?1");
     select.Bind(1, after.id);
