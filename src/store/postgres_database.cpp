@@ -22,6 +22,9 @@ constexpr Oid kInt8Oid = 20;
 constexpr Oid kInt2Oid = 21;
 constexpr Oid kInt4Oid = 23;
 
+// What a redoable write runs after BEGIN: the server answers its COMMIT before the WAL flush.
+constexpr char kAsynchronousCommit[] = "SET LOCAL synchronous_commit TO off";
+
 // A transaction that PostgreSQL aborted to break a deadlock or a serialisation conflict: nothing
 // of it committed, so it can run again.
 struct TransientConflict : std::runtime_error {
@@ -194,8 +197,8 @@ class PostgresSession final : public SqlSession {
       // before it): one command of its own, as the extended protocol takes one a message.
       const bool asynchronous_commit = begin && !synchronous_;
       if (sent && asynchronous_commit) {
-        sent = PQsendQueryParams(conn, "SET LOCAL synchronous_commit TO off", 0, nullptr, nullptr,
-                                 nullptr, nullptr, 0) == 1;
+        sent = PQsendQueryParams(conn, kAsynchronousCommit, 0, nullptr, nullptr, nullptr, nullptr,
+                                 0) == 1;
       }
       if (sent && prepare) {
         sent = PQsendPrepare(conn, name.c_str(), Dialect(sql).c_str(), 0, nullptr) == 1;
@@ -244,8 +247,9 @@ class PostgresSession final : public SqlSession {
     const bool first = !sent_anything_;
     sent_anything_ = true;
     if (transactional_ && !began_) {
-      Result begin(PQexec(connection_.conn,
-                          synchronous_ ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit TO off"));
+      const std::string begin_sql =
+          synchronous_ ? "BEGIN" : std::string("BEGIN; ") + kAsynchronousCommit;
+      Result begin(PQexec(connection_.conn, begin_sql.c_str()));
       if (!begin || !Succeeded(begin.get())) Fail(begin.get(), first);
       began_ = true;
     }

@@ -100,11 +100,11 @@ class SqliteDatabase::Connection final : public SqlSession {
   // Names the caller in error messages from now on.
   void SetOperation(const char* operation) { operation_ = operation; }
 
-  // One transaction of its own (a read, or a write on ":memory:"): BEGIN, body, COMMIT.
-  void Transaction(const char* operation, const char* begin,
-                   const std::function<void(SqlSession&)>& body) {
+  // A reader's transaction: a deferred BEGIN, one snapshot for the body's statements, no lock
+  // on the writer. (Writes, ":memory:" ones included, go through the batches.)
+  void ReadTransaction(const char* operation, const std::function<void(SqlSession&)>& body) {
     operation_ = operation;
-    Run(begin);
+    Run("BEGIN");
     try {
       body(*this);
       Run("COMMIT");
@@ -391,8 +391,7 @@ void SqliteDatabase::Read(const char* operation, const std::function<void(SqlSes
     if (!reader) {
       reader = std::make_unique<Connection>(path_, busy_timeout_, Connection::Role::kReader);
     }
-    // A deferred BEGIN: one snapshot for the body's statements, no lock on the writer.
-    reader->Transaction(operation, "BEGIN", body);
+    reader->ReadTransaction(operation, body);
   } catch (...) {
     give_back();
     throw;
