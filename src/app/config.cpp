@@ -165,6 +165,8 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
   config.panels_path = vars.Get("LAB_ORDERS_PANELS", "config/panels.json");
   config.idempotency_ttl =
       std::chrono::seconds(vars.Integer("LAB_ORDERS_IDEMPOTENCY_TTL", 86400, 60, 30 * 86400));
+  config.replay_cache_keys =
+      std::size_t(vars.Integer("LAB_ORDERS_REPLAY_CACHE_KEYS", 10000, 0, 10000000));
   config.http_threads = int(vars.Integer("LAB_ORDERS_HTTP_THREADS", 64, 2, 4096));
   config.http_queue = int(vars.Integer("LAB_ORDERS_HTTP_QUEUE", 256, 1, 65536));
   config.shutdown_grace =

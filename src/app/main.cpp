@@ -71,7 +71,8 @@ Configuration comes from the environment (the contract: configuration), or a KEY
 LAB_ORDERS_CONFIG: LAB_ORDERS_ENV (production | development), LAB_ORDERS_LISTEN,
 LAB_ORDERS_DATABASE (sqlite:PATH or postgresql://user:pass@host:port/db?sslmode=...),
 LAB_ORDERS_DATABASE_POOL (16), LAB_ORDERS_DATABASE_WAIT_MS (1000), LAB_ORDERS_JWT_SECRET, LAB_ORDERS_JWT_PUBLIC_KEY, LAB_ORDERS_JWT_ISSUER,
-LAB_ORDERS_JWT_AUDIENCE, LAB_ORDERS_PANELS, LAB_ORDERS_IDEMPOTENCY_TTL, LAB_ORDERS_PHI_KEY,
+LAB_ORDERS_JWT_AUDIENCE, LAB_ORDERS_PANELS, LAB_ORDERS_IDEMPOTENCY_TTL,
+LAB_ORDERS_REPLAY_CACHE_KEYS (10000), LAB_ORDERS_PHI_KEY,
 LAB_ORDERS_HTTP_THREADS, LAB_ORDERS_HTTP_QUEUE, LAB_ORDERS_SHUTDOWN_GRACE_MS, JUNCTION_BASE_URL,
 JUNCTION_API_KEY, JUNCTION_CA_FILE, JUNCTION_TIMEOUT_MS, JUNCTION_WEBHOOK_SECRET.
 Concurrency: LAB_ORDERS_HTTP_THREADS (64) is how many connections are served at once (one
@@ -111,10 +112,10 @@ std::vector<std::string> PanelSlugsInSchema(const nlohmann::json& schema) {
 
 int Serve(const Config& config) {
   sigset_t signals = StopSignals();
-  std::unique_ptr<store::Store> store = OpenStore(config, /*starting_service=*/true);
+  SystemClock clock;
+  std::unique_ptr<store::Store> store = OpenStore(config, /*starting_service=*/true, &clock);
   const nlohmann::json& schema = http::LabOrderRequestSchema();
   orders::PanelCatalog panels = orders::LoadPanels(config.panels_path, PanelSlugsInSchema(schema));
-  SystemClock clock;
   RandomIdGenerator ids;
   auth::JwtVerifier verifier(config.jwt, clock);
   orders::RequestValidator validator(schema, clock);

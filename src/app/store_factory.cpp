@@ -12,7 +12,7 @@
 namespace lab_orders {
 namespace {
 
-std::unique_ptr<store::Store> OpenSqlite(const Config& config, bool starting_service) {
+std::unique_ptr<store::SqlStore> OpenSqlite(const Config& config, bool starting_service) {
   std::filesystem::path path = config.database.substr(std::string_view("sqlite:").size());
   if (path.empty()) throw ConfigError("LAB_ORDERS_DATABASE: sqlite: needs a file path");
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
@@ -28,7 +28,7 @@ std::unique_ptr<store::Store> OpenSqlite(const Config& config, bool starting_ser
   return store;
 }
 
-std::unique_ptr<store::Store> OpenPostgres(const Config& config) {
+std::unique_ptr<store::SqlStore> OpenPostgres(const Config& config) {
   store::PostgresOptions options;
   options.connection_string = store::PostgresConnectionString(config.database);
   options.pool_size = config.database_pool_size;
@@ -45,9 +45,15 @@ std::unique_ptr<store::Store> OpenPostgres(const Config& config) {
 
 }  // namespace
 
-std::unique_ptr<store::Store> OpenStore(const Config& config, bool starting_service) {
-  if (config.database.rfind("sqlite:", 0) == 0) return OpenSqlite(config, starting_service);
-  return OpenPostgres(config);
+std::unique_ptr<store::Store> OpenStore(const Config& config, bool starting_service,
+                                        const Clock* serving_clock) {
+  std::unique_ptr<store::SqlStore> store = config.database.rfind("sqlite:", 0) == 0
+                                               ? OpenSqlite(config, starting_service)
+                                               : OpenPostgres(config);
+  if (serving_clock) {
+    store->CacheFinishedKeys(config.replay_cache_keys, config.idempotency_ttl, *serving_clock);
+  }
+  return store;
 }
 
 }  // namespace lab_orders

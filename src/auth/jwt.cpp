@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "auth/verified_tokens.h"
 #include "lab_orders/common/encoding.h"
 
 namespace lab_orders::auth {
@@ -23,6 +24,8 @@ using nlohmann::json;
 
 // Far above any real bearer token, and small enough that the header's JSON is never a cost.
 constexpr std::size_t kMaxTokenBytes = 8 * 1024;
+// Verified tokens kept: a few per client, each until it expires.
+constexpr std::size_t kVerifiedTokensKept = 4096;
 // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output.
 constexpr std::size_t kMinHs256SecretBytes = 32;
 // RFC 7518 §3.3: RS256 keys of 2048 bits or more.
@@ -319,7 +322,10 @@ const char* AuthFailureName(AuthFailure failure) {
 }
 
 JwtVerifier::JwtVerifier(JwtSettings settings, const Clock& clock)
-    : settings_(std::move(settings)), clock_(clock), keys_(std::make_unique<Keys>()) {
+    : settings_(std::move(settings)),
+      clock_(clock),
+      keys_(std::make_unique<Keys>()),
+      verified_(std::make_unique<VerifiedTokens>(kVerifiedTokensKept)) {
   if (!settings_.hs256_secret && !settings_.public_key_pem) {
     throw std::invalid_argument("JWT verification needs an HS256 secret or a public key");
   }
@@ -356,7 +362,28 @@ JwtVerifier::JwtVerifier(JwtSettings settings, const Clock& clock)
 
 JwtVerifier::~JwtVerifier() = default;
 
+std::optional<AuthFailure> JwtVerifier::CheckTimes(double expires_at,
+                                                   std::optional<double> not_before) const {
+  using SecondsAsDouble = std::chrono::duration<double>;
+  const double now = SecondsAsDouble(clock_.Now().time_since_epoch()).count();
+  const double leeway = SecondsAsDouble(settings_.leeway).count();
+  if (now > expires_at + leeway) return AuthFailure::kExpired;
+  if (not_before && now + leeway < *not_before) return AuthFailure::kNotYetValid;
+  return std::nullopt;
+}
+
 std::variant<Principal, AuthFailure> JwtVerifier::Verify(std::string_view token) const {
+  if (std::optional<VerifiedToken> verified = verified_->Find(token)) {
+    if (std::optional<AuthFailure> failure =
+            CheckTimes(verified->expires_at, verified->not_before)) {
+      return *failure;
+    }
+    return std::move(verified->principal);
+  }
+  return VerifyFully(token);
+}
+
+std::variant<Principal, AuthFailure> JwtVerifier::VerifyFully(std::string_view token) const {
   // ---- structure: three base64url parts, header and payload JSON objects ----
   if (token.empty() || token.size() > kMaxTokenBytes) return AuthFailure::kMalformed;
   std::size_t first_dot = token.find('.');
@@ -402,17 +429,15 @@ std::variant<Principal, AuthFailure> JwtVerifier::Verify(std::string_view token)
   }
 
   // ---- claims: only now are they the issuer's word ----
-  using SecondsAsDouble = std::chrono::duration<double>;
-  const double now = SecondsAsDouble(clock_.Now().time_since_epoch()).count();
-  const double leeway = SecondsAsDouble(settings_.leeway).count();
   auto exp = claims->find("exp");
-  if (exp == claims->end() || !exp->is_number() || now > exp->get<double>() + leeway) {
-    return AuthFailure::kExpired;
-  }
+  if (exp == claims->end() || !exp->is_number()) return AuthFailure::kExpired;
+  const double expires_at = exp->get<double>();
+  if (std::optional<AuthFailure> failure = CheckTimes(expires_at, std::nullopt)) return *failure;
   auto nbf = claims->find("nbf");
-  if (nbf != claims->end() && (!nbf->is_number() || now + leeway < nbf->get<double>())) {
-    return AuthFailure::kNotYetValid;
-  }
+  if (nbf != claims->end() && !nbf->is_number()) return AuthFailure::kNotYetValid;
+  const std::optional<double> not_before =
+      nbf != claims->end() ? std::optional<double>(nbf->get<double>()) : std::nullopt;
+  if (std::optional<AuthFailure> failure = CheckTimes(expires_at, not_before)) return *failure;
   if (settings_.issuer) {
     auto iss = claims->find("iss");
     if (iss == claims->end() || !iss->is_string() ||
@@ -435,6 +460,7 @@ std::variant<Principal, AuthFailure> JwtVerifier::Verify(std::string_view token)
     if (!scope->is_string()) return AuthFailure::kMissingClaims;
     principal.scopes = SplitScopes(scope->get_ref<const std::string&>());
   }
+  verified_->Remember(token, VerifiedToken{principal, expires_at, not_before});
   return principal;
 }
 

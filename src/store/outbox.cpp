@@ -67,7 +67,7 @@ void InsertOrderEvents(SqlSession& connection, const PhiCipher& cipher,
         .Bind(5, model::EventEnvelope(event, FormatRfc3339(occurred_at)).dump())
         .Bind(6, sequence)
         .Bind(7, created_at)
-        .Run();
+        .Defer();
     for (const WebhookEndpoint& endpoint : endpoints) {
       if (!Subscribed(endpoint.event_types, event.type)) continue;
       Statement delivery = connection.Query(
@@ -80,7 +80,7 @@ void InsertOrderEvents(SqlSession& connection, const PhiCipher& cipher,
           .Bind(4, after.id)
           .Bind(5, sequence)
           .Bind(6, created_at)
-          .Run();
+          .Defer();
     }
   }
 }

@@ -2,8 +2,10 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cctype>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <stdexcept>
 #include <string_view>
@@ -150,100 +152,35 @@ class PostgresSession final : public SqlSession {
   bool Began() const { return began_; }
 
   void Commit() {
-    if (!began_) return;  // the body ran no statement: nothing to commit
-    Result result(PQexec(connection_.conn, "COMMIT"));
-    if (!result || !Succeeded(result.get())) {
-      // Whether a COMMIT whose answer was lost took effect is unknown: never retried here.
-      ThrowMapped(result.get(), operation_, !connection_.Broken());
-    }
+    // A check may refuse the transaction: the statements it checks are sent, and checked, before
+    // COMMIT is. Unchecked ones go in one pipeline with the COMMIT: one that fails makes the
+    // server skip the COMMIT, so nothing of the transaction commits.
+    const bool checked =
+        std::any_of(deferred_.begin(), deferred_.end(),
+                    [](const Deferred& statement) { return bool(statement.check); });
+    // A transaction's first exchange is retried on another connection when this one turns out
+    // stale; one carrying its COMMIT must not be (it may have committed), so it is not the first.
+    if (checked || (!deferred_.empty() && !sent_anything_)) Exchange(nullptr, nullptr, false);
+    if (!began_ && deferred_.empty()) return;  // the body ran no statement: nothing to commit
+    Exchange(nullptr, nullptr, true);
   }
 
   SqlResult Execute(const std::string& sql, const std::vector<SqlValue>& params) override {
-    // Parameters go as text: PostgreSQL gives each the type it inferred when it prepared the
-    // statement, NULLs included.
-    std::vector<const char*> values(params.size(), nullptr);
-    std::vector<std::string> numbers;
-    numbers.reserve(params.size());
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      if (const auto* text = std::get_if<std::string>(&params[i])) {
-        values[i] = text->c_str();
-      } else if (const auto* number = std::get_if<std::int64_t>(&params[i])) {
-        values[i] = numbers.emplace_back(std::to_string(*number)).c_str();
-      }
-    }
+    return Exchange(&sql, &params, false);
+  }
 
-    auto cached = connection_.prepared.find(sql);
-    const bool prepare = cached == connection_.prepared.end();
-    const bool begin = transactional_ && !began_;
-    const std::string name =
-        prepare ? "s" + std::to_string(connection_.prepared.size() + 1) : cached->second;
-    const int count = static_cast<int>(params.size());
-
-    const bool first = !sent_anything_;
-    sent_anything_ = true;
-    Result result;
-    if (!prepare && !begin) {
-      result.reset(PQexecPrepared(connection_.conn, name.c_str(), count, values.data(), nullptr,
-                                  nullptr, 0));
-      if (!result || !Succeeded(result.get())) Fail(result.get(), first);
-    } else {
-      // BEGIN, the statement's preparation and its execution go in one pipeline: one round trip.
-      PGconn* conn = connection_.conn;
-      bool sent = PQenterPipelineMode(conn) == 1;
-      if (sent && begin) {
-        sent = PQsendQueryParams(conn, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
-      }
-      // A redoable write's commit need not wait for the WAL flush (the server answers COMMIT
-      // before it): one command of its own, as the extended protocol takes one a message.
-      const bool asynchronous_commit = begin && !synchronous_;
-      if (sent && asynchronous_commit) {
-        sent = PQsendQueryParams(conn, kAsynchronousCommit, 0, nullptr, nullptr, nullptr, nullptr,
-                                 0) == 1;
-      }
-      if (sent && prepare) {
-        sent = PQsendPrepare(conn, name.c_str(), Dialect(sql).c_str(), 0, nullptr) == 1;
-      }
-      if (sent) {
-        sent =
-            PQsendQueryPrepared(conn, name.c_str(), count, values.data(), nullptr, nullptr, 0) == 1;
-      }
-      if (sent) sent = PQpipelineSync(conn) == 1;
-      if (!sent) {
-        PQexitPipelineMode(conn);
-        Fail(nullptr, first);
-      }
-      // One result for each command sent, each followed by a null, then the sync's.
-      const int preamble = (begin ? 1 : 0) + (asynchronous_commit ? 1 : 0);
-      const int commands = preamble + (prepare ? 1 : 0) + 1;
-      Result failure;
-      for (int command = 0; command < commands; ++command) {
-        Result last;
-        while (PGresult* piece = PQgetResult(conn)) last.reset(piece);
-        if (!last) {  // the connection broke: no answer at all
-          PQexitPipelineMode(conn);
-          Fail(nullptr, first);
-        }
-        const bool ok = Succeeded(last.get());
-        if (begin && command == 0 && ok) began_ = true;  // to be rolled back if what follows fails
-        // A prepared statement outlives a rollback: it is the connection's from now on.
-        if (prepare && command == preamble && ok) connection_.prepared.emplace(sql, name);
-        if (!failure && !ok) {
-          failure = std::move(last);  // the first failure; the rest were aborted after it
-        } else if (command == commands - 1) {
-          result = std::move(last);
-        }
-      }
-      Result sync(PQgetResult(conn));
-      PQexitPipelineMode(conn);
-      if (failure) Fail(failure.get(), false);
-      if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) Fail(nullptr, first);
+  void Defer(std::string sql, std::vector<SqlValue> params, DeferredCheck check) override {
+    if (!transactional_) {  // autocommit: nothing to hold it for
+      SqlSession::Defer(std::move(sql), std::move(params), std::move(check));
+      return;
     }
-    return ReadResult(result.get());
+    deferred_.push_back(Deferred{std::move(sql), std::move(params), std::move(check)});
   }
 
   // Constant SQL without values (the store's DDL), in the simple protocol, which runs several
   // statements in one go.
   void ExecScript(const std::string& sql) override {
+    if (!deferred_.empty()) Exchange(nullptr, nullptr, false);  // in the order given
     const bool first = !sent_anything_;
     sent_anything_ = true;
     if (transactional_ && !began_) {
@@ -273,12 +210,159 @@ class PostgresSession final : public SqlSession {
     ThrowMapped(result, operation_, connected);
   }
 
+  struct Deferred {
+    std::string sql;
+    std::vector<SqlValue> params;
+    DeferredCheck check;
+  };
+
+  // One pipeline, one round trip: BEGIN (when the transaction has not begun), the deferred
+  // statements, then sql (when given; its result is returned) or COMMIT (when commit). Each
+  // statement new to the connection is prepared in the same pipeline. The deferred statements'
+  // checks run once every answer is in.
+  SqlResult Exchange(const std::string* sql, const std::vector<SqlValue>* params, bool commit) {
+    std::vector<Deferred> batch = std::move(deferred_);
+    deferred_.clear();
+    // Every statement of the pipeline: the deferred ones, then sql.
+    struct Queued {
+      const std::string* sql;
+      const std::vector<SqlValue>* params;
+    };
+    std::vector<Queued> statements;
+    statements.reserve(batch.size() + 1);
+    for (const Deferred& statement : batch)
+      statements.push_back({&statement.sql, &statement.params});
+    if (sql) statements.push_back({sql, params});
+
+    // What each answer in the pipeline belongs to.
+    enum class Step { kBegin, kAsynchronousCommit, kPrepare, kExecute, kCommit };
+    struct Sent {
+      Step step;
+      std::size_t statement = 0;  // kPrepare, kExecute: the index in statements
+      std::string name;           // kPrepare: the name it is prepared under
+    };
+    std::vector<Sent> sent;
+    const bool first = !sent_anything_;
+    sent_anything_ = true;
+    const bool begin = transactional_ && !began_;
+
+    PGconn* conn = connection_.conn;
+    bool ok = PQenterPipelineMode(conn) == 1;
+    auto send_simple = [&](const char* text, Step step) {
+      if (ok) ok = PQsendQueryParams(conn, text, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+      sent.push_back(Sent{step, 0, {}});
+    };
+    if (begin) {
+      send_simple("BEGIN", Step::kBegin);
+      // A redoable write's commit need not wait for the WAL flush (the server answers COMMIT
+      // before it): one command of its own, as the extended protocol takes one a message.
+      if (!synchronous_) send_simple(kAsynchronousCommit, Step::kAsynchronousCommit);
+    }
+    // Statements prepared in this pipeline, by their SQL: few, so a list.
+    std::vector<std::pair<const std::string*, std::string>> preparing;
+    std::vector<std::string> numbers;  // integers as text, while they are sent
+    for (std::size_t i = 0; i < statements.size() && ok; ++i) {
+      const std::string& text = *statements[i].sql;
+      const std::vector<SqlValue>& values = *statements[i].params;
+      std::string name;
+      if (auto cached = connection_.prepared.find(text); cached != connection_.prepared.end()) {
+        name = cached->second;
+      } else if (auto pending =
+                     std::find_if(preparing.begin(), preparing.end(),
+                                  [&](const auto& entry) { return *entry.first == text; });
+                 pending != preparing.end()) {
+        name = pending->second;
+      } else {
+        name = "s" + std::to_string(connection_.prepared.size() + preparing.size() + 1);
+        preparing.emplace_back(&text, name);
+        ok = PQsendPrepare(conn, name.c_str(), Dialect(text).c_str(), 0, nullptr) == 1;
+        sent.push_back(Sent{Step::kPrepare, i, name});
+      }
+      // Parameters go as text: PostgreSQL gives each the type it inferred when it prepared the
+      // statement, NULLs included.
+      std::vector<const char*> pointers(values.size(), nullptr);
+      numbers.clear();
+      numbers.reserve(values.size());
+      for (std::size_t p = 0; p < values.size(); ++p) {
+        if (const auto* string = std::get_if<std::string>(&values[p])) {
+          pointers[p] = string->c_str();
+        } else if (const auto* number = std::get_if<std::int64_t>(&values[p])) {
+          pointers[p] = numbers.emplace_back(std::to_string(*number)).c_str();
+        }
+      }
+      // libpq copies the values into its output buffer here: they need not outlive the call.
+      if (ok) {
+        ok = PQsendQueryPrepared(conn, name.c_str(), static_cast<int>(pointers.size()),
+                                 pointers.data(), nullptr, nullptr, 0) == 1;
+      }
+      sent.push_back(Sent{Step::kExecute, i, {}});
+    }
+    if (commit) send_simple("COMMIT", Step::kCommit);
+    if (ok) ok = PQpipelineSync(conn) == 1;
+    if (!ok) {
+      PQexitPipelineMode(conn);
+      Fail(nullptr, first && !commit);
+    }
+
+    // One result for each command sent, each followed by a null, then the sync's.
+    std::vector<std::int64_t> changed(statements.size(), 0);
+    Result failure;
+    std::size_t checked = 0;  // statements before the first failure: their checks run first
+    Result last_result;
+    for (const Sent& command : sent) {
+      Result last;
+      while (PGresult* piece = PQgetResult(conn)) last.reset(piece);
+      if (!last) {  // the connection broke: no answer at all
+        PQexitPipelineMode(conn);
+        // Whether a COMMIT whose answer was lost took effect is unknown: never retried.
+        Fail(nullptr, first && !commit);
+      }
+      const bool succeeded = Succeeded(last.get());
+      if (command.step == Step::kBegin && succeeded) began_ = true;  // rolled back on a failure
+      // A prepared statement outlives a rollback: it is the connection's from now on.
+      if (command.step == Step::kPrepare && succeeded) {
+        connection_.prepared.emplace(*statements[command.statement].sql, command.name);
+      }
+      if (!succeeded) {
+        if (!failure) {  // the first; the rest were aborted after it
+          failure = std::move(last);
+          checked = command.step == Step::kPrepare || command.step == Step::kExecute
+                        ? command.statement
+                    : command.step == Step::kCommit ? statements.size()
+                                                    : 0;
+        }
+        continue;
+      }
+      if (command.step == Step::kExecute) {
+        if (command.statement == batch.size()) {  // sql's
+          last_result = std::move(last);
+        } else {
+          const char* tuples = PQcmdTuples(last.get());
+          changed[command.statement] = (tuples && *tuples) ? std::stoll(tuples) : 0;
+        }
+      }
+      if (command.step == Step::kCommit) began_ = false;  // committed: nothing to roll back
+    }
+    Result sync(PQgetResult(conn));
+    PQexitPipelineMode(conn);
+    // A check says first what went wrong before the statement that failed, as it would have
+    // had each statement run alone.
+    if (!failure) checked = batch.size();
+    for (std::size_t i = 0; i < std::min(checked, batch.size()); ++i) {
+      if (batch[i].check) batch[i].check(changed[i]);
+    }
+    if (failure) Fail(failure.get(), false);
+    if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) Fail(nullptr, first && !commit);
+    return last_result ? ReadResult(last_result.get()) : SqlResult{};
+  }
+
   Connection& connection_;
   const char* operation_;
   const bool transactional_;
   const bool synchronous_;
   bool began_ = false;
   bool sent_anything_ = false;
+  std::vector<Deferred> deferred_;  // sent with the next statement or the COMMIT
 };
 
 }  // namespace
@@ -291,20 +375,26 @@ class PostgresDatabase::Pool {
         acquire_timeout_(options.acquire_timeout) {}
 
   // A connection for one transaction: an idle one, else a new one while the pool has room, else
-  // the first to come back within the acquire timeout.
+  // one handed over within the acquire timeout. Waiters are served in the order they came, so
+  // under load every request waits about as long (the waits' tail is the queue, not bad luck).
   std::unique_ptr<Connection> Acquire(const std::string& where) {
     {
       std::unique_lock lock(mutex_);
-      if (!returned_.wait_for(lock, acquire_timeout_,
-                              [&] { return !idle_.empty() || open_ < size_; })) {
-        throw StoreUnavailable(where + "no PostgreSQL connection became free in time");
+      if (waiters_.empty() && !idle_.empty()) return TakeIdle();
+      if (waiters_.empty() && open_ < size_) {
+        ++open_;
+      } else {
+        Waiter waiter;
+        waiters_.push_back(&waiter);
+        const bool served =
+            waiter.ready.wait_for(lock, acquire_timeout_, [&] { return waiter.served; });
+        if (!served) {
+          waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &waiter));
+          throw StoreUnavailable(where + "no PostgreSQL connection became free in time");
+        }
+        if (waiter.connection) return std::move(waiter.connection);
+        // Served with room for a new connection (one was closed): open_ already counts it.
       }
-      if (!idle_.empty()) {
-        std::unique_ptr<Connection> connection = std::move(idle_.back());
-        idle_.pop_back();
-        return connection;
-      }
-      ++open_;
     }
     // Connecting takes a round trip or more: outside the lock.
     std::unique_ptr<Connection> connection = Connect(connection_string_);
@@ -315,38 +405,69 @@ class PostgresDatabase::Pool {
     return connection;
   }
 
-  // Back to the pool, or closed when it broke or was left inside a transaction.
+  // Back to the first waiter, else to the pool; closed when it broke or was left inside a
+  // transaction.
   void Release(std::unique_ptr<Connection> connection) {
     if (connection->Broken() || PQtransactionStatus(connection->conn) != PQTRANS_IDLE) {
       connection.reset();
       Discard();
       return;
     }
-    {
-      std::lock_guard lock(mutex_);
-      idle_.push_back(std::move(connection));
+    std::lock_guard lock(mutex_);
+    if (Waiter* waiter = NextWaiter()) {
+      waiter->connection = std::move(connection);
+      waiter->ready.notify_one();
+      return;
     }
-    returned_.notify_one();
+    idle_.push_back(std::move(connection));
   }
 
   int size() const { return size_; }
 
+  int waiting() const {
+    std::lock_guard lock(mutex_);
+    return static_cast<int>(waiters_.size());
+  }
+
  private:
+  struct Waiter {
+    std::condition_variable ready;
+    bool served = false;
+    std::unique_ptr<Connection> connection;  // null when served with room for a new one
+  };
+
+  std::unique_ptr<Connection> TakeIdle() {
+    std::unique_ptr<Connection> connection = std::move(idle_.back());
+    idle_.pop_back();
+    return connection;
+  }
+
+  // The longest waiting, taken off the queue and marked served; null when none waits.
+  Waiter* NextWaiter() {
+    if (waiters_.empty()) return nullptr;
+    Waiter* waiter = waiters_.front();
+    waiters_.pop_front();
+    waiter->served = true;
+    return waiter;
+  }
+
+  // A connection closed: its place goes to the first waiter, or back to the pool.
   void Discard() {
-    {
-      std::lock_guard lock(mutex_);
-      --open_;
+    std::lock_guard lock(mutex_);
+    if (Waiter* waiter = NextWaiter()) {
+      waiter->ready.notify_one();  // open_ unchanged: the place is the waiter's
+      return;
     }
-    returned_.notify_one();
+    --open_;
   }
 
   const std::string connection_string_;
   const int size_;
   const std::chrono::milliseconds acquire_timeout_;
-  std::mutex mutex_;
-  std::condition_variable returned_;
+  mutable std::mutex mutex_;
+  std::deque<Waiter*> waiters_;                    // first come, first served
   std::vector<std::unique_ptr<Connection>> idle_;  // the last returned is the first reused
-  int open_ = 0;                                   // idle and in use
+  int open_ = 0;                                   // idle, in use and being opened
 };
 
 PostgresDatabase::PostgresDatabase(const PostgresOptions& options) {
@@ -357,6 +478,8 @@ PostgresDatabase::PostgresDatabase(const PostgresOptions& options) {
 }
 
 PostgresDatabase::~PostgresDatabase() = default;
+
+int PostgresDatabase::WaitingForConnection() const { return pool_->waiting(); }
 
 void PostgresDatabase::Transaction(const char* operation, TransactionKind kind,
                                    const std::function<void(SqlSession&)>& body) {

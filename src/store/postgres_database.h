@@ -27,6 +27,9 @@ class PostgresDatabase final : public SqlDatabase {
   void Transaction(const char* operation, TransactionKind kind,
                    const std::function<void(SqlSession&)>& body) override;
 
+  // Transactions waiting for a connection now (served first come, first served).
+  int WaitingForConnection() const;
+
  private:
   class Pool;
   std::unique_ptr<Pool> pool_;

@@ -275,7 +275,7 @@ void InsertJob(SqlSession& connection, const NewJob& job, TimePoint created_at) 
       .Bind(4, job.payload)
       .Bind(5, EpochMillis(job.due_at))
       .Bind(6, EpochMillis(created_at))
-      .Run();
+      .Defer();
 }
 
 }  // namespace lab_orders::store

@@ -166,6 +166,13 @@ CREATE TABLE webhook_attempts (
   PRIMARY KEY (delivery_id, attempt)
 );
 )sql"},
+    // The job runner's poll for due jobs walks this index in order and stops at its limit. With
+    // (state, due_at) alone, PostgreSQL filtered and sorted every queued, unleased job on each
+    // poll (3 to 4 ms with a few thousand waiting).
+    {4, R"sql(
+CREATE INDEX jobs_ready ON jobs (due_at, id) WHERE state = 'queued' AND locked_until IS NULL;
+DROP INDEX jobs_due;
+)sql"},
 };
 
 inline constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;

@@ -14,6 +14,7 @@
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/ids.h"
 #include "lab_orders/store/sql_store.h"
+#include "store/finished_keys.h"
 #include "store/outbox.h"
 #include "store/row_codecs.h"
 #include "store/sql_session.h"
@@ -23,6 +24,13 @@ namespace lab_orders::store {
 namespace {
 
 using std::chrono::system_clock;
+
+// A deferred write's check that it changed exactly one row; a bug in the caller otherwise.
+SqlSession::DeferredCheck ExpectOneRow(const char* otherwise) {
+  return [otherwise](std::int64_t changed) {
+    if (changed != 1) throw std::logic_error(otherwise);
+  };
+}
 
 // Says why a phase's guarded UPDATE of the key moved nothing. Recovery points only move forward:
 // a phase for a missing key, a finished key, a key already past the phase or a key of another
@@ -106,7 +114,7 @@ void InsertOrderRow(SqlSession& connection, const OrderRow& row) {
       .Bind(16, order.version)
       .Bind(17, order.external_order_id)
       .Bind(18, row.metadata)
-      .Run();
+      .Defer();
 }
 
 // Reads kKeyColumns, the first columns of row.
@@ -131,17 +139,42 @@ IdempotencyRecord ReadKeyRow(const Statement& row, const PhiCipher& cipher) {
 
 std::optional<IdempotencyRecord> SqlStore::FindFinishedKey(const std::string& brand_id,
                                                            const std::string& key) {
-  // One statement on the key row alone: a finished key never changes again, so its replay (the
-  // common retry) needs no transaction, no lock and no order.
-  return Transact("FindFinishedKey", TransactionKind::kRead,
-                  [&](SqlSession& db) -> std::optional<IdempotencyRecord> {
-                    Statement finished = db.Query(std::string("SELECT ") + kKeyColumns +
-                                                  " FROM idempotency_keys WHERE brand_id = ?1 "
-                                                  "AND key = ?2 AND recovery_point = 'finished'");
-                    finished.Bind(1, brand_id).Bind(2, key);
-                    if (!finished.Step()) return std::nullopt;
-                    return ReadKeyRow(finished, cipher_);
-                  });
+  // A finished key never changes again: its answer may come from memory.
+  auto record_of = [&](const FinishedKey& finished) {
+    IdempotencyRecord record;
+    record.brand_id = brand_id;
+    record.key = key;
+    record.fingerprint = finished.fingerprint;
+    record.recovery_point = RecoveryPoint::kFinished;
+    record.order_id = finished.order_id;
+    record.response_status = finished.response_status;
+    record.response_body =
+        cipher_.Decrypt(finished.sealed_body, ResponseAssociatedData(brand_id, key));
+    record.created_at = finished.created_at;
+    return record;
+  };
+  if (finished_keys_) {
+    if (std::optional<FinishedKey> cached = finished_keys_->Find(brand_id, key)) {
+      return record_of(*cached);
+    }
+  }
+  // One statement on the key row alone, so its replay needs no transaction, no lock and no order.
+  std::optional<FinishedKey> finished = Transact(
+      "FindFinishedKey", TransactionKind::kRead, [&](SqlSession& db) -> std::optional<FinishedKey> {
+        Statement select = db.Query(
+            "SELECT fingerprint, order_id, response_status, response_body, created_at "
+            "FROM idempotency_keys WHERE brand_id = ?1 AND key = ?2 "
+            "AND recovery_point = 'finished'");
+        select.Bind(1, brand_id).Bind(2, key);
+        if (!select.Step()) return std::nullopt;
+        return FinishedKey{select.Text(0), select.OptionalText(1),
+                           static_cast<int>(select.Integer(2)), select.Text(3),
+                           FromEpochMillis(select.Integer(4))};
+      });
+  if (!finished) return std::nullopt;
+  IdempotencyRecord record = record_of(*finished);  // decrypted first: only a good one is kept
+  if (finished_keys_) finished_keys_->Remember(brand_id, key, std::move(*finished));
+  return record;
 }
 
 Claim SqlStore::ClaimKey(const std::string& brand_id, const std::string& key,
@@ -237,29 +270,41 @@ void SqlStore::SaveJunctionUser(const std::string& brand_id, const std::string& 
   // answers with the same user) and saves it again; and the Junction order's commit that must
   // follow before anything is answered makes it durable with itself. So it costs no flush of its
   // own.
-  Transact("SaveJunctionUser", TransactionKind::kRedoableWrite, [&](SqlSession& db) {
-    // The phase moves the key forward from the point before it, or repeats (a request that
-    // outlived its lease and the completer can both get here; the mapping is the same).
-    Statement advance = db.Query(
-        "UPDATE idempotency_keys SET recovery_point = 'user_ensured' WHERE brand_id = ?1 "
-        "AND key = ?2 AND order_id = ?3 AND recovery_point IN ('order_recorded', 'user_ensured')");
-    advance.Bind(1, brand_id).Bind(2, key).Bind(3, order_id);
-    if (advance.Run() != 1) {
+  struct PhaseRefused {};
+  try {
+    Transact("SaveJunctionUser", TransactionKind::kRedoableWrite, [&](SqlSession& db) {
+      // The phase moves the key forward from the point before it, or repeats (a request that
+      // outlived its lease and the completer can both get here; the mapping is the same). The
+      // three writes go together (deferred), each checked before the commit.
+      Statement advance = db.Query(
+          "UPDATE idempotency_keys SET recovery_point = 'user_ensured' WHERE brand_id = ?1 "
+          "AND key = ?2 AND order_id = ?3 AND recovery_point IN ('order_recorded', "
+          "'user_ensured')");
+      advance.Bind(1, brand_id).Bind(2, key).Bind(3, order_id).Defer([](std::int64_t changed) {
+        if (changed != 1) throw PhaseRefused{};  // rolls back what went with it
+      });
+
+      Statement upsert = db.Query(
+          "INSERT INTO junction_users (client_user_id, junction_user_id, created_at) "
+          "VALUES (?1, ?2, ?3) "
+          "ON CONFLICT (client_user_id) DO UPDATE SET junction_user_id = "
+          "excluded.junction_user_id");
+      upsert.Bind(1, client_user_id).Bind(2, junction_user_id).Bind(3, timestamp).Defer();
+
+      Statement update = db.Query(
+          "UPDATE lab_orders SET junction_user_id = ?3, updated_at = ?4, version = version + 1 "
+          "WHERE id = ?1 AND brand_id = ?2");
+      update.Bind(1, order_id)
+          .Bind(2, brand_id)
+          .Bind(3, junction_user_id)
+          .Bind(4, timestamp)
+          .Defer(ExpectOneRow("store: no such order"));
+    });
+  } catch (const PhaseRefused&) {
+    Transact("SaveJunctionUser", TransactionKind::kRead, [&](SqlSession& db) {
       ThrowWhyPhaseRefused(db, brand_id, key, order_id, RecoveryPoint::kUserEnsured);
-    }
-
-    Statement upsert = db.Query(
-        "INSERT INTO junction_users (client_user_id, junction_user_id, created_at) "
-        "VALUES (?1, ?2, ?3) "
-        "ON CONFLICT (client_user_id) DO UPDATE SET junction_user_id = excluded.junction_user_id");
-    upsert.Bind(1, client_user_id).Bind(2, junction_user_id).Bind(3, timestamp).Run();
-
-    Statement update = db.Query(
-        "UPDATE lab_orders SET junction_user_id = ?3, updated_at = ?4, version = version + 1 "
-        "WHERE id = ?1 AND brand_id = ?2");
-    update.Bind(1, order_id).Bind(2, brand_id).Bind(3, junction_user_id).Bind(4, timestamp).Run();
-    if (db.ChangedRows() != 1) throw std::logic_error("store: no such order");
-  });
+    });
+  }
 }
 
 void SqlStore::SaveJunctionOrder(const std::string& key, const model::LabOrder& order,
@@ -276,58 +321,67 @@ void SqlStore::SaveJunctionOrder(const std::string& key, const model::LabOrder& 
   // The body is sealed too: the store cannot know what a response carries.
   const std::string sealed_body =
       cipher_.Encrypt(body, ResponseAssociatedData(order.brand_id, key));
-  Transact("SaveJunctionOrder", TransactionKind::kWrite, [&](SqlSession& db) {
-    // The key goes from either point before this phase (user_ensured; or order_recorded, when the
-    // patient's Junction user was known already) straight to its answer.
-    Statement finish = db.Query(
-        "UPDATE idempotency_keys SET response_status = ?4, response_body = ?5, "
-        "recovery_point = 'finished', locked_until = NULL WHERE brand_id = ?1 AND key = ?2 "
-        "AND order_id = ?3 AND recovery_point IN ('order_recorded', 'user_ensured')");
-    finish.Bind(1, order.brand_id)
-        .Bind(2, key)
-        .Bind(3, order.id)
-        .Bind(4, std::int64_t{status})
-        .Bind(5, sealed_body);
-    if (finish.Run() != 1) {
-      // A repeat of this phase: it committed once, with the first step, and since then the order
-      // and its jobs belong to the workflow. Writing again would queue a second workflow or
-      // restart an ended one. (A request that outlived its lease while the completer finished
-      // its key ends here.) A key left at junction_order_created by an older version takes only
-      // its answer.
-      Statement select = db.Query(
-          "SELECT k.recovery_point, o.junction_order_id FROM idempotency_keys k "
-          "JOIN lab_orders o ON o.id = k.order_id "
-          "WHERE k.brand_id = ?1 AND k.key = ?2 AND k.order_id = ?3");
-      select.Bind(1, order.brand_id).Bind(2, key).Bind(3, order.id);
-      if (!select.Step()) {
-        throw std::logic_error("store: no such order recorded under this idempotency key");
-      }
-      const RecoveryPoint point = ParseRecoveryPoint(select.Text(0));
-      if (point < RecoveryPoint::kJunctionOrderCreated) {
-        throw std::logic_error("store: the recovery point would jump a phase");
-      }
-      if (select.OptionalText(1) != order.junction_order_id) {
-        throw std::logic_error("store: the order already has another Junction order");
-      }
-      if (point == RecoveryPoint::kJunctionOrderCreated)
-        FinishKeyRow(db, order.brand_id, key, status, sealed_body);
-      return;
-    }
+  // The common case is one transaction whose writes all go with its commit: the key's guarded
+  // move to its answer, the order's ids, the first step and the brand's event.
+  struct RepeatedPhase {};
+  try {
+    Transact("SaveJunctionOrder", TransactionKind::kWrite, [&](SqlSession& db) {
+      // The key goes from either point before this phase (user_ensured; or order_recorded, when
+      // the patient's Junction user was known already) straight to its answer.
+      Statement finish = db.Query(
+          "UPDATE idempotency_keys SET response_status = ?4, response_body = ?5, "
+          "recovery_point = 'finished', locked_until = NULL WHERE brand_id = ?1 AND key = ?2 "
+          "AND order_id = ?3 AND recovery_point IN ('order_recorded', 'user_ensured')");
+      finish.Bind(1, order.brand_id)
+          .Bind(2, key)
+          .Bind(3, order.id)
+          .Bind(4, std::int64_t{status})
+          .Bind(5, sealed_body)
+          .Defer([](std::int64_t changed) {
+            if (changed != 1) throw RepeatedPhase{};  // rolls back what went with it
+          });
 
-    Statement update = db.Query(
-        "UPDATE lab_orders SET junction_user_id = ?3, junction_order_id = ?4, status = ?5, "
-        "updated_at = ?6, version = version + 1 WHERE id = ?1 AND brand_id = ?2");
-    update.Bind(1, order.id)
-        .Bind(2, order.brand_id)
-        .Bind(3, order.junction_user_id)
-        .Bind(4, order.junction_order_id)
-        .Bind(5, order.status)
-        .Bind(6, updated_at)
-        .Run();
-    if (db.ChangedRows() != 1) throw std::logic_error("store: no such order");
-    InsertJob(db, first_step, now);
-    // The brand hears of the order once it is made at Junction: the moment its 201 is real.
-    InsertOrderEvents(db, cipher_, std::nullopt, order);
+      Statement update = db.Query(
+          "UPDATE lab_orders SET junction_user_id = ?3, junction_order_id = ?4, status = ?5, "
+          "updated_at = ?6, version = version + 1 WHERE id = ?1 AND brand_id = ?2");
+      update.Bind(1, order.id)
+          .Bind(2, order.brand_id)
+          .Bind(3, order.junction_user_id)
+          .Bind(4, order.junction_order_id)
+          .Bind(5, order.status)
+          .Bind(6, updated_at)
+          .Defer(ExpectOneRow("store: no such order"));
+      InsertJob(db, first_step, now);
+      // The brand hears of the order once it is made at Junction: the moment its 201 is real.
+      InsertOrderEvents(db, cipher_, std::nullopt, order);
+    });
+    return;
+  } catch (const RepeatedPhase&) {
+  }
+
+  // A repeat of this phase: it committed once, with the first step, and since then the order and
+  // its jobs belong to the workflow. Writing again would queue a second workflow or restart an
+  // ended one. (A request that outlived its lease while the completer finished its key ends
+  // here.) A key left at junction_order_created by an older version takes only its answer.
+  Transact("SaveJunctionOrder", TransactionKind::kWrite, [&](SqlSession& db) {
+    Statement select = db.Query(
+        "SELECT k.recovery_point, o.junction_order_id FROM idempotency_keys k "
+        "JOIN lab_orders o ON o.id = k.order_id "
+        "WHERE k.brand_id = ?1 AND k.key = ?2 AND k.order_id = ?3");
+    select.Bind(1, order.brand_id).Bind(2, key).Bind(3, order.id);
+    if (!select.Step()) {
+      throw std::logic_error("store: no such order recorded under this idempotency key");
+    }
+    const RecoveryPoint point = ParseRecoveryPoint(select.Text(0));
+    if (point < RecoveryPoint::kJunctionOrderCreated) {
+      throw std::logic_error("store: the recovery point would jump a phase");
+    }
+    if (select.OptionalText(1) != order.junction_order_id) {
+      throw std::logic_error("store: the order already has another Junction order");
+    }
+    if (point == RecoveryPoint::kJunctionOrderCreated) {
+      FinishKeyRow(db, order.brand_id, key, status, sealed_body);
+    }
   });
 }
 
@@ -419,6 +473,7 @@ int SqlStore::ReapKeys(TimePoint created_before) {
     Statement remove_keys = db.Query("DELETE FROM idempotency_keys WHERE created_at < ?1");
     remove_keys.Bind(1, cutoff).Run();
     const int reaped = db.ChangedRows();
+    if (finished_keys_) finished_keys_->ForgetCreatedBefore(created_before);
     // Past the cutoff Junction no longer retries a webhook, so its receipt has nothing to dedupe.
     Statement remove_webhooks = db.Query("DELETE FROM junction_webhooks WHERE received_at < ?1");
     remove_webhooks.Bind(1, cutoff).Run();

@@ -31,6 +31,12 @@ std::int64_t Statement::Run() {
   return result_->changed_rows;
 }
 
+void Statement::Defer(SqlSession::DeferredCheck check) {
+  if (result_) throw std::logic_error("store: a statement is deferred after it ran");
+  session_.Defer(std::move(sql_), std::move(params_), std::move(check));
+  result_.emplace();  // spent: nothing to read
+}
+
 const SqlValue& Statement::Cell(int column) const {
   if (!result_ || next_row_ >= result_->rows.size()) {
     throw std::logic_error("store: a column is read with no current row");

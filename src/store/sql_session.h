@@ -39,6 +39,19 @@ class SqlSession {
 
   // One statement with its parameters bound by position (params[0] is ?1).
   virtual SqlResult Execute(const std::string& sql, const std::vector<SqlValue>& params) = 0;
+  // A write whose result the body needs only as a check: a backend may hold it and send it with
+  // the transaction's next statement, or with its COMMIT, so that many statements cost one round
+  // trip. Statements still run in the order they were given, and a deferred one that fails fails
+  // the transaction as any would (at the next statement or at the commit). check, when given,
+  // sees the rows it changed before anything commits and may throw to roll everything back; when
+  // a later statement failed, the checks before it run first (so the first thing that went wrong
+  // is what is thrown). A check runs no statement: the transaction may be aborted by then. This
+  // default runs the statement at once.
+  using DeferredCheck = std::function<void(std::int64_t changed_rows)>;
+  virtual void Defer(std::string sql, std::vector<SqlValue> params, DeferredCheck check) {
+    const std::int64_t changed = Execute(sql, params).changed_rows;
+    if (check) check(changed);
+  }
   // Constant SQL without values: DDL, possibly several statements separated by ';'.
   virtual void ExecScript(const std::string& sql) = 0;
 
@@ -80,6 +93,9 @@ class Statement {
   bool Step();
   // For statements that return no rows; returns the rows changed.
   std::int64_t Run();
+  // Hands the statement to SqlSession::Defer: it runs no later than the transaction's next
+  // statement or commit. The Statement is spent.
+  void Defer(SqlSession::DeferredCheck check = {});
 
   bool IsNull(int column) const;
   std::string Text(int column) const;

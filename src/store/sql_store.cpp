@@ -8,6 +8,7 @@
 #include "lab_orders/common/clock.h"
 #include "lab_orders/store/postgres_store.h"
 #include "lab_orders/store/sqlite_store.h"
+#include "store/finished_keys.h"
 #include "store/postgres_database.h"
 #include "store/row_codecs.h"
 #include "store/schema.h"
@@ -23,6 +24,12 @@ SqlStore::SqlStore(std::unique_ptr<SqlDatabase> database, PhiCipher cipher)
     : database_(std::move(database)), cipher_(std::move(cipher)) {}
 
 SqlStore::~SqlStore() = default;
+
+void SqlStore::CacheFinishedKeys(std::size_t capacity, std::chrono::seconds retention,
+                                 const Clock& clock) {
+  finished_keys_ =
+      capacity == 0 ? nullptr : std::make_unique<FinishedKeys>(capacity, retention, clock);
+}
 
 SqliteStore::SqliteStore(const std::string& path, PhiCipher cipher,
                          std::chrono::milliseconds busy_timeout)

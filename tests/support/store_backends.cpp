@@ -97,6 +97,18 @@ std::unique_ptr<store::SqlStore> TestDatabase::Open(store::PhiCipher cipher,
   return std::make_unique<store::PostgresStore>(options, std::move(cipher));
 }
 
+std::unique_ptr<store::SqlDatabase> TestDatabase::OpenSqlDatabase(
+    int pool_size, std::chrono::milliseconds acquire_timeout) const {
+  if (backend_ == StoreBackend::kSqlite) {
+    return std::make_unique<store::SqliteDatabase>(sqlite_path_, 5s);
+  }
+  store::PostgresOptions options;
+  options.connection_string = postgres_connection_string_;
+  options.pool_size = pool_size;
+  options.acquire_timeout = acquire_timeout;
+  return std::make_unique<store::PostgresDatabase>(options);
+}
+
 void TestDatabase::Run(store::TransactionKind kind,
                        const std::function<void(store::SqlSession&)>& body) {
   if (backend_ == StoreBackend::kSqlite) {

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <ostream>
@@ -59,6 +60,13 @@ class TestDatabase {
   // in place of the store's default ones; SQLite ignores it.
   std::unique_ptr<store::SqlStore> Open(store::PhiCipher cipher,
                                         const std::string& postgres_setting = "") const;
+
+  // The SQL layer under a store, on this database: SQLite's writer and readers, or a PostgreSQL
+  // pool of pool_size connections waiting up to acquire_timeout for one. For tests of the
+  // sessions themselves.
+  std::unique_ptr<store::SqlDatabase> OpenSqlDatabase(
+      int pool_size = 4,
+      std::chrono::milliseconds acquire_timeout = std::chrono::seconds(10)) const;
 
   // For looking at and tampering with what is really stored, on a connection of its own.
   // The first column of the first row as text; "" for no row or NULL.

@@ -4,6 +4,7 @@
 // root.
 
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -29,7 +30,8 @@ struct Config {
   auth::JwtSettings jwt;
   std::string panels_path = "config/panels.json";
   std::chrono::seconds idempotency_ttl{86400};
-  std::string phi_key_base64;  // base64 of 32 bytes
+  std::size_t replay_cache_keys = 10000;  // finished keys kept in memory for replays; 0: none
+  std::string phi_key_base64;             // base64 of 32 bytes
   junction::HttpClientOptions junction;
   std::optional<std::string> junction_webhook_secret;
   int http_threads = 64;  // requests served at once

@@ -16,6 +16,8 @@
 
 namespace lab_orders::auth {
 
+class VerifiedTokens;
+
 struct Principal {
   std::string user_id;              // "sub"
   std::string brand_id;             // "brand_id"
@@ -54,13 +56,20 @@ class JwtVerifier {
   JwtVerifier(const JwtVerifier&) = delete;
   JwtVerifier& operator=(const JwtVerifier&) = delete;
 
+  // A token that verified is kept (up to a few thousand), so its next use checks only its
+  // time claims: clients send the same token on every request until it expires.
   std::variant<Principal, AuthFailure> Verify(std::string_view token) const;
 
  private:
   struct Keys;
+  std::variant<Principal, AuthFailure> VerifyFully(std::string_view token) const;
+  // exp (with the leeway) and nbf (with the leeway) against the clock.
+  std::optional<AuthFailure> CheckTimes(double expires_at, std::optional<double> not_before) const;
+
   JwtSettings settings_;
   const Clock& clock_;
   std::unique_ptr<Keys> keys_;
+  std::unique_ptr<VerifiedTokens> verified_;
 };
 
 // An HS256 token with these claims (for `lab-orders token` and tests).

@@ -5,17 +5,21 @@
 // database, rows are locked as they are read (FOR UPDATE), job claims pass over rows another
 // claimer holds (SKIP LOCKED), and claims of new rows rely on ON CONFLICT.
 
+#include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "lab_orders/common/clock.h"
 #include "lab_orders/store/phi_cipher.h"
 #include "lab_orders/store/store.h"
 
 namespace lab_orders::store {
 
+class FinishedKeys;
 class SqlDatabase;
 class SqlSession;
 enum class TransactionKind;
@@ -89,6 +93,11 @@ class SqlStore : public Store {
                                                              const std::string& id,
                                                              TimePoint now) override;
 
+  // Keeps up to capacity finished keys in memory, so that their replays read no database (see
+  // src/store/finished_keys.h). retention: how long the reaper keeps a key
+  // (LAB_ORDERS_IDEMPOTENCY_TTL). Call before serving; the clock must outlive the store.
+  void CacheFinishedKeys(std::size_t capacity, std::chrono::seconds retention, const Clock& clock);
+
   // For a service starting on a file no other live process uses: every lease in it belonged to a
   // process that is gone, so unfinished keys become resumable at once instead of when their
   // leases run out. Wrong while another process still works on the same file. Returns how many.
@@ -111,6 +120,7 @@ class SqlStore : public Store {
 
   std::unique_ptr<SqlDatabase> database_;
   PhiCipher cipher_;
+  std::unique_ptr<FinishedKeys> finished_keys_;  // null: no cache
 };
 
 }  // namespace lab_orders::store

@@ -173,11 +173,11 @@ class PostgresStoreJobsTest : public StoreJobsFixture {
 // -----------------------------------------------------------------------------------
 
 constexpr const char* kWorkflowTables[] = {"jobs", "junction_webhooks"};
-constexpr const char* kWorkflowIndexes[] = {"lab_orders_junction_order", "jobs_due",
+constexpr const char* kWorkflowIndexes[] = {"lab_orders_junction_order", "jobs_ready",
                                             "jobs_one_step_per_order",
                                             "junction_webhooks_received"};
 
-TEST_F(SqliteStoreJobsTest, MigrationTwoCreatesTheWorkflowSchema) {
+TEST_F(SqliteStoreJobsTest, MigrationsCreateTheWorkflowSchema) {
   Store();
   testing::TestDatabase& raw = database();
   EXPECT_EQ(raw.QueryText("SELECT COUNT(*) FROM schema_migrations WHERE version = 2"), "1");
@@ -200,7 +200,7 @@ TEST_F(SqliteStoreJobsTest, MigrationTwoCreatesTheWorkflowSchema) {
   EXPECT_NE(one_step.find("WHERE"), std::string::npos) << one_step;
 }
 
-TEST_F(PostgresStoreJobsTest, MigrationTwoCreatesTheWorkflowSchema) {
+TEST_F(PostgresStoreJobsTest, MigrationsCreateTheWorkflowSchema) {
   Store();
   testing::TestDatabase& raw = database();
   EXPECT_EQ(raw.QueryText("SELECT COUNT(*) FROM schema_migrations WHERE version = 2"), "1");
