@@ -159,7 +159,7 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
                         " (LAB_ORDERS_DATABASE must be sqlite:PATH or postgresql://...)");
     }
   }
-  config.database_pool_size = int(vars.Integer("LAB_ORDERS_DATABASE_POOL", 16, 1, 1000));
+  config.database_pool_size = int(vars.Integer("LAB_ORDERS_DATABASE_POOL", 8, 1, 1000));
   config.database_wait =
       std::chrono::milliseconds(vars.Integer("LAB_ORDERS_DATABASE_WAIT_MS", 1000, 10, 60000));
   config.panels_path = vars.Get("LAB_ORDERS_PANELS", "config/panels.json");

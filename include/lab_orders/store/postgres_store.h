@@ -12,7 +12,7 @@ namespace lab_orders::store {
 
 struct PostgresOptions {
   std::string connection_string;  // libpq key=value form (see PostgresConnectionString)
-  int pool_size = 16;
+  int pool_size = 8;
   // How long a transaction waits for a free connection before the store answers unavailable.
   std::chrono::milliseconds acquire_timeout{1000};
 };
