@@ -8,6 +8,7 @@
 #   LAB_ORDERS_TEST_POSTGRES_URL   postgresql://postgres@127.0.0.1:PORT/postgres (trust auth)
 #   LAB_ORDERS_TEST_POSTGRES_STOP  a command that stops the cluster (for outage tests)
 #   LAB_ORDERS_TEST_POSTGRES_START a command that starts it again on the same port
+#   LAB_ORDERS_TEST_POSTGRES_LOG   the server's log file (quoted when a control command fails)
 # PostgreSQL refuses to run as root, so as root the cluster belongs to the postgres user.
 # Durability is off (fsync, full_page_writes): the cluster is thrown away after the tests.
 # LAB_ORDERS_PG_DURABLE=1 keeps PostgreSQL's durable defaults, for benchmarks that compare stores.
@@ -55,9 +56,17 @@ echo "include '$settings'" >>"$data_dir/postgresql.conf"
 
 # A free port: the first that a started cluster actually binds. Another process can take a port
 # between a check and the start, so a failed start simply tries the next candidate.
+# Candidates lie below the kernel's ephemeral range: the outage test restarts the cluster on the
+# same port while clients keep connecting, and a port in that range can meanwhile be taken as
+# some connection's local port (even by a client connecting to itself while nothing listens),
+# and the restart then fails with "Address already in use".
+read -r ephemeral_low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_low=32768
+port_base=10000
+port_span=$((ephemeral_low - port_base))
+[ "$port_span" -ge 1000 ] || { port_base=20000; port_span=10000; }
 port=""
 for _ in $(seq 1 20); do
-  candidate=$((20000 + RANDOM % 40000))
+  candidate=$((port_base + RANDOM % port_span))
   cat >"$settings" <<SETTINGS
 port = $candidate
 listen_addresses = '127.0.0.1'
@@ -85,6 +94,7 @@ owner_prefix=""
 export LAB_ORDERS_TEST_POSTGRES_URL="postgresql://postgres@127.0.0.1:$port/postgres"
 export LAB_ORDERS_TEST_POSTGRES_STOP="${owner_prefix}$bin_dir/pg_ctl -D $data_dir -m fast -w stop"
 export LAB_ORDERS_TEST_POSTGRES_START="${owner_prefix}$bin_dir/pg_ctl -D $data_dir -l $log_file -w start"
+export LAB_ORDERS_TEST_POSTGRES_LOG="$log_file"
 echo "with-postgres: PostgreSQL 15 on 127.0.0.1:$port (data in $data_dir)"
 
 status=0

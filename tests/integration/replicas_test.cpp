@@ -131,9 +131,12 @@ TEST_F(ReplicasTest, ThreeHundredOrdersOnTwoReplicasThroughAPostgresOutage) {
   std::vector<Reply> unavailable_replies;
   std::vector<std::string> unexpected;
   std::atomic<int> transport_errors{0};
+  // Set when the test body leaves early (a failed assertion or a throw): senders stop retrying
+  // so that they can be joined.
+  std::atomic<bool> abandoned{false};
   auto send_until_created = [&](int replica, const std::string& key) -> std::string {
     const std::string body = WorkflowOrderBody("patient-" + key).dump();
-    for (int attempt = 0; attempt < 100000; ++attempt) {
+    for (int attempt = 0; attempt < 100000 && !abandoned; ++attempt) {
       Reply reply;
       reply.sent = Clock::now();
       std::map<std::string, std::string> headers = auth;
@@ -149,7 +152,15 @@ TEST_F(ReplicasTest, ThreeHundredOrdersOnTwoReplicasThroughAPostgresOutage) {
       }
       reply.latency = Clock::now() - reply.sent;
       reply.status = http.status;
-      if (http.status == 201) return http.Json()["id"];
+      if (http.status == 201) {
+        try {
+          return http.Json().at("id").get<std::string>();
+        } catch (const std::exception&) {
+          std::lock_guard lock(mutex);
+          unexpected.push_back("201 without an order id: " + http.body);
+          return "";
+        }
+      }
       try {
         reply.code = http.Json()["error"];
       } catch (const std::exception&) {
@@ -188,6 +199,18 @@ TEST_F(ReplicasTest, ThreeHundredOrdersOnTwoReplicasThroughAPostgresOutage) {
     }
   };
   std::vector<std::thread> senders;
+  // Whatever ends the test body, the senders are told to stop and joined, so that a failure
+  // (pg_ctl refusing, say) is reported as such rather than as std::terminate.
+  struct JoinSenders {
+    std::vector<std::thread>& threads;
+    std::atomic<bool>& abandoned;
+    ~JoinSenders() {
+      abandoned = true;
+      for (std::thread& thread : threads) {
+        if (thread.joinable()) thread.join();
+      }
+    }
+  } join_senders{senders, abandoned};
   for (int i = 0; i < kSenders; ++i) senders.emplace_back(sender);
 
   // A third of the way in, the database goes away for ten seconds while the load goes on.

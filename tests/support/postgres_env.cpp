@@ -1,8 +1,11 @@
 #include "support/postgres_env.h"
 
 #include <libpq-fe.h>
+#include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "lab_orders/common/ids.h"
@@ -17,13 +20,35 @@ std::optional<std::string> Variable(const char* name) {
   return std::string(value);
 }
 
+// The last `limit` bytes of a file, or "" when it cannot be read.
+std::string FileTail(const std::string& path, std::size_t limit) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream content;
+  content << in.rdbuf();
+  std::string text = content.str();
+  return text.size() > limit ? text.substr(text.size() - limit) : text;
+}
+
+// Runs a cluster control command; a failure says what the command and the server's own log
+// printed, so an outage test that fails in CI explains itself.
 void RunControlCommand(const char* variable) {
   std::optional<std::string> command = Variable(variable);
   if (!command) throw std::runtime_error(std::string(variable) + " is not set");
-  std::string quiet = *command + " >/dev/null 2>&1";
-  if (std::system(quiet.c_str()) != 0) {
-    throw std::runtime_error(std::string("the command in ") + variable + " failed");
+  char output_path[] = "/tmp/lab-orders-pg-ctl.XXXXXX";
+  const int fd = mkstemp(output_path);
+  if (fd < 0) throw std::runtime_error("test PostgreSQL: no temporary file for pg_ctl's output");
+  close(fd);
+  const std::string redirected = *command + " >" + output_path + " 2>&1";
+  const int status = std::system(redirected.c_str());
+  const std::string output = FileTail(output_path, 2000);
+  unlink(output_path);
+  if (status == 0) return;
+  std::string message = std::string("the command in ") + variable + " failed (status " +
+                        std::to_string(status) + "); it printed:\n" + output;
+  if (std::optional<std::string> log = Variable("LAB_ORDERS_TEST_POSTGRES_LOG")) {
+    message += "\nthe end of the server's log:\n" + FileTail(*log, 4000);
   }
+  throw std::runtime_error(message);
 }
 
 // Runs one statement outside any transaction (CREATE/DROP DATABASE refuse to run in one).
