@@ -350,7 +350,7 @@ void BM_StoreClaimAndRecordOrder(benchmark::State& state) {
     ++n;
     state.ResumeTiming();
 
-    store::Claim claim = store->ClaimKey(kBrand, key, fingerprint, now, now + 60s, order);
+    store::Claim claim = store->ClaimKey(kBrand, key, {fingerprint}, now, now + 60s, order);
     if (claim.result != store::ClaimResult::kNew) {
       state.SkipWithError("a fresh key was not claimed as new");
       break;
@@ -371,7 +371,7 @@ void BM_StoreReplayFinishedKey(benchmark::State& state) {
   const auto created = std::chrono::system_clock::now();
   const std::string order_id = NewRandomUuid();
   model::LabOrder order = MakeOrder(order_id, FormatRfc3339(created));
-  if (store->ClaimKey(kBrand, key, fingerprint, created, created + 60s, order).result !=
+  if (store->ClaimKey(kBrand, key, {fingerprint}, created, created + 60s, order).result !=
       store::ClaimResult::kNew) {
     state.SkipWithError("setup: the key was not new");
     return;

@@ -36,7 +36,7 @@ std::optional<std::string> OptionalHeader(const ApiRequest& request, const std::
   return it->second;
 }
 
-json ParseJsonBody(const ApiRequest& request) {
+void RequireJsonMedia(const ApiRequest& request) {
   std::string type = Header(request, "content-type");
   std::string media = type.substr(0, type.find(';'));
   while (!media.empty() && media.back() == ' ') media.pop_back();
@@ -44,6 +44,10 @@ json ParseJsonBody(const ApiRequest& request) {
   if (media != "application/json") {
     throw AppError(ErrorCode::kUnsupportedMediaType, "Send the body as application/json.");
   }
+}
+
+// The body of a request already known to be application/json.
+json ParseJsonText(const ApiRequest& request) {
   if (JsonNestingDepth(request.body) > kMaxJsonDepth) {
     throw AppError(ErrorCode::kValidationError, "The request body is not valid.",
                    "nesting too deep", {{"", "nests deeper than the API allows"}});
@@ -54,6 +58,11 @@ json ParseJsonBody(const ApiRequest& request) {
     throw AppError(ErrorCode::kInvalidJson, "The request body is not valid JSON (UTF-8).");
   }
   return body;
+}
+
+json ParseJsonBody(const ApiRequest& request) {
+  RequireJsonMedia(request);
+  return ParseJsonText(request);
 }
 
 // "<prefix>{id}[/action...]": the id and what follows it ("" for the resource itself).
@@ -303,9 +312,12 @@ ApiResponse Api::Route(const ApiRequest& request, ApiResponse& context) const {
     if (method == "POST") {
       auth::Principal principal = Authenticate(request, "labs:orders:write");
       context.brand_id = principal.brand_id;
-      json body = ParseJsonBody(request);
+      RequireJsonMedia(request);
+      // Parsed only when needed: a retry repeating its key's first request is answered from
+      // its bytes.
       orders::StoredAnswer answer =
-          orders_.CreateOrder(principal, OptionalHeader(request, "idempotency-key"), body);
+          orders_.CreateOrder(principal, OptionalHeader(request, "idempotency-key"),
+                              {request.body, [&request] { return ParseJsonText(request); }});
       ApiResponse response;
       response.status = answer.status;
       response.body = answer.body;

@@ -89,6 +89,14 @@ std::string RequestFingerprint(const std::string& method, const std::string& pat
   return HexEncode(Sha256(method + "\n" + path + "\n" + body.dump()));
 }
 
+std::string RequestBodyDigest(const std::string& method, const std::string& path,
+                              std::string_view body) {
+  std::string message;
+  message.reserve(method.size() + path.size() + body.size() + 2);
+  message.append(method).append("\n").append(path).append("\n").append(body);
+  return HexEncode(Sha256(message));
+}
+
 OrderService::OrderService(store::OrderStore& store, junction::JunctionClient& junction,
                            const RequestValidator& validator, PanelCatalog panels,
                            const Clock& clock, IdGenerator& ids, OrderServiceSettings settings)
@@ -109,7 +117,7 @@ void OrderService::UseMetrics(metrics::Registry& registry) {
 
 StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
                                        const std::optional<std::string>& raw_key,
-                                       const json& body) {
+                                       const RequestBody& body) {
   if (!raw_key) {
     throw AppError(ErrorCode::kIdempotencyKeyMissing, "The Idempotency-Key header is required.");
   }
@@ -121,22 +129,38 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
   auto count = [&](const char* result) {
     if (idempotency_results_) idempotency_results_->Inc({result});
   };
-  const std::string fingerprint = RequestFingerprint("POST", kCreatePath, body);
+  store::RequestIdentity identity;
+  identity.body_digest = RequestBodyDigest("POST", kCreatePath, body.bytes);
+  // Parsed once, and only when the bytes alone do not settle the answer.
+  std::optional<json> parsed;
+  auto parse = [&]() -> const json& {
+    if (!parsed) {
+      parsed = body.parse();
+      identity.fingerprint = RequestFingerprint("POST", kCreatePath, *parsed);
+    }
+    return *parsed;
+  };
   auto refuse_reused_key = [&]() {
     count("key_reused");
     return AppError(ErrorCode::kIdempotencyKeyReused,
                     "This Idempotency-Key was used with a different request.");
   };
-  // A finished key answers from its own row before anything else is done: the same fingerprint
-  // is the same body, which was valid the first time.
+  // A finished key answers from its own row before anything else is done: the same bytes as the
+  // request that claimed it, or the same canonical body (the same fingerprint), is the same
+  // request, which was valid the first time.
   if (std::optional<store::IdempotencyRecord> finished =
           store_.FindFinishedKey(principal.brand_id, *key)) {
-    if (finished->fingerprint != fingerprint) throw refuse_reused_key();
+    const bool same_bytes =
+        !finished->body_digest.empty() && finished->body_digest == identity.body_digest;
+    if (!same_bytes) {
+      parse();
+      if (finished->fingerprint != identity.fingerprint) throw refuse_reused_key();
+    }
     count("replayed");
     return {*finished->response_status, *finished->response_body, true};
   }
   // Invalid requests are answered before the key is claimed: it stays free for a corrected one.
-  auto validated = validator_.Validate(body);
+  auto validated = validator_.Validate(parse());
   if (auto* violations = std::get_if<std::vector<FieldViolation>>(&validated)) {
     throw AppError(ErrorCode::kValidationError, "The request body is not valid.",
                    std::to_string(violations->size()) + " violations", *violations);
@@ -147,7 +171,7 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
   auto now = clock_.Now();
   model::LabOrder order = NewOrder(ids_.NewUuid(), principal, request, FormatRfc3339(now));
   store::Claim claim =
-      store_.ClaimKey(principal.brand_id, *key, fingerprint, now, now + settings_.key_lease, order);
+      store_.ClaimKey(principal.brand_id, *key, identity, now, now + settings_.key_lease, order);
   switch (claim.result) {
     case store::ClaimResult::kFingerprintMismatch:
       throw refuse_reused_key();

@@ -21,6 +21,7 @@ namespace lab_orders::store {
 
 struct FinishedKey {
   std::string fingerprint;
+  std::string body_digest;  // "" when the key's row has none
   std::optional<std::string> order_id;
   int response_status = 0;
   std::string sealed_body;  // as stored: sealed with the key's associated data

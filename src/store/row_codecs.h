@@ -25,8 +25,8 @@ inline constexpr const char* kOrderColumns =
 
 inline constexpr const char* kKeyColumns =
     "brand_id, key, fingerprint, recovery_point, order_id, response_status, response_body, "
-    "created_at";
-inline constexpr int kKeyColumnCount = 8;  // the columns in kKeyColumns
+    "created_at, body_digest";
+inline constexpr int kKeyColumnCount = 9;  // the columns in kKeyColumns
 
 inline constexpr const char* kJobColumns =
     "id, kind, order_id, payload, attempts, due_at, created_at, lease_owner";

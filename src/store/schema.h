@@ -173,6 +173,11 @@ CREATE TABLE webhook_attempts (
 CREATE INDEX jobs_ready ON jobs (due_at, id) WHERE state = 'queued' AND locked_until IS NULL;
 DROP INDEX jobs_due;
 )sql"},
+    // The digest of the claiming request's bytes as sent: a retry with the same bytes replays
+    // without its body being parsed. NULL on keys claimed before it (they replay by fingerprint).
+    {5, R"sql(
+ALTER TABLE idempotency_keys ADD COLUMN body_digest TEXT;
+)sql"},
 };
 
 inline constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;

@@ -131,6 +131,7 @@ IdempotencyRecord ReadKeyRow(const Statement& row, const PhiCipher& cipher) {
         cipher.Decrypt(*sealed, ResponseAssociatedData(record.brand_id, record.key));
   }
   record.created_at = FromEpochMillis(row.Integer(7));
+  record.body_digest = row.OptionalText(8).value_or("");
   return record;
 }
 
@@ -145,6 +146,7 @@ std::optional<IdempotencyRecord> SqlStore::FindFinishedKey(const std::string& br
     record.brand_id = brand_id;
     record.key = key;
     record.fingerprint = finished.fingerprint;
+    record.body_digest = finished.body_digest;
     record.recovery_point = RecoveryPoint::kFinished;
     record.order_id = finished.order_id;
     record.response_status = finished.response_status;
@@ -162,14 +164,14 @@ std::optional<IdempotencyRecord> SqlStore::FindFinishedKey(const std::string& br
   std::optional<FinishedKey> finished = Transact(
       "FindFinishedKey", TransactionKind::kRead, [&](SqlSession& db) -> std::optional<FinishedKey> {
         Statement select = db.Query(
-            "SELECT fingerprint, order_id, response_status, response_body, created_at "
-            "FROM idempotency_keys WHERE brand_id = ?1 AND key = ?2 "
+            "SELECT fingerprint, order_id, response_status, response_body, created_at, "
+            "body_digest FROM idempotency_keys WHERE brand_id = ?1 AND key = ?2 "
             "AND recovery_point = 'finished'");
         select.Bind(1, brand_id).Bind(2, key);
         if (!select.Step()) return std::nullopt;
-        return FinishedKey{select.Text(0), select.OptionalText(1),
-                           static_cast<int>(select.Integer(2)), select.Text(3),
-                           FromEpochMillis(select.Integer(4))};
+        return FinishedKey{select.Text(0),         select.OptionalText(5).value_or(""),
+                           select.OptionalText(1), static_cast<int>(select.Integer(2)),
+                           select.Text(3),         FromEpochMillis(select.Integer(4))};
       });
   if (!finished) return std::nullopt;
   IdempotencyRecord record = record_of(*finished);  // decrypted first: only a good one is kept
@@ -178,7 +180,7 @@ std::optional<IdempotencyRecord> SqlStore::FindFinishedKey(const std::string& br
 }
 
 Claim SqlStore::ClaimKey(const std::string& brand_id, const std::string& key,
-                         const std::string& fingerprint, TimePoint now, TimePoint lease_until,
+                         const RequestIdentity& request, TimePoint now, TimePoint lease_until,
                          const model::LabOrder& new_order) {
   if (new_order.brand_id != brand_id) {
     throw std::logic_error("store: the new order belongs to another brand");
@@ -192,19 +194,23 @@ Claim SqlStore::ClaimKey(const std::string& brand_id, const std::string& key,
     InsertOrderRow(db, row);
     Statement insert = db.Query(
         "INSERT INTO idempotency_keys "
-        "(brand_id, key, fingerprint, recovery_point, order_id, locked_until, created_at) "
-        "VALUES (?1, ?2, ?3, 'order_recorded', ?4, ?5, ?6) ON CONFLICT (brand_id, key) DO NOTHING");
+        "(brand_id, key, fingerprint, recovery_point, order_id, locked_until, created_at, "
+        "body_digest) VALUES (?1, ?2, ?3, 'order_recorded', ?4, ?5, ?6, ?7) "
+        "ON CONFLICT (brand_id, key) DO NOTHING");
     insert.Bind(1, brand_id)
         .Bind(2, key)
-        .Bind(3, fingerprint)
+        .Bind(3, request.fingerprint)
         .Bind(4, new_order.id)
         .Bind(5, EpochMillis(lease_until))
-        .Bind(6, EpochMillis(now));
+        .Bind(6, EpochMillis(now))
+        .Bind(7, request.body_digest.empty() ? std::nullopt
+                                             : std::optional<std::string>(request.body_digest));
     if (insert.Run() == 1) {
       IdempotencyRecord record;
       record.brand_id = brand_id;
       record.key = key;
-      record.fingerprint = fingerprint;
+      record.fingerprint = request.fingerprint;
+      record.body_digest = request.body_digest;
       record.recovery_point = RecoveryPoint::kOrderRecorded;
       record.order_id = new_order.id;
       record.created_at = FromEpochMillis(EpochMillis(now));
@@ -221,7 +227,7 @@ Claim SqlStore::ClaimKey(const std::string& brand_id, const std::string& key,
 
     // A key claimed before its order was recorded with it (a version that committed the two
     // apart) takes this order now; any other keeps its own, and this one goes again.
-    const bool adopt = record.fingerprint == fingerprint && !record.order_id &&
+    const bool adopt = record.fingerprint == request.fingerprint && !record.order_id &&
                        record.recovery_point == RecoveryPoint::kStarted &&
                        !(locked_until && *locked_until > EpochMillis(now));
     if (!adopt) {
@@ -229,7 +235,7 @@ Claim SqlStore::ClaimKey(const std::string& brand_id, const std::string& key,
       remove.Bind(1, new_order.id).Run();
     }
     // A different request under a used key is refused whatever state the key is in.
-    if (record.fingerprint != fingerprint) {
+    if (record.fingerprint != request.fingerprint) {
       return Claim{ClaimResult::kFingerprintMismatch, std::move(record)};
     }
     if (record.recovery_point == RecoveryPoint::kFinished) {

@@ -15,8 +15,8 @@ class MockOrderStore : public store::OrderStore {
   MOCK_METHOD(std::optional<store::IdempotencyRecord>, FindFinishedKey,
               (const std::string&, const std::string&), (override));
   MOCK_METHOD(store::Claim, ClaimKey,
-              (const std::string&, const std::string&, const std::string&, store::TimePoint,
-               store::TimePoint, const model::LabOrder&),
+              (const std::string&, const std::string&, const store::RequestIdentity&,
+               store::TimePoint, store::TimePoint, const model::LabOrder&),
               (override));
   MOCK_METHOD(void, ReleaseKey, (const std::string&, const std::string&), (override));
   MOCK_METHOD(void, SaveJunctionUser,

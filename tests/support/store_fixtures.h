@@ -49,7 +49,7 @@ inline void AddJunctionOrder(store::Store& store, const std::string& brand_id,
                              const model::LabOrder* recorded = nullptr) {
   const std::string key = "key-" + order_id;
   const model::LabOrder order = recorded ? *recorded : ExampleOrder(order_id, brand_id, at);
-  store.ClaimKey(brand_id, key, "fp", at, at + std::chrono::seconds(30), order);
+  store.ClaimKey(brand_id, key, {"fp"}, at, at + std::chrono::seconds(30), order);
   const model::LabOrder ordered = OrderedAtJunction(
       order, order.junction_user_id.value_or("ju-" + order_id), "jo-" + order_id, at);
   store.SaveJunctionOrder(

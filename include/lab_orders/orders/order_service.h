@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "lab_orders/auth/jwt.h"
 #include "lab_orders/common/clock.h"
@@ -26,6 +27,14 @@ struct OrderServiceSettings {
   std::chrono::seconds key_lease{60};
 };
 
+// A request's body as it came: its bytes, and how they parse (throwing the AppError a malformed
+// body gets: media types and JSON limits belong to the HTTP edge). The bytes alone answer a retry
+// that repeats the request which finished its key; only other requests are parsed.
+struct RequestBody {
+  std::string_view bytes;
+  std::function<nlohmann::json()> parse;
+};
+
 struct StoredAnswer {
   int status;
   std::string body;
@@ -41,7 +50,7 @@ class OrderService {
   // raw_key is the Idempotency-Key header as sent (bare or an RFC 8941 quoted string).
   // Throws AppError for every answer that is not stored on the key.
   StoredAnswer CreateOrder(const auth::Principal& principal,
-                           const std::optional<std::string>& raw_key, const nlohmann::json& body);
+                           const std::optional<std::string>& raw_key, const RequestBody& body);
 
   // The completer: pushes a key left unfinished (and leased to the caller by
   // Store::ClaimStaleKeys) on to its answer. nullopt when it failed again (the key is released).
@@ -87,5 +96,8 @@ std::optional<std::string> ParseIdempotencyKey(const std::string& header);
 // SHA-256 (hex) of method, path and the canonical body (keys sorted, no whitespace).
 std::string RequestFingerprint(const std::string& method, const std::string& path,
                                const nlohmann::json& body);
+// SHA-256 (hex) of method, path and the body's bytes as sent.
+std::string RequestBodyDigest(const std::string& method, const std::string& path,
+                              std::string_view body);
 
 }  // namespace lab_orders::orders

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lab_orders/model/order.h"
@@ -27,10 +28,25 @@ enum class RecoveryPoint {
 };
 const char* RecoveryPointName(RecoveryPoint point);
 
+// What the request that claims a key is known by.
+struct RequestIdentity {
+  RequestIdentity() = default;
+  RequestIdentity(std::string fingerprint, std::string body_digest = {})
+      : fingerprint(std::move(fingerprint)), body_digest(std::move(body_digest)) {}
+
+  std::string fingerprint;  // hex SHA-256 of method, path and canonical body: the same request
+  // Hex SHA-256 of method, path and the body's bytes as sent ("" when unknown): a retry with the
+  // same bytes is the same request without its body being parsed again.
+  std::string body_digest;
+
+  bool operator==(const RequestIdentity&) const = default;
+};
+
 struct IdempotencyRecord {
   std::string brand_id;
   std::string key;
   std::string fingerprint;  // hex SHA-256 of method, path and canonical body
+  std::string body_digest;  // RequestIdentity::body_digest of the request that claimed the key
   RecoveryPoint recovery_point = RecoveryPoint::kStarted;
   std::optional<std::string> order_id;
   std::optional<int> response_status;
@@ -63,7 +79,7 @@ class OrderStore {
   // together with new_order (its first phase: recovery point kOrderRecorded) in one commit; an
   // existing key keeps the order it has, and new_order is not stored.
   virtual Claim ClaimKey(const std::string& brand_id, const std::string& key,
-                         const std::string& fingerprint, TimePoint now, TimePoint lease_until,
+                         const RequestIdentity& request, TimePoint now, TimePoint lease_until,
                          const model::LabOrder& new_order) = 0;
   // Gives the lease up without finishing (after a 502): the next claim resumes.
   virtual void ReleaseKey(const std::string& brand_id, const std::string& key) = 0;

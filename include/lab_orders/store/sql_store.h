@@ -36,7 +36,7 @@ class SqlStore : public Store {
   std::optional<IdempotencyRecord> FindFinishedKey(const std::string& brand_id,
                                                    const std::string& key) override;
   Claim ClaimKey(const std::string& brand_id, const std::string& key,
-                 const std::string& fingerprint, TimePoint now, TimePoint lease_until,
+                 const RequestIdentity& request, TimePoint now, TimePoint lease_until,
                  const model::LabOrder& new_order) override;
   void ReleaseKey(const std::string& brand_id, const std::string& key) override;
 

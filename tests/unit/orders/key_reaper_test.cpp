@@ -26,17 +26,17 @@ TEST(KeyReaperTest, DeletesKeysOlderThanTheRetentionOnly) {
     testing::FakeClock clock(start);
     // Each claim brings the order its request would make (kept only for a new key).
     auto order = [&](const char* id) { return testing::ExampleOrder(id, "brand", start); };
-    store.ClaimKey("brand", "old", "fp", start, start + 1min, order("order-old"));
-    store.ClaimKey("brand", "new", "fp", start + 23h, start + 23h + 1min, order("order-new"));
+    store.ClaimKey("brand", "old", {"fp"}, start, start + 1min, order("order-old"));
+    store.ClaimKey("brand", "new", {"fp"}, start + 23h, start + 23h + 1min, order("order-new"));
     clock.Advance(std::chrono::duration_cast<std::chrono::milliseconds>(24h + 1s));
     KeyReaper reaper(store, clock, 24h, std::chrono::hours(24 * 365));
     // The thread's first pass may have run already; either way exactly "old" is gone now.
     reaper.ReapOnce();
+    EXPECT_EQ(store.ClaimKey("brand", "old", {"fp"}, clock.Now(), clock.Now(), order("order-old-2"))
+                  .result,
+              store::ClaimResult::kNew);
     EXPECT_EQ(
-        store.ClaimKey("brand", "old", "fp", clock.Now(), clock.Now(), order("order-old-2")).result,
-        store::ClaimResult::kNew);
-    EXPECT_EQ(
-        store.ClaimKey("brand", "new", "other", clock.Now(), clock.Now(), order("order-new-2"))
+        store.ClaimKey("brand", "new", {"other"}, clock.Now(), clock.Now(), order("order-new-2"))
             .result,
         store::ClaimResult::kFingerprintMismatch);
   }

@@ -88,8 +88,10 @@ class OrderCommitsTest : public ::testing::Test {
     database_->writes.clear();
     database_->redoable_writes.clear();
     database_->reads.clear();
+    const nlohmann::json body = lab_orders::testing::WorkflowOrderBody(patient_id);
+    const std::string bytes = body.dump();
     return service_.CreateOrder({"user-1", "brand-1", {"labs:orders:write"}}, key,
-                                lab_orders::testing::WorkflowOrderBody(patient_id));
+                                {bytes, [&body] { return body; }});
   }
 
   CountingDatabase* database_;  // owned by store_

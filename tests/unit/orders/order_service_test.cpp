@@ -153,15 +153,23 @@ class OrderServiceTest : public ::testing::Test {
         service_(store_, junction_, validator_, Panels(), clock_, ids_) {}
 
   StoredAnswer Create(const json& body = Body(), std::optional<std::string> key = kKey) {
-    return service_.CreateOrder(Caller(), key, body);
+    return CreateFromBytes(body.dump(), key);
+  }
+  // The request with exactly these bytes as its body; parses_ counts the times they are parsed.
+  StoredAnswer CreateFromBytes(const std::string& bytes, std::optional<std::string> key = kKey) {
+    return service_.CreateOrder(Caller(), key, {bytes, [this, &bytes] {
+                                                  ++parses_;
+                                                  return json::parse(bytes);
+                                                }});
   }
 
   // The key is not finished (FindFinishedKey finds nothing), and ClaimKey answers claim. The
   // order the request claims the key with is kept in claimed_.
   void ExpectClaim(const store::Claim& claim, const json& body = Body()) {
     EXPECT_CALL(store_, FindFinishedKey(kBrand, kKey)).WillOnce(Return(std::nullopt));
-    EXPECT_CALL(store_, ClaimKey(kBrand, kKey, RequestFingerprint("POST", kCreatePath, body), kT0,
-                                 kT0 + 60s, _))
+    const store::RequestIdentity identity{RequestFingerprint("POST", kCreatePath, body),
+                                          RequestBodyDigest("POST", kCreatePath, body.dump())};
+    EXPECT_CALL(store_, ClaimKey(kBrand, kKey, identity, kT0, kT0 + 60s, _))
         .WillOnce(DoAll(SaveArg<5>(&claimed_), Return(claim)));
   }
 
@@ -172,6 +180,7 @@ class OrderServiceTest : public ::testing::Test {
   RequestValidator validator_;
   OrderService service_;
   model::LabOrder claimed_;  // the order ClaimKey was called with
+  int parses_ = 0;
 };
 
 // ---- a new key ---------------------------------------------------------------------------------
@@ -378,6 +387,48 @@ TEST_F(OrderServiceTest, FinishedKeyReplaysTheStoredAnswerWithoutCallingJunction
   EXPECT_EQ(answer.status, 201);
   EXPECT_EQ(answer.body, R"({"id":"order-9","status":"ordered"})");
   EXPECT_TRUE(answer.replayed);
+}
+
+// A retry with the bytes of the request that claimed its key is known to be that request
+// without its body being parsed (the common retry, after a lost answer).
+TEST_F(OrderServiceTest, FinishedKeyReplaysTheClaimingRequestsBytesWithoutParsingThem) {
+  const std::string bytes = Body().dump();
+  store::IdempotencyRecord finished = FinishedKey(Body(), R"({"id":"order-9"})");
+  finished.body_digest = RequestBodyDigest("POST", kCreatePath, bytes);
+  EXPECT_CALL(store_, FindFinishedKey(kBrand, kKey)).WillOnce(Return(finished));
+
+  StoredAnswer answer = CreateFromBytes(bytes);
+
+  EXPECT_TRUE(answer.replayed);
+  EXPECT_EQ(answer.body, R"({"id":"order-9"})");
+  EXPECT_EQ(parses_, 0);
+}
+
+// The same request written differently (spacing, key order) is still the same request: its
+// canonical body decides, parsed.
+TEST_F(OrderServiceTest, FinishedKeyReplaysTheSameBodyWrittenDifferentlyByItsFingerprint) {
+  store::IdempotencyRecord finished = FinishedKey(Body(), R"({"id":"order-9"})");
+  finished.body_digest = RequestBodyDigest("POST", kCreatePath, Body().dump());
+  EXPECT_CALL(store_, FindFinishedKey(kBrand, kKey)).WillOnce(Return(finished));
+
+  StoredAnswer answer = CreateFromBytes(Body().dump(2));
+
+  EXPECT_TRUE(answer.replayed);
+  EXPECT_EQ(parses_, 1);
+}
+
+// A key claimed before digests were kept (no body_digest) replays by its fingerprint; and bytes
+// that match no digest are never taken for the request.
+TEST_F(OrderServiceTest, FinishedKeyWithoutADigestComparesFingerprints) {
+  json other = Body();
+  other["total_cents"] = 1;
+  EXPECT_CALL(store_, FindFinishedKey(kBrand, kKey))
+      .Times(2)
+      .WillRepeatedly(Return(FinishedKey(Body(), R"({"id":"order-9"})")));
+
+  EXPECT_TRUE(Create().replayed);
+  EXPECT_EQ(ErrorFrom([&] { Create(other); }).code(), ErrorCode::kIdempotencyKeyReused);
+  EXPECT_EQ(parses_, 2);
 }
 
 // A finished key answers from its row before the body is validated: its request was valid when

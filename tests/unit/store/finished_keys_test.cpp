@@ -26,7 +26,7 @@ const TimePoint kT0 = std::chrono::sys_days{std::chrono::year{2024} / 5 / 1} + 1
 const std::string kPhiKey(32, 'p');
 
 FinishedKey Finished(const std::string& body, TimePoint created_at) {
-  return FinishedKey{"fp", "order-1", 201, body, created_at};
+  return FinishedKey{"fp", "", "order-1", 201, body, created_at};
 }
 
 TEST(FinishedKeysTest, KeepsAnswersPerBrandAndKey) {
@@ -144,11 +144,37 @@ TEST_P(FinishedKeyStoreTest, UnfinishedKeysAreNotKept) {
   testing::FakeClock clock(kT0);
   std::unique_ptr<SqlStore> store = Open();
   store->CacheFinishedKeys(100, 24h, clock);
-  store->ClaimKey("b", "k", "fp", kT0, kT0 + 30s, testing::ExampleOrder("order-1", "b", kT0));
+  store->ClaimKey("b", "k", {"fp"}, kT0, kT0 + 30s, testing::ExampleOrder("order-1", "b", kT0));
   EXPECT_FALSE(store->FindFinishedKey("b", "k").has_value());
   store->FinishKey("b", "k", 502, "{\"error\":\"upstream\"}");
   ASSERT_TRUE(store->FindFinishedKey("b", "k").has_value());
   EXPECT_EQ(store->FindFinishedKey("b", "k")->response_status, 502);
+}
+
+// The claiming request's body digest is kept with the key and comes back with its answer, from
+// the database and from memory alike; a key claimed without one has none.
+TEST_P(FinishedKeyStoreTest, TheClaimingRequestsBodyDigestComesBackWithTheAnswer) {
+  if (!database_) return;
+  testing::FakeClock clock(kT0);
+  std::unique_ptr<SqlStore> store = Open();
+  store->CacheFinishedKeys(100, 24h, clock);
+  store->ClaimKey("b", "k", {"fp", "digest-1"}, kT0, kT0 + 30s,
+                  testing::ExampleOrder("order-1", "b", kT0));
+  store->ClaimKey("b", "legacy", {"fp"}, kT0, kT0 + 30s,
+                  testing::ExampleOrder("order-2", "b", kT0));
+  store->FinishKey("b", "k", 201, "{}");
+  store->FinishKey("b", "legacy", 201, "{}");
+
+  EXPECT_EQ(store->FindFinishedKey("b", "k")->body_digest, "digest-1");   // from the database
+  EXPECT_EQ(store->FindFinishedKey("b", "k")->body_digest, "digest-1");   // from memory
+  EXPECT_EQ(Open()->FindFinishedKey("b", "k")->body_digest, "digest-1");  // another process
+  EXPECT_EQ(store->FindFinishedKey("b", "legacy")->body_digest, "");
+  // A second request under the key (resuming or replaying) never changes the digest.
+  EXPECT_EQ(store
+                ->ClaimKey("b", "k", {"fp", "digest-2"}, kT0, kT0 + 30s,
+                           testing::ExampleOrder("order-3", "b", kT0))
+                .record.body_digest,
+            "digest-1");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, FinishedKeyStoreTest, testing::AllStoreBackends(),

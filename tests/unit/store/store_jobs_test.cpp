@@ -118,7 +118,7 @@ class StoreJobsFixture : public testing::StoreDatabaseTest {
   void AddOrder(const std::string& order_id, std::optional<TimePoint> step_due = std::nullopt) {
     const std::string key = "key-" + order_id;
     LabOrder order = testing::ExampleOrder(order_id, "b", kT0);
-    ASSERT_EQ(Store().ClaimKey("b", key, kFingerprint, kT0, kT0 + 30s, order).result,
+    ASSERT_EQ(Store().ClaimKey("b", key, {kFingerprint}, kT0, kT0 + 30s, order).result,
               ClaimResult::kNew);
     if (step_due) {
       Store().SaveJunctionOrder(
@@ -724,7 +724,7 @@ TEST_P(StoreJobsTest, ClaimStaleKeysLeasesUnfinishedKeysWithOrders) {
     order.panel_slug = "p";
     order.status = "received";
     order.created_at = order.updated_at = FormatRfc3339(kT0);
-    ASSERT_EQ(store.ClaimKey("b", key, kFingerprint, at, lease_until, order).result,
+    ASSERT_EQ(store.ClaimKey("b", key, {kFingerprint}, at, lease_until, order).result,
               ClaimResult::kNew);
   };
   // Claimed by an older version, which recorded the order in a commit of its own: no order yet,
@@ -756,7 +756,7 @@ TEST_P(StoreJobsTest, ClaimStaleKeysLeasesUnfinishedKeysWithOrders) {
 
   // Leased to the completer: a retry of the request waits, and a second pass finds none.
   EXPECT_EQ(store
-                .ClaimKey("b", "recorded", kFingerprint, now + 1s, now + 31s,
+                .ClaimKey("b", "recorded", {kFingerprint}, now + 1s, now + 31s,
                           testing::ExampleOrder("order-retry", "b", now + 1s))
                 .result,
             ClaimResult::kInProgress);
@@ -849,7 +849,7 @@ TEST_P(StoreJobsTest, StoresClaimingStaleKeysAtOnceNeverShareAKey) {
     // Leases ran out at kT0 + 30s: the requests died after recording their orders.
     ASSERT_EQ(
         Store()
-            .ClaimKey("b", key, kFingerprint, kT0 + std::chrono::milliseconds(i % 5), kT0 + 30s,
+            .ClaimKey("b", key, {kFingerprint}, kT0 + std::chrono::milliseconds(i % 5), kT0 + 30s,
                       testing::ExampleOrder("order-" + std::to_string(i), "b", kT0))
             .result,
         ClaimResult::kNew);
@@ -870,7 +870,7 @@ TEST_P(StoreJobsTest, StoresClaimingStaleKeysAtOnceNeverShareAKey) {
   ExpectEachClaimedOnce(claimed, kKeys);
   // Each is leased to its completer now.
   EXPECT_EQ(Store()
-                .ClaimKey("b", "key-0", kFingerprint, now + 1s, now + 31s,
+                .ClaimKey("b", "key-0", {kFingerprint}, now + 1s, now + 31s,
                           testing::ExampleOrder("order-retry", "b", now + 1s))
                 .result,
             ClaimResult::kInProgress);

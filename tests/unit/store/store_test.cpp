@@ -109,13 +109,13 @@ class StoreFixture : public testing::StoreDatabaseTest {
   }
   Claim ClaimUntil(const std::string& brand, const std::string& key, TimePoint now,
                    TimePoint lease_until, const std::string& fingerprint = kFingerprint) {
-    return Store().ClaimKey(brand, key, fingerprint, now, lease_until,
+    return Store().ClaimKey(brand, key, {fingerprint}, now, lease_until,
                             MakeOrder("claimed-" + std::to_string(++claims_), brand, now));
   }
   // Claims (order.brand_id, key) with this order.
   Claim ClaimWith(const std::string& key, const LabOrder& order, TimePoint now,
                   const std::string& fingerprint = kFingerprint) {
-    return Store().ClaimKey(order.brand_id, key, fingerprint, now, now + 30s, order);
+    return Store().ClaimKey(order.brand_id, key, {fingerprint}, now, now + 30s, order);
   }
 
   // Claims a fresh key with a new order: the key's first commit.
@@ -194,7 +194,7 @@ TEST_P(StoreTest, MigrateIsIdempotent) {
     EXPECT_TRUE(reopened->Ready());
     reopened->Migrate();
   }
-  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM schema_migrations"), "4");
+  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM schema_migrations"), "5");
   EXPECT_EQ(database().QueryText("SELECT MIN(version) FROM schema_migrations"), "1");
 }
 
@@ -206,14 +206,14 @@ TEST_P(StoreTest, StoresMigratingOneEmptyDatabaseAtOnceAllSucceed) {
   for (int i = 0; i < kStores; ++i) stores.push_back(OpenStore());
   ExpectNoErrors(RunTogether(kStores, [&](int i) { stores[i]->Migrate(); }));
   for (const auto& store : stores) EXPECT_TRUE(store->Ready());
-  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM schema_migrations"), "4");
+  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM schema_migrations"), "5");
   // The schema works from any of them.
   EXPECT_EQ(stores[0]
-                ->ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s, MakeOrder("order-0", "b", kT0))
+                ->ClaimKey("b", "k", {kFingerprint}, kT0, kT0 + 30s, MakeOrder("order-0", "b", kT0))
                 .result,
             ClaimResult::kNew);
   EXPECT_EQ(stores[kStores - 1]
-                ->ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s, MakeOrder("order-3", "b", kT0))
+                ->ClaimKey("b", "k", {kFingerprint}, kT0, kT0 + 30s, MakeOrder("order-3", "b", kT0))
                 .result,
             ClaimResult::kInProgress);
 }
@@ -331,7 +331,7 @@ TEST_P(StoreTest, SixteenThreadsClaimingOneKeyGetExactlyOneNew) {
   // Each request brings an order of its own; only the winner's is kept.
   ExpectNoErrors(RunTogether(kThreads, [&](int i) {
     LabOrder order = MakeOrder("order-" + std::to_string(i), "b", kT0);
-    results[i] = store.ClaimKey("b", "contended", kFingerprint, kT0, kT0 + 30s, order).result;
+    results[i] = store.ClaimKey("b", "contended", {kFingerprint}, kT0, kT0 + 30s, order).result;
   }));
   EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kNew), 1);
   EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kInProgress), kThreads - 1);
@@ -347,7 +347,8 @@ TEST_P(StoreTest, SixteenStoresClaimingOneKeyGetExactlyOneNew) {
   std::vector<ClaimResult> results(kConnections);
   ExpectNoErrors(RunTogether(kConnections, [&](int i) {
     LabOrder order = MakeOrder("order-" + std::to_string(i), "b", kT0);
-    results[i] = stores[i]->ClaimKey("b", "contended", kFingerprint, kT0, kT0 + 30s, order).result;
+    results[i] =
+        stores[i]->ClaimKey("b", "contended", {kFingerprint}, kT0, kT0 + 30s, order).result;
   }));
   EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kNew), 1);
   EXPECT_EQ(std::count(results.begin(), results.end(), ClaimResult::kInProgress), kConnections - 1);
@@ -690,9 +691,9 @@ TEST_P(StoreTest, DuplicateOrderIdRollsBackTheWholeClaim) {
 
 // A new order's brand is the claim's: a key of one brand never records another brand's order.
 TEST_P(StoreTest, ClaimWithAnotherBrandsOrderIsALogicError) {
-  EXPECT_THROW(
-      Store().ClaimKey("b", "k", kFingerprint, kT0, kT0 + 30s, MakeOrder("order-1", "other", kT0)),
-      std::logic_error);
+  EXPECT_THROW(Store().ClaimKey("b", "k", {kFingerprint}, kT0, kT0 + 30s,
+                                MakeOrder("order-1", "other", kT0)),
+               std::logic_error);
   EXPECT_EQ(OrderCount(), "0");
   EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM idempotency_keys"), "0");
 }
@@ -1144,7 +1145,7 @@ TEST_P(StoreTest, ReopeningWithAnotherKeyThrowsOnPatientData) {
   }
   EXPECT_THROW(reopened->ListOrders("b", std::nullopt, 10, std::nullopt), std::runtime_error);
   EXPECT_EQ(reopened
-                ->ClaimKey("b", "k", kFingerprint, kT0 + 1h, kT0 + 2h,
+                ->ClaimKey("b", "k", {kFingerprint}, kT0 + 1h, kT0 + 2h,
                            MakeOrder("order-2", "b", kT0 + 1h))
                 .result,
             ClaimResult::kResumed);
@@ -1195,7 +1196,7 @@ TEST_F(SqliteStoreTest, LockHeldPastTheBusyTimeoutIsUnavailableAndNamesNoValues)
   held.wait();
 
   try {
-    impatient.ClaimKey("brand-secret", "key-secret", kFingerprint, kT0, kT0 + 30s,
+    impatient.ClaimKey("brand-secret", "key-secret", {kFingerprint}, kT0, kT0 + 30s,
                        MakeOrder("order-secret", "brand-secret", kT0));
     FAIL() << "expected StoreUnavailable";
   } catch (const StoreUnavailable& error) {
@@ -1207,7 +1208,7 @@ TEST_F(SqliteStoreTest, LockHeldPastTheBusyTimeoutIsUnavailableAndNamesNoValues)
   release_holder.Now();
   // Nothing is stuck: the same connection works once the lock is gone.
   EXPECT_EQ(impatient
-                .ClaimKey("brand-secret", "key-secret", kFingerprint, kT0, kT0 + 30s,
+                .ClaimKey("brand-secret", "key-secret", {kFingerprint}, kT0, kT0 + 30s,
                           MakeOrder("order-secret", "brand-secret", kT0))
                 .result,
             ClaimResult::kNew);

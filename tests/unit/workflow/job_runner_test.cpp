@@ -139,7 +139,7 @@ class JobRunnerTest : public ::testing::Test {
   void AddOrder(const std::string& order_id, std::optional<TimePoint> step_due = std::nullopt) {
     const std::string key = "key-" + order_id;
     model::LabOrder order = testing::ExampleOrder(order_id, "b", kT0);
-    ASSERT_EQ(store_->ClaimKey("b", key, "fp", kT0, kT0 + 30s, order).result,
+    ASSERT_EQ(store_->ClaimKey("b", key, {"fp"}, kT0, kT0 + 30s, order).result,
               store::ClaimResult::kNew);
     store_->SaveJunctionUser("b", key, order_id, "b:user-1", "ju-1", kT0);
     ++order.version;  // as the user phase left it

@@ -152,7 +152,7 @@ class OrderWorkflowTest : public ::testing::Test {
     const std::string key = "key-1";
     model::LabOrder order = testing::ExampleOrder(kOrderId, "brand-1", kT0);
     order.address.line2 = "Apt 2";
-    ASSERT_EQ(store_.ClaimKey("brand-1", key, "fp", kT0, kT0 + 30s, order).result,
+    ASSERT_EQ(store_.ClaimKey("brand-1", key, {"fp"}, kT0, kT0 + 30s, order).result,
               store::ClaimResult::kNew);
     store_.SaveJunctionUser("brand-1", key, kOrderId, "brand-1:user-1", "ju-1", kT0);
     ++order.version;  // as the user phase left it
