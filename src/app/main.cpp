@@ -17,6 +17,7 @@
 #include "lab_orders/app/logging.h"
 #include "lab_orders/app/store_factory.h"
 #include "lab_orders/auth/jwt.h"
+#include "lab_orders/common/listen.h"
 #include "lab_orders/common/metrics.h"
 #include "lab_orders/common/periodic_task.h"
 #include "lab_orders/common/stop_signals.h"
@@ -112,6 +113,10 @@ std::vector<std::string> PanelSlugsInSchema(const nlohmann::json& schema) {
 
 int Serve(const Config& config) {
   sigset_t signals = StopSignals();
+  // The port first: a second instance started on a busy port stops here, before its store's
+  // start-up frees the running instance's job leases.
+  Poco::Net::ServerSocket listening;
+  ListenExclusively(listening, config.listen_host, config.listen_port, http::kListenBacklog);
   SystemClock clock;
   std::unique_ptr<store::Store> store = OpenStore(config, /*starting_service=*/true, &clock);
   const nlohmann::json& schema = http::LabOrderRequestSchema();
@@ -191,7 +196,7 @@ int Serve(const Config& config) {
   runner.Start();
   http::Server server(
       api, {config.listen_host, config.listen_port, config.http_threads, config.http_queue});
-  server.Start();
+  server.Start(listening);
   std::cout << "lab-orders listening on http://" << config.listen_host << ":" << server.port()
             << std::endl;
   spdlog::info("lab-orders serving on port {} ({} mode)", server.port(),

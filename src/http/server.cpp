@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lab_orders/common/ids.h"
+#include "lab_orders/common/listen.h"
 
 namespace lab_orders::http {
 namespace {
@@ -158,6 +159,12 @@ Server::Server(Api& api, ServerSettings settings)
 Server::~Server() { Stop(); }
 
 void Server::Start() {
+  Poco::Net::ServerSocket socket;
+  ListenExclusively(socket, impl_->settings.host, impl_->settings.port, kListenBacklog);
+  Start(socket);
+}
+
+void Server::Start(Poco::Net::ServerSocket listening) {
   auto* params = new Poco::Net::HTTPServerParams;
   params->setMaxThreads(impl_->settings.threads);
   params->setMaxQueued(impl_->settings.queue);
@@ -166,10 +173,8 @@ void Server::Start() {
   params->setKeepAliveTimeout(Poco::Timespan(5, 0));
   params->setTimeout(Poco::Timespan(30, 0));
   impl_->pool = std::make_unique<Poco::ThreadPool>(2, impl_->settings.threads, 60, 1024 * 1024);
-  Poco::Net::ServerSocket socket(
-      Poco::Net::SocketAddress(impl_->settings.host, impl_->settings.port), 1024);
   impl_->server = std::make_unique<Poco::Net::HTTPServer>(new Factory(impl_->api), *impl_->pool,
-                                                          socket, params);
+                                                          listening, params);
   impl_->server->start();
 }
 

@@ -27,6 +27,7 @@
 
 #include "lab_orders/common/ids.h"
 #include "lab_orders/common/json_depth.h"
+#include "lab_orders/common/listen.h"
 #include "lab_orders/sim/junction_spec.h"
 #include "lab_orders/sim/openapi_validator.h"
 #include "lab_orders/sim/recorder.h"
@@ -928,7 +929,6 @@ void SimServer::Start() {
   }
   impl.world.SetEventSink(
       [&impl](const json& event, int deliveries) { impl.webhooks->Enqueue(event, deliveries); });
-  Poco::Net::SocketAddress address(impl.options.listen_host, impl.options.listen_port);
   Poco::Net::ServerSocket socket;
   if (impl.options.tls_cert_file || impl.options.tls_key_file) {
     if (!impl.options.tls_cert_file || !impl.options.tls_key_file) {
@@ -938,10 +938,9 @@ void SimServer::Start() {
     Poco::Net::Context::Ptr context =
         new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, *impl.options.tls_key_file,
                                *impl.options.tls_cert_file, "", Poco::Net::Context::VERIFY_NONE);
-    socket = Poco::Net::SecureServerSocket(address, 1024, context);
-  } else {
-    socket = Poco::Net::ServerSocket(address, 1024);
+    socket = Poco::Net::SecureServerSocket(context);
   }
+  ListenExclusively(socket, impl.options.listen_host, impl.options.listen_port, 1024);
   auto* params = new Poco::Net::HTTPServerParams;
   params->setMaxThreads(impl.options.max_threads);
   params->setMaxQueued(impl.options.max_threads);
