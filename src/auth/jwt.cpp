@@ -329,8 +329,8 @@ JwtVerifier::JwtVerifier(JwtSettings settings, const Clock& clock)
   if (!settings_.hs256_secret && !settings_.public_key_pem) {
     throw std::invalid_argument("JWT verification needs an HS256 secret or a public key");
   }
-  if (settings_.leeway.count() < 0) {
-    throw std::invalid_argument("JWT leeway must not be negative");
+  if (settings_.not_before_leeway.count() < 0) {
+    throw std::invalid_argument("JWT nbf leeway must not be negative");
   }
   if (settings_.hs256_secret && settings_.hs256_secret->size() < kMinHs256SecretBytes) {
     throw std::invalid_argument("the JWT HS256 secret must be at least 32 bytes");
@@ -366,8 +366,8 @@ std::optional<AuthFailure> JwtVerifier::CheckTimes(double expires_at,
                                                    std::optional<double> not_before) const {
   using SecondsAsDouble = std::chrono::duration<double>;
   const double now = SecondsAsDouble(clock_.Now().time_since_epoch()).count();
-  const double leeway = SecondsAsDouble(settings_.leeway).count();
-  if (now > expires_at + leeway) return AuthFailure::kExpired;
+  const double leeway = SecondsAsDouble(settings_.not_before_leeway).count();
+  if (now >= expires_at) return AuthFailure::kExpired;
   if (not_before && now + leeway < *not_before) return AuthFailure::kNotYetValid;
   return std::nullopt;
 }

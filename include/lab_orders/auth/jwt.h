@@ -32,14 +32,16 @@ struct JwtSettings {
       public_key_pem;                   // contents of LAB_ORDERS_JWT_PUBLIC_KEY (RSA or EC P-256)
   std::optional<std::string> issuer;    // LAB_ORDERS_JWT_ISSUER
   std::optional<std::string> audience;  // LAB_ORDERS_JWT_AUDIENCE
-  std::chrono::seconds leeway{60};
+  // Clock skew allowed on nbf (a token minted on a clock slightly ahead of ours). exp has none:
+  // a token is refused from its expiry on, as RFC 7519 §4.1.4 says.
+  std::chrono::seconds not_before_leeway{60};
 };
 
 enum class AuthFailure {
   kMalformed,            // not three base64url parts of JSON
   kAlgorithmNotAllowed,  // none, or an algorithm the configuration does not enable
   kBadSignature,
-  kExpired,      // exp missing or past (with leeway)
+  kExpired,      // exp missing, or now or past
   kNotYetValid,  // nbf in the future beyond the leeway
   kWrongIssuer,
   kWrongAudience,
@@ -63,7 +65,7 @@ class JwtVerifier {
  private:
   struct Keys;
   std::variant<Principal, AuthFailure> VerifyFully(std::string_view token) const;
-  // exp (with the leeway) and nbf (with the leeway) against the clock.
+  // exp (exactly) and nbf (with the leeway) against the clock.
   std::optional<AuthFailure> CheckTimes(double expires_at, std::optional<double> not_before) const;
 
   JwtSettings settings_;

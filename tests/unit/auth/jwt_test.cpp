@@ -229,7 +229,7 @@ TEST(JwtConstructorTest, ThrowsOnWeakOrMisusedSettings) {
   EXPECT_THROW(JwtVerifier(secret_is_public_key, clock), std::invalid_argument);
 
   JwtSettings negative_leeway = Hs256Settings();
-  negative_leeway.leeway = -1s;
+  negative_leeway.not_before_leeway = -1s;
   EXPECT_THROW(JwtVerifier(negative_leeway, clock), std::invalid_argument);
 }
 
@@ -274,8 +274,9 @@ TEST_F(JwtHs256Test, VerifiesTheRfc7515AppendixA1Example) {
           "gUuTwjAzZr1Z9CAow")
           .value();
   settings.issuer = "joe";
-  FakeClock at_expiry(std::chrono::system_clock::time_point{1300819380s});
-  JwtVerifier verifier(settings, at_expiry);
+  // The second before its exp (1300819380), from which on it has expired.
+  FakeClock before_expiry(std::chrono::system_clock::time_point{1300819379s});
+  JwtVerifier verifier(settings, before_expiry);
   // Signature, exp and iss all pass; the example simply has no sub or brand_id.
   EXPECT_EQ(Outcome(verifier.Verify(token)), "missing_claims");
 }
@@ -513,24 +514,21 @@ TEST_F(JwtAlgorithmTest, RefusesEveryOtherAlgorithm) {
 
 using JwtClaimsTest = JwtTestBase;
 
-TEST_F(JwtClaimsTest, ExpiryIncludesTheLeewayBoundary) {
-  std::string at_boundary = MintHs256(kSecret, ClaimsWith("exp", kNowSeconds - 60));
-  EXPECT_EQ(Verify(Hs256Settings(), at_boundary), "ok");
-  EXPECT_EQ(Verify(Hs256Settings(), MintHs256(kSecret, ClaimsWith("exp", kNowSeconds - 61))),
-            "expired");
-  clock_.Advance(1ms);
-  EXPECT_EQ(Verify(Hs256Settings(), at_boundary), "expired");
-}
-
-TEST_F(JwtClaimsTest, ExpiryWithoutLeewayIsExact) {
-  JwtSettings settings = Hs256Settings();
-  settings.leeway = 0s;
-  std::string token = MintHs256(kSecret, ClaimsWith("exp", kNowSeconds));
-  EXPECT_EQ(Verify(settings, token), "ok");
+// exp has no leeway (the nbf leeway is for clocks ahead of ours, not for tokens past their
+// time): from its expiry on, a token is refused (RFC 7519 §4.1.4: "on or after").
+TEST_F(JwtClaimsTest, ExpiryIsExactWhateverTheNotBeforeLeeway) {
+  std::string token = MintHs256(kSecret, ClaimsWith("exp", kNowSeconds + 1));
+  EXPECT_EQ(Verify(Hs256Settings(), token), "ok");
+  EXPECT_EQ(Verify(Hs256Settings(), MintHs256(kSecret, ClaimsWith("exp", kNowSeconds))), "expired");
   // NumericDate may carry a fraction (RFC 7519 §2).
-  EXPECT_EQ(Verify(settings, MintHs256(kSecret, ClaimsWith("exp", kNowSeconds - 0.5))), "expired");
+  EXPECT_EQ(Verify(Hs256Settings(), MintHs256(kSecret, ClaimsWith("exp", kNowSeconds - 0.5))),
+            "expired");
+  EXPECT_EQ(Verify(Hs256Settings(), MintHs256(kSecret, ClaimsWith("exp", kNowSeconds + 0.5))),
+            "ok");
+  clock_.Advance(999ms);
+  EXPECT_EQ(Verify(Hs256Settings(), token), "ok");
   clock_.Advance(1ms);
-  EXPECT_EQ(Verify(settings, token), "expired");
+  EXPECT_EQ(Verify(Hs256Settings(), token), "expired");
 }
 
 TEST_F(JwtClaimsTest, MissingOrNonNumericExpIsExpired) {
