@@ -79,6 +79,7 @@ run_passes() {
   local postgres_url=${LAB_ORDERS_TEST_POSTGRES_URL:-}
   # The cluster script's own variables are not settings of the services.
   unset LAB_ORDERS_TEST_POSTGRES_URL LAB_ORDERS_TEST_POSTGRES_STOP LAB_ORDERS_TEST_POSTGRES_START \
+    LAB_ORDERS_TEST_POSTGRES_LOG \
     LAB_ORDERS_PG_DURABLE
   local wrk=() peer=()
   if [ -n "$wrk_path" ]; then wrk=(--wrk "$wrk_path"); fi

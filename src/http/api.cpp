@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "lab_orders/common/json_depth.h"
+#include "lab_orders/common/strict_json.h"
 #include "lab_orders/http/error_status.h"
 #include "lab_orders/http/openapi_document.h"
 
@@ -52,12 +53,16 @@ json ParseJsonText(const ApiRequest& request) {
     throw AppError(ErrorCode::kValidationError, "The request body is not valid.",
                    "nesting too deep", {{"", "nests deeper than the API allows"}});
   }
-  // nlohmann rejects invalid UTF-8 as a parse error, so it never reaches the validator.
-  json body = json::parse(request.body, nullptr, false);
-  if (body.is_discarded()) {
+  // Invalid UTF-8 is a parse error, so it never reaches the validator.
+  auto parsed = ParseStrictJson(request.body);
+  if (auto* repeated = std::get_if<RepeatedMember>(&parsed)) {
+    throw AppError(ErrorCode::kValidationError, "The request body is not valid.",
+                   "a member named twice", {{repeated->pointer, "is given more than once"}});
+  }
+  if (std::holds_alternative<MalformedJson>(parsed)) {
     throw AppError(ErrorCode::kInvalidJson, "The request body is not valid JSON (UTF-8).");
   }
-  return body;
+  return std::move(std::get<json>(parsed));
 }
 
 json ParseJsonBody(const ApiRequest& request) {

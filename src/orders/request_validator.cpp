@@ -24,6 +24,7 @@ constexpr std::size_t kMetadataKeyMaxLength = 40;  // as the Metadata descriptio
 constexpr std::size_t kEmailMaxLength = 254;
 // Junction's at-home draws are for adults only (Junction's facts: endpoints).
 constexpr int kMinimumPatientAge = 18;
+constexpr int kMaximumPatientAge = 120;
 
 // ---- UTF-8 ------------------------------------------------------------------------------------
 
@@ -239,6 +240,8 @@ std::optional<std::string> DateOfBirthProblem(std::string_view dob,
   int age = static_cast<int>(today.year()) - static_cast<int>(born->year());
   if (month_and_day(today) < month_and_day(*born)) --age;
   if (age < kMinimumPatientAge) return "is too recent: the patient must be 18 or older";
+  // An older date is a typing slip (1800 for 1980), not a patient the lab will see.
+  if (age > kMaximumPatientAge) return "is too long ago: the patient would be over 120";
   return std::nullopt;
 }
 
@@ -409,7 +412,15 @@ void ApplyLabRules(const json& body, const Clock& clock, std::vector<FieldViolat
 }  // namespace
 
 RequestValidator::RequestValidator(const json& schema, const Clock& clock, InputLimits limits)
-    : schema_(schema, limits), clock_(clock) {}
+    : schema_(schema, limits), clock_(clock) {
+  auto closed = schema.find("additionalProperties");
+  auto properties = schema.find("properties");
+  if (closed != schema.end() && *closed == false && properties != schema.end() &&
+      properties->is_object()) {
+    top_level_fields_.emplace();
+    for (const auto& [name, _] : properties->items()) top_level_fields_->insert(name);
+  }
+}
 
 std::variant<model::OrderRequest, std::vector<FieldViolation>> RequestValidator::Validate(
     const json& body) const {
@@ -419,6 +430,17 @@ std::variant<model::OrderRequest, std::vector<FieldViolation>> RequestValidator:
   std::vector<FieldViolation> violations = schema_.CheckBounds(body);
   if (!violations.empty()) return violations;
   violations = schema_.CheckSchema(body);
+  if (top_level_fields_) {
+    // Every unknown field by name (the schema check names only the first).
+    for (const auto& [name, _] : body.items()) {
+      if (top_level_fields_->contains(name)) continue;
+      FieldViolation unknown{"/" + PointerToken(name), "is not a field of this request"};
+      const bool said =
+          std::any_of(violations.begin(), violations.end(),
+                      [&](const FieldViolation& v) { return v.path == unknown.path; });
+      if (!said) violations.push_back(std::move(unknown));
+    }
+  }
 
   model::OrderRequest request;
   ApplyLabRules(body, clock_, &violations, &request);

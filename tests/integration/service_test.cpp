@@ -159,6 +159,14 @@ TEST_F(ServiceTest, ClientErrorsEachHaveTheirCode) {
   json validation_body = validation.Json();
   for (const json& detail : validation_body["details"]) paths.insert(detail["path"]);
   EXPECT_TRUE(paths.count("/patient/email") && paths.count("/address/zip")) << validation.body;
+  // A member named twice means different things to different parsers: refused, by its path.
+  std::string twice = OrderBody().dump();
+  twice.insert(1, R"("panel_slug":"pcos",)");
+  HttpReply repeated =
+      service_->Post("/v1/labs/orders", twice, auth({{"Idempotency-Key", "key-twice"}}));
+  ASSERT_EQ(repeated.status, 400) << repeated.body;
+  ExpectCleanError(repeated, "validation_error");
+  EXPECT_EQ(repeated.Json()["details"][0]["path"], "/panel_slug") << repeated.body;
 
   HttpReply missing_key = service_->Post("/v1/labs/orders", OrderBody().dump(), auth({}));
   EXPECT_EQ(missing_key.status, 400);

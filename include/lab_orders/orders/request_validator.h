@@ -34,6 +34,9 @@ class RequestValidator {
  private:
   SchemaValidator schema_;
   const Clock& clock_;
+  // The schema's top-level properties, when it closes the object to others
+  // (additionalProperties: false): every other field is refused by name.
+  std::optional<std::set<std::string, std::less<>>> top_level_fields_;
 };
 
 // José → Jose, Zoë → Zoe, Łukasz → Lukasz; drops what the lab cannot print (ASCII letters,

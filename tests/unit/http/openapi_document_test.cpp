@@ -70,12 +70,16 @@ TEST(OpenApiDocumentTest, IsOpenApi31AndServedAsCommitted) {
 // Optional request fields the service adds to the seed's (issue 8: the brand's own ids).
 constexpr const char* kAddedRequestFields[] = {"external_order_id", "metadata"};
 
+// The seed's request, plus optional fields, closed to any other top-level field (issue 16: a
+// misspelt optional field is refused by name rather than dropped).
 TEST(OpenApiDocumentTest, LabOrderRequestMeansWhatTheSeedContractSaysPlusOptionalFields) {
   json seed_fields = LabOrderRequestSchema();
   for (const char* added : kAddedRequestFields) {
     EXPECT_TRUE(seed_fields.at("properties").contains(added)) << added;
     seed_fields.at("properties").erase(added);
   }
+  EXPECT_EQ(seed_fields.value("additionalProperties", json(true)), json(false));
+  seed_fields.erase("additionalProperties");
   for (const auto& seed_file : SeedContractFiles("lab-order-request.schema.json")) {
     // Only optional fields are added: required stays the seed's (compared with the rest).
     EXPECT_EQ(Meaning(seed_fields), Meaning(ReadJson(seed_file)))

@@ -156,6 +156,14 @@ class RequestValidatorTest : public ::testing::Test {
   }
 
   std::vector<std::string> RefusedLines(const json& body) { return Lines(Refused(body)); }
+  // Each date of birth, in an otherwise valid body, is refused with this one line.
+  void ExpectDobsRefused(std::initializer_list<const char*> dobs, const std::string& line) {
+    for (const char* dob : dobs) {
+      json body = MinimalBody();
+      body["patient"]["dob"] = dob;
+      EXPECT_THAT(RefusedLines(body), ::testing::ElementsAre(line)) << dob;
+    }
+  }
 
   lab_orders::testing::FakeClock clock_;
   RequestValidator validator_;
@@ -388,12 +396,13 @@ TEST_F(RequestValidatorTest, CurrencyOutsideTheSchemaLengthsUsesTheSchemaMessage
   EXPECT_THAT(RefusedLines(body), ElementsAre("/currency must be at most 8 characters"));
 }
 
-TEST_F(RequestValidatorTest, UnknownPropertiesAnywhereAreIgnored) {
+// Inside patient and address, members the schema does not name are left alone (the seed
+// contract's objects are open); only the request's own fields are closed.
+TEST_F(RequestValidatorTest, UnknownMembersOfPatientAndAddressAreIgnored) {
   json body = MinimalBody();
-  body["utm_source"] = "newsletter";
   body["patient"]["preferred_name"] = 42;
   body["address"]["gate_code"] = json::array({1, 2, 3});
-  body["nested"] = {{"deeper", {{"still", json::array({json::object()})}}}};
+  body["patient"]["nested"] = {{"deeper", {{"still", json::array({json::object()})}}}};
   EXPECT_EQ(Accepted(body).patient.first_name, "Ana");
 }
 
@@ -489,44 +498,49 @@ TEST_F(RequestValidatorTest, RefusesPhonesThatAreNotTenUsDigits) {
 // ---- the lab's rules: date of birth -------------------------------------------------------------
 
 TEST_F(RequestValidatorTest, RefusesDatesOfBirthThatAreNotCalendarDates) {
-  for (const char* dob :
-       {"1990-02-30", "1990-13-01", "1990-00-10", "1990-04-00", "2001-02-29", "1900-02-29",
-        "1990-04-31", "-990-04-02", "1990-+4-02", "02/04/1990", "1990-2-4", "19900204",
-        "1990-02-04T00:00:00Z", "0000-01-01", "yesterday", "1990-04-02 "}) {
-    json body = MinimalBody();
-    body["patient"]["dob"] = dob;
-    EXPECT_THAT(RefusedLines(body),
-                ElementsAre("/patient/dob must be a real date in YYYY-MM-DD form"))
-        << dob;
-  }
+  ExpectDobsRefused(
+      {"1990-02-30", "1990-13-01", "1990-00-10", "1990-04-00", "2001-02-29", "1900-02-29",
+       "1990-04-31", "-990-04-02", "1990-+4-02", "02/04/1990", "1990-2-4", "19900204",
+       "1990-02-04T00:00:00Z", "0000-01-01", "yesterday", "1990-04-02 "},
+      "/patient/dob must be a real date in YYYY-MM-DD form");
 }
 
-TEST_F(RequestValidatorTest, AcceptsLeapDaysAndDatesLongAgo) {
-  // Years before 1678 would underflow a nanosecond time_point.
-  for (const char* dob : {"2004-02-29", "2000-02-29", "1900-01-01", "1600-02-29", "0001-01-01"}) {
+TEST_F(RequestValidatorTest, AcceptsLeapDaysAndPatientsUpToAHundredAndTwenty) {
+  // Today is 2025-06-15: someone born on 1904-06-16 is 120 until tomorrow.
+  for (const char* dob : {"2004-02-29", "2000-02-29", "1904-06-16", "1905-06-15"}) {
     json body = MinimalBody();
     body["patient"]["dob"] = dob;
     EXPECT_EQ(Accepted(body).patient.dob, dob);
   }
 }
 
+// An older date is a slip of the keyboard (1800 for 1980), not a patient. Years before 1678 would
+// underflow a nanosecond time_point.
+TEST_F(RequestValidatorTest, RefusesDatesOfBirthOverAHundredAndTwentyYearsAgo) {
+  ExpectDobsRefused({"1904-06-15", "1900-01-01", "1800-01-01", "1600-02-29", "0001-01-01"},
+                    "/patient/dob is too long ago: the patient would be over 120");
+}
+
+// A field the request does not have is refused by name (a misspelt optional field would
+// otherwise be dropped in silence).
+TEST_F(RequestValidatorTest, RefusesUnknownTopLevelFieldsByName) {
+  json body = MinimalBody();
+  body["external_order"] = "o-1";
+  body["collection"] = "walk_in";
+  EXPECT_THAT(RefusedLines(body),
+              ::testing::UnorderedElementsAre("/external_order is not a field of this request",
+                                              "/collection is not a field of this request"));
+}
+
 TEST_F(RequestValidatorTest, RefusesDatesOfBirthInTheFuture) {
   // 2262 onwards would overflow a nanosecond time_point.
-  for (const char* dob : {"2025-06-16", "2030-01-01", "2262-04-12", "9999-12-31"}) {
-    json body = MinimalBody();
-    body["patient"]["dob"] = dob;
-    EXPECT_THAT(RefusedLines(body), ElementsAre("/patient/dob must not be in the future")) << dob;
-  }
+  ExpectDobsRefused({"2025-06-16", "2030-01-01", "2262-04-12", "9999-12-31"},
+                    "/patient/dob must not be in the future");
 }
 
 TEST_F(RequestValidatorTest, RefusesPatientsUnderEighteen) {
-  for (const char* dob : {"2025-06-15", "2015-01-01", "2007-06-16", "2007-12-31"}) {
-    json body = MinimalBody();
-    body["patient"]["dob"] = dob;
-    EXPECT_THAT(RefusedLines(body),
-                ElementsAre("/patient/dob is too recent: the patient must be 18 or older"))
-        << dob;
-  }
+  ExpectDobsRefused({"2025-06-15", "2015-01-01", "2007-06-16", "2007-12-31"},
+                    "/patient/dob is too recent: the patient must be 18 or older");
 }
 
 TEST_F(RequestValidatorTest, AcceptsAPatientOnTheirEighteenthBirthday) {
@@ -722,11 +736,12 @@ TEST_F(RequestValidatorTest, StringBoundCountsCodePointsNotBytes) {
 
 TEST_F(RequestValidatorTest, ObjectsWithTooManyMembersAreRefused) {
   json body = MinimalBody();
-  body["extra"] = json::object();
-  for (int i = 0; i < 64; ++i) body["extra"]["k" + std::to_string(i)] = i;
+  body["patient"]["extra"] = json::object();
+  for (int i = 0; i < 64; ++i) body["patient"]["extra"]["k" + std::to_string(i)] = i;
   EXPECT_EQ(Accepted(body).panel_slug, "pcos");
-  body["extra"]["one_more"] = true;
-  EXPECT_THAT(RefusedLines(body), ElementsAre("/extra has more than the 64 members allowed"));
+  body["patient"]["extra"]["one_more"] = true;
+  EXPECT_THAT(RefusedLines(body),
+              ElementsAre("/patient/extra has more than the 64 members allowed"));
 }
 
 TEST_F(RequestValidatorTest, OverlongMemberNamesAreReportedAtTheirObject) {
@@ -758,7 +773,8 @@ std::string RepeatedToken(const std::string& token, int times) {
 
 TEST_F(RequestValidatorTest, AcceptsNestingUpToTheLimit) {
   json body = MinimalBody();
-  body["extra"] = NestedObjects(15);  // the root is level 1, so the innermost is level 16
+  // The root is level 1 and patient level 2, so the innermost is level 16.
+  body["patient"]["extra"] = NestedObjects(14);
   EXPECT_EQ(Accepted(body).panel_slug, "pcos");
 }
 
