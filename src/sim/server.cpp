@@ -516,7 +516,12 @@ std::optional<SimResponse> SimServer::Impl::ValidateRequest(
   std::vector<SchemaViolation> violations;
   const json& operation =
       validator.spec()["paths"][route.path][Poco::toLower(std::string(route.method))];
-  for (const json& parameter : operation.value("parameters", json::array())) {
+  // Read in place: the operation's parameters are walked on every call.
+  static const json kNoParameters = json::array();
+  auto listed = operation.find("parameters");
+  const json& parameters =
+      listed != operation.end() && listed->is_array() ? *listed : kNoParameters;
+  for (const json& parameter : parameters) {
     std::string in = parameter.value("in", "");
     std::string name = parameter.value("name", "");
     std::optional<std::string> value;
@@ -928,7 +933,8 @@ void SimServer::Start() {
     impl.webhooks->SetTarget(*impl.options.webhook_url, *impl.options.webhook_secret);
   }
   impl.world.SetEventSink(
-      [&impl](const json& event, int deliveries) { impl.webhooks->Enqueue(event, deliveries); });
+      [&impl](const json& event, int deliveries) { impl.webhooks->Enqueue(event, deliveries); },
+      [&impl] { return impl.webhooks->HasTarget(); });
   Poco::Net::ServerSocket socket;
   if (impl.options.tls_cert_file || impl.options.tls_key_file) {
     if (!impl.options.tls_cert_file || !impl.options.tls_key_file) {

@@ -100,6 +100,11 @@ void WebhookSender::Enqueue(const nlohmann::json& event, int deliveries) {
   wake_.notify_all();
 }
 
+bool WebhookSender::HasTarget() const {
+  std::lock_guard lock(mutex_);
+  return target_ != nullptr;
+}
+
 nlohmann::json WebhookSender::Deliveries() const {
   std::lock_guard lock(mutex_);
   return deliveries_;

@@ -105,9 +105,10 @@ SimResponse DetailResponse(int status, const std::string& message) {
 World::World(const Clock& clock, IdGenerator& ids, std::vector<std::string> extra_served_zips)
     : clock_(clock), ids_(ids), extra_served_zips_(std::move(extra_served_zips)) {}
 
-void World::SetEventSink(EventSink sink) {
+void World::SetEventSink(EventSink sink, std::function<bool()> listening) {
   std::lock_guard lock(mutex_);
   sink_ = std::move(sink);
+  listening_ = std::move(listening);
 }
 
 void World::LoadScript(Script script) {
@@ -231,7 +232,7 @@ void World::SetAppointmentStatus(Order& order, Appointment& appointment,
 }
 
 void World::EmitOrderEvent(const Order& order, const char* event_type) {
-  if (!sink_) return;
+  if (!Listened()) return;
   const User* user = FindUserById(order.user_id);
   json event = {{"event_type", event_type},
                 {"user_id", order.user_id},
@@ -243,7 +244,7 @@ void World::EmitOrderEvent(const Order& order, const char* event_type) {
 
 void World::EmitAppointmentEvent(const Order& order, const Appointment& appointment,
                                  const char* event_type) {
-  if (!sink_) return;
+  if (!Listened()) return;
   const User* user = FindUserById(order.user_id);
   json event = {{"event_type", event_type},
                 {"user_id", order.user_id},

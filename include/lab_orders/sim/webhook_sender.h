@@ -38,6 +38,8 @@ class WebhookSender {
 
   // deliveries > 1 sends the same message (same svix-id) again, as Svix's duplicates do.
   void Enqueue(const nlohmann::json& event, int deliveries = 1);
+  // Whether an endpoint is set: without one, Enqueue drops what it is given.
+  bool HasTarget() const;
   // Every delivery so far: svix-id, event type, URL, attempts, the last status or error.
   nlohmann::json Deliveries() const;
   // Forgets queued messages and past deliveries; the target stays.

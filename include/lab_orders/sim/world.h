@@ -46,8 +46,10 @@ class World {
 
   World(const Clock& clock, IdGenerator& ids, std::vector<std::string> extra_served_zips);
 
-  // Called (under the world's lock, in order) with each labtest.* webhook event.
-  void SetEventSink(EventSink sink);
+  // Called (under the world's lock, in order) with each labtest.* webhook event. listening, when
+  // given, says whether anyone receives events now: when not, none is built (an order's event is
+  // the order's whole Junction JSON, most of a call's cost).
+  void SetEventSink(EventSink sink, std::function<bool()> listening = {});
   void LoadScript(Script script);
   // Shared, not copied: every Junction call reads it.
   std::shared_ptr<const Script> CurrentScript() const;
@@ -176,6 +178,8 @@ class World {
   std::vector<std::string> extra_served_zips_;
   mutable std::mutex mutex_;
   EventSink sink_;
+  std::function<bool()> listening_;
+  bool Listened() const { return sink_ && (!listening_ || listening_()); }
   std::shared_ptr<const Script> script_ = std::make_shared<const Script>();
   std::map<std::string, User> users_;  // by user id
   std::map<std::string, std::string> users_by_client_id_;

@@ -322,6 +322,29 @@ TEST_F(WorldTest, RequisitionAfterMsArrivesWhenTheClockGetsThere) {
   EXPECT_EQ(OrderStatus(order_id), kRequisitionCreated);
 }
 
+// With no one listening (no webhook endpoint set), no event is built or sent; once someone is,
+// the next change is told.
+TEST_F(WorldTest, EventsAreBuiltOnlyWhileSomeoneListens) {
+  bool listening = false;
+  int built = 0;
+  world_.SetEventSink(
+      [&](const json& event, int) {
+        ++built;
+        events_.push_back(event);
+      },
+      [&] { return listening; });
+  Load({{"requisition", {{"mode", "after_ms"}, {"ms", 5000}}}});
+  std::string quiet_order = CreateOrder();
+  EXPECT_EQ(built, 0);
+
+  listening = true;
+  clock_.Advance(5s);
+  world_.Tick();
+  ASSERT_EQ(built, 1);
+  EXPECT_EQ(events_[0]["data"]["id"], quiet_order);
+  EXPECT_EQ(events_[0]["data"]["last_event"]["status"], kRequisitionCreated);
+}
+
 // The due times are kept in time order, whatever order the orders' ids sort in: each order
 // moves at its own time, and the next due time is always the earliest still to come.
 TEST_F(WorldTest, RequisitionsOfManyOrdersArriveEachAtItsOwnTime) {
