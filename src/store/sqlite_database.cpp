@@ -237,6 +237,10 @@ struct SqliteDatabase::WriteRequest {
   const std::function<void(SqlSession&)>& body;
   std::exception_ptr error;  // set when the write failed
   bool done = false;         // committed, or failed
+  // Its own: a finished batch wakes its members and the one waiter that leads next, not every
+  // waiting thread (with dozens waiting, a broadcast per batch cost wake-ups and scheduling on
+  // every commit).
+  std::condition_variable wake;
 };
 
 SqliteDatabase::SqliteDatabase(const std::string& path, std::chrono::milliseconds busy_timeout)
@@ -253,7 +257,7 @@ void SqliteDatabase::Transaction(const char* operation, TransactionKind kind,
     Read(operation, body);
     return;
   }
-  WriteRequest request{operation, body, nullptr, false};
+  WriteRequest request{operation, body, nullptr, false, {}};
   Write(request);
   if (request.error) std::rethrow_exception(request.error);
 }
@@ -273,7 +277,7 @@ void SqliteDatabase::Write(WriteRequest& request) {
   waiting_.push_back(&request);
   while (!request.done) {
     if (writing_) {
-      batch_done_.wait(lock);
+      request.wake.wait(lock);
       continue;
     }
     // The writer is free: this thread runs the next batch, which holds its own request unless
@@ -288,8 +292,13 @@ void SqliteDatabase::Write(WriteRequest& request) {
     RunBatch(batch);
     lock.lock();
     writing_ = false;
-    for (WriteRequest* member : batch) member->done = true;
-    batch_done_.notify_all();
+    for (WriteRequest* member : batch) {
+      member->done = true;
+      if (member != &request) member->wake.notify_one();
+    }
+    // The first of those still waiting leads the next batch (unless a newcomer takes the writer
+    // first, whose batch then holds it).
+    if (!waiting_.empty()) waiting_.front()->wake.notify_one();
   }
 }
 

@@ -60,7 +60,6 @@ class SqliteDatabase final : public SqlDatabase {
   // The writer: one connection, used by one batch at a time.
   std::unique_ptr<Connection> writer_;
   mutable std::mutex queue_mutex_;
-  std::condition_variable batch_done_;
   std::deque<WriteRequest*> waiting_;  // writes not yet taken into a batch
   bool writing_ = false;               // a batch is running
   CommitCounts commits_;
