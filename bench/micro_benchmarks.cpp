@@ -20,6 +20,7 @@
 #include "lab_orders/common/encoding.h"
 #include "lab_orders/common/error.h"
 #include "lab_orders/common/ids.h"
+#include "lab_orders/common/strict_json.h"
 #include "lab_orders/http/openapi_document.h"
 #include "lab_orders/model/order.h"
 #include "lab_orders/model/order_json.h"
@@ -90,12 +91,28 @@ void BM_ValidateTypicalOrder(benchmark::State& state) {
 }
 BENCHMARK(BM_ValidateTypicalOrder);
 
-// The same, from the raw body text as the HTTP layer receives it (json::parse first).
+// The body text parsed as the HTTP layer parses it (ParseStrictJson: no member named twice),
+// against nlohmann's plain parse.
+void BM_ParseStrictJsonTypicalOrder(benchmark::State& state) {
+  const std::string text = TypicalOrderBody().dump();
+  for (auto _ : state) benchmark::DoNotOptimize(ParseStrictJson(text));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(text.size()));
+}
+BENCHMARK(BM_ParseStrictJsonTypicalOrder);
+
+void BM_ParsePlainJsonTypicalOrder(benchmark::State& state) {
+  const std::string text = TypicalOrderBody().dump();
+  for (auto _ : state) benchmark::DoNotOptimize(json::parse(text, nullptr, false));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(text.size()));
+}
+BENCHMARK(BM_ParsePlainJsonTypicalOrder);
+
+// The same, from the raw body text as the HTTP layer receives it (parsed first).
 void BM_ParseAndValidateTypicalOrder(benchmark::State& state) {
   const orders::RequestValidator& validator = Validator().validator;
   const std::string text = TypicalOrderBody().dump();
   for (auto _ : state) {
-    json body = json::parse(text, nullptr, false);
+    json body = std::get<json>(ParseStrictJson(text));
     auto result = validator.Validate(body);
     benchmark::DoNotOptimize(result);
   }

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "lab_orders/common/json_depth.h"
+#include "lab_orders/common/strict_json.h"
 #include "lab_orders/workflow/junction_event.h"
 
 namespace lab_orders::workflow {
@@ -70,8 +71,10 @@ WebhookVerdict JunctionWebhookReceiver::Receive(const WebhookHeaders& headers,
   }
 
   if (JsonNestingDepth(raw_body) > kMaxBodyDepth) return WebhookVerdict::kMalformedBody;
-  nlohmann::json body = nlohmann::json::parse(raw_body, nullptr, false);
-  if (body.is_discarded()) return WebhookVerdict::kMalformedBody;
+  // A member named twice is malformed here as in every body we take (ParseStrictJson).
+  auto parsed = ParseStrictJson(raw_body);
+  if (!std::holds_alternative<nlohmann::json>(parsed)) return WebhookVerdict::kMalformedBody;
+  const nlohmann::json& body = std::get<nlohmann::json>(parsed);
 
   std::optional<JunctionEvent> event;
   try {

@@ -288,6 +288,17 @@ TEST_F(JunctionWebhookTest, SignedBodyThatIsNotJsonIsMalformed) {
   }
 }
 
+// Which copy of a repeated member wins differs between parsers: a body with one is refused
+// whoever signed it.
+TEST_F(JunctionWebhookTest, SignedBodyNamingAMemberTwiceIsMalformed) {
+  std::string good = OrderUpdatedBody();
+  std::string twice = "{\"event_type\": \"labtest.order.updated\", " + good.substr(1);
+  ASSERT_NE(good.find("\"event_type\""), std::string::npos);
+  // Refused before the store is asked anything.
+  EXPECT_CALL(store_, FindOrderByJunctionId(_)).Times(0);
+  EXPECT_EQ(receiver_.Receive(Signed(twice), twice), WebhookVerdict::kMalformedBody);
+}
+
 TEST_F(JunctionWebhookTest, SignedBodyNestedTooDeeplyIsMalformed) {
   // A good event but for a field the parser never reads, 65 levels deep in all.
   std::string good = OrderUpdatedBody();
