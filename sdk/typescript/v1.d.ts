@@ -477,7 +477,7 @@ export interface webhooks {
 }
 export interface components {
     schemas: {
-        /** @description A lab order for one patient. The schema is the seed contract's, unchanged, plus the optional external_order_id and metadata; the service also refuses, as 400 validation_error naming the field, what Junction would refuse: patient.phone is required, patient.dob is a real YYYY-MM-DD date of an adult, address.zip is a US ZIP code, address.country is US and address.state a US state code. Strings are at most 1024 characters and bodies at most 64 KiB. */
+        /** @description A lab order for one patient. The schema is the seed contract's plus the optional external_order_id and metadata, closed to other top-level fields; the service also refuses, as 400 validation_error naming the field, what Junction would refuse: patient.phone is required, patient.dob is a real YYYY-MM-DD date of an adult no older than 120, address.zip is a US ZIP code, address.country is US and address.state a US state code. A field the schema does not name is refused ("is not a field of this request"), and so is a member named twice in one object. Strings are at most 1024 characters and bodies at most 64 KiB. */
         LabOrderRequest: {
             /**
              * @description The blood panel to order.
@@ -489,7 +489,7 @@ export interface components {
                 first_name: string;
                 /** @description As first_name. */
                 last_name: string;
-                /** @description Date of birth, YYYY-MM-DD; the patient must be 18 or older. */
+                /** @description Date of birth, YYYY-MM-DD; the patient must be 18 to 120 years old. */
                 dob: string;
                 /** Format: email */
                 email: string;
@@ -617,7 +617,7 @@ export interface components {
         /** @description Every error answer: a code to branch on, a message for people, the request's id and, for validation errors, what was wrong where. */
         Error: {
             /** @enum {string} */
-            error: "invalid_json" | "validation_error" | "idempotency_key_missing" | "idempotency_key_invalid" | "unauthenticated" | "forbidden" | "not_found" | "method_not_allowed" | "idempotency_request_in_progress" | "order_not_cancellable" | "order_busy" | "order_not_bookable" | "appointment_not_reschedulable" | "slot_unavailable" | "invalid_signature" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "junction_upstream_error" | "junction_timeout" | "junction_unavailable" | "internal_error" | "store_unavailable" | "shutting_down";
+            error: "invalid_json" | "validation_error" | "idempotency_key_missing" | "idempotency_key_invalid" | "unauthenticated" | "forbidden" | "not_found" | "method_not_allowed" | "idempotency_request_in_progress" | "order_not_cancellable" | "order_busy" | "order_not_bookable" | "appointment_not_reschedulable" | "slot_unavailable" | "invalid_signature" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "junction_upstream_error" | "junction_timeout" | "junction_unavailable" | "internal_error" | "store_unavailable" | "shutting_down";
             /** @description For people; never patient data nor Junction's own words. */
             message: string;
             /** @description The X-Request-Id of the request. */
