@@ -34,6 +34,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "slot_unavailable";
     case ErrorCode::kInvalidSignature:
       return "invalid_signature";
+    case ErrorCode::kMalformedRequest:
+      return "malformed_request";
     case ErrorCode::kPayloadTooLarge:
       return "payload_too_large";
     case ErrorCode::kUnsupportedMediaType:

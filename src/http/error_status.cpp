@@ -5,6 +5,7 @@ namespace lab_orders::http {
 int HttpStatusFor(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidJson:
+    case ErrorCode::kMalformedRequest:
     case ErrorCode::kValidationError:
     case ErrorCode::kIdempotencyKeyMissing:
     case ErrorCode::kIdempotencyKeyInvalid:

@@ -17,6 +17,7 @@
 
 #include "lab_orders/common/ids.h"
 #include "lab_orders/common/listen.h"
+#include "lab_orders/http/framing.h"
 
 namespace lab_orders::http {
 namespace {
@@ -32,7 +33,7 @@ std::string RequestIdFor(const HTTPServerRequest& request) {
   return usable ? id : NewRandomUuid();
 }
 
-enum class BodyRead { kComplete, kTooLarge };
+enum class BodyRead { kComplete, kTooLarge, kCutShort };
 
 // A client still sending a body it was refused for gets a reset instead of the 413 if the
 // connection closes under it; up to this much is read and dropped first.
@@ -69,7 +70,22 @@ BodyRead ReadBody(HTTPServerRequest& request, std::string* body) {
       return BodyRead::kTooLarge;
     }
   }
+  // The client closed the connection before sending all it announced: what arrived is not the
+  // request it meant, and is never processed.
+  if (request.hasContentLength() && Poco::Int64(body->size()) < request.getContentLength64()) {
+    return BodyRead::kCutShort;
+  }
   return BodyRead::kComplete;
+}
+
+// An error answered before the request reaches the API; the connection closes after it, since
+// where the request ends on the wire is not known.
+ApiResponse RefusedAtTheDoor(const AppError& error, const std::string& request_id,
+                             HTTPServerResponse& response) {
+  ApiResponse refused = ErrorResponse(error, request_id);
+  refused.headers.emplace_back("X-Request-Id", request_id);
+  response.setKeepAlive(false);
+  return refused;
 }
 
 class Handler final : public Poco::Net::HTTPRequestHandler {
@@ -92,14 +108,25 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     for (const auto& [name, value] : request) api_request.headers[Poco::toLower(name)] = value;
 
     ApiResponse api_response;
-    if (ReadBody(request, &api_request.body) == BodyRead::kTooLarge) {
-      api_response = ErrorResponse(
-          AppError(ErrorCode::kPayloadTooLarge, "The request body is larger than 64 KiB."),
-          api_request.request_id);
-      api_response.headers.emplace_back("X-Request-Id", api_request.request_id);
-      response.setKeepAlive(false);  // what is left of the body is still on the wire
+    if (std::optional<AppError> framing = FramingProblem(request)) {
+      api_response = RefusedAtTheDoor(*framing, api_request.request_id, response);
     } else {
-      api_response = api_.Handle(api_request);
+      switch (ReadBody(request, &api_request.body)) {
+        case BodyRead::kTooLarge:  // what is left of the body is still on the wire
+          api_response = RefusedAtTheDoor(
+              AppError(ErrorCode::kPayloadTooLarge, "The request body is larger than 64 KiB."),
+              api_request.request_id, response);
+          break;
+        case BodyRead::kCutShort:
+          api_response =
+              RefusedAtTheDoor(AppError(ErrorCode::kMalformedRequest,
+                                        "The request body ended before its Content-Length."),
+                               api_request.request_id, response);
+          break;
+        case BodyRead::kComplete:
+          api_response = api_.Handle(api_request);
+          break;
+      }
     }
 
     auto status = Poco::Net::HTTPResponse::HTTPStatus(api_response.status);

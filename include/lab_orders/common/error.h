@@ -27,6 +27,7 @@ enum class ErrorCode {
   kAppointmentNotReschedulable,  // Junction says can_reschedule: false
   kSlotUnavailable,              // the booking_key was taken or has expired
   kInvalidSignature,             // a Junction webhook that does not verify
+  kMalformedRequest,             // HTTP framing RFC 9112 refuses (lengths, codings, a short body)
   kPayloadTooLarge,
   kUnsupportedMediaType,
   kIdempotencyKeyReused,
