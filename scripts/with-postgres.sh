@@ -60,10 +60,18 @@ echo "include '$settings'" >>"$data_dir/postgresql.conf"
 # same port while clients keep connecting, and a port in that range can meanwhile be taken as
 # some connection's local port (even by a client connecting to itself while nothing listens),
 # and the restart then fails with "Address already in use".
-read -r ephemeral_low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_low=32768
+read -r ephemeral_low ephemeral_high </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null ||
+  { ephemeral_low=32768; ephemeral_high=60999; }
 port_base=10000
 port_span=$((ephemeral_low - port_base))
-[ "$port_span" -ge 1000 ] || { port_base=20000; port_span=10000; }
+if [ "$port_span" -lt 1000 ]; then  # a wide ephemeral range: above it, if there is room
+  port_base=$((ephemeral_high + 1))
+  port_span=$((65536 - port_base))
+fi
+if [ "$port_span" -lt 1000 ]; then
+  echo "with-postgres: no room outside the ephemeral port range ($ephemeral_low-$ephemeral_high)" >&2
+  exit 1
+fi
 port=""
 for _ in $(seq 1 20); do
   candidate=$((port_base + RANDOM % port_span))

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lab_orders::http {
@@ -23,9 +24,23 @@ AppError Malformed(const std::string& message) {
   return AppError(ErrorCode::kMalformedRequest, message);
 }
 
+// RFC 9110 §5.1: a field name is a token. POCO keeps whatever precedes the colon, so
+// "Transfer-Encoding : chunked" would otherwise be a field nobody reads while a proxy before us
+// may have honoured it.
+bool IsToken(const std::string& name) {
+  constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
+  return !name.empty() && std::all_of(name.begin(), name.end(), [&](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           kSymbols.find(c) != std::string_view::npos;
+  });
+}
+
 }  // namespace
 
 std::optional<AppError> FramingProblem(const Poco::Net::NameValueCollection& head) {
+  for (const auto& [name, value] : head) {
+    if (!IsToken(name)) return Malformed("A header field name is not a valid token.");
+  }
   const std::vector<std::string> lengths = ValuesOf(head, "Content-Length");
   const std::vector<std::string> codings = ValuesOf(head, "Transfer-Encoding");
   if (lengths.size() > 1) return Malformed("Content-Length is given more than once.");

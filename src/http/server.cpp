@@ -109,6 +109,12 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
 
     ApiResponse api_response;
     if (std::optional<AppError> framing = FramingProblem(request)) {
+      // A body of a known, sound length is read and dropped first, so that the client reads the
+      // answer rather than a reset; any other is of unknown length.
+      if (framing->code() == ErrorCode::kUnsupportedMediaType && request.hasContentLength() &&
+          request.getContentLength64() <= Poco::Int64(kMaxDrainedBody)) {
+        Drain(request.stream(), 0);
+      }
       api_response = RefusedAtTheDoor(*framing, api_request.request_id, response);
     } else {
       switch (ReadBody(request, &api_request.body)) {

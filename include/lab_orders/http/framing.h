@@ -15,6 +15,7 @@ namespace lab_orders::http {
 
 // The error a request head gets (400 malformed_request, or 415 for a Content-Encoding), or
 // nullopt when its framing is sound:
+// - every field name a token (no space before the colon, say);
 // - Content-Length at most once, 1 to 18 digits;
 // - Transfer-Encoding at most once, exactly "chunked", and never with Content-Length;
 // - no Content-Encoding but "identity": bodies are read as sent.
