@@ -93,8 +93,11 @@ class OrderActions::OrderLock {
   const store::Job& job() const { return job_; }
 
   // Commits what an action learnt from Junction. A webhook may have written the order while the
-  // action ran: then apply runs again on the order as it stands, so neither is lost.
-  // apply(order) changes the order and returns the outcome to commit.
+  // action ran: then apply runs again on the order as it stands, so neither is lost. Junction
+  // sends several webhooks for one change (a cancel's order and appointment events), each a
+  // write, so a few conflicts in a row are normal; past kCommitAttempts the order is busy (409,
+  // retry), never a 500. apply(order) changes the order and returns the outcome to commit.
+  static constexpr int kCommitAttempts = 8;
   template <typename Apply>
   model::LabOrder Commit(const std::string& brand_id, model::LabOrder order, Apply&& apply) {
     for (int attempt = 1;; ++attempt) {
@@ -104,7 +107,7 @@ class OrderActions::OrderLock {
         committed_ = true;
         return order;
       } catch (const store::VersionConflict&) {
-        if (attempt == 3) throw;
+        if (attempt == kCommitAttempts) throw Busy();
         std::optional<model::LabOrder> fresh = store_.GetOrderById(order.id);
         if (!fresh || fresh->brand_id != brand_id) throw;
         order = std::move(*fresh);

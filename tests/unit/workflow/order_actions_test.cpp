@@ -662,7 +662,9 @@ TEST_F(OrderActionsTest, CancelCommitAfterAVersionConflictIsRedoneOnTheFreshOrde
   EXPECT_EQ(shown["appointment"]["id"], "appt-7");
 }
 
-TEST_F(OrderActionsTest, CancelGivesUpAfterThreeVersionConflictsAndReleasesTheJob) {
+// Each conflict is another writer (a burst of Junction webhooks) moving the order on: the commit
+// is redone on the fresh order up to eight times, then the order is busy (409, retry).
+TEST_F(OrderActionsTest, CancelGivesUpAfterEightVersionConflictsAsBusyAndReleasesTheJob) {
   junction::OrderResponse response;
   response.order.id = kJunctionOrderId;
   response.order.status = kCancelled;
@@ -670,10 +672,10 @@ TEST_F(OrderActionsTest, CancelGivesUpAfterThreeVersionConflictsAndReleasesTheJo
     InSequence in_order;
     ExpectHeld(ReadyOrder(4), ReadyOrder(4), store::kJobAwaitRequisition);
     EXPECT_CALL(junction_, CancelOrder(kJunctionOrderId)).WillOnce(Return(response));
-    for (int attempt = 1; attempt <= 3; ++attempt) {
+    for (int attempt = 1; attempt <= 8; ++attempt) {
       EXPECT_CALL(store_, CompleteJob(IsStepJob(), _))
           .WillOnce(Throw(store::VersionConflict("moved on")));
-      if (attempt < 3) {
+      if (attempt < 8) {
         EXPECT_CALL(store_, GetOrderById(kOrderId)).WillOnce(Return(ReadyOrder(4 + attempt)));
       }
     }
@@ -681,7 +683,13 @@ TEST_F(OrderActionsTest, CancelGivesUpAfterThreeVersionConflictsAndReleasesTheJo
     EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
   }
 
-  EXPECT_THROW(actions_.Cancel(Caller(), kOrderId), store::VersionConflict);
+  try {
+    actions_.Cancel(Caller(), kOrderId);
+    ADD_FAILURE() << "no error";
+  } catch (const AppError& error) {
+    EXPECT_EQ(error.code(), ErrorCode::kOrderBusy);
+    EXPECT_EQ(error.retry_after_seconds, 1);
+  }
   EXPECT_EQ(wakes_, 0);
 }
 
