@@ -4,6 +4,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "lab_orders/common/json_depth.h"
 #include "lab_orders/common/schema_validator.h"
 
 namespace lab_orders {
@@ -35,7 +36,10 @@ std::string PointerTo(const std::vector<Frame>& frames, const std::string& name)
 
 }  // namespace
 
-std::variant<json, MalformedJson, RepeatedMember> ParseStrictJson(std::string_view text) {
+std::variant<json, TooDeep, MalformedJson, RepeatedMember> ParseStrictJson(std::string_view text,
+                                                                           int max_depth) {
+  // A scan that neither parses nor recurses refuses deep input before anything else touches it.
+  if (JsonNestingDepth(text) > max_depth) return TooDeep{};
   std::vector<Frame> frames;
   auto on_element = [&frames] {
     if (!frames.empty() && !frames.back().object) ++frames.back().index;

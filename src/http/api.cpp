@@ -7,7 +7,6 @@
 #include <set>
 #include <sstream>
 
-#include "lab_orders/common/json_depth.h"
 #include "lab_orders/common/strict_json.h"
 #include "lab_orders/http/error_status.h"
 #include "lab_orders/http/openapi_document.h"
@@ -49,12 +48,12 @@ void RequireJsonMedia(const ApiRequest& request) {
 
 // The body of a request already known to be application/json.
 json ParseJsonText(const ApiRequest& request) {
-  if (JsonNestingDepth(request.body) > kMaxJsonDepth) {
+  // Invalid UTF-8 is a parse error, so it never reaches the validator.
+  auto parsed = ParseStrictJson(request.body, kMaxJsonDepth);
+  if (std::holds_alternative<TooDeep>(parsed)) {
     throw AppError(ErrorCode::kValidationError, "The request body is not valid.",
                    "nesting too deep", {{"", "nests deeper than the API allows"}});
   }
-  // Invalid UTF-8 is a parse error, so it never reaches the validator.
-  auto parsed = ParseStrictJson(request.body);
   if (auto* repeated = std::get_if<RepeatedMember>(&parsed)) {
     throw AppError(ErrorCode::kValidationError, "The request body is not valid.",
                    "a member named twice", {{repeated->pointer, "is given more than once"}});

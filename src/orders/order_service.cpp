@@ -83,18 +83,19 @@ model::LabOrder NewOrder(std::string id, const auth::Principal& principal,
 
 }  // namespace
 
-std::string RequestFingerprint(const std::string& method, const std::string& path,
-                               const json& body) {
-  // nlohmann::json keeps object keys sorted, and dump() without indent writes no whitespace.
-  return HexEncode(Sha256(method + "\n" + path + "\n" + body.dump()));
-}
-
 std::string RequestBodyDigest(const std::string& method, const std::string& path,
                               std::string_view body) {
   std::string message;
   message.reserve(method.size() + path.size() + body.size() + 2);
   message.append(method).append("\n").append(path).append("\n").append(body);
   return HexEncode(Sha256(message));
+}
+
+std::string RequestFingerprint(const std::string& method, const std::string& path,
+                               const json& body) {
+  // The digest of the canonical body: nlohmann::json keeps object keys sorted, and dump()
+  // without indent writes no whitespace.
+  return RequestBodyDigest(method, path, body.dump());
 }
 
 OrderService::OrderService(store::OrderStore& store, junction::JunctionClient& junction,

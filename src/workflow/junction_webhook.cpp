@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "lab_orders/common/json_depth.h"
 #include "lab_orders/common/strict_json.h"
 #include "lab_orders/workflow/junction_event.h"
 
@@ -70,9 +69,8 @@ WebhookVerdict JunctionWebhookReceiver::Receive(const WebhookHeaders& headers,
       return WebhookVerdict::kMalformedHeaders;
   }
 
-  if (JsonNestingDepth(raw_body) > kMaxBodyDepth) return WebhookVerdict::kMalformedBody;
-  // A member named twice is malformed here as in every body we take (ParseStrictJson).
-  auto parsed = ParseStrictJson(raw_body);
+  // Too deep, or a member named twice, is malformed here as in every body we take.
+  auto parsed = ParseStrictJson(raw_body, kMaxBodyDepth);
   if (!std::holds_alternative<nlohmann::json>(parsed)) return WebhookVerdict::kMalformedBody;
   const nlohmann::json& body = std::get<nlohmann::json>(parsed);
 

@@ -11,20 +11,27 @@ using json = nlohmann::json;
 
 // The pointer of the repeated member, "(parsed)" or "(malformed)".
 std::string Outcome(std::string_view text) {
-  auto parsed = ParseStrictJson(text);
+  auto parsed = ParseStrictJson(text, 64);
   if (auto* repeated = std::get_if<RepeatedMember>(&parsed)) return repeated->pointer;
   if (std::holds_alternative<MalformedJson>(parsed)) return "(malformed)";
+  if (std::holds_alternative<TooDeep>(parsed)) return "(too deep)";
   return "(parsed)";
 }
 
 TEST(StrictJsonTest, ParsesWhatNlohmannParses) {
-  auto parsed = ParseStrictJson(R"({"a":[1,{"b":null}],"c":"\u00e9","d":{"a":1}})");
+  auto parsed = ParseStrictJson(R"({"a":[1,{"b":null}],"c":"\u00e9","d":{"a":1}})", 64);
   ASSERT_TRUE(std::holds_alternative<json>(parsed));
   EXPECT_EQ(std::get<json>(parsed),
             json::parse(R"({"a":[1,{"b":null}],"c":"\u00e9","d":{"a":1}})"));
   EXPECT_EQ(Outcome("[1,2,3]"), "(parsed)");
   EXPECT_EQ(Outcome("\"text\""), "(parsed)");
   EXPECT_EQ(Outcome("{}"), "(parsed)");
+}
+
+TEST(StrictJsonTest, NestingBeyondTheLimitIsTooDeepEvenUnbalanced) {
+  EXPECT_EQ(Outcome(std::string(64, '[') + std::string(64, ']')), "(parsed)");
+  EXPECT_EQ(Outcome(std::string(65, '[') + std::string(65, ']')), "(too deep)");
+  EXPECT_EQ(Outcome(std::string(100000, '{')), "(too deep)");
 }
 
 TEST(StrictJsonTest, MalformedTextAndInvalidUtf8AreMalformed) {
