@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string_view>
 #include <unordered_map>
@@ -235,8 +236,12 @@ bool IsInMemory(const std::string& path) {
 struct SqliteDatabase::WriteRequest {
   const char* operation;
   const std::function<void(SqlSession&)>& body;
+  // Redoable (TransactionKind::kRedoableWrite): answered once its body has run in the batch,
+  // without waiting for the COMMIT. Lost with a failed COMMIT or a crash, it is done again by
+  // whoever needs it; the next durable COMMIT carries it to disk (one connection, one log).
+  bool redoable;
   std::exception_ptr error;  // set when the write failed
-  bool done = false;         // committed, or failed
+  bool done = false;         // committed, failed, or (redoable) applied
   // Its own: a finished batch wakes its members and the one waiter that leads next, not every
   // waiting thread (with dozens waiting, a broadcast per batch cost wake-ups and scheduling on
   // every commit).
@@ -257,7 +262,8 @@ void SqliteDatabase::Transaction(const char* operation, TransactionKind kind,
     Read(operation, body);
     return;
   }
-  WriteRequest request{operation, body, nullptr, false, {}};
+  WriteRequest request{operation, body,  kind == TransactionKind::kRedoableWrite,
+                       nullptr,   false, {}};
   Write(request);
   if (request.error) std::rethrow_exception(request.error);
 }
@@ -275,8 +281,11 @@ std::size_t SqliteDatabase::QueuedWrites() const {
 void SqliteDatabase::Write(WriteRequest& request) {
   std::unique_lock lock(queue_mutex_);
   waiting_.push_back(&request);
+  if (!request.redoable) ++durable_waiting_;
   while (!request.done) {
-    if (writing_) {
+    // A redoable write leaves the lead to a durable one when there is one: a leader waits for
+    // its batch's COMMIT, which a redoable write need not.
+    if (writing_ || (request.redoable && durable_waiting_ > 0)) {
       request.wake.wait(lock);
       continue;
     }
@@ -286,6 +295,7 @@ void SqliteDatabase::Write(WriteRequest& request) {
     std::vector<WriteRequest*> batch;
     while (!waiting_.empty() && batch.size() < kMaxBatch) {
       batch.push_back(waiting_.front());
+      if (!batch.back()->redoable) --durable_waiting_;
       waiting_.pop_front();
     }
     lock.unlock();
@@ -293,24 +303,39 @@ void SqliteDatabase::Write(WriteRequest& request) {
     lock.lock();
     writing_ = false;
     for (WriteRequest* member : batch) {
+      if (member == nullptr) continue;  // a redoable write, answered during the batch
       member->done = true;
       if (member != &request) member->wake.notify_one();
     }
-    // The first of those still waiting leads the next batch (unless a newcomer takes the writer
-    // first, whose batch then holds it).
-    if (!waiting_.empty()) waiting_.front()->wake.notify_one();
+    // The first durable write still waiting leads the next batch, or the first of any kind
+    // (unless a newcomer takes the writer first, whose batch then holds it).
+    if (!waiting_.empty()) {
+      auto next = std::find_if(waiting_.begin(), waiting_.end(),
+                               [](const WriteRequest* waiter) { return !waiter->redoable; });
+      (next != waiting_.end() ? *next : waiting_.front())->wake.notify_one();
+    }
   }
 }
 
-void SqliteDatabase::RunBatch(const std::vector<WriteRequest*>& batch) {
+void SqliteDatabase::RunBatch(std::vector<WriteRequest*>& batch) {
   Connection& db = *writer_;
   // Members from this index on share the open transaction; those before it are settled.
   std::size_t first_open = 0;
+  // Redoable members of the open transaction answered already: their entries are null from then
+  // on (their requests live on their callers' stacks, which may be gone).
+  std::int64_t answered_early = 0;
   auto fail_open = [&](std::size_t end, const std::exception_ptr& error) {
     for (std::size_t i = first_open; i < end; ++i) {
-      if (!batch[i]->error) batch[i]->error = error;
+      if (batch[i] != nullptr && !batch[i]->error) batch[i]->error = error;
     }
     first_open = end;
+  };
+  auto answer_early = [&](std::size_t at) {
+    std::lock_guard lock(queue_mutex_);
+    batch[at]->done = true;
+    batch[at]->wake.notify_one();
+    batch[at] = nullptr;
+    ++answered_early;
   };
   auto begin = [&](std::size_t at) {
     db.SetOperation(batch[at]->operation);
@@ -332,6 +357,7 @@ void SqliteDatabase::RunBatch(const std::vector<WriteRequest*>& batch) {
       db.Run("SAVEPOINT batch_member");
       member.body(db);
       db.Run("RELEASE batch_member");
+      if (member.redoable) answer_early(i);
       continue;
     } catch (...) {
       member.error = std::current_exception();
@@ -346,12 +372,14 @@ void SqliteDatabase::RunBatch(const std::vector<WriteRequest*>& batch) {
       }
     }
     // SQLite rolled the whole transaction back (an I/O error, a full disk): the members before
-    // this one lost their writes with it. None was acknowledged; each fails, and the rest of the
-    // batch goes on in a new transaction.
+    // this one lost their writes with it. No durable one was acknowledged; each fails, and the
+    // rest of the batch goes on in a new transaction. (Redoable ones answered already are lost,
+    // as in a crash: whoever needs them does them again.)
     fail_open(i, std::make_exception_ptr(
                      StoreUnavailable(std::string("store: ") + member.operation +
                                       ": a batch of writes was rolled back by SQLite")));
     first_open = i + 1;
+    answered_early = 0;  // their writes went with the rollback
     if (i + 1 < batch.size() && !begin(i + 1)) return;
   }
   if (first_open >= batch.size()) {
@@ -363,8 +391,9 @@ void SqliteDatabase::RunBatch(const std::vector<WriteRequest*>& batch) {
     db.Run("COMMIT");  // the one fsync of the batch
     std::lock_guard lock(queue_mutex_);
     ++commits_.batches;
+    commits_.transactions += answered_early;
     for (std::size_t i = first_open; i < batch.size(); ++i) {
-      if (!batch[i]->error) ++commits_.transactions;
+      if (batch[i] != nullptr && !batch[i]->error) ++commits_.transactions;
     }
   } catch (...) {
     db.RollbackQuietly();

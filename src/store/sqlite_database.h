@@ -5,8 +5,9 @@
 // Write transactions from many threads share one write connection and one fsync: whoever finds
 // the writer free takes every write waiting (its own among them) and runs them as one SQLite
 // transaction, each body in its own SAVEPOINT, so a body that throws rolls back alone; then one
-// COMMIT makes the batch durable, and only then is any of them acknowledged. While that fsync
-// runs, the next batch queues up. Reads run on connections of their own and never wait for the
+// COMMIT makes the batch durable, and only then is any of them acknowledged (but a redoable
+// write, answered once applied: see TransactionKind). While that fsync runs, the next batch
+// queues up. Reads run on connections of their own and never wait for the
 // writer (WAL lets readers see the last commit while a write is in progress).
 
 #include <chrono>
@@ -50,7 +51,7 @@ class SqliteDatabase final : public SqlDatabase {
 
   void Write(WriteRequest& request);
   // Runs the batch as one SQLite transaction and records each member's outcome.
-  void RunBatch(const std::vector<WriteRequest*>& batch);
+  void RunBatch(std::vector<WriteRequest*>& batch);
   void Read(const char* operation, const std::function<void(SqlSession&)>& body);
 
   const std::string path_;
@@ -62,6 +63,7 @@ class SqliteDatabase final : public SqlDatabase {
   mutable std::mutex queue_mutex_;
   std::deque<WriteRequest*> waiting_;  // writes not yet taken into a batch
   bool writing_ = false;               // a batch is running
+  std::size_t durable_waiting_ = 0;    // waiting writes that are not redoable
   CommitCounts commits_;
 
   // Readers: idle connections, opened as needed up to kMaxReaders.

@@ -137,6 +137,44 @@ TEST_F(SqliteGroupCommitTest, WritesWaitingBehindABatchCommitTogetherAndAFailedO
   EXPECT_EQ(after.transactions - before.transactions, 1 + kWriters - 1);
 }
 
+// A redoable write is answered once its body has run in a batch, before the batch's COMMIT: here
+// the durable write after it in the same batch waits, inside the batch, for that answer. The
+// durable one leads the batch (a leader waits for its COMMIT; a redoable write need not).
+TEST_F(SqliteGroupCommitTest, ARedoableWriteIsAnsweredOnceAppliedNotAfterItsBatchCommits) {
+  auto database = Open();
+  const SqliteDatabase::CommitCounts before = database->Commits();
+  std::thread holder;
+  std::promise<void> release = HoldWriter(*database, holder, "held");
+
+  std::promise<void> redoable_answered;
+  std::shared_future<void> answered = redoable_answered.get_future().share();
+  std::thread redoable([&] {
+    database->Transaction("redoable", TransactionKind::kRedoableWrite,
+                          [](SqlSession& session) { InsertPair(session, "redoable"); });
+    redoable_answered.set_value();
+  });
+  WaitForQueuedWrites(*database, 1);
+  std::future_status seen_by_durable = std::future_status::deferred;
+  std::thread durable([&] {
+    database->Transaction("durable", TransactionKind::kWrite, [&](SqlSession& session) {
+      InsertPair(session, "durable");
+      // A bound, not a pause: it returns as soon as the answer is in.
+      seen_by_durable = answered.wait_for(60s);
+    });
+  });
+  WaitForQueuedWrites(*database, 2);
+  release.set_value();
+  holder.join();
+  durable.join();
+  redoable.join();
+
+  EXPECT_EQ(seen_by_durable, std::future_status::ready);
+  EXPECT_EQ(Ids(*database, "orders"), (std::set<std::string>{"held", "redoable", "durable"}));
+  const SqliteDatabase::CommitCounts after = database->Commits();
+  EXPECT_EQ(after.batches - before.batches, 2);
+  EXPECT_EQ(after.transactions - before.transactions, 3);
+}
+
 TEST_F(SqliteGroupCommitTest, AMemberBreakingAConstraintRollsBackAloneAndTheOthersCommit) {
   auto database = Open();
   database->Transaction("seed", TransactionKind::kWrite,
@@ -193,7 +231,8 @@ TEST_F(SqliteGroupCommitTest, AReaderCannotWrite) {
 
 // A child process writes from many threads and reports each write the moment it is
 // acknowledged; it is killed mid-stream. Every acknowledged write is in the file, and every
-// write in the file is whole (both of its rows).
+// write in the file is whole (both of its rows). Each durable write follows a redoable one of
+// the same thread, answered before its own COMMIT: the durable one's COMMIT carries it too.
 TEST_F(SqliteGroupCommitTest,
        AProcessKilledDuringBatchesLosesNoAcknowledgedWriteAndHalfAppliesNone) {
   Open();  // the schema, before the child starts
@@ -209,6 +248,8 @@ TEST_F(SqliteGroupCommitTest,
       writers.emplace_back([&, thread] {
         for (int i = 0;; ++i) {
           const std::string id = std::to_string(thread) + "-" + std::to_string(i);
+          database->Transaction("redoable", TransactionKind::kRedoableWrite,
+                                [&](SqlSession& session) { InsertPair(session, id + "-redo"); });
           database->Transaction("write", TransactionKind::kWrite,
                                 [&](SqlSession& session) { InsertPair(session, id); });
           const std::string line = id + "\n";  // acknowledged: reported at once, unbuffered
@@ -241,7 +282,10 @@ TEST_F(SqliteGroupCommitTest,
   SqliteDatabase reopened(path_, 5000ms);
   const std::set<std::string> orders = Ids(reopened, "orders");
   const std::set<std::string> keys = Ids(reopened, "order_keys");
-  for (const std::string& id : acknowledged) ASSERT_TRUE(orders.contains(id)) << id;
+  for (const std::string& id : acknowledged) {
+    ASSERT_TRUE(orders.contains(id)) << id;
+    ASSERT_TRUE(orders.contains(id + "-redo")) << id;
+  }
   EXPECT_EQ(orders, keys);
 }
 
