@@ -617,7 +617,7 @@ export interface components {
         /** @description Every error answer: a code to branch on, a message for people, the request's id and, for validation errors, what was wrong where. */
         Error: {
             /** @enum {string} */
-            error: "invalid_json" | "validation_error" | "idempotency_key_missing" | "idempotency_key_invalid" | "unauthenticated" | "forbidden" | "not_found" | "method_not_allowed" | "idempotency_request_in_progress" | "order_not_cancellable" | "order_busy" | "order_not_bookable" | "appointment_not_reschedulable" | "slot_unavailable" | "invalid_signature" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "junction_upstream_error" | "junction_timeout" | "junction_unavailable" | "internal_error" | "store_unavailable" | "shutting_down";
+            error: "invalid_json" | "validation_error" | "idempotency_key_missing" | "idempotency_key_invalid" | "unauthenticated" | "forbidden" | "not_found" | "method_not_allowed" | "idempotency_request_in_progress" | "order_not_cancellable" | "order_busy" | "order_not_bookable" | "appointment_not_reschedulable" | "slot_unavailable" | "invalid_signature" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "uri_too_long" | "headers_too_large" | "http_version_not_supported" | "request_timeout" | "server_busy" | "idempotency_key_reused" | "junction_upstream_error" | "junction_timeout" | "junction_unavailable" | "internal_error" | "store_unavailable" | "shutting_down";
             /** @description For people; never patient data nor Junction's own words. */
             message: string;
             /** @description The X-Request-Id of the request. */

@@ -169,6 +169,19 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
       std::size_t(vars.Integer("LAB_ORDERS_REPLAY_CACHE_KEYS", 10000, 0, 10000000));
   config.http_threads = int(vars.Integer("LAB_ORDERS_HTTP_THREADS", 64, 2, 4096));
   config.http_queue = int(vars.Integer("LAB_ORDERS_HTTP_QUEUE", 256, 1, 65536));
+  http::DoorSettings& door = config.http_door;
+  auto seconds = [&](const char* name, long long fallback) {
+    return std::chrono::seconds(vars.Integer(name, fallback, 1, 3600));
+  };
+  door.idle_timeout = seconds("LAB_ORDERS_HTTP_IDLE_TIMEOUT_S", 5);
+  door.head_timeout = seconds("LAB_ORDERS_HTTP_HEAD_TIMEOUT_S", 10);
+  door.body_timeout = seconds("LAB_ORDERS_HTTP_BODY_TIMEOUT_S", 30);
+  door.send_timeout = seconds("LAB_ORDERS_HTTP_SEND_TIMEOUT_S", 30);
+  door.max_connections =
+      std::size_t(vars.Integer("LAB_ORDERS_HTTP_MAX_CONNECTIONS", 10000, 16, 1000000));
+  door.max_connections_per_address =
+      std::size_t(vars.Integer("LAB_ORDERS_HTTP_MAX_CONNECTIONS_PER_ADDRESS", 1000, 1, 1000000));
+  door.io_threads = int(vars.Integer("LAB_ORDERS_HTTP_IO_THREADS", 1, 1, 64));
   config.shutdown_grace =
       std::chrono::milliseconds(vars.Integer("LAB_ORDERS_SHUTDOWN_GRACE_MS", 0, 0, 120000));
 

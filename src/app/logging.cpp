@@ -3,11 +3,11 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "lab_orders/common/clock.h"
+#include "lab_orders/common/line_writer.h"
 
 namespace lab_orders {
 namespace {
@@ -24,17 +24,18 @@ class JsonLineSink final : public spdlog::sinks::base_sink<std::mutex> {
     if (line.empty()) line["message"] = payload;
     line["time"] = FormatRfc3339(message.time);
     line["level"] = spdlog::level::to_string_view(message.level).data();
-    std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    std::fprintf(stderr, "%s\n", text.c_str());
+    LineWriter::Stderr().Write(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
-  void flush_() override { std::fflush(stderr); }
+  void flush_() override { LineWriter::Stderr().Flush(); }
 };
 
 }  // namespace
 
 void ConfigureJsonLogging() {
   auto logger = std::make_shared<spdlog::logger>("lab-orders", std::make_shared<JsonLineSink>());
-  logger->flush_on(spdlog::level::info);
+  // Lines reach standard error within microseconds (LineWriter); an error is waited for, so that
+  // it is out before whatever follows it (an exit, a crash).
+  logger->flush_on(spdlog::level::err);
   spdlog::set_default_logger(logger);
 }
 

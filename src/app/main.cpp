@@ -76,9 +76,13 @@ LAB_ORDERS_JWT_AUDIENCE, LAB_ORDERS_PANELS, LAB_ORDERS_IDEMPOTENCY_TTL,
 LAB_ORDERS_REPLAY_CACHE_KEYS (10000), LAB_ORDERS_PHI_KEY,
 LAB_ORDERS_HTTP_THREADS, LAB_ORDERS_HTTP_QUEUE, LAB_ORDERS_SHUTDOWN_GRACE_MS, JUNCTION_BASE_URL,
 JUNCTION_API_KEY, JUNCTION_CA_FILE, JUNCTION_TIMEOUT_MS, JUNCTION_WEBHOOK_SECRET.
-Concurrency: LAB_ORDERS_HTTP_THREADS (64) is how many connections are served at once (one
-thread each, idle keep-alive ones included: set it at least to the clients' connections);
-LAB_ORDERS_HTTP_QUEUE (256) accepted connections wait for a thread; JUNCTION_MAX_IDLE_CONNECTIONS
+Concurrency: LAB_ORDERS_HTTP_THREADS (64) is how many requests are served at once (idle
+connections hold no thread); LAB_ORDERS_HTTP_QUEUE (256) requests wait for a thread, and beyond
+that get 503 server_busy with Retry-After. The door: LAB_ORDERS_HTTP_IDLE_TIMEOUT_S (5: an idle
+keep-alive connection), LAB_ORDERS_HTTP_HEAD_TIMEOUT_S (10: a request head from its first byte),
+LAB_ORDERS_HTTP_BODY_TIMEOUT_S (30), LAB_ORDERS_HTTP_SEND_TIMEOUT_S (30: an answer the client
+must read), LAB_ORDERS_HTTP_MAX_CONNECTIONS (10000), LAB_ORDERS_HTTP_MAX_CONNECTIONS_PER_ADDRESS
+(1000; raise it behind a proxy), LAB_ORDERS_HTTP_IO_THREADS (1). JUNCTION_MAX_IDLE_CONNECTIONS
 (LAB_ORDERS_HTTP_THREADS + LAB_ORDERS_WORKERS) keep-alive connections to Junction kept for reuse.
 The appointment workflow: LAB_ORDERS_WORKERS (4), LAB_ORDERS_JUNCTION_RATE (20 calls/s),
 LAB_ORDERS_JOB_LEASE_S (120), LAB_ORDERS_REQUISITION_POLL_MS (2000),
@@ -194,8 +198,13 @@ int Serve(const Config& config) {
   orders::KeyCompleter completer(*store, service, clock, config.completer_after,
                                  config.completer_interval);
   runner.Start();
-  http::Server server(
-      api, {config.listen_host, config.listen_port, config.http_threads, config.http_queue});
+  http::ServerSettings http;
+  http.host = config.listen_host;
+  http.port = config.listen_port;
+  http.threads = config.http_threads;
+  http.queue = config.http_queue;
+  http.door = config.http_door;
+  http::Server server(api, http);
   server.Start(listening);
   std::cout << "lab-orders listening on http://" << config.listen_host << ":" << server.port()
             << std::endl;

@@ -40,6 +40,16 @@ const char* ErrorCodeName(ErrorCode code) {
       return "payload_too_large";
     case ErrorCode::kUnsupportedMediaType:
       return "unsupported_media_type";
+    case ErrorCode::kUriTooLong:
+      return "uri_too_long";
+    case ErrorCode::kHeadersTooLarge:
+      return "headers_too_large";
+    case ErrorCode::kHttpVersionNotSupported:
+      return "http_version_not_supported";
+    case ErrorCode::kRequestTimeout:
+      return "request_timeout";
+    case ErrorCode::kServerBusy:
+      return "server_busy";
     case ErrorCode::kIdempotencyKeyReused:
       return "idempotency_key_reused";
     case ErrorCode::kJunctionUpstreamError:

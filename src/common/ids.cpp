@@ -1,18 +1,40 @@
 #include "lab_orders/common/ids.h"
 
 #include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <random>
 
 #include "lab_orders/common/encoding.h"
 
 namespace lab_orders {
+namespace {
 
-std::string NewRandomUuid() {
-  std::string bytes = RandomBytes(16);
+// 16 random bytes as a version 4 UUID.
+std::string UuidV4(std::string bytes) {
   bytes[6] = char((bytes[6] & 0x0F) | 0x40);
   bytes[8] = char((bytes[8] & 0x3F) | 0x80);
-  std::string hex = HexEncode(bytes);
+  const std::string hex = HexEncode(bytes);
   return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
          hex.substr(16, 4) + "-" + hex.substr(20, 12);
+}
+
+}  // namespace
+
+std::string NewRandomUuid() { return UuidV4(RandomBytes(16)); }
+
+std::string NewRequestId() {
+  thread_local std::mt19937_64 generator = [] {
+    const std::string seed = RandomBytes(32);
+    std::seed_seq sequence(seed.begin(), seed.end());
+    return std::mt19937_64(sequence);
+  }();
+  std::string bytes(16, '\0');
+  for (std::size_t i = 0; i < 16; i += 8) {
+    const std::uint64_t word = generator();
+    std::memcpy(bytes.data() + i, &word, 8);
+  }
+  return UuidV4(std::move(bytes));
 }
 
 std::string NewTimeOrderedUuid() {

@@ -26,10 +26,16 @@ int HttpStatusFor(ErrorCode code) {
     case ErrorCode::kAppointmentNotReschedulable:
     case ErrorCode::kSlotUnavailable:
       return 409;
+    case ErrorCode::kRequestTimeout:
+      return 408;
     case ErrorCode::kPayloadTooLarge:
       return 413;
+    case ErrorCode::kUriTooLong:
+      return 414;
     case ErrorCode::kUnsupportedMediaType:
       return 415;
+    case ErrorCode::kHeadersTooLarge:
+      return 431;
     case ErrorCode::kIdempotencyKeyReused:
       return 422;
     case ErrorCode::kInternalError:
@@ -40,7 +46,10 @@ int HttpStatusFor(ErrorCode code) {
       return 502;
     case ErrorCode::kStoreUnavailable:
     case ErrorCode::kShuttingDown:
+    case ErrorCode::kServerBusy:
       return 503;
+    case ErrorCode::kHttpVersionNotSupported:
+      return 505;
   }
   return 500;
 }

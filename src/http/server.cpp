@@ -1,189 +1,115 @@
 #include "lab_orders/http/server.h"
 
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/ServerSocket.h>
-#include <Poco/String.h>
-#include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
-#include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
-#include <nlohmann/json.hpp>
+#include <string_view>
 
+#include "http/connection_loop.h"
+#include "http/worker_pool.h"
+#include "lab_orders/common/clock.h"
 #include "lab_orders/common/ids.h"
+#include "lab_orders/common/line_writer.h"
 #include "lab_orders/common/listen.h"
-#include "lab_orders/http/framing.h"
 
 namespace lab_orders::http {
 namespace {
 
-using Poco::Net::HTTPServerRequest;
-using Poco::Net::HTTPServerResponse;
-
 // An incoming X-Request-Id is echoed only when it is a short printable token.
-std::string RequestIdFor(const HTTPServerRequest& request) {
-  std::string id = request.get("X-Request-Id", "");
-  bool usable = !id.empty() && id.size() <= 128 &&
-                std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7F; });
-  return usable ? id : NewRandomUuid();
+std::string RequestIdFor(const ReadRequest& request) {
+  const std::string* given = request.Field("x-request-id");
+  const bool usable =
+      given != nullptr && !given->empty() && given->size() <= 128 &&
+      std::all_of(given->begin(), given->end(), [](char c) { return c > 0x20 && c < 0x7F; });
+  return usable ? *given : NewRequestId();
 }
 
-enum class BodyRead { kComplete, kTooLarge, kCutShort };
-
-// A client still sending a body it was refused for gets a reset instead of the 413 if the
-// connection closes under it; up to this much is read and dropped first.
-constexpr std::size_t kMaxDrainedBody = 1 << 20;
-
-// Drops what is left of a refused body, up to kMaxDrainedBody in all.
-void Drain(std::istream& in, std::size_t already_read) {
-  char buffer[8192];
-  std::size_t drained = already_read;
-  try {
-    while (drained < kMaxDrainedBody && (in.read(buffer, sizeof buffer) || in.gcount() > 0)) {
-      drained += std::size_t(in.gcount());
-    }
-  } catch (const Poco::Exception&) {
-    // The client gave up: the 413 goes out (or not) all the same.
-  }
+// One JSON line per request, ids and the route template only (never the raw path or PHI), written
+// straight to the log's writer: building it is most of what /healthz costs otherwise.
+void LogAccess(const std::string& method, const ApiResponse& response,
+               const std::string& request_id, std::chrono::duration<double, std::milli> latency) {
+  char latency_text[32];
+  const std::string_view latency_ms(
+      latency_text, std::to_chars(latency_text, latency_text + sizeof latency_text, latency.count(),
+                                  std::chars_format::fixed, 2)
+                            .ptr -
+                        latency_text);
+  std::string line;
+  line.reserve(256);
+  line.append(R"({"event":"access","method":)")
+      .append(JsonQuoted(method))
+      .append(R"(,"route":)")
+      .append(JsonQuoted(response.route.empty() ? "unknown" : response.route))
+      .append(R"(,"status":)")
+      .append(std::to_string(response.status))
+      .append(R"(,"latency_ms":)")
+      .append(latency_ms)
+      .append(R"(,"request_id":)")
+      .append(JsonQuoted(request_id))
+      .append(R"(,"brand":)")
+      .append(JsonQuoted(response.brand_id))
+      .append(R"(,"time":)")
+      .append(JsonQuoted(FormatRfc3339(std::chrono::system_clock::now())))
+      .append(R"(,"level":"info"})");
+  LineWriter::Stderr().Write(line);
 }
 
-// Reads at most kMaxRequestBody bytes, whatever Content-Length claims and with chunked bodies.
-BodyRead ReadBody(HTTPServerRequest& request, std::string* body) {
-  if (!request.hasContentLength() && !request.getChunkedTransferEncoding()) {
-    return BodyRead::kComplete;
+// Each connection is a descriptor: a service holding thousands of idle keep-alive connections
+// needs more than the usual soft limit of 1,024.
+void RaiseDescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
   }
-  std::istream& in = request.stream();
-  if (request.hasContentLength() && request.getContentLength64() > Poco::Int64(kMaxRequestBody)) {
-    if (request.getContentLength64() <= Poco::Int64(kMaxDrainedBody)) Drain(in, 0);
-    return BodyRead::kTooLarge;
-  }
-  char buffer[8192];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    body->append(buffer, std::size_t(in.gcount()));
-    if (body->size() > kMaxRequestBody) {
-      Drain(in, body->size());
-      return BodyRead::kTooLarge;
-    }
-  }
-  // The client closed the connection before sending all it announced: what arrived is not the
-  // request it meant, and is never processed.
-  if (request.hasContentLength() && Poco::Int64(body->size()) < request.getContentLength64()) {
-    return BodyRead::kCutShort;
-  }
-  return BodyRead::kComplete;
 }
-
-// An error answered before the request reaches the API; the connection closes after it, since
-// where the request ends on the wire is not known.
-ApiResponse RefusedAtTheDoor(const AppError& error, const std::string& request_id,
-                             HTTPServerResponse& response) {
-  ApiResponse refused = ErrorResponse(error, request_id);
-  refused.headers.emplace_back("X-Request-Id", request_id);
-  response.setKeepAlive(false);
-  return refused;
-}
-
-class Handler final : public Poco::Net::HTTPRequestHandler {
- public:
-  explicit Handler(Api& api) : api_(api) {}
-
-  void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
-    auto started = std::chrono::steady_clock::now();
-    ApiRequest api_request;
-    api_request.request_id = RequestIdFor(request);
-    api_request.method = request.getMethod();
-    Poco::URI uri;
-    try {
-      uri = Poco::URI(request.getURI());
-    } catch (const Poco::Exception&) {
-      uri = Poco::URI("/");
-    }
-    api_request.path = uri.getPath();
-    api_request.query = uri.getRawQuery();
-    for (const auto& [name, value] : request) api_request.headers[Poco::toLower(name)] = value;
-
-    ApiResponse api_response;
-    if (std::optional<AppError> framing = FramingProblem(request)) {
-      // A body of a known, sound length is read and dropped first, so that the client reads the
-      // answer rather than a reset; any other is of unknown length.
-      if (framing->code() == ErrorCode::kUnsupportedMediaType && request.hasContentLength() &&
-          request.getContentLength64() <= Poco::Int64(kMaxDrainedBody)) {
-        Drain(request.stream(), 0);
-      }
-      api_response = RefusedAtTheDoor(*framing, api_request.request_id, response);
-    } else {
-      switch (ReadBody(request, &api_request.body)) {
-        case BodyRead::kTooLarge:  // what is left of the body is still on the wire
-          api_response = RefusedAtTheDoor(
-              AppError(ErrorCode::kPayloadTooLarge, "The request body is larger than 64 KiB."),
-              api_request.request_id, response);
-          break;
-        case BodyRead::kCutShort:
-          api_response =
-              RefusedAtTheDoor(AppError(ErrorCode::kMalformedRequest,
-                                        "The request body ended before its Content-Length."),
-                               api_request.request_id, response);
-          break;
-        case BodyRead::kComplete:
-          api_response = api_.Handle(api_request);
-          break;
-      }
-    }
-
-    auto status = Poco::Net::HTTPResponse::HTTPStatus(api_response.status);
-    response.setStatusAndReason(status, Poco::Net::HTTPResponse::getReasonForStatus(status));
-    const bool no_content = api_response.status == Poco::Net::HTTPResponse::HTTP_NO_CONTENT;
-    // A 204 has no body, and so neither its type nor its length (RFC 9110 §8.6).
-    if (!no_content) response.setContentType("application/json; charset=utf-8");
-    for (const auto& [name, value] : api_response.headers) response.set(name, value);
-    if (no_content) {
-      response.send();
-    } else {
-      response.setContentLength(std::streamsize(api_response.body.size()));
-      response.send() << api_response.body;
-    }
-
-    auto latency =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
-    nlohmann::json line = {{"event", "access"},
-                           {"method", api_request.method},
-                           {"route", api_response.route.empty() ? "unknown" : api_response.route},
-                           {"status", api_response.status},
-                           {"latency_ms", std::round(latency.count() * 100) / 100},
-                           {"request_id", api_request.request_id},
-                           {"brand", api_response.brand_id}};
-    spdlog::info("{}", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    api_.RecordRequest(api_request.method, api_response, latency);
-  }
-
- private:
-  Api& api_;
-};
-
-class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
- public:
-  explicit Factory(Api& api) : api_(api) {}
-  Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
-    return new Handler(api_);
-  }
-
- private:
-  Api& api_;
-};
 
 }  // namespace
 
 struct Server::Impl {
   Api& api;
   ServerSettings settings;
-  std::unique_ptr<Poco::ThreadPool> pool;
-  std::unique_ptr<Poco::Net::HTTPServer> server;
+  std::unique_ptr<WorkerPool> pool;
+  std::unique_ptr<ConnectionLoop> loop;
   bool stopped = false;
+
+  ApiResponse Serve(const ReadRequest& request) const {
+    const auto started = std::chrono::steady_clock::now();
+    ApiRequest api_request;
+    api_request.request_id = RequestIdFor(request);
+    api_request.method = request.method;
+    ApiResponse response;
+    try {
+      const Poco::URI uri(request.target);
+      api_request.path = uri.getPath();
+      api_request.query = uri.getRawQuery();
+    } catch (const Poco::Exception&) {
+      return Refuse(
+          AppError(ErrorCode::kMalformedRequest, "The request target is not a valid URI."),
+          request);
+    }
+    for (const auto& [name, value] : request.fields) api_request.headers[name] = value;
+    api_request.body = request.body;
+    response = api.Handle(api_request);
+    const std::chrono::duration<double, std::milli> latency =
+        std::chrono::steady_clock::now() - started;
+    LogAccess(api_request.method, response, api_request.request_id, latency);
+    api.RecordRequest(api_request.method, response, latency);
+    return response;
+  }
+
+  // A request refused before it reaches the API: the envelope, its X-Request-Id, an access line.
+  ApiResponse Refuse(const AppError& error, const ReadRequest& head) const {
+    const std::string request_id = RequestIdFor(head);
+    ApiResponse refused = ErrorResponse(error, request_id);
+    refused.headers.emplace_back("X-Request-Id", request_id);
+    LogAccess(head.method.empty() ? "-" : head.method, refused, request_id, {});
+    api.RecordRequest(head.method.empty() ? "-" : head.method, refused, {});
+    return refused;
+  }
 };
 
 Server::Server(Api& api, ServerSettings settings)
@@ -198,26 +124,29 @@ void Server::Start() {
 }
 
 void Server::Start(Poco::Net::ServerSocket listening) {
-  auto* params = new Poco::Net::HTTPServerParams;
-  params->setMaxThreads(impl_->settings.threads);
-  params->setMaxQueued(impl_->settings.queue);
-  params->setKeepAlive(true);
-  // Each idle keep-alive connection holds a thread: keep them short.
-  params->setKeepAliveTimeout(Poco::Timespan(5, 0));
-  params->setTimeout(Poco::Timespan(30, 0));
-  impl_->pool = std::make_unique<Poco::ThreadPool>(2, impl_->settings.threads, 60, 1024 * 1024);
-  impl_->server = std::make_unique<Poco::Net::HTTPServer>(new Factory(impl_->api), *impl_->pool,
-                                                          listening, params);
-  impl_->server->start();
+  RaiseDescriptorLimit();
+  const ServerSettings& settings = impl_->settings;
+  impl_->pool = std::make_unique<WorkerPool>(settings.threads, std::size_t(settings.queue));
+  LoopSettings loop{settings.door, ReaderLimits{}};
+  loop.limits.max_body = kMaxRequestBody;
+  Impl* impl = impl_.get();
+  RequestHandlers handlers{
+      [impl](const ReadRequest& request) { return impl->Serve(request); },
+      [impl](const AppError& error, const ReadRequest& head) { return impl->Refuse(error, head); },
+      // The liveness probe: a constant answer.
+      [](const ReadRequest& request) { return request.target == "/healthz"; }};
+  impl_->loop = std::make_unique<ConnectionLoop>(loop, std::move(handlers), *impl_->pool);
+  impl_->loop->Start(std::move(listening));
 }
 
-unsigned short Server::port() const { return impl_->server->port(); }
+unsigned short Server::port() const { return impl_->loop->port(); }
 
 void Server::Stop() {
-  if (impl_->stopped || !impl_->server) return;
+  if (impl_->stopped || !impl_->loop) return;
   impl_->stopped = true;
-  impl_->server->stopAll(false);
-  impl_->pool->joinAll();
+  impl_->loop->StopAccepting();  // idle connections close; busy ones close once answered
+  impl_->pool->Stop();           // in-flight requests finish
+  impl_->loop->Stop();
 }
 
 }  // namespace lab_orders::http

@@ -172,7 +172,9 @@ TEST_F(ServiceTest, ClientErrorsEachHaveTheirCode) {
   EXPECT_EQ(missing_key.status, 400);
   ExpectCleanError(missing_key, "idempotency_key_missing");
   HttpReply bad_key =
-      service_->Post("/v1/labs/orders", OrderBody().dump(), auth({{"Idempotency-Key", "\x7f"}}));
+      service_->Post("/v1/labs/orders", OrderBody().dump(),
+                     auth({{"Idempotency-Key", std::string(256, 'k')}}));  // over 255
+
   EXPECT_EQ(bad_key.status, 400);
   ExpectCleanError(bad_key, "idempotency_key_invalid");
 

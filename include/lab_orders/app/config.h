@@ -12,6 +12,7 @@
 
 #include "lab_orders/auth/jwt.h"
 #include "lab_orders/common/config_error.h"
+#include "lab_orders/http/server.h"
 #include "lab_orders/junction/http_client.h"
 #include "lab_orders/workflow/job_runner.h"
 #include "lab_orders/workflow/order_workflow.h"
@@ -35,7 +36,8 @@ struct Config {
   junction::HttpClientOptions junction;
   std::optional<std::string> junction_webhook_secret;
   int http_threads = 64;  // requests served at once
-  int http_queue = 256;   // accepted connections waiting for a thread
+  int http_queue = 256;   // requests waiting for a thread; beyond it, 503 at once
+  http::DoorSettings http_door;
   // After SIGTERM, how long new requests still get 503 shutting_down (and /readyz 503) before
   // the listener closes: time for a load balancer to stop sending.
   std::chrono::milliseconds shutdown_grace{0};

@@ -29,6 +29,11 @@ enum class ErrorCode {
   kInvalidSignature,             // a Junction webhook that does not verify
   kMalformedRequest,             // HTTP framing RFC 9112 refuses (lengths, codings, a short body)
   kPayloadTooLarge,
+  kUriTooLong,               // a request line over its limit
+  kHeadersTooLarge,          // a request head over its limits
+  kHttpVersionNotSupported,  // HTTP/2.0 and the like on an HTTP/1.1 socket
+  kRequestTimeout,           // a request head or body not received within its deadline
+  kServerBusy,               // every thread busy and the queue full, or too many connections
   kUnsupportedMediaType,
   kIdempotencyKeyReused,
   kJunctionUpstreamError,

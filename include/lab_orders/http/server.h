@@ -2,6 +2,7 @@
 
 #include <Poco/Net/ServerSocket.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -12,14 +13,28 @@ namespace lab_orders::http {
 // Connections the kernel holds for accept() beyond those POCO's queue holds.
 inline constexpr int kListenBacklog = 1024;
 
+// Deadlines and caps at the door: each deadline closes the connection.
+struct DoorSettings {
+  std::chrono::milliseconds idle_timeout{5000};   // keep-alive, or before a first request
+  std::chrono::milliseconds head_timeout{10000};  // a request head, from its first byte (408)
+  std::chrono::milliseconds body_timeout{30000};  // its body, from the end of its head (408)
+  std::chrono::milliseconds send_timeout{30000};  // an answer the client must read
+  std::size_t max_connections = 10000;            // past either cap: 503 server_busy
+  std::size_t max_connections_per_address = 1000;
+  int io_threads = 1;  // threads that accept, read and write (epoll)
+};
+
 struct ServerSettings {
   std::string host = "127.0.0.1";
   unsigned short port = 8080;  // 0: any free port
-  int threads = 64;            // requests served at once; POCO holds one thread per connection
-  int queue = 256;             // accepted connections waiting for a thread
+  int threads = 64;            // requests served at once
+  int queue = 256;             // requests waiting for a thread; beyond it, 503 at once
+  DoorSettings door;
 };
 
-// POCO's HTTPServer around Api: bounded bodies, request ids, one JSON access line per request.
+// The HTTP/1.1 server around Api (http/connection_loop.h): connections on epoll, requests read
+// strictly and whole before a worker serves them, deadlines and caps at the door, request ids,
+// one JSON access line per request.
 class Server {
  public:
   Server(Api& api, ServerSettings settings);

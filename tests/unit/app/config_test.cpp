@@ -30,6 +30,23 @@ TEST(ConfigTest, JunctionPoolKeepsAConnectionForEveryThreadThatMayCallAtOnce) {
   EXPECT_EQ(wide.junction.max_idle_connections, 1072);
 }
 
+TEST(ConfigTest, TheDoorsDeadlinesAndCapsAreReadInSecondsAndBounded) {
+  const Config defaults = LoadConfig(Production());
+  EXPECT_EQ(defaults.http_door.idle_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(defaults.http_door.head_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(defaults.http_door.body_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(defaults.http_door.send_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(defaults.http_door.max_connections_per_address, 1000u);
+  const Config set = LoadConfig(Production({{"LAB_ORDERS_HTTP_HEAD_TIMEOUT_S", "3"},
+                                            {"LAB_ORDERS_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "7"},
+                                            {"LAB_ORDERS_HTTP_IO_THREADS", "2"}}));
+  EXPECT_EQ(set.http_door.head_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(set.http_door.max_connections_per_address, 7u);
+  EXPECT_EQ(set.http_door.io_threads, 2);
+  EXPECT_THROW(LoadConfig(Production({{"LAB_ORDERS_HTTP_HEAD_TIMEOUT_S", "0"}})), ConfigError);
+  EXPECT_THROW(LoadConfig(Production({{"LAB_ORDERS_HTTP_SEND_TIMEOUT_S", "soon"}})), ConfigError);
+}
+
 TEST(ConfigTest, JunctionPoolSizeCanBeSet) {
   EXPECT_EQ(LoadConfig(Production({{"JUNCTION_MAX_IDLE_CONNECTIONS", "16"}}))
                 .junction.max_idle_connections,

@@ -1,0 +1,270 @@
+// The front door over real sockets: what a hostile or broken client sends is answered with the
+// JSON envelope or closed by a deadline, and slow, silent and idle clients never keep a normal
+// order from being answered. Receive timeouts below are failure bounds, never pacing.
+
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/order_bodies.h"
+#include "support/raw_http.h"
+#include "support/service_process.h"
+#include "support/sim_process.h"
+
+namespace lab_orders::testing {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+class FrontDoorTest : public ::testing::Test {
+ protected:
+  // A send to a connection the service closed must be an error here, not the end of the test.
+  FrontDoorTest() { std::signal(SIGPIPE, SIG_IGN); }
+
+  void StartService(std::map<std::string, std::string> environment = {}) {
+    sim_ = std::make_unique<SimProcess>();
+    service_ = std::make_unique<ServiceProcess>(sim_->base_url(), std::move(environment));
+    token_ = service_->Token("brand-a", "user-1");
+  }
+
+  RawReply SendRaw(const std::string& bytes) {
+    RawClient client(service_->port());
+    client.Send(bytes);
+    client.EndSending();
+    return ParseReply(client.ReadToEnd());
+  }
+
+  static void ExpectJsonError(const RawReply& reply, int status, const std::string& code) {
+    EXPECT_EQ(reply.status, status) << reply.head;
+    EXPECT_NE(reply.head.find("X-Request-Id: "), std::string::npos) << reply.head;
+    EXPECT_NE(reply.head.find("Connection: close"), std::string::npos) << reply.head;
+    const json body = json::parse(reply.body, nullptr, false);
+    ASSERT_TRUE(body.is_object()) << reply.body;
+    EXPECT_EQ(body.value("error", ""), code) << reply.body;
+  }
+
+  std::string OrderRequest(const std::string& key, const std::string& patient) const {
+    const std::string body = WorkflowOrderBody(patient).dump();
+    return "POST /v1/labs/orders HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + token_ +
+           "\r\nIdempotency-Key: " + key + "\r\nContent-Type: application/json\r\n" +
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+
+  // Sends a normal order every 100 ms while load runs, each on its own connection; returns the
+  // statuses. The pace is the load's shape, not synchronisation.
+  std::vector<int> OrdersDuring(const std::function<bool()>& load_running, const char* tag) {
+    std::vector<int> statuses;
+    for (int i = 0; load_running() || i < 5; ++i) {
+      const std::string suffix = std::string(tag) + "-" + std::to_string(i);
+      HttpReply reply =
+          service_->Post("/v1/labs/orders", WorkflowOrderBody("patient-" + suffix).dump(),
+                         {{"Authorization", "Bearer " + token_}, {"Idempotency-Key", suffix}});
+      statuses.push_back(reply.status);
+      std::this_thread::sleep_for(100ms);
+    }
+    return statuses;
+  }
+
+  std::unique_ptr<SimProcess> sim_;
+  std::unique_ptr<ServiceProcess> service_;
+  std::string token_;
+};
+
+TEST_F(FrontDoorTest, WhatPocoUsedToDropOrAcceptIsAJsonErrorNamingItsProblem) {
+  StartService();
+  const std::string host = "Host: t\r\n";
+  ExpectJsonError(SendRaw("GET /healthz HTTP/1.1\n" + host + "\r\n"), 400, "malformed_request");
+  ExpectJsonError(SendRaw("GET /healthz HTTP/1.1\r\n" + host + "X-A: 1\r\n folded\r\n\r\n"), 400,
+                  "malformed_request");
+  ExpectJsonError(SendRaw("GET /healthz HTTP/1.1\r\n" + host + "no colon\r\n\r\n"), 400,
+                  "malformed_request");
+  ExpectJsonError(SendRaw("GET /healthz HTTP/1.1\r\n\r\n"), 400, "malformed_request");  // no Host
+  ExpectJsonError(SendRaw("GET /healthz HTTP/1.1\r\n" + host + "X-Big: " + std::string(40000, 'a') +
+                          "\r\n\r\n"),
+                  431, "headers_too_large");
+  std::string many = "GET /healthz HTTP/1.1\r\n" + host;
+  for (int i = 0; i < 1000; ++i) many += "X-" + std::to_string(i) + ": 1\r\n";
+  ExpectJsonError(SendRaw(many + "\r\n"), 431, "headers_too_large");
+  ExpectJsonError(SendRaw("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n" + host + "\r\n"), 414,
+                  "uri_too_long");
+  ExpectJsonError(SendRaw("GET /healthz HTTP/2.0\r\n" + host + "\r\n"), 505,
+                  "http_version_not_supported");
+  ExpectJsonError(SendRaw("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + std::string(64, 'x')),
+                  400, "malformed_request");
+  ExpectJsonError(SendRaw("garbage garbage garbage\r\n\r\n"), 400, "malformed_request");
+  // A 7 KB token is an ordinary request, not a 431.
+  RawReply big_token = SendRaw("GET /healthz HTTP/1.1\r\n" + host + "Authorization: Bearer " +
+                               std::string(7000, 'a') + "\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(big_token.status, 200) << big_token.head;
+}
+
+TEST_F(FrontDoorTest, AChunkedOrderWithoutItsLastChunkIsRefusedAndCreatesNothing) {
+  StartService();
+  const std::string body = WorkflowOrderBody("patient-chunked").dump();
+  std::string head = OrderRequest("chunked-cut", "patient-chunked");
+  head = head.substr(0, head.find("Content-Length:")) + "Transfer-Encoding: chunked\r\n\r\n";
+  std::ostringstream size;
+  size << std::hex << body.size();
+  ExpectJsonError(SendRaw(head + size.str() + "\r\n" + body + "\r\n"), 400, "malformed_request");
+  // The same, whole, is an order.
+  RawReply whole = SendRaw(head + size.str() + "\r\n" + body + "\r\n0\r\n\r\n");
+  EXPECT_EQ(whole.status, 201) << whole.head << whole.body;
+  json list = service_->Get("/v1/labs/orders", {{"Authorization", "Bearer " + token_}}).Json();
+  EXPECT_EQ(list["data"].size(), 1u) << list.dump();
+}
+
+TEST_F(FrontDoorTest, PipelinedRequestsAreAnsweredInOrderAndExpectContinueIsHonoured) {
+  StartService();
+  RawClient client(service_->port());
+  client.Send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\nGET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(client.ReadOne().status, 200);
+  EXPECT_EQ(client.ReadOne().status, 404);
+
+  const std::string order = OrderRequest("continue", "patient-continue");
+  const std::size_t body_at = order.find("\r\n\r\n") + 4;
+  client.Send(order.substr(0, body_at - 2) + "Expect: 100-continue\r\n\r\n");
+  char interim[64] = {};
+  const int n = client.socket().receiveBytes(interim, sizeof interim - 1);
+  EXPECT_EQ(std::string(interim, std::size_t(std::max(n, 0))), "HTTP/1.1 100 Continue\r\n\r\n");
+  client.Send(order.substr(body_at));
+  EXPECT_EQ(client.ReadOne().status, 201);
+}
+
+TEST_F(FrontDoorTest, AHeadNotFinishedInTimeIsA408AndAnIdleConnectionIsClosed) {
+  StartService({{"LAB_ORDERS_HTTP_HEAD_TIMEOUT_S", "1"}, {"LAB_ORDERS_HTTP_IDLE_TIMEOUT_S", "1"}});
+  RawClient slow(service_->port());
+  slow.Send("GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ");
+  ExpectJsonError(ParseReply(slow.ReadToEnd()), 408, "request_timeout");
+  RawClient idle(service_->port());
+  EXPECT_EQ(idle.ReadToEnd(), "");  // closed without a word once idle for a second
+}
+
+TEST_F(FrontDoorTest, AFullQueueIsAFast503WithRetryAfter) {
+  StartService({{"LAB_ORDERS_HTTP_THREADS", "2"}, {"LAB_ORDERS_HTTP_QUEUE", "1"}});
+  const std::string auth = "Authorization: Bearer " + token_ + "\r\n";
+  HttpReply created =
+      service_->Post("/v1/labs/orders", WorkflowOrderBody("patient-busy").dump(),
+                     {{"Authorization", "Bearer " + token_}, {"Idempotency-Key", "busy"}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = created.Json()["id"];
+  // Three long polls that wait for a status the order never reaches: two threads and the queue.
+  const std::string poll = "GET /v1/labs/orders/" + id +
+                           "?wait_status=completed&wait_ms=2000 HTTP/1.1\r\nHost: t\r\n" + auth +
+                           "\r\n";
+  std::vector<std::unique_ptr<RawClient>> holders;
+  for (int i = 0; i < 3; ++i) {
+    holders.push_back(std::make_unique<RawClient>(service_->port()));
+    holders.back()->Send(poll);
+  }
+  // Until the three are in, a fourth may still find room; then it must be refused at once.
+  RawReply refused;
+  for (int attempt = 0; attempt < 200 && refused.status != 503; ++attempt) {
+    refused = SendRaw("GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n");
+  }
+  ExpectJsonError(refused, 503, "server_busy");
+  EXPECT_NE(refused.head.find("Retry-After: 1"), std::string::npos) << refused.head;
+  // The liveness probe is answered on the I/O thread: busy workers do not fail it.
+  EXPECT_EQ(SendRaw("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").status, 200);
+  for (auto& holder : holders) EXPECT_EQ(holder->ReadOne().status, 200);
+}
+
+TEST_F(FrontDoorTest, ConnectionsPastThePerAddressCapAreA503) {
+  StartService({{"LAB_ORDERS_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "4"}});
+  std::vector<std::unique_ptr<RawClient>> open;
+  for (int i = 0; i < 4; ++i) {
+    open.push_back(std::make_unique<RawClient>(service_->port()));
+    open.back()->Send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+    EXPECT_EQ(open.back()->ReadOne().status, 200);  // admitted, and kept open
+  }
+  ExpectJsonError(SendRaw("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"), 503, "server_busy");
+  open.pop_back();  // one closes: room for one more
+  RawReply admitted;
+  for (int attempt = 0; attempt < 200 && admitted.status != 200; ++attempt) {
+    admitted = SendRaw("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  }
+  EXPECT_EQ(admitted.status, 200);
+}
+
+// 200 clients trickle a request head a byte at a time; 100 pipeline requests for a large
+// document and never read; 2,000 sit idle on keep-alive. Orders sent meanwhile are all answered.
+TEST_F(FrontDoorTest, SlowSilentAndIdleClientsDoNotKeepOrdersFromBeingAnswered) {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < 2600) GTEST_SKIP() << "needs 2,600 descriptors; the hard limit is lower";
+  StartService({{"LAB_ORDERS_HTTP_HEAD_TIMEOUT_S", "3"},
+                {"LAB_ORDERS_HTTP_SEND_TIMEOUT_S", "3"},
+                {"LAB_ORDERS_HTTP_IDLE_TIMEOUT_S", "60"},
+                {"LAB_ORDERS_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "5000"}});
+
+  std::vector<std::unique_ptr<RawClient>> idle;
+  for (int i = 0; i < 2000; ++i) {  // one at a time: 2,000 at once would rightly meet 503s
+    idle.push_back(std::make_unique<RawClient>(service_->port()));
+    idle.back()->Send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+    ASSERT_EQ(idle.back()->ReadOne().status, 200);
+  }
+
+  std::vector<std::unique_ptr<RawClient>> silent;
+  std::string pipeline;
+  for (int i = 0; i < 50; ++i) pipeline += "GET /openapi.json HTTP/1.1\r\nHost: t\r\n\r\n";
+  for (int i = 0; i < 100; ++i) {
+    silent.push_back(std::make_unique<RawClient>(service_->port()));
+    silent.back()->socket().setSendTimeout(Poco::Timespan(0, 200000));
+    try {
+      silent.back()->Send(pipeline);
+    } catch (const Poco::Exception&) {
+      // The service stopped reading its pipeline: as it should.
+    }
+  }
+
+  std::vector<std::unique_ptr<RawClient>> slow;
+  const std::string head = "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ";
+  for (int i = 0; i < 200; ++i) slow.push_back(std::make_unique<RawClient>(service_->port()));
+  std::atomic<bool> trickling{true};
+  std::thread trickle([&] {
+    for (std::size_t at = 0; trickling; at = (at + 1) % head.size()) {
+      for (auto& client : slow) {
+        try {
+          client->Send(head.substr(at, 1));
+        } catch (const Poco::Exception&) {
+          // Closed by its deadline: as it should be.
+        }
+      }
+      std::this_thread::sleep_for(200ms);  // the load's pace
+    }
+  });
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  std::vector<int> statuses =
+      OrdersDuring([&] { return std::chrono::steady_clock::now() < until; }, "door");
+  trickling = false;
+  trickle.join();
+  for (int status : statuses) EXPECT_EQ(status, 201);
+  EXPECT_GE(statuses.size(), 5u);
+
+  // Each slow client was told 408 once its head deadline passed, and closed.
+  for (auto& client : slow) {
+    const RawReply reply = ParseReply(client->ReadToEnd());
+    EXPECT_TRUE(reply.status == 408 || reply.status == 0) << reply.head;
+  }
+  // The idle connections are still served.
+  idle.front()->Send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(idle.front()->ReadOne().status, 200);
+}
+
+}  // namespace
+}  // namespace lab_orders::testing
