@@ -13,6 +13,8 @@ if [ "${1:-}" != "--build-only" ]; then
   packages+=(libgtest-dev libgmock-dev libbenchmark-dev)
   # The store's tests and the replica tests run on throwaway clusters (scripts/with-postgres.sh).
   packages+=(postgresql-15)
+  # The fuzz harnesses (scripts/fuzz.sh): clang and its libFuzzer runtime.
+  packages+=(clang libclang-rt-14-dev)
   # The OpenAPI lint, the SDK's generation check and its example (scripts/check-openapi.sh) run
   # on Node: Debian's own unless a node is already installed.
   command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Checks the floors of the code (cmake/floors.txt), lints the OpenAPI document and checks the generated TypeScript SDK is up to date, builds
 # lab-orders and runs every test (unit, integration, the SDK's example against the service), then
-# the same suites again under AddressSanitizer and UndefinedBehaviorSanitizer. The README's test
-# command.
+# the libFuzzer harnesses briefly, then the same suites again under AddressSanitizer and
+# UndefinedBehaviorSanitizer. The README's test command.
 # Each pass runs beside a throwaway PostgreSQL 15 cluster (scripts/with-postgres.sh), so the store
 # suite and the replica tests run on PostgreSQL as well as SQLite; they fail rather than skip here.
 # LAB_ORDERS_SANITIZE=0 skips the sanitizer pass.
@@ -24,6 +24,11 @@ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLAB_ORDERS_BUILD_
 cmake --build "$build_dir" -j "$jobs"
 export LAB_ORDERS_REQUIRE_POSTGRES=1
 scripts/with-postgres.sh ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" --timeout 300
+
+# Every parser an outsider reaches, fuzzed briefly (clang, ASan, UBSan): scripts/fuzz.sh runs
+# them for as long as asked.
+echo "== the fuzz harnesses, ${LAB_ORDERS_FUZZ_SECONDS:-10} s each"
+bash scripts/fuzz.sh "${LAB_ORDERS_FUZZ_SECONDS:-10}"
 
 if [ "${LAB_ORDERS_SANITIZE:-1}" != "0" ]; then
   echo "== the same tests under AddressSanitizer and UndefinedBehaviorSanitizer"

@@ -33,35 +33,6 @@ junction::PatientAddress AddressFor(const model::LabOrder& order) {
           order.address.zip,   order.address.country, std::nullopt};
 }
 
-}  // namespace
-
-std::optional<std::string> ParseIdempotencyKey(const std::string& header) {
-  std::string key = header;
-  if (key.size() >= 2 && key.front() == '"' && key.back() == '"') {
-    // RFC 8941 sf-string: backslash escapes only \" and \\.
-    std::string unquoted;
-    for (size_t i = 1; i + 1 < key.size(); ++i) {
-      char c = key[i];
-      if (c == '\\') {
-        if (i + 2 >= key.size() || (key[i + 1] != '"' && key[i + 1] != '\\')) return std::nullopt;
-        unquoted += key[++i];
-      } else if (c == '"') {
-        return std::nullopt;
-      } else {
-        unquoted += c;
-      }
-    }
-    key = unquoted;
-  }
-  if (key.empty() || key.size() > 255) return std::nullopt;
-  for (char c : key) {
-    if (c < 0x20 || c > 0x7E) return std::nullopt;
-  }
-  return key;
-}
-
-namespace {
-
 model::LabOrder NewOrder(std::string id, const auth::Principal& principal,
                          const model::OrderRequest& request, const std::string& now) {
   model::LabOrder order;

@@ -16,6 +16,7 @@
 #include "lab_orders/common/ids.h"
 #include "lab_orders/common/metrics.h"
 #include "lab_orders/junction/client.h"
+#include "lab_orders/orders/idempotency_key.h"
 #include "lab_orders/orders/panels.h"
 #include "lab_orders/orders/request_validator.h"
 #include "lab_orders/store/order_store.h"
@@ -91,8 +92,6 @@ class OrderService {
   metrics::CounterFamily* idempotency_results_ = nullptr;
 };
 
-// The key's value: 1 to 255 printable ASCII characters, bare or as an RFC 8941 string.
-std::optional<std::string> ParseIdempotencyKey(const std::string& header);
 // SHA-256 (hex) of method, path and the canonical body (keys sorted, no whitespace).
 std::string RequestFingerprint(const std::string& method, const std::string& path,
                                const nlohmann::json& body);
