@@ -83,6 +83,7 @@ struct ConnectionLoop::IoThread {
   // Touched by this I/O thread only; workers hold a connection only while it is kHandling, and
   // the I/O thread never closes one in that phase.
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections;
+  bool accept_paused = false;  // out of descriptors: the listening socket is out of the set
 };
 
 ConnectionLoop::ConnectionLoop(LoopSettings settings, RequestHandlers handlers, WorkerPool& pool)
@@ -107,16 +108,20 @@ void ConnectionLoop::Start(Poco::Net::ServerSocket listening) {
     wake.events = EPOLLIN;
     wake.data.ptr = &wake_tag;
     epoll_ctl(io->epoll, EPOLL_CTL_ADD, io->wake, &wake);
-    // Each I/O thread waits on the listening socket; EXCLUSIVE wakes one of them per connection.
-    epoll_event accept{};
-    accept.events = EPOLLIN | EPOLLEXCLUSIVE;
-    accept.data.ptr = &listen_tag;
-    if (epoll_ctl(io->epoll, EPOLL_CTL_ADD, listening_.impl()->sockfd(), &accept) != 0) {
+    if (!WatchListening(*io)) {
       throw std::system_error(errno, std::generic_category(), "http: epoll listen");
     }
     io_threads_.push_back(std::move(io));
   }
   for (auto& io : io_threads_) io->thread = std::thread([this, raw = io.get()] { Run(*raw); });
+}
+
+bool ConnectionLoop::WatchListening(IoThread& io) {
+  // Each I/O thread waits on the listening socket; EXCLUSIVE wakes one of them per connection.
+  epoll_event accept{};
+  accept.events = EPOLLIN | EPOLLEXCLUSIVE;
+  accept.data.ptr = &listen_tag;
+  return epoll_ctl(io.epoll, EPOLL_CTL_ADD, listening_.impl()->sockfd(), &accept) == 0;
 }
 
 unsigned short ConnectionLoop::port() const { return listening_.address().port(); }
@@ -130,6 +135,9 @@ void ConnectionLoop::StopAccepting() {
       // The eventfd cannot be full: it is read on every wake-up. Nothing to do.
     }
   }
+  // Closed, not just unwatched: a client connecting now is refused at once, instead of waiting in
+  // the backlog for a reset.
+  if (listening_.impl()->initialized()) listening_.close();
 }
 
 void ConnectionLoop::Stop() {
@@ -145,14 +153,18 @@ void ConnectionLoop::Stop() {
     if (io->thread.joinable()) io->thread.join();
     for (auto& [raw, connection] : io->connections) {
       close(connection->fd);
-      if (connection->admitted) Release(connection->address);
+      if (connection->admitted) {
+        Release(connection->address);
+      } else {
+        std::lock_guard lock(admission_mutex_);
+        --refused_open_;
+      }
     }
     io->connections.clear();
     close(io->epoll);
     close(io->wake);
   }
   io_threads_.clear();
-  if (listening_.impl()->initialized()) listening_.close();
 }
 
 std::size_t ConnectionLoop::Connections() const {
@@ -174,9 +186,20 @@ void ConnectionLoop::Run(IoThread& io) {
           // Already read by an earlier wake-up: nothing to do.
         }
       } else if (tag == &listen_tag) {
-        Accept(io);
+        try {
+          Accept(io);
+        } catch (const std::exception&) {
+          spdlog::error(R"({{"event":"http_accept_failed"}})");
+        }
       } else {
-        OnReady(io, *static_cast<Connection*>(tag), events[i].events);
+        auto& connection = *static_cast<Connection*>(tag);
+        try {
+          OnReady(io, connection, events[i].events);
+        } catch (const std::exception&) {
+          // Out of memory, say: this connection ends; the others go on.
+          spdlog::error(R"({{"event":"http_connection_failed"}})");
+          CloseSoon(connection);
+        }
       }
     }
     const bool stopping = stopping_;
@@ -217,10 +240,13 @@ void ConnectionLoop::Accept(IoThread& io) {
                            SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        // Out of descriptors (EMFILE, ENFILE) and the like: the kernel keeps the connection
-        // queued, and the next sweep's closes make room.
-        spdlog::warn(R"({{"event":"http_accept_failed","errno":{}}})", errno);
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors or memory: the kernel keeps the connection queued. The listening
+        // socket (level-triggered) would wake this thread at once, for ever: it leaves the
+        // epoll set until the next sweep, which closes what has expired.
+        spdlog::warn(R"({{"event":"http_accept_paused","errno":{}}})", errno);
+        epoll_ctl(io.epoll, EPOLL_CTL_DEL, listen_fd, nullptr);
+        io.accept_paused = true;
       }
       return;
     }
@@ -239,7 +265,7 @@ void ConnectionLoop::Accept(IoThread& io) {
     auto owned = std::make_unique<Connection>(fd, address, io, admitted, settings_.limits);
     Connection& connection = *owned;
     io.connections.emplace(owned.get(), std::move(owned));
-    std::lock_guard lock(connection.mutex);
+    // No lock: until its first event, which this thread handles, nobody else sees it.
     connection.deadline = Clock::now() + settings_.door.idle_timeout;
     epoll_event event{};
     event.data.ptr = &connection;
@@ -266,8 +292,11 @@ void ConnectionLoop::OnReady(IoThread& io, Connection& connection, std::uint32_t
       bool end_of_input = false;
       char buffer[16384];
       // Reads what has arrived, but holds no more than a whole request and a little: a client
-      // pipelining without reading answers waits for them.
-      const std::size_t cap = settings_.limits.max_head + settings_.limits.max_body + sizeof buffer;
+      // pipelining without reading answers waits for them. (The reader refuses a request before
+      // its bytes reach this: a head over max_head, a body over max_body, chunk framing over
+      // kMaxChunkedOverhead.)
+      const std::size_t cap = settings_.limits.max_head + settings_.limits.max_body +
+                              kMaxChunkedOverhead + sizeof buffer;
       while (connection.input.size() < cap) {
         const ssize_t got = recv(connection.fd, buffer, sizeof buffer, 0);
         if (got > 0) {
@@ -286,6 +315,15 @@ void ConnectionLoop::OnReady(IoThread& io, Connection& connection, std::uint32_t
       }
       (void)events;
       next = Advance(connection, end_of_input);
+      if (next == Next::kWait && connection.phase == Connection::Phase::kReading &&
+          connection.input.size() >= cap) {
+        // Never, with the reader's limits: but a full buffer and a readable socket must not spin.
+        next = Respond(connection,
+                       handlers_.refuse(AppError(ErrorCode::kPayloadTooLarge,
+                                                 "The request is larger than the service accepts."),
+                                        connection.reader.Head()),
+                       false);
+      }
       break;
     }
     case Connection::Phase::kWriting: {
@@ -337,10 +375,15 @@ void ConnectionLoop::Dispatch(Connection& connection) {
 
 void ConnectionLoop::ServeOnWorker(Connection& connection) {
   std::lock_guard lock(connection.mutex);
-  Next next = Next::kServe;
-  while (next == Next::kServe) {
-    const ApiResponse response = handlers_.serve(connection.request);
-    next = Respond(connection, response, connection.request.keep_alive && !stopping_);
+  try {
+    Next next = Next::kServe;
+    while (next == Next::kServe) {
+      const ApiResponse response = handlers_.serve(connection.request);
+      next = Respond(connection, response, connection.request.keep_alive && !stopping_);
+    }
+  } catch (...) {
+    // Out of memory, say: the connection is closed, never left held (it would never be freed).
+    CloseSoon(connection);
   }
 }
 
@@ -475,6 +518,7 @@ void ConnectionLoop::Sweep(IoThread& io, bool stopping) {
     expired.push_back(raw);
   }
   for (Connection* connection : expired) Close(io, *connection);
+  if (io.accept_paused && !stopping) io.accept_paused = !WatchListening(io);
 }
 
 void ConnectionLoop::Close(IoThread& io, Connection& connection) {

@@ -73,6 +73,7 @@ class ConnectionLoop {
   enum class Next { kWait, kServe };
 
   void Run(IoThread& io);
+  bool WatchListening(IoThread& io);
   void Accept(IoThread& io);
   void OnReady(IoThread& io, Connection& connection, std::uint32_t events);
   void Sweep(IoThread& io, bool stopping);

@@ -219,11 +219,17 @@ RequestReader::Status RequestReader::ParseHead(std::string_view head) {
   if (request_.minor_version == 1 && request_.Field("host") == nullptr) {
     return Refuse(ErrorCode::kMalformedRequest, "HTTP/1.1 requests need a Host field.");
   }
-  const std::string* connection = request_.Field("connection");
-  request_.keep_alive = request_.minor_version == 1
-                            ? !(connection != nullptr && ListHas(*connection, "close"))
-                            : connection != nullptr && ListHas(*connection, "keep-alive");
-  if (const std::string* expect = request_.Field("expect")) {
+  // Every Connection line counts, and "close" wins (RFC 9112 §9.6).
+  bool close = false;
+  bool keep_alive = false;
+  for (const auto& [name, value] : request_.fields) {
+    if (name != "connection") continue;
+    close = close || ListHas(value, "close");
+    keep_alive = keep_alive || ListHas(value, "keep-alive");
+  }
+  request_.keep_alive = !close && (request_.minor_version == 1 || keep_alive);
+  // An HTTP/1.0 client's expectation is ignored (RFC 9110 §10.1.1).
+  if (const std::string* expect = request_.Field("expect"); expect && request_.minor_version == 1) {
     request_.expects_continue = EqualsIgnoringCase(*expect, "100-continue");
   }
   if (const std::string* encoding = request_.Field("content-encoding");
@@ -244,6 +250,7 @@ RequestReader::Status RequestReader::ParseHead(std::string_view head) {
                     "The only transfer coding accepted is chunked (and not in HTTP/1.0).");
     }
     state_ = State::kChunkSize;
+    body_start_ = position_;
     return Status::kNeedMore;
   }
   if (length != nullptr) {
@@ -288,6 +295,10 @@ std::optional<std::string_view> RequestReader::NextLine(std::string_view input, 
 RequestReader::Status RequestReader::ReadChunked(std::string_view input) {
   Status refused = Status::kNeedMore;
   for (;;) {
+    if (position_ - body_start_ > limits_.max_body + kMaxChunkedOverhead) {
+      return Refuse(ErrorCode::kPayloadTooLarge,
+                    "The request body, with its chunk framing, is larger than accepted.");
+    }
     switch (state_) {
       case State::kChunkSize: {
         std::optional<std::string_view> line =

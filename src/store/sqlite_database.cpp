@@ -299,7 +299,16 @@ void SqliteDatabase::Write(WriteRequest& request) {
       waiting_.pop_front();
     }
     lock.unlock();
-    RunBatch(batch);
+    try {
+      RunBatch(batch);
+    } catch (...) {
+      // Out of memory, say, outside the bodies' own handling: every member still waiting fails
+      // (none is acknowledged), and the writer is free again rather than held for ever.
+      writer_->RollbackQuietly();
+      for (WriteRequest* member : batch) {
+        if (member != nullptr && !member->error) member->error = std::current_exception();
+      }
+    }
     lock.lock();
     writing_ = false;
     for (WriteRequest* member : batch) {

@@ -26,6 +26,11 @@
 
 namespace lab_orders::http {
 
+// What chunked framing (sizes, extensions, line ends, trailers) may add to a body's max_body
+// bytes before the request is refused as too large: a body sent a byte per chunk is refused
+// rather than read without end.
+inline constexpr std::size_t kMaxChunkedOverhead = 64 * 1024;
+
 struct ReaderLimits {
   std::size_t max_request_line = 8 * 1024;  // longer: 414
   std::size_t max_head = 32 * 1024;         // request line and fields together; more: 431
@@ -108,6 +113,7 @@ class RequestReader {
   std::size_t fields_ = 0;     // field lines so far
   std::size_t remaining_ = 0;  // body or chunk bytes still to come
   std::size_t trailer_bytes_ = 0;
+  std::size_t body_start_ = 0;  // where the body begins in the input
   ReadRequest request_;
   std::optional<AppError> refusal_;
 };

@@ -123,6 +123,34 @@ TEST(RequestReaderTest, ConnectionPersistenceFollowsTheVersionAndTheConnectionFi
   EXPECT_TRUE(keep_alive("GET / HTTP/1.0\r\nConnection: keep-alive\r\n"));
 }
 
+TEST(RequestReaderTest, CloseOnAnyConnectionLineWinsAndA10ExpectationIsIgnored) {
+  RequestReader two_lines;
+  ASSERT_EQ(two_lines.Advance("GET / HTTP/1.1\r\n" + kHost +
+                              "Connection: keep-alive\r\nConnection: close\r\n\r\n"),
+            Status::kComplete);
+  EXPECT_FALSE(two_lines.TakeRequest().keep_alive);
+  RequestReader old;
+  ASSERT_EQ(old.Advance("GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n"),
+            Status::kComplete);
+  EXPECT_FALSE(old.TakeRequest().keep_alive);
+  RequestReader expecting;
+  ASSERT_EQ(
+      expecting.Advance("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n"),
+      Status::kNeedMore);
+  EXPECT_FALSE(expecting.Head().expects_continue);
+}
+
+TEST(RequestReaderTest, ABodyInTinyChunksIsRefusedOnceItsFramingOutgrowsTheLimit) {
+  std::string wire = "POST /a HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked\r\n\r\n";
+  // 30,000 one-byte chunks: a 30 KB body, within the limit, in 180 KB of framing.
+  for (int i = 0; i < 30000; ++i) wire += "1;ext=padding\r\nx\r\n";
+  EXPECT_EQ(Verdict(wire), "payload_too_large");
+  // The same body in a few chunks is fine.
+  std::string few = "POST /a HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 3; ++i) few += "2710\r\n" + std::string(10000, 'x') + "\r\n";
+  EXPECT_EQ(Verdict(few + "0\r\n\r\n"), "");
+}
+
 TEST(RequestReaderTest, EmptyLinesBeforeARequestAreIgnoredButNotForever) {
   EXPECT_EQ(Verdict("\r\nGET / HTTP/1.1\r\n" + kHost + "\r\n"), "");
   EXPECT_EQ(Verdict("\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n" + kHost + "\r\n"),
