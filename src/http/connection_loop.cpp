@@ -327,7 +327,7 @@ void ConnectionLoop::OnReady(IoThread& io, Connection& connection, std::uint32_t
       break;
     }
     case Connection::Phase::kWriting: {
-      next = Respond(connection, ApiResponse{}, !connection.close_after_send);
+      next = SendRest(connection);
       break;
     }
     case Connection::Phase::kLingering: {
@@ -432,17 +432,19 @@ ConnectionLoop::Next ConnectionLoop::Advance(Connection& connection, bool end_of
 
 ConnectionLoop::Next ConnectionLoop::Respond(Connection& connection, const ApiResponse& response,
                                              bool keep_alive) {
-  if (connection.phase != Connection::Phase::kWriting) {
-    WireOptions options;
-    options.keep_alive = keep_alive;
-    options.http_1_0 = connection.request.minor_version == 0;
-    options.head_request = connection.request.method == "HEAD";
-    connection.output = WireResponse(response, options);
-    connection.sent = 0;
-    connection.close_after_send = !keep_alive;
-    connection.phase = Connection::Phase::kWriting;
-    connection.deadline = Clock::now() + settings_.door.send_timeout;
-  }
+  WireOptions options;
+  options.keep_alive = keep_alive;
+  options.http_1_0 = connection.request.minor_version == 0;
+  options.head_request = connection.request.method == "HEAD";
+  connection.output = WireResponse(response, options);
+  connection.sent = 0;
+  connection.close_after_send = !keep_alive;
+  connection.phase = Connection::Phase::kWriting;
+  connection.deadline = Clock::now() + settings_.door.send_timeout;
+  return SendRest(connection);
+}
+
+ConnectionLoop::Next ConnectionLoop::SendRest(Connection& connection) {
   while (connection.sent < connection.output.size()) {
     const ssize_t wrote = send(connection.fd, connection.output.data() + connection.sent,
                                connection.output.size() - connection.sent, MSG_NOSIGNAL);

@@ -83,6 +83,8 @@ class ConnectionLoop {
   // connection waits for its socket (armed) or is closing.
   Next Advance(Connection& connection, bool end_of_input);
   Next Respond(Connection& connection, const ApiResponse& response, bool keep_alive);
+  // Sends what is left of connection.output; once all is sent, AfterResponse.
+  Next SendRest(Connection& connection);
   Next AfterResponse(Connection& connection);
   void Dispatch(Connection& connection);
   void ServeOnWorker(Connection& connection);
