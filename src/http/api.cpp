@@ -278,6 +278,34 @@ ApiResponse Api::Handle(const ApiRequest& request) const {
   }
 }
 
+std::optional<ApiResponse> Api::HandleAtOnce(const ApiRequest& request) const {
+  if (request.path == "/healthz") return Handle(request);
+  if (request.path != "/v1/labs/orders" || request.method != "POST" || shutting_down_) {
+    return std::nullopt;
+  }
+  const std::optional<std::string> key = OptionalHeader(request, "idempotency-key");
+  if (!key) return std::nullopt;
+  // Every check the worker's path makes, in the same order; any failure is the worker's to
+  // answer, so that an error is produced in one place.
+  try {
+    const auth::Principal principal = Authenticate(request, "labs:orders:write");
+    RequireJsonMedia(request);
+    std::optional<orders::StoredAnswer> replay =
+        orders_.ReplayFromMemory(principal, *key, request.body);
+    if (!replay) return std::nullopt;
+    ApiResponse response;
+    response.status = replay->status;
+    response.body = std::move(replay->body);
+    response.headers.emplace_back("Idempotent-Replayed", "true");
+    response.headers.emplace_back("X-Request-Id", request.request_id);
+    response.route = "/v1/labs/orders";
+    response.brand_id = principal.brand_id;
+    return response;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 ApiResponse Api::Route(const ApiRequest& request, ApiResponse& context) const {
   const std::string& method = request.method;
   const std::string& path = request.path;

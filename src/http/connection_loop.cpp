@@ -359,9 +359,10 @@ void ConnectionLoop::OnReady(IoThread& io, Connection& connection, std::uint32_t
 }
 
 void ConnectionLoop::Dispatch(Connection& connection) {
-  while (handlers_.answers_at_once && handlers_.answers_at_once(connection.request)) {
-    const Next next = Respond(connection, handlers_.serve(connection.request),
-                              connection.request.keep_alive && !stopping_);
+  while (handlers_.serve_at_once) {
+    std::optional<ApiResponse> answer = handlers_.serve_at_once(connection.request);
+    if (!answer) break;
+    const Next next = Respond(connection, *answer, connection.request.keep_alive && !stopping_);
     if (next == Next::kWait) return;
   }
   connection.phase = Connection::Phase::kHandling;

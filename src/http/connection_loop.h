@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -43,9 +44,10 @@ struct RequestHandlers {
   // The answer to a request refused before it is served (head: what was read of it, for its
   // X-Request-Id and the access log). Never throws.
   std::function<ApiResponse(const AppError&, const ReadRequest& head)> refuse;
-  // Whether serve answers this request without waiting on anything (no store, no Junction): it
-  // is then served on the I/O thread, with no hand-off, even while every worker is busy. Optional.
-  std::function<bool(const ReadRequest&)> answers_at_once;
+  // The answer to a request that needs nothing to wait on (no store, no Junction), given on the
+  // I/O thread with no hand-off, even while every worker is busy; nullopt sends the request to
+  // serve on a worker. Never throws. Optional.
+  std::function<std::optional<ApiResponse>(const ReadRequest&)> serve_at_once;
 };
 
 class ConnectionLoop {

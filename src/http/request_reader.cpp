@@ -3,9 +3,34 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <optional>
 
 namespace lab_orders::http {
 namespace {
+
+// The request target as a path and query: origin-form as it is, absolute-form (RFC 9112 §3.2.2,
+// which a server must accept) without its scheme and authority, as this service answers for one
+// origin; nullopt for any other form (authority-form, asterisk-form).
+std::optional<std::string> OriginForm(std::string_view target) {
+  if (target.front() == '/') return std::string(target);
+  auto starts_with = [&](std::string_view scheme) {
+    return target.size() > scheme.size() &&
+           std::equal(scheme.begin(), scheme.end(), target.begin(), [](char a, char b) {
+             return a == std::tolower(static_cast<unsigned char>(b));
+           });
+  };
+  std::size_t authority = 0;
+  if (starts_with("http://")) authority = 7;
+  if (starts_with("https://")) authority = 8;
+  if (authority == 0) return std::nullopt;
+  const std::size_t path = target.find_first_of("/?#", authority);
+  if (path == authority) return std::nullopt;  // no host
+  if (path == std::string_view::npos) return "/";
+  if (target[path] == '#') return std::nullopt;  // a fragment is never sent
+  std::string origin = target[path] == '?' ? "/" : "";
+  origin.append(target.substr(path));
+  return origin;
+}
 
 // RFC 9110 §5.6.2: tchar.
 bool IsTokenChar(unsigned char c) {
@@ -179,11 +204,13 @@ RequestReader::Status RequestReader::ParseHead(std::string_view head) {
   if (version[5] != '1' || (version[7] != '0' && version[7] != '1')) {
     return Refuse(ErrorCode::kHttpVersionNotSupported, "Only HTTP/1.1 and HTTP/1.0 are served.");
   }
-  if (target.front() != '/') {
-    return Refuse(ErrorCode::kMalformedRequest, "The request target must be a path.");
+  std::optional<std::string> origin_form = OriginForm(target);
+  if (!origin_form) {
+    return Refuse(ErrorCode::kMalformedRequest,
+                  "The request target must be a path (or an absolute http(s) URI).");
   }
   request_.method = std::string(method);
-  request_.target = std::string(target);
+  request_.target = std::move(*origin_form);
   request_.minor_version = version[7] - '0';
 
   for (std::size_t i = 1; i < lines.size(); ++i) {

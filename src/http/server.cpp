@@ -77,11 +77,28 @@ struct Server::Impl {
   bool stopped = false;
 
   ApiResponse Serve(const ReadRequest& request) const {
+    return *Answer(request, [this](const ApiRequest& api_request) {
+      return std::optional<ApiResponse>(api.Handle(api_request));
+    });
+  }
+
+  // On the I/O thread: only what may be answered there (Api::HandleAtOnce), found by a look at
+  // the request line before anything is copied.
+  std::optional<ApiResponse> ServeAtOnce(const ReadRequest& request) const {
+    const bool candidate = request.target == "/healthz" ||
+                           (request.method == "POST" && request.target == "/v1/labs/orders");
+    if (!candidate) return std::nullopt;
+    return Answer(request,
+                  [this](const ApiRequest& api_request) { return api.HandleAtOnce(api_request); });
+  }
+
+  // The request as the API takes it, handed to handle; an answer is logged and counted.
+  template <typename Handle>
+  std::optional<ApiResponse> Answer(const ReadRequest& request, Handle&& handle) const {
     const auto started = std::chrono::steady_clock::now();
     ApiRequest api_request;
     api_request.request_id = RequestIdFor(request);
     api_request.method = request.method;
-    ApiResponse response;
     try {
       const Poco::URI uri(request.target);
       api_request.path = uri.getPath();
@@ -93,11 +110,12 @@ struct Server::Impl {
     }
     for (const auto& [name, value] : request.fields) api_request.headers[name] = value;
     api_request.body = request.body;
-    response = api.Handle(api_request);
+    std::optional<ApiResponse> response = handle(api_request);
+    if (!response) return std::nullopt;
     const std::chrono::duration<double, std::milli> latency =
         std::chrono::steady_clock::now() - started;
-    LogAccess(api_request.method, response, api_request.request_id, latency);
-    api.RecordRequest(api_request.method, response, latency);
+    LogAccess(api_request.method, *response, api_request.request_id, latency);
+    api.RecordRequest(api_request.method, *response, latency);
     return response;
   }
 
@@ -133,8 +151,7 @@ void Server::Start(Poco::Net::ServerSocket listening) {
   RequestHandlers handlers{
       [impl](const ReadRequest& request) { return impl->Serve(request); },
       [impl](const AppError& error, const ReadRequest& head) { return impl->Refuse(error, head); },
-      // The liveness probe: a constant answer.
-      [](const ReadRequest& request) { return request.target == "/healthz"; }};
+      [impl](const ReadRequest& request) { return impl->ServeAtOnce(request); }};
   impl_->loop = std::make_unique<ConnectionLoop>(loop, std::move(handlers), *impl_->pool);
   impl_->loop->Start(std::move(listening));
 }

@@ -170,6 +170,21 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
   return {201, DriveToFinish(claim.record, std::nullopt), false};
 }
 
+std::optional<StoredAnswer> OrderService::ReplayFromMemory(const auth::Principal& principal,
+                                                           const std::string& raw_key,
+                                                           std::string_view body) {
+  std::optional<std::string> key = ParseIdempotencyKey(raw_key);
+  if (!key) return std::nullopt;
+  std::optional<store::IdempotencyRecord> finished =
+      store_.FindFinishedKeyInMemory(principal.brand_id, *key);
+  if (!finished || finished->body_digest.empty() ||
+      finished->body_digest != RequestBodyDigest("POST", kCreatePath, body)) {
+    return std::nullopt;
+  }
+  if (idempotency_results_) idempotency_results_->Inc({"replayed"});
+  return StoredAnswer{*finished->response_status, *finished->response_body, true};
+}
+
 std::optional<std::string> OrderService::CompleteStaleKey(const store::IdempotencyRecord& record) {
   try {
     std::string answer = DriveToFinish(record, std::nullopt);

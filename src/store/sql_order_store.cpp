@@ -138,27 +138,36 @@ IdempotencyRecord ReadKeyRow(const Statement& row, const PhiCipher& cipher) {
 // Reads kJobColumns, the first columns of row.
 }  // namespace
 
+// A finished key's answer as a replay needs it, its sealed body opened.
+IdempotencyRecord SqlStore::FinishedRecord(const std::string& brand_id, const std::string& key,
+                                           const FinishedKey& finished) const {
+  IdempotencyRecord record;
+  record.brand_id = brand_id;
+  record.key = key;
+  record.fingerprint = finished.fingerprint;
+  record.body_digest = finished.body_digest;
+  record.recovery_point = RecoveryPoint::kFinished;
+  record.order_id = finished.order_id;
+  record.response_status = finished.response_status;
+  record.response_body =
+      cipher_.Decrypt(finished.sealed_body, ResponseAssociatedData(brand_id, key));
+  record.created_at = finished.created_at;
+  return record;
+}
+
+std::optional<IdempotencyRecord> SqlStore::FindFinishedKeyInMemory(const std::string& brand_id,
+                                                                   const std::string& key) {
+  // A finished key never changes again: its answer may come from memory.
+  if (!finished_keys_) return std::nullopt;
+  std::optional<FinishedKey> cached = finished_keys_->Find(brand_id, key);
+  if (!cached) return std::nullopt;
+  return FinishedRecord(brand_id, key, *cached);
+}
+
 std::optional<IdempotencyRecord> SqlStore::FindFinishedKey(const std::string& brand_id,
                                                            const std::string& key) {
-  // A finished key never changes again: its answer may come from memory.
-  auto record_of = [&](const FinishedKey& finished) {
-    IdempotencyRecord record;
-    record.brand_id = brand_id;
-    record.key = key;
-    record.fingerprint = finished.fingerprint;
-    record.body_digest = finished.body_digest;
-    record.recovery_point = RecoveryPoint::kFinished;
-    record.order_id = finished.order_id;
-    record.response_status = finished.response_status;
-    record.response_body =
-        cipher_.Decrypt(finished.sealed_body, ResponseAssociatedData(brand_id, key));
-    record.created_at = finished.created_at;
-    return record;
-  };
-  if (finished_keys_) {
-    if (std::optional<FinishedKey> cached = finished_keys_->Find(brand_id, key)) {
-      return record_of(*cached);
-    }
+  if (std::optional<IdempotencyRecord> remembered = FindFinishedKeyInMemory(brand_id, key)) {
+    return remembered;
   }
   // One statement on the key row alone, so its replay needs no transaction, no lock and no order.
   std::optional<FinishedKey> finished = Transact(
@@ -174,7 +183,8 @@ std::optional<IdempotencyRecord> SqlStore::FindFinishedKey(const std::string& br
                            select.Text(3),         FromEpochMillis(select.Integer(4))};
       });
   if (!finished) return std::nullopt;
-  IdempotencyRecord record = record_of(*finished);  // decrypted first: only a good one is kept
+  IdempotencyRecord record =
+      FinishedRecord(brand_id, key, *finished);  // decrypted first: only a good one is kept
   if (finished_keys_) finished_keys_->Remember(brand_id, key, std::move(*finished));
   return record;
 }

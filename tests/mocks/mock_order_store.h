@@ -14,6 +14,8 @@ class MockOrderStore : public store::OrderStore {
  public:
   MOCK_METHOD(std::optional<store::IdempotencyRecord>, FindFinishedKey,
               (const std::string&, const std::string&), (override));
+  MOCK_METHOD(std::optional<store::IdempotencyRecord>, FindFinishedKeyInMemory,
+              (const std::string&, const std::string&), (override));
   MOCK_METHOD(store::Claim, ClaimKey,
               (const std::string&, const std::string&, const store::RequestIdentity&,
                store::TimePoint, store::TimePoint, const model::LabOrder&),

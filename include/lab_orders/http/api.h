@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -54,6 +55,11 @@ class Api {
 
   // Never throws: every failure becomes the JSON error envelope.
   ApiResponse Handle(const ApiRequest& request) const;
+
+  // The answers that need no thread of their own, for the server's I/O thread: /healthz, and a
+  // replay of an order whose key's answer is in memory (its bytes repeating the first request).
+  // nullopt for everything else, which Handle answers on a worker, errors included.
+  std::optional<ApiResponse> HandleAtOnce(const ApiRequest& request) const;
 
   // Serves GET /metrics from registry, counts requests (RecordRequest) and Junction webhook
   // verdicts in it. Call before serving; without it /metrics is 404 and nothing is counted.

@@ -53,6 +53,12 @@ class OrderService {
   StoredAnswer CreateOrder(const auth::Principal& principal,
                            const std::optional<std::string>& raw_key, const RequestBody& body);
 
+  // A retry that repeats, byte for byte, the request that finished its key, answered when the
+  // key's answer is in memory: nothing is parsed, nothing waits. nullopt for every other request
+  // (an unknown key, other bytes, an answer not in memory, a bad key): CreateOrder answers those.
+  std::optional<StoredAnswer> ReplayFromMemory(const auth::Principal& principal,
+                                               const std::string& raw_key, std::string_view body);
+
   // The completer: pushes a key left unfinished (and leased to the caller by
   // Store::ClaimStaleKeys) on to its answer. nullopt when it failed again (the key is released).
   std::optional<std::string> CompleteStaleKey(const store::IdempotencyRecord& record);

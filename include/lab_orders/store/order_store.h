@@ -75,6 +75,11 @@ class OrderStore {
   // nullopt when it is unknown or unfinished.
   virtual std::optional<IdempotencyRecord> FindFinishedKey(const std::string& brand_id,
                                                            const std::string& key) = 0;
+  // The same answer when it is already in memory (the finished-key cache), nullopt otherwise:
+  // never waits for the database, so the HTTP layer may answer a replay on its I/O thread and
+  // hand only the rest to a worker. A store that keeps nothing in memory always says nullopt.
+  virtual std::optional<IdempotencyRecord> FindFinishedKeyInMemory(const std::string& brand_id,
+                                                                   const std::string& key) = 0;
   // Atomically claims (brand_id, key) for one caller until lease_until. A new key is stored
   // together with new_order (its first phase: recovery point kOrderRecorded) in one commit; an
   // existing key keeps the order it has, and new_order is not stored.

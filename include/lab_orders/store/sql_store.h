@@ -20,6 +20,7 @@
 namespace lab_orders::store {
 
 class FinishedKeys;
+struct FinishedKey;
 class SqlDatabase;
 class SqlSession;
 enum class TransactionKind;
@@ -35,6 +36,8 @@ class SqlStore : public Store {
 
   std::optional<IdempotencyRecord> FindFinishedKey(const std::string& brand_id,
                                                    const std::string& key) override;
+  std::optional<IdempotencyRecord> FindFinishedKeyInMemory(const std::string& brand_id,
+                                                           const std::string& key) override;
   Claim ClaimKey(const std::string& brand_id, const std::string& key,
                  const RequestIdentity& request, TimePoint now, TimePoint lease_until,
                  const model::LabOrder& new_order) override;
@@ -117,6 +120,9 @@ class SqlStore : public Store {
   template <typename Body>
   auto Transact(const char* operation, TransactionKind kind, Body&& body)
       -> decltype(body(std::declval<SqlSession&>()));
+
+  IdempotencyRecord FinishedRecord(const std::string& brand_id, const std::string& key,
+                                   const FinishedKey& finished) const;
 
   std::unique_ptr<SqlDatabase> database_;
   PhiCipher cipher_;

@@ -213,12 +213,32 @@ TEST(RequestReaderTest, WhatIsNotAnHttp1RequestLineIsRefused) {
   EXPECT_EQ(Verdict("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"), "malformed_request");  // TLS
   EXPECT_EQ(Verdict("GET /\r\n" + kHost + "\r\n"), "malformed_request");
   EXPECT_EQ(Verdict("GET  / HTTP/1.1\r\n" + kHost + "\r\n"), "malformed_request");
-  EXPECT_EQ(Verdict("GET http://x/ HTTP/1.1\r\n" + kHost + "\r\n"), "malformed_request");
+  EXPECT_EQ(Verdict("GET http:/x HTTP/1.1\r\n" + kHost + "\r\n"), "malformed_request");
+  EXPECT_EQ(Verdict("GET http:///a HTTP/1.1\r\n" + kHost + "\r\n"), "malformed_request");
+  EXPECT_EQ(Verdict("GET ftp://x/ HTTP/1.1\r\n" + kHost + "\r\n"), "malformed_request");
+  EXPECT_EQ(Verdict("CONNECT x:443 HTTP/1.1\r\n" + kHost + "\r\n"), "malformed_request");
+  EXPECT_EQ(Verdict("OPTIONS * HTTP/1.1\r\n" + kHost + "\r\n"), "malformed_request");
   EXPECT_EQ(Verdict("GET / HTTP/1.1 \r\n" + kHost + "\r\n"), "malformed_request");
   EXPECT_EQ(Verdict("GET / FTP/1.1\r\n" + kHost + "\r\n"), "malformed_request");
   EXPECT_EQ(Verdict("G@T / HTTP/1.1\r\n" + kHost + "\r\n"), "malformed_request");
   EXPECT_EQ(Verdict("GET / HTTP/2.0\r\n" + kHost + "\r\n"), "http_version_not_supported");
   EXPECT_EQ(Verdict("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), "http_version_not_supported");
+}
+
+// RFC 9112 §3.2.2: a server must accept the absolute form; the path and query are what count.
+TEST(RequestReaderTest, AnAbsoluteFormTargetIsReadAsItsPathAndQuery) {
+  auto target_of = [](const std::string& target) {
+    RequestReader reader;
+    EXPECT_EQ(reader.Advance("GET " + target + " HTTP/1.1\r\n" + kHost + "\r\n"), Status::kComplete)
+        << target;
+    return reader.TakeRequest().target;
+  };
+  EXPECT_EQ(target_of("http://lab-orders.test/v1/labs/orders?status=ordered"),
+            "/v1/labs/orders?status=ordered");
+  EXPECT_EQ(target_of("HTTPS://lab-orders.test:8443/healthz"), "/healthz");
+  EXPECT_EQ(target_of("http://lab-orders.test"), "/");
+  EXPECT_EQ(target_of("http://lab-orders.test?x=1"), "/?x=1");
+  EXPECT_EQ(target_of("/healthz"), "/healthz");
 }
 
 TEST(RequestReaderTest, OversizedPartsAreRefusedWithTheirOwnCodesAndAsSoonAsSeen) {

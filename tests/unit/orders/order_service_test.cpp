@@ -404,6 +404,42 @@ TEST_F(OrderServiceTest, FinishedKeyReplaysTheClaimingRequestsBytesWithoutParsin
   EXPECT_EQ(parses_, 0);
 }
 
+// The I/O thread's replay: the key's answer from memory only, for the claiming request's bytes.
+TEST_F(OrderServiceTest, ReplayFromMemoryAnswersTheClaimingRequestsBytesFromMemoryOnly) {
+  const std::string bytes = Body().dump();
+  store::IdempotencyRecord finished = FinishedKey(Body(), R"({"id":"order-9"})");
+  finished.body_digest = RequestBodyDigest("POST", kCreatePath, bytes);
+  EXPECT_CALL(store_, FindFinishedKeyInMemory(kBrand, kKey)).WillRepeatedly(Return(finished));
+  // Nothing else: no database read, no claim (strict mocks).
+
+  std::optional<StoredAnswer> answer = service_.ReplayFromMemory(Caller(), kKey, bytes);
+
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->status, 201);
+  EXPECT_EQ(answer->body, R"({"id":"order-9"})");
+  EXPECT_TRUE(answer->replayed);
+  // The same body written differently, or another body: not settled without parsing, left to
+  // CreateOrder.
+  EXPECT_FALSE(service_.ReplayFromMemory(Caller(), kKey, Body().dump(2)).has_value());
+  EXPECT_FALSE(service_.ReplayFromMemory(Caller(), kKey, "{}").has_value());
+  // A quoted key is the same key.
+  EXPECT_TRUE(
+      service_.ReplayFromMemory(Caller(), std::string("\"") + kKey + "\"", bytes).has_value());
+  EXPECT_EQ(parses_, 0);
+}
+
+TEST_F(OrderServiceTest, ReplayFromMemoryLeavesEverythingElseToCreateOrder) {
+  EXPECT_CALL(store_, FindFinishedKeyInMemory(kBrand, kKey)).WillOnce(Return(std::nullopt));
+  EXPECT_FALSE(service_.ReplayFromMemory(Caller(), kKey, Body().dump()).has_value());
+  // A key without a digest (claimed before digests were kept) needs its fingerprint: parsed.
+  EXPECT_CALL(store_, FindFinishedKeyInMemory(kBrand, "legacy"))
+      .WillOnce(Return(FinishedKey(Body(), "{}")));
+  EXPECT_FALSE(service_.ReplayFromMemory(Caller(), "legacy", Body().dump()).has_value());
+  // An invalid key is CreateOrder's to refuse; the store is not asked.
+  EXPECT_FALSE(service_.ReplayFromMemory(Caller(), "", Body().dump()).has_value());
+  EXPECT_FALSE(service_.ReplayFromMemory(Caller(), std::string(300, 'k'), "{}").has_value());
+}
+
 // The same request written differently (spacing, key order) is still the same request: its
 // canonical body decides, parsed.
 TEST_F(OrderServiceTest, FinishedKeyReplaysTheSameBodyWrittenDifferentlyByItsFingerprint) {

@@ -128,6 +128,26 @@ TEST_P(FinishedKeyStoreTest, AReplayAfterTheFirstReadsNoDatabase) {
   EXPECT_FALSE(store->FindFinishedKey("b", "key-order-1").has_value());
 }
 
+// What the I/O thread may ask: memory only, never the database.
+TEST_P(FinishedKeyStoreTest, InMemoryLookupNeverReadsTheDatabase) {
+  if (!database_) return;
+  testing::FakeClock clock(kT0);
+  std::unique_ptr<SqlStore> store = Open();
+  store->CacheFinishedKeys(100, 24h, clock);
+  testing::AddJunctionOrder(*store, "b", "order-1", kT0);
+  EXPECT_FALSE(store->FindFinishedKeyInMemory("b", "key-order-1").has_value());  // not read yet
+  ASSERT_TRUE(store->FindFinishedKey("b", "key-order-1").has_value());
+  std::optional<IdempotencyRecord> remembered = store->FindFinishedKeyInMemory("b", "key-order-1");
+  ASSERT_TRUE(remembered.has_value());
+  EXPECT_EQ(remembered->response_body, store->FindFinishedKey("b", "key-order-1")->response_body);
+  EXPECT_EQ(remembered->recovery_point, RecoveryPoint::kFinished);
+  EXPECT_FALSE(store->FindFinishedKeyInMemory("other", "key-order-1").has_value());
+  // A store without the cache has nothing in memory.
+  std::unique_ptr<SqlStore> uncached = Open();
+  ASSERT_TRUE(uncached->FindFinishedKey("b", "key-order-1").has_value());
+  EXPECT_FALSE(uncached->FindFinishedKeyInMemory("b", "key-order-1").has_value());
+}
+
 TEST_P(FinishedKeyStoreTest, AKeyThisProcessReapsIsForgottenAtOnce) {
   if (!database_) return;
   testing::FakeClock clock(kT0 + 1h);
