@@ -8,6 +8,34 @@
 namespace lab_orders::http {
 namespace {
 
+// Host = uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2), or empty: a reg-name or IPv4
+// address, or an IP literal in brackets; a server must refuse any other value (RFC 9112 §3.2).
+bool IsHostValue(std::string_view host) {
+  std::size_t end = 0;
+  if (!host.empty() && host.front() == '[') {
+    end = host.find(']');
+    if (end == std::string_view::npos || end == 1) return false;
+    const bool literal = std::all_of(host.begin() + 1, host.begin() + long(end), [](char c) {
+      return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.' || c == 'v' ||
+             c == 'V';
+    });
+    if (!literal) return false;
+    ++end;
+  } else {
+    constexpr std::string_view kRegNameMarks = "-._~%!$&'()*+,;=";
+    while (end < host.size() && (std::isalnum(static_cast<unsigned char>(host[end])) ||
+                                 kRegNameMarks.find(host[end]) != std::string_view::npos)) {
+      ++end;
+    }
+  }
+  if (end == host.size()) return true;
+  if (host[end] != ':') return false;
+  const std::string_view port = host.substr(end + 1);
+  return port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) {
+           return std::isdigit(static_cast<unsigned char>(c));
+         });
+}
+
 // The request target as a path and query: origin-form as it is, absolute-form (RFC 9112 §3.2.2,
 // which a server must accept) without its scheme and authority, as this service answers for one
 // origin; nullopt for any other form (authority-form, asterisk-form).
@@ -246,6 +274,9 @@ RequestReader::Status RequestReader::ParseHead(std::string_view head) {
   if (request_.minor_version == 1 && request_.Field("host") == nullptr) {
     return Refuse(ErrorCode::kMalformedRequest, "HTTP/1.1 requests need a Host field.");
   }
+  if (const std::string* host = request_.Field("host"); host && !IsHostValue(*host)) {
+    return Refuse(ErrorCode::kMalformedRequest, "The Host field is not a host and port.");
+  }
   // Every Connection line counts, and "close" wins (RFC 9112 §9.6).
   bool close = false;
   bool keep_alive = false;
@@ -331,7 +362,13 @@ RequestReader::Status RequestReader::ReadChunked(std::string_view input) {
         std::optional<std::string_view> line =
             NextLine(input, kMaxChunkLine, "A chunk's size line", &refused);
         if (!line) return refused;
-        const std::string_view size = line->substr(0, line->find(';'));
+        // chunk-size [ BWS ";" extensions ] (RFC 9112 §7.1.1): white space only before a ';'.
+        const std::size_t extensions = line->find(';');
+        std::string_view size = line->substr(0, extensions);
+        while (extensions != std::string_view::npos && !size.empty() &&
+               (size.back() == ' ' || size.back() == '\t')) {
+          size.remove_suffix(1);
+        }
         if (size.empty() || size.size() > 8 || !std::all_of(size.begin(), size.end(), [](char c) {
               return std::isxdigit((unsigned char)c) != 0;
             })) {

@@ -7,6 +7,7 @@
 #include <Poco/Net/StreamSocket.h>
 
 #include <string>
+#include <utility>
 
 namespace lab_orders::testing {
 
@@ -37,7 +38,7 @@ class RawClient {
 
   // Everything until the service closes the connection.
   std::string ReadToEnd() {
-    std::string raw;
+    std::string raw = std::exchange(unread_, {});
     char buffer[16384];
     try {
       for (int n; (n = socket_.receiveBytes(buffer, sizeof buffer)) > 0;) raw.append(buffer, n);
@@ -47,19 +48,29 @@ class RawClient {
     return raw;
   }
 
-  // One answer with a Content-Length body, leaving the connection open.
+  // One answer with a Content-Length body, leaving the connection open. What arrived beyond it
+  // (the next pipelined answer) is kept for the next call.
   RawReply ReadOne() {
-    std::string raw;
+    std::string& raw = unread_;
     char buffer[4096];
     for (;;) {
       const std::size_t end = raw.find("\r\n\r\n");
       if (end != std::string::npos) {
         const std::size_t at = raw.find("Content-Length: ");
-        const std::size_t length = at == std::string::npos ? 0 : std::stoul(raw.substr(at + 16));
-        if (raw.size() >= end + 4 + length) return ParseReply(raw.substr(0, end + 4 + length));
+        const std::size_t length =
+            at == std::string::npos || at > end ? 0 : std::stoul(raw.substr(at + 16));
+        if (raw.size() >= end + 4 + length) {
+          RawReply reply = ParseReply(raw.substr(0, end + 4 + length));
+          raw.erase(0, end + 4 + length);
+          return reply;
+        }
       }
       const int n = socket_.receiveBytes(buffer, sizeof buffer);
-      if (n <= 0) return ParseReply(raw);
+      if (n <= 0) {
+        RawReply reply = ParseReply(raw);
+        raw.clear();
+        return reply;
+      }
       raw.append(buffer, n);
     }
   }
@@ -68,6 +79,7 @@ class RawClient {
 
  private:
   Poco::Net::StreamSocket socket_;
+  std::string unread_;  // read from the socket, not yet returned by ReadOne
 };
 
 }  // namespace lab_orders::testing

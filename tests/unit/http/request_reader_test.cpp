@@ -86,7 +86,7 @@ TEST(RequestReaderTest, AChunkedBodyIsDecodedWithExtensionsAndTrailersDropped) {
   const std::string wire = "POST /a HTTP/1.1\r\n" + kHost +
                            "Transfer-Encoding: chunked\r\n\r\n"
                            "5;name=value\r\nhello\r\n"
-                           "7\r\n, world\r\n"
+                           "7 \t; bws=before-the-semicolon\r\n, world\r\n"
                            "0\r\nX-Trailer: dropped\r\n\r\n"
                            "GET /next";
   RequestReader reader;
@@ -197,10 +197,20 @@ TEST(RequestReaderTest, LinesAndFieldsOutsideTheGrammarAreRefused) {
   EXPECT_EQ(Verdict(get + kHost + "X-A: caf\xC3\xA9\r\n\r\n"), "");  // obs-text is allowed
 }
 
-TEST(RequestReaderTest, HostMustBeThereOnceAndSingleValuedFieldsOnce) {
+TEST(RequestReaderTest, HostMustBeThereOnceAsAHostAndSingleValuedFieldsOnce) {
   EXPECT_EQ(Verdict("GET / HTTP/1.1\r\n\r\n"), "malformed_request");
   EXPECT_EQ(Verdict("GET / HTTP/1.1\r\n" + kHost + kHost + "\r\n"), "malformed_request");
   EXPECT_EQ(Verdict("GET / HTTP/1.0\r\n\r\n"), "");
+  for (const char* host : {"a.test", "a.test:8080", "127.0.0.1:1", "[::1]:443", "[fe80::1]", "",
+                           "xn--d1acufc.test", "a.test:"}) {
+    EXPECT_EQ(Verdict("GET / HTTP/1.1\r\nHost: " + std::string(host) + "\r\n\r\n"), "") << host;
+  }
+  for (const char* host : {"a b", "a.test:80:80", "a.test:port", "a/b", "a@b", "[::1", "[]",
+                           "[::1]x", "a.test:123456", "\"a\""}) {
+    EXPECT_EQ(Verdict("GET / HTTP/1.1\r\nHost: " + std::string(host) + "\r\n\r\n"),
+              "malformed_request")
+        << host;
+  }
   for (const char* field :
        {"Authorization: a", "Idempotency-Key: k", "Content-Type: x/y", "X-Request-Id: r"}) {
     EXPECT_EQ(Verdict("GET / HTTP/1.1\r\n" + kHost + field + "\r\n" + field + "\r\n\r\n"),
@@ -267,6 +277,8 @@ TEST(RequestReaderTest, MalformedChunksAreRefused) {
   EXPECT_EQ(Verdict(chunked + "3\r\nabcd\r\n0\r\n\r\n"), "malformed_request");
   EXPECT_EQ(Verdict(chunked + "3\nabc\r\n0\r\n\r\n"), "malformed_request");
   EXPECT_EQ(Verdict(chunked + "0\r\nbad trailer\r\n\r\n"), "malformed_request");
+  EXPECT_EQ(Verdict(chunked + "3 \r\nabc\r\n0\r\n\r\n"), "malformed_request");  // BWS, no ';'
+  EXPECT_EQ(Verdict(chunked + " 3\r\nabc\r\n0\r\n\r\n"), "malformed_request");
   EXPECT_EQ(Verdict(chunked + "0\r\n\r\n"), "");
 }
 
