@@ -9,6 +9,8 @@
 //   ceiling B  GET /healthz at the (b) concurrency, on the (b) service
 //   (b)        POST /v1/labs/orders, Junction at 200 ms, 1,000 connections: concurrency
 //   (d)        1,000 appointments pending under the workflow (bench_pending_appointments)
+//   (e)        an order every 100 ms while slow, silent and idle clients crowd the front door
+//              (door_attacks.h)
 // With --peer, the Node peer (peer.h) runs ceiling A, a and c after lab-orders does, then
 // lab-orders and the peer run ceiling B and b in the same way, and each load is printed beside
 // the peer's. Then each figure against the targets. Figures are printed, never
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "bench_support.h"
+#include "door_attacks.h"
 #include "load_phases.h"
 #include "load_report.h"
 #include "peer.h"
@@ -41,12 +44,14 @@ against the Node peer
 
 Usage: bench_load [flags]
 
-  --scenarios LETTERS     which of a, b, c, d to run (abcd); c replays the keys a finished
+  --scenarios LETTERS     which of a, b, c, d, e to run (abcde); c replays the keys a finished;
+                          e sends an order every 100 ms while slow, silent and idle crowds
+                          work on the front door (lab-orders only)
   --database URL          LAB_ORDERS_DATABASE for every service started; on PostgreSQL each
                           service gets a new database on that server, dropped after (default: a new
                           SQLite file per service in the temporary directory); e.g.
                           sqlite:/dev/shm/bench.db to take the disk's fsync out
-  --duration S            seconds of load for each of a, b and c (20)
+  --duration S            seconds of load for each of a, b and c, and of orders in each e (20)
   --healthz-duration S    seconds of load for each /healthz ceiling (10)
   --warmup S              seconds at the start of each load left out of the figures (2)
   --connections-a N       connections for the ceiling, a and c (64)
@@ -66,6 +71,9 @@ Usage: bench_load [flags]
                           for comparison: a driver that were the bottleneck would fall short
   --profile               perf record the service during a, b and c; the top of each report
                           is printed and the reports kept (needs perf: linux-perf)
+  --workflow-defaults     run lab-orders' appointment workflow at its defaults (4 workers, 20
+                          Junction calls/s) in a, b and c; without it, nearly idle (1 worker,
+                          1 call/s), as the peer has no workflow (its README)
   --keep                  keep the temporary directory (databases, logs, profiles)
   --help                  this text
 
@@ -91,8 +99,8 @@ LoadOptions ParseOptions(int argc, char** argv) {
     if (*flag == "--scenarios") {
       options.scenarios = flags.Value();
       if (options.scenarios.empty() ||
-          options.scenarios.find_first_not_of("abcd") != std::string::npos) {
-        throw std::invalid_argument("--scenarios wants letters from abcd");
+          options.scenarios.find_first_not_of("abcde") != std::string::npos) {
+        throw std::invalid_argument("--scenarios wants letters from abcde");
       }
     } else if (*flag == "--database") {
       options.database = flags.Value();
@@ -128,6 +136,8 @@ LoadOptions ParseOptions(int argc, char** argv) {
       options.profile = true;
     } else if (*flag == "--keep" && !flags.has_value()) {
       options.keep = true;
+    } else if (*flag == "--workflow-defaults" && !flags.has_value()) {
+      options.workflow_defaults = true;
     } else {
       flags.Unknown();
     }
@@ -155,6 +165,13 @@ LoadOptions ParseOptions(int argc, char** argv) {
   return options;
 }
 
+// The peer runs no appointment workflow: lab-orders' runs nearly idle beside it (one worker, one
+// Junction call a second), unless --workflow-defaults.
+std::map<std::string, std::string> WorkflowSettings(const LoadOptions& options) {
+  if (options.workflow_defaults) return {};
+  return {{"LAB_ORDERS_WORKERS", "1"}, {"LAB_ORDERS_JUNCTION_RATE", "1"}};
+}
+
 // Ceiling A, (a) and (c) on one deployment, lab-orders' or the peer's. wrk checks the load
 // driver, so lab-orders' ceilings are enough for it; perf profiles lab-orders only (node's
 // frames would need its own perf map).
@@ -179,10 +196,16 @@ void RunCeilingAndA(const LoadOptions& options, const fs::path& directory,
   if (Runs(options, 'a')) phases.push_back(std::move(orders));
   if (Runs(options, 'c')) {
     if (finished.empty()) throw std::runtime_error("(a) finished no order for (c) to replay");
-    // Built once: the driver sends them in turn, as many times as the time allows.
-    constexpr size_t kMostKeys = 20000;
+    // Built once: the driver sends them in turn, as many times as the time allows. The most
+    // recent keys, as retries follow their first request closely, and fewer than the finished
+    // keys the service keeps in memory (LAB_ORDERS_REPLAY_CACHE_KEYS, 10,000): sent in turn,
+    // more keys than that would miss the cache every time (its least recently used key is
+    // always the next one sent) and measure the store's read, which
+    // --set LAB_ORDERS_REPLAY_CACHE_KEYS=0 measures on purpose.
+    constexpr size_t kMostKeys = 5000;
     std::vector<std::string> replays;
-    for (size_t i = 0; i < finished.size() && i < kMostKeys; ++i) {
+    for (size_t i = finished.size() > kMostKeys ? finished.size() - kMostKeys : 0;
+         i < finished.size(); ++i) {
       replays.push_back(OrderRequest(deployment, run_id, finished[i]));
     }
     LoadPlan replay;
@@ -191,6 +214,11 @@ void RunCeilingAndA(const LoadOptions& options, const fs::path& directory,
     replay.duration_s = options.duration_s;
     replay.warmup_s = options.warmup_s;
     replay.request = [&replays](long long n) { return replays[size_t(n) % replays.size()]; };
+    // (a) leaves its orders' workflow running (bookings, on the same two cores): (c) measures
+    // replays once it is done, as ceiling A measured /healthz on a quiet service.
+    const double waited = WaitUntilQuiet(deployment, 180);
+    std::cerr << deployment.name << ": (c) starts after " << Fixed(waited, 0)
+              << " s, once the service is quiet\n";
     phases.push_back(
         Measure("(c) replays", LoadKind::kReplays, deployment, replay, 0, profile, directory));
   }
@@ -224,7 +252,7 @@ int Run(const LoadOptions& options, const fs::path& directory) {
   // and close in time, so that the machine's other work weighs on both alike.
   if (Runs(options, 'a') || Runs(options, 'c')) {
     {
-      Deployment a = Deploy("a", options, directory, run_id, 0, 1024, {});
+      Deployment a = Deploy("a", options, directory, run_id, 0, 1024, WorkflowSettings(options));
       RunCeilingAndA(options, directory, run_id, a, phases);
       ok = StopDeployment(a) && ok;
     }
@@ -239,8 +267,8 @@ int Run(const LoadOptions& options, const fs::path& directory) {
   // simulator with as many; the database pool at its default, which the target names.
   if (Runs(options, 'b')) {
     {
-      std::map<std::string, std::string> settings = {
-          {"LAB_ORDERS_HTTP_THREADS", std::to_string(options.connections_b + 64)}};
+      std::map<std::string, std::string> settings = WorkflowSettings(options);
+      settings["LAB_ORDERS_HTTP_THREADS"] = std::to_string(options.connections_b + 64);
       Deployment b = Deploy("b", options, directory, run_id, options.latency_b_ms,
                             options.connections_b + 256, settings);
       b_settings = b.settings;
@@ -260,7 +288,18 @@ int Run(const LoadOptions& options, const fs::path& directory) {
     if (!pending) ok = false;
   }
 
+  std::vector<DoorFigures> door;
+  if (Runs(options, 'e')) {
+    // All from 127.0.0.1: the per-address cap (1,000 by default) would refuse the idle crowd
+    // and the orders alike, so it is lifted; every deadline stays at its default.
+    Deployment e = Deploy("e", options, directory, run_id, 0, 1024,
+                          {{"LAB_ORDERS_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "5000"}});
+    door = RunDoorAttacks(e, run_id, options.duration_s);
+    ok = StopDeployment(e) && ok;
+  }
+
   PrintReport(options, phases, pending, b_settings);
+  if (!door.empty()) PrintDoorFigures(door);
   for (const Phase& phase : phases) {
     if (phase.load.answered == 0) {
       std::cerr << "FAILED: " << phase.Column() << " got no answer at all\n";

@@ -168,6 +168,25 @@ std::string TopOfProfile(const fs::path& data, const fs::path& directory, const 
 
 }  // namespace
 
+double WaitUntilQuiet(Deployment& deployment, double max_seconds) {
+  const auto started = std::chrono::steady_clock::now();
+  auto seconds_since = [](std::chrono::steady_clock::time_point from) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count();
+  };
+  const pid_t service = deployment.service->pid();
+  const pid_t sim = deployment.sim->pid();
+  int quiet_seconds = 0;
+  while (quiet_seconds < 2 && seconds_since(started) < max_seconds) {
+    const long long service_before = TreeCpuTicks(service);
+    const long long sim_before = TreeCpuTicks(sim);
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // a bench's pace, not a test's sync
+    const double busiest = std::max(TicksToSeconds(TreeCpuTicks(service) - service_before),
+                                    TicksToSeconds(TreeCpuTicks(sim) - sim_before));
+    quiet_seconds = busiest < 0.10 ? quiet_seconds + 1 : 0;
+  }
+  return seconds_since(started);
+}
+
 Phase Measure(const std::string& scenario, LoadKind kind, Deployment& deployment, LoadPlan plan,
               int junction_latency_ms, bool profile, const fs::path& directory) {
   Phase phase;

@@ -21,7 +21,7 @@
 namespace lab_orders::bench {
 
 struct LoadOptions {
-  std::string scenarios = "abcd";
+  std::string scenarios = "abcde";
   std::string database;  // empty: a new SQLite file per service in the temporary directory
   double duration_s = 20;
   double healthz_s = 10;
@@ -35,6 +35,9 @@ struct LoadOptions {
   std::string wrk;  // wrk's path: /healthz again with wrk, to check the driver against it
   bool profile = false;
   bool keep = false;
+  // false: lab-orders' workflow nearly idle in a, b and c (one worker, one Junction call a
+  // second), as the peer has none (its README); true: the workflow at its defaults.
+  bool workflow_defaults = false;
   // The Node peer (--peer DIR, with its node_modules installed): empty for none.
   std::string peer_dir;
   std::string peer_database;  // a PostgreSQL server URL; the peer gets a new database on it
@@ -78,6 +81,11 @@ Deployment Deploy(const std::string& name, const LoadOptions& options,
 // Stops the service and the simulator; false (and a line on stderr) unless both stopped
 // cleanly on SIGTERM.
 bool StopDeployment(Deployment& deployment);
+
+// Waits until the deployment's service and the simulator are quiet (each under 10 % of a core
+// for two seconds running, at most max_seconds), so that a load measures itself and not the
+// workflow a load before it left behind (the bookings of (a)'s orders); the seconds waited.
+double WaitUntilQuiet(Deployment& deployment, double max_seconds);
 
 // ---- one load, measured ------------------------------------------------------------------------
 

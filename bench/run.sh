@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark command. Builds lab-orders, junction-sim and the benchmarks in Release, then
-# prints the load table (scenarios a to d, each against the /healthz ceiling of the same run,
+# prints the load table (scenarios a to e, each against the /healthz ceiling of the same run,
 # with wrk's figure for the same ceiling beside the driver's, and a, b, c against the Node peer
 # in turn with lab-orders) on SQLite, then the same on PostgreSQL 15, and the micro-benchmarks.
 # One throwaway durable PostgreSQL 15 cluster (scripts/with-postgres.sh, fsync on) serves both
