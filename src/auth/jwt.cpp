@@ -132,7 +132,7 @@ bool VerifySha256Signature(EVP_PKEY* key, KeyKind kind, std::string_view signing
   MdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* key_ctx = nullptr;
   bool verified =
-      ctx && EVP_DigestVerifyInit(ctx.get(), &key_ctx, EVP_sha256(), nullptr, key) == 1 &&
+      ctx && EVP_DigestVerifyInit(ctx.get(), &key_ctx, Sha256Algorithm(), nullptr, key) == 1 &&
       (kind != KeyKind::kRsa || EVP_PKEY_CTX_set_rsa_padding(key_ctx, RSA_PKCS1_PADDING) == 1) &&
       EVP_DigestVerify(ctx.get(), Bytes(signature), signature.size(), Bytes(signing_input),
                        signing_input.size()) == 1;
@@ -145,7 +145,7 @@ std::string SignSha256(EVP_PKEY* key, KeyKind kind, std::string_view signing_inp
   MdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* key_ctx = nullptr;
   size_t length = 0;
-  if (!ctx || EVP_DigestSignInit(ctx.get(), &key_ctx, EVP_sha256(), nullptr, key) != 1 ||
+  if (!ctx || EVP_DigestSignInit(ctx.get(), &key_ctx, Sha256Algorithm(), nullptr, key) != 1 ||
       (kind == KeyKind::kRsa && EVP_PKEY_CTX_set_rsa_padding(key_ctx, RSA_PKCS1_PADDING) != 1) ||
       EVP_DigestSign(ctx.get(), nullptr, &length, Bytes(signing_input), signing_input.size()) !=
           1) {

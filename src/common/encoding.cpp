@@ -138,10 +138,20 @@ std::string HexEncode(std::string_view bytes) {
   return out;
 }
 
+const EVP_MD* Sha256Algorithm() {
+  static const EVP_MD* const fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return fetched != nullptr ? fetched : EVP_sha256();
+}
+
+const EVP_CIPHER* Aes256GcmAlgorithm() {
+  static const EVP_CIPHER* const fetched = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  return fetched != nullptr ? fetched : EVP_aes_256_gcm();
+}
+
 std::string HmacSha256(std::string_view key, std::string_view message) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (!HMAC(EVP_sha256(), key.data(), int(key.size()),
+  if (!HMAC(Sha256Algorithm(), key.data(), int(key.size()),
             reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest,
             &length)) {
     throw std::runtime_error("HMAC-SHA256 failed");
@@ -190,7 +200,7 @@ std::string HmacSha256Key::Sign(std::string_view message) const {
 std::string Sha256(std::string_view message) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (!EVP_Digest(message.data(), message.size(), digest, &length, EVP_sha256(), nullptr)) {
+  if (!EVP_Digest(message.data(), message.size(), digest, &length, Sha256Algorithm(), nullptr)) {
     throw std::runtime_error("SHA-256 failed");
   }
   return std::string(reinterpret_cast<char*>(digest), length);

@@ -36,9 +36,8 @@ std::optional<std::string> OptionalHeader(const ApiRequest& request, const std::
   return it->second;
 }
 
-void RequireJsonMedia(const ApiRequest& request) {
-  std::string type = Header(request, "content-type");
-  std::string media = type.substr(0, type.find(';'));
+void RequireJsonMedia(std::string_view type) {
+  std::string media(type.substr(0, type.find(';')));
   while (!media.empty() && media.back() == ' ') media.pop_back();
   for (char& c : media) c = char(std::tolower(static_cast<unsigned char>(c)));
   if (media != "application/json") {
@@ -62,6 +61,10 @@ json ParseJsonText(const ApiRequest& request) {
     throw AppError(ErrorCode::kInvalidJson, "The request body is not valid JSON (UTF-8).");
   }
   return std::move(std::get<json>(parsed));
+}
+
+void RequireJsonMedia(const ApiRequest& request) {
+  RequireJsonMedia(Header(request, "content-type"));
 }
 
 json ParseJsonBody(const ApiRequest& request) {
@@ -218,14 +221,17 @@ void Api::RecordRequest(const std::string& method, const ApiResponse& response,
 }
 
 auth::Principal Api::Authenticate(const ApiRequest& request, const char* scope) const {
-  std::string header = Header(request, "authorization");
-  const std::string prefix = "Bearer ";
+  return Authenticate(Header(request, "authorization"), scope);
+}
+
+auth::Principal Api::Authenticate(std::string_view header, const char* scope) const {
+  constexpr std::string_view prefix = "Bearer ";
   if (header.size() <= prefix.size() ||
       !std::equal(prefix.begin(), prefix.end(), header.begin(),
                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
     throw AppError(ErrorCode::kUnauthenticated, "A Bearer token is required.");
   }
-  auto verified = verifier_.Verify(std::string_view(header).substr(prefix.size()));
+  auto verified = verifier_.Verify(header.substr(prefix.size()));
   if (auto* failure = std::get_if<auth::AuthFailure>(&verified)) {
     throw AppError(ErrorCode::kUnauthenticated, "The token is not valid.",
                    auth::AuthFailureName(*failure));
@@ -278,18 +284,27 @@ ApiResponse Api::Handle(const ApiRequest& request) const {
   }
 }
 
-std::optional<ApiResponse> Api::HandleAtOnce(const ApiRequest& request) const {
-  if (request.path == "/healthz") return Handle(request);
-  if (request.path != "/v1/labs/orders" || request.method != "POST" || shutting_down_) {
+std::optional<ApiResponse> Api::HandleAtOnce(const ReadRequest& request,
+                                             const std::string& request_id) const {
+  if (request.target == "/healthz") {
+    ApiRequest probe;
+    probe.method = request.method;
+    probe.path = request.target;
+    probe.request_id = request_id;
+    return Handle(probe);
+  }
+  if (request.target != "/v1/labs/orders" || request.method != "POST" || shutting_down_) {
     return std::nullopt;
   }
-  const std::optional<std::string> key = OptionalHeader(request, "idempotency-key");
-  if (!key) return std::nullopt;
+  const std::string* key = request.Field("idempotency-key");
+  const std::string* authorization = request.Field("authorization");
+  const std::string* content_type = request.Field("content-type");
+  if (key == nullptr || authorization == nullptr || content_type == nullptr) return std::nullopt;
   // Every check the worker's path makes, in the same order; any failure is the worker's to
   // answer, so that an error is produced in one place.
   try {
-    const auth::Principal principal = Authenticate(request, "labs:orders:write");
-    RequireJsonMedia(request);
+    const auth::Principal principal = Authenticate(*authorization, "labs:orders:write");
+    RequireJsonMedia(*content_type);
     std::optional<orders::StoredAnswer> replay =
         orders_.ReplayFromMemory(principal, *key, request.body);
     if (!replay) return std::nullopt;
@@ -297,7 +312,7 @@ std::optional<ApiResponse> Api::HandleAtOnce(const ApiRequest& request) const {
     response.status = replay->status;
     response.body = std::move(replay->body);
     response.headers.emplace_back("Idempotent-Replayed", "true");
-    response.headers.emplace_back("X-Request-Id", request.request_id);
+    response.headers.emplace_back("X-Request-Id", request_id);
     response.route = "/v1/labs/orders";
     response.brand_id = principal.brand_id;
     return response;

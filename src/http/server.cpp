@@ -77,24 +77,6 @@ struct Server::Impl {
   bool stopped = false;
 
   ApiResponse Serve(const ReadRequest& request) const {
-    return *Answer(request, [this](const ApiRequest& api_request) {
-      return std::optional<ApiResponse>(api.Handle(api_request));
-    });
-  }
-
-  // On the I/O thread: only what may be answered there (Api::HandleAtOnce), found by a look at
-  // the request line before anything is copied.
-  std::optional<ApiResponse> ServeAtOnce(const ReadRequest& request) const {
-    const bool candidate = request.target == "/healthz" ||
-                           (request.method == "POST" && request.target == "/v1/labs/orders");
-    if (!candidate) return std::nullopt;
-    return Answer(request,
-                  [this](const ApiRequest& api_request) { return api.HandleAtOnce(api_request); });
-  }
-
-  // The request as the API takes it, handed to handle; an answer is logged and counted.
-  template <typename Handle>
-  std::optional<ApiResponse> Answer(const ReadRequest& request, Handle&& handle) const {
     const auto started = std::chrono::steady_clock::now();
     ApiRequest api_request;
     api_request.request_id = RequestIdFor(request);
@@ -110,13 +92,30 @@ struct Server::Impl {
     }
     for (const auto& [name, value] : request.fields) api_request.headers[name] = value;
     api_request.body = request.body;
-    std::optional<ApiResponse> response = handle(api_request);
-    if (!response) return std::nullopt;
+    ApiResponse response = api.Handle(api_request);
+    Report(api_request.method, response, api_request.request_id, started);
+    return response;
+  }
+
+  // On the I/O thread: only what may be answered there (Api::HandleAtOnce), read in place.
+  std::optional<ApiResponse> ServeAtOnce(const ReadRequest& request) const {
+    const bool candidate = request.target == "/healthz" ||
+                           (request.method == "POST" && request.target == "/v1/labs/orders");
+    if (!candidate) return std::nullopt;
+    const auto started = std::chrono::steady_clock::now();
+    const std::string request_id = RequestIdFor(request);
+    std::optional<ApiResponse> response = api.HandleAtOnce(request, request_id);
+    if (response) Report(request.method, *response, request_id, started);
+    return response;
+  }
+
+  // An answer's access line and metrics.
+  void Report(const std::string& method, const ApiResponse& response, const std::string& request_id,
+              std::chrono::steady_clock::time_point started) const {
     const std::chrono::duration<double, std::milli> latency =
         std::chrono::steady_clock::now() - started;
-    LogAccess(api_request.method, *response, api_request.request_id, latency);
-    api.RecordRequest(api_request.method, *response, latency);
-    return response;
+    LogAccess(method, response, request_id, latency);
+    api.RecordRequest(method, response, latency);
   }
 
   // A request refused before it reaches the API: the envelope, its X-Request-Id, an access line.

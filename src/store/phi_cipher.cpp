@@ -74,7 +74,7 @@ std::string PhiCipher::Encrypt(std::string_view plaintext, std::string_view asso
   const std::string nonce = RandomBytes(kNonceBytes);
 
   CipherContext context = NewContext();
-  if (EVP_EncryptInit_ex(context.get(), EVP_aes_256_gcm(), nullptr, Bytes(key_), Bytes(nonce)) !=
+  if (EVP_EncryptInit_ex(context.get(), Aes256GcmAlgorithm(), nullptr, Bytes(key_), Bytes(nonce)) !=
       1) {
     throw std::runtime_error("PHI cipher: encrypt init failed");
   }
@@ -121,7 +121,7 @@ std::string PhiCipher::Decrypt(std::string_view sealed_text,
   unsigned char* tag = MutableBytes(*sealed) + kNonceBytes + ciphertext_size;
 
   CipherContext context = NewContext();
-  if (EVP_DecryptInit_ex(context.get(), EVP_aes_256_gcm(), nullptr, Bytes(key_), nonce) != 1) {
+  if (EVP_DecryptInit_ex(context.get(), Aes256GcmAlgorithm(), nullptr, Bytes(key_), nonce) != 1) {
     throw std::runtime_error("PHI cipher: decrypt init failed");
   }
   int written = 0;

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "lab_orders/common/change_notifier.h"
 #include "lab_orders/common/error.h"
 #include "lab_orders/common/metrics.h"
+#include "lab_orders/http/request_reader.h"
 #include "lab_orders/orders/order_service.h"
 #include "lab_orders/store/store.h"
 #include "lab_orders/webhooks/endpoint_service.h"
@@ -58,8 +60,10 @@ class Api {
 
   // The answers that need no thread of their own, for the server's I/O thread: /healthz, and a
   // replay of an order whose key's answer is in memory (its bytes repeating the first request).
-  // nullopt for everything else, which Handle answers on a worker, errors included.
-  std::optional<ApiResponse> HandleAtOnce(const ApiRequest& request) const;
+  // nullopt for everything else, which Handle answers on a worker, errors included. Reads the
+  // request as read off the wire: nothing is copied for a request it leaves to a worker.
+  std::optional<ApiResponse> HandleAtOnce(const ReadRequest& request,
+                                          const std::string& request_id) const;
 
   // Serves GET /metrics from registry, counts requests (RecordRequest) and Junction webhook
   // verdicts in it. Call before serving; without it /metrics is 404 and nothing is counted.
@@ -82,6 +86,8 @@ class Api {
  private:
   ApiResponse Route(const ApiRequest& request, ApiResponse& response) const;
   auth::Principal Authenticate(const ApiRequest& request, const char* scope) const;
+  // authorization: the Authorization field's value ("" when absent).
+  auth::Principal Authenticate(std::string_view authorization, const char* scope) const;
   ApiResponse OrderRoute(const ApiRequest& request, const std::string& order_id,
                          const std::string& action, ApiResponse& context) const;
   ApiResponse JunctionWebhook(const ApiRequest& request) const;
