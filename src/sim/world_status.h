@@ -1,0 +1,22 @@
+#pragma once
+
+// The status vocabulary both halves of World share (world.cpp: users, orders and time;
+// world_appointments.cpp: availability and appointments): an at-home order's statuses, an
+// appointment's, and Junction's 422 for one field. Defined in world.cpp. Private to src/sim/.
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "lab_orders/sim/world.h"
+
+namespace lab_orders::sim {
+
+// Junction's 422 for one field: {"detail": [{"loc": loc, "msg": message, ...}]}.
+SimResponse FieldDetail(const nlohmann::json& loc, const std::string& message);
+// The whole status ("received.at_home_phlebotomy.ordered") of a low-level order status.
+std::string FullStatus(const std::string& low);
+bool IsFinal(const std::string& low);
+bool IsActiveAppointment(const std::string& status);
+std::string EventStatusFor(const std::string& appointment_status);
+
+}  // namespace lab_orders::sim
