@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "bench_support.h"
+#include "support/raw_http.h"
 
 namespace lab_orders::bench {
 namespace {
@@ -157,31 +158,12 @@ struct OrderOutcome {
 OrderOutcome SendOrder(unsigned short port, const std::string& request) {
   const Clock::time_point started = Clock::now();
   OrderOutcome outcome;
-  const int fd = Connect(port);
-  if (fd >= 0) {
-    timeval bound{30, 0};  // a bound on a failure, not a pause
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof bound);
-    std::string answer;
-    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == ssize_t(request.size())) {
-      char buffer[8192];
-      for (;;) {
-        const std::size_t end = answer.find("\r\n\r\n");
-        if (end != std::string::npos) {
-          const std::size_t at = answer.find("Content-Length: ");
-          const std::size_t length =
-              at == std::string::npos ? 0 : std::stoul(answer.substr(at + 16));
-          if (answer.size() >= end + 4 + length) {
-            if (answer.rfind("HTTP/1.1 ", 0) == 0) outcome.status = std::stoi(answer.substr(9, 3));
-            break;
-          }
-        }
-        const ssize_t got = ::recv(fd, buffer, sizeof buffer, 0);
-        if (got <= 0) break;
-        answer.append(buffer, std::size_t(got));
-      }
-    }
-    ::close(fd);
+  try {
+    testing::RawClient client(port);  // its 30 s receive bound: no answer is status 0
+    client.Send(request);
+    outcome.status = client.ReadOne().status;
+  } catch (const Poco::Exception&) {
+    // Refused, reset or timed out: no answer.
   }
   outcome.ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
   return outcome;

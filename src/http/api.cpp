@@ -284,8 +284,14 @@ ApiResponse Api::Handle(const ApiRequest& request) const {
   }
 }
 
+bool Api::MayAnswerAtOnce(const ReadRequest& request) {
+  return request.target == "/healthz" ||
+         (request.method == "POST" && request.target == "/v1/labs/orders");
+}
+
 std::optional<ApiResponse> Api::HandleAtOnce(const ReadRequest& request,
                                              const std::string& request_id) const {
+  if (!MayAnswerAtOnce(request)) return std::nullopt;
   if (request.target == "/healthz") {
     ApiRequest probe;
     probe.method = request.method;
@@ -293,9 +299,7 @@ std::optional<ApiResponse> Api::HandleAtOnce(const ReadRequest& request,
     probe.request_id = request_id;
     return Handle(probe);
   }
-  if (request.target != "/v1/labs/orders" || request.method != "POST" || shutting_down_) {
-    return std::nullopt;
-  }
+  if (shutting_down_) return std::nullopt;
   const std::string* key = request.Field("idempotency-key");
   const std::string* authorization = request.Field("authorization");
   const std::string* content_type = request.Field("content-type");

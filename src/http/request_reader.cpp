@@ -36,30 +36,6 @@ bool IsHostValue(std::string_view host) {
          });
 }
 
-// The request target as a path and query: origin-form as it is, absolute-form (RFC 9112 §3.2.2,
-// which a server must accept) without its scheme and authority, as this service answers for one
-// origin; nullopt for any other form (authority-form, asterisk-form).
-std::optional<std::string> OriginForm(std::string_view target) {
-  if (target.front() == '/') return std::string(target);
-  auto starts_with = [&](std::string_view scheme) {
-    return target.size() > scheme.size() &&
-           std::equal(scheme.begin(), scheme.end(), target.begin(), [](char a, char b) {
-             return a == std::tolower(static_cast<unsigned char>(b));
-           });
-  };
-  std::size_t authority = 0;
-  if (starts_with("http://")) authority = 7;
-  if (starts_with("https://")) authority = 8;
-  if (authority == 0) return std::nullopt;
-  const std::size_t path = target.find_first_of("/?#", authority);
-  if (path == authority) return std::nullopt;  // no host
-  if (path == std::string_view::npos) return "/";
-  if (target[path] == '#') return std::nullopt;  // a fragment is never sent
-  std::string origin = target[path] == '?' ? "/" : "";
-  origin.append(target.substr(path));
-  return origin;
-}
-
 // RFC 9110 §5.6.2: tchar.
 bool IsTokenChar(unsigned char c) {
   constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
@@ -91,6 +67,28 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower((unsigned char)x) == std::tolower((unsigned char)y);
          });
+}
+
+// The request target as a path and query: origin-form as it is, absolute-form (RFC 9112 §3.2.2,
+// which a server must accept) without its scheme and authority, as this service answers for one
+// origin; nullopt for any other form (authority-form, asterisk-form).
+std::optional<std::string> OriginForm(std::string_view target) {
+  if (target.front() == '/') return std::string(target);
+  std::size_t authority = 0;
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() > scheme.size() &&
+        EqualsIgnoringCase(target.substr(0, scheme.size()), scheme)) {
+      authority = scheme.size();
+    }
+  }
+  if (authority == 0) return std::nullopt;
+  const std::size_t path = target.find_first_of("/?#", authority);
+  if (path == authority) return std::nullopt;  // no host
+  if (path == std::string_view::npos) return "/";
+  if (target[path] == '#') return std::nullopt;  // a fragment is never sent
+  std::string origin = target[path] == '?' ? "/" : "";
+  origin.append(target.substr(path));
+  return origin;
 }
 
 // Whether a comma-separated list (Connection) holds token, without case.

@@ -99,9 +99,7 @@ struct Server::Impl {
 
   // On the I/O thread: only what may be answered there (Api::HandleAtOnce), read in place.
   std::optional<ApiResponse> ServeAtOnce(const ReadRequest& request) const {
-    const bool candidate = request.target == "/healthz" ||
-                           (request.method == "POST" && request.target == "/v1/labs/orders");
-    if (!candidate) return std::nullopt;
+    if (!Api::MayAnswerAtOnce(request)) return std::nullopt;
     const auto started = std::chrono::steady_clock::now();
     const std::string request_id = RequestIdFor(request);
     std::optional<ApiResponse> response = api.HandleAtOnce(request, request_id);

@@ -191,13 +191,9 @@ std::variant<BookingPlan, SimResponse> World::PlanBooking(const std::string& ord
                                                           const json& body, int call_number) {
   std::lock_guard lock(mutex_);
   ApplyDueLocked();
-  Order* order = FindOrder(order_id);
-  if (!order) return DetailResponse(404, "Order not found.");
-  if (auto refused = RefuseBooking(*order)) return *refused;
+  Order* order = nullptr;
   Slot* slot = nullptr;
-  if (auto refused = CheckSlot(body.at("booking_key").get<std::string>(), *order, &slot)) {
-    return *refused;
-  }
+  if (auto refused = FindBookable(order_id, body, &order, &slot)) return *refused;
   BookingPlan plan;
   plan.rule = script_->BookingFor(call_number);
   plan.async_confirmation = body.value("async_confirmation", false);
@@ -219,15 +215,19 @@ std::variant<BookingPlan, SimResponse> World::PlanBooking(const std::string& ord
 SimResponse World::CommitBooking(const std::string& order_id, const json& body,
                                  const BookingPlan& plan) {
   std::lock_guard lock(mutex_);
-  Order* order = FindOrder(order_id);
-  if (!order) return DetailResponse(404, "Order not found.");
   // The order may have changed while the provider was deciding (cancelled, say).
-  if (auto refused = RefuseBooking(*order)) return *refused;
+  Order* order = nullptr;
   Slot* slot = nullptr;
-  if (auto refused = CheckSlot(body.at("booking_key").get<std::string>(), *order, &slot)) {
-    return *refused;
-  }
+  if (auto refused = FindBookable(order_id, body, &order, &slot)) return *refused;
   return BookSlot(*order, *slot, body, plan);
+}
+
+std::optional<SimResponse> World::FindBookable(const std::string& order_id, const json& body,
+                                               Order** order, Slot** slot) {
+  *order = FindOrder(order_id);
+  if (!*order) return DetailResponse(404, "Order not found.");
+  if (auto refused = RefuseBooking(**order)) return refused;
+  return CheckSlot(body.at("booking_key").get<std::string>(), **order, slot);
 }
 
 std::optional<SimResponse> World::RefuseBooking(const Order& order) const {

@@ -64,6 +64,9 @@ class Api {
   // request as read off the wire: nothing is copied for a request it leaves to a worker.
   std::optional<ApiResponse> HandleAtOnce(const ReadRequest& request,
                                           const std::string& request_id) const;
+  // Whether HandleAtOnce may answer the request at all, from its request line alone: the server
+  // asks first, so that a request left to a worker costs the I/O thread nothing more.
+  static bool MayAnswerAtOnce(const ReadRequest& request);
 
   // Serves GET /metrics from registry, counts requests (RecordRequest) and Junction webhook
   // verdicts in it. Call before serving; without it /metrics is 404 and nothing is counted.

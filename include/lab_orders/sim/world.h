@@ -172,6 +172,9 @@ class World {
                                           const std::string& except_order_id) const;
   // Why the order cannot take a booking now, if it cannot.
   std::optional<SimResponse> RefuseBooking(const Order& order) const;
+  // The order and the slot a booking body names (body's booking_key), or why it cannot be booked.
+  std::optional<SimResponse> FindBookable(const std::string& order_id, const nlohmann::json& body,
+                                          Order** order, Slot** slot);
 
   const Clock& clock_;
   IdGenerator& ids_;
