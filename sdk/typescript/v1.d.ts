@@ -542,7 +542,10 @@ export interface components {
             result_bloodwork_id: string | null;
             /** Format: date-time */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the order last changed as the brand sees it: its status, appointment or failure reason.
+             */
             updated_at: string;
             completed_at: string | null;
             appointment: components["schemas"]["Appointment"] | null;

@@ -42,16 +42,27 @@ std::optional<junction::TimeSlot> EarliestSlot(const junction::Availability& ava
   return best;
 }
 
+// Whether the brand would see a difference: the order's status, appointment or failure reason.
+// The workflow's own bookkeeping (the last Junction event applied, booking attempts) is not.
+bool BrandVisibleChange(const model::LabOrder& order, const model::WorkflowState& before,
+                        const std::string& status_before) {
+  return order.status != status_before || order.workflow.appointment != before.appointment ||
+         order.workflow.failure_reason != before.failure_reason;
+}
+
 // Fills in the order's derived status and times; writes the order only when something changed,
-// but always checks it against the version the run read.
+// but always checks it against the version the run read. `updated_at` moves only with a change
+// the brand can see, so an order read twice with nothing new in between reads the same.
 void AttachOrder(store::JobOutcome& outcome, model::LabOrder& order,
                  const model::WorkflowState& before, const std::string& status_before,
                  TimePoint now) {
   outcome.expected_order_version = order.version;
   order.status = DeriveStatus(order.workflow, order.status);
   if (order.workflow == before && order.status == status_before) return;
-  order.updated_at = FormatRfc3339(now);
-  if (order.status == "completed" && !order.completed_at) order.completed_at = order.updated_at;
+  if (BrandVisibleChange(order, before, status_before)) {
+    order.updated_at = FormatRfc3339(now);
+    if (order.status == "completed" && !order.completed_at) order.completed_at = order.updated_at;
+  }
   outcome.order_update = order;
   if (order.status != status_before) {
     spdlog::info("order {} is now {} (was {})", order.id, order.status, status_before);

@@ -286,6 +286,26 @@ TEST_F(OrderWorkflowTest, RequisitionCreatedQueuesBookingAtOnce) {
   EXPECT_EQ(Order().workflow.junction_status, kRequisitionCreated);
 }
 
+TEST_F(OrderWorkflowTest, UpdatedAtMovesOnlyWithAChangeTheBrandCanSee) {
+  const std::string created_at = Order().updated_at;
+  clock_.Advance(1s);
+  // Junction's requisition is new to the workflow, but the order the brand reads is the same.
+  EXPECT_CALL(junction_, GetOrder(kJunctionOrderId))
+      .WillOnce(Return(JunctionOrder(kRequisitionCreated, 2)));
+  JobOutcome requisition = RunNext(store::kJobAwaitRequisition);
+  ASSERT_TRUE(requisition.order_update.has_value());  // the bookkeeping is still written
+  EXPECT_EQ(Order().workflow.junction_status, kRequisitionCreated);
+  EXPECT_EQ(Order().updated_at, created_at);
+
+  clock_.Advance(1s);
+  EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(OneSlot()));
+  EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
+      .WillOnce(Return(Appointment("appt-1", "confirmed", 2)));
+  RunNext(store::kJobBookAppointment);
+  EXPECT_EQ(Order().status, "appointment_scheduled");
+  EXPECT_EQ(Order().updated_at, FormatRfc3339(clock_.Now()));
+}
+
 TEST_F(OrderWorkflowTest, RateLimitedCallIsRetriedNoSoonerThanRetryAfter) {
   EXPECT_CALL(junction_, GetOrder(kJunctionOrderId))
       .WillOnce(Return(CallFailure(junction::Outcome::kRateLimited, "get_order", 429, 30)));
