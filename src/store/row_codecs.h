@@ -28,6 +28,13 @@ inline constexpr const char* kKeyColumns =
     "created_at, body_digest";
 inline constexpr int kKeyColumnCount = 9;  // the columns in kKeyColumns
 
+// A row by its primary key ?1, if it belongs to the brand ?2. The brand is compared with IS NOT
+// DISTINCT FROM (the same as = on a NOT NULL column) so that PostgreSQL cannot make it an index
+// condition. On a table it has no statistics for yet (a new database) the planner otherwise
+// takes an index led by brand_id, with the id a filter inside it, and keeps that plan in the
+// prepared statement: every update of an order then read all of its brand's orders.
+inline constexpr std::string_view kIdOfBrand = "id = ?1 AND brand_id IS NOT DISTINCT FROM ?2";
+
 inline constexpr const char* kJobColumns =
     "id, kind, order_id, payload, attempts, due_at, created_at, lease_owner";
 

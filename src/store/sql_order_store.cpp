@@ -307,9 +307,10 @@ void SqlStore::SaveJunctionUser(const std::string& brand_id, const std::string& 
           "excluded.junction_user_id");
       upsert.Bind(1, client_user_id).Bind(2, junction_user_id).Bind(3, timestamp).Defer();
 
-      Statement update = db.Query(
-          "UPDATE lab_orders SET junction_user_id = ?3, updated_at = ?4, version = version + 1 "
-          "WHERE id = ?1 AND brand_id = ?2");
+      Statement update =
+          db.Query(std::string("UPDATE lab_orders SET junction_user_id = ?3, updated_at = ?4, "
+                               "version = version + 1 WHERE ") +
+                   std::string(kIdOfBrand));
       update.Bind(1, order_id)
           .Bind(2, brand_id)
           .Bind(3, junction_user_id)
@@ -358,8 +359,9 @@ void SqlStore::SaveJunctionOrder(const std::string& key, const model::LabOrder& 
           });
 
       Statement update = db.Query(
-          "UPDATE lab_orders SET junction_user_id = ?3, junction_order_id = ?4, status = ?5, "
-          "updated_at = ?6, version = version + 1 WHERE id = ?1 AND brand_id = ?2");
+          std::string("UPDATE lab_orders SET junction_user_id = ?3, junction_order_id = ?4, "
+                      "status = ?5, updated_at = ?6, version = version + 1 WHERE ") +
+          std::string(kIdOfBrand));
       update.Bind(1, order.id)
           .Bind(2, order.brand_id)
           .Bind(3, order.junction_user_id)
@@ -428,14 +430,14 @@ std::optional<std::string> SqlStore::FindJunctionUser(const std::string& client_
 
 std::optional<model::LabOrder> SqlStore::GetOrder(const std::string& brand_id,
                                                   const std::string& order_id) {
-  return Transact("GetOrder", TransactionKind::kRead,
-                  [&](SqlSession& db) -> std::optional<model::LabOrder> {
-                    Statement select = db.Query(std::string("SELECT ") + kOrderColumns +
-                                                " FROM lab_orders WHERE id = ?1 AND brand_id = ?2");
-                    select.Bind(1, order_id).Bind(2, brand_id);
-                    if (!select.Step()) return std::nullopt;
-                    return ReadOrderRow(select, cipher_);
-                  });
+  return Transact(
+      "GetOrder", TransactionKind::kRead, [&](SqlSession& db) -> std::optional<model::LabOrder> {
+        Statement select = db.Query(std::string("SELECT ") + kOrderColumns +
+                                    " FROM lab_orders WHERE " + std::string(kIdOfBrand));
+        select.Bind(1, order_id).Bind(2, brand_id);
+        if (!select.Step()) return std::nullopt;
+        return ReadOrderRow(select, cipher_);
+      });
 }
 
 std::vector<model::LabOrder> SqlStore::ListOrders(const std::string& brand_id,
@@ -448,7 +450,7 @@ std::vector<model::LabOrder> SqlStore::ListOrders(const std::string& brand_id,
     std::optional<std::pair<std::string, std::string>> after;  // (created_at, id) of the cursor
     if (cursor) {
       Statement select =
-          db.Query("SELECT created_at, id FROM lab_orders WHERE id = ?1 AND brand_id = ?2");
+          db.Query("SELECT created_at, id FROM lab_orders WHERE " + std::string(kIdOfBrand));
       select.Bind(1, *cursor).Bind(2, brand_id);
       // Unknown here (or another brand's id): there is no "after" to continue from.
       if (!select.Step()) return page;

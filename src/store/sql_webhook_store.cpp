@@ -112,8 +112,8 @@ std::vector<WebhookEndpoint> SqlStore::ListWebhookEndpoints(const std::string& b
 
 bool SqlStore::DeleteWebhookEndpoint(const std::string& brand_id, const std::string& id) {
   return Transact("DeleteWebhookEndpoint", TransactionKind::kWrite, [&](SqlSession& db) {
-    Statement select = db.Query("SELECT id FROM webhook_endpoints WHERE id = ?1 AND brand_id = ?2" +
-                                std::string(db.ForUpdate()));
+    Statement select = db.Query("SELECT id FROM webhook_endpoints WHERE " +
+                                std::string(kIdOfBrand) + std::string(db.ForUpdate()));
     select.Bind(1, id).Bind(2, brand_id);
     if (!select.Step()) return false;
     for (const char* sql : {"DELETE FROM webhook_attempts WHERE delivery_id IN "
@@ -243,7 +243,7 @@ std::optional<WebhookEndpoint> SqlStore::RotateWebhookSecret(const std::string& 
                   [&](SqlSession& db) -> std::optional<WebhookEndpoint> {
                     Statement select =
                         db.Query(std::string("SELECT ") + kEndpointColumns +
-                                 " FROM webhook_endpoints WHERE id = ?1 AND brand_id = ?2" +
+                                 " FROM webhook_endpoints WHERE " + std::string(kIdOfBrand) +
                                  std::string(db.ForUpdate()));
                     select.Bind(1, id).Bind(2, brand_id);
                     if (!select.Step()) return std::nullopt;
@@ -273,7 +273,7 @@ std::optional<std::vector<WebhookDeliveryRecord>> SqlStore::ListWebhookDeliverie
       [&](SqlSession& db) -> std::optional<std::vector<WebhookDeliveryRecord>> {
         {
           Statement select =
-              db.Query("SELECT id FROM webhook_endpoints WHERE id = ?1 AND brand_id = ?2");
+              db.Query("SELECT id FROM webhook_endpoints WHERE " + std::string(kIdOfBrand));
           select.Bind(1, endpoint_id).Bind(2, brand_id);
           if (!select.Step()) return std::nullopt;
         }
