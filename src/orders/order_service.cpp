@@ -217,7 +217,8 @@ std::string OrderService::DriveToFinish(const store::IdempotencyRecord& record,
     store::RecoveryPoint point = record.recovery_point;
     std::string answer;
     if (point <= store::RecoveryPoint::kUserEnsured) {
-      if (point <= store::RecoveryPoint::kOrderRecorded) EnsureJunctionUser(key, order);
+      // Past user_ensured the user is in the mapping (an older version also put it on the order).
+      if (!order.junction_user_id) EnsureJunctionUser(key, order);
       answer = CreateJunctionOrder(key, order);
     } else {
       // Saved by an older version without its answer: only the answer is left to store.
@@ -259,11 +260,9 @@ void OrderService::EnsureJunctionUser(const std::string& key, model::LabOrder& o
   } else {
     throw JunctionFailure(created.error());
   }
-  auto now = clock_.Now();
-  store_.SaveJunctionUser(order.brand_id, key, order.id, client_user_id, junction_user_id, now);
+  store_.SaveJunctionUser(order.brand_id, key, order.id, client_user_id, junction_user_id,
+                          clock_.Now());
   order.junction_user_id = junction_user_id;
-  ++order.version;
-  order.updated_at = FormatRfc3339(now);
 }
 
 std::string OrderService::CreateJunctionOrder(const std::string& key, model::LabOrder& order) {

@@ -291,7 +291,9 @@ void SqlStore::SaveJunctionUser(const std::string& brand_id, const std::string& 
     Transact("SaveJunctionUser", TransactionKind::kRedoableWrite, [&](SqlSession& db) {
       // The phase moves the key forward from the point before it, or repeats (a request that
       // outlived its lease and the completer can both get here; the mapping is the same). The
-      // three writes go together (deferred), each checked before the commit.
+      // two writes go together (deferred), the key's checked before the commit. The order row
+      // is not written: it takes its Junction user with its Junction order, in the last phase,
+      // and a resume from here finds the user in the mapping.
       Statement advance = db.Query(
           "UPDATE idempotency_keys SET recovery_point = 'user_ensured' WHERE brand_id = ?1 "
           "AND key = ?2 AND order_id = ?3 AND recovery_point IN ('order_recorded', "
@@ -306,16 +308,6 @@ void SqlStore::SaveJunctionUser(const std::string& brand_id, const std::string& 
           "ON CONFLICT (client_user_id) DO UPDATE SET junction_user_id = "
           "excluded.junction_user_id");
       upsert.Bind(1, client_user_id).Bind(2, junction_user_id).Bind(3, timestamp).Defer();
-
-      Statement update =
-          db.Query(std::string("UPDATE lab_orders SET junction_user_id = ?3, updated_at = ?4, "
-                               "version = version + 1 WHERE ") +
-                   std::string(kIdOfBrand));
-      update.Bind(1, order_id)
-          .Bind(2, brand_id)
-          .Bind(3, junction_user_id)
-          .Bind(4, timestamp)
-          .Defer(ExpectOneRow("store: no such order"));
     });
   } catch (const PhaseRefused&) {
     Transact("SaveJunctionUser", TransactionKind::kRead, [&](SqlSession& db) {

@@ -91,7 +91,8 @@ class OrderStore {
 
   // Phase commits. Each writes its rows and moves the key's recovery point in one transaction,
   // with a guarded UPDATE from the point before it: a phase never runs twice or backwards.
-  // Only when the patient's Junction user is new (the mapping is stored).
+  // Only when the patient's Junction user is new: the mapping is stored and the key moved; the
+  // order row takes the user with the Junction order (SaveJunctionOrder).
   virtual void SaveJunctionUser(const std::string& brand_id, const std::string& key,
                                 const std::string& order_id, const std::string& client_user_id,
                                 const std::string& junction_user_id, TimePoint now) = 0;

@@ -244,8 +244,8 @@ TEST_F(OrderServiceTest, NewKeyRunsEveryPhaseInOrderAndStoresThe201Answer) {
   EXPECT_EQ(sent.patient_address.zip, "85004");
   EXPECT_EQ(sent.patient_address.state, "AZ");
 
-  // The order as the last phase saves it: both Junction ids, "ordered", one version per commit
-  // after the claim (user, Junction order).
+  // The order as the last phase saves it: both Junction ids, "ordered", one version up (the user
+  // phase writes the mapping, not the order).
   EXPECT_EQ(saved.id, kFirstUuid);
   EXPECT_EQ(saved.brand_id, kBrand);
   EXPECT_EQ(saved.junction_user_id, "ju-1");
@@ -253,7 +253,7 @@ TEST_F(OrderServiceTest, NewKeyRunsEveryPhaseInOrderAndStoresThe201Answer) {
   EXPECT_EQ(saved.status, "ordered");
   EXPECT_EQ(saved.updated_at, FormatRfc3339(kT0));
   EXPECT_EQ(saved.created_at, FormatRfc3339(kT0));
-  EXPECT_EQ(saved.version, 2);
+  EXPECT_EQ(saved.version, 1);
   EXPECT_EQ(saved.patient.phone, "+16025550144");
 
   // The workflow's first step is queued with the Junction order, due at once, and the job
@@ -322,7 +322,7 @@ TEST_F(OrderServiceTest, UnknownJunctionUserIsSavedBeforeTheJunctionOrder) {
 
   EXPECT_EQ(Create().status, 201);
   EXPECT_EQ(saved.junction_user_id, "ju-new");
-  EXPECT_EQ(saved.version, 2);
+  EXPECT_EQ(saved.version, 1);
 }
 
 // What the last commit stores under the key is exactly what this request answers: a replay is
@@ -721,6 +721,7 @@ TEST_F(OrderServiceTest, PanelMissingFromTheCatalogThrowsOutOfRangeAfterTheUserP
 
 // ---- resuming from a recovery point ------------------------------------------------------------
 
+// An order an older version saved its Junction user on (this one keeps it in the mapping only).
 TEST_F(OrderServiceTest, ResumeAfterUserSavedSkipsTheUserPhaseAndKeepsTheRecordedOrder) {
   model::LabOrder stored = StoredOrder("order-9");
   stored.junction_user_id = "ju-9";
@@ -762,6 +763,28 @@ TEST_F(OrderServiceTest, ResumeAfterUserSavedSkipsTheUserPhaseAndKeepsTheRecorde
   EXPECT_EQ(shown["id"], "order-9");
   EXPECT_EQ(shown["junction_order_id"], "jo-9");
   EXPECT_EQ(shown["created_at"], FormatRfc3339(kT0 - 5min));
+}
+
+// Past user_ensured the patient's Junction user is in the mapping, not on the order: it is read
+// from there, and Junction is not asked again.
+TEST_F(OrderServiceTest, ResumeAfterUserSavedFindsTheUserInTheMapping) {
+  junction::CreateOrderRequest sent;
+  model::LabOrder saved;
+  {
+    InSequence in_order;
+    ExpectClaim(ClaimOf(ClaimResult::kResumed, RecoveryPoint::kUserEnsured, "order-9"));
+    EXPECT_CALL(store_, GetOrder(kBrand, "order-9")).WillOnce(Return(StoredOrder("order-9")));
+    EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return("ju-9"));
+    // No CreateUser or SaveJunctionUser (strict mocks).
+    EXPECT_CALL(junction_, CreateOrder(_))
+        .WillOnce(DoAll(SaveArg<0>(&sent), Return(JunctionOrderCreated("jo-9"))));
+    EXPECT_CALL(store_, SaveJunctionOrder(kKey, _, _, 201, _)).WillOnce(SaveArg<1>(&saved));
+  }
+
+  EXPECT_EQ(Create().status, 201);
+  EXPECT_EQ(sent.user_id, "ju-9");
+  EXPECT_EQ(saved.junction_user_id, "ju-9");
+  EXPECT_EQ(saved.version, 2);  // StoredOrder's version 1, one up with the Junction order
 }
 
 // A request that died after the claim, resumed: the recorded order is read back, and with its
