@@ -573,6 +573,8 @@ export interface components {
         /** @description One page of the brand's orders, newest first. */
         LabOrderList: {
             data: components["schemas"]["LabOrder"][];
+            /** @description Whether a next page exists (next_cursor is then a string). */
+            has_more: boolean;
             /** @description Pass as ?cursor= for the next page; null on the last. */
             next_cursor: string | null;
         };
@@ -731,6 +733,8 @@ export interface components {
         /** @description One page of an endpoint's deliveries, newest first (by the second; one order's events in their order). */
         WebhookDeliveryList: {
             data: components["schemas"]["WebhookDelivery"][];
+            /** @description Whether a next page exists (next_cursor is then a string). */
+            has_more: boolean;
             /** @description Pass as ?cursor= for the next page; null on the last. */
             next_cursor: string | null;
         };
@@ -774,7 +778,7 @@ export interface operations {
     listLabOrders: {
         parameters: {
             query?: {
-                /** @description Only orders with this status. */
+                /** @description Only orders with this status. Another value is 400, naming the statuses there are. */
                 status?: "received" | "ordered" | "appointment_pending" | "appointment_scheduled" | "appointment_cancelled" | "draw_completed" | "sample_with_lab" | "completed" | "cancelled" | "failed";
                 /** @description Page size. */
                 limit?: number;

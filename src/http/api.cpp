@@ -6,10 +6,12 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include "lab_orders/common/strict_json.h"
 #include "lab_orders/http/error_status.h"
 #include "lab_orders/http/openapi_document.h"
+#include "lab_orders/model/order_status.h"
 
 namespace lab_orders::http {
 namespace {
@@ -155,11 +157,21 @@ constexpr const char* kWebhooksScope = "labs:webhooks:manage";
 // The longest a GET may wait for a status (?wait_status=): it holds a server thread meanwhile.
 constexpr int kMaxWaitMs = 30000;
 
-// Each route takes one method; another is 405.
-void RequireMethod(const ApiRequest& request, const char* allowed) {
-  if (request.method != allowed) {
-    throw AppError(ErrorCode::kMethodNotAllowed, std::string("Use ") + allowed + ".");
+// The methods a route takes, as its Allow header lists them ("GET, POST"); another is 405,
+// naming them all.
+void RequireMethod(const ApiRequest& request, std::string_view allowed) {
+  std::string in_words = "Use ";
+  for (std::size_t start = 0; start < allowed.size();) {
+    std::size_t comma = allowed.find(", ", start);
+    const std::string_view method = allowed.substr(start, comma - start);
+    if (request.method == method) return;
+    if (start > 0) in_words += comma == std::string_view::npos ? " or " : ", ";
+    in_words += method;
+    start = comma == std::string_view::npos ? allowed.size() : comma + 2;
   }
+  AppError error(ErrorCode::kMethodNotAllowed, in_words + ".");
+  error.allowed_methods = std::string(allowed);
+  throw error;
 }
 
 }  // namespace
@@ -179,6 +191,7 @@ ApiResponse ErrorResponse(const AppError& error, const std::string& request_id) 
   if (error.retry_after_seconds) {
     response.headers.emplace_back("Retry-After", std::to_string(*error.retry_after_seconds));
   }
+  if (!error.allowed_methods.empty()) response.headers.emplace_back("Allow", error.allowed_methods);
   if (error.code() == ErrorCode::kUnauthenticated) {
     response.headers.emplace_back("WWW-Authenticate", "Bearer");
   }
@@ -328,7 +341,7 @@ std::optional<ApiResponse> Api::HandleAtOnce(const ReadRequest& request,
 ApiResponse Api::Route(const ApiRequest& request, ApiResponse& context) const {
   const std::string& method = request.method;
   const std::string& path = request.path;
-  auto only = [&](const char* allowed) { RequireMethod(request, allowed); };
+  auto only = [&](std::string_view allowed) { RequireMethod(request, allowed); };
   if (path == "/healthz") {
     context.route = "/healthz";
     only("GET");
@@ -375,13 +388,21 @@ ApiResponse Api::Route(const ApiRequest& request, ApiResponse& context) const {
       if (answer.replayed) response.headers.emplace_back("Idempotent-Replayed", "true");
       return response;
     }
-    only("GET");
+    only("GET, POST");
     auth::Principal principal = Authenticate(request, "labs:orders:read");
     context.brand_id = principal.brand_id;
     Poco::Net::HTMLForm query;
     ParseQuery(request, &query);
     std::optional<std::string> status;
     if (query.has("status")) status = query.get("status");
+    if (status && !model::IsOrderStatus(*status)) {
+      std::string allowed;
+      for (std::string_view known : model::kOrderStatuses) {
+        allowed += (allowed.empty() ? "" : ", ") + std::string(known);
+      }
+      throw AppError(ErrorCode::kValidationError, "The query is not valid.", "",
+                     {{"/status", "must be one of " + allowed}});
+    }
     return JsonResponse(200,
                         orders_.ListOrders(principal, status, PageLimit(query), Cursor(query)));
   }
@@ -401,7 +422,7 @@ ApiResponse Api::Route(const ApiRequest& request, ApiResponse& context) const {
 
 ApiResponse Api::OrderRoute(const ApiRequest& request, const std::string& order_id,
                             const std::string& action, ApiResponse& context) const {
-  auto only = [&](const char* allowed) { RequireMethod(request, allowed); };
+  auto only = [&](std::string_view allowed) { RequireMethod(request, allowed); };
   auto principal_for = [&](const char* scope) {
     auth::Principal principal = Authenticate(request, scope);
     context.brand_id = principal.brand_id;
@@ -457,7 +478,7 @@ ApiResponse Api::OrderRoute(const ApiRequest& request, const std::string& order_
 }
 
 ApiResponse Api::BrandWebhookRoute(const ApiRequest& request, ApiResponse& context) const {
-  auto only = [&](const char* allowed) { RequireMethod(request, allowed); };
+  auto only = [&](std::string_view allowed) { RequireMethod(request, allowed); };
   auto brand = [&] {
     context.brand_id = Authenticate(request, kWebhooksScope).brand_id;
     if (endpoints_ == nullptr) throw AppError(ErrorCode::kNotFound, "No such route.");
@@ -471,7 +492,7 @@ ApiResponse Api::BrandWebhookRoute(const ApiRequest& request, ApiResponse& conte
       const std::string brand_id = brand();
       return JsonResponse(201, endpoints_->Create(brand_id, ParseJsonBody(request)));
     }
-    only("GET");
+    only("GET, POST");
     return JsonResponse(200, endpoints_->List(brand()));
   }
   if (IsResourcePath(path, "/v1/webhooks/endpoints/", &id, &action)) {

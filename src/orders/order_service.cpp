@@ -305,7 +305,7 @@ json OrderService::ListOrders(const auth::Principal& principal,
     data.push_back(model::OrderJson(page[i]));
   json next = nullptr;
   if (int(page.size()) > limit) next = page[size_t(limit) - 1].id;
-  return {{"data", data}, {"next_cursor", next}};
+  return {{"data", data}, {"has_more", !next.is_null()}, {"next_cursor", next}};
 }
 
 }  // namespace lab_orders::orders

@@ -135,7 +135,7 @@ json EndpointService::Deliveries(const std::string& brand_id, const std::string&
   }
   json next = nullptr;
   if (int(page->size()) > limit) next = (*page)[std::size_t(limit) - 1].id;
-  return {{"data", data}, {"next_cursor", next}};
+  return {{"data", data}, {"has_more", !next.is_null()}, {"next_cursor", next}};
 }
 
 json EndpointService::Resend(const std::string& brand_id, const std::string& delivery_id) {

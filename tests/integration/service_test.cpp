@@ -425,14 +425,27 @@ TEST_F(ServiceTest, ListsTheBrandsOrdersNewestFirstWithACursor) {
   json first = service_->Get("/v1/labs/orders?limit=3", auth).Json();
   ASSERT_EQ(first["data"].size(), 3u);
   ASSERT_TRUE(first["next_cursor"].is_string());
+  EXPECT_EQ(first["has_more"], true);
   json second =
       service_
           ->Get("/v1/labs/orders?limit=3&cursor=" + first["next_cursor"].get<std::string>(), auth)
           .Json();
   ASSERT_EQ(second["data"].size(), 2u);
   EXPECT_TRUE(second["next_cursor"].is_null());
+  EXPECT_EQ(second["has_more"], false);
   for (const json& order : second["data"]) EXPECT_EQ(order["brand_id"], "brand-a");
   EXPECT_EQ(service_->Get("/v1/labs/orders?limit=0", auth).status, 400);
+  // A status there is not lists nothing silently: it is refused, naming the ones there are.
+  HttpReply unknown_status = service_->Get("/v1/labs/orders?status=shipped", auth);
+  ASSERT_EQ(unknown_status.status, 400);
+  const json violation = unknown_status.Json()["details"][0];
+  EXPECT_EQ(violation["path"], "/status");
+  EXPECT_NE(violation["message"].get<std::string>().find("received, ordered, "), std::string::npos);
+  EXPECT_EQ(service_->Get("/v1/labs/orders?status=ordered", auth).status, 200);
+  // The route takes GET and POST, and a 405 says so.
+  HttpReply put = HttpCall(service_->port(), "PUT", "/v1/labs/orders", "", auth);
+  EXPECT_EQ(put.status, 405);
+  EXPECT_EQ(put.headers["Allow"], "GET, POST");
   std::string other_id =
       service_
           ->Get("/v1/labs/orders", {{"Authorization", "Bearer " + service_->Token("brand-b", "u")}})

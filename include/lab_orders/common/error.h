@@ -63,6 +63,7 @@ class AppError : public std::runtime_error {
   const std::string& log_detail() const { return log_detail_; }
   const std::vector<FieldViolation>& details() const { return details_; }
   std::optional<int> retry_after_seconds;
+  std::string allowed_methods;  // a 405's Allow header: "GET, POST"
 
  private:
   ErrorCode code_;

@@ -137,7 +137,8 @@ TEST_F(ApiWebhookRoutesTest, AnEndpointIsRegisteredListedRotatedAndDeleted) {
 
   ApiResponse log = Call("GET", "/v1/webhooks/endpoints/" + id + "/deliveries?limit=5");
   ASSERT_EQ(log.status, 200);
-  EXPECT_EQ(json::parse(log.body), json({{"data", json::array()}, {"next_cursor", nullptr}}));
+  EXPECT_EQ(json::parse(log.body),
+            json({{"data", json::array()}, {"has_more", false}, {"next_cursor", nullptr}}));
 
   EXPECT_EQ(Call("DELETE", "/v1/webhooks/endpoints/" + id, "", "brand-2").status, 404)
       << "another brand's endpoint is not found";
@@ -215,8 +216,17 @@ TEST_F(ApiWebhookRoutesTest, BadRequestsGetTheirCodes) {
   const std::string id = Register()["id"];
   EXPECT_EQ(Call("GET", "/v1/webhooks/endpoints/" + id + "/deliveries?limit=0").status, 400);
   EXPECT_EQ(Call("GET", "/v1/webhooks/endpoints/" + id + "/deliveries?limit=101").status, 400);
-  EXPECT_EQ(Call("PUT", "/v1/webhooks/endpoints").status, 405);
-  EXPECT_EQ(Call("GET", "/v1/webhooks/endpoints/" + id).status, 405);
+  // A 405 names every method the route takes, in its message and its Allow header.
+  ApiResponse put = Call("PUT", "/v1/webhooks/endpoints");
+  EXPECT_EQ(put.status, 405);
+  EXPECT_EQ(json::parse(put.body)["message"], "Use GET or POST.");
+  EXPECT_THAT(put.headers,
+              ::testing::Contains(std::pair<std::string, std::string>("Allow", "GET, POST")));
+  ApiResponse get_one = Call("GET", "/v1/webhooks/endpoints/" + id);
+  EXPECT_EQ(get_one.status, 405);
+  EXPECT_EQ(json::parse(get_one.body)["message"], "Use DELETE.");
+  EXPECT_THAT(get_one.headers,
+              ::testing::Contains(std::pair<std::string, std::string>("Allow", "DELETE")));
   EXPECT_EQ(Call("GET", "/v1/webhooks/deliveries/dlv_1/resend").status, 405);
   EXPECT_EQ(Call("GET", "/v1/webhooks/endpoints/" + id + "/other").status, 404);
 }

@@ -942,11 +942,13 @@ TEST_F(OrderServiceTest, ListOrdersPagesWithTheLastShownIdAsCursor) {
   EXPECT_EQ(first["data"][0]["id"], "order-1");
   EXPECT_EQ(first["data"][1]["id"], "order-2");
   EXPECT_EQ(first["next_cursor"], "order-2");
+  EXPECT_EQ(first["has_more"], true);
 
   json last = service_.ListOrders(Caller(), status, 2, first["next_cursor"].get<std::string>());
   ASSERT_EQ(last["data"].size(), 1u);
   EXPECT_EQ(last["data"][0]["id"], "order-3");
   EXPECT_EQ(last["next_cursor"], nullptr);
+  EXPECT_EQ(last["has_more"], false);
 }
 
 }  // namespace

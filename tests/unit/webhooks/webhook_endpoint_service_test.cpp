@@ -156,9 +156,11 @@ TEST_F(EndpointServiceTest, TheDeliveryLogPagesNewestFirstAndAResendWakesTheDisp
   json first = service_.Deliveries("brand-1", endpoint_id, 1, std::nullopt);
   ASSERT_EQ(first["data"].size(), 1u);
   ASSERT_TRUE(first["next_cursor"].is_string());
+  EXPECT_EQ(first["has_more"], true);
   json second = service_.Deliveries("brand-1", endpoint_id, 1, first["next_cursor"]);
   ASSERT_EQ(second["data"].size(), 1u);
   EXPECT_EQ(second["next_cursor"], nullptr);
+  EXPECT_EQ(second["has_more"], false);
   EXPECT_NE(first["data"][0]["id"], second["data"][0]["id"]);
   const json delivery = second["data"][0];
   EXPECT_EQ(delivery["endpoint_id"], endpoint_id);
