@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "lab_orders/common/encoding.h"
 #include "lab_orders/common/svix.h"
@@ -191,11 +193,14 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
   }
   config.jwt.issuer = vars.Get("LAB_ORDERS_JWT_ISSUER");
   config.jwt.audience = vars.Get("LAB_ORDERS_JWT_AUDIENCE");
+  // Outside development mode every missing secret is named at once: one restart to fix them all.
+  std::vector<std::string> missing;
   if (!config.jwt.hs256_secret && !config.jwt.public_key_pem) {
-    if (!config.development) {
-      throw ConfigError("LAB_ORDERS_JWT_SECRET or LAB_ORDERS_JWT_PUBLIC_KEY must be set");
+    if (config.development) {
+      config.jwt.hs256_secret = kDevJwtSecret;
+    } else {
+      missing.push_back("LAB_ORDERS_JWT_SECRET or LAB_ORDERS_JWT_PUBLIC_KEY");
     }
-    config.jwt.hs256_secret = kDevJwtSecret;
   }
   if (config.jwt.hs256_secret && config.jwt.hs256_secret->size() < 32) {
     throw ConfigError("LAB_ORDERS_JWT_SECRET must be at least 32 characters");
@@ -206,11 +211,13 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
   } else if (config.development) {
     config.phi_key_base64 = DevPhiKey(dev_key_dir);
   } else {
-    throw ConfigError("LAB_ORDERS_PHI_KEY must be set (base64 of 32 random bytes)");
+    missing.push_back("LAB_ORDERS_PHI_KEY (base64 of 32 random bytes)");
   }
-  auto phi_key = Base64Decode(config.phi_key_base64);
-  if (!phi_key || phi_key->size() != 32) {
-    throw ConfigError("LAB_ORDERS_PHI_KEY must be base64 of exactly 32 bytes");
+  if (!config.phi_key_base64.empty()) {
+    auto phi_key = Base64Decode(config.phi_key_base64);
+    if (!phi_key || phi_key->size() != 32) {
+      throw ConfigError("LAB_ORDERS_PHI_KEY must be base64 of exactly 32 bytes");
+    }
   }
 
   config.junction.base_url = vars.Get("JUNCTION_BASE_URL", "http://127.0.0.1:8090");
@@ -219,7 +226,15 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
   } else if (config.development) {
     config.junction.api_key = "sk_us_dev";
   } else {
-    throw ConfigError("JUNCTION_API_KEY must be set");
+    missing.push_back("JUNCTION_API_KEY");
+  }
+  if (!missing.empty()) {
+    std::string names;
+    for (const std::string& name : missing) names += (names.empty() ? "" : "; ") + name;
+    throw ConfigError(
+        "not set, and needed outside development mode (LAB_ORDERS_ENV=development "
+        "has stand-ins for local use): " +
+        names);
   }
   config.junction.ca_file = vars.Get("JUNCTION_CA_FILE", "");
   config.junction.timeout =

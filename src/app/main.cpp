@@ -6,6 +6,7 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "lab_orders/app/command_line.h"
 #include "lab_orders/app/config.h"
 #include "lab_orders/app/logging.h"
 #include "lab_orders/app/store_factory.h"
@@ -46,58 +48,6 @@ extern char** environ;
 
 namespace lab_orders {
 namespace {
-
-constexpr const char* kUsage =
-    R"(lab-orders: blood panel orders for health brands, fulfilled by Junction
-
-Usage: lab-orders <command> [options]
-
-Commands:
-  serve     run the HTTP service (applies pending migrations first)
-  migrate   apply the database schema and exit
-  token     print a signed JWT for the configured HS256 secret (development and tests)
-              --brand BRAND --user USER [--scope "labs:orders:read labs:orders:write"]
-              [--ttl SECONDS (default 3600)]; the brand's webhook endpoints want the scope
-              labs:webhooks:manage
-  healthcheck
-            GET /healthz on LAB_ORDERS_LISTEN; exit 0 when it answers 200 (the container
-            image's HEALTHCHECK, which has no curl)
-  replay    run QA fixture scenarios (fixtures/README.md), each against its own junction-sim
-            and service on free ports with a fresh embedded store
-              [PATH...] (default fixtures/scenarios) [--filter TEXT] [-j N] [--junit FILE]
-              [--sim PATH (default: junction-sim beside lab-orders)] [--panels FILE] [--keep]
-            exit 0 when every scenario passed, 1 when one failed, 2 for bad input
-
-Configuration comes from the environment (the contract: configuration), or a KEY=VALUE file named by
-LAB_ORDERS_CONFIG: LAB_ORDERS_ENV (production | development), LAB_ORDERS_LISTEN,
-LAB_ORDERS_DATABASE (sqlite:PATH or postgresql://user:pass@host:port/db?sslmode=...),
-LAB_ORDERS_DATABASE_POOL (8), LAB_ORDERS_DATABASE_WAIT_MS (1000), LAB_ORDERS_JWT_SECRET, LAB_ORDERS_JWT_PUBLIC_KEY, LAB_ORDERS_JWT_ISSUER,
-LAB_ORDERS_JWT_AUDIENCE, LAB_ORDERS_PANELS, LAB_ORDERS_IDEMPOTENCY_TTL,
-LAB_ORDERS_REPLAY_CACHE_KEYS (10000), LAB_ORDERS_PHI_KEY,
-LAB_ORDERS_HTTP_THREADS, LAB_ORDERS_HTTP_QUEUE, LAB_ORDERS_SHUTDOWN_GRACE_MS, JUNCTION_BASE_URL,
-JUNCTION_API_KEY, JUNCTION_CA_FILE, JUNCTION_TIMEOUT_MS, JUNCTION_WEBHOOK_SECRET.
-Concurrency: LAB_ORDERS_HTTP_THREADS (64) is how many requests are served at once (idle
-connections hold no thread); LAB_ORDERS_HTTP_QUEUE (256) requests wait for a thread, and beyond
-that get 503 server_busy with Retry-After. The door: LAB_ORDERS_HTTP_IDLE_TIMEOUT_S (5: an idle
-keep-alive connection), LAB_ORDERS_HTTP_HEAD_TIMEOUT_S (10: a request head from its first byte),
-LAB_ORDERS_HTTP_BODY_TIMEOUT_S (30), LAB_ORDERS_HTTP_SEND_TIMEOUT_S (30: an answer the client
-must read), LAB_ORDERS_HTTP_MAX_CONNECTIONS (10000), LAB_ORDERS_HTTP_MAX_CONNECTIONS_PER_ADDRESS
-(1000; raise it behind a proxy), LAB_ORDERS_HTTP_IO_THREADS (1). JUNCTION_MAX_IDLE_CONNECTIONS
-(LAB_ORDERS_HTTP_THREADS + LAB_ORDERS_WORKERS) keep-alive connections to Junction kept for reuse.
-The appointment workflow: LAB_ORDERS_WORKERS (4), LAB_ORDERS_JUNCTION_RATE (20 calls/s),
-LAB_ORDERS_JOB_LEASE_S (120), LAB_ORDERS_REQUISITION_POLL_MS (2000),
-LAB_ORDERS_CONFIRMATION_POLL_MS (1000), LAB_ORDERS_RETRY_INITIAL_MS (1000),
-LAB_ORDERS_NO_SLOT_RETRY_MS (900000), LAB_ORDERS_BOOKING_LEAD_MINUTES (120),
-LAB_ORDERS_MAX_PROVIDER_CANCELLATIONS (3), LAB_ORDERS_RECONCILE_INTERVAL_MS (21600000),
-LAB_ORDERS_SYNC_CONFIRMATION_MS (2500; JUNCTION_TIMEOUT_MS must exceed it by 1000),
-LAB_ORDERS_KEY_LEASE_S (60; at least 2 x JUNCTION_TIMEOUT_MS + 1 s),
-LAB_ORDERS_COMPLETER_AFTER_S (300), LAB_ORDERS_COMPLETER_INTERVAL_S (30).
-Brand webhooks: LAB_ORDERS_WEBHOOK_INTERVAL_MS (1000: how often due deliveries are looked for),
-LAB_ORDERS_WEBHOOK_RETRY_DELAYS_S (5,300,1800,7200,18000,36000,36000 with 10% jitter).
-Outside development mode a missing secret or key stops start-up, naming the variable.
-
-`lab-orders <command> --help` says the same for one command.
-)";
 
 std::map<std::string, std::string> Environment() {
   std::map<std::string, std::string> values;
@@ -342,15 +292,35 @@ int main(int argc, char** argv) {
   BlockStopSignals();  // before any thread starts; Serve waits for them
 
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    std::cout << kUsage;
-    return args.empty() ? 2 : 0;
+  if (args.empty()) {
+    std::cerr << UsageText();
+    return 2;
   }
-  std::string command = args[0];
-  args.erase(args.begin());
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    std::cout << kUsage;
+  if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << UsageText();
     return 0;
+  }
+  if (args[0] == "--version" || args[0] == "version") {
+    std::cout << VersionText();
+    return 0;
+  }
+  // The command and its flags are checked before the configuration is read: a typo is refused
+  // at once, whatever secrets are missing.
+  const CommandSpec* spec = FindCommand(args[0]);
+  if (spec == nullptr) {
+    std::cerr << "lab-orders: unknown command " << args[0] << "\n\n" << UsageText();
+    return 2;
+  }
+  const std::string command(spec->name);
+  args.erase(args.begin());
+  if (std::any_of(args.begin(), args.end(),
+                  [](const std::string& arg) { return arg == "--help" || arg == "-h"; })) {
+    std::cout << CommandUsageText(*spec);
+    return 0;
+  }
+  if (std::string problem = CheckArguments(*spec, args); !problem.empty()) {
+    std::cerr << "lab-orders: " << problem << "\n\n" << CommandUsageText(*spec);
+    return 2;
   }
   try {
     // Replay runs other processes and needs no service configuration of its own.
@@ -366,8 +336,7 @@ int main(int argc, char** argv) {
     if (command == "migrate") return Migrate(config);
     if (command == "token") return Token(config, args);
     if (command == "healthcheck") return Healthcheck(config);
-    std::cerr << "lab-orders: unknown command " << command << " (see lab-orders --help)\n";
-    return 2;
+    throw std::logic_error("lab-orders: command " + command + " has no handler");
   } catch (const ConfigError& e) {
     std::cerr << "lab-orders: configuration error: " << e.what() << std::endl;
     return 2;

@@ -157,6 +157,27 @@ constexpr const char* kWebhooksScope = "labs:webhooks:manage";
 // The longest a GET may wait for a status (?wait_status=): it holds a server thread meanwhile.
 constexpr int kMaxWaitMs = 30000;
 
+// What a client is told of a token refused. Past its signature a token is the issuer's own, and
+// saying why (expired, too early, for another service) costs nothing; before, all look alike.
+const char* TokenFailureMessage(auth::AuthFailure failure) {
+  switch (failure) {
+    case auth::AuthFailure::kExpired:
+      return "The token has expired (or has no exp).";
+    case auth::AuthFailure::kNotYetValid:
+      return "The token is not valid yet (nbf).";
+    case auth::AuthFailure::kWrongIssuer:
+    case auth::AuthFailure::kWrongAudience:
+      return "The token was issued for another service (iss or aud).";
+    case auth::AuthFailure::kMissingClaims:
+      return "The token lacks sub or brand_id.";
+    case auth::AuthFailure::kMalformed:
+    case auth::AuthFailure::kAlgorithmNotAllowed:
+    case auth::AuthFailure::kBadSignature:
+      break;
+  }
+  return "The token is not valid.";
+}
+
 // The methods a route takes, as its Allow header lists them ("GET, POST"); another is 405,
 // naming them all.
 void RequireMethod(const ApiRequest& request, std::string_view allowed) {
@@ -246,7 +267,7 @@ auth::Principal Api::Authenticate(std::string_view header, const char* scope) co
   }
   auto verified = verifier_.Verify(header.substr(prefix.size()));
   if (auto* failure = std::get_if<auth::AuthFailure>(&verified)) {
-    throw AppError(ErrorCode::kUnauthenticated, "The token is not valid.",
+    throw AppError(ErrorCode::kUnauthenticated, TokenFailureMessage(*failure),
                    auth::AuthFailureName(*failure));
   }
   auth::Principal principal = std::get<auth::Principal>(verified);

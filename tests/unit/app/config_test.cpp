@@ -18,6 +18,31 @@ std::map<std::string, std::string> Production(std::map<std::string, std::string>
   return environment;
 }
 
+// Every missing production secret is named in one error: one restart fixes them all.
+TEST(ConfigTest, EveryMissingProductionSecretIsNamedAtOnce) {
+  try {
+    LoadConfig({});
+    ADD_FAILURE() << "production mode started without its secrets";
+  } catch (const ConfigError& error) {
+    const std::string message = error.what();
+    for (const char* name : {"LAB_ORDERS_JWT_SECRET or LAB_ORDERS_JWT_PUBLIC_KEY",
+                             "LAB_ORDERS_PHI_KEY", "JUNCTION_API_KEY"}) {
+      EXPECT_NE(message.find(name), std::string::npos) << name << " in: " << message;
+    }
+  }
+  try {
+    LoadConfig(Production({{"JUNCTION_API_KEY", ""}}));  // empty is unset
+    ADD_FAILURE() << "production mode started without JUNCTION_API_KEY";
+  } catch (const ConfigError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("JUNCTION_API_KEY"), std::string::npos) << message;
+    EXPECT_EQ(message.find("LAB_ORDERS_PHI_KEY"), std::string::npos) << message;
+  }
+  EXPECT_NO_THROW(
+      LoadConfig({{"LAB_ORDERS_ENV", "development"},
+                  {"LAB_ORDERS_PHI_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}));
+}
+
 TEST(ConfigTest, JunctionPoolKeepsAConnectionForEveryThreadThatMayCallAtOnce) {
   Config defaults = LoadConfig(Production());
   EXPECT_EQ(defaults.http_threads, 64);

@@ -231,6 +231,36 @@ TEST_F(ApiWebhookRoutesTest, BadRequestsGetTheirCodes) {
   EXPECT_EQ(Call("GET", "/v1/webhooks/endpoints/" + id + "/other").status, 404);
 }
 
+// A token whose signature holds is the issuer's own: the 401 says what is wrong with it. One whose
+// signature does not says only that it is not valid.
+TEST_F(ApiWebhookRoutesTest, ARefusedTokenSaysWhyOnceItsSignatureHolds) {
+  const long long now =
+      std::chrono::duration_cast<std::chrono::seconds>(kT0.time_since_epoch()).count();
+  auto message_for = [&](const std::string& token) {
+    ApiRequest request;
+    request.method = "GET";
+    request.path = "/v1/webhooks/endpoints";
+    request.headers["authorization"] = "Bearer " + token;
+    request.request_id = "req-token";
+    ApiResponse response = api_.Handle(request);
+    EXPECT_EQ(response.status, 401);
+    return json::parse(response.body)["message"].get<std::string>();
+  };
+  const json claims = {{"sub", "user-1"}, {"brand_id", "brand-1"}, {"scope", kScope}};
+  json expired = claims;
+  expired["exp"] = now - 1;
+  EXPECT_EQ(message_for(auth::MintHs256(kJwtSecret, expired)),
+            "The token has expired (or has no exp).");
+  json early = claims;
+  early["exp"] = now + 3600;
+  early["nbf"] = now + 600;
+  EXPECT_EQ(message_for(auth::MintHs256(kJwtSecret, early)), "The token is not valid yet (nbf).");
+  json no_brand = {{"sub", "user-1"}, {"scope", kScope}, {"exp", now + 3600}};
+  EXPECT_EQ(message_for(auth::MintHs256(kJwtSecret, no_brand)), "The token lacks sub or brand_id.");
+  // Expired and signed with another secret: nothing about its times is told.
+  EXPECT_EQ(message_for(auth::MintHs256(std::string(40, 'x'), expired)), "The token is not valid.");
+}
+
 TEST_F(ApiWebhookRoutesTest, RoutesAreLabelledByTemplateNeverById) {
   const std::string id = Register()["id"];
   EXPECT_EQ(Call("GET", "/v1/webhooks/endpoints").route, "/v1/webhooks/endpoints");
