@@ -59,7 +59,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel an order
-         * @description Cancels the order and its appointment at Junction. Needs the scope labs:orders:write.
+         * @description Cancels the order and its appointment at Junction. Needs the scope labs:orders:write. Cancelling an order that is already cancelled answers it (200), so a retry whose answer was lost is safe.
          */
         post: operations["cancelLabOrder"];
         delete?: never;
@@ -1110,7 +1110,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The order cannot be cancelled (already ended, still being placed, or Junction refuses), or a worker holds it. */
+            /** @description The order cannot be cancelled (completed or failed, still being placed, or Junction refuses), or a worker holds it. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

@@ -228,6 +228,9 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
 
 json OrderActions::Cancel(const auth::Principal& principal, const std::string& order_id) {
   model::LabOrder order = ReadOrder(store_, principal, order_id);
+  // Cancelling a cancelled order is what the caller wanted: the retry of a cancel whose answer
+  // was lost gets the order, not an error.
+  if (order.status == "cancelled") return model::OrderJson(order);
   if (IsFinalStatus(order.status)) {
     throw AppError(ErrorCode::kOrderNotCancellable, "The order is already " + order.status + ".");
   }
@@ -238,6 +241,9 @@ json OrderActions::Cancel(const auth::Principal& principal, const std::string& o
   OrderLock lock(store_, order.id, clock_, changes_, "api-" + ids_.NewUuid());
   if (lock.claim() == store::OrderJobClaim::kBusy) throw Busy();
   if (lock.claim() == store::OrderJobClaim::kNone) {
+    // The workflow ended meanwhile: by a cancel that came first, or otherwise.
+    order = ReadOrder(store_, principal, order_id);
+    if (order.status == "cancelled") return model::OrderJson(order);
     throw AppError(ErrorCode::kOrderNotCancellable, "The order can no longer be cancelled.");
   }
   order = ReadOrder(store_, principal, order_id);

@@ -569,7 +569,8 @@ TEST_F(OrderActionsTest, CancelCancelsAtJunctionAndEndsTheWorkflow) {
 }
 
 TEST_F(OrderActionsTest, ActionsOnAnOrderWhoseWorkflowHasEndedAreRefused) {
-  EXPECT_CALL(store_, GetOrderById(kOrderId)).Times(2).WillRepeatedly(Return(ReadyOrder()));
+  // Read before the claim by each, and again by the cancel once the claim finds no step.
+  EXPECT_CALL(store_, GetOrderById(kOrderId)).Times(3).WillRepeatedly(Return(ReadyOrder()));
   EXPECT_CALL(store_, ClaimOrderStep(kOrderId, kT0, kT0 + 60s, StartsWith("api-"), NotNull()))
       .Times(2)
       .WillRepeatedly(Return(OrderJobClaim::kNone));
@@ -582,6 +583,29 @@ TEST_F(OrderActionsTest, ActionsOnAnOrderWhoseWorkflowHasEndedAreRefused) {
   EXPECT_EQ(std::string(book.what()), "The order's workflow has ended.");
   EXPECT_EQ(cancel.code(), ErrorCode::kOrderNotCancellable);
   EXPECT_EQ(std::string(cancel.what()), "The order can no longer be cancelled.");
+}
+
+// A cancel retried after its answer was lost finds the order cancelled: it answers the order,
+// claims nothing and asks Junction nothing (strict mocks).
+TEST_F(OrderActionsTest, CancellingACancelledOrderAnswersTheOrder) {
+  model::LabOrder cancelled = ReadyOrder();
+  cancelled.status = "cancelled";
+  EXPECT_CALL(store_, GetOrderById(kOrderId)).WillOnce(Return(cancelled));
+  json shown = actions_.Cancel(Caller(), kOrderId);
+  EXPECT_EQ(shown["id"], kOrderId);
+  EXPECT_EQ(shown["status"], "cancelled");
+}
+
+// Two cancels at once: the second finds the workflow ended by the first, and answers the order.
+TEST_F(OrderActionsTest, ACancelThatLosesTheRaceToAnotherAnswersTheCancelledOrder) {
+  model::LabOrder cancelled = ReadyOrder();
+  cancelled.status = "cancelled";
+  EXPECT_CALL(store_, GetOrderById(kOrderId))
+      .WillOnce(Return(ReadyOrder()))
+      .WillOnce(Return(cancelled));
+  EXPECT_CALL(store_, ClaimOrderStep(kOrderId, kT0, kT0 + 60s, StartsWith("api-"), NotNull()))
+      .WillOnce(Return(OrderJobClaim::kNone));
+  EXPECT_EQ(actions_.Cancel(Caller(), kOrderId)["status"], "cancelled");
 }
 
 TEST_F(OrderActionsTest, CancelRefusedByJunctionIsNotCancellableAndReleasesTheJob) {
