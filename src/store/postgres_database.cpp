@@ -130,12 +130,24 @@ struct Connection {
   std::unordered_map<std::string, std::string> prepared;  // the store's SQL -> statement name
 };
 
-// Connects; nullptr when the server cannot be reached or refuses (wrong database, password).
-std::unique_ptr<Connection> Connect(const std::string& connection_string) {
+// Connects; nullptr when the server cannot be reached or refuses, with libpq's reason in *why
+// (an unknown host, a refused connection or password, no such database). The reason names the
+// host, port, user and database at most, never the password: for the log and the operator.
+std::unique_ptr<Connection> Connect(const std::string& connection_string, std::string* why) {
   PGconn* conn = PQconnectdb(connection_string.c_str());
-  if (conn == nullptr) return nullptr;
+  if (conn == nullptr) {
+    *why = "out of memory";
+    return nullptr;
+  }
   if (PQstatus(conn) != CONNECTION_OK) {
+    std::string message = PQerrorMessage(conn);
     PQfinish(conn);
+    // One line: libpq ends its lines with newlines, and its server messages pad with spaces.
+    for (char& c : message) {
+      if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    }
+    while (!message.empty() && message.back() == ' ') message.pop_back();
+    *why = message.empty() ? "no reason given" : message;
     return nullptr;
   }
   return std::make_unique<Connection>(conn);
@@ -397,10 +409,11 @@ class PostgresDatabase::Pool {
       }
     }
     // Connecting takes a round trip or more: outside the lock.
-    std::unique_ptr<Connection> connection = Connect(connection_string_);
+    std::string why;
+    std::unique_ptr<Connection> connection = Connect(connection_string_, &why);
     if (!connection) {
       Discard();
-      throw StoreUnavailable(where + "PostgreSQL is unavailable");
+      throw StoreUnavailable(where + "PostgreSQL is unavailable: " + why);
     }
     return connection;
   }

@@ -1233,7 +1233,19 @@ TEST_F(PostgresStoreTest, MissingDatabaseIsUnavailable) {
     PostgresStore store(options, PhiCipher(kPhiKey));
     FAIL() << "expected StoreUnavailable";
   } catch (const StoreUnavailable& error) {
-    EXPECT_NE(std::string(error.what()).find("connect"), std::string::npos) << error.what();
+    // The cause, as the server gave it: the operator learns which setting is wrong.
+    const std::string message = error.what();
+    EXPECT_NE(message.find("connect"), std::string::npos) << message;
+    EXPECT_NE(message.find("database \"lo_test_missing\" does not exist"), std::string::npos)
+        << message;
+  }
+  // A port nothing listens on: refused, and said so.
+  options.connection_string = "host=127.0.0.1 port=1 dbname=x user=x connect_timeout=5";
+  try {
+    PostgresStore store(options, PhiCipher(kPhiKey));
+    FAIL() << "expected StoreUnavailable";
+  } catch (const StoreUnavailable& error) {
+    EXPECT_NE(std::string(error.what()).find("refused"), std::string::npos) << error.what();
   }
 }
 
