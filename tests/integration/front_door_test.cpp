@@ -178,7 +178,20 @@ TEST_F(FrontDoorTest, AFullQueueIsAFast503WithRetryAfter) {
   EXPECT_NE(refused.head.find("Retry-After: 1"), std::string::npos) << refused.head;
   // The liveness probe is answered on the I/O thread: busy workers do not fail it.
   EXPECT_EQ(SendRaw("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").status, 200);
-  for (auto& holder : holders) EXPECT_EQ(holder->ReadOne().status, 200);
+  // The holders that found room are answered when their wait is over. The queue takes whoever
+  // is read first: on a loaded machine a probe's bytes can be read before the last holder's,
+  // which is then the one refused, the same fast 503. Two holders always have the threads.
+  int answered = 0;
+  for (auto& holder : holders) {
+    RawReply reply = holder->ReadOne();
+    if (reply.status == 503) {
+      ExpectJsonError(reply, 503, "server_busy");
+      continue;
+    }
+    EXPECT_EQ(reply.status, 200) << reply.head;
+    ++answered;
+  }
+  EXPECT_GE(answered, 2);
 }
 
 // A replay whose answer is in memory is answered on the I/O thread: busy workers do not delay it,
