@@ -192,6 +192,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks/endpoints/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event to an endpoint
+         * @description Sends one signed webhook.test event to the endpoint at once, signed as every delivery is (with both secrets during a rotation), whatever event types it takes: {"type": "webhook.test", "timestamp", "data": {"endpoint_id"}}. It is sent once, not retried, and not in the delivery log; the answer says what the receiver did. Needs the scope labs:webhooks:manage.
+         */
+        post: operations["sendWebhookTestEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks/endpoints/{id}/deliveries": {
         parameters: {
             query?: never;
@@ -762,6 +782,21 @@ export interface components {
                 /** @description appointment.*: Junction's appointment id. */
                 appointment_id?: string;
             };
+        };
+        /** @description What an endpoint did with a test event. */
+        WebhookTestResult: {
+            /** @description The webhook-id the event was sent with. */
+            webhook_id: string;
+            /** @description The receiver answered 2xx. */
+            delivered: boolean;
+            /** @description The receiver's HTTP status; null when no answer came. */
+            status_code: number | null;
+            latency_ms: number;
+            /**
+             * @description Why no answer came: null when one did.
+             * @enum {string|null}
+             */
+            error: "destination_refused" | "connection_failed" | "timeout" | "tls_failure" | "malformed_response" | null;
         };
     };
     responses: never;
@@ -1644,6 +1679,72 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the scope labs:webhooks:manage. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such webhook endpoint for this brand (another brand's is not found either). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The service is shutting down, or cannot reach its database; retry. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    sendWebhookTestEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the receiver did: delivered for a 2xx answer; with no answer, status_code is null and error says why. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookTestResult"];
                 };
             };
             /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */

@@ -39,6 +39,7 @@
 #include "lab_orders/webhooks/dispatcher.h"
 #include "lab_orders/webhooks/host_resolver.h"
 #include "lab_orders/webhooks/poco_transport.h"
+#include "lab_orders/webhooks/test_event.h"
 #include "lab_orders/workflow/job_runner.h"
 #include "lab_orders/workflow/junction_webhook.h"
 #include "lab_orders/workflow/order_actions.h"
@@ -114,6 +115,7 @@ int Serve(const Config& config) {
   // Junction webhook's job), and a resend makes a delivery due: each wakes the dispatcher
   // rather than leaving the delivery to its next interval.
   endpoints.OnDeliveriesDue([&dispatching] { dispatching.Wake(); });
+  webhooks::TestEventSender test_events(*store, transport, clock, ids);
 
   workflow::JobRunner runner(*store, order_workflow, clock, config.jobs);
   runner.UseMetrics(registry);
@@ -143,6 +145,7 @@ int Serve(const Config& config) {
   http::Api api(service, actions, webhooks.get(), verifier, *store, wake_runner);
   api.WaitForChangesWith(changes);
   api.ServeWebhookEndpointsWith(endpoints);
+  api.SendTestEventsWith(test_events);
   api.UseMetrics(registry);
   orders::KeyReaper reaper(*store, clock, config.idempotency_ttl);
   orders::KeyCompleter completer(*store, service, clock, config.completer_after,

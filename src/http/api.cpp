@@ -104,6 +104,7 @@ std::vector<std::string> RouteTemplates() {
           "/v1/webhooks/endpoints",
           "/v1/webhooks/endpoints/{id}",
           "/v1/webhooks/endpoints/{id}/rotate-secret",
+          "/v1/webhooks/endpoints/{id}/test",
           "/v1/webhooks/endpoints/{id}/deliveries",
           "/v1/webhooks/deliveries/{id}/resend",
           "unknown"};
@@ -525,6 +526,13 @@ ApiResponse Api::BrandWebhookRoute(const ApiRequest& request, ApiResponse& conte
       ApiResponse response;
       response.status = 204;
       return response;
+    }
+    if (action == "/test") {
+      context.route = "/v1/webhooks/endpoints/{id}/test";
+      only("POST");
+      const std::string brand_id = brand();
+      if (test_events_ == nullptr) throw AppError(ErrorCode::kNotFound, "No such route.");
+      return JsonResponse(200, test_events_->Send(brand_id, id));
     }
     if (action == "/rotate-secret") {
       context.route = "/v1/webhooks/endpoints/{id}/rotate-secret";

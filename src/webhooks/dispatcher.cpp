@@ -53,14 +53,9 @@ int Dispatcher::RunOnce() {
 void Dispatcher::Deliver(const store::WebhookDelivery& delivery) {
   using Next = store::DeliveryOutcome::Next;
   const store::WebhookEndpoint& endpoint = delivery.endpoint;
-  std::vector<SigningSecret> secrets = {CurrentSecret(endpoint.secret)};
-  if (endpoint.previous_secret && endpoint.previous_secret_expires_at) {
-    secrets.push_back(
-        SigningSecret{*endpoint.previous_secret, *endpoint.previous_secret_expires_at});
-  }
   const auto attempted_at = clock_.Now();
-  const SignatureHeaders signature =
-      DeliverySigner(secrets).Sign(delivery.event_id, attempted_at, delivery.payload);
+  const SignatureHeaders signature = DeliverySigner(EndpointSigningSecrets(endpoint))
+                                         .Sign(delivery.event_id, attempted_at, delivery.payload);
   const DeliveryResult result =
       transport_.Post(SignedWebhookRequest(endpoint.url, delivery.payload, signature));
   const AttemptVerdict verdict = ClassifyAttempt(result);

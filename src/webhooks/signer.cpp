@@ -9,6 +9,15 @@ SigningSecret CurrentSecret(std::string secret) {
   return SigningSecret{std::move(secret), std::nullopt};
 }
 
+std::vector<SigningSecret> EndpointSigningSecrets(const store::WebhookEndpoint& endpoint) {
+  std::vector<SigningSecret> secrets = {CurrentSecret(endpoint.secret)};
+  if (endpoint.previous_secret && endpoint.previous_secret_expires_at) {
+    secrets.push_back(
+        SigningSecret{*endpoint.previous_secret, *endpoint.previous_secret_expires_at});
+  }
+  return secrets;
+}
+
 SigningSecret RetiringSecret(std::string secret, std::chrono::system_clock::time_point rotated_at) {
   return SigningSecret{std::move(secret), rotated_at + kRotationOverlap};
 }

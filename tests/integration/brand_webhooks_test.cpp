@@ -227,6 +227,26 @@ TEST_F(BrandWebhooksTest, ARegisteredEndpointGetsEveryEventOfTheWorkflowVerified
   for (const json& delivery : log) EXPECT_EQ(delivery["attempt_count"], 1) << delivery.dump();
 }
 
+// A developer checking a receiver: the test event arrives at once, verified with the endpoint's
+// secret, and the answer says the receiver took it; it is in no delivery log.
+TEST_F(BrandWebhooksTest, ATestEventArrivesVerifiedAndTheAnswerSaysSo) {
+  NodeReceiver receiver({});
+  json endpoint = RegisterEndpoint(receiver.Url("/hooks/test"));
+  receiver.SetSecrets({endpoint["secret"]});
+  HttpReply tested =
+      service_->Post("/v1/webhooks/endpoints/" + endpoint_id_ + "/test", "", WebhooksAuth());
+  ASSERT_EQ(tested.status, 200) << tested.body;
+  EXPECT_EQ(tested.Json()["delivered"], true) << tested.body;
+  EXPECT_EQ(tested.Json()["status_code"], 200);
+  json received = receiver.Deliveries();
+  ASSERT_EQ(received.size(), 1u) << received.dump();
+  EXPECT_EQ(received[0]["verified"], true) << received[0].dump();
+  EXPECT_EQ(received[0]["webhook_id"], tested.Json()["webhook_id"]);
+  EXPECT_EQ(received[0]["body"]["type"], "webhook.test");
+  EXPECT_EQ(received[0]["body"]["data"]["endpoint_id"], endpoint_id_);
+  EXPECT_TRUE(DeliveryLog().empty());
+}
+
 TEST_F(BrandWebhooksTest, AReceiverDownThenFailingGetsEveryEventOnceItAnswers) {
   unsigned short port = 0;
   {

@@ -307,12 +307,18 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
   EXPECT_EQ(
       Call("POST", rotate_template, endpoint_path + "/rotate-secret", "", webhooks_auth).status,
       200);
+  // A test event to the endpoint (nothing listens there): answered with what happened.
+  const std::string test_template = "/v1/webhooks/endpoints/{id}/test";
+  HttpReply tested = Call("POST", test_template, endpoint_path + "/test", "", webhooks_auth);
+  EXPECT_EQ(tested.status, 200);
+  EXPECT_EQ(tested.Json()["delivered"], false) << tested.body;
   const std::string endpoint_template = "/v1/webhooks/endpoints/{id}";
   const std::vector<std::tuple<std::string, std::string, std::string>> webhook_routes = {
       {"POST", endpoints, endpoints},
       {"GET", endpoints, endpoints},
       {"DELETE", endpoint_template, endpoint_path},
       {"POST", rotate_template, endpoint_path + "/rotate-secret"},
+      {"POST", test_template, endpoint_path + "/test"},
       {"GET", deliveries_template, endpoint_path + "/deliveries"},
       {"POST", resend_template, resend_path}};
   for (const auto& [method, path_template, path] : webhook_routes) {
@@ -325,6 +331,7 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
   EXPECT_EQ(
       Call("POST", rotate_template, endpoint_path + "/rotate-secret", "", webhooks_auth).status,
       404);
+  EXPECT_EQ(Call("POST", test_template, endpoint_path + "/test", "", webhooks_auth).status, 404);
   EXPECT_EQ(
       Call("GET", deliveries_template, endpoint_path + "/deliveries", "", webhooks_auth).status,
       404);

@@ -22,6 +22,7 @@
 #include "lab_orders/orders/order_service.h"
 #include "lab_orders/store/store.h"
 #include "lab_orders/webhooks/endpoint_service.h"
+#include "lab_orders/webhooks/test_event.h"
 #include "lab_orders/workflow/junction_webhook.h"
 #include "lab_orders/workflow/order_actions.h"
 
@@ -74,6 +75,8 @@ class Api {
   // Serves the brand webhook routes (/v1/webhooks/endpoints..., /v1/webhooks/deliveries/...)
   // with endpoints; without it they answer 404.
   void ServeWebhookEndpointsWith(webhooks::EndpointService& endpoints) { endpoints_ = &endpoints; }
+  // Serves POST /v1/webhooks/endpoints/{id}/test with sender; without it that route is 404.
+  void SendTestEventsWith(webhooks::TestEventSender& sender) { test_events_ = &sender; }
   // Lets GET /v1/labs/orders/{id}?wait_status=a,b[&wait_ms=N] wait for the order to change.
   void WaitForChangesWith(ChangeNotifier& changes) { changes_ = &changes; }
 
@@ -105,6 +108,7 @@ class Api {
   std::function<void()> wake_workflow_;
   ChangeNotifier* changes_ = nullptr;
   webhooks::EndpointService* endpoints_ = nullptr;
+  webhooks::TestEventSender* test_events_ = nullptr;
   std::atomic<bool> shutting_down_{false};
   const metrics::Registry* registry_ = nullptr;
   metrics::CounterFamily* requests_ = nullptr;

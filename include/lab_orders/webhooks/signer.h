@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lab_orders/common/svix.h"
+#include "lab_orders/store/webhook_store.h"
 
 namespace lab_orders::webhooks {
 
@@ -55,6 +56,10 @@ class DeliverySigner {
   };
   std::vector<Key> keys_;  // the current one first
 };
+
+// What an endpoint signs with now: its current secret, and during a rotation the old one until
+// it retires.
+std::vector<SigningSecret> EndpointSigningSecrets(const store::WebhookEndpoint& endpoint);
 
 // Verifies headers as a receiver holding secret would (any one v1 signature matching, compared
 // in constant time, the timestamp within tolerance of now). For tests and tooling: production
