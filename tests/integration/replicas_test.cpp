@@ -39,7 +39,10 @@ std::map<std::string, std::string> ReplicaEnvironment(const std::string& databas
           {"LAB_ORDERS_REQUISITION_POLL_MS", "50"},
           {"LAB_ORDERS_CONFIRMATION_POLL_MS", "50"},
           {"LAB_ORDERS_RETRY_INITIAL_MS", "50"},
-          {"LAB_ORDERS_JOB_LEASE_S", "5"},
+          // Short, so the runs the outage cut off are taken again soon after it; yet longer than
+          // any run takes on a loaded CI machine under the sanitizers (pool waits included), or
+          // a slow run would be taken over and counted as lease_lost below.
+          {"LAB_ORDERS_JOB_LEASE_S", "15"},
           // A request the outage cut off holds its key until its lease runs out.
           {"LAB_ORDERS_KEY_LEASE_S", "6"},
           {"LAB_ORDERS_RECONCILE_INTERVAL_MS", "3600000"},
