@@ -12,8 +12,9 @@ namespace lab_orders {
 namespace {
 
 constexpr std::string_view kConfiguration =
-    R"(Configuration comes from the environment (the contract: configuration), or a KEY=VALUE file named by
-LAB_ORDERS_CONFIG: LAB_ORDERS_ENV (production | development), LAB_ORDERS_LISTEN,
+    R"(Configuration comes from the environment (docs/contract.md, section 4, says what each
+variable does), or a KEY=VALUE file named by LAB_ORDERS_CONFIG: LAB_ORDERS_ENV (production |
+development), LAB_ORDERS_LISTEN,
 LAB_ORDERS_DATABASE (sqlite:PATH or postgresql://user:pass@host:port/db?sslmode=...),
 LAB_ORDERS_DATABASE_POOL (8), LAB_ORDERS_DATABASE_WAIT_MS (1000), LAB_ORDERS_JWT_SECRET, LAB_ORDERS_JWT_PUBLIC_KEY, LAB_ORDERS_JWT_ISSUER,
 LAB_ORDERS_JWT_AUDIENCE, LAB_ORDERS_PANELS, LAB_ORDERS_IDEMPOTENCY_TTL,
