@@ -1,6 +1,6 @@
 # lab-orders as a container image: built on Debian 12, run on Debian 12 slim with only the shared
 # libraries the binary links (docker/runtime-packages.txt), as a non-root user, configured only by
-# the environment (CONTRACT §4). scripts/check-image.sh proves the runtime stage complete without
+# the environment (docs/contract.md §4). scripts/check-image.sh proves the runtime stage complete without
 # a Docker engine.
 
 FROM debian:12 AS build
@@ -12,6 +12,8 @@ COPY cmake cmake
 COPY include include
 COPY src src
 COPY schemas schemas
+# The API reference page GET /docs serves, compiled in beside the OpenAPI document.
+COPY docs/reference.html docs/reference.html
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLAB_ORDERS_BUILD_TESTS=OFF \
       -DLAB_ORDERS_BUILD_BENCH=OFF \
  && cmake --build build -j "$(nproc)" --target lab-orders \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Checks the floors of the code (cmake/floors.txt), lints the OpenAPI document and checks the generated TypeScript SDK is up to date, builds
-# lab-orders and runs every test (unit, integration, the SDK's example against the service), then
+# Checks the floors of the code (cmake/floors.txt), lints the OpenAPI document and checks the
+# generated TypeScript SDK and reference page are up to date, builds lab-orders and runs every test
+# (unit, integration, the SDK's example against the service, the browser tests), then
 # the libFuzzer harnesses briefly, then the same suites again under AddressSanitizer and
 # UndefinedBehaviorSanitizer. The README's test command.
 # Each pass runs beside a throwaway PostgreSQL 15 cluster (scripts/with-postgres.sh), so the store
@@ -16,11 +17,13 @@ bash scripts/check-openapi.sh
 # The npm-verified webhook receiver (tests/webhooks/receiver): its tests fail, not skip, here.
 npm ci --prefix tests/webhooks/receiver --ignore-scripts --no-audit --no-fund --loglevel=error
 export LAB_ORDERS_REQUIRE_NODE_RECEIVER=1
+# The browser tests' puppeteer-core (tests/browser/): they fail, not skip, here.
+npm ci --prefix tests/browser --ignore-scripts --no-audit --no-fund --loglevel=error
 
 jobs=$(nproc)
 build_dir=${BUILD_DIR:-build/test}
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLAB_ORDERS_BUILD_TESTS=ON \
-  -DLAB_ORDERS_REQUIRE_SDK_TEST=ON >/dev/null
+  -DLAB_ORDERS_REQUIRE_SDK_TEST=ON -DLAB_ORDERS_REQUIRE_BROWSER_TEST=ON >/dev/null
 cmake --build "$build_dir" -j "$jobs"
 export LAB_ORDERS_REQUIRE_POSTGRES=1
 scripts/with-postgres.sh ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" --timeout 300
@@ -36,6 +39,7 @@ if [ "${LAB_ORDERS_SANITIZE:-1}" != "0" ]; then
   # The benchmarks were built (checked to compile) by the first pass; no test runs them.
   cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=Debug -DLAB_ORDERS_BUILD_TESTS=ON \
     -DLAB_ORDERS_BUILD_BENCH=OFF -DLAB_ORDERS_REQUIRE_SDK_TEST=ON \
+    -DLAB_ORDERS_REQUIRE_BROWSER_TEST=ON \
     -DCMAKE_CXX_FLAGS="$sanitize" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
   cmake --build build/sanitize -j "$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \

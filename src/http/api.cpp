@@ -11,6 +11,7 @@
 #include "lab_orders/common/strict_json.h"
 #include "lab_orders/http/error_status.h"
 #include "lab_orders/http/openapi_document.h"
+#include "lab_orders/http/reference_page.h"
 #include "lab_orders/model/order_status.h"
 
 namespace lab_orders::http {
@@ -95,6 +96,7 @@ std::vector<std::string> RouteTemplates() {
           "/readyz",
           "/metrics",
           "/openapi.json",
+          "/docs",
           "/v1/labs/orders",
           "/v1/labs/orders/{id}",
           "/v1/labs/orders/{id}/cancel",
@@ -391,6 +393,17 @@ ApiResponse Api::Route(const ApiRequest& request, ApiResponse& context) const {
     only("GET");
     ApiResponse response;
     response.body = OpenApiDocumentText();
+    return response;
+  }
+  if (path == "/docs") {
+    context.route = "/docs";
+    only("GET");
+    ApiResponse response;
+    response.body = ReferencePageText();
+    response.headers.emplace_back("Content-Type", "text/html; charset=utf-8");
+    response.headers.emplace_back("Content-Security-Policy", kReferencePagePolicy);
+    response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    response.headers.emplace_back("Referrer-Policy", "no-referrer");
     return response;
   }
   if (path == "/v1/labs/orders") {

@@ -37,6 +37,11 @@ std::string CommittedDocumentText() {
   return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
 }
 
+std::string CommittedReferencePage() {
+  std::ifstream file(std::string(PROJECT_SOURCE_DIR) + "/docs/reference.html");
+  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+}
+
 std::string Operation(const std::string& method, const std::string& path_template) {
   return method + " " + path_template;
 }
@@ -55,7 +60,13 @@ class DocumentedSurface {
     for (const auto& [path_template, path_item] : document.at("paths").items()) {
       for (const auto& [method, operation] : path_item.items()) {
         for (const auto& [status, response] : operation.at("responses").items()) {
-          documented_.insert({Operation(HttpMethod(method), path_template), std::stoi(status)});
+          const std::pair<std::string, int> answer{Operation(HttpMethod(method), path_template),
+                                                   std::stoi(status)};
+          documented_.insert(answer);
+          const json content = response.value("content", json::object());
+          for (const auto& [media_type, media] : content.items()) {
+            media_types_[answer].insert(media_type);
+          }
         }
       }
     }
@@ -77,8 +88,11 @@ class DocumentedSurface {
     }
     const json* schema = validator_.ResponseSchema(method, path_template, reply.status);
     if (schema == nullptr) {
-      // Documented as text/plain (the metrics).
-      EXPECT_EQ(reply.headers.at("Content-Type").rfind("text/plain", 0), 0u);
+      // Documented as another media type than JSON (the metrics, the reference page).
+      const std::string content_type = reply.headers.at("Content-Type");
+      const std::set<std::string>& documented = media_types_[{operation, reply.status}];
+      EXPECT_TRUE(documented.contains(content_type.substr(0, content_type.find(';'))))
+          << content_type << " is not documented";
       return;
     }
     EXPECT_EQ(reply.headers.at("Content-Type"), "application/json; charset=utf-8");
@@ -105,6 +119,7 @@ class DocumentedSurface {
   sim::OpenApiValidator validator_;
   std::set<std::pair<std::string, int>> documented_;
   std::set<std::pair<std::string, int>> seen_;
+  std::map<std::pair<std::string, int>, std::set<std::string>> media_types_;
 };
 
 class OpenApiConformanceTest : public ::testing::Test {
@@ -200,6 +215,21 @@ TEST_F(OpenApiConformanceTest, ServesTheCommittedDocument) {
   EXPECT_EQ(reply.body, CommittedDocumentText());
 }
 
+// The page a person reads (a real browser checks it renders: tests/browser/reference-page.js).
+TEST_F(OpenApiConformanceTest, ServesTheCommittedReferencePageAllowingNoOtherOrigin) {
+  HttpReply reply = Call("GET", "/docs", "/docs");
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.body, CommittedReferencePage());
+  EXPECT_EQ(reply.headers.at("Content-Type"), "text/html; charset=utf-8");
+  const std::string policy = reply.headers.at("Content-Security-Policy");
+  EXPECT_EQ(policy.rfind("default-src 'none';", 0), 0u) << policy;
+  EXPECT_EQ(policy.find("http"), std::string::npos) << policy;
+  EXPECT_EQ(reply.headers.at("X-Content-Type-Options"), "nosniff");
+  HttpReply posted = HttpCall(service_->port(), "POST", "/docs", "{}", {});
+  EXPECT_EQ(posted.status, 405);
+  EXPECT_EQ(posted.headers.at("Allow"), "GET");
+}
+
 TEST_F(OpenApiConformanceTest, EveryRequestExampleGetsADocumentedAnswer) {
   HttpReply created = CreateOrder(WorkflowOrderBody("patient-examples"), "key-examples");
   ASSERT_EQ(created.status, 201) << created.body;
@@ -222,6 +252,7 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
   EXPECT_EQ(Call("GET", "/readyz", "/readyz").status, 200);
   EXPECT_EQ(Call("GET", "/metrics", "/metrics").status, 200);
   EXPECT_EQ(Call("GET", "/openapi.json", "/openapi.json").status, 200);
+  EXPECT_EQ(Call("GET", "/docs", "/docs").status, 200);
 
   // A brand webhook endpoint, registered before the order so that its events have deliveries
   // (to a port nobody listens on: each attempt fails, and is logged).
