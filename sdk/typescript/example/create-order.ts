@@ -1,19 +1,24 @@
-// A client written against the generated types (../v1.d.ts) only: it creates a lab order, waits
-// for its appointment with the long poll, and lists the brand's orders. A change to the API that
-// breaks these calls breaks this program's compilation (tsc) or its run
-// (scripts/sdk-example.sh, in the test command).
+// A brand's program using the SDK as a customer would: installed from its npm pack tarball and
+// imported by name. It registers a webhook endpoint served by this program, creates a lab order
+// (twice under one Idempotency-Key: one order), waits for its appointment with the long poll,
+// lists orders, and checks that the events the service delivered verify with the SDK's
+// verifyWebhook (and that a tampered one does not). scripts/sdk-example.sh runs it against a
+// service in the test command.
 //
-// LAB_ORDERS_URL=http://127.0.0.1:8080 LAB_ORDERS_TOKEN=<jwt> node create-order.js
+// LAB_ORDERS_URL=http://127.0.0.1:8080 LAB_ORDERS_TOKEN=<jwt with labs:orders:read,
+// labs:orders:write and labs:webhooks:manage> node create-order.js
 
-import type { components, paths } from "../v1";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
 
-type LabOrderRequest = components["schemas"]["LabOrderRequest"];
-type LabOrder = components["schemas"]["LabOrder"];
-type LabOrderList = components["schemas"]["LabOrderList"];
-type ApiError = components["schemas"]["Error"];
-type CreateOrderHeaders = paths["/v1/labs/orders"]["post"]["parameters"]["header"];
-type GetOrderQuery = NonNullable<paths["/v1/labs/orders/{id}"]["get"]["parameters"]["query"]>;
-type ListOrdersQuery = NonNullable<paths["/v1/labs/orders"]["get"]["parameters"]["query"]>;
+import {
+  LabOrdersClient,
+  LabOrdersError,
+  verifyWebhook,
+  WebhookVerificationError,
+  type LabOrderRequest,
+  type VerifiedEvent,
+} from "@lab-orders/sdk";
 
 function required(name: string): string {
   const value = process.env[name];
@@ -21,36 +26,59 @@ function required(name: string): string {
   return value;
 }
 
-const baseUrl = required("LAB_ORDERS_URL");
-const token = required("LAB_ORDERS_TOKEN");
-
-function query(parameters: Record<string, string | number | undefined>): string {
-  const pairs = Object.entries(parameters).filter(([, value]) => value !== undefined);
-  return pairs.length === 0 ? "" : "?" + new URLSearchParams(pairs.map(([k, v]) => [k, String(v)]));
+function check(condition: boolean, what: string): void {
+  if (!condition) throw new Error(what);
 }
 
-// One call; the body is T on the status expected, the API's Error otherwise.
-async function call<T>(
-  method: "GET" | "POST",
-  path: string,
-  expectedStatus: number,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<T> {
-  const response = await fetch(baseUrl + path, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
+interface Delivery {
+  body: Buffer;
+  headers: IncomingMessage["headers"];
+}
+
+// An HTTP receiver on a free loopback port (development mode accepts a loopback endpoint) that
+// keeps every delivery as received, bytes and headers, and wakes whoever waits for one.
+async function startReceiver() {
+  const deliveries: Delivery[] = [];
+  let notify: () => void = () => {};
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      deliveries.push({ body: Buffer.concat(chunks), headers: request.headers });
+      response.writeHead(204).end();
+      notify();
+    });
   });
-  const answer: unknown = await response.json();
-  if (response.status !== expectedStatus) {
-    const error = answer as ApiError;
-    throw new Error(`${method} ${path}: ${response.status} ${error.error}: ${error.message}`);
-  }
-  return answer as T;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  // Resolves once a delivery satisfies the predicate (deliveries are checked as they come).
+  const waitFor = (found: (all: Delivery[]) => boolean, timeoutMs: number) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no such delivery in time")), timeoutMs);
+      notify = () => {
+        if (found(deliveries)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      notify();
+    });
+  return { url: `http://127.0.0.1:${port}/lab-orders-events`, deliveries, waitFor, server };
 }
 
 async function main(): Promise<void> {
+  const client = new LabOrdersClient({
+    baseUrl: required("LAB_ORDERS_URL"),
+    token: required("LAB_ORDERS_TOKEN"),
+  });
+  const receiver = await startReceiver();
+  const endpoint = await client.createWebhookEndpoint({ url: receiver.url });
+  console.log(`endpoint ${endpoint.id} registered`);
+
+  // The test event, delivered at once and verified.
+  const test = await client.sendWebhookTestEvent(endpoint.id);
+  check(test.delivered, `the test event was not delivered: ${JSON.stringify(test)}`);
+
   const order: LabOrderRequest = {
     panel_slug: "wellness",
     patient: {
@@ -70,26 +98,65 @@ async function main(): Promise<void> {
     },
     patient_id: "sdk-example-patient",
   };
-  const createHeaders: CreateOrderHeaders = { "Idempotency-Key": `sdk-example-${Date.now()}` };
-  const created = await call<LabOrder>("POST", "/v1/labs/orders", 201, order, createHeaders);
+  const idempotencyKey = `sdk-example-${Date.now()}`;
+  const created = await client.createOrder(order, { idempotencyKey });
+  const again = await client.createOrder(order, { idempotencyKey });
+  check(again.id === created.id, "the same key made a second order");
   console.log(`created order ${created.id}: ${created.status}`);
 
-  const wait: GetOrderQuery = { wait_status: "appointment_scheduled,failed", wait_ms: 20000 };
-  const current = await call<LabOrder>("GET", `/v1/labs/orders/${created.id}${query(wait)}`, 200);
+  const current = await client.getOrder(created.id, {
+    wait_status: "appointment_scheduled,failed",
+    wait_ms: 20000,
+  });
   const appointment = current.appointment;
   console.log(
     `order ${current.id}: ${current.status}` +
       (appointment ? `, appointment ${appointment.status} at ${appointment.start_at}` : ""),
   );
+  check(current.status === "appointment_scheduled", `the order ended ${current.status}`);
 
-  const listed: ListOrdersQuery = { limit: 5 };
-  const page = await call<LabOrderList>("GET", `/v1/labs/orders${query(listed)}`, 200);
-  if (!page.data.some((listedOrder) => listedOrder.id === created.id)) {
-    throw new Error("the new order is not in the list");
+  const page = await client.listOrders({ limit: 5 });
+  check(page.data.some((listed) => listed.id === created.id), "the new order is not in the list");
+
+  // A typed error: an order that does not exist.
+  try {
+    await client.getOrder("no-such-order");
+    throw new Error("a missing order was found");
+  } catch (error) {
+    const notFound = error instanceof LabOrdersError && error.code === "not_found";
+    check(notFound, `not a not_found: ${error}`);
   }
-  if (current.status !== "appointment_scheduled") {
-    throw new Error(`the order ended ${current.status}, not appointment_scheduled`);
+
+  // The order's events, as delivered, each verified with the endpoint's secret.
+  const events = (all: Delivery[]): VerifiedEvent[] =>
+    all.map((delivery) => verifyWebhook(delivery.body, delivery.headers, endpoint.secret));
+  await receiver.waitFor(
+    (all) => events(all).some((event) => event.type === "appointment.confirmed"),
+    20000,
+  );
+  const types = events(receiver.deliveries).map((event) => event.type);
+  check(types[0] === "webhook.test", `the first delivery was ${types[0]}`);
+  check(types.includes("lab_order.created"), `no lab_order.created among ${types.join(", ")}`);
+  console.log(`${types.length} deliveries verified: ${types.join(", ")}`);
+
+  // A byte changed, or another secret: refused.
+  const first = receiver.deliveries[0];
+  const tampered = Buffer.from(first.body);
+  tampered[tampered.length - 2] ^= 1;
+  for (const [body, secret] of [
+    [tampered, endpoint.secret],
+    [first.body, "whsec_" + Buffer.alloc(32, 7).toString("base64")],
+  ] as const) {
+    try {
+      verifyWebhook(body, first.headers, secret);
+      throw new Error("a forged delivery verified");
+    } catch (error) {
+      check(error instanceof WebhookVerificationError, `not a verification error: ${error}`);
+    }
   }
+
+  await client.deleteWebhookEndpoint(endpoint.id);
+  receiver.server.close();
   console.log("ok");
 }
 

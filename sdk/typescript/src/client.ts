@@ -1,0 +1,280 @@
+// A client for the lab-orders API: one method per operation, typed by the generated ../v1.d.ts.
+// Every call carries the bearer token; every POST an Idempotency-Key (yours, or one made here and
+// reused by this call's retries). Answers the service asks to have retried (409 while the same
+// key's first request runs or a worker holds the order, 429, 502, 503) are retried after the
+// Retry-After it gives, as are calls that got no answer, where a retry is safe: a GET, a DELETE,
+// or a POST under its key. Every other error answer is thrown as a LabOrdersError.
+
+import { randomUUID } from "node:crypto";
+
+import { LabOrdersConnectionError, LabOrdersError } from "./errors";
+import type {
+  AppointmentAvailability,
+  ApiErrorBody,
+  GetOrderQuery,
+  LabOrder,
+  LabOrderList,
+  LabOrderRequest,
+  ListDeliveriesQuery,
+  ListOrdersQuery,
+  WebhookDelivery,
+  WebhookDeliveryList,
+  WebhookEndpointList,
+  WebhookEndpointRequest,
+  WebhookEndpointWithSecret,
+  WebhookTestResult,
+} from "./types";
+
+export interface LabOrdersClientOptions {
+  /** The service's origin, e.g. "https://lab-orders.example.com". */
+  baseUrl: string;
+  /** A bearer token (JWT), or a function that returns a fresh one for each call. */
+  token: string | (() => string | Promise<string>);
+  /** Retries after the first attempt (default 3). 0 turns retrying off. */
+  maxRetries?: number;
+  /** Per attempt, in milliseconds (default 30 000; a long poll's wait is added). */
+  timeoutMs?: number;
+  /** The longest wait between two attempts, whatever Retry-After says (default 30 000 ms). */
+  maxRetryDelayMs?: number;
+  /** A fetch of your own (a proxy agent, a test double). Default: the global fetch. */
+  fetch?: typeof fetch;
+}
+
+/** Options of a POST: the Idempotency-Key to send (default: a new random one per call). */
+export interface PostOptions {
+  idempotencyKey?: string;
+}
+
+type Method = "GET" | "POST" | "DELETE";
+type Query = Record<string, string | number | undefined>;
+
+interface Call {
+  method: Method;
+  path: string;
+  query?: Query;
+  body?: unknown;
+  idempotencyKey?: string;
+  // The service answers a repeat of this POST under the same key with the first answer (today:
+  // order creation), so a retry after no answer or a 502 cannot do it twice.
+  keyReplays?: boolean;
+  extraTimeoutMs?: number;
+}
+
+// Codes whose 409 means "not yet", not "no".
+const RETRIED_CONFLICTS = new Set(["idempotency_request_in_progress", "order_busy"]);
+// 503s answered before the request was looked at.
+const NOT_STARTED = new Set(["server_busy", "shutting_down"]);
+
+export class LabOrdersClient {
+  private readonly baseUrl: string;
+  private readonly token: LabOrdersClientOptions["token"];
+  private readonly maxRetries: number;
+  private readonly timeoutMs: number;
+  private readonly maxRetryDelayMs: number;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: LabOrdersClientOptions) {
+    if (!options.baseUrl) throw new TypeError("baseUrl is required");
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.token = options.token;
+    this.maxRetries = options.maxRetries ?? 3;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  // ---- Orders (scopes labs:orders:write, labs:orders:read) ----
+
+  /** Creates a lab order (201). A retry under the same key answers the first order again. */
+  createOrder(order: LabOrderRequest, options: PostOptions = {}): Promise<LabOrder> {
+    return this.send({
+      method: "POST",
+      path: "/v1/labs/orders",
+      body: order,
+      keyReplays: true,
+      ...this.key(options),
+    });
+  }
+
+  /** The order as it stands; with `wait_status`, waits up to `wait_ms` for one of them. */
+  getOrder(id: string, query: GetOrderQuery = {}): Promise<LabOrder> {
+    return this.send({
+      method: "GET",
+      path: `/v1/labs/orders/${encodeURIComponent(id)}`,
+      query,
+      extraTimeoutMs: query.wait_ms,
+    });
+  }
+
+  /** One page of the brand's orders, newest first. */
+  listOrders(query: ListOrdersQuery = {}): Promise<LabOrderList> {
+    return this.send({ method: "GET", path: "/v1/labs/orders", query });
+  }
+
+  /** Every order of the brand (matching the query), newest first, page after page. */
+  async *listAllOrders(query: Omit<ListOrdersQuery, "cursor"> = {}): AsyncGenerator<LabOrder> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listOrders({ ...query, cursor });
+      yield* page.data;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+  }
+
+  /** Cancels the order at Junction; an order already cancelled answers as it stands. */
+  cancelOrder(id: string, options: PostOptions = {}): Promise<LabOrder> {
+    return this.action(`/v1/labs/orders/${encodeURIComponent(id)}/cancel`, {}, options);
+  }
+
+  /** Bookable home-visit slots for the order's address, each with its booking_key. */
+  getAvailability(id: string): Promise<AppointmentAvailability> {
+    return this.send({
+      method: "GET",
+      path: `/v1/labs/orders/${encodeURIComponent(id)}/appointment/availability`,
+    });
+  }
+
+  /** Books the slot (or reschedules the appointment to it). */
+  bookAppointment(id: string, bookingKey: string, options: PostOptions = {}): Promise<LabOrder> {
+    const path = `/v1/labs/orders/${encodeURIComponent(id)}/appointment`;
+    return this.action(path, { booking_key: bookingKey }, options);
+  }
+
+  // ---- Brand webhooks (scope labs:webhooks:manage) ----
+
+  /** Registers an endpoint; its secret is in this answer only. */
+  createWebhookEndpoint(
+    endpoint: WebhookEndpointRequest,
+    options: PostOptions = {},
+  ): Promise<WebhookEndpointWithSecret> {
+    return this.action("/v1/webhooks/endpoints", endpoint, options);
+  }
+
+  listWebhookEndpoints(): Promise<WebhookEndpointList> {
+    return this.send({ method: "GET", path: "/v1/webhooks/endpoints" });
+  }
+
+  async deleteWebhookEndpoint(id: string): Promise<void> {
+    await this.send({ method: "DELETE", path: `/v1/webhooks/endpoints/${encodeURIComponent(id)}` });
+  }
+
+  /** A new secret (in this answer only); the old one goes on signing beside it for 24 hours. */
+  rotateWebhookEndpointSecret(
+    id: string,
+    options: PostOptions = {},
+  ): Promise<WebhookEndpointWithSecret> {
+    const path = `/v1/webhooks/endpoints/${encodeURIComponent(id)}/rotate-secret`;
+    return this.action(path, {}, options);
+  }
+
+  /** Sends one signed webhook.test event to the endpoint now, and says what the receiver did. */
+  sendWebhookTestEvent(id: string, options: PostOptions = {}): Promise<WebhookTestResult> {
+    return this.action(`/v1/webhooks/endpoints/${encodeURIComponent(id)}/test`, {}, options);
+  }
+
+  /** The endpoint's delivery log, newest first. */
+  listWebhookDeliveries(id: string, query: ListDeliveriesQuery = {}): Promise<WebhookDeliveryList> {
+    return this.send({
+      method: "GET",
+      path: `/v1/webhooks/endpoints/${encodeURIComponent(id)}/deliveries`,
+      query,
+    });
+  }
+
+  /** Sends a delivery again now, with a fresh retry schedule. */
+  resendWebhookDelivery(id: string, options: PostOptions = {}): Promise<WebhookDelivery> {
+    return this.action(`/v1/webhooks/deliveries/${encodeURIComponent(id)}/resend`, {}, options);
+  }
+
+  // ---- The one way a call is made ----
+
+  private key(options: PostOptions): { idempotencyKey: string } {
+    return { idempotencyKey: options.idempotencyKey ?? randomUUID() };
+  }
+
+  // A POST that acts on something that exists (an order, an endpoint, a delivery).
+  private action<T>(path: string, body: unknown, options: PostOptions): Promise<T> {
+    return this.send({ method: "POST", path, body, ...this.key(options) });
+  }
+
+  private async send<T>(call: Call): Promise<T> {
+    const url = new URL(this.baseUrl + call.path);
+    for (const [name, value] of Object.entries(call.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(name, String(value));
+    }
+    // Without an answer a retry is safe only where repeating the request cannot do twice.
+    const safeToRepeat = call.method !== "POST" || call.keyReplays === true;
+    for (let attempt = 0; ; ++attempt) {
+      let response: Response;
+      try {
+        response = await this.attempt(url, call);
+      } catch (cause) {
+        if (safeToRepeat && attempt < this.maxRetries) {
+          await this.pause(attempt, undefined);
+          continue;
+        }
+        throw new LabOrdersConnectionError(`${call.method} ${call.path}: no answer`, { cause });
+      }
+      if (response.ok) {
+        if (response.status === 204) return undefined as T;
+        return (await response.json()) as T;
+      }
+      const error = await this.errorOf(response);
+      if (this.retried(error, safeToRepeat) && attempt < this.maxRetries) {
+        await this.pause(attempt, error.retryAfterSeconds);
+        continue;
+      }
+      throw error;
+    }
+  }
+
+  private async attempt(url: URL, call: Call): Promise<Response> {
+    const token = typeof this.token === "function" ? await this.token() : this.token;
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${token}`,
+      Accept: "application/json",
+    };
+    if (call.body !== undefined) headers["Content-Type"] = "application/json";
+    if (call.idempotencyKey !== undefined) headers["Idempotency-Key"] = call.idempotencyKey;
+    return this.fetchImpl(url, {
+      method: call.method,
+      headers,
+      body: call.body === undefined ? undefined : JSON.stringify(call.body),
+      signal: AbortSignal.timeout(this.timeoutMs + (call.extraTimeoutMs ?? 0)),
+    });
+  }
+
+  private async errorOf(response: Response): Promise<LabOrdersError> {
+    const retryAfter = Number(response.headers.get("retry-after") ?? "");
+    const seconds = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined;
+    let body: ApiErrorBody;
+    try {
+      body = (await response.json()) as ApiErrorBody;
+    } catch {
+      // Not the service's envelope (a proxy in the way, say): keep what can be known.
+      body = {
+        error: "internal_error",
+        message: `an answer ${response.status} without the service's error body`,
+        request_id: response.headers.get("x-request-id") ?? "",
+      };
+    }
+    return new LabOrdersError(response.status, body, seconds);
+  }
+
+  private retried(error: LabOrdersError, safeToRepeat: boolean): boolean {
+    // Refused before anything was done: the same key still running, a busy order, a rate limit,
+    // a full server, a server stopping.
+    if (error.status === 409) return RETRIED_CONFLICTS.has(error.code);
+    if (error.status === 429 || NOT_STARTED.has(error.code)) return true;
+    // A 502 may have reached Junction, a 503 store_unavailable may have stopped half-way: only a
+    // request that cannot do twice goes again.
+    return (error.status === 502 || error.status === 503) && safeToRepeat;
+  }
+
+  // Retry-After when the service gave one, else exponential backoff with full jitter.
+  private pause(attempt: number, retryAfterSeconds: number | undefined): Promise<void> {
+    const backoff = Math.random() * Math.min(8_000, 500 * 2 ** attempt);
+    const wait = retryAfterSeconds !== undefined ? retryAfterSeconds * 1000 : backoff;
+    return new Promise((resolve) => setTimeout(resolve, Math.min(wait, this.maxRetryDelayMs)));
+  }
+}

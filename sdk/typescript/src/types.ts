@@ -1,0 +1,36 @@
+// Names for the API's shapes, all taken from the generated ../v1.d.ts (scripts/check-openapi.sh
+// keeps that file in step with schemas/openapi.json): nothing here is written by hand twice.
+
+import type { components, operations } from "../v1";
+
+type Schemas = components["schemas"];
+
+export type LabOrderRequest = Schemas["LabOrderRequest"];
+export type LabOrder = Schemas["LabOrder"];
+export type LabOrderList = Schemas["LabOrderList"];
+export type LabOrderStatus = LabOrder["status"];
+export type Appointment = Schemas["Appointment"];
+export type AppointmentAvailability = Schemas["AppointmentAvailability"];
+export type AppointmentSlot = Schemas["AppointmentSlot"];
+export type WebhookEndpointRequest = Schemas["WebhookEndpointRequest"];
+export type WebhookEndpoint = Schemas["WebhookEndpoint"];
+export type WebhookEndpointWithSecret = Schemas["WebhookEndpointWithSecret"];
+export type WebhookEndpointList = Schemas["WebhookEndpointList"];
+export type WebhookDelivery = Schemas["WebhookDelivery"];
+export type WebhookDeliveryList = Schemas["WebhookDeliveryList"];
+export type WebhookTestResult = Schemas["WebhookTestResult"];
+/** A brand event as delivered to a webhook endpoint. */
+export type WebhookEvent = Schemas["WebhookEvent"];
+export type ApiErrorBody = Schemas["Error"];
+/** Every code an error answer can carry: branch on these, not on messages. */
+export type ErrorCode = ApiErrorBody["error"];
+export type FieldViolation = Schemas["FieldViolation"];
+
+/** The query of GET /v1/labs/orders. */
+export type ListOrdersQuery = NonNullable<operations["listLabOrders"]["parameters"]["query"]>;
+/** The query of GET /v1/labs/orders/{id}: a long poll for one of the statuses. */
+export type GetOrderQuery = NonNullable<operations["getLabOrder"]["parameters"]["query"]>;
+/** The query of GET /v1/webhooks/endpoints/{id}/deliveries. */
+export type ListDeliveriesQuery = NonNullable<
+  operations["listWebhookDeliveries"]["parameters"]["query"]
+>;

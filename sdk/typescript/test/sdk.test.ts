@@ -1,0 +1,198 @@
+// The SDK on its own, with no service: webhook verification against the published Standard
+// Webhooks vectors, and the client's retry policy against a scripted fetch (which answers are
+// retried, after what, under which key, and which are thrown at once). scripts/sdk-test.sh runs
+// it; the example (scripts/sdk-example.sh) runs the SDK against a real service.
+
+import { strict as assert } from "node:assert";
+import { test } from "node:test";
+
+import {
+  LabOrdersClient,
+  LabOrdersConnectionError,
+  LabOrdersError,
+  verifyWebhook,
+  verifyWebhookSignature,
+  WebhookVerificationError,
+} from "../src/index";
+
+// Vector A (Standard Webhooks / Svix canonical) and B (the Rust reference library).
+const A = {
+  secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+  id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+  timestamp: "1614265330",
+  body: '{"test": 2432232314}',
+  signature: "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+};
+const B = {
+  secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+  id: "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk",
+  timestamp: "1649367553",
+  body: '{"email":"test@example.com","username":"test_user"}',
+  signature: "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=",
+};
+type Vector = typeof A;
+const at = (vector: Vector, seconds = 0) => ({
+  now: new Date((Number(vector.timestamp) + seconds) * 1000),
+});
+const headersOf = (vector: Vector, signature = vector.signature) => ({
+  "webhook-id": vector.id,
+  "webhook-timestamp": vector.timestamp,
+  "webhook-signature": signature,
+});
+const refused = (check: () => unknown) => assert.throws(check, WebhookVerificationError);
+
+test("the published vectors verify, from a string, bytes or fetch Headers", () => {
+  verifyWebhookSignature(A.body, headersOf(A), A.secret, at(A));
+  verifyWebhookSignature(Buffer.from(A.body), headersOf(A), A.secret, at(A));
+  verifyWebhookSignature(B.body, new Headers(headersOf(B)), B.secret, at(B));
+  // Among wrong and unknown-version signatures, the right one is found.
+  const several = `v2,abc v1,R3PTzyfHASBKHH98a7yexTwaJ4yNIcGhFQc1yuN+BPU= ${B.signature}`;
+  verifyWebhookSignature(B.body, headersOf(B, several), B.secret, at(B));
+  // After a rotation: the old secret and the new one both work.
+  verifyWebhookSignature(A.body, headersOf(A), [B.secret, A.secret], at(A));
+});
+
+test("a changed byte, signature, id or secret, or a stale timestamp, is refused", () => {
+  refused(() => verifyWebhookSignature(A.body.replace("2", "3"), headersOf(A), A.secret, at(A)));
+  const lastCharChanged = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=";
+  refused(() => verifyWebhookSignature(A.body, headersOf(A, lastCharChanged), A.secret, at(A)));
+  refused(() =>
+    verifyWebhookSignature(A.body, { ...headersOf(A), "webhook-id": B.id }, A.secret, at(A)),
+  );
+  refused(() => verifyWebhookSignature(A.body, headersOf(A), B.secret, at(A)));
+  refused(() => verifyWebhookSignature(A.body, headersOf(A), A.secret, at(A, 301)));
+  refused(() => verifyWebhookSignature(A.body, headersOf(A), A.secret, at(A, -301)));
+  verifyWebhookSignature(A.body, headersOf(A), A.secret, { ...at(A, 301), toleranceSeconds: 600 });
+  refused(() => verifyWebhookSignature(A.body, { "webhook-id": A.id }, A.secret, at(A)));
+  const notASecret = () => verifyWebhookSignature(A.body, headersOf(A), "not-a-secret", at(A));
+  assert.throws(notASecret, TypeError);
+});
+
+test("verifyWebhook returns the event, and refuses a signed body that is not one", () => {
+  refused(() => verifyWebhook(A.body, headersOf(A), A.secret, at(A)));  // no "type"
+});
+
+// A fetch that answers from a script, one answer per call, and records what it was asked.
+function scriptedFetch(answers: Array<Response | Error>) {
+  const calls: Array<{ url: string; method: string; headers: Record<string, string> }> = [];
+  const fetchImpl = (async (url: URL, init: RequestInit) => {
+    calls.push({
+      url: String(url),
+      method: String(init.method),
+      headers: init.headers as Record<string, string>,
+    });
+    const next = answers.shift();
+    if (next === undefined) throw new Error("the script ran out");
+    if (next instanceof Error) throw next;
+    return next;
+  }) as unknown as typeof fetch;
+  return { fetchImpl, calls };
+}
+
+function answer(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json", ...headers },
+  });
+}
+const error = (code: string) => ({ error: code, message: code, request_id: "req-1" });
+const order = { id: "order-1", status: "ordered" };
+
+function clientWith(answers: Array<Response | Error>, maxRetries = 3) {
+  const script = scriptedFetch(answers);
+  const client = new LabOrdersClient({
+    baseUrl: "http://lab-orders.test/",
+    token: () => "a-token",
+    fetch: script.fetchImpl,
+    maxRetries,
+    maxRetryDelayMs: 0,
+  });
+  return { client, calls: script.calls };
+}
+
+const body = {} as Parameters<LabOrdersClient["createOrder"]>[0];
+
+test("an order creation is retried under one key through 409, 429, 502 and no answer", async () => {
+  const { client, calls } = clientWith([
+    answer(409, error("idempotency_request_in_progress"), { "Retry-After": "1" }),
+    answer(502, error("junction_timeout")),
+    new TypeError("fetch failed"),
+    answer(201, order),
+  ]);
+  assert.deepEqual(await client.createOrder(body), order);
+  assert.equal(calls.length, 4);
+  const keys = new Set(calls.map((call) => call.headers["Idempotency-Key"]));
+  assert.equal(keys.size, 1);
+  assert.ok([...keys][0]);
+  assert.equal(calls[0].headers.Authorization, "Bearer a-token");
+  assert.equal(calls[0].url, "http://lab-orders.test/v1/labs/orders");
+  const mine = clientWith([answer(429, error("server_busy")), answer(201, order)]);
+  await mine.client.createOrder(body, { idempotencyKey: "mine" });
+  assert.deepEqual(mine.calls.map((call) => call.headers["Idempotency-Key"]), ["mine", "mine"]);
+});
+
+test("an action is not repeated after a 502 or no answer, but is after a refusal", async () => {
+  const upstream = clientWith([answer(502, error("junction_upstream_error")), answer(200, order)]);
+  await assert.rejects(upstream.client.cancelOrder("order-1"), (thrown: unknown) => {
+    assert.ok(thrown instanceof LabOrdersError);
+    assert.equal(thrown.code, "junction_upstream_error");
+    assert.equal(thrown.status, 502);
+    return true;
+  });
+  assert.equal(upstream.calls.length, 1);
+
+  const cut = clientWith([new TypeError("socket hang up"), answer(200, order)]);
+  await assert.rejects(cut.client.bookAppointment("order-1", "slot"), LabOrdersConnectionError);
+  assert.equal(cut.calls.length, 1);
+
+  const busy = clientWith([answer(409, error("order_busy")), answer(503, error("shutting_down")),
+    answer(200, order)]);
+  assert.deepEqual(await busy.client.cancelOrder("order-1"), order);
+  assert.equal(busy.calls.length, 3);
+});
+
+test("a refusal is thrown at once, with its code, details and request id", async () => {
+  const details = [{ path: "/patient/email", message: "is not an email address" }];
+  const { client, calls } = clientWith([
+    answer(400, { ...error("validation_error"), details }),
+  ]);
+  await assert.rejects(client.createOrder(body), (thrown: unknown) => {
+    assert.ok(thrown instanceof LabOrdersError);
+    assert.equal(thrown.code, "validation_error");
+    assert.deepEqual(thrown.details, details);
+    assert.equal(thrown.requestId, "req-1");
+    return true;
+  });
+  assert.equal(calls.length, 1);
+  const conflict = clientWith([answer(409, error("order_not_cancellable"))]);
+  await assert.rejects(conflict.client.cancelOrder("order-1"), LabOrdersError);
+  assert.equal(conflict.calls.length, 1);
+});
+
+test("retries stop at maxRetries; the last answer is thrown", async () => {
+  const { client, calls } = clientWith(
+    [answer(503, error("store_unavailable")), answer(503, error("store_unavailable")),
+      answer(503, error("store_unavailable"))],
+    2,
+  );
+  await assert.rejects(client.getOrder("order-1"), LabOrdersError);
+  assert.equal(calls.length, 3);
+});
+
+test("queries, paths and pages are built as the API reads them", async () => {
+  const { client, calls } = clientWith([
+    answer(200, { data: [order], has_more: true, next_cursor: "order-1" }),
+    answer(200, { data: [{ ...order, id: "order-0" }], has_more: false, next_cursor: null }),
+    answer(200, order),
+    new Response(null, { status: 204 }),
+  ]);
+  const ids: string[] = [];
+  for await (const each of client.listAllOrders({ status: "ordered", limit: 1 })) ids.push(each.id);
+  assert.deepEqual(ids, ["order-1", "order-0"]);
+  const origin = "http://lab-orders.test";
+  assert.equal(calls[1].url, `${origin}/v1/labs/orders?status=ordered&limit=1&cursor=order-1`);
+  await client.getOrder("a/b", { wait_status: "completed", wait_ms: 10 });
+  assert.equal(calls[2].url, `${origin}/v1/labs/orders/a%2Fb?wait_status=completed&wait_ms=10`);
+  await client.deleteWebhookEndpoint("ep_1");
+  assert.equal(calls[3].method, "DELETE");
+});
