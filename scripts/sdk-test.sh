@@ -8,4 +8,4 @@ trap 'rm -rf "$out"' EXIT
 node "$sdk/node_modules/typescript/bin/tsc" --target ES2022 --module commonjs --lib ES2022,DOM \
   --types node --typeRoots "$sdk/node_modules/@types" --strict --noUnusedLocals \
   --noUnusedParameters --rootDir "$sdk" --outDir "$out" "$sdk/test/sdk.test.ts"
-node --test "$out/test/"
+node --test "$out/test/sdk.test.js"
