@@ -26,7 +26,7 @@ struct Config {
   std::string database = "sqlite:var/lab-orders.db";
   // PostgreSQL only: connections per process, and how long a request waits for a free one
   // before it is answered 503 store_unavailable.
-  int database_pool_size = 16;
+  int database_pool_size = 8;
   std::chrono::milliseconds database_wait{1000};
   auth::JwtSettings jwt;
   std::string panels_path = "config/panels.json";

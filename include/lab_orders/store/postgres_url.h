@@ -1,7 +1,7 @@
 #pragma once
 
 // LAB_ORDERS_DATABASE=postgresql://user:password@host:port/db?param=value as the key=value
-// connection string that Poco's PostgreSQL connector (libpq) takes, and as text safe to log.
+// connection string libpq takes (PQconnectdb), and as text safe to log.
 
 #include <string>
 #include <string_view>

@@ -13,6 +13,7 @@
 
 #include "lab_orders/common/error.h"
 #include "lab_orders/model/order_events.h"
+#include "lab_orders/model/order_status.h"
 #include "lab_orders/webhooks/transport.h"
 
 namespace lab_orders::http {
@@ -135,6 +136,18 @@ TEST(OpenApiDocumentTest, WebhookEventTypesAreExactlyTheOnesTheServiceSends) {
   EXPECT_EQ(
       OpenApiComponentSchema("WebhookEndpointRequest")["properties"]["event_types"]["maxItems"],
       sent.size());
+}
+
+TEST(OpenApiDocumentTest, OrderStatusesAreExactlyTheModelsInTheOrderOfAnOrdersLife) {
+  const std::vector<std::string> statuses(model::kOrderStatuses.begin(),
+                                          model::kOrderStatuses.end());
+  EXPECT_EQ(OpenApiComponentSchema("LabOrder")["properties"]["status"]["enum"], json(statuses));
+  // The list's ?status= filter takes exactly these.
+  for (const json& parameter : OpenApiDocument()["paths"]["/v1/labs/orders"]["get"]["parameters"]) {
+    if (parameter["name"] == "status") {
+      EXPECT_EQ(parameter["schema"]["enum"], json(statuses));
+    }
+  }
 }
 
 TEST(OpenApiDocumentTest, DeliveryAttemptErrorsAreExactlyTheTransportsOwn) {
