@@ -18,8 +18,9 @@ if [ "${1:-}" != "--build-only" ]; then
   # The OpenAPI lint, the SDK's generation check and its example (scripts/check-openapi.sh) run
   # on Node: Debian's own unless a node is already installed.
   command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
-  # The browser tests (tests/browser/) drive Debian's own Chromium: no browser download.
-  packages+=(chromium)
+  # The browser tests (tests/browser/) drive Debian's own Chromium (no browser download), with a
+  # font for their screenshots.
+  packages+=(chromium fonts-dejavu-core)
 fi
 
 missing=()
