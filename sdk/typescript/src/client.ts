@@ -1,9 +1,11 @@
 // A client for the lab-orders API: one method per operation, typed by the generated ../v1.d.ts.
 // Every call carries the bearer token; every POST an Idempotency-Key (yours, or one made here and
-// reused by this call's retries). Answers the service asks to have retried (409 while the same
-// key's first request runs or a worker holds the order, 429, 502, 503) are retried after the
-// Retry-After it gives, as are calls that got no answer, where a retry is safe: a GET, a DELETE,
-// or a POST under its key. Every other error answer is thrown as a LabOrdersError.
+// reused by this call's retries). Answers refused before anything was done (409 while the same
+// key's first request runs, 429, 503 server_busy or shutting_down) are retried after the
+// Retry-After the service gives; a 502, a 503 store_unavailable or no answer only where a repeat
+// cannot act twice: a GET, a DELETE, or an order creation under its key. Every other error answer
+// is thrown as a LabOrdersError. (409 order_busy is thrown: the service may have acted at Junction
+// before its own write lost a race; read the order, then decide.)
 
 import { randomUUID } from "node:crypto";
 
@@ -38,6 +40,8 @@ export interface LabOrdersClientOptions {
   maxRetryDelayMs?: number;
   /** A fetch of your own (a proxy agent, a test double). Default: the global fetch. */
   fetch?: typeof fetch;
+  /** How the client waits between attempts (tests pass one that records). Default: a timer. */
+  sleep?: (milliseconds: number) => Promise<void>;
 }
 
 /** Options of a POST: the Idempotency-Key to send (default: a new random one per call). */
@@ -60,8 +64,6 @@ interface Call {
   extraTimeoutMs?: number;
 }
 
-// Codes whose 409 means "not yet", not "no".
-const RETRIED_CONFLICTS = new Set(["idempotency_request_in_progress", "order_busy"]);
 // 503s answered before the request was looked at.
 const NOT_STARTED = new Set(["server_busy", "shutting_down"]);
 
@@ -72,6 +74,7 @@ export class LabOrdersClient {
   private readonly timeoutMs: number;
   private readonly maxRetryDelayMs: number;
   private readonly fetchImpl: typeof fetch;
+  private readonly sleep: (milliseconds: number) => Promise<void>;
 
   constructor(options: LabOrdersClientOptions) {
     if (!options.baseUrl) throw new TypeError("baseUrl is required");
@@ -81,6 +84,7 @@ export class LabOrdersClient {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
     this.fetchImpl = options.fetch ?? fetch;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
   // ---- Orders (scopes labs:orders:write, labs:orders:read) ----
@@ -204,23 +208,31 @@ export class LabOrdersClient {
     }
     // Without an answer a retry is safe only where repeating the request cannot do twice.
     const safeToRepeat = call.method !== "POST" || call.keyReplays === true;
+    // Whether an earlier attempt may have taken effect unseen (no answer, a 502 or 503).
+    let mayHaveActed = false;
     for (let attempt = 0; ; ++attempt) {
+      // A token function that fails is the caller's own error, not a lost answer: not retried.
+      const token = typeof this.token === "function" ? await this.token() : this.token;
       let response: Response;
+      let text: string;
       try {
-        response = await this.attempt(url, call);
+        response = await this.attempt(url, call, token);
+        // The body is part of the answer: one cut off is no answer.
+        text = await response.text();
       } catch (cause) {
         if (safeToRepeat && attempt < this.maxRetries) {
+          mayHaveActed = true;
           await this.pause(attempt, undefined);
           continue;
         }
         throw new LabOrdersConnectionError(`${call.method} ${call.path}: no answer`, { cause });
       }
-      if (response.ok) {
-        if (response.status === 204) return undefined as T;
-        return (await response.json()) as T;
-      }
-      const error = await this.errorOf(response);
+      if (response.ok) return this.bodyOf<T>(call, response, text);
+      const error = this.errorOf(response, text);
+      // A DELETE whose earlier attempt took effect unseen finds the thing gone: it is done.
+      if (call.method === "DELETE" && error.status === 404 && mayHaveActed) return undefined as T;
       if (this.retried(error, safeToRepeat) && attempt < this.maxRetries) {
+        mayHaveActed ||= error.status === 502 || error.code === "store_unavailable";
         await this.pause(attempt, error.retryAfterSeconds);
         continue;
       }
@@ -228,8 +240,7 @@ export class LabOrdersClient {
     }
   }
 
-  private async attempt(url: URL, call: Call): Promise<Response> {
-    const token = typeof this.token === "function" ? await this.token() : this.token;
+  private attempt(url: URL, call: Call, token: string): Promise<Response> {
     const headers: Record<string, string> = {
       Authorization: `Bearer ${token}`,
       Accept: "application/json",
@@ -240,31 +251,51 @@ export class LabOrdersClient {
       method: call.method,
       headers,
       body: call.body === undefined ? undefined : JSON.stringify(call.body),
+      // A redirect would turn a POST into a GET of another thing: the API sends none.
+      redirect: "error",
       signal: AbortSignal.timeout(this.timeoutMs + (call.extraTimeoutMs ?? 0)),
     });
   }
 
-  private async errorOf(response: Response): Promise<LabOrdersError> {
-    const retryAfter = Number(response.headers.get("retry-after") ?? "");
-    const seconds = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined;
-    let body: ApiErrorBody;
+  private bodyOf<T>(call: Call, response: Response, text: string): T {
+    if (response.status === 204) return undefined as T;
     try {
-      body = (await response.json()) as ApiErrorBody;
-    } catch {
-      // Not the service's envelope (a proxy in the way, say): keep what can be known.
-      body = {
-        error: "internal_error",
-        message: `an answer ${response.status} without the service's error body`,
-        request_id: response.headers.get("x-request-id") ?? "",
-      };
+      return JSON.parse(text) as T;
+    } catch (cause) {
+      // Something between us and the service answered: what the request did is unknown.
+      throw new LabOrdersConnectionError(
+        `${call.method} ${call.path}: an answer ${response.status} that is not JSON`,
+        { cause },
+      );
     }
+  }
+
+  private errorOf(response: Response, text: string): LabOrdersError {
+    // Retry-After in seconds; the HTTP-date form (the service never sends it) is left to backoff.
+    const retryAfter = response.headers.get("retry-after")?.trim() ?? "";
+    const seconds = /^\d{1,6}$/.test(retryAfter) ? Number(retryAfter) : undefined;
+    let body: ApiErrorBody | undefined;
+    try {
+      const parsed = JSON.parse(text) as Partial<ApiErrorBody>;
+      if (typeof parsed.error === "string" && typeof parsed.message === "string") {
+        body = parsed as ApiErrorBody;
+      }
+    } catch {
+      // Not JSON: below.
+    }
+    // Not the service's envelope (a proxy in the way, say): keep what can be known.
+    body ??= {
+      error: "internal_error",
+      message: `an answer ${response.status} without the service's error body`,
+      request_id: response.headers.get("x-request-id") ?? "",
+    };
     return new LabOrdersError(response.status, body, seconds);
   }
 
   private retried(error: LabOrdersError, safeToRepeat: boolean): boolean {
-    // Refused before anything was done: the same key still running, a busy order, a rate limit,
-    // a full server, a server stopping.
-    if (error.status === 409) return RETRIED_CONFLICTS.has(error.code);
+    // Refused before anything was done: the same key still running, a rate limit, a full
+    // server, a server stopping.
+    if (error.status === 409) return error.code === "idempotency_request_in_progress";
     if (error.status === 429 || NOT_STARTED.has(error.code)) return true;
     // A 502 may have reached Junction, a 503 store_unavailable may have stopped half-way: only a
     // request that cannot do twice goes again.
@@ -275,6 +306,6 @@ export class LabOrdersClient {
   private pause(attempt: number, retryAfterSeconds: number | undefined): Promise<void> {
     const backoff = Math.random() * Math.min(8_000, 500 * 2 ** attempt);
     const wait = retryAfterSeconds !== undefined ? retryAfterSeconds * 1000 : backoff;
-    return new Promise((resolve) => setTimeout(resolve, Math.min(wait, this.maxRetryDelayMs)));
+    return this.sleep(Math.min(wait, this.maxRetryDelayMs));
   }
 }

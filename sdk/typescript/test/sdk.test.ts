@@ -4,6 +4,7 @@
 // it; the example (scripts/sdk-example.sh) runs the SDK against a real service.
 
 import { strict as assert } from "node:assert";
+import { createHmac } from "node:crypto";
 import { test } from "node:test";
 
 import {
@@ -69,7 +70,16 @@ test("a changed byte, signature, id or secret, or a stale timestamp, is refused"
 });
 
 test("verifyWebhook returns the event, and refuses a signed body that is not one", () => {
-  refused(() => verifyWebhook(A.body, headersOf(A), A.secret, at(A)));  // no "type"
+  refused(() => verifyWebhook(A.body, headersOf(A), A.secret, at(A))); // no "type"
+  const event = {
+    type: "webhook.test",
+    timestamp: "2021-02-26T10:22:10Z",
+    data: { endpoint_id: "ep_1" },
+  };
+  const body = JSON.stringify(event);
+  const key = Buffer.from(A.secret.slice("whsec_".length), "base64");
+  const mac = createHmac("sha256", key).update(`${A.id}.${A.timestamp}.${body}`).digest("base64");
+  assert.deepEqual(verifyWebhook(body, headersOf(A, `v1,${mac}`), A.secret, at(A)), event);
 });
 
 // A fetch that answers from a script, one answer per call, and records what it was asked.
@@ -100,20 +110,23 @@ const order = { id: "order-1", status: "ordered" };
 
 function clientWith(answers: Array<Response | Error>, maxRetries = 3) {
   const script = scriptedFetch(answers);
+  const waits: number[] = [];
   const client = new LabOrdersClient({
     baseUrl: "http://lab-orders.test/",
     token: () => "a-token",
     fetch: script.fetchImpl,
     maxRetries,
-    maxRetryDelayMs: 0,
+    sleep: async (milliseconds) => {
+      waits.push(milliseconds);
+    },
   });
-  return { client, calls: script.calls };
+  return { client, calls: script.calls, waits };
 }
 
 const body = {} as Parameters<LabOrdersClient["createOrder"]>[0];
 
 test("an order creation is retried under one key through 409, 429, 502 and no answer", async () => {
-  const { client, calls } = clientWith([
+  const { client, calls, waits } = clientWith([
     answer(409, error("idempotency_request_in_progress"), { "Retry-After": "1" }),
     answer(502, error("junction_timeout")),
     new TypeError("fetch failed"),
@@ -126,6 +139,10 @@ test("an order creation is retried under one key through 409, 429, 502 and no an
   assert.ok([...keys][0]);
   assert.equal(calls[0].headers.Authorization, "Bearer a-token");
   assert.equal(calls[0].url, "http://lab-orders.test/v1/labs/orders");
+  // Retry-After where the service gave one; else a backoff that grows, never nothing at all.
+  assert.equal(waits[0], 1000);
+  assert.ok(waits[1] > 0 && waits[1] <= 1000, `waited ${waits[1]} ms`);
+  assert.ok(waits[2] > 0 && waits[2] <= 2000, `waited ${waits[2]} ms`);
   const mine = clientWith([answer(429, error("server_busy")), answer(201, order)]);
   await mine.client.createOrder(body, { idempotencyKey: "mine" });
   assert.deepEqual(mine.calls.map((call) => call.headers["Idempotency-Key"]), ["mine", "mine"]);
@@ -145,10 +162,51 @@ test("an action is not repeated after a 502 or no answer, but is after a refusal
   await assert.rejects(cut.client.bookAppointment("order-1", "slot"), LabOrdersConnectionError);
   assert.equal(cut.calls.length, 1);
 
-  const busy = clientWith([answer(409, error("order_busy")), answer(503, error("shutting_down")),
-    answer(200, order)]);
-  assert.deepEqual(await busy.client.cancelOrder("order-1"), order);
-  assert.equal(busy.calls.length, 3);
+  // order_busy may come after Junction acted (the order's own write lost a race): not repeated.
+  const busy = clientWith([answer(409, error("order_busy")), answer(200, order)]);
+  await assert.rejects(busy.client.cancelOrder("order-1"), LabOrdersError);
+  assert.equal(busy.calls.length, 1);
+
+  const stopping = clientWith([answer(503, error("shutting_down")), answer(200, order)]);
+  assert.deepEqual(await stopping.client.cancelOrder("order-1"), order);
+  assert.equal(stopping.calls.length, 2);
+});
+
+test("a DELETE whose first answer was lost and finds the endpoint gone is done", async () => {
+  const lost = clientWith([new TypeError("socket hang up"), answer(404, error("not_found"))]);
+  await lost.client.deleteWebhookEndpoint("ep_1");
+  assert.equal(lost.calls.length, 2);
+  const never = clientWith([answer(404, error("not_found"))]);
+  await assert.rejects(never.client.deleteWebhookEndpoint("ep_1"), LabOrdersError);
+});
+
+test("an answer cut off in its body is no answer; a failing token function is thrown", async () => {
+  const cut = () =>
+    new Response(
+      new ReadableStream({
+        start(controller) {
+          controller.error(new Error("connection reset"));
+        },
+      }),
+      { status: 200 },
+    );
+  const get = clientWith([cut(), answer(200, order)]);
+  assert.deepEqual(await get.client.getOrder("order-1"), order);
+  const cancel = clientWith([cut()]);
+  await assert.rejects(cancel.client.cancelOrder("order-1"), LabOrdersConnectionError);
+  const notJson = clientWith([new Response("<html>proxy</html>", { status: 200 })]);
+  await assert.rejects(notJson.client.getOrder("order-1"), LabOrdersConnectionError);
+
+  const script = scriptedFetch([answer(200, order)]);
+  const client = new LabOrdersClient({
+    baseUrl: "http://lab-orders.test",
+    token: () => {
+      throw new Error("the token service is down");
+    },
+    fetch: script.fetchImpl,
+  });
+  await assert.rejects(client.getOrder("order-1"), /the token service is down/);
+  assert.equal(script.calls.length, 0);
 });
 
 test("a refusal is thrown at once, with its code, details and request id", async () => {
