@@ -8,14 +8,12 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:?usage: browser-test.sh BUILD_DIR TEST_FILE}" && pwd)
 test_file=${2:?usage: browser-test.sh BUILD_DIR TEST_FILE}
 source "$repo/scripts/lib/listening.sh"
+source "$repo/scripts/lib/dev-service.sh"
 
 work=$(mktemp -d)
 trap 'stop_started; rm -rf "$work"' EXIT
 cd "$work"
-export LAB_ORDERS_ENV=development LAB_ORDERS_LISTEN=127.0.0.1:0
-export LAB_ORDERS_DATABASE=sqlite:$work/lab-orders.db LAB_ORDERS_PANELS=$repo/config/panels.json
-export LAB_ORDERS_PHI_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=
-export LAB_ORDERS_SHUTDOWN_GRACE_MS=0
+export_dev_service_env "$work" "$repo"
 start_listening "$work/lab-orders.log" "$build/lab-orders" serve
 
 if ! node "$repo/tests/browser/$test_file" "$listening_url" "$build/browser-artifacts"; then

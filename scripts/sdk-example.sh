@@ -11,6 +11,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:?usage: sdk-example.sh BUILD_DIR}" && pwd)
 sdk=$repo/sdk/typescript
 source "$repo/scripts/lib/listening.sh"
+source "$repo/scripts/lib/dev-service.sh"
 
 work=$(mktemp -d)
 trap 'stop_started; rm -rf "$work"' EXIT
@@ -26,9 +27,7 @@ echo '{"name": "sdk-example", "private": true}' >"$app/package.json"
 npm install --prefix "$app" "$tarball" --offline --ignore-scripts --no-audit --no-fund \
   --loglevel=error >/dev/null
 # Compiled as the customer's own code: strict, resolving the SDK from node_modules by name.
-node "$sdk/node_modules/typescript/bin/tsc" --target ES2022 --module commonjs --lib ES2022,DOM \
-  --types node --typeRoots "$sdk/node_modules/@types" --strict --noUnusedLocals \
-  --noUnusedParameters --outDir "$app" "$app/create-order.ts"
+tsc_strict "$sdk" --outDir "$app" "$app/create-order.ts"
 
 cd "$work"
 start_listening "$work/junction-sim.log" "$build/junction-sim" --listen 127.0.0.1:0
@@ -36,13 +35,10 @@ sim_url=$listening_url
 
 # Development mode (a loopback webhook endpoint is allowed), with the simulator's key; short polls
 # so the appointment is booked at once, and deliveries looked for often.
-export LAB_ORDERS_ENV=development LAB_ORDERS_LISTEN=127.0.0.1:0
-export LAB_ORDERS_DATABASE=sqlite:$work/lab-orders.db LAB_ORDERS_PANELS=$repo/config/panels.json
-export LAB_ORDERS_PHI_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=
+export_dev_service_env "$work" "$repo"
 export LAB_ORDERS_JWT_SECRET=sdk-example-secret-of-at-least-32-characters
 export JUNCTION_BASE_URL=$sim_url LAB_ORDERS_REQUISITION_POLL_MS=20 LAB_ORDERS_CONFIRMATION_POLL_MS=20
 export LAB_ORDERS_WEBHOOK_INTERVAL_MS=50
-export LAB_ORDERS_SHUTDOWN_GRACE_MS=0  # nothing to drain when the program is done
 start_listening "$work/lab-orders.log" "$build/lab-orders" serve
 service_url=$listening_url
 

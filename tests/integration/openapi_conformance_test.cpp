@@ -32,15 +32,13 @@ constexpr const char* kReadScope = "labs:orders:read";
 constexpr const char* kWriteScope = "labs:orders:write";
 constexpr const char* kWebhooksScope = "labs:webhooks:manage";
 
-std::string CommittedDocumentText() {
-  std::ifstream file(std::string(PROJECT_SOURCE_DIR) + "/schemas/openapi.json");
+// A file of the repository as committed, e.g. "schemas/openapi.json".
+std::string CommittedFile(const std::string& path) {
+  std::ifstream file(std::string(PROJECT_SOURCE_DIR) + "/" + path);
   return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
 }
 
-std::string CommittedReferencePage() {
-  std::ifstream file(std::string(PROJECT_SOURCE_DIR) + "/docs/reference.html");
-  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-}
+std::string CommittedDocumentText() { return CommittedFile("schemas/openapi.json"); }
 
 std::string Operation(const std::string& method, const std::string& path_template) {
   return method + " " + path_template;
@@ -219,7 +217,7 @@ TEST_F(OpenApiConformanceTest, ServesTheCommittedDocument) {
 TEST_F(OpenApiConformanceTest, ServesTheCommittedReferencePageAllowingNoOtherOrigin) {
   HttpReply reply = Call("GET", "/docs", "/docs");
   ASSERT_EQ(reply.status, 200);
-  EXPECT_EQ(reply.body, CommittedReferencePage());
+  EXPECT_EQ(reply.body, CommittedFile("docs/reference.html"));
   EXPECT_EQ(reply.headers.at("Content-Type"), "text/html; charset=utf-8");
   const std::string policy = reply.headers.at("Content-Security-Policy");
   EXPECT_EQ(policy.rfind("default-src 'none';", 0), 0u) << policy;
