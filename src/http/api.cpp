@@ -392,14 +392,16 @@ ApiResponse Api::Route(const ApiRequest& request, ApiResponse& context) const {
     context.route = "/openapi.json";
     only("GET");
     ApiResponse response;
-    response.body = OpenApiDocumentText();
+    static const std::string_view document = OpenApiDocumentText();  // measured once
+    response.static_body = document;
     return response;
   }
   if (path == "/docs") {
     context.route = "/docs";
     only("GET");
     ApiResponse response;
-    response.body = ReferencePageText();
+    static const std::string_view page = ReferencePageText();  // measured once
+    response.static_body = page;
     response.headers.emplace_back("Content-Type", "text/html; charset=utf-8");
     response.headers.emplace_back("Content-Security-Policy", kReferencePagePolicy);
     response.headers.emplace_back("X-Content-Type-Options", "nosniff");

@@ -7,8 +7,10 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <stdexcept>
 #include <system_error>
@@ -71,7 +73,8 @@ struct ConnectionLoop::Connection {
   bool continue_sent = false;
   ReadRequest request;  // the request being served
   std::string output;
-  std::size_t sent = 0;
+  std::string_view output_tail;  // a compiled-in body sent after output, from where it lies
+  std::size_t sent = 0;          // across output, then output_tail
   bool close_after_send = false;
   std::size_t lingered = 0;
 };
@@ -437,7 +440,14 @@ ConnectionLoop::Next ConnectionLoop::Respond(Connection& connection, const ApiRe
   options.keep_alive = keep_alive;
   options.http_1_0 = connection.request.minor_version == 0;
   options.head_request = connection.request.method == "HEAD";
-  connection.output = WireResponse(response, options);
+  if (response.static_body.empty()) {
+    connection.output = WireResponse(response, options);
+    connection.output_tail = {};
+  } else {
+    connection.output = WireHead(response, options);
+    connection.output_tail =
+        WireCarriesBody(response, options) ? response.static_body : std::string_view();
+  }
   connection.sent = 0;
   connection.close_after_send = !keep_alive;
   connection.phase = Connection::Phase::kWriting;
@@ -446,9 +456,27 @@ ConnectionLoop::Next ConnectionLoop::Respond(Connection& connection, const ApiRe
 }
 
 ConnectionLoop::Next ConnectionLoop::SendRest(Connection& connection) {
-  while (connection.sent < connection.output.size()) {
-    const ssize_t wrote = send(connection.fd, connection.output.data() + connection.sent,
-                               connection.output.size() - connection.sent, MSG_NOSIGNAL);
+  const std::size_t total = connection.output.size() + connection.output_tail.size();
+  while (connection.sent < total) {
+    // The head and the body's rest in one call, neither copied.
+    std::array<iovec, 2> parts{};
+    std::size_t count = 0;
+    if (connection.sent < connection.output.size()) {
+      parts[count++] = {connection.output.data() + connection.sent,
+                        connection.output.size() - connection.sent};
+    }
+    if (!connection.output_tail.empty()) {
+      const std::size_t into_tail = connection.sent > connection.output.size()
+                                        ? connection.sent - connection.output.size()
+                                        : 0;
+      // sendmsg does not write through iov_base; the cast only satisfies its type.
+      parts[count++] = {const_cast<char*>(connection.output_tail.data()) + into_tail,
+                        connection.output_tail.size() - into_tail};
+    }
+    msghdr message{};
+    message.msg_iov = parts.data();
+    message.msg_iovlen = count;
+    const ssize_t wrote = sendmsg(connection.fd, &message, MSG_NOSIGNAL);
     if (wrote > 0) {
       connection.sent += std::size_t(wrote);
       continue;
@@ -463,6 +491,7 @@ ConnectionLoop::Next ConnectionLoop::SendRest(Connection& connection) {
   }
   connection.output.clear();
   connection.output.shrink_to_fit();
+  connection.output_tail = {};
   return AfterResponse(connection);
 }
 

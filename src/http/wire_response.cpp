@@ -33,13 +33,21 @@ const std::string& HttpDate() {
   return date;
 }
 
+bool NoContent(const ApiResponse& response) {
+  return response.status == 204 || response.status == 304;
+}
+
 }  // namespace
 
-std::string WireResponse(const ApiResponse& response, const WireOptions& options) {
+bool WireCarriesBody(const ApiResponse& response, const WireOptions& options) {
+  return !NoContent(response) && !options.head_request;
+}
+
+std::string WireHead(const ApiResponse& response, const WireOptions& options) {
   const auto status = Poco::Net::HTTPResponse::HTTPStatus(response.status);
-  const bool no_content = response.status == 204 || response.status == 304;
+  const bool no_content = NoContent(response);
   std::string wire;
-  wire.reserve(256 + response.body.size());
+  wire.reserve(256);
   wire.append("HTTP/1.1 ")
       .append(std::to_string(response.status))
       .append(" ")
@@ -56,7 +64,7 @@ std::string WireResponse(const ApiResponse& response, const WireOptions& options
   // A 204 has no body, and so neither its type nor its length (RFC 9110 §8.6).
   if (!no_content) {
     if (!typed) wire.append("Content-Type: application/json; charset=utf-8\r\n");
-    wire.append("Content-Length: ").append(std::to_string(response.body.size())).append("\r\n");
+    wire.append("Content-Length: ").append(std::to_string(response.Body().size())).append("\r\n");
   }
   if (!options.keep_alive) {
     wire.append("Connection: close\r\n");
@@ -64,7 +72,12 @@ std::string WireResponse(const ApiResponse& response, const WireOptions& options
     wire.append("Connection: keep-alive\r\n");
   }
   wire.append("\r\n");
-  if (!no_content && !options.head_request) wire.append(response.body);
+  return wire;
+}
+
+std::string WireResponse(const ApiResponse& response, const WireOptions& options) {
+  std::string wire = WireHead(response, options);
+  if (WireCarriesBody(response, options)) wire.append(response.Body());
   return wire;
 }
 

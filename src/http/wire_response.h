@@ -15,6 +15,13 @@ struct WireOptions {
   bool head_request = false;  // HEAD: the length of the body that GET would have, but no body
 };
 
+// Everything up to and including the empty line; Content-Length is the body's.
+std::string WireHead(const ApiResponse& response, const WireOptions& options);
+
+// Whether the body follows the head on the wire (not for 204, 304 or HEAD).
+bool WireCarriesBody(const ApiResponse& response, const WireOptions& options);
+
+// The head and the body in one string: for answers small enough that a copy costs nothing.
 std::string WireResponse(const ApiResponse& response, const WireOptions& options);
 
 // "HTTP/1.1 100 Continue" and its empty line.

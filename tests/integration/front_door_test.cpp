@@ -5,10 +5,13 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -17,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "support/committed_file.h"
 #include "support/order_bodies.h"
 #include "support/raw_http.h"
 #include "support/service_process.h"
@@ -309,6 +313,79 @@ TEST_F(FrontDoorTest, SlowSilentAndIdleClientsDoNotKeepOrdersFromBeingAnswered) 
   // The idle connections are still served.
   idle.front()->Send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
   EXPECT_EQ(idle.front()->ReadOne().status, 200);
+}
+
+// The service's anonymous memory (heap), in KiB, from /proc: file-backed pages such as the binary's
+// compiled-in documents are not in it.
+long AnonymousKib(long pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("RssAnon:", 0) == 0) return std::stol(line.substr(8));
+  }
+  return -1;
+}
+
+// A reader of GET /docs that has the head and stops reading: the rest of the 1.4 MB page waits
+// on the service's side.
+std::unique_ptr<Poco::Net::StreamSocket> StalledReader(std::uint16_t port) {
+  auto socket = std::make_unique<Poco::Net::StreamSocket>(Poco::Net::SocketAddress::IPv4);
+  // Before connect, as a reader on a real network: a small window, and segments of Ethernet's
+  // size rather than loopback's 64 KiB, which would let the service's kernel take the whole page
+  // into its send buffer (autotuned to a few windows of segments) and hide what the service holds.
+  socket->setReceiveBufferSize(4096);
+  socket->setOption(IPPROTO_TCP, TCP_MAXSEG, 1400);
+  socket->connect(Poco::Net::SocketAddress("127.0.0.1", port));
+  socket->setReceiveTimeout(Poco::Timespan(30, 0));  // a failure bound, not pacing
+  const std::string request = "GET /docs HTTP/1.1\r\nHost: t\r\n\r\n";
+  socket->sendBytes(request.data(), int(request.size()));
+  std::string head;
+  char byte = 0;
+  while (head.size() < 4 || head.compare(head.size() - 4, 4, "\r\n\r\n") != 0) {
+    if (socket->receiveBytes(&byte, 1) != 1) throw std::runtime_error("closed before the head");
+    head.push_back(byte);
+  }
+  return socket;
+}
+
+// 300 clients ask for the reference page and stop reading after its head. The head proves the
+// answer was made; each waits with the page unsent. They hold no copy of it: the service's heap
+// grows by far less than one page per reader, and a stalled reader, read on, gets the page whole.
+TEST_F(FrontDoorTest, ReadersWhoStallOnTheReferencePageHoldNoCopyOfIt) {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+  // Long enough that no reader is closed (and its memory freed) while the heap is measured.
+  StartService({{"LAB_ORDERS_HTTP_SEND_TIMEOUT_S", "300"}});
+  const std::string page = CommittedFile("docs/reference.html");
+  ASSERT_GT(page.size(), 1'000'000u);
+  for (int warm = 0; warm < 3; ++warm) {
+    EXPECT_EQ(SendRaw("GET /docs HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").body, page);
+  }
+  const long before = AnonymousKib(service_->pid());
+  if (before < 0) GTEST_SKIP() << "no RssAnon in /proc on this kernel";
+
+  constexpr int kReaders = 300;
+  std::vector<std::unique_ptr<Poco::Net::StreamSocket>> readers;
+  for (int i = 0; i < kReaders; ++i) readers.push_back(StalledReader(service_->port()));
+  const long after = AnonymousKib(service_->pid());
+  const long page_kib = long(page.size() / 1024);
+  // A copy each would be kReaders × 1,380 KiB (about 400 MB); a head each is a few hundred bytes.
+  EXPECT_LT(after - before, kReaders * page_kib / 5)
+      << "heap grew from " << before << " KiB to " << after << " KiB for " << kReaders
+      << " stalled readers of a " << page_kib << " KiB page";
+
+  // Read on, a little at a time: the page arrives whole and exact.
+  std::string body;
+  std::vector<char> chunk(3000);
+  while (body.size() < page.size()) {
+    const int got = readers.front()->receiveBytes(chunk.data(), int(chunk.size()));
+    ASSERT_GT(got, 0) << "closed after " << body.size() << " bytes";
+    body.append(chunk.data(), std::size_t(got));
+  }
+  EXPECT_EQ(body, page);
+  EXPECT_EQ(SendRaw("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").status, 200);
 }
 
 }  // namespace

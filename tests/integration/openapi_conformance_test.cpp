@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "lab_orders/sim/openapi_validator.h"
+#include "support/committed_file.h"
 #include "support/order_bodies.h"
 #include "support/service_process.h"
 #include "support/sim_process.h"
@@ -31,12 +32,6 @@ constexpr const char* kBrand = "brand-openapi";
 constexpr const char* kReadScope = "labs:orders:read";
 constexpr const char* kWriteScope = "labs:orders:write";
 constexpr const char* kWebhooksScope = "labs:webhooks:manage";
-
-// A file of the repository as committed, e.g. "schemas/openapi.json".
-std::string CommittedFile(const std::string& path) {
-  std::ifstream file(std::string(PROJECT_SOURCE_DIR) + "/" + path);
-  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-}
 
 std::string CommittedDocumentText() { return CommittedFile("schemas/openapi.json"); }
 

@@ -40,10 +40,19 @@ struct ApiRequest {
 struct ApiResponse {
   int status = 200;
   std::string body;
+  // A body compiled into the binary (static storage), sent from where it lies and never copied:
+  // a reader of the 1.4 MB reference page then holds a few hundred bytes of head, not a copy.
+  // Set only from the compiled-in documents, never from a std::string; body stays empty.
+  std::string_view static_body;
   std::vector<std::pair<std::string, std::string>> headers;
   // For the access log: the route template and the brand, never the raw path or PHI.
   std::string route;
   std::string brand_id;
+
+  // The body the wire carries.
+  std::string_view Body() const {
+    return static_body.empty() ? std::string_view(body) : static_body;
+  }
 };
 
 ApiResponse ErrorResponse(const AppError& error, const std::string& request_id);
