@@ -146,6 +146,7 @@ int Serve(const Config& config) {
   api.WaitForChangesWith(changes);
   api.ServeWebhookEndpointsWith(endpoints);
   api.SendTestEventsWith(test_events);
+  api.KeepActionKeysIn(*store, clock, config.key_lease);
   api.UseMetrics(registry);
   orders::KeyReaper reaper(*store, clock, config.idempotency_ttl);
   orders::KeyCompleter completer(*store, service, clock, config.completer_after,

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "http/action_keys.h"
 #include "lab_orders/common/strict_json.h"
 #include "lab_orders/http/error_status.h"
 #include "lab_orders/http/openapi_document.h"
@@ -232,8 +233,24 @@ Api::Api(orders::OrderService& orders, workflow::OrderActions& actions,
       store_(store),
       wake_workflow_(std::move(wake_workflow)) {}
 
+Api::~Api() = default;
+
+void Api::KeepActionKeysIn(store::ActionKeyStore& store, const Clock& clock,
+                           std::chrono::seconds lease) {
+  action_keys_ = std::make_unique<ActionKeys>(store, clock, lease);
+  if (registry_) action_keys_->UseMetrics(*registry_);
+}
+
+ApiResponse Api::Act(const ApiRequest& request, const std::string& brand_id, std::string_view route,
+                     const std::optional<json>& body,
+                     const std::function<ApiResponse(store::ActionCheckpoint*)>& act) const {
+  if (!action_keys_) return act(nullptr);
+  return action_keys_->Run(request, brand_id, route, body, act);
+}
+
 void Api::UseMetrics(metrics::Registry& registry) {
   registry_ = &registry;
+  if (action_keys_) action_keys_->UseMetrics(registry);
   std::vector<metrics::LabelSpec> route = {{"route", RouteTemplates()}};
   requests_ =
       &registry.Counter("lab_orders_http_requests_total",
@@ -497,7 +514,11 @@ ApiResponse Api::OrderRoute(const ApiRequest& request, const std::string& order_
   if (action == "/cancel") {
     context.route = "/v1/labs/orders/{id}/cancel";
     only("POST");
-    return JsonResponse(200, actions_.Cancel(principal_for("labs:orders:write"), order_id));
+    const auth::Principal principal = principal_for("labs:orders:write");
+    return Act(request, principal.brand_id, context.route, std::nullopt,
+               [&](store::ActionCheckpoint*) {
+                 return JsonResponse(200, actions_.Cancel(principal, order_id));
+               });
   }
   if (action == "/appointment/availability") {
     context.route = "/v1/labs/orders/{id}/appointment/availability";
@@ -507,8 +528,12 @@ ApiResponse Api::OrderRoute(const ApiRequest& request, const std::string& order_
   if (action == "/appointment") {
     context.route = "/v1/labs/orders/{id}/appointment";
     only("POST");
-    auth::Principal principal = principal_for("labs:orders:write");
-    return JsonResponse(200, actions_.Book(principal, order_id, ParseJsonBody(request)));
+    const auth::Principal principal = principal_for("labs:orders:write");
+    const json body = ParseJsonBody(request);
+    return Act(request, principal.brand_id, context.route, body,
+               [&](store::ActionCheckpoint* checkpoint) {
+                 return JsonResponse(200, actions_.Book(principal, order_id, body, checkpoint));
+               });
   }
   context.route = "unknown";
   throw AppError(ErrorCode::kNotFound, "No such route.");
@@ -527,7 +552,10 @@ ApiResponse Api::BrandWebhookRoute(const ApiRequest& request, ApiResponse& conte
     context.route = "/v1/webhooks/endpoints";
     if (request.method == "POST") {
       const std::string brand_id = brand();
-      return JsonResponse(201, endpoints_->Create(brand_id, ParseJsonBody(request)));
+      const json body = ParseJsonBody(request);
+      return Act(request, brand_id, context.route, body, [&](store::ActionCheckpoint* checkpoint) {
+        return JsonResponse(201, endpoints_->Create(brand_id, body, checkpoint));
+      });
     }
     only("GET, POST");
     return JsonResponse(200, endpoints_->List(brand()));
@@ -547,13 +575,19 @@ ApiResponse Api::BrandWebhookRoute(const ApiRequest& request, ApiResponse& conte
       only("POST");
       const std::string brand_id = brand();
       if (test_events_ == nullptr) throw AppError(ErrorCode::kNotFound, "No such route.");
-      return JsonResponse(200, test_events_->Send(brand_id, id));
+      return Act(request, brand_id, context.route, std::nullopt,
+                 [&](store::ActionCheckpoint* checkpoint) {
+                   return JsonResponse(200, test_events_->Send(brand_id, id, checkpoint));
+                 });
     }
     if (action == "/rotate-secret") {
       context.route = "/v1/webhooks/endpoints/{id}/rotate-secret";
       only("POST");
       const std::string brand_id = brand();
-      return JsonResponse(200, endpoints_->RotateSecret(brand_id, id));
+      return Act(request, brand_id, context.route, std::nullopt,
+                 [&](store::ActionCheckpoint* checkpoint) {
+                   return JsonResponse(200, endpoints_->RotateSecret(brand_id, id, checkpoint));
+                 });
     }
     if (action == "/deliveries") {
       context.route = "/v1/webhooks/endpoints/{id}/deliveries";
@@ -569,7 +603,9 @@ ApiResponse Api::BrandWebhookRoute(const ApiRequest& request, ApiResponse& conte
     context.route = "/v1/webhooks/deliveries/{id}/resend";
     only("POST");
     const std::string brand_id = brand();
-    return JsonResponse(202, endpoints_->Resend(brand_id, id));
+    return Act(request, brand_id, context.route, std::nullopt, [&](store::ActionCheckpoint*) {
+      return JsonResponse(202, endpoints_->Resend(brand_id, id));
+    });
   }
   context.route = "unknown";
   throw AppError(ErrorCode::kNotFound, "No such route.");

@@ -27,4 +27,21 @@ std::optional<std::string> ParseIdempotencyKey(const std::string& header) {
   return key;
 }
 
+AppError IdempotencyKeyInvalid() {
+  return AppError(ErrorCode::kIdempotencyKeyInvalid,
+                  "The Idempotency-Key must be 1 to 255 printable ASCII characters.");
+}
+
+AppError IdempotencyKeyReused() {
+  return AppError(ErrorCode::kIdempotencyKeyReused,
+                  "This Idempotency-Key was used with a different request.");
+}
+
+AppError IdempotencyKeyInProgress() {
+  AppError busy(ErrorCode::kIdempotencyRequestInProgress,
+                "A request with this Idempotency-Key is still being processed.");
+  busy.retry_after_seconds = 1;
+  return busy;
+}
+
 }  // namespace lab_orders::orders

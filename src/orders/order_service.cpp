@@ -95,8 +95,7 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
   }
   std::optional<std::string> key = ParseIdempotencyKey(*raw_key);
   if (!key) {
-    throw AppError(ErrorCode::kIdempotencyKeyInvalid,
-                   "The Idempotency-Key must be 1 to 255 printable ASCII characters.");
+    throw IdempotencyKeyInvalid();
   }
   auto count = [&](const char* result) {
     if (idempotency_results_) idempotency_results_->Inc({result});
@@ -114,8 +113,7 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
   };
   auto refuse_reused_key = [&]() {
     count("key_reused");
-    return AppError(ErrorCode::kIdempotencyKeyReused,
-                    "This Idempotency-Key was used with a different request.");
+    return IdempotencyKeyReused();
   };
   // A finished key answers from its own row before anything else is done: the same bytes as the
   // request that claimed it, or the same canonical body (the same fingerprint), is the same
@@ -152,10 +150,7 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
       return {*claim.record.response_status, *claim.record.response_body, true};
     case store::ClaimResult::kInProgress: {
       count("conflict_in_progress");
-      AppError busy(ErrorCode::kIdempotencyRequestInProgress,
-                    "A request with this Idempotency-Key is still being processed.");
-      busy.retry_after_seconds = 1;
-      throw busy;
+      throw IdempotencyKeyInProgress();
     }
     case store::ClaimResult::kNew:
       return {201, DriveToFinish(claim.record, std::move(order)), false};

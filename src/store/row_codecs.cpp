@@ -278,4 +278,34 @@ void InsertJob(SqlSession& connection, const NewJob& job, TimePoint created_at) 
       .Defer();
 }
 
+IdempotencyRecord InsertedKeyRecord(const std::string& brand_id, const std::string& key,
+                                    const RequestIdentity& request, RecoveryPoint point,
+                                    TimePoint now) {
+  IdempotencyRecord record;
+  record.brand_id = brand_id;
+  record.key = key;
+  record.fingerprint = request.fingerprint;
+  record.body_digest = request.body_digest;
+  record.recovery_point = point;
+  record.created_at = FromEpochMillis(EpochMillis(now));  // as stored: whole milliseconds
+  return record;
+}
+
+IdempotencyRecord ReadKeyRow(const Statement& row, const PhiCipher& cipher) {
+  IdempotencyRecord record;
+  record.brand_id = row.Text(0);
+  record.key = row.Text(1);
+  record.fingerprint = row.Text(2);
+  record.recovery_point = ParseRecoveryPoint(row.Text(3));
+  record.order_id = row.OptionalText(4);
+  if (auto status = row.OptionalInteger(5)) record.response_status = static_cast<int>(*status);
+  if (auto sealed = row.OptionalText(6)) {
+    record.response_body =
+        cipher.Decrypt(*sealed, ResponseAssociatedData(record.brand_id, record.key));
+  }
+  record.created_at = FromEpochMillis(row.Integer(7));
+  record.body_digest = row.OptionalText(8).value_or("");
+  return record;
+}
+
 }  // namespace lab_orders::store

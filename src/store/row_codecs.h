@@ -63,6 +63,12 @@ std::string PhiDocument(const model::LabOrder& order);
 std::string WorkflowDocument(const model::WorkflowState& state);
 model::WorkflowState ReadWorkflowDocument(const std::string& text);
 
+// The record of a key the caller has just inserted, leased to it at point.
+IdempotencyRecord InsertedKeyRecord(const std::string& brand_id, const std::string& key,
+                                    const RequestIdentity& request, RecoveryPoint point,
+                                    TimePoint now);
+// Reads kKeyColumns, the first columns of row, unsealing the stored answer.
+IdempotencyRecord ReadKeyRow(const Statement& row, const PhiCipher& cipher);
 // Reads kOrderColumns, the first columns of row, unsealing the PHI.
 model::LabOrder ReadOrderRow(const Statement& row, const PhiCipher& cipher);
 // Reads kEndpointColumns from column `first` on, unsealing the secrets.

@@ -178,6 +178,14 @@ DROP INDEX jobs_due;
     {5, R"sql(
 ALTER TABLE idempotency_keys ADD COLUMN body_digest TEXT;
 )sql"},
+    // Keys of the actions (every POST but order creation) share the table: action is the route
+    // template (NULL for order creation); checkpoint what the action recorded before a call it
+    // cannot repeat (JSON, ids only). Older versions never resume them: they are 'started' with
+    // no order, which the completer skips and an order's claim refuses by fingerprint.
+    {6, R"sql(
+ALTER TABLE idempotency_keys ADD COLUMN action TEXT;
+ALTER TABLE idempotency_keys ADD COLUMN checkpoint TEXT;
+)sql"},
 };
 
 inline constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;

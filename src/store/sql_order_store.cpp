@@ -117,24 +117,6 @@ void InsertOrderRow(SqlSession& connection, const OrderRow& row) {
       .Defer();
 }
 
-// Reads kKeyColumns, the first columns of row.
-IdempotencyRecord ReadKeyRow(const Statement& row, const PhiCipher& cipher) {
-  IdempotencyRecord record;
-  record.brand_id = row.Text(0);
-  record.key = row.Text(1);
-  record.fingerprint = row.Text(2);
-  record.recovery_point = ParseRecoveryPoint(row.Text(3));
-  record.order_id = row.OptionalText(4);
-  if (auto status = row.OptionalInteger(5)) record.response_status = static_cast<int>(*status);
-  if (auto sealed = row.OptionalText(6)) {
-    record.response_body =
-        cipher.Decrypt(*sealed, ResponseAssociatedData(record.brand_id, record.key));
-  }
-  record.created_at = FromEpochMillis(row.Integer(7));
-  record.body_digest = row.OptionalText(8).value_or("");
-  return record;
-}
-
 // Reads kJobColumns, the first columns of row.
 }  // namespace
 
@@ -216,14 +198,9 @@ Claim SqlStore::ClaimKey(const std::string& brand_id, const std::string& key,
         .Bind(7, request.body_digest.empty() ? std::nullopt
                                              : std::optional<std::string>(request.body_digest));
     if (insert.Run() == 1) {
-      IdempotencyRecord record;
-      record.brand_id = brand_id;
-      record.key = key;
-      record.fingerprint = request.fingerprint;
-      record.body_digest = request.body_digest;
-      record.recovery_point = RecoveryPoint::kOrderRecorded;
+      IdempotencyRecord record =
+          InsertedKeyRecord(brand_id, key, request, RecoveryPoint::kOrderRecorded, now);
       record.order_id = new_order.id;
-      record.created_at = FromEpochMillis(EpochMillis(now));
       return Claim{ClaimResult::kNew, std::move(record)};
     }
     Statement select =
@@ -503,7 +480,8 @@ std::vector<IdempotencyRecord> SqlStore::ClaimStaleKeys(TimePoint created_before
       Statement select =
           db.Query(std::string("SELECT ") + kKeyColumns +
                    " FROM idempotency_keys WHERE recovery_point <> 'finished' "
-                   "AND recovery_point <> 'started' AND order_id IS NOT NULL AND created_at < ?1 "
+                   "AND recovery_point <> 'started' AND order_id IS NOT NULL AND action IS NULL "
+                   "AND created_at < ?1 "
                    "AND (locked_until IS NULL OR locked_until <= ?2) "
                    "ORDER BY created_at, brand_id, key LIMIT ?3" +
                    std::string(db.ForUpdateSkipLocked()));

@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include "lab_orders/common/encoding.h"
 #include "lab_orders/common/error.h"
 #include "lab_orders/common/svix.h"
 #include "lab_orders/model/order_events.h"
@@ -34,6 +35,13 @@ std::vector<std::string> EventTypesOf(const json& body) {
 
 json OptionalTime(const std::optional<store::TimePoint>& at) {
   return at ? json(FormatRfc3339(*at)) : json(nullptr);
+}
+
+// The endpoint and its current secret: the answer that shows the secret, this once.
+json WithSecret(const store::WebhookEndpoint& endpoint) {
+  json answer = EndpointService::Endpoint(endpoint);
+  answer["secret"] = endpoint.secret;
+  return answer;
 }
 
 }  // namespace
@@ -74,7 +82,8 @@ json EndpointService::Delivery(const store::WebhookDeliveryRecord& delivery) {
           {"attempts", attempts}};
 }
 
-json EndpointService::Create(const std::string& brand_id, const json& body) {
+json EndpointService::Create(const std::string& brand_id, const json& body,
+                             store::ActionCheckpoint* key) {
   if (!body.is_object()) throw Invalid({{"", "must be a JSON object"}});
   if (std::vector<FieldViolation> violations = request_schema_.Validate(body);
       !violations.empty()) {
@@ -84,8 +93,19 @@ json EndpointService::Create(const std::string& brand_id, const json& body) {
   DestinationCheck check = policy_.CheckEndpoint(url);
   if (!check.ok()) throw Invalid({{"/url", check.refusal().message}});
 
+  // Under an Idempotency-Key the id is recorded first: an attempt resumed after the endpoint was
+  // made (its answer lost) answers with that endpoint instead of making a second.
+  std::optional<std::string> id = SavedField(key, "endpoint_id");
+  if (id) {
+    if (std::optional<store::WebhookEndpoint> made = FindEndpoint(brand_id, *id)) {
+      return WithSecret(*made);
+    }
+  } else {
+    id = "ep_" + ids_.NewUuid();
+    if (key) key->save(json{{"endpoint_id", *id}}.dump());
+  }
   store::WebhookEndpoint endpoint;
-  endpoint.id = "ep_" + ids_.NewUuid();
+  endpoint.id = *id;
   endpoint.brand_id = brand_id;
   endpoint.url = url;
   endpoint.event_types = EventTypesOf(body);
@@ -94,9 +114,7 @@ json EndpointService::Create(const std::string& brand_id, const json& body) {
   store_.CreateWebhookEndpoint(endpoint);
   spdlog::info("webhook endpoint {} registered for brand {}", endpoint.id, brand_id);
   DeliveriesDue();
-  json answer = Endpoint(endpoint);
-  answer["secret"] = endpoint.secret;
-  return answer;
+  return WithSecret(endpoint);
 }
 
 json EndpointService::List(const std::string& brand_id) {
@@ -112,15 +130,35 @@ void EndpointService::Delete(const std::string& brand_id, const std::string& id)
   spdlog::info("webhook endpoint {} of brand {} deleted", id, brand_id);
 }
 
-json EndpointService::RotateSecret(const std::string& brand_id, const std::string& id) {
+json EndpointService::RotateSecret(const std::string& brand_id, const std::string& id,
+                                   store::ActionCheckpoint* key) {
+  // Under an Idempotency-Key the new secret's digest is recorded first: an attempt resumed after
+  // the rotation (its answer lost) answers with that secret instead of rotating again, which
+  // would retire the secret receivers still verify with.
+  if (key) {
+    // Looked up first, so that an unknown endpoint is refused before anything is recorded.
+    std::optional<store::WebhookEndpoint> endpoint = FindEndpoint(brand_id, id);
+    if (!endpoint) throw NotFound("webhook endpoint");
+    if (SavedField(key, "secret_sha256") == HexEncode(Sha256(endpoint->secret))) {
+      return WithSecret(*endpoint);
+    }
+  }
   const std::string secret = NewWebhookSecret();
+  if (key) key->save(json{{"secret_sha256", HexEncode(Sha256(secret))}}.dump());
   std::optional<store::WebhookEndpoint> endpoint =
       store_.RotateWebhookSecret(brand_id, id, secret, clock_.Now() + kRotationOverlap);
   if (!endpoint) throw NotFound("webhook endpoint");
   spdlog::info("webhook endpoint {} of brand {}: secret rotated", id, brand_id);
-  json answer = Endpoint(*endpoint);
-  answer["secret"] = endpoint->secret;
-  return answer;
+  return WithSecret(*endpoint);
+}
+
+std::optional<store::WebhookEndpoint> EndpointService::FindEndpoint(const std::string& brand_id,
+                                                                    const std::string& id) {
+  // A brand has a handful of endpoints: its list, with their secrets, is read whole.
+  for (store::WebhookEndpoint& endpoint : store_.ListWebhookEndpoints(brand_id)) {
+    if (endpoint.id == id) return std::move(endpoint);
+  }
+  return std::nullopt;
 }
 
 json EndpointService::Deliveries(const std::string& brand_id, const std::string& endpoint_id,

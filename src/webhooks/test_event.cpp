@@ -18,7 +18,8 @@ TestEventSender::TestEventSender(store::WebhookStore& store, WebhookTransport& t
                                  const Clock& clock, IdGenerator& ids)
     : store_(store), transport_(transport), clock_(clock), ids_(ids) {}
 
-json TestEventSender::Send(const std::string& brand_id, const std::string& endpoint_id) {
+json TestEventSender::Send(const std::string& brand_id, const std::string& endpoint_id,
+                           store::ActionCheckpoint* key) {
   // A brand has a handful of endpoints: its list, with their secrets, is read whole.
   std::vector<store::WebhookEndpoint> endpoints = store_.ListWebhookEndpoints(brand_id);
   auto endpoint = std::find_if(endpoints.begin(), endpoints.end(),
@@ -27,7 +28,13 @@ json TestEventSender::Send(const std::string& brand_id, const std::string& endpo
     throw AppError(ErrorCode::kNotFound, "No such webhook endpoint.");
   }
   const auto now = clock_.Now();
-  const std::string webhook_id = "msg_" + ids_.NewUuid();
+  // Under an Idempotency-Key the event's id is recorded before it is sent: a resumed attempt sends
+  // it with the same webhook-id, which a receiver that deduplicates takes once.
+  std::string webhook_id = SavedField(key, "webhook_id").value_or("");
+  if (webhook_id.empty()) {
+    webhook_id = "msg_" + ids_.NewUuid();
+    if (key) key->save(json{{"webhook_id", webhook_id}}.dump());
+  }
   const std::string body = json{{"type", kTestEventType},
                                 {"timestamp", FormatRfc3339(now)},
                                 {"data", {{"endpoint_id", endpoint->id}}}}

@@ -61,6 +61,27 @@ std::string BookingKeyFrom(const json& body) {
   return found->get<std::string>();
 }
 
+// The appointment an order had before a call that books or moves one, kept on the request's
+// Idempotency-Key: an attempt resumed under the key compares it with what is there now to tell
+// whether that call was made. Ids and times only.
+struct AppointmentMark {
+  std::optional<std::string> id;
+  std::optional<std::string> start_at;
+
+  static AppointmentMark Of(const std::optional<model::AppointmentView>& appointment) {
+    if (!appointment) return {};
+    return {appointment->id, appointment->start_at};
+  }
+  bool Same(const model::AppointmentView& view) const {
+    return id == view.id && start_at == view.start_at;
+  }
+  std::string Text() const {
+    return json{{"appointment_id", id ? json(*id) : json(nullptr)},
+                {"start_at", start_at ? json(*start_at) : json(nullptr)}}
+        .dump();
+  }
+};
+
 }  // namespace
 
 class OrderActions::OrderLock {
@@ -164,7 +185,7 @@ json OrderActions::Availability(const auth::Principal& principal, const std::str
 }
 
 json OrderActions::Book(const auth::Principal& principal, const std::string& order_id,
-                        const json& body) {
+                        const json& body, store::ActionCheckpoint* key) {
   std::string booking_key = BookingKeyFrom(body);
   model::LabOrder order = ReadOrder(store_, principal, order_id);
   if (IsFinalStatus(order.status) || !order.junction_order_id) {
@@ -182,12 +203,33 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
   if (state.booking_sent) throw Busy();  // the workflow must first learn what its booking did
 
   const std::string junction_order_id = *order.junction_order_id;
+  const bool active = state.appointment && IsActiveAppointmentStatus(state.appointment->status);
+  // The appointment before an earlier attempt under the same key called Junction, if one did.
+  const std::optional<AppointmentMark> before =
+      key && key->saved ? std::optional(AppointmentMark{SavedField(key, "appointment_id"),
+                                                        SavedField(key, "start_at")})
+                        : std::nullopt;
+  if (before && active && !before->Same(*state.appointment)) {
+    return model::OrderJson(order);  // that attempt booked or moved it, and the order knows
+  }
   model::AppointmentView view;
-  if (state.appointment && IsActiveAppointmentStatus(state.appointment->status)) {
+  bool moved_before = false;
+  if (active && before) {
+    // The order shows no move, but Junction may have made it before the answer was lost.
+    auto current = junction_.GetAppointment(junction_order_id);
+    if (!current.ok()) throw junction::JunctionFailure(current.error(), kRetryHint);
+    view = AppointmentViewFrom(*current);
+    moved_before = !before->Same(view);
+  }
+  if (moved_before) {
+    spdlog::info("order {}: appointment {} was rescheduled by an earlier attempt", order.id,
+                 view.id);
+  } else if (active) {
     if (!state.appointment->can_reschedule) {
       throw AppError(ErrorCode::kAppointmentNotReschedulable,
                      "Junction does not allow this appointment to be rescheduled.");
     }
+    if (key) key->save(AppointmentMark::Of(state.appointment).Text());
     auto moved = junction_.RescheduleAppointment(junction_order_id, {booking_key, std::nullopt});
     if (!moved.ok()) throw BookingFailure(moved.error());
     view = AppointmentViewFrom(*moved);
@@ -197,6 +239,7 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
       throw AppError(ErrorCode::kOrderNotBookable,
                      "The order's requisition is not ready yet; retry later.");
     }
+    if (key) key->save(AppointmentMark::Of(std::nullopt).Text());
     // Recorded before the call, as the workflow does: a lost answer is looked up, not resent.
     state.booking_sent = true;
     store_.CheckpointOrder(lock.job(), order, order.version);
@@ -247,18 +290,27 @@ json OrderActions::Cancel(const auth::Principal& principal, const std::string& o
     throw AppError(ErrorCode::kOrderNotCancellable, "The order can no longer be cancelled.");
   }
   order = ReadOrder(store_, principal, order_id);
+  junction::Order at_junction;
   auto cancelled = junction_.CancelOrder(*order.junction_order_id);
-  if (!cancelled.ok()) {
+  if (cancelled.ok()) {
+    at_junction = cancelled->order;
+  } else {
     junction::Outcome outcome = cancelled.error().outcome;
-    if (outcome == junction::Outcome::kRejected || outcome == junction::Outcome::kConflict) {
+    if (outcome != junction::Outcome::kRejected && outcome != junction::Outcome::kConflict) {
+      throw junction::JunctionFailure(cancelled.error(), kRetryHint);
+    }
+    // Refused: perhaps because an earlier cancel, whose answer or commit was lost, was done.
+    auto current = junction_.GetOrder(*order.junction_order_id);
+    if (!current.ok() || current->low_level_status != "cancelled") {
       throw AppError(ErrorCode::kOrderNotCancellable,
                      "Junction refuses to cancel the order in its current state.",
                      cancelled.error().summary);
     }
-    throw junction::JunctionFailure(cancelled.error(), kRetryHint);
+    spdlog::info("order {}: Junction had cancelled it already", order.id);
+    at_junction = *current;
   }
   order = lock.Commit(principal.brand_id, std::move(order), [&](model::LabOrder& current) {
-    ApplyJunctionOrder(current.workflow, cancelled->order);
+    ApplyJunctionOrder(current.workflow, at_junction);
     // Cancelling an at-home order cancels its appointment too (Junction's facts: endpoints).
     auto& appointment = current.workflow.appointment;
     if (appointment && IsActiveAppointmentStatus(appointment->status)) {

@@ -79,6 +79,12 @@ const std::string& TestDatabase::postgres_url() const {
   return postgres_database_->url();
 }
 
+std::unique_ptr<store::SqlStore> TestDatabase::OpenMigrated(store::PhiCipher cipher) const {
+  std::unique_ptr<store::SqlStore> store = Open(std::move(cipher));
+  store->Migrate();
+  return store;
+}
+
 std::unique_ptr<store::SqlStore> TestDatabase::Open(store::PhiCipher cipher,
                                                     const std::string& postgres_setting) const {
   if (backend_ == StoreBackend::kSqlite) {

@@ -60,6 +60,8 @@ class TestDatabase {
   // in place of the store's default ones; SQLite ignores it.
   std::unique_ptr<store::SqlStore> Open(store::PhiCipher cipher,
                                         const std::string& postgres_setting = "") const;
+  // The same, migrated.
+  std::unique_ptr<store::SqlStore> OpenMigrated(store::PhiCipher cipher) const;
 
   // The SQL layer under a store, on this database: SQLite's writer and readers, or a PostgreSQL
   // pool of pool_size connections waiting up to acquire_timeout for one. For tests of the

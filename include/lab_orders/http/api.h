@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,6 +58,8 @@ struct ApiResponse {
 
 ApiResponse ErrorResponse(const AppError& error, const std::string& request_id);
 
+class ActionKeys;
+
 class Api {
  public:
   // webhooks: nullptr when JUNCTION_WEBHOOK_SECRET is not set (the endpoint answers 404).
@@ -64,6 +67,8 @@ class Api {
   Api(orders::OrderService& orders, workflow::OrderActions& actions,
       workflow::JunctionWebhookReceiver* webhooks, const auth::JwtVerifier& verifier,
       store::StoreSchema& store, std::function<void()> wake_workflow = {});
+
+  ~Api();
 
   // Never throws: every failure becomes the JSON error envelope.
   ApiResponse Handle(const ApiRequest& request) const;
@@ -86,6 +91,11 @@ class Api {
   void ServeWebhookEndpointsWith(webhooks::EndpointService& endpoints) { endpoints_ = &endpoints; }
   // Serves POST /v1/webhooks/endpoints/{id}/test with sender; without it that route is 404.
   void SendTestEventsWith(webhooks::TestEventSender& sender) { test_events_ = &sender; }
+  // Keeps the Idempotency-Keys of the actions (every POST but order creation, which keeps its
+  // own) in store, each leased for lease while its action runs. Without it those routes take no
+  // key.
+  void KeepActionKeysIn(store::ActionKeyStore& store, const Clock& clock,
+                        std::chrono::seconds lease);
   // Lets GET /v1/labs/orders/{id}?wait_status=a,b[&wait_ms=N] wait for the order to change.
   void WaitForChangesWith(ChangeNotifier& changes) { changes_ = &changes; }
 
@@ -108,6 +118,10 @@ class Api {
   ApiResponse JunctionWebhook(const ApiRequest& request) const;
   // /v1/webhooks/endpoints[/{id}[/action]] and /v1/webhooks/deliveries/{id}/resend.
   ApiResponse BrandWebhookRoute(const ApiRequest& request, ApiResponse& context) const;
+  // Runs an action under the request's Idempotency-Key (ActionKeys::Run), or as it is.
+  ApiResponse Act(const ApiRequest& request, const std::string& brand_id, std::string_view route,
+                  const std::optional<nlohmann::json>& body,
+                  const std::function<ApiResponse(store::ActionCheckpoint*)>& act) const;
 
   orders::OrderService& orders_;
   workflow::OrderActions& actions_;
@@ -118,8 +132,9 @@ class Api {
   ChangeNotifier* changes_ = nullptr;
   webhooks::EndpointService* endpoints_ = nullptr;
   webhooks::TestEventSender* test_events_ = nullptr;
+  std::unique_ptr<ActionKeys> action_keys_;
   std::atomic<bool> shutting_down_{false};
-  const metrics::Registry* registry_ = nullptr;
+  metrics::Registry* registry_ = nullptr;
   metrics::CounterFamily* requests_ = nullptr;
   metrics::HistogramFamily* request_durations_ = nullptr;
   metrics::CounterFamily* webhook_verdicts_ = nullptr;

@@ -78,6 +78,15 @@ class SqlStore : public Store {
   std::vector<std::pair<std::string, int>> QueuedJobCounts() override;
 
   bool RecordJunctionWebhook(const std::string& svix_id, TimePoint now, const NewJob& job) override;
+  ActionClaim ClaimActionKey(const std::string& brand_id, const std::string& key,
+                             std::string_view action, const RequestIdentity& request, TimePoint now,
+                             TimePoint lease_until) override;
+  void CheckpointActionKey(const std::string& brand_id, const std::string& key,
+                           const std::string& checkpoint) override;
+  void FinishActionKey(const std::string& brand_id, const std::string& key, int status,
+                       const std::string& body) override;
+  void ReleaseActionKey(const std::string& brand_id, const std::string& key) override;
+  void ForgetActionKey(const std::string& brand_id, const std::string& key) override;
   void CreateWebhookEndpoint(const WebhookEndpoint& endpoint) override;
   std::vector<WebhookEndpoint> ListWebhookEndpoints(const std::string& brand_id) override;
   bool DeleteWebhookEndpoint(const std::string& brand_id, const std::string& id) override;

@@ -1,9 +1,10 @@
 #pragma once
 
-// Durable state, by aggregate: keys and orders (OrderStore), the workflow's jobs (JobStore),
-// brand webhooks (WebhookStore), each its own interface for the code that needs it; Store is
-// all of them with the schema, for the composition root.
+// Durable state, by aggregate: keys and orders (OrderStore), the actions' keys (ActionKeyStore),
+// the workflow's jobs (JobStore), brand webhooks (WebhookStore), each its own interface for the
+// code that needs it; Store is all of them with the schema, for the composition root.
 
+#include "lab_orders/store/action_key_store.h"
 #include "lab_orders/store/job_store.h"
 #include "lab_orders/store/order_store.h"
 #include "lab_orders/store/webhook_store.h"
@@ -21,6 +22,10 @@ class StoreSchema {
   virtual bool Ready() = 0;
 };
 
-class Store : public StoreSchema, public OrderStore, public JobStore, public WebhookStore {};
+class Store : public StoreSchema,
+              public OrderStore,
+              public ActionKeyStore,
+              public JobStore,
+              public WebhookStore {};
 
 }  // namespace lab_orders::store

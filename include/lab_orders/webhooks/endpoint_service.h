@@ -13,6 +13,7 @@
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/ids.h"
 #include "lab_orders/common/schema_validator.h"
+#include "lab_orders/store/action_key_store.h"
 #include "lab_orders/store/webhook_store.h"
 #include "lab_orders/webhooks/destination_policy.h"
 
@@ -31,7 +32,10 @@ class EndpointService {
   // {"url", "event_types"?} (event_types: a non-empty list of known types; absent: all of them).
   // The endpoint as Endpoint() shows it, plus "secret" ("whsec_" + 32 random bytes), this once.
   // AppError kValidationError naming the field otherwise.
-  nlohmann::json Create(const std::string& brand_id, const nlohmann::json& body);
+  // key: the request's Idempotency-Key, or nullptr; an attempt resumed under it after the
+  // endpoint was made answers with that endpoint, its secret included.
+  nlohmann::json Create(const std::string& brand_id, const nlohmann::json& body,
+                        store::ActionCheckpoint* key = nullptr);
   // {"data": [endpoint, ...]}, oldest first.
   nlohmann::json List(const std::string& brand_id);
   // AppError kNotFound for another brand's or an unknown id.
@@ -39,7 +43,10 @@ class EndpointService {
   // A new secret: the endpoint as Endpoint() shows it, plus "secret", this once. The old secret
   // signs beside it for kRotationOverlap ("previous_secret_expires_at"). AppError kNotFound for
   // another brand's or an unknown id.
-  nlohmann::json RotateSecret(const std::string& brand_id, const std::string& id);
+  // key as for Create: a resumed attempt after the rotation answers with its secret, and rotates
+  // no more.
+  nlohmann::json RotateSecret(const std::string& brand_id, const std::string& id,
+                              store::ActionCheckpoint* key = nullptr);
   // {"data": [delivery, ...], "next_cursor"}: the endpoint's deliveries, newest first, limit
   // (1..100) a page. AppError kNotFound for another brand's or an unknown endpoint.
   nlohmann::json Deliveries(const std::string& brand_id, const std::string& endpoint_id, int limit,
@@ -58,6 +65,8 @@ class EndpointService {
 
  private:
   void DeliveriesDue() const;
+  std::optional<store::WebhookEndpoint> FindEndpoint(const std::string& brand_id,
+                                                     const std::string& id);
 
   store::WebhookStore& store_;
   const DestinationPolicy& policy_;

@@ -9,6 +9,7 @@
 
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/ids.h"
+#include "lab_orders/store/action_key_store.h"
 #include "lab_orders/store/webhook_store.h"
 #include "lab_orders/webhooks/transport.h"
 
@@ -26,7 +27,9 @@ class TestEventSender {
   // {"webhook_id", "delivered", "status_code", "latency_ms", "error"}: delivered for a 2xx;
   // status_code null and error set when no answer came. AppError kNotFound for another brand's
   // or an unknown endpoint.
-  nlohmann::json Send(const std::string& brand_id, const std::string& endpoint_id);
+  // key: the request's Idempotency-Key, or nullptr; a resumed attempt sends the same webhook-id.
+  nlohmann::json Send(const std::string& brand_id, const std::string& endpoint_id,
+                      store::ActionCheckpoint* key = nullptr);
 
  private:
   store::WebhookStore& store_;

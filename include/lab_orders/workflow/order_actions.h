@@ -13,6 +13,7 @@
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/ids.h"
 #include "lab_orders/junction/client.h"
+#include "lab_orders/store/action_key_store.h"
 #include "lab_orders/store/job_store.h"
 #include "lab_orders/workflow/order_workflow.h"
 
@@ -30,10 +31,14 @@ class OrderActions {
   // "price", "is_priority"}]}, earliest first. Throws AppError.
   nlohmann::json Availability(const auth::Principal& principal, const std::string& order_id);
   // body {"booking_key": "..."}: books it, or reschedules the active appointment to it. Returns
-  // the order as the API shows it. Throws AppError.
+  // the order as the API shows it. Throws AppError. key: the request's Idempotency-Key, or
+  // nullptr; an attempt resumed under it that finds the booking or the move made by the attempt
+  // before answers with the order and calls Junction no more.
   nlohmann::json Book(const auth::Principal& principal, const std::string& order_id,
-                      const nlohmann::json& body);
+                      const nlohmann::json& body, store::ActionCheckpoint* key = nullptr);
   // Cancels the order at Junction (its appointment with it). Returns the order. Throws AppError.
+  // Repeatable: a cancelled order is answered as it is, and a refusal from Junction of an order
+  // it has cancelled already (an earlier cancel's answer lost) is taken as the cancel.
   nlohmann::json Cancel(const auth::Principal& principal, const std::string& order_id);
 
  private:

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -62,6 +63,7 @@ class ApiWebhookRoutesTest : public ::testing::Test {
             Return(std::vector<webhooks::IpAddress>{*webhooks::IpAddress::Parse("93.184.216.34")}));
     endpoints_.OnDeliveriesDue([this] { ++wakes_; });
     api_.ServeWebhookEndpointsWith(endpoints_);
+    api_.KeepActionKeysIn(store_, clock_, 60s);
     api_.UseMetrics(registry_);
   }
 
@@ -75,7 +77,8 @@ class ApiWebhookRoutesTest : public ::testing::Test {
 
   // Answers as the server would see them, counted in the metrics as the server counts them.
   ApiResponse Call(const std::string& method, const std::string& path, const std::string& body = "",
-                   const std::string& brand = "brand-1", const std::string& scope = kScope) {
+                   const std::string& brand = "brand-1", const std::string& scope = kScope,
+                   const std::map<std::string, std::string>& headers = {}) {
     ApiRequest request;
     request.method = method;
     const std::size_t question = path.find('?');
@@ -85,6 +88,7 @@ class ApiWebhookRoutesTest : public ::testing::Test {
     if (!body.empty()) request.headers["content-type"] = "application/json";
     request.body = body;
     request.request_id = "req-1";
+    for (const auto& [name, value] : headers) request.headers[name] = value;
     ApiResponse response = api_.Handle(request);
     api_.RecordRequest(method, response, 1ms);
     return response;
@@ -171,6 +175,70 @@ TEST_F(ApiWebhookRoutesTest, AResendIsAcceptedForTheBrandsOwnDeliveryAndWakesThe
   EXPECT_EQ(json::parse(accepted.body)["status"], "pending");
   EXPECT_EQ(wakes_, wakes + 1);
   EXPECT_EQ(Call("POST", "/v1/webhooks/deliveries/dlv_unknown/resend").status, 404);
+}
+
+// Under an Idempotency-Key a registration and a rotation happen once: the retry replays the first
+// answer, secret included, and a second rotation cannot retire the secret receivers verify with.
+TEST_F(ApiWebhookRoutesTest, RegistrationAndRotationUnderAKeyHappenOnce) {
+  const std::string body = json{{"url", "https://hooks.example.com/in"}}.dump();
+  const std::map<std::string, std::string> key = {{"idempotency-key", "register-1"}};
+  ApiResponse first = Call("POST", "/v1/webhooks/endpoints", body, "brand-1", kScope, key);
+  ApiResponse again = Call("POST", "/v1/webhooks/endpoints", body, "brand-1", kScope, key);
+  ASSERT_EQ(first.status, 201) << first.body;
+  EXPECT_EQ(again.status, 201);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_THAT(again.headers, ::testing::Contains(std::pair<std::string, std::string>(
+                                 "Idempotent-Replayed", "true")));
+  EXPECT_EQ(store_.ListWebhookEndpoints("brand-1").size(), 1u);
+  // The same body written otherwise is the same request; another body is not.
+  EXPECT_EQ(Call("POST", "/v1/webhooks/endpoints", "{ \"url\" : \"https://hooks.example.com/in\" }",
+                 "brand-1", kScope, key)
+                .body,
+            first.body);
+  ApiResponse other =
+      Call("POST", "/v1/webhooks/endpoints",
+           json{{"url", "https://hooks.example.com/other"}}.dump(), "brand-1", kScope, key);
+  EXPECT_EQ(other.status, 422);
+  EXPECT_EQ(json::parse(other.body)["error"], "idempotency_key_reused");
+
+  const std::string id = json::parse(first.body)["id"];
+  const std::string original = json::parse(first.body)["secret"];
+  const std::map<std::string, std::string> rotate_key = {{"idempotency-key", "rotate-1"}};
+  const std::string rotate = "/v1/webhooks/endpoints/" + id + "/rotate-secret";
+  ApiResponse rotated = Call("POST", rotate, "", "brand-1", kScope, rotate_key);
+  ApiResponse retried = Call("POST", rotate, "", "brand-1", kScope, rotate_key);
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  EXPECT_EQ(retried.body, rotated.body);
+  const store::WebhookEndpoint stored = store_.ListWebhookEndpoints("brand-1").at(0);
+  EXPECT_EQ(stored.secret, json::parse(rotated.body)["secret"]);
+  EXPECT_EQ(stored.previous_secret, original) << "rotated once: the original still signs";
+  // A key is one request: the registration's key on the rotation is refused.
+  EXPECT_EQ(Call("POST", rotate, "", "brand-1", kScope, key).status, 422);
+}
+
+TEST_F(ApiWebhookRoutesTest, AKeyIsFreedByARefusalThatDidNothingAndRefusedWhenMalformed) {
+  const std::map<std::string, std::string> key = {{"idempotency-key", "k-1"}};
+  ApiResponse missing =
+      Call("POST", "/v1/webhooks/endpoints/ep_missing/rotate-secret", "", "brand-1", kScope, key);
+  EXPECT_EQ(missing.status, 404);
+  ApiResponse invalid = Call("POST", "/v1/webhooks/endpoints", json{{"url", 5}}.dump(), "brand-1",
+                             kScope, {{"idempotency-key", "k-2"}});
+  EXPECT_EQ(invalid.status, 400);
+  // Both keys are free: a corrected request under each is new.
+  const std::string body = json{{"url", "https://hooks.example.com/in"}}.dump();
+  EXPECT_EQ(Call("POST", "/v1/webhooks/endpoints", body, "brand-1", kScope, key).status, 201);
+  EXPECT_EQ(
+      Call("POST", "/v1/webhooks/endpoints", body, "brand-1", kScope, {{"idempotency-key", "k-2"}})
+          .status,
+      201);
+
+  ApiResponse malformed = Call("POST", "/v1/webhooks/endpoints", body, "brand-1", kScope,
+                               {{"idempotency-key", std::string(256, 'k')}});
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_EQ(json::parse(malformed.body)["error"], "idempotency_key_invalid");
+  // Without a key, each request is its own.
+  Call("POST", "/v1/webhooks/endpoints", body);
+  EXPECT_EQ(store_.ListWebhookEndpoints("brand-1").size(), 3u);
 }
 
 TEST_F(ApiWebhookRoutesTest, EveryRouteWantsTheWebhooksScopeAndAToken) {

@@ -93,11 +93,7 @@ class FinishedKeyStoreTest : public testing::StoreDatabaseTest,
  protected:
   StoreBackend Backend() const override { return GetParam(); }
 
-  std::unique_ptr<SqlStore> Open() {
-    std::unique_ptr<SqlStore> store = database().Open(PhiCipher(kPhiKey));
-    store->Migrate();
-    return store;
-  }
+  std::unique_ptr<SqlStore> Open() { return database().OpenMigrated(PhiCipher(kPhiKey)); }
 };
 
 TEST_P(FinishedKeyStoreTest, AReplayAfterTheFirstReadsNoDatabase) {

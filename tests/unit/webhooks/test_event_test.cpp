@@ -116,6 +116,33 @@ TEST_F(TestEventSenderTest, AReceiverThatFailsIsReportedNotRetried) {
   EXPECT_NE(failed["webhook_id"], no_answer["webhook_id"]);  // each test is its own message
 }
 
+// Under an Idempotency-Key the event's id is recorded before it is sent: an attempt resumed after
+// a crash sends the same webhook-id, which a receiver that deduplicates takes once.
+TEST_F(TestEventSenderTest, AnAttemptResumedUnderAKeySendsTheSameWebhookId) {
+  const json endpoint = Register();
+  std::vector<std::string> ids;
+  DeliveryResult answered;
+  answered.status = 204;
+  EXPECT_CALL(transport_, Post(_)).Times(2).WillRepeatedly([&](const WebhookRequest& sent) {
+    ids.push_back(Header(sent, "webhook-id"));
+    return answered;
+  });
+  std::vector<std::string> saved;
+  store::ActionCheckpoint first{std::nullopt,
+                                [&](const std::string& text) { saved.push_back(text); }};
+  const json sent = sender_.Send("brand-1", endpoint["id"], &first);
+  ASSERT_EQ(saved.size(), 1u);
+  EXPECT_EQ(json::parse(saved[0])["webhook_id"], sent["webhook_id"]);
+
+  store::ActionCheckpoint resumed{saved[0],
+                                  [&](const std::string& text) { saved.push_back(text); }};
+  const json again = sender_.Send("brand-1", endpoint["id"], &resumed);
+  EXPECT_EQ(again["webhook_id"], sent["webhook_id"]);
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(ids[0], ids[1]);
+  EXPECT_EQ(saved.size(), 1u) << "nothing more to record";
+}
+
 TEST_F(TestEventSenderTest, AnotherBrandsOrAnUnknownEndpointIsNotFoundAndNothingIsSent) {
   const json endpoint = Register();
   EXPECT_CALL(transport_, Post(_)).Times(0);

@@ -80,6 +80,35 @@ TEST_F(EndpointServiceTest, CreateShowsTheSecretOnceAndListNever) {
   EXPECT_EQ(wakes_, 2) << "each registration wakes the dispatcher";
 }
 
+// Under an Idempotency-Key, an attempt resumed after the endpoint was made (or the secret
+// rotated) answers with what the attempt before made, and makes nothing more.
+TEST_F(EndpointServiceTest, AnAttemptResumedUnderAKeyAnswersWithWhatTheOneBeforeMade) {
+  std::vector<std::string> saved;
+  auto record = [&](const std::string& text) { saved.push_back(text); };
+  const json body = {{"url", "https://hooks.example.com/in"}};
+  store::ActionCheckpoint first{std::nullopt, record};
+  const json created = service_.Create("brand-1", body, &first);
+  ASSERT_EQ(saved.size(), 1u);
+  EXPECT_EQ(json::parse(saved[0]), (json{{"endpoint_id", created["id"]}}));
+  store::ActionCheckpoint resumed{saved[0], record};
+  EXPECT_EQ(service_.Create("brand-1", body, &resumed), created);
+  EXPECT_EQ(service_.List("brand-1")["data"].size(), 1u);
+  // Recorded but never made (the crash came first): made now, under the recorded id.
+  store::ActionCheckpoint unmade{json{{"endpoint_id", "ep_recorded"}}.dump(), record};
+  EXPECT_EQ(service_.Create("brand-1", body, &unmade)["id"], "ep_recorded");
+
+  saved.clear();
+  const std::string id = created["id"];
+  store::ActionCheckpoint rotation{std::nullopt, record};
+  const json rotated = service_.RotateSecret("brand-1", id, &rotation);
+  ASSERT_EQ(saved.size(), 1u);
+  store::ActionCheckpoint rotation_resumed{saved[0], record};
+  EXPECT_EQ(service_.RotateSecret("brand-1", id, &rotation_resumed), rotated);
+  const store::WebhookEndpoint stored = store_.ListWebhookEndpoints("brand-1").at(0);
+  EXPECT_EQ(stored.previous_secret, created["secret"]) << "rotated once";
+  EXPECT_EQ(saved.size(), 1u);
+}
+
 TEST_F(EndpointServiceTest, RefusesBadUrlsAndEventTypesNamingTheField) {
   for (const json& body :
        {json({{"url", "http://hooks.example.com/in"}}), json({{"url", "https://10.0.0.1/"}}),

@@ -387,6 +387,100 @@ TEST_F(OrderActionsTest, BookReschedulesAnActiveAppointmentWithoutACheckpoint) {
   EXPECT_EQ(wakes_, 1);
 }
 
+// Under an Idempotency-Key the appointment before the call is recorded on the key first, so an
+// attempt resumed under it can tell whether the call was made.
+struct KeyCheckpoint {
+  std::vector<std::string> saved;
+  store::ActionCheckpoint checkpoint;
+  explicit KeyCheckpoint(std::optional<std::string> earlier = std::nullopt)
+      : checkpoint{std::move(earlier), [this](const std::string& text) { saved.push_back(text); }} {
+  }
+};
+
+TEST_F(OrderActionsTest, BookUnderAKeyRecordsTheAppointmentBeforeCallingJunction) {
+  KeyCheckpoint key;
+  {
+    InSequence in_order;
+    ExpectHeld(ScheduledOrder(true), ScheduledOrder(true), store::kJobReconcile);
+    EXPECT_CALL(junction_, RescheduleAppointment(kJunctionOrderId, _))
+        .WillOnce([&](const std::string&, const junction::RescheduleRequest&) {
+          EXPECT_EQ(key.saved.size(), 1u) << "recorded before the call";
+          return JunctionAppointment("appt-1", "confirmed", kT0 + 48h, 3);
+        });
+    EXPECT_CALL(store_, CompleteJob(IsStepJob(), _));
+  }
+  actions_.Book(Caller(), kOrderId, BookBody("k-2"), &key.checkpoint);
+  ASSERT_EQ(key.saved.size(), 1u);
+  EXPECT_EQ(json::parse(key.saved[0]),
+            (json{{"appointment_id", "appt-1"}, {"start_at", FormatRfc3339(kT0 + 24h)}}));
+  ::testing::Mock::VerifyAndClearExpectations(&store_);
+  ::testing::Mock::VerifyAndClearExpectations(&junction_);
+
+  KeyCheckpoint first_booking;
+  {
+    InSequence in_order;
+    ExpectHeld(ReadyOrder(4), ReadyOrder(5), store::kJobBookAppointment, StartsWith("api-"));
+    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 5)).WillOnce([&] {
+      EXPECT_EQ(first_booking.saved.size(), 1u) << "recorded before the order's checkpoint";
+    });
+    EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
+        .WillOnce(Return(JunctionAppointment("appt-1", "pending", kT0 + 24h, 1)));
+    EXPECT_CALL(store_, CompleteJob(IsStepJob(), _));
+  }
+  actions_.Book(Caller(), kOrderId, BookBody("k-1"), &first_booking.checkpoint);
+  ASSERT_EQ(first_booking.saved.size(), 1u);
+  EXPECT_EQ(json::parse(first_booking.saved[0]),
+            (json{{"appointment_id", nullptr}, {"start_at", nullptr}}));
+}
+
+// The attempt before booked, the workflow has since learnt the appointment: the resumed attempt
+// answers with the order and calls Junction no more (strict mocks).
+TEST_F(OrderActionsTest, BookResumedAfterItsBookingWasMadeAnswersTheOrder) {
+  KeyCheckpoint key(json{{"appointment_id", nullptr}, {"start_at", nullptr}}.dump());
+  ExpectHeld(ScheduledOrder(true), ScheduledOrder(true), store::kJobReconcile);
+  EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
+  json shown = actions_.Book(Caller(), kOrderId, BookBody("k-1"), &key.checkpoint);
+  EXPECT_EQ(shown["appointment"]["id"], "appt-1");
+  EXPECT_TRUE(key.saved.empty());
+}
+
+// The attempt before moved the appointment at Junction and its commit was lost: the resumed
+// attempt finds the move there and commits it, without moving it again.
+TEST_F(OrderActionsTest, BookResumedAfterJunctionMovedTheAppointmentCommitsTheMove) {
+  KeyCheckpoint key(
+      json{{"appointment_id", "appt-1"}, {"start_at", FormatRfc3339(kT0 + 24h)}}.dump());
+  JobOutcome committed;
+  {
+    InSequence in_order;
+    ExpectHeld(ScheduledOrder(true), ScheduledOrder(true), store::kJobReconcile);
+    EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
+        .WillOnce(Return(JunctionAppointment("appt-1", "confirmed", kT0 + 48h, 3)));
+    EXPECT_CALL(store_, CompleteJob(IsStepJob(), _)).WillOnce(SaveArg<1>(&committed));
+  }
+  json shown = actions_.Book(Caller(), kOrderId, BookBody("k-2"), &key.checkpoint);
+  EXPECT_EQ(shown["appointment"]["start_at"], FormatRfc3339(kT0 + 48h));
+  ASSERT_TRUE(committed.order_update.has_value());
+  EXPECT_EQ(committed.order_update->workflow.appointment->start_at, FormatRfc3339(kT0 + 48h));
+  ::testing::Mock::VerifyAndClearExpectations(&store_);
+  ::testing::Mock::VerifyAndClearExpectations(&junction_);
+
+  // Junction shows it where it was: the move was never made, and is made now.
+  KeyCheckpoint unmoved(
+      json{{"appointment_id", "appt-1"}, {"start_at", FormatRfc3339(kT0 + 24h)}}.dump());
+  {
+    InSequence in_order;
+    ExpectHeld(ScheduledOrder(true), ScheduledOrder(true), store::kJobReconcile,
+               StartsWith("api-"));
+    EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
+        .WillOnce(Return(JunctionAppointment("appt-1", "confirmed", kT0 + 24h, 2)));
+    EXPECT_CALL(junction_, RescheduleAppointment(kJunctionOrderId, _))
+        .WillOnce(Return(JunctionAppointment("appt-1", "confirmed", kT0 + 48h, 3)));
+    EXPECT_CALL(store_, CompleteJob(IsStepJob(), _));
+  }
+  actions_.Book(Caller(), kOrderId, BookBody("k-2"), &unmoved.checkpoint);
+  EXPECT_EQ(unmoved.saved.size(), 1u);
+}
+
 TEST_F(OrderActionsTest, BookOnAnAppointmentJunctionWillNotMoveIsNotReschedulable) {
   ExpectHeld(ScheduledOrder(false), ScheduledOrder(false), store::kJobReconcile);
   EXPECT_CALL(store_, ReleaseJob(IsStepJob()));  // given back untouched
@@ -609,10 +703,15 @@ TEST_F(OrderActionsTest, ACancelThatLosesTheRaceToAnotherAnswersTheCancelledOrde
 }
 
 TEST_F(OrderActionsTest, CancelRefusedByJunctionIsNotCancellableAndReleasesTheJob) {
+  junction::Order completed;
+  completed.id = kJunctionOrderId;
+  completed.status = "completed.completed";
+  completed.low_level_status = "completed";
   for (junction::Outcome outcome : {junction::Outcome::kRejected, junction::Outcome::kConflict}) {
     ExpectHeld(ReadyOrder(), ReadyOrder(), store::kJobBookAppointment, StartsWith("api-"));
     EXPECT_CALL(junction_, CancelOrder(kJunctionOrderId))
         .WillOnce(Return(Failure(outcome, "cancel_order", 400)));
+    EXPECT_CALL(junction_, GetOrder(kJunctionOrderId)).WillOnce(Return(completed));
     EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
 
     AppError error = ErrorFrom([&] { actions_.Cancel(Caller(), kOrderId); });
@@ -624,6 +723,36 @@ TEST_F(OrderActionsTest, CancelRefusedByJunctionIsNotCancellableAndReleasesTheJo
     ::testing::Mock::VerifyAndClearExpectations(&junction_);
   }
   EXPECT_EQ(wakes_, 0);
+}
+
+// A retry of a cancel whose commit (or answer) was lost: Junction refuses to cancel again, and
+// shows the order cancelled. That is the cancel: committed and answered, not a 409.
+TEST_F(OrderActionsTest, CancelRefusedByJunctionThatHadCancelledItAlreadyIsTheCancel) {
+  junction::Order cancelled_there;
+  cancelled_there.id = kJunctionOrderId;
+  cancelled_there.status = kCancelled;
+  cancelled_there.low_level_status = "cancelled";
+  cancelled_there.events = {{1, FormatRfc3339(kT0 - 1h), kOrdered},
+                            {2, FormatRfc3339(kT0 - 1h), kRequisitionCreated},
+                            {3, FormatRfc3339(kT0), kCancelled}};
+  JobOutcome committed;
+  {
+    InSequence in_order;
+    ExpectHeld(ScheduledOrder(true, 6), ScheduledOrder(true, 7), store::kJobReconcile);
+    EXPECT_CALL(junction_, CancelOrder(kJunctionOrderId))
+        .WillOnce(Return(Failure(junction::Outcome::kRejected, "cancel_order", 400)));
+    EXPECT_CALL(junction_, GetOrder(kJunctionOrderId)).WillOnce(Return(cancelled_there));
+    EXPECT_CALL(store_, CompleteJob(IsStepJob(), _)).WillOnce(SaveArg<1>(&committed));
+  }
+
+  json shown = actions_.Cancel(Caller(), kOrderId);
+
+  EXPECT_EQ(shown["status"], "cancelled");
+  EXPECT_TRUE(committed.done);
+  ASSERT_TRUE(committed.order_update.has_value());
+  EXPECT_EQ(committed.order_update->status, "cancelled");
+  EXPECT_EQ(committed.order_update->workflow.junction_event_id, 3);
+  EXPECT_EQ(committed.order_update->workflow.appointment->status, "cancelled");
 }
 
 TEST_F(OrderActionsTest, CancelJunctionFailureIsA502AndReleasesTheJob) {
