@@ -820,11 +820,19 @@ export interface components {
         };
     };
     responses: never;
-    parameters: never;
+    parameters: {
+        /**
+         * @description Optional. Makes a retry safe: the same key with the same request replays the first 2xx answer (with Idempotent-Replayed: true) and acts no more, even after a crash or a lost answer; another request under a used key is 422, and a key still at work is 409. Keys share one scope per brand with order creation (a key names one request, whichever route it went to) and are kept 24 hours. An error is never stored: a refusal that changed nothing frees the key for a corrected request. 1 to 255 printable ASCII characters, bare or as an RFC 8941 quoted string.
+         * @example cancel-order-2025-06-15-0001
+         */
+        ActionIdempotencyKey: string;
+    };
     requestBodies: never;
     headers: {
         /** @description The request's id: the X-Request-Id sent, or a generated one. */
         "X-Request-Id": string;
+        /** @description true when this answer is a replay of the stored one. */
+        "Idempotent-Replayed": "true";
     };
     pathItems: never;
 }
@@ -1114,7 +1122,13 @@ export interface operations {
     cancelLabOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Optional. Makes a retry safe: the same key with the same request replays the first 2xx answer (with Idempotent-Replayed: true) and acts no more, even after a crash or a lost answer; another request under a used key is 422, and a key still at work is 409. Keys share one scope per brand with order creation (a key names one request, whichever route it went to) and are kept 24 hours. An error is never stored: a refusal that changed nothing frees the key for a corrected request. 1 to 255 printable ASCII characters, bare or as an RFC 8941 quoted string.
+                 * @example cancel-order-2025-06-15-0001
+                 */
+                "Idempotency-Key"?: components["parameters"]["ActionIdempotencyKey"];
+            };
             path: {
                 /** @description The order's id. */
                 id: string;
@@ -1127,10 +1141,21 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["LabOrder"];
+                };
+            };
+            /** @description The Idempotency-Key is malformed. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */
@@ -1165,8 +1190,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The order cannot be cancelled (completed or failed, still being placed, or Junction refuses), or a worker holds it. */
+            /** @description The order cannot be cancelled (completed or failed, still being placed, or Junction refuses), or a worker holds it; or a request with this Idempotency-Key is still being worked on. */
             409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was used before for a different request (order creation's keys included). */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -1286,7 +1323,13 @@ export interface operations {
     bookAppointment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Optional. Makes a retry safe: the same key with the same request replays the first 2xx answer (with Idempotent-Replayed: true) and acts no more, even after a crash or a lost answer; another request under a used key is 422, and a key still at work is 409. Keys share one scope per brand with order creation (a key names one request, whichever route it went to) and are kept 24 hours. An error is never stored: a refusal that changed nothing frees the key for a corrected request. 1 to 255 printable ASCII characters, bare or as an RFC 8941 quoted string.
+                 * @example cancel-order-2025-06-15-0001
+                 */
+                "Idempotency-Key"?: components["parameters"]["ActionIdempotencyKey"];
+            };
             path: {
                 /** @description The order's id. */
                 id: string;
@@ -1306,13 +1349,14 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["LabOrder"];
                 };
             };
-            /** @description The body is not JSON, or has no booking_key. */
+            /** @description The body is not JSON, or has no booking_key, or the Idempotency-Key is malformed. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1354,10 +1398,12 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The slot is taken or expired, the appointment cannot be rescheduled, the order cannot be booked yet or any more, or a worker holds it. */
+            /** @description The slot is taken or expired, the appointment cannot be rescheduled, the order cannot be booked yet or any more, or a worker holds it; or a request with this Idempotency-Key is still being worked on. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1366,6 +1412,16 @@ export interface operations {
             };
             /** @description The body is not application/json. */
             415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was used before for a different request (order creation's keys included). */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -1531,7 +1587,13 @@ export interface operations {
     createWebhookEndpoint: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Optional. Makes a retry safe: the same key with the same request replays the first 2xx answer (with Idempotent-Replayed: true) and acts no more, even after a crash or a lost answer; another request under a used key is 422, and a key still at work is 409. Keys share one scope per brand with order creation (a key names one request, whichever route it went to) and are kept 24 hours. An error is never stored: a refusal that changed nothing frees the key for a corrected request. 1 to 255 printable ASCII characters, bare or as an RFC 8941 quoted string.
+                 * @example cancel-order-2025-06-15-0001
+                 */
+                "Idempotency-Key"?: components["parameters"]["ActionIdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1545,13 +1607,14 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookEndpointWithSecret"];
                 };
             };
-            /** @description The body is not JSON, or not a valid endpoint: a URL the destination policy refuses (not https, a private or loopback address), an unknown event type. */
+            /** @description The body is not JSON, or not a valid endpoint: a URL the destination policy refuses (not https, a private or loopback address), an unknown event type, or the Idempotency-Key is malformed. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1583,6 +1646,18 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A request with this Idempotency-Key is still being worked on. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The body is larger than 64 KiB. */
             413: {
                 headers: {
@@ -1595,6 +1670,16 @@ export interface operations {
             };
             /** @description The body is not application/json. */
             415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was used before for a different request (order creation's keys included). */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -1682,7 +1767,13 @@ export interface operations {
     rotateWebhookEndpointSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Optional. Makes a retry safe: the same key with the same request replays the first 2xx answer (with Idempotent-Replayed: true) and acts no more, even after a crash or a lost answer; another request under a used key is 422, and a key still at work is 409. Keys share one scope per brand with order creation (a key names one request, whichever route it went to) and are kept 24 hours. An error is never stored: a refusal that changed nothing frees the key for a corrected request. 1 to 255 printable ASCII characters, bare or as an RFC 8941 quoted string.
+                 * @example cancel-order-2025-06-15-0001
+                 */
+                "Idempotency-Key"?: components["parameters"]["ActionIdempotencyKey"];
+            };
             path: {
                 /** @description The endpoint's id. */
                 id: string;
@@ -1695,10 +1786,21 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /** @description The Idempotency-Key is malformed. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */
@@ -1725,6 +1827,28 @@ export interface operations {
             };
             /** @description No such webhook endpoint for this brand (another brand's is not found either). */
             404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still being worked on. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was used before for a different request (order creation's keys included). */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -1748,7 +1872,13 @@ export interface operations {
     sendWebhookTestEvent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Optional. Makes a retry safe: the same key with the same request replays the first 2xx answer (with Idempotent-Replayed: true) and acts no more, even after a crash or a lost answer; another request under a used key is 422, and a key still at work is 409. Keys share one scope per brand with order creation (a key names one request, whichever route it went to) and are kept 24 hours. An error is never stored: a refusal that changed nothing frees the key for a corrected request. 1 to 255 printable ASCII characters, bare or as an RFC 8941 quoted string.
+                 * @example cancel-order-2025-06-15-0001
+                 */
+                "Idempotency-Key"?: components["parameters"]["ActionIdempotencyKey"];
+            };
             path: {
                 /** @description The endpoint's id. */
                 id: string;
@@ -1761,10 +1891,21 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookTestResult"];
+                };
+            };
+            /** @description The Idempotency-Key is malformed. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */
@@ -1791,6 +1932,28 @@ export interface operations {
             };
             /** @description No such webhook endpoint for this brand (another brand's is not found either). */
             404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still being worked on. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was used before for a different request (order creation's keys included). */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -1895,7 +2058,13 @@ export interface operations {
     resendWebhookDelivery: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Optional. Makes a retry safe: the same key with the same request replays the first 2xx answer (with Idempotent-Replayed: true) and acts no more, even after a crash or a lost answer; another request under a used key is 422, and a key still at work is 409. Keys share one scope per brand with order creation (a key names one request, whichever route it went to) and are kept 24 hours. An error is never stored: a refusal that changed nothing frees the key for a corrected request. 1 to 255 printable ASCII characters, bare or as an RFC 8941 quoted string.
+                 * @example cancel-order-2025-06-15-0001
+                 */
+                "Idempotency-Key"?: components["parameters"]["ActionIdempotencyKey"];
+            };
             path: {
                 /** @description The delivery's id (from the delivery log). */
                 id: string;
@@ -1908,10 +2077,21 @@ export interface operations {
             202: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            /** @description The Idempotency-Key is malformed. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */
@@ -1938,6 +2118,28 @@ export interface operations {
             };
             /** @description No such webhook delivery for this brand (another brand's is not found either). */
             404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still being worked on. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was used before for a different request (order creation's keys included). */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;

@@ -5,6 +5,7 @@
 
 #include <Poco/Process.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include <tuple>
 #include <vector>
 
+#include "lab_orders/orders/order_service.h"
 #include "lab_orders/sim/openapi_validator.h"
 #include "support/committed_file.h"
 #include "support/order_bodies.h"
@@ -114,6 +116,37 @@ class DocumentedSurface {
   std::set<std::pair<std::string, int>> seen_;
   std::map<std::pair<std::string, int>, std::set<std::string>> media_types_;
 };
+
+// Leaves an action's key claimed and leased for an hour in the service's own database, as a
+// request still at work would: the same request under it is then 409.
+void HoldActionKey(const ServiceProcess& service, const std::string& key, const std::string& route,
+                   const std::string& path, const std::optional<json>& body = std::nullopt) {
+  const std::string fingerprint = body ? orders::RequestFingerprint("POST", path, *body)
+                                       : orders::RequestBodyDigest("POST", path, "");
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((service.directory() / "lab-orders.db").c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 10000);
+  sqlite3_stmt* insert = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "INSERT INTO idempotency_keys (brand_id, key, fingerprint, "
+                               "recovery_point, locked_until, created_at, action) "
+                               "VALUES (?1, ?2, ?3, 'started', ?4, ?5, ?6)",
+                               -1, &insert, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_bind_text(insert, 1, kBrand, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(insert, 2, key.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(insert, 3, fingerprint.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(insert, 4, now + 3'600'000);
+  sqlite3_bind_int64(insert, 5, now);
+  sqlite3_bind_text(insert, 6, route.c_str(), -1, SQLITE_TRANSIENT);
+  EXPECT_EQ(sqlite3_step(insert), SQLITE_DONE) << sqlite3_errmsg(db);
+  sqlite3_finalize(insert);
+  sqlite3_close(db);
+}
 
 class OpenApiConformanceTest : public ::testing::Test {
  protected:
@@ -336,6 +369,51 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
   HttpReply tested = Call("POST", test_template, endpoint_path + "/test", "", webhooks_auth);
   EXPECT_EQ(tested.status, 200);
   EXPECT_EQ(tested.Json()["delivered"], false) << tested.body;
+  // Every action under an Idempotency-Key: a retry replays (once it has acted: not again); a
+  // malformed key is 400; the order's own key is another request's (422: one scope); a key whose
+  // request is still at work is 409.
+  const auto keyed = [&](const std::string& key) {
+    auto headers = webhooks_auth;
+    headers["Idempotency-Key"] = key;
+    return headers;
+  };
+  struct KeyedAction {
+    std::string path_template, path, body;
+  };
+  const std::vector<KeyedAction> keyed_actions = {
+      {endpoints, endpoints, endpoint_body.dump()},
+      {rotate_template, endpoint_path + "/rotate-secret", ""},
+      {test_template, endpoint_path + "/test", ""},
+      {resend_template, resend_path, ""}};
+  for (std::size_t i = 0; i < keyed_actions.size(); ++i) {
+    const KeyedAction& action = keyed_actions[i];
+    SCOPED_TRACE(action.path);
+    const std::string key = "key-action-" + std::to_string(i);
+    HttpReply first = Call("POST", action.path_template, action.path, action.body, keyed(key));
+    ASSERT_LT(first.status, 300) << first.body;
+    HttpReply replay = Call("POST", action.path_template, action.path, action.body, keyed(key));
+    EXPECT_EQ(replay.status, first.status);
+    EXPECT_EQ(replay.body, first.body);
+    EXPECT_EQ(replay.headers["Idempotent-Replayed"], "true");
+    EXPECT_EQ(
+        Call("POST", action.path_template, action.path, action.body, keyed(std::string(256, 'k')))
+            .status,
+        400);
+    EXPECT_EQ(
+        Call("POST", action.path_template, action.path, action.body, keyed("key-tour")).status,
+        422);
+    const std::string held = "key-held-" + std::to_string(i);
+    HoldActionKey(
+        *service_, held, action.path_template, action.path,
+        action.body.empty() ? std::nullopt : std::optional<json>(json::parse(action.body)));
+    HttpReply busy = Call("POST", action.path_template, action.path, action.body, keyed(held));
+    EXPECT_EQ(busy.status, 409);
+    EXPECT_EQ(busy.headers["Retry-After"], "1");
+  }
+  // A rotation under a key happened once: the endpoint still verifies with the first secret.
+  EXPECT_EQ(Call("GET", endpoints, endpoints, "", webhooks_auth).Json()["data"].size(), 2u)
+      << "one endpoint registered under the key, however often sent";
+
   const std::string endpoint_template = "/v1/webhooks/endpoints/{id}";
   const std::vector<std::tuple<std::string, std::string, std::string>> webhook_routes = {
       {"POST", endpoints, endpoints},
@@ -367,9 +445,13 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
   ASSERT_EQ(availability.status, 200);
   ASSERT_FALSE(availability.Json()["slots"].empty()) << availability.body;
   const json booking = {{"booking_key", availability.Json()["slots"][0]["booking_key"]}};
-  HttpReply booked =
-      Call("POST", appointment_template, order_path + "/appointment", booking.dump());
+  HttpReply booked = Call("POST", appointment_template, order_path + "/appointment", booking.dump(),
+                          {{"Idempotency-Key", "key-book"}});
   EXPECT_EQ(booked.status, 200);
+  HttpReply booked_again = Call("POST", appointment_template, order_path + "/appointment",
+                                booking.dump(), {{"Idempotency-Key", "key-book"}});
+  EXPECT_EQ(booked_again.body, booked.body) << "replayed, not moved again";
+  EXPECT_EQ(booked_again.headers["Idempotent-Replayed"], "true");
   EXPECT_EQ(Call("POST", appointment_template, order_path + "/appointment", "{}").status, 400);
   EXPECT_EQ(Call("POST", appointment_template, order_path + "/appointment", booking.dump(),
                  {{"Content-Type", "text/plain"}})
@@ -386,6 +468,26 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
     EXPECT_EQ(Call(method, path_template, order_path + suffix, body, Auth(wrong_scope)).status,
               403);
     EXPECT_EQ(Call(method, path_template, orders + "/no-such-order" + suffix, body).status, 404);
+  }
+
+  // The order's actions under an Idempotency-Key: malformed, another request's, still at work.
+  for (const auto& [path_template, suffix, body] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {appointment_template, "/appointment", booking.dump()},
+           {cancel_template, "/cancel", ""}}) {
+    SCOPED_TRACE(suffix);
+    const std::string path = order_path + suffix;
+    EXPECT_EQ(Call("POST", path_template, path, body, {{"Idempotency-Key", std::string(256, 'k')}})
+                  .status,
+              400);
+    EXPECT_EQ(Call("POST", path_template, path, body, {{"Idempotency-Key", "key-tour"}}).status,
+              422);
+    const std::string held = "key-held" + suffix;
+    HoldActionKey(*service_, held, path_template, path,
+                  body.empty() ? std::nullopt : std::optional<json>(json::parse(body)));
+    HttpReply busy = Call("POST", path_template, path, body, {{"Idempotency-Key", held}});
+    EXPECT_EQ(busy.status, 409);
+    EXPECT_EQ(busy.headers["Retry-After"], "1");
   }
 
   // Junction failing: each action answers 502.
@@ -426,9 +528,15 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
   EXPECT_EQ(timed_out.status, 502);
 
   // Cancelled: cancelling again answers the cancelled order (a retry whose answer was lost);
-  // booking is refused.
+  // booking is refused. Under a key, the retry is a replay.
   sim_->LoadScript(json::object());
-  EXPECT_EQ(Call("POST", cancel_template, order_path + "/cancel").status, 200);
+  HttpReply cancelled = Call("POST", cancel_template, order_path + "/cancel", "",
+                             {{"Idempotency-Key", "key-cancel"}});
+  EXPECT_EQ(cancelled.status, 200);
+  HttpReply cancel_replay = Call("POST", cancel_template, order_path + "/cancel", "",
+                                 {{"Idempotency-Key", "key-cancel"}});
+  EXPECT_EQ(cancel_replay.body, cancelled.body);
+  EXPECT_EQ(cancel_replay.headers["Idempotent-Replayed"], "true");
   HttpReply again = Call("POST", cancel_template, order_path + "/cancel");
   EXPECT_EQ(again.status, 200);
   EXPECT_EQ(again.Json()["status"], "cancelled");

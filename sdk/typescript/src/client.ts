@@ -2,10 +2,11 @@
 // Every call carries the bearer token; every POST an Idempotency-Key (yours, or one made here and
 // reused by this call's retries). Answers refused before anything was done (409 while the same
 // key's first request runs, 429, 503 server_busy or shutting_down) are retried after the
-// Retry-After the service gives; a 502, a 503 store_unavailable or no answer only where a repeat
-// cannot act twice: a GET, a DELETE, or an order creation under its key. Every other error answer
-// is thrown as a LabOrdersError. (409 order_busy is thrown: the service may have acted at Junction
-// before its own write lost a race; read the order, then decide.)
+// Retry-After the service gives; a 502, a 503 store_unavailable or no answer too, since a repeat
+// cannot act twice: a GET reads, a DELETE of a thing gone is done, and the service answers a POST
+// repeated under its key with its first answer. Every other error answer is thrown as a
+// LabOrdersError. (409 order_busy is thrown: the service may have acted at Junction before its own
+// write lost a race; read the order, then decide.)
 
 import { randomUUID } from "node:crypto";
 
@@ -57,10 +58,9 @@ interface Call {
   path: string;
   query?: Query;
   body?: unknown;
+  // Every POST has one: the service answers a repeat under it with the first answer, so a retry
+  // after no answer or a 502 cannot act twice.
   idempotencyKey?: string;
-  // The service answers a repeat of this POST under the same key with the first answer (today:
-  // order creation), so a retry after no answer or a 502 cannot do it twice.
-  keyReplays?: boolean;
   extraTimeoutMs?: number;
 }
 
@@ -95,7 +95,6 @@ export class LabOrdersClient {
       method: "POST",
       path: "/v1/labs/orders",
       body: order,
-      keyReplays: true,
       ...this.key(options),
     });
   }
@@ -207,7 +206,7 @@ export class LabOrdersClient {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
     // Without an answer a retry is safe only where repeating the request cannot do twice.
-    const safeToRepeat = call.method !== "POST" || call.keyReplays === true;
+    const safeToRepeat = call.method !== "POST" || call.idempotencyKey !== undefined;
     // Whether an earlier attempt may have taken effect unseen (no answer, a 502 or 503).
     let mayHaveActed = false;
     for (let attempt = 0; ; ++attempt) {
