@@ -325,6 +325,52 @@ TEST_F(ServiceTest, KilledAfterJunctionOrderedResumesWithTheSameOrder) {
   EXPECT_EQ(replay.body, retried.body);
 }
 
+// A cancel under a key: Junction cancels the order, then its answer never comes back, and the
+// service is killed there. The retry under the same key, after the restart, finds Junction
+// refusing a second cancel of an order it has cancelled, takes that as the cancel, and answers
+// 200; a third try replays that answer.
+TEST_F(ServiceTest, KilledWhileJunctionCancelsTheRetryUnderItsKeyIsTheCancel) {
+  HttpReply created = Create(OrderBody(), "key-order-to-cancel");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string cancel =
+      "/v1/labs/orders/" + created.Json()["id"].get<std::string>() + "/cancel";
+  const std::map<std::string, std::string> headers = {{"Authorization", "Bearer " + token_},
+                                                      {"Idempotency-Key", "key-cancel-crash"}};
+  sim_->LoadScript(
+      {{"operations",
+        {{"cancel_order",
+          {{{"call", 1}, {"fault", "hang"}, {"hang_ms", 30000}, {"when", "after"}}}}}}});
+  std::thread request([&] {
+    try {
+      service_->Post(cancel, "", headers);
+    } catch (const std::exception&) {
+      // The connection dies with the service.
+    }
+  });
+  sim_->Admin("GET", "/_sim/calls?operation=cancel_order&wait_handled=1&timeout_ms=20000");
+  service_->Kill();
+  request.join();
+
+  service_->Start();
+  HttpReply retried = service_->Post(cancel, "", headers);
+  ASSERT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(retried.Json()["status"], "cancelled");
+  // The first, and at most one more, which Junction refused (unless the workflow learnt of the
+  // cancel first, and the retry found the order cancelled).
+  const json calls = sim_->Calls("cancel_order");
+  ASSERT_LE(calls.size(), 2u);
+  if (calls.size() == 2) {
+    EXPECT_EQ(calls[1]["outcome"], 400);
+  }
+  HttpReply junction_order =
+      sim_->Junction("GET", "/v3/order/" + created.Json()["junction_order_id"].get<std::string>());
+  EXPECT_EQ(junction_order.Json()["last_event"]["status"],
+            "cancelled.at_home_phlebotomy.cancelled");
+  HttpReply replay = service_->Post(cancel, "", headers);
+  EXPECT_EQ(replay.body, retried.body);
+  EXPECT_EQ(replay.headers.at("Idempotent-Replayed"), "true");
+}
+
 struct UpstreamFault {
   const char* name;
   json rule;
