@@ -21,6 +21,9 @@ if [ "${1:-}" != "--build-only" ]; then
   # The browser tests (tests/browser/) drive Debian's own Chromium (no browser download), with a
   # font for their screenshots.
   packages+=(chromium fonts-dejavu-core)
+  # The README's commands run in a network namespace of their own (scripts/readme-test.sh), whose
+  # loopback ip brings up.
+  packages+=(iproute2)
 fi
 
 missing=()

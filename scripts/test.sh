@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Checks the floors of the code (cmake/floors.txt), lints the OpenAPI document and checks the
 # generated TypeScript SDK and reference page are up to date, builds lab-orders and runs every test
-# (unit, integration, the SDK's example against the service, the browser tests), then
-# the libFuzzer harnesses briefly, then the same suites again under AddressSanitizer and
-# UndefinedBehaviorSanitizer. The README's test command.
+# (unit, integration, the SDK's example against the service, the browser tests), then the
+# README's commands as written (scripts/readme-test.sh), then the libFuzzer harnesses briefly,
+# then the same suites again under AddressSanitizer and UndefinedBehaviorSanitizer. The README's
+# test command.
 # Each pass runs beside a throwaway PostgreSQL 15 cluster (scripts/with-postgres.sh), so the store
 # suite and the replica tests run on PostgreSQL as well as SQLite; they fail rather than skip here.
 # LAB_ORDERS_SANITIZE=0 skips the sanitizer pass.
@@ -27,6 +28,11 @@ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLAB_ORDERS_BUILD_
 cmake --build "$build_dir" -j "$jobs"
 export LAB_ORDERS_REQUIRE_POSTGRES=1
 scripts/with-postgres.sh ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" --timeout 300
+
+# The README's commands, marked `<!-- readme-test -->`, run as written in a fresh copy (a build of
+# their own, about 5 minutes): once, not in the sanitizer pass.
+echo "== the README's commands, as written"
+bash scripts/readme-test.sh
 
 # Every parser an outsider reaches, fuzzed briefly (clang, ASan, UBSan): scripts/fuzz.sh runs
 # them for as long as asked.

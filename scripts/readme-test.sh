@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The README, run as a new user would: every fenced shell block marked `<!-- readme-test -->`, in
+# the order written, as one shell session, in a throwaway copy of the repository as a clone would
+# have it (tracked and new files; no build, no var/, no node_modules). It runs in namespaces of
+# its own: a network with only loopback (so the README's fixed ports are nobody else's, and a
+# command that needs the internet fails), and a process tree whose every process ends with it.
+# npm works from its cache (npm_config_offline): the test command's own `npm ci` filled it.
+# Beyond each command's exit status, every curl must get a 2xx (curl runs with
+# --fail-with-body). As root; scripts/test.sh runs it after the first pass.
+#   scripts/readme-test.sh          run them
+#   scripts/readme-test.sh --list   print the script it would run
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+
+# The marked blocks, each introduced by an echo of where it stands in the README.
+extract() {
+  awk '
+    /^<!-- readme-test -->$/ { marked = 1; next }
+    marked && /^```sh$/ { inside = 1; marked = 0; printf "echo \"== README.md line %d\"\n", NR; next }
+    inside && /^```$/ { inside = 0; print ""; next }
+    inside { print; next }
+    { marked = 0 }
+  ' "$repo/README.md"
+}
+
+script=$(extract)
+if [ -z "$script" ]; then
+  echo "readme-test: no block in README.md is marked <!-- readme-test -->" >&2
+  exit 1
+fi
+if [ "${1:-}" = "--list" ]; then
+  echo "$script"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "readme-test: run as root (it makes network and process namespaces)" >&2
+  exit 1
+fi
+
+work=$(mktemp -d /tmp/lab-orders-readme.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/repo"
+git -C "$repo" ls-files -z --cached --others --exclude-standard |
+  (cd "$repo" && xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) |
+  tar -C "$repo" --null -T - -cf - | tar -C "$work/repo" -xf -
+{
+  echo 'set -eo pipefail'
+  echo 'curl() { command curl --fail-with-body "$@"; }'
+  echo 'export -f curl'
+  echo 'set -x'
+  echo "$script"
+} >"$work/readme.sh"
+
+echo "readme-test: $(grep -c '^echo "== README.md line' "$work/readme.sh") blocks of README.md, in $work/repo"
+cd "$work/repo"
+started=$(date +%s)
+# PID 1 of the new namespace is this bash: when it ends, the kernel ends every process left.
+unshare --net --pid --fork --mount-proc bash -c '
+  ip link set lo up
+  export npm_config_offline=true
+  exec bash "$1"' readme "$work/readme.sh"
+echo "readme-test: every marked block ran, in $(($(date +%s) - started)) s"
