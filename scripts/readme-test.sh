@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README, run as a new user would: every fenced shell block marked `<!-- readme-test -->`, in
-# the order written, as one shell session, in a throwaway copy of the repository as a clone would
+# The README, run as a new user would: first its run command, ./scripts/dev.sh, whose printed
+# curl must create an order (then it is stopped, as Ctrl-C would); then every fenced shell block
+# marked `<!-- readme-test -->`, in the order written, as one shell session, in a throwaway copy of the repository as a clone would
 # have it (tracked and new files; no build, no var/, no node_modules). It runs in namespaces of
 # its own: a network with only loopback (so the README's fixed ports are nobody else's, and a
 # command that needs the internet fails), and a process tree whose every process ends with it.
@@ -47,6 +48,31 @@ git -C "$repo" ls-files -z --cached --others --exclude-standard |
   echo 'set -eo pipefail'
   echo 'curl() { command curl --fail-with-body "$@"; }'
   echo 'export -f curl'
+  cat <<'DEV'
+echo "== README.md: ./scripts/dev.sh, and the curl it prints"
+exec {dev_output}< <(./scripts/dev.sh 2>&1)
+dev_pid=$!
+printed=""
+# Its build takes minutes; a blocking read of each line it prints, no polling.
+while IFS= read -r -t 1800 -u "$dev_output" line; do
+  printf '%s\n' "$line"
+  printed+="$line"$'\n'
+  [[ $line == "Press Ctrl-C to stop." ]] && break
+done
+if [[ $printed != *"Press Ctrl-C to stop."* ]]; then
+  echo "readme-test: ./scripts/dev.sh ended or went silent before it was ready" >&2
+  exit 1
+fi
+# The command under "Create an order:", up to the blank line after it.
+create=$(printf '%s' "$printed" |
+  awk '/^Create an order:/ { on = 1; next } on && /^$/ { if (seen) exit; next } on { seen = 1; print }')
+echo "+ $create"
+bash -c "$create"
+echo
+# Ctrl-C at a terminal; SIGTERM here (a background job ignores SIGINT), which dev.sh traps alike.
+kill -TERM "$dev_pid"
+wait "$dev_pid" || true
+DEV
   echo 'set -x'
   echo "$script"
 } >"$work/readme.sh"
