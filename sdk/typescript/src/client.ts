@@ -5,8 +5,8 @@
 // Retry-After the service gives; a 502, a 503 store_unavailable or no answer too, since a repeat
 // cannot act twice: a GET reads, a DELETE of a thing gone is done, and the service answers a POST
 // repeated under its key with its first answer. Every other error answer is thrown as a
-// LabOrdersError. (409 order_busy is thrown: the service may have acted at Junction before its own
-// write lost a race; read the order, then decide.)
+// LabOrdersError. (409 order_busy is retried under its key too: the action may have reached
+// Junction before the service's own write lost a race, and the key's resumed attempt finds that.)
 
 import { randomUUID } from "node:crypto";
 
@@ -294,7 +294,14 @@ export class LabOrdersClient {
   private retried(error: LabOrdersError, safeToRepeat: boolean): boolean {
     // Refused before anything was done: the same key still running, a rate limit, a full
     // server, a server stopping.
-    if (error.status === 409) return error.code === "idempotency_request_in_progress";
+    // order_busy: a worker held the order, or the order's write lost a race after Junction acted;
+    // under the same key the service finds what was done, and does not do it twice.
+    if (error.status === 409) {
+      return (
+        error.code === "idempotency_request_in_progress" ||
+        (error.code === "order_busy" && safeToRepeat)
+      );
+    }
     if (error.status === 429 || NOT_STARTED.has(error.code)) return true;
     // A 502 may have reached Junction, a 503 store_unavailable may have stopped half-way: only a
     // request that cannot do twice goes again.
