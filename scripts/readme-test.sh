@@ -25,8 +25,10 @@ extract() {
 }
 
 script=$(extract)
-if [ -z "$script" ]; then
-  echo "readme-test: no block in README.md is marked <!-- readme-test -->" >&2
+markers=$(grep -c '^<!-- readme-test -->$' "$repo/README.md" || true)
+blocks=$(grep -c '^echo "== README.md line' <<<"$script" || true)
+if [ "$blocks" -eq 0 ] || [ "$blocks" -ne "$markers" ]; then
+  echo "readme-test: $markers markers in README.md, $blocks of them before a \`\`\`sh block" >&2
   exit 1
 fi
 if [ "${1:-}" = "--list" ]; then
@@ -39,7 +41,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 work=$(mktemp -d /tmp/lab-orders-readme.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# Removed when every block ran; kept, with its logs in repo/var/, when one failed.
+trap 'status=$?; if [ $status -eq 0 ]; then rm -rf "$work"; else
+  echo "readme-test: failed ($status); the copy and its logs are in $work/repo" >&2; fi' EXIT
 mkdir "$work/repo"
 git -C "$repo" ls-files -z --cached --others --exclude-standard |
   (cd "$repo" && xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) |
@@ -50,7 +54,7 @@ git -C "$repo" ls-files -z --cached --others --exclude-standard |
   echo 'export -f curl'
   cat <<'DEV'
 echo "== README.md: ./scripts/dev.sh, and the curl it prints"
-exec {dev_output}< <(./scripts/dev.sh 2>&1)
+exec {dev_output}< <(exec ./scripts/dev.sh 2>&1)
 dev_pid=$!
 printed=""
 # Its build takes minutes; a blocking read of each line it prints, no polling.
@@ -66,12 +70,27 @@ fi
 # The command under "Create an order:", up to the blank line after it.
 create=$(printf '%s' "$printed" |
   awk '/^Create an order:/ { on = 1; next } on && /^$/ { if (seen) exit; next } on { seen = 1; print }')
+if [[ -z $create ]]; then
+  echo "readme-test: ./scripts/dev.sh printed no command under \"Create an order:\"" >&2
+  exit 1
+fi
 echo "+ $create"
-bash -c "$create"
-echo
+answer=$(bash -c "$create")
+echo "$answer"
+if [[ $answer != *'"status":"ordered"'* ]]; then
+  echo "readme-test: the printed curl did not create an order" >&2
+  exit 1
+fi
 # Ctrl-C at a terminal; SIGTERM here (a background job ignores SIGINT), which dev.sh traps alike.
 kill -TERM "$dev_pid"
 wait "$dev_pid" || true
+# Its simulator and service are gone, so what follows meets its own, not these.
+for port in 8080 8090; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "readme-test: something still listens on port $port after dev.sh stopped" >&2
+    exit 1
+  fi
+done
 DEV
   echo 'set -x'
   echo "$script"

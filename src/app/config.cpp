@@ -274,9 +274,9 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
       int(vars.Integer("LAB_ORDERS_MAX_PROVIDER_CANCELLATIONS", 3, 1, 20));
   flow.reconcile_interval = milliseconds(
       vars.Integer("LAB_ORDERS_RECONCILE_INTERVAL_MS", 6 * 3600000, 10, 7 * 86400000LL));
-  // Junction holds a booking call up to this long for the provider (Junction's facts: async
-  // confirmation); the call's own deadline must outlast it, or an answer on its way is taken for a
-  // lost one.
+  // Junction holds a booking call up to this long for the provider (docs/junction.md:
+  // Async confirmation); the call's own deadline must outlast it, or an answer on its way is
+  // taken for a lost one.
   flow.sync_confirmation_timeout_ms =
       int(vars.Integer("LAB_ORDERS_SYNC_CONFIRMATION_MS", 2500, 1000, 10000));
   if (config.junction.timeout.count() < flow.sync_confirmation_timeout_ms + 1000) {

@@ -108,10 +108,11 @@ ApiResponse ActionKeys::Run(const ApiRequest& request, const std::string& brand_
   try {
     store_.FinishActionKey(brand_id, *key, response.status, std::string(response.Body()));
   } catch (const std::exception& e) {
-    // The action is done and its answer is true: it is given. A retry resumes the key once its
-    // lease ends, and the action, told what it recorded, does not act twice.
+    // The action is done and its answer is true: it is given. A retry resumes the key, and the
+    // action, told what it recorded, does not act twice.
     spdlog::warn("could not store the answer of an idempotency key of brand {} on {}: {}", brand_id,
                  route, e.what());
+    settle(false);
   }
   return response;
 }

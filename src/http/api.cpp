@@ -516,8 +516,8 @@ ApiResponse Api::OrderRoute(const ApiRequest& request, const std::string& order_
     only("POST");
     const auth::Principal principal = principal_for("labs:orders:write");
     return Act(request, principal.brand_id, context.route, std::nullopt,
-               [&](store::ActionCheckpoint*) {
-                 return JsonResponse(200, actions_.Cancel(principal, order_id));
+               [&](store::ActionCheckpoint* checkpoint) {
+                 return JsonResponse(200, actions_.Cancel(principal, order_id, checkpoint));
                });
   }
   if (action == "/appointment/availability") {

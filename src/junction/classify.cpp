@@ -69,7 +69,7 @@ CallError ClassifyFailure(const std::string& operation, const RawResponse& respo
     error.summary = prefix + ": validation failed";
     for (const FieldError& field : error.field_errors) error.summary += " [" + field.location + "]";
   } else if (status == 409 || ((status == 400 || status == 404) && SaysTaken(detail))) {
-    // The sandbox answers a taken slot with 400, production with 404 (Junction's facts: errors).
+    // The sandbox answers a taken slot with 400, production with 404 (docs/junction.md: Errors).
     error.outcome = Outcome::kConflict;
     error.summary = prefix + ": conflict";
   } else if (status == 404) {

@@ -22,7 +22,7 @@ constexpr std::size_t kLabNameMaxLength = 50;
 constexpr std::size_t kMetadataKeyMaxLength = 40;  // as the Metadata description says
 // RFC 5321's limit on a forward path; longer addresses cannot be delivered anyway.
 constexpr std::size_t kEmailMaxLength = 254;
-// Junction's at-home draws are for adults only (Junction's facts: endpoints).
+// Junction's at-home draws are for adults only (docs/junction.md: Endpoints).
 constexpr int kMinimumPatientAge = 18;
 constexpr int kMaximumPatientAge = 120;
 

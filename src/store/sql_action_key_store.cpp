@@ -38,7 +38,13 @@ ActionClaim SqlStore::ClaimActionKey(const std::string& brand_id, const std::str
                                 "WHERE brand_id = ?1 AND key = ?2" +
                                 std::string(db.ForUpdate()));
     select.Bind(1, brand_id).Bind(2, key);
-    if (!select.Step()) throw std::logic_error("store: an idempotency key vanished while claimed");
+    if (!select.Step()) {
+      // The request holding it was refused and freed it between the two statements: the key is
+      // free again, and the retry this answer invites claims it.
+      return ActionClaim{ClaimResult::kInProgress,
+                         InsertedKeyRecord(brand_id, key, request, RecoveryPoint::kStarted, now),
+                         std::nullopt};
+    }
     IdempotencyRecord record = ReadKeyRow(select, cipher_);
     const std::optional<std::int64_t> locked_until = select.OptionalInteger(kKeyColumnCount);
     const bool is_action = select.OptionalText(kKeyColumnCount + 1).has_value();

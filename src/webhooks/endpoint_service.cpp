@@ -93,13 +93,15 @@ json EndpointService::Create(const std::string& brand_id, const json& body,
   DestinationCheck check = policy_.CheckEndpoint(url);
   if (!check.ok()) throw Invalid({{"/url", check.refusal().message}});
 
-  // Under an Idempotency-Key the id is recorded first: an attempt resumed after the endpoint was
-  // made (its answer lost) answers with that endpoint instead of making a second.
+  // Under an Idempotency-Key the id is recorded first, and that it was made once it is: an attempt
+  // resumed after the endpoint was made (its answer lost) answers with that endpoint instead of
+  // making a second, and one made and deleted since is not made again.
   std::optional<std::string> id = SavedField(key, "endpoint_id");
   if (id) {
     if (std::optional<store::WebhookEndpoint> made = FindEndpoint(brand_id, *id)) {
       return WithSecret(*made);
     }
+    if (SavedField(key, "made")) throw NotFound("webhook endpoint");
   } else {
     id = "ep_" + ids_.NewUuid();
     if (key) key->save(json{{"endpoint_id", *id}}.dump());
@@ -112,6 +114,7 @@ json EndpointService::Create(const std::string& brand_id, const json& body,
   endpoint.secret = NewWebhookSecret();
   endpoint.created_at = clock_.Now();
   store_.CreateWebhookEndpoint(endpoint);
+  if (key) key->save(json{{"endpoint_id", endpoint.id}, {"made", "yes"}}.dump());
   spdlog::info("webhook endpoint {} registered for brand {}", endpoint.id, brand_id);
   DeliveriesDue();
   return WithSecret(endpoint);
@@ -139,8 +142,13 @@ json EndpointService::RotateSecret(const std::string& brand_id, const std::strin
     // Looked up first, so that an unknown endpoint is refused before anything is recorded.
     std::optional<store::WebhookEndpoint> endpoint = FindEndpoint(brand_id, id);
     if (!endpoint) throw NotFound("webhook endpoint");
-    if (SavedField(key, "secret_sha256") == HexEncode(Sha256(endpoint->secret))) {
-      return WithSecret(*endpoint);
+    const std::optional<std::string> rotated_to = SavedField(key, "secret_sha256");
+    if (rotated_to == HexEncode(Sha256(endpoint->secret))) return WithSecret(*endpoint);
+    if (endpoint->previous_secret && rotated_to == HexEncode(Sha256(*endpoint->previous_secret))) {
+      // Rotated by this request, then again by another: its secret still signs, as the previous.
+      json answer = Endpoint(*endpoint);
+      answer["secret"] = *endpoint->previous_secret;
+      return answer;
     }
   }
   const std::string secret = NewWebhookSecret();

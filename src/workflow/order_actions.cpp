@@ -61,26 +61,18 @@ std::string BookingKeyFrom(const json& body) {
   return found->get<std::string>();
 }
 
-// The appointment an order had before a call that books or moves one, kept on the request's
-// Idempotency-Key: an attempt resumed under the key compares it with what is there now to tell
-// whether that call was made. Ids and times only.
-struct AppointmentMark {
-  std::optional<std::string> id;
-  std::optional<std::string> start_at;
-
-  static AppointmentMark Of(const std::optional<model::AppointmentView>& appointment) {
-    if (!appointment) return {};
-    return {appointment->id, appointment->start_at};
+// What a booking under an Idempotency-Key records on the key: the request's attempt id (the same
+// on every attempt: the order's booking_sent_by names it), and, once Junction has answered, the
+// appointment its call made. Ids and times only.
+std::string BookingCheckpoint(const std::string& attempt,
+                              const model::AppointmentView* made = nullptr) {
+  json text = {{"attempt", attempt}};
+  if (made) {
+    text["made_id"] = made->id;
+    text["made_start_at"] = made->start_at ? json(*made->start_at) : json(nullptr);
   }
-  bool Same(const model::AppointmentView& view) const {
-    return id == view.id && start_at == view.start_at;
-  }
-  std::string Text() const {
-    return json{{"appointment_id", id ? json(*id) : json(nullptr)},
-                {"start_at", start_at ? json(*start_at) : json(nullptr)}}
-        .dump();
-  }
-};
+  return text.dump();
+}
 
 }  // namespace
 
@@ -203,45 +195,54 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
   if (state.booking_sent) throw Busy();  // the workflow must first learn what its booking did
 
   const std::string junction_order_id = *order.junction_order_id;
-  const bool active = state.appointment && IsActiveAppointmentStatus(state.appointment->status);
-  // The appointment before an earlier attempt under the same key called Junction, if one did.
-  const std::optional<AppointmentMark> before =
-      key && key->saved ? std::optional(AppointmentMark{SavedField(key, "appointment_id"),
-                                                        SavedField(key, "start_at")})
-                        : std::nullopt;
-  if (before && active && !before->Same(*state.appointment)) {
-    return model::OrderJson(order);  // that attempt booked or moved it, and the order knows
-  }
+  // Under an Idempotency-Key: this request's attempt id, kept on the key by its first attempt.
+  std::optional<std::string> attempt;
+  if (key) attempt = SavedField(key, "attempt").value_or(ids_.NewUuid());
   model::AppointmentView view;
-  bool moved_before = false;
-  if (active && before) {
-    // The order shows no move, but Junction may have made it before the answer was lost.
-    auto current = junction_.GetAppointment(junction_order_id);
-    if (!current.ok()) throw junction::JunctionFailure(current.error(), kRetryHint);
-    view = AppointmentViewFrom(*current);
-    moved_before = !before->Same(view);
+  bool made_before = false;
+  if (key && key->saved) {
+    // An earlier attempt under the key: whether its call booked or moved the appointment.
+    if (const std::optional<std::string> made_id = SavedField(key, "made_id")) {
+      // Junction answered it; its commit may have been lost. Nothing is sent again.
+      if (state.appointment && state.appointment->id == *made_id &&
+          state.appointment->start_at == SavedField(key, "made_start_at")) {
+        return model::OrderJson(order);
+      }
+      auto current = junction_.GetAppointment(junction_order_id);
+      if (!current.ok()) throw junction::JunctionFailure(current.error(), kRetryHint);
+      view = AppointmentViewFrom(*current);
+      made_before = true;
+      spdlog::info("order {}: appointment {} was booked or moved by an earlier attempt", order.id,
+                   view.id);
+    } else if (state.lost_booking_adopted_for == attempt) {
+      return model::OrderJson(order);  // its lost booking was found made at Junction, and adopted
+    }
+    // Otherwise its call made nothing known: this attempt acts as the request asks, now. (A move
+    // whose answer was lost cannot be told from another's: it is sent again, to the same slot.)
   }
-  if (moved_before) {
-    spdlog::info("order {}: appointment {} was rescheduled by an earlier attempt", order.id,
-                 view.id);
+  const bool active = state.appointment && IsActiveAppointmentStatus(state.appointment->status);
+  if (made_before) {
+    // view is what Junction shows of the earlier attempt's booking: committed below.
   } else if (active) {
     if (!state.appointment->can_reschedule) {
       throw AppError(ErrorCode::kAppointmentNotReschedulable,
                      "Junction does not allow this appointment to be rescheduled.");
     }
-    if (key) key->save(AppointmentMark::Of(state.appointment).Text());
+    if (key) key->save(BookingCheckpoint(*attempt));
     auto moved = junction_.RescheduleAppointment(junction_order_id, {booking_key, std::nullopt});
     if (!moved.ok()) throw BookingFailure(moved.error());
     view = AppointmentViewFrom(*moved);
+    if (key) key->save(BookingCheckpoint(*attempt, &view));
     spdlog::info("order {}: appointment {} rescheduled through the API", order.id, view.id);
   } else {
     if (!RequisitionReady(state)) {
       throw AppError(ErrorCode::kOrderNotBookable,
                      "The order's requisition is not ready yet; retry later.");
     }
-    if (key) key->save(AppointmentMark::Of(std::nullopt).Text());
+    if (key) key->save(BookingCheckpoint(*attempt));
     // Recorded before the call, as the workflow does: a lost answer is looked up, not resent.
     state.booking_sent = true;
+    state.booking_sent_by = attempt;
     store_.CheckpointOrder(lock.job(), order, order.version);
     ++order.version;
     junction::BookingRequest request;
@@ -252,6 +253,7 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
     auto booked = junction_.BookAppointment(junction_order_id, request);
     if (!booked.ok()) throw BookingFailure(booked.error());
     view = AppointmentViewFrom(*booked);
+    if (key) key->save(BookingCheckpoint(*attempt, &view));
     spdlog::info("order {}: appointment {} booked through the API ({})", order.id, view.id,
                  view.status);
   }
@@ -262,6 +264,7 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
       AdoptAppointment(current.workflow, view);
     }
     current.workflow.booking_sent = false;
+    current.workflow.booking_sent_by.reset();
     CheckRebookLimit(current.workflow, max_cancellations);
     return workflow_.ContinueAfterAction(lock.job(), current, before);
   });
@@ -269,7 +272,8 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
   return model::OrderJson(order);
 }
 
-json OrderActions::Cancel(const auth::Principal& principal, const std::string& order_id) {
+json OrderActions::Cancel(const auth::Principal& principal, const std::string& order_id,
+                          store::ActionCheckpoint* key) {
   model::LabOrder order = ReadOrder(store_, principal, order_id);
   // Cancelling a cancelled order is what the caller wanted: the retry of a cancel whose answer
   // was lost gets the order, not an error.
@@ -290,6 +294,9 @@ json OrderActions::Cancel(const auth::Principal& principal, const std::string& o
     throw AppError(ErrorCode::kOrderNotCancellable, "The order can no longer be cancelled.");
   }
   order = ReadOrder(store_, principal, order_id);
+  // Under an Idempotency-Key, recorded before the call: the key is then never freed for another
+  // request after a refusal, since this one may have cancelled at Junction.
+  if (key) key->save(json{{"cancel_sent", true}}.dump());
   junction::Order at_junction;
   auto cancelled = junction_.CancelOrder(*order.junction_order_id);
   if (cancelled.ok()) {
@@ -301,7 +308,8 @@ json OrderActions::Cancel(const auth::Principal& principal, const std::string& o
     }
     // Refused: perhaps because an earlier cancel, whose answer or commit was lost, was done.
     auto current = junction_.GetOrder(*order.junction_order_id);
-    if (!current.ok() || current->low_level_status != "cancelled") {
+    if (!current.ok()) throw junction::JunctionFailure(current.error(), kRetryHint);
+    if (current->low_level_status != "cancelled") {
       throw AppError(ErrorCode::kOrderNotCancellable,
                      "Junction refuses to cancel the order in its current state.",
                      cancelled.error().summary);
@@ -311,7 +319,7 @@ json OrderActions::Cancel(const auth::Principal& principal, const std::string& o
   }
   order = lock.Commit(principal.brand_id, std::move(order), [&](model::LabOrder& current) {
     ApplyJunctionOrder(current.workflow, at_junction);
-    // Cancelling an at-home order cancels its appointment too (Junction's facts: endpoints).
+    // Cancelling an at-home order cancels its appointment too (docs/junction.md: Endpoints).
     auto& appointment = current.workflow.appointment;
     if (appointment && IsActiveAppointmentStatus(appointment->status)) {
       appointment->status = "cancelled";

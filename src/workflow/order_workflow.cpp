@@ -72,7 +72,7 @@ void AttachOrder(store::JobOutcome& outcome, model::LabOrder& order,
 }  // namespace
 
 junction::USAddress AppointmentAddressFor(const model::LabOrder& order) {
-  // The order's address calls it "zip"; the appointment's "zip_code" (Junction's facts: endpoints).
+  // The order's address calls it "zip"; the appointment's "zip_code" (docs/junction.md: Endpoints).
   return {order.address.line1, order.address.line2, order.address.city,
           order.address.state, order.address.zip,   std::nullopt};
 }
@@ -221,6 +221,7 @@ store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, model::L
       if (!known) {
         spdlog::info("order {}: adopting appointment {} from a booking whose answer was lost",
                      order.id, view.id);
+        state.lost_booking_adopted_for = state.booking_sent_by;
         AdoptAppointment(state, view);
         if (view.status == "cancelled") NoteCancellation(order);
         return Advance(job, order, {}, "");
@@ -229,6 +230,7 @@ store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, model::L
       return RetryAfterFailure(job, order, active.error());
     }
     state.booking_sent = false;  // nothing new was booked
+    state.booking_sent_by.reset();
   }
   if (NextStepFor(order) != job.kind) return Advance(job, order, {}, "");
 
@@ -244,6 +246,7 @@ store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, model::L
 
   // Recorded before the call: if its answer is lost, the next run asks Junction first.
   state.booking_sent = true;
+  state.booking_sent_by.reset();
   store_.CheckpointOrder(job, order, order.version);
   ++order.version;
 

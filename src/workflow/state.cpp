@@ -24,7 +24,7 @@ int StageOf(const std::string& status) {
   return 2;  // appointment_pending, appointment_scheduled, appointment_cancelled
 }
 
-// The at-home statuses of Junction's facts (status enums) that come before the draw.
+// The at-home statuses (docs/junction.md: Statuses) that come before the draw.
 bool IsEarlyJunctionStatus(const std::string& low) {
   static const char* const kEarly[] = {"ordered",
                                        "requisition_created",
@@ -116,6 +116,7 @@ void AdoptAppointment(model::WorkflowState& state, const model::AppointmentView&
   }
   state.appointment = view;
   state.booking_sent = false;
+  state.booking_sent_by.reset();
   state.booking_refusals = 0;
   if (view.status == "cancelled") ++state.provider_cancellations;
 }

@@ -70,6 +70,12 @@ struct WorkflowState {
   // A book call went out and its answer was never recorded: ask Junction before booking again
   // (the book endpoint has no idempotency key).
   bool booking_sent = false;
+  // The API request (its Idempotency-Key's attempt id) whose book call set booking_sent; none
+  // when the workflow's own call did.
+  std::optional<std::string> booking_sent_by;
+  // The API request whose lost book call the workflow found made at Junction and adopted: a retry
+  // of that request under its key answers with the booking instead of making another.
+  std::optional<std::string> lost_booking_adopted_for;
   std::optional<std::string> failure_reason;
 
   bool operator==(const WorkflowState&) const = default;

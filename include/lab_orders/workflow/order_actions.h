@@ -32,14 +32,17 @@ class OrderActions {
   nlohmann::json Availability(const auth::Principal& principal, const std::string& order_id);
   // body {"booking_key": "..."}: books it, or reschedules the active appointment to it. Returns
   // the order as the API shows it. Throws AppError. key: the request's Idempotency-Key, or
-  // nullptr; an attempt resumed under it that finds the booking or the move made by the attempt
-  // before answers with the order and calls Junction no more.
+  // nullptr; an attempt resumed under it that finds the booking or the move the attempt before
+  // made (recorded on the key, or adopted by the workflow) answers with the order and sends no
+  // other.
   nlohmann::json Book(const auth::Principal& principal, const std::string& order_id,
                       const nlohmann::json& body, store::ActionCheckpoint* key = nullptr);
   // Cancels the order at Junction (its appointment with it). Returns the order. Throws AppError.
   // Repeatable: a cancelled order is answered as it is, and a refusal from Junction of an order
   // it has cancelled already (an earlier cancel's answer lost) is taken as the cancel.
-  nlohmann::json Cancel(const auth::Principal& principal, const std::string& order_id);
+  // key: the request's Idempotency-Key, or nullptr; the call is recorded on it before it is made.
+  nlohmann::json Cancel(const auth::Principal& principal, const std::string& order_id,
+                        store::ActionCheckpoint* key = nullptr);
 
  private:
   // Holds the order's step job for one action; gives it back untouched unless committed.

@@ -1,7 +1,7 @@
 #pragma once
 
-// The appointment workflow's steps (the contract: the order's life; Junction's facts: end-to-end
-// flow): await the requisition, book the earliest slot with async confirmation, await the
+// The appointment workflow's steps (the contract: the order's life; docs/junction.md:
+// End to end): await the requisition, book the earliest slot with async confirmation, await the
 // provider's answer (rebooking after a cancellation), then reconcile slowly until the order ends.
 // Each step is a job; each run reads the order, makes at most a few Junction calls, and commits
 // what it learnt with the next step.

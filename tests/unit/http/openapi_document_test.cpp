@@ -142,12 +142,15 @@ TEST(OpenApiDocumentTest, OrderStatusesAreExactlyTheModelsInTheOrderOfAnOrdersLi
   const std::vector<std::string> statuses(model::kOrderStatuses.begin(),
                                           model::kOrderStatuses.end());
   EXPECT_EQ(OpenApiComponentSchema("LabOrder")["properties"]["status"]["enum"], json(statuses));
-  // The list's ?status= filter takes exactly these.
+  // The list's ?status= filter takes exactly these (and is documented).
+  int filters = 0;
   for (const json& parameter : OpenApiDocument()["paths"]["/v1/labs/orders"]["get"]["parameters"]) {
     if (parameter["name"] == "status") {
+      ++filters;
       EXPECT_EQ(parameter["schema"]["enum"], json(statuses));
     }
   }
+  EXPECT_EQ(filters, 1);
 }
 
 TEST(OpenApiDocumentTest, DeliveryAttemptErrorsAreExactlyTheTransportsOwn) {

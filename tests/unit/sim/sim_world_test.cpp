@@ -1186,8 +1186,8 @@ TEST_F(WorldWebhookTest, EnvelopesMatchTheSpec) {
 }
 
 TEST_F(WorldWebhookTest, EnvelopesMatchTheSpecExceptClientUserIdFormat) {
-  // The spec says client_user_id is a UUID; it is whatever the team chose (Junction's facts:
-  // webhooks).
+  // The spec says client_user_id is a UUID; it is whatever the team chose (docs/junction.md:
+  // Webhooks).
   ASSERT_NO_FATAL_FAILURE(RunEveryKindOfChange("patient-0001"));
 
   ASSERT_GE(events_.size(), 10u);

@@ -88,14 +88,21 @@ TEST_F(EndpointServiceTest, AnAttemptResumedUnderAKeyAnswersWithWhatTheOneBefore
   const json body = {{"url", "https://hooks.example.com/in"}};
   store::ActionCheckpoint first{std::nullopt, record};
   const json created = service_.Create("brand-1", body, &first);
-  ASSERT_EQ(saved.size(), 1u);
+  ASSERT_EQ(saved.size(), 2u);
   EXPECT_EQ(json::parse(saved[0]), (json{{"endpoint_id", created["id"]}}));
-  store::ActionCheckpoint resumed{saved[0], record};
+  EXPECT_EQ(json::parse(saved[1]), (json{{"endpoint_id", created["id"]}, {"made", "yes"}}));
+  store::ActionCheckpoint resumed{saved[1], record};
   EXPECT_EQ(service_.Create("brand-1", body, &resumed), created);
   EXPECT_EQ(service_.List("brand-1")["data"].size(), 1u);
   // Recorded but never made (the crash came first): made now, under the recorded id.
   store::ActionCheckpoint unmade{json{{"endpoint_id", "ep_recorded"}}.dump(), record};
   EXPECT_EQ(service_.Create("brand-1", body, &unmade)["id"], "ep_recorded");
+  // Made, then deleted by the brand: not made again.
+  service_.Delete("brand-1", "ep_recorded");
+  store::ActionCheckpoint deleted{json{{"endpoint_id", "ep_recorded"}, {"made", "yes"}}.dump(),
+                                  record};
+  EXPECT_THROW(service_.Create("brand-1", body, &deleted), AppError);
+  EXPECT_EQ(service_.List("brand-1")["data"].size(), 1u);
 
   saved.clear();
   const std::string id = created["id"];
@@ -107,6 +114,11 @@ TEST_F(EndpointServiceTest, AnAttemptResumedUnderAKeyAnswersWithWhatTheOneBefore
   const store::WebhookEndpoint stored = store_.ListWebhookEndpoints("brand-1").at(0);
   EXPECT_EQ(stored.previous_secret, created["secret"]) << "rotated once";
   EXPECT_EQ(saved.size(), 1u);
+  // Rotated again by another request since: the resumed one still rotates no more, and answers
+  // with its own secret, which signs on as the previous one.
+  const json other = service_.RotateSecret("brand-1", id);
+  EXPECT_EQ(service_.RotateSecret("brand-1", id, &rotation_resumed)["secret"], rotated["secret"]);
+  EXPECT_EQ(store_.ListWebhookEndpoints("brand-1").at(0).secret, other["secret"]);
 }
 
 TEST_F(EndpointServiceTest, RefusesBadUrlsAndEventTypesNamingTheField) {

@@ -387,8 +387,9 @@ TEST_F(OrderActionsTest, BookReschedulesAnActiveAppointmentWithoutACheckpoint) {
   EXPECT_EQ(wakes_, 1);
 }
 
-// Under an Idempotency-Key the appointment before the call is recorded on the key first, so an
-// attempt resumed under it can tell whether the call was made.
+// Under an Idempotency-Key a booking records on the key its attempt id before the call, and the
+// appointment the call made once Junction answers, so that an attempt resumed under the key can
+// tell whether the call was made.
 struct KeyCheckpoint {
   std::vector<std::string> saved;
   store::ActionCheckpoint checkpoint;
@@ -397,7 +398,7 @@ struct KeyCheckpoint {
   }
 };
 
-TEST_F(OrderActionsTest, BookUnderAKeyRecordsTheAppointmentBeforeCallingJunction) {
+TEST_F(OrderActionsTest, BookUnderAKeyRecordsItsAttemptBeforeTheCallAndWhatItMadeAfter) {
   KeyCheckpoint key;
   {
     InSequence in_order;
@@ -410,75 +411,92 @@ TEST_F(OrderActionsTest, BookUnderAKeyRecordsTheAppointmentBeforeCallingJunction
     EXPECT_CALL(store_, CompleteJob(IsStepJob(), _));
   }
   actions_.Book(Caller(), kOrderId, BookBody("k-2"), &key.checkpoint);
-  ASSERT_EQ(key.saved.size(), 1u);
-  EXPECT_EQ(json::parse(key.saved[0]),
-            (json{{"appointment_id", "appt-1"}, {"start_at", FormatRfc3339(kT0 + 24h)}}));
+  ASSERT_EQ(key.saved.size(), 2u);
+  const json before = json::parse(key.saved[0]);
+  ASSERT_TRUE(before["attempt"].is_string());
+  EXPECT_EQ(json::parse(key.saved[1]), (json{{"attempt", before["attempt"]},
+                                             {"made_id", "appt-1"},
+                                             {"made_start_at", FormatRfc3339(kT0 + 48h)}}));
   ::testing::Mock::VerifyAndClearExpectations(&store_);
   ::testing::Mock::VerifyAndClearExpectations(&junction_);
 
   KeyCheckpoint first_booking;
+  model::LabOrder checkpointed;
   {
     InSequence in_order;
     ExpectHeld(ReadyOrder(4), ReadyOrder(5), store::kJobBookAppointment, StartsWith("api-"));
-    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 5)).WillOnce([&] {
-      EXPECT_EQ(first_booking.saved.size(), 1u) << "recorded before the order's checkpoint";
-    });
+    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 5)).WillOnce(SaveArg<1>(&checkpointed));
     EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
         .WillOnce(Return(JunctionAppointment("appt-1", "pending", kT0 + 24h, 1)));
     EXPECT_CALL(store_, CompleteJob(IsStepJob(), _));
   }
   actions_.Book(Caller(), kOrderId, BookBody("k-1"), &first_booking.checkpoint);
-  ASSERT_EQ(first_booking.saved.size(), 1u);
-  EXPECT_EQ(json::parse(first_booking.saved[0]),
-            (json{{"appointment_id", nullptr}, {"start_at", nullptr}}));
+  ASSERT_EQ(first_booking.saved.size(), 2u);
+  const std::string attempt = json::parse(first_booking.saved[0])["attempt"];
+  // The order names the request whose call it is, so the workflow's lookup can say it adopted it.
+  EXPECT_EQ(checkpointed.workflow.booking_sent_by, attempt);
+  EXPECT_EQ(json::parse(first_booking.saved[1])["made_id"], "appt-1");
 }
 
-// The attempt before booked, the workflow has since learnt the appointment: the resumed attempt
-// answers with the order and calls Junction no more (strict mocks).
-TEST_F(OrderActionsTest, BookResumedAfterItsBookingWasMadeAnswersTheOrder) {
-  KeyCheckpoint key(json{{"appointment_id", nullptr}, {"start_at", nullptr}}.dump());
+// Junction answered the attempt before (its appointment is on the key), and its commit may be
+// lost: the resumed attempt sends nothing again (strict mocks), and commits what Junction shows
+// when the order does not show it yet.
+TEST_F(OrderActionsTest, BookResumedAfterJunctionAnsweredSendsNothingAgain) {
+  KeyCheckpoint shown(
+      json{{"attempt", "a-1"}, {"made_id", "appt-1"}, {"made_start_at", FormatRfc3339(kT0 + 24h)}}
+          .dump());
   ExpectHeld(ScheduledOrder(true), ScheduledOrder(true), store::kJobReconcile);
   EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
-  json shown = actions_.Book(Caller(), kOrderId, BookBody("k-1"), &key.checkpoint);
-  EXPECT_EQ(shown["appointment"]["id"], "appt-1");
-  EXPECT_TRUE(key.saved.empty());
-}
-
-// The attempt before moved the appointment at Junction and its commit was lost: the resumed
-// attempt finds the move there and commits it, without moving it again.
-TEST_F(OrderActionsTest, BookResumedAfterJunctionMovedTheAppointmentCommitsTheMove) {
-  KeyCheckpoint key(
-      json{{"appointment_id", "appt-1"}, {"start_at", FormatRfc3339(kT0 + 24h)}}.dump());
-  JobOutcome committed;
-  {
-    InSequence in_order;
-    ExpectHeld(ScheduledOrder(true), ScheduledOrder(true), store::kJobReconcile);
-    EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
-        .WillOnce(Return(JunctionAppointment("appt-1", "confirmed", kT0 + 48h, 3)));
-    EXPECT_CALL(store_, CompleteJob(IsStepJob(), _)).WillOnce(SaveArg<1>(&committed));
-  }
-  json shown = actions_.Book(Caller(), kOrderId, BookBody("k-2"), &key.checkpoint);
-  EXPECT_EQ(shown["appointment"]["start_at"], FormatRfc3339(kT0 + 48h));
-  ASSERT_TRUE(committed.order_update.has_value());
-  EXPECT_EQ(committed.order_update->workflow.appointment->start_at, FormatRfc3339(kT0 + 48h));
+  json answer = actions_.Book(Caller(), kOrderId, BookBody("k-1"), &shown.checkpoint);
+  EXPECT_EQ(answer["appointment"]["id"], "appt-1");
+  EXPECT_TRUE(shown.saved.empty());
   ::testing::Mock::VerifyAndClearExpectations(&store_);
-  ::testing::Mock::VerifyAndClearExpectations(&junction_);
 
-  // Junction shows it where it was: the move was never made, and is made now.
-  KeyCheckpoint unmoved(
-      json{{"appointment_id", "appt-1"}, {"start_at", FormatRfc3339(kT0 + 24h)}}.dump());
+  KeyCheckpoint moved(
+      json{{"attempt", "a-2"}, {"made_id", "appt-1"}, {"made_start_at", FormatRfc3339(kT0 + 48h)}}
+          .dump());
+  JobOutcome committed;
   {
     InSequence in_order;
     ExpectHeld(ScheduledOrder(true), ScheduledOrder(true), store::kJobReconcile,
                StartsWith("api-"));
     EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
-        .WillOnce(Return(JunctionAppointment("appt-1", "confirmed", kT0 + 24h, 2)));
-    EXPECT_CALL(junction_, RescheduleAppointment(kJunctionOrderId, _))
+        .WillOnce(Return(JunctionAppointment("appt-1", "confirmed", kT0 + 48h, 3)));
+    EXPECT_CALL(store_, CompleteJob(IsStepJob(), _)).WillOnce(SaveArg<1>(&committed));
+  }
+  json shown_moved = actions_.Book(Caller(), kOrderId, BookBody("k-2"), &moved.checkpoint);
+  EXPECT_EQ(shown_moved["appointment"]["start_at"], FormatRfc3339(kT0 + 48h));
+  ASSERT_TRUE(committed.order_update.has_value());
+  EXPECT_EQ(committed.order_update->workflow.appointment->start_at, FormatRfc3339(kT0 + 48h));
+}
+
+// The attempt before got no answer. If the workflow found its booking made at Junction and
+// adopted it, the resumed attempt answers with the order; if the workflow booked a slot of its own
+// meanwhile (the attempt's call made nothing), the request does what it asks now: it moves the
+// appointment to its slot, rather than calling the workflow's booking its own.
+TEST_F(OrderActionsTest, BookResumedWithoutAnAnswerTrustsOnlyABookingAdoptedForIt) {
+  model::LabOrder adopted = ScheduledOrder(true);
+  adopted.workflow.lost_booking_adopted_for = "a-1";
+  KeyCheckpoint ours(json{{"attempt", "a-1"}}.dump());
+  ExpectHeld(adopted, adopted, store::kJobReconcile);
+  EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
+  EXPECT_EQ(
+      actions_.Book(Caller(), kOrderId, BookBody("k-1"), &ours.checkpoint)["appointment"]["id"],
+      "appt-1");
+  ::testing::Mock::VerifyAndClearExpectations(&store_);
+
+  KeyCheckpoint theirs(json{{"attempt", "a-2"}}.dump());
+  {
+    InSequence in_order;
+    ExpectHeld(adopted, adopted, store::kJobReconcile, StartsWith("api-"));
+    EXPECT_CALL(junction_,
+                RescheduleAppointment(kJunctionOrderId,
+                                      Field(&junction::RescheduleRequest::booking_key, "k-1")))
         .WillOnce(Return(JunctionAppointment("appt-1", "confirmed", kT0 + 48h, 3)));
     EXPECT_CALL(store_, CompleteJob(IsStepJob(), _));
   }
-  actions_.Book(Caller(), kOrderId, BookBody("k-2"), &unmoved.checkpoint);
-  EXPECT_EQ(unmoved.saved.size(), 1u);
+  actions_.Book(Caller(), kOrderId, BookBody("k-1"), &theirs.checkpoint);
+  EXPECT_EQ(json::parse(theirs.saved.at(0))["attempt"], "a-2") << "the same attempt id";
 }
 
 TEST_F(OrderActionsTest, BookOnAnAppointmentJunctionWillNotMoveIsNotReschedulable) {
@@ -753,6 +771,25 @@ TEST_F(OrderActionsTest, CancelRefusedByJunctionThatHadCancelledItAlreadyIsTheCa
   EXPECT_EQ(committed.order_update->status, "cancelled");
   EXPECT_EQ(committed.order_update->workflow.junction_event_id, 3);
   EXPECT_EQ(committed.order_update->workflow.appointment->status, "cancelled");
+}
+
+// Junction refuses the cancel and cannot be asked why: a 502 to retry, never a final 409 for an
+// order Junction may have cancelled. Under a key the call is recorded before it is made.
+TEST_F(OrderActionsTest, CancelRefusedThenUnreadableIsA502AndIsRecordedOnItsKeyFirst) {
+  KeyCheckpoint key;
+  {
+    InSequence in_order;
+    ExpectHeld(ScheduledOrder(true), ScheduledOrder(true), store::kJobReconcile);
+    EXPECT_CALL(junction_, CancelOrder(kJunctionOrderId)).WillOnce([&](const std::string&) {
+      EXPECT_EQ(key.saved, std::vector<std::string>{R"({"cancel_sent":true})"});
+      return Failure(junction::Outcome::kRejected, "cancel_order", 400);
+    });
+    EXPECT_CALL(junction_, GetOrder(kJunctionOrderId))
+        .WillOnce(Return(Failure(junction::Outcome::kTimeout, "get_order", 0)));
+    EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
+  }
+  AppError error = ErrorFrom([&] { actions_.Cancel(Caller(), kOrderId, &key.checkpoint); });
+  EXPECT_EQ(error.code(), ErrorCode::kJunctionTimeout);
 }
 
 TEST_F(OrderActionsTest, CancelJunctionFailureIsA502AndReleasesTheJob) {

@@ -1,7 +1,7 @@
-// The appointment workflow's steps (the contract: the order's life; Junction's facts: async
-// confirmation, flow, statuses, webhooks) on a real SqliteStore, with Junction mocked and time
-// faked. Each test drives the jobs the way a worker does: claim the due job, Run it, commit its
-// outcome, and looks at what the store holds afterwards.
+// The appointment workflow's steps (the contract: the order's life; docs/junction.md:
+// Async confirmation, End to end, Statuses, Webhooks) on a real SqliteStore, with Junction mocked
+// and time faked. Each test drives the jobs the way a worker does: claim the due job, Run it,
+// commit its outcome, and looks at what the store holds afterwards.
 
 #include "lab_orders/workflow/order_workflow.h"
 
@@ -448,8 +448,34 @@ TEST_F(OrderWorkflowTest, BookTimeoutLeavesBookingSentAndTheNextRunAdoptsWhatJun
   EXPECT_FALSE(order.workflow.booking_sent);
   ASSERT_TRUE(order.workflow.appointment.has_value());
   EXPECT_EQ(order.workflow.appointment->id, "appt-7");
+  EXPECT_EQ(order.workflow.lost_booking_adopted_for, std::nullopt) << "the workflow's own call";
   EXPECT_EQ(order.status, "appointment_pending");
   EXPECT_EQ(store_.QueuedJobCounts(), (Counts{{store::kJobAwaitConfirmation, 1}}));
+}
+
+// The API's book call (under an Idempotency-Key) got no answer: the workflow finds the booking at
+// Junction, adopts it and names the request it was for, so a retry of that request answers with
+// it; a booking found for the workflow's own lost call names none.
+TEST_F(OrderWorkflowTest, ABookingAdoptedForALostApiCallNamesTheRequest) {
+  ReachRequisition();
+  Job held;
+  ASSERT_EQ(store_.ClaimOrderStep(kOrderId, kT0, kT0 + 30s, "api", &held),
+            store::OrderJobClaim::kClaimed);
+  model::LabOrder order = Order();
+  order.workflow.booking_sent = true;
+  order.workflow.booking_sent_by = "attempt-1";
+  store_.CheckpointOrder(held, order, order.version);
+  store_.ReleaseJob(held);
+  EXPECT_EQ(Order().workflow.booking_sent_by, "attempt-1") << "kept by the store";
+
+  EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
+      .WillOnce(Return(Appointment("appt-7", "pending", 1)));
+  EXPECT_TRUE(RunNext(store::kJobBookAppointment).done);
+  order = Order();
+  EXPECT_EQ(order.workflow.appointment->id, "appt-7");
+  EXPECT_EQ(order.workflow.lost_booking_adopted_for, "attempt-1");
+  EXPECT_FALSE(order.workflow.booking_sent);
+  EXPECT_EQ(order.workflow.booking_sent_by, std::nullopt);
 }
 
 TEST_F(OrderWorkflowTest, BookTimeoutThenNoAppointmentAtJunctionBooksAgain) {
