@@ -49,8 +49,9 @@ ApiResponse ActionKeys::Run(const ApiRequest& request, const std::string& brand_
     identity.body_digest = identity.fingerprint;
   }
   const store::TimePoint now = clock_.Now();
+  const store::TimePoint held_until = now + lease_;  // names this attempt's hold on the key
   store::ActionClaim claim =
-      store_.ClaimActionKey(brand_id, *key, route, identity, now, now + lease_);
+      store_.ClaimActionKey(brand_id, *key, route, identity, now, held_until);
   switch (claim.result) {
     case store::ClaimResult::kFingerprintMismatch:
       Count("key_reused");
@@ -73,7 +74,7 @@ ApiResponse ActionKeys::Run(const ApiRequest& request, const std::string& brand_
 
   bool recorded = claim.checkpoint.has_value();
   store::ActionCheckpoint checkpoint{claim.checkpoint, [&](const std::string& text) {
-                                       store_.CheckpointActionKey(brand_id, *key, text);
+                                       store_.CheckpointActionKey(brand_id, *key, held_until, text);
                                        recorded = true;
                                      }};
   // After a failure the key is freed (the action did nothing a later request must know of) or
@@ -81,9 +82,9 @@ ApiResponse ActionKeys::Run(const ApiRequest& request, const std::string& brand_
   auto settle = [&](bool refused) {
     try {
       if (refused && !recorded) {
-        store_.ForgetActionKey(brand_id, *key);
+        store_.ForgetActionKey(brand_id, *key, held_until);
       } else {
-        store_.ReleaseActionKey(brand_id, *key);
+        store_.ReleaseActionKey(brand_id, *key, held_until);
       }
     } catch (const std::exception& e) {
       spdlog::warn("could not settle an idempotency key of brand {} on {}: {}", brand_id, route,
@@ -97,6 +98,11 @@ ApiResponse ActionKeys::Run(const ApiRequest& request, const std::string& brand_
     const int status = HttpStatusFor(error.code());
     settle(status >= 400 && status < 500);
     throw;
+  } catch (const store::LeaseLost&) {
+    // This attempt outlived its lease and another has resumed the key: it stops before its
+    // call, and the client's retry meets the attempt at work.
+    Count("conflict_in_progress");
+    throw orders::IdempotencyKeyInProgress();
   } catch (...) {
     settle(false);
     throw;
@@ -106,7 +112,8 @@ ApiResponse ActionKeys::Run(const ApiRequest& request, const std::string& brand_
     return response;
   }
   try {
-    store_.FinishActionKey(brand_id, *key, response.status, std::string(response.Body()));
+    store_.FinishActionKey(brand_id, *key, held_until, response.status,
+                           std::string(response.Body()));
   } catch (const std::exception& e) {
     // The action is done and its answer is true: it is given. A retry resumes the key, and the
     // action, told what it recorded, does not act twice.

@@ -67,32 +67,53 @@ ActionClaim SqlStore::ClaimActionKey(const std::string& brand_id, const std::str
 }
 
 void SqlStore::CheckpointActionKey(const std::string& brand_id, const std::string& key,
-                                   const std::string& checkpoint) {
+                                   TimePoint held_until, const std::string& checkpoint) {
   Transact("CheckpointActionKey", TransactionKind::kWrite, [&](SqlSession& db) {
     Statement update = db.Query(
-        "UPDATE idempotency_keys SET checkpoint = ?3 WHERE brand_id = ?1 AND key = ?2 "
-        "AND action IS NOT NULL AND recovery_point = 'started'");
-    if (update.Bind(1, brand_id).Bind(2, key).Bind(3, checkpoint).Run() != 1) {
-      throw std::logic_error("store: no unfinished action key to checkpoint");
+        "UPDATE idempotency_keys SET checkpoint = ?4 WHERE brand_id = ?1 AND key = ?2 "
+        "AND action IS NOT NULL AND recovery_point = 'started' AND locked_until = ?3");
+    update.Bind(1, brand_id).Bind(2, key).Bind(3, EpochMillis(held_until)).Bind(4, checkpoint);
+    if (update.Run() != 1) {
+      throw LeaseLost("store: the action key is no longer held by this attempt");
     }
   });
 }
 
-void SqlStore::FinishActionKey(const std::string& brand_id, const std::string& key, int status,
-                               const std::string& body) {
-  FinishKey(brand_id, key, status, body);  // the same row, the same rule: the first answer wins
+void SqlStore::FinishActionKey(const std::string& brand_id, const std::string& key,
+                               TimePoint held_until, int status, const std::string& body) {
+  // The body is sealed: an answer may carry a secret (a webhook endpoint's).
+  const std::string sealed_body = cipher_.Encrypt(body, ResponseAssociatedData(brand_id, key));
+  Transact("FinishActionKey", TransactionKind::kWrite, [&](SqlSession& db) {
+    Statement update = db.Query(
+        "UPDATE idempotency_keys SET response_status = ?4, response_body = ?5, "
+        "recovery_point = 'finished', locked_until = NULL WHERE brand_id = ?1 AND key = ?2 "
+        "AND action IS NOT NULL AND recovery_point = 'started' AND locked_until = ?3");
+    update.Bind(1, brand_id)
+        .Bind(2, key)
+        .Bind(3, EpochMillis(held_until))
+        .Bind(4, std::int64_t{status})
+        .Bind(5, sealed_body)
+        .Run();
+  });
 }
 
-void SqlStore::ReleaseActionKey(const std::string& brand_id, const std::string& key) {
-  ReleaseKey(brand_id, key);
+void SqlStore::ReleaseActionKey(const std::string& brand_id, const std::string& key,
+                                TimePoint held_until) {
+  Transact("ReleaseActionKey", TransactionKind::kWrite, [&](SqlSession& db) {
+    Statement update = db.Query(
+        "UPDATE idempotency_keys SET locked_until = NULL WHERE brand_id = ?1 AND key = ?2 "
+        "AND action IS NOT NULL AND locked_until = ?3");
+    update.Bind(1, brand_id).Bind(2, key).Bind(3, EpochMillis(held_until)).Run();
+  });
 }
 
-void SqlStore::ForgetActionKey(const std::string& brand_id, const std::string& key) {
+void SqlStore::ForgetActionKey(const std::string& brand_id, const std::string& key,
+                               TimePoint held_until) {
   Transact("ForgetActionKey", TransactionKind::kWrite, [&](SqlSession& db) {
     Statement remove = db.Query(
         "DELETE FROM idempotency_keys WHERE brand_id = ?1 AND key = ?2 AND action IS NOT NULL "
-        "AND recovery_point = 'started' AND checkpoint IS NULL");
-    remove.Bind(1, brand_id).Bind(2, key).Run();
+        "AND recovery_point = 'started' AND checkpoint IS NULL AND locked_until = ?3");
+    remove.Bind(1, brand_id).Bind(2, key).Bind(3, EpochMillis(held_until)).Run();
   });
 }
 

@@ -16,11 +16,15 @@ class MockActionKeyStore : public store::ActionKeyStore {
                const store::RequestIdentity&, store::TimePoint, store::TimePoint),
               (override));
   MOCK_METHOD(void, CheckpointActionKey,
-              (const std::string&, const std::string&, const std::string&), (override));
+              (const std::string&, const std::string&, store::TimePoint, const std::string&),
+              (override));
   MOCK_METHOD(void, FinishActionKey,
-              (const std::string&, const std::string&, int, const std::string&), (override));
-  MOCK_METHOD(void, ReleaseActionKey, (const std::string&, const std::string&), (override));
-  MOCK_METHOD(void, ForgetActionKey, (const std::string&, const std::string&), (override));
+              (const std::string&, const std::string&, store::TimePoint, int, const std::string&),
+              (override));
+  MOCK_METHOD(void, ReleaseActionKey, (const std::string&, const std::string&, store::TimePoint),
+              (override));
+  MOCK_METHOD(void, ForgetActionKey, (const std::string&, const std::string&, store::TimePoint),
+              (override));
 };
 
 }  // namespace lab_orders::testing

@@ -12,6 +12,7 @@
 
 #include "lab_orders/common/clock.h"
 #include "lab_orders/store/order_store.h"
+#include "lab_orders/store/store_errors.h"
 
 namespace lab_orders::store {
 
@@ -44,17 +45,22 @@ class ActionKeyStore {
   virtual ActionClaim ClaimActionKey(const std::string& brand_id, const std::string& key,
                                      std::string_view action, const RequestIdentity& request,
                                      TimePoint now, TimePoint lease_until) = 0;
-  // Records checkpoint on the claimed, unfinished action key.
+  // The writes below are the claiming attempt's: held_until is the lease its claim took, and a
+  // key whose lease another attempt has taken since (this one outlived it) is not written.
+  // Records checkpoint on the held, unfinished action key; throws LeaseLost when not held.
   virtual void CheckpointActionKey(const std::string& brand_id, const std::string& key,
-                                   const std::string& checkpoint) = 0;
-  // Stores the answer; the first one wins, as for every key.
-  virtual void FinishActionKey(const std::string& brand_id, const std::string& key, int status,
-                               const std::string& body) = 0;
+                                   TimePoint held_until, const std::string& checkpoint) = 0;
+  // Stores the answer (sealed) and ends the lease; nothing when not held (the attempt that
+  // holds it stores its own).
+  virtual void FinishActionKey(const std::string& brand_id, const std::string& key,
+                               TimePoint held_until, int status, const std::string& body) = 0;
   // Gives the lease up, keeping the key and its checkpoint: the next attempt resumes.
-  virtual void ReleaseActionKey(const std::string& brand_id, const std::string& key) = 0;
-  // Frees the key for another request: only an unfinished action key with no checkpoint (its
-  // action did nothing that a later request must know of) is deleted.
-  virtual void ForgetActionKey(const std::string& brand_id, const std::string& key) = 0;
+  virtual void ReleaseActionKey(const std::string& brand_id, const std::string& key,
+                                TimePoint held_until) = 0;
+  // Frees the key for another request: only a held, unfinished action key with no checkpoint
+  // (its action did nothing that a later request must know of) is deleted.
+  virtual void ForgetActionKey(const std::string& brand_id, const std::string& key,
+                               TimePoint held_until) = 0;
 };
 
 }  // namespace lab_orders::store

@@ -82,11 +82,13 @@ class SqlStore : public Store {
                              std::string_view action, const RequestIdentity& request, TimePoint now,
                              TimePoint lease_until) override;
   void CheckpointActionKey(const std::string& brand_id, const std::string& key,
-                           const std::string& checkpoint) override;
-  void FinishActionKey(const std::string& brand_id, const std::string& key, int status,
-                       const std::string& body) override;
-  void ReleaseActionKey(const std::string& brand_id, const std::string& key) override;
-  void ForgetActionKey(const std::string& brand_id, const std::string& key) override;
+                           TimePoint held_until, const std::string& checkpoint) override;
+  void FinishActionKey(const std::string& brand_id, const std::string& key, TimePoint held_until,
+                       int status, const std::string& body) override;
+  void ReleaseActionKey(const std::string& brand_id, const std::string& key,
+                        TimePoint held_until) override;
+  void ForgetActionKey(const std::string& brand_id, const std::string& key,
+                       TimePoint held_until) override;
   void CreateWebhookEndpoint(const WebhookEndpoint& endpoint) override;
   std::vector<WebhookEndpoint> ListWebhookEndpoints(const std::string& brand_id) override;
   bool DeleteWebhookEndpoint(const std::string& brand_id, const std::string& id) override;

@@ -83,7 +83,7 @@ TEST_F(ActionKeysTest, ASuccessIsStoredUnderTheKeyClaimedForThisRequest) {
   EXPECT_CALL(store_, ClaimActionKey("brand-1", "k", std::string_view(kRoute),
                                      store::RequestIdentity(digest, digest), kT0, kT0 + 60s))
       .WillOnce(Return(ClaimOf(store::ClaimResult::kNew)));
-  EXPECT_CALL(store_, FinishActionKey("brand-1", "k", 200, R"({"status":"cancelled"})"));
+  EXPECT_CALL(store_, FinishActionKey("brand-1", "k", kT0 + 60s, 200, R"({"status":"cancelled"})"));
   Run(Request("k", "ignored: the route reads no body"), [](store::ActionCheckpoint* key) {
     EXPECT_NE(key, nullptr);
     EXPECT_FALSE(key->saved.has_value());
@@ -100,7 +100,7 @@ TEST_F(ActionKeysTest, ARouteThatReadsABodyIsKnownByItsCanonicalForm) {
                                                  orders::RequestBodyDigest("POST", kPath, bytes)),
                           _, _))
       .WillOnce(Return(ClaimOf(store::ClaimResult::kNew)));
-  EXPECT_CALL(store_, FinishActionKey(_, _, _, _));
+  EXPECT_CALL(store_, FinishActionKey(_, _, _, _, _));
   Run(
       Request("k", bytes), [](store::ActionCheckpoint*) { return Ok(); }, body);
 }
@@ -148,11 +148,11 @@ TEST_F(ActionKeysTest, ARefusalFreesTheKeyUnlessTheActionRecordedSomething) {
       .WillOnce(Return(ClaimOf(store::ClaimResult::kNew)))
       .WillOnce(Return(ClaimOf(store::ClaimResult::kNew)))
       .WillOnce(Return(ClaimOf(store::ClaimResult::kResumed, R"({"webhook_id":"msg_1"})")));
-  EXPECT_CALL(store_, ForgetActionKey("brand-1", "k"));
+  EXPECT_CALL(store_, ForgetActionKey("brand-1", "k", kT0 + 60s));
   EXPECT_THROW(Run(Request("k"), refuse), AppError);
 
-  EXPECT_CALL(store_, CheckpointActionKey("brand-1", "k", "{}"));
-  EXPECT_CALL(store_, ReleaseActionKey("brand-1", "k")).Times(2);
+  EXPECT_CALL(store_, CheckpointActionKey("brand-1", "k", kT0 + 60s, "{}"));
+  EXPECT_CALL(store_, ReleaseActionKey("brand-1", "k", kT0 + 60s)).Times(2);
   EXPECT_THROW(Run(Request("k"),
                    [](store::ActionCheckpoint* key) -> ApiResponse {
                      key->save("{}");
@@ -170,7 +170,7 @@ TEST_F(ActionKeysTest, ARefusalFreesTheKeyUnlessTheActionRecordedSomething) {
 TEST_F(ActionKeysTest, AFailureThatIsNotARefusalLeavesTheKeyToResume) {
   EXPECT_CALL(store_, ClaimActionKey(_, _, _, _, _, _))
       .WillRepeatedly(Return(ClaimOf(store::ClaimResult::kNew)));
-  EXPECT_CALL(store_, ReleaseActionKey("brand-1", "k")).Times(2);
+  EXPECT_CALL(store_, ReleaseActionKey("brand-1", "k", kT0 + 60s)).Times(2);
   EXPECT_THROW(Run(Request("k"),
                    [](store::ActionCheckpoint*) -> ApiResponse {
                      throw AppError(ErrorCode::kJunctionTimeout, "slow");
@@ -185,11 +185,32 @@ TEST_F(ActionKeysTest, AFailureThatIsNotARefusalLeavesTheKeyToResume) {
 TEST_F(ActionKeysTest, AnAnswerThatCannotBeStoredIsStillGiven) {
   EXPECT_CALL(store_, ClaimActionKey(_, _, _, _, _, _))
       .WillOnce(Return(ClaimOf(store::ClaimResult::kNew)));
-  EXPECT_CALL(store_, FinishActionKey(_, _, _, _)).WillOnce([] {
+  EXPECT_CALL(store_, FinishActionKey(_, _, _, _, _)).WillOnce([] {
     throw std::runtime_error("store gone");
   });
-  EXPECT_CALL(store_, ReleaseActionKey("brand-1", "k"));  // a retry resumes at once
+  EXPECT_CALL(store_, ReleaseActionKey("brand-1", "k", kT0 + 60s));  // a retry resumes at once
   EXPECT_EQ(Run(Request("k"), [](store::ActionCheckpoint*) { return Ok(); }).status, 200);
+}
+
+TEST_F(ActionKeysTest, AnAttemptThatLostItsLeaseStopsAsAKeyStillAtWork) {
+  EXPECT_CALL(store_, ClaimActionKey(_, _, _, _, _, _))
+      .WillOnce(Return(ClaimOf(store::ClaimResult::kNew)));
+  EXPECT_CALL(store_, CheckpointActionKey(_, _, _, _)).WillOnce([] {
+    throw store::LeaseLost("taken over");
+  });
+  EXPECT_CALL(store_, ReleaseActionKey(_, _, _)).Times(0);
+  bool called_junction = false;
+  try {
+    Run(Request("k"), [&](store::ActionCheckpoint* key) -> ApiResponse {
+      key->save("{}");
+      called_junction = true;
+      return Ok();
+    });
+    ADD_FAILURE() << "no 409";
+  } catch (const AppError& error) {
+    EXPECT_EQ(error.code(), ErrorCode::kIdempotencyRequestInProgress);
+  }
+  EXPECT_FALSE(called_junction);
 }
 
 }  // namespace

@@ -46,8 +46,8 @@ TEST_P(ActionKeyStoreTest, AKeyIsClaimedOnceThenReplaysItsFirstAnswer) {
   EXPECT_EQ(Claim(*store, "k", kCancelA, kT0, "other-brand").result, ClaimResult::kNew)
       << "a key is one brand's";
 
-  store->FinishActionKey("b", "k", 200, R"({"status":"cancelled"})");
-  store->FinishActionKey("b", "k", 200, R"({"status":"changed"})");  // the first answer wins
+  store->FinishActionKey("b", "k", kT0 + 30s, 200, R"({"status":"cancelled"})");
+  store->FinishActionKey("b", "k", kT0 + 30s, 200, R"({"status":"changed"})");  // first wins
   ActionClaim replay = Claim(*Open(), "k", kCancelA, kT0 + 1h);
   ASSERT_EQ(replay.result, ClaimResult::kFinished);
   EXPECT_EQ(replay.record.response_status, 200);
@@ -63,7 +63,7 @@ TEST_P(ActionKeyStoreTest, AResumedKeyBringsItsCheckpointBack) {
   if (!database_) return;
   std::unique_ptr<SqlStore> store = Open();
   ASSERT_EQ(Claim(*store, "k", kCancelA).result, ClaimResult::kNew);
-  store->CheckpointActionKey("b", "k", R"({"webhook_id":"msg_1"})");
+  store->CheckpointActionKey("b", "k", kT0 + 30s, R"({"webhook_id":"msg_1"})");
   EXPECT_EQ(Claim(*store, "k", kCancelA, kT0 + 29s).result, ClaimResult::kInProgress);
   ActionClaim resumed = Claim(*Open(), "k", kCancelA, kT0 + 31s);
   ASSERT_EQ(resumed.result, ClaimResult::kResumed);
@@ -71,33 +71,50 @@ TEST_P(ActionKeyStoreTest, AResumedKeyBringsItsCheckpointBack) {
   EXPECT_EQ(Claim(*store, "k", kCancelA, kT0 + 32s).result, ClaimResult::kInProgress)
       << "the resumed attempt holds the lease";
 
-  store->ReleaseActionKey("b", "k");
+  store->ReleaseActionKey("b", "k", kT0 + 61s);
   EXPECT_EQ(Claim(*store, "k", kCancelA, kT0 + 33s).result, ClaimResult::kResumed);
-  store->FinishActionKey("b", "k", 200, "{}");
-  EXPECT_THROW(store->CheckpointActionKey("b", "k", "{}"), std::logic_error)
+  store->FinishActionKey("b", "k", kT0 + 63s, 200, "{}");
+  EXPECT_THROW(store->CheckpointActionKey("b", "k", kT0 + 63s, "{}"), LeaseLost)
       << "a finished key is never written again";
+}
+
+// An attempt that outlived its lease, after another resumed the key, writes nothing to it: its
+// checkpoint is refused (it stops before its call), and its answer, release and forget are void.
+TEST_P(ActionKeyStoreTest, AnAttemptThatOutlivedItsLeaseWritesNothing) {
+  if (!database_) return;
+  std::unique_ptr<SqlStore> store = Open();
+  ASSERT_EQ(Claim(*store, "k", kCancelA).result, ClaimResult::kNew);  // held until kT0 + 30s
+  ASSERT_EQ(Claim(*store, "k", kCancelA, kT0 + 31s).result, ClaimResult::kResumed);
+  EXPECT_THROW(store->CheckpointActionKey("b", "k", kT0 + 30s, "{}"), LeaseLost);
+  store->FinishActionKey("b", "k", kT0 + 30s, 200, R"({"late":true})");
+  store->ReleaseActionKey("b", "k", kT0 + 30s);
+  store->ForgetActionKey("b", "k", kT0 + 30s);
+  EXPECT_EQ(Claim(*store, "k", kCancelA, kT0 + 32s).result, ClaimResult::kInProgress)
+      << "still held by the attempt that resumed it";
+  store->FinishActionKey("b", "k", kT0 + 61s, 200, R"({"resumed":true})");
+  EXPECT_EQ(Claim(*store, "k", kCancelA, kT0 + 33s).record.response_body, R"({"resumed":true})");
 }
 
 TEST_P(ActionKeyStoreTest, OnlyAKeyWhoseActionRecordedNothingIsFreed) {
   if (!database_) return;
   std::unique_ptr<SqlStore> store = Open();
   Claim(*store, "free", kCancelA);
-  store->ForgetActionKey("b", "free");
+  store->ForgetActionKey("b", "free", kT0 + 30s);
   EXPECT_EQ(Claim(*store, "free", {"fp-other"}).result, ClaimResult::kNew)
       << "forgotten: another request may take it";
 
   Claim(*store, "recorded", kCancelA);
-  store->CheckpointActionKey("b", "recorded", "{}");
-  store->ForgetActionKey("b", "recorded");
+  store->CheckpointActionKey("b", "recorded", kT0 + 30s, "{}");
+  store->ForgetActionKey("b", "recorded", kT0 + 30s);
   EXPECT_EQ(Claim(*store, "recorded", {"fp-other"}).result, ClaimResult::kFingerprintMismatch);
 
   Claim(*store, "done", kCancelA);
-  store->FinishActionKey("b", "done", 200, "{}");
-  store->ForgetActionKey("b", "done");
+  store->FinishActionKey("b", "done", kT0 + 30s, 200, "{}");
+  store->ForgetActionKey("b", "done", kT0 + 30s);
   EXPECT_EQ(Claim(*store, "done", kCancelA).result, ClaimResult::kFinished);
 
   testing::AddJunctionOrder(*store, "b", "order-1", kT0);
-  store->ForgetActionKey("b", "key-order-1");
+  store->ForgetActionKey("b", "key-order-1", kT0 + 30s);
   EXPECT_TRUE(store->FindFinishedKey("b", "key-order-1").has_value()) << "an order's key stays";
 }
 
@@ -117,7 +134,7 @@ TEST_P(ActionKeyStoreTest, OrderAndActionKeysShareOneScope) {
   for (bool finished : {false, true}) {
     const std::string key = finished ? "action-done" : "action-open";
     Claim(*store, key, kCancelA);
-    if (finished) store->FinishActionKey("b", key, 200, "{}");
+    if (finished) store->FinishActionKey("b", key, kT0 + 30s, 200, "{}");
     const std::string order_id = "order-for-" + key;
     EXPECT_EQ(store
                   ->ClaimKey("b", key, {"fp-order"}, kT0 + 1h, kT0 + 2h,
@@ -134,8 +151,8 @@ TEST_P(ActionKeyStoreTest, TheOrderCompleterNeverTakesAnActionKeyAndTheReaperDoe
   if (!database_) return;
   std::unique_ptr<SqlStore> store = Open();
   Claim(*store, "k", kCancelA);
-  store->CheckpointActionKey("b", "k", R"({"appointment_id":null})");
-  store->ReleaseActionKey("b", "k");
+  store->CheckpointActionKey("b", "k", kT0 + 30s, R"({"appointment_id":null})");
+  store->ReleaseActionKey("b", "k", kT0 + 30s);
   EXPECT_TRUE(store->ClaimStaleKeys(kT0 + 1h, kT0 + 1h, kT0 + 2h, 10).empty());
   EXPECT_EQ(store->ReapKeys(kT0 + 1s), 1);
   EXPECT_EQ(Claim(*store, "k", {"fp-other"}, kT0 + 1h).result, ClaimResult::kNew);
