@@ -156,6 +156,17 @@ TEST_P(ActionKeyStoreTest, TheOrderCompleterNeverTakesAnActionKeyAndTheReaperDoe
   EXPECT_TRUE(store->ClaimStaleKeys(kT0 + 1h, kT0 + 1h, kT0 + 2h, 10).empty());
   EXPECT_EQ(store->ReapKeys(kT0 + 1s), 1);
   EXPECT_EQ(Claim(*store, "k", {"fp-other"}, kT0 + 1h).result, ClaimResult::kNew);
+
+  // Even a row no version writes (an action's key at an order's recovery point, with an order)
+  // is never the completer's: it says action IS NULL itself.
+  testing::AddJunctionOrder(*store, "b", "order-1", kT0);
+  const auto created_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(kT0.time_since_epoch()).count();
+  database().Exec(
+      "INSERT INTO idempotency_keys (brand_id, key, fingerprint, recovery_point, order_id, "
+      "created_at, action) VALUES ('b', 'crafted', 'fp', 'order_recorded', 'order-1', " +
+      std::to_string(created_ms) + ", '/v1/labs/orders/{id}/cancel')");
+  EXPECT_TRUE(store->ClaimStaleKeys(kT0 + 1h, kT0 + 1h, kT0 + 2h, 10).empty());
 }
 
 TEST_P(ActionKeyStoreTest, OfManyCallersRacingOnANewKeyExactlyOneClaimsIt) {
