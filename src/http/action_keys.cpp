@@ -20,11 +20,7 @@ ActionKeys::ActionKeys(store::ActionKeyStore& store, const Clock& clock, std::ch
     : store_(store), clock_(clock), lease_(lease) {}
 
 void ActionKeys::UseMetrics(metrics::Registry& registry) {
-  // The family order creation counts in (the same name and labels give the same family).
-  results_ = &registry.Counter(
-      "lab_orders_idempotency_total",
-      "Idempotency-Key outcomes other than a new request: replayed answers and conflicts.",
-      {{"result", {"replayed", "conflict_in_progress", "key_reused"}}});
+  results_ = &orders::IdempotencyOutcomes(registry);  // the family order creation counts in
 }
 
 void ActionKeys::Count(const char* result) const {

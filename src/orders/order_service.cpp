@@ -54,6 +54,13 @@ model::LabOrder NewOrder(std::string id, const auth::Principal& principal,
 
 }  // namespace
 
+metrics::CounterFamily& IdempotencyOutcomes(metrics::Registry& registry) {
+  return registry.Counter(
+      "lab_orders_idempotency_total",
+      "Idempotency-Key outcomes other than a new request: replayed answers and conflicts.",
+      {{"result", {"replayed", "conflict_in_progress", "key_reused"}}});
+}
+
 std::string RequestBodyDigest(const std::string& method, const std::string& path,
                               std::string_view body) {
   std::string message;
@@ -81,10 +88,7 @@ OrderService::OrderService(store::OrderStore& store, junction::JunctionClient& j
       settings_(settings) {}
 
 void OrderService::UseMetrics(metrics::Registry& registry) {
-  idempotency_results_ = &registry.Counter(
-      "lab_orders_idempotency_total",
-      "Idempotency-Key outcomes other than a new request: replayed answers and conflicts.",
-      {{"result", {"replayed", "conflict_in_progress", "key_reused"}}});
+  idempotency_results_ = &IdempotencyOutcomes(registry);
 }
 
 StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,

@@ -98,6 +98,8 @@ class OrderService {
   metrics::CounterFamily* idempotency_results_ = nullptr;
 };
 
+// lab_orders_idempotency_total{result}: replays and conflicts of every route that takes a key.
+metrics::CounterFamily& IdempotencyOutcomes(metrics::Registry& registry);
 // SHA-256 (hex) of method, path and the canonical body (keys sorted, no whitespace).
 std::string RequestFingerprint(const std::string& method, const std::string& path,
                                const nlohmann::json& body);
