@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <unordered_map>
@@ -26,6 +27,29 @@ constexpr Oid kInt4Oid = 23;
 
 // What a redoable write runs after BEGIN: the server answers its COMMIT before the WAL flush.
 constexpr char kAsynchronousCommit[] = "SET LOCAL synchronous_commit TO off";
+
+// A guarded write's expectation, held by the server (SqlSession::DeferExpecting): the write runs
+// in a CTE whose count this function checks, failing the statement, and with it the transaction
+// and the COMMIT pipelined after it, when the count is not the one expected. Created on each
+// connection as a temporary function: nothing in the schema, nothing a replica of another version
+// has to know.
+constexpr char kExpectRowsFunction[] = R"sql(
+CREATE FUNCTION pg_temp.lab_orders_expect_rows(changed bigint, expected bigint) RETURNS bigint
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF changed <> expected THEN
+    RAISE EXCEPTION 'a guarded write changed % rows, not %', changed, expected
+      USING ERRCODE = 'LO001', DETAIL = changed::text;
+  END IF;
+  RETURN changed;
+END $$)sql";
+constexpr std::string_view kExpectRowsState = "LO001";
+
+// The statement that runs sql (a write without RETURNING) and fails unless it changed rows.
+std::string ExpectingRows(const std::string& sql, std::int64_t rows) {
+  return "WITH changed AS (" + sql + " RETURNING 1) SELECT pg_temp.lab_orders_expect_rows(" +
+         "count(*), " + std::to_string(rows) + ") FROM changed";
+}
 
 // A transaction that PostgreSQL aborted to break a deadlock or a serialisation conflict: nothing
 // of it committed, so it can run again.
@@ -150,7 +174,15 @@ std::unique_ptr<Connection> Connect(const std::string& connection_string, std::s
     *why = message.empty() ? "no reason given" : message;
     return nullptr;
   }
-  return std::make_unique<Connection>(conn);
+  auto connection = std::make_unique<Connection>(conn);
+  Result created(PQexec(conn, kExpectRowsFunction));
+  if (!created || PQresultStatus(created.get()) != PGRES_COMMAND_OK) {
+    const char* state = created ? PQresultErrorField(created.get(), PG_DIAG_SQLSTATE) : nullptr;
+    *why =
+        std::string("could not set up the connection (SQLSTATE ") + (state ? state : "none") + ")";
+    return nullptr;
+  }
+  return connection;
 }
 
 class PostgresSession final : public SqlSession {
@@ -167,9 +199,10 @@ class PostgresSession final : public SqlSession {
     // A check may refuse the transaction: the statements it checks are sent, and checked, before
     // COMMIT is. Unchecked ones go in one pipeline with the COMMIT: one that fails makes the
     // server skip the COMMIT, so nothing of the transaction commits.
-    const bool checked =
-        std::any_of(deferred_.begin(), deferred_.end(),
-                    [](const Deferred& statement) { return bool(statement.check); });
+    // Expectations the server holds (DeferExpecting) need no such exchange.
+    const bool checked = std::any_of(
+        deferred_.begin(), deferred_.end(),
+        [](const Deferred& statement) { return statement.check && !statement.expected_rows; });
     // A transaction's first exchange is retried on another connection when this one turns out
     // stale; one carrying its COMMIT must not be (it may have committed), so it is not the first.
     if (checked || (!deferred_.empty() && !sent_anything_)) Exchange(nullptr, nullptr, false);
@@ -186,7 +219,17 @@ class PostgresSession final : public SqlSession {
       SqlSession::Defer(std::move(sql), std::move(params), std::move(check));
       return;
     }
-    deferred_.push_back(Deferred{std::move(sql), std::move(params), std::move(check)});
+    deferred_.push_back(Deferred{std::move(sql), std::move(params), std::move(check), {}});
+  }
+
+  void DeferExpecting(std::string sql, std::vector<SqlValue> params, std::int64_t rows,
+                      DeferredCheck refused) override {
+    if (!transactional_) {
+      SqlSession::DeferExpecting(std::move(sql), std::move(params), rows, std::move(refused));
+      return;
+    }
+    deferred_.push_back(
+        Deferred{ExpectingRows(sql, rows), std::move(params), std::move(refused), rows});
   }
 
   // Constant SQL without values (the store's DDL), in the simple protocol, which runs several
@@ -225,7 +268,8 @@ class PostgresSession final : public SqlSession {
   struct Deferred {
     std::string sql;
     std::vector<SqlValue> params;
-    DeferredCheck check;
+    DeferredCheck check;  // with expected_rows: called only when the server refused
+    std::optional<std::int64_t> expected_rows;
   };
 
   // One pipeline, one round trip: BEGIN (when the transaction has not begun), the deferred
@@ -320,6 +364,7 @@ class PostgresSession final : public SqlSession {
     std::vector<std::int64_t> changed(statements.size(), 0);
     Result failure;
     std::size_t checked = 0;  // statements before the first failure: their checks run first
+    std::optional<std::size_t> refused;  // a deferred statement whose expectation failed
     Result last_result;
     for (const Sent& command : sent) {
       Result last;
@@ -342,12 +387,19 @@ class PostgresSession final : public SqlSession {
                         ? command.statement
                     : command.step == Step::kCommit ? statements.size()
                                                     : 0;
+          const char* state = PQresultErrorField(failure.get(), PG_DIAG_SQLSTATE);
+          if (command.step == Step::kExecute && command.statement < batch.size() &&
+              batch[command.statement].expected_rows && state && state == kExpectRowsState) {
+            refused = command.statement;
+          }
         }
         continue;
       }
       if (command.step == Step::kExecute) {
         if (command.statement == batch.size()) {  // sql's
           last_result = std::move(last);
+        } else if (batch[command.statement].expected_rows) {
+          changed[command.statement] = *batch[command.statement].expected_rows;  // as held
         } else {
           const char* tuples = PQcmdTuples(last.get());
           changed[command.statement] = (tuples && *tuples) ? std::stoll(tuples) : 0;
@@ -361,7 +413,11 @@ class PostgresSession final : public SqlSession {
     // had each statement run alone.
     if (!failure) checked = batch.size();
     for (std::size_t i = 0; i < std::min(checked, batch.size()); ++i) {
-      if (batch[i].check) batch[i].check(changed[i]);
+      if (batch[i].check && !batch[i].expected_rows) batch[i].check(changed[i]);
+    }
+    if (refused && batch[*refused].check) {
+      const char* detail = PQresultErrorField(failure.get(), PG_DIAG_MESSAGE_DETAIL);
+      batch[*refused].check(detail ? std::stoll(detail) : 0);
     }
     if (failure) Fail(failure.get(), false);
     if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) Fail(nullptr, first && !commit);

@@ -25,11 +25,9 @@ namespace {
 
 using std::chrono::system_clock;
 
-// A deferred write's check that it changed exactly one row; a bug in the caller otherwise.
-SqlSession::DeferredCheck ExpectOneRow(const char* otherwise) {
-  return [otherwise](std::int64_t changed) {
-    if (changed != 1) throw std::logic_error(otherwise);
-  };
+// What a guarded write that must change one row throws when it did not: a bug in the caller.
+SqlSession::DeferredCheck BugUnlessOneRow(const char* otherwise) {
+  return [otherwise](std::int64_t) { throw std::logic_error(otherwise); };
 }
 
 // Says why a phase's guarded UPDATE of the key moved nothing. Recovery points only move forward:
@@ -179,11 +177,9 @@ Claim SqlStore::ClaimKey(const std::string& brand_id, const std::string& key,
   }
   // Everything that can fail without the database is done before the transaction starts.
   const OrderRow row = PrepareOrderRow(new_order, cipher_);
-  return Transact("ClaimKey", TransactionKind::kWrite, [&](SqlSession& db) {
-    // The order first (the key refers to it), then the key. Of two callers racing on one new key
-    // (in two processes, perhaps), exactly one inserts the key; the other waits for that row,
-    // takes its own order out again and reads the key below.
-    InsertOrderRow(db, row);
+  // The order first (the key refers to it), then the key. Of two callers racing on one new key
+  // (in two processes, perhaps), exactly one inserts the key.
+  auto insert_key = [&](SqlSession& db) {
     Statement insert = db.Query(
         "INSERT INTO idempotency_keys "
         "(brand_id, key, fingerprint, recovery_point, order_id, locked_until, created_at, "
@@ -197,12 +193,34 @@ Claim SqlStore::ClaimKey(const std::string& brand_id, const std::string& key,
         .Bind(6, EpochMillis(now))
         .Bind(7, request.body_digest.empty() ? std::nullopt
                                              : std::optional<std::string>(request.body_digest));
-    if (insert.Run() == 1) {
-      IdempotencyRecord record =
-          InsertedKeyRecord(brand_id, key, request, RecoveryPoint::kOrderRecorded, now);
-      record.order_id = new_order.id;
-      return Claim{ClaimResult::kNew, std::move(record)};
-    }
+    return insert;
+  };
+  auto claimed_new = [&] {
+    IdempotencyRecord record =
+        InsertedKeyRecord(brand_id, key, request, RecoveryPoint::kOrderRecorded, now);
+    record.order_id = new_order.id;
+    return Claim{ClaimResult::kNew, std::move(record)};
+  };
+
+  // The common case, a new key: both inserts go with the COMMIT (on PostgreSQL, one round trip),
+  // the key's held to one row. A key that is there already rolls the order back with it, and the
+  // transaction below reads the key.
+  struct KeyTaken {};
+  try {
+    return Transact("ClaimKey", TransactionKind::kWrite, [&](SqlSession& db) {
+      InsertOrderRow(db, row);
+      insert_key(db).DeferExpecting(1, [](std::int64_t) { throw KeyTaken{}; });
+      return claimed_new();
+    });
+  } catch (const KeyTaken&) {
+  }
+
+  return Transact("ClaimKey", TransactionKind::kWrite, [&](SqlSession& db) {
+    // The same inserts, the key's result read: the key may have gone since (reaped), and a
+    // caller that loses the race waits for the winner's row, takes its own order out again and
+    // reads the key below.
+    InsertOrderRow(db, row);
+    if (insert_key(db).Run() == 1) return claimed_new();
     Statement select =
         db.Query(std::string("SELECT ") + kKeyColumns +
                  ", locked_until FROM idempotency_keys WHERE brand_id = ?1 AND key = ?2" +
@@ -268,15 +286,16 @@ void SqlStore::SaveJunctionUser(const std::string& brand_id, const std::string& 
     Transact("SaveJunctionUser", TransactionKind::kRedoableWrite, [&](SqlSession& db) {
       // The phase moves the key forward from the point before it, or repeats (a request that
       // outlived its lease and the completer can both get here; the mapping is the same). The
-      // two writes go together (deferred), the key's checked before the commit. The order row
-      // is not written: it takes its Junction user with its Junction order, in the last phase,
-      // and a resume from here finds the user in the mapping.
+      // two writes go together (deferred), the key's move held to one row (on PostgreSQL by the
+      // server, so the COMMIT goes in the same round trip). The order row is not written: it
+      // takes its Junction user with its Junction order, in the last phase, and a resume from
+      // here finds the user in the mapping.
       Statement advance = db.Query(
           "UPDATE idempotency_keys SET recovery_point = 'user_ensured' WHERE brand_id = ?1 "
           "AND key = ?2 AND order_id = ?3 AND recovery_point IN ('order_recorded', "
           "'user_ensured')");
-      advance.Bind(1, brand_id).Bind(2, key).Bind(3, order_id).Defer([](std::int64_t changed) {
-        if (changed != 1) throw PhaseRefused{};  // rolls back what went with it
+      advance.Bind(1, brand_id).Bind(2, key).Bind(3, order_id).DeferExpecting(1, [](std::int64_t) {
+        throw PhaseRefused{};  // rolls back what went with it
       });
 
       Statement upsert = db.Query(
@@ -323,8 +342,8 @@ void SqlStore::SaveJunctionOrder(const std::string& key, const model::LabOrder& 
           .Bind(3, order.id)
           .Bind(4, std::int64_t{status})
           .Bind(5, sealed_body)
-          .Defer([](std::int64_t changed) {
-            if (changed != 1) throw RepeatedPhase{};  // rolls back what went with it
+          .DeferExpecting(1, [](std::int64_t) {
+            throw RepeatedPhase{};  // rolls back what went with it
           });
 
       Statement update = db.Query(
@@ -337,7 +356,7 @@ void SqlStore::SaveJunctionOrder(const std::string& key, const model::LabOrder& 
           .Bind(4, order.junction_order_id)
           .Bind(5, order.status)
           .Bind(6, updated_at)
-          .Defer(ExpectOneRow("store: no such order"));
+          .DeferExpecting(1, BugUnlessOneRow("store: no such order"));
       InsertJob(db, first_step, now);
       // The brand hears of the order once it is made at Junction: the moment its 201 is real.
       InsertOrderEvents(db, cipher_, std::nullopt, order);

@@ -37,6 +37,12 @@ void Statement::Defer(SqlSession::DeferredCheck check) {
   result_.emplace();  // spent: nothing to read
 }
 
+void Statement::DeferExpecting(std::int64_t rows, SqlSession::DeferredCheck refused) {
+  if (result_) throw std::logic_error("store: a statement is deferred after it ran");
+  session_.DeferExpecting(std::move(sql_), std::move(params_), rows, std::move(refused));
+  result_.emplace();  // spent: nothing to read
+}
+
 const SqlValue& Statement::Cell(int column) const {
   if (!result_ || next_row_ >= result_->rows.size()) {
     throw std::logic_error("store: a column is read with no current row");

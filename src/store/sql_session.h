@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -52,6 +53,21 @@ class SqlSession {
     const std::int64_t changed = Execute(sql, params).changed_rows;
     if (check) check(changed);
   }
+  // A deferred write that must change exactly `rows` rows (an UPDATE or DELETE without
+  // RETURNING); otherwise refused is called with the rows it changed, so it can throw what the
+  // caller understands (when it does not, the transaction fails all the same). Unlike a check,
+  // the expectation can be held by the server: a backend that does so sends the COMMIT in the
+  // same round trip as the write, and a refusal aborts it there. This default checks it as Defer
+  // does.
+  virtual void DeferExpecting(std::string sql, std::vector<SqlValue> params, std::int64_t rows,
+                              DeferredCheck refused) {
+    Defer(std::move(sql), std::move(params), [rows, refused = std::move(refused)](std::int64_t n) {
+      if (n == rows) return;
+      if (refused) refused(n);
+      throw std::logic_error("store: a guarded write changed " + std::to_string(n) + " rows, not " +
+                             std::to_string(rows));
+    });
+  }
   // Constant SQL without values: DDL, possibly several statements separated by ';'.
   virtual void ExecScript(const std::string& sql) = 0;
 
@@ -96,6 +112,8 @@ class Statement {
   // Hands the statement to SqlSession::Defer: it runs no later than the transaction's next
   // statement or commit. The Statement is spent.
   void Defer(SqlSession::DeferredCheck check = {});
+  // Hands the statement to SqlSession::DeferExpecting. The Statement is spent.
+  void DeferExpecting(std::int64_t rows, SqlSession::DeferredCheck refused);
 
   bool IsNull(int column) const;
   std::string Text(int column) const;

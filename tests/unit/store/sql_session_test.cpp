@@ -4,6 +4,7 @@
 
 #include "store/sql_session.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <future>
@@ -161,6 +162,80 @@ TEST_P(SqlSessionTest, AFailedDeferredWriteFailsTheTransactionAndCommitsNothing)
   db_->Transaction("write", TransactionKind::kWrite,
                    [](SqlSession& session) { DeferInsert(session, "d"); });
   EXPECT_EQ(Ids(), "a d ");
+}
+
+// DeferExpecting: on PostgreSQL the server holds the count, and the COMMIT goes with the write.
+TEST_P(SqlSessionTest, AMetExpectationCommitsWithTheTransaction) {
+  db_->Transaction("seed", TransactionKind::kWrite,
+                   [](SqlSession& session) { DeferInsert(session, "a"); });
+  for (TransactionKind kind : {TransactionKind::kWrite, TransactionKind::kRedoableWrite}) {
+    db_->Transaction("write", kind, [&](SqlSession& session) {
+      session.Query("UPDATE items SET note = ?2 WHERE id = ?1")
+          .Bind(1, "a")
+          .Bind(2, "moved")
+          .DeferExpecting(1, [](std::int64_t changed) {
+            ADD_FAILURE() << "refused with " << changed << " rows changed";
+          });
+      DeferInsert(session, kind == TransactionKind::kWrite ? "b" : "c");
+    });
+  }
+  EXPECT_EQ(Ids(), "a b c ");
+  std::string note;
+  db_->Transaction("read", TransactionKind::kRead, [&](SqlSession& session) {
+    Statement select = session.Query("SELECT note FROM items WHERE id = ?1");
+    select.Bind(1, "a");
+    ASSERT_TRUE(select.Step());
+    note = select.Text(0);
+  });
+  EXPECT_EQ(note, "moved");
+}
+
+TEST_P(SqlSessionTest, AnUnmetExpectationIsRefusedWithTheRowsChangedAndCommitsNothing) {
+  db_->Transaction("seed", TransactionKind::kWrite, [](SqlSession& session) {
+    DeferInsert(session, "a");
+    DeferInsert(session, "b");
+  });
+  // Every row, then, is a, b and the c inserted before the guarded write.
+  for (const auto& [where, expected_changed] :
+       std::vector<std::pair<std::string, std::int64_t>>{{"id = 'missing'", 0}, {"1 = 1", 3}}) {
+    for (TransactionKind kind : {TransactionKind::kWrite, TransactionKind::kRedoableWrite}) {
+      std::vector<std::int64_t> seen;
+      EXPECT_THROW(db_->Transaction("write", kind,
+                                    [&](SqlSession& session) {
+                                      seen.clear();
+                                      // A check before it runs first, as it would one at a time.
+                                      DeferInsert(session, "c", [&](std::int64_t changed) {
+                                        seen.push_back(changed);
+                                      });
+                                      session.Query("UPDATE items SET note = 'x' WHERE " + where)
+                                          .DeferExpecting(1, [&](std::int64_t changed) {
+                                            seen.push_back(changed);
+                                            throw CheckRefused("guard refused");
+                                          });
+                                      DeferInsert(session, "d");
+                                    }),
+                   CheckRefused);
+      EXPECT_EQ(seen, (std::vector<std::int64_t>{1, expected_changed})) << where;
+    }
+  }
+  // A refusal that throws nothing of its own still fails the transaction. On PostgreSQL it is
+  // the server's (the expectation went with the COMMIT, so no check ran before it).
+  try {
+    db_->Transaction("write", TransactionKind::kWrite, [](SqlSession& session) {
+      DeferInsert(session, "e");
+      session.Query("DELETE FROM items WHERE id = 'missing'").DeferExpecting(1, {});
+    });
+    ADD_FAILURE() << "an unmet expectation committed";
+  } catch (const std::exception& refusal) {
+    if (GetParam() == StoreBackend::kPostgres) {
+      EXPECT_THAT(refusal.what(), ::testing::HasSubstr("SQLSTATE LO001"));
+    }
+  }
+  EXPECT_EQ(Ids(), "a b ");
+  // The connections are usable after the refusals.
+  db_->Transaction("write", TransactionKind::kWrite,
+                   [](SqlSession& session) { DeferInsert(session, "f"); });
+  EXPECT_EQ(Ids(), "a b f ");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SqlSessionTest, testing::AllStoreBackends(),
