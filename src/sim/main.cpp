@@ -26,9 +26,9 @@ Usage: junction-sim [options]
   --script FILE            a JSON script of faults and outcomes (docs/junction-sim.md)
   --latency-ms N           add N ms to every Junction operation (for benchmarks)
   --api-key KEY            accept only this x-vital-api-key (default: any non-empty key)
-  --webhook-url URL        send Svix-signed labtest.order.* / labtest.appointment.* events
-                           here (http:// or https://; or set it later with
-                           POST /_sim/webhooks/config)
+  --webhook-url URL        send Svix-signed labtest.order.*, labtest.appointment.* and
+                           labtest.result.critical events here (http:// or https://; or
+                           set it later with POST /_sim/webhooks/config)
   --webhook-secret SECRET  the whsec_... secret that signs them
   --zip ZIP                serve at-home phlebotomy in this 5-digit ZIP too (repeatable;
                            85004 and 54650 are always served, as in Junction's sandbox)
@@ -41,6 +41,8 @@ Usage: junction-sim [options]
                            system's)
   --record FILE            with --upstream: write the answers to FILE as a script that
                            --script replays (rewritten after every call and at exit)
+  --seed N                 with each order's id, decides the values of the order's lab
+                           results (default 1; the same seed gives the same results)
   --help                   this text
 
 Junction operations: POST /v2/user, GET /v2/user/resolve/{client_user_id},
@@ -50,10 +52,13 @@ POST /v3/order/phlebotomy/appointment/availability,
 POST /v3/order/{id}/phlebotomy/appointment/book, GET /v3/order/{id}/phlebotomy/appointment,
 PATCH /v3/order/{id}/phlebotomy/appointment/reschedule,
 PATCH /v3/order/{id}/phlebotomy/appointment/cancel,
-GET /v3/order/phlebotomy/appointment/cancellation-reasons.
+GET /v3/order/phlebotomy/appointment/cancellation-reasons, GET /v3/order/{id}/result,
+GET /v3/order/{id}/result/metadata, GET /v3/order/{id}/result/pdf.
 
 Admin: GET /_sim/calls[?operation=NAME], GET /_sim/stats, POST /_sim/script, POST /_sim/reset,
-POST /_sim/orders/{id}/advance {"status": "..."}, POST /_sim/clock {"advance_seconds": N},
+POST /_sim/orders/{id}/advance {"status": "...", "interpretation": "normal|abnormal|critical",
+"missing_results": N, "status_detail": "..."} (all but status optional),
+POST /_sim/clock {"advance_seconds": N},
 GET /_sim/webhooks, GET|POST /_sim/webhooks/config {"url": "...", "secret": "whsec_..."},
 GET /_sim/health, GET /_sim/record, POST /_sim/record/flush.
 
@@ -127,6 +132,12 @@ lab_orders::sim::SimOptions ParseArguments(int argc, char** argv) {
     } else if (flag == "--record") {
       if (value.empty()) Fail("--record wants a file name");
       options.record_file = value;
+    } else if (flag == "--seed") {
+      if (value.empty() || value.size() > 19 ||
+          value.find_first_not_of("0123456789") != std::string::npos) {
+        Fail("--seed wants a whole number from 0 to 9999999999999999999");
+      }
+      options.result_seed = std::stoull(value);
     } else if (flag == "--threads") {
       options.max_threads = ParseInt(flag, value, 4, 4096);
     } else {

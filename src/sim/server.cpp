@@ -51,6 +51,9 @@ const Route kRoutes[] = {
     {"cancellation_reasons", "GET", "/v3/order/phlebotomy/appointment/cancellation-reasons"},
     {"get_order", "GET", "/v3/order/{order_id}"},
     {"cancel_order", "POST", "/v3/order/{order_id}/cancel"},
+    {"get_result", "GET", "/v3/order/{order_id}/result"},
+    {"get_result_metadata", "GET", "/v3/order/{order_id}/result/metadata"},
+    {"get_result_pdf", "GET", "/v3/order/{order_id}/result/pdf"},
     {"book_appointment", "POST", "/v3/order/{order_id}/phlebotomy/appointment/book"},
     {"get_appointment", "GET", "/v3/order/{order_id}/phlebotomy/appointment"},
     {"reschedule_appointment", "PATCH", "/v3/order/{order_id}/phlebotomy/appointment/reschedule"},
@@ -104,6 +107,12 @@ void SendJson(HTTPServerResponse& response, const SimResponse& answer) {
   auto status = Poco::Net::HTTPResponse::HTTPStatus(answer.status);
   response.setStatusAndReason(status, Poco::Net::HTTPResponse::getReasonForStatus(status));
   for (const auto& [name, value] : answer.headers) response.set(name, value);
+  if (answer.raw_body) {
+    if (!answer.headers.count("Content-Type")) response.setContentType("application/octet-stream");
+    response.setContentLength(std::streamsize(answer.raw_body->size()));
+    response.send() << *answer.raw_body;
+    return;
+  }
   std::string body = BodyText(answer.body);
   response.setContentType("application/json");
   response.setContentLength(std::streamsize(body.size()));

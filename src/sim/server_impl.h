@@ -58,7 +58,7 @@ struct CallRecord {
 struct SimServer::Impl {
   explicit Impl(SimOptions options)
       : options(std::move(options)),
-        world(clock, ids, this->options.served_zips),
+        world(clock, ids, this->options.served_zips, this->options.result_seed),
         validator(nlohmann::json::parse(JunctionSpecText())) {}
 
   SimOptions options;
@@ -128,7 +128,8 @@ struct SimServer::Impl {
 
 // The bytes of an answer's JSON body.
 std::string BodyText(const nlohmann::json& body);
-// Sends the answer as JSON, with its status and headers.
+// Sends the answer as JSON, with its status and headers; or, when it has a raw body, those bytes
+// as the Content-Type its headers name.
 void SendJson(Poco::Net::HTTPServerResponse& response, const SimResponse& answer);
 // The request body, up to kMaxBodyBytes of server.cpp; beyond, answers 413 (closing the
 // connection: the rest of the body is still on the wire) and returns false.

@@ -418,6 +418,9 @@ SimResponse SimServer::Impl::Dispatch(const Route& route,
   if (operation == "create_order") return world.CreateOrder(body);
   if (operation == "get_order") return world.GetOrder(param("order_id"));
   if (operation == "cancel_order") return world.CancelOrder(param("order_id"));
+  if (operation == "get_result") return world.GetResult(param("order_id"));
+  if (operation == "get_result_metadata") return world.GetResultMetadata(param("order_id"));
+  if (operation == "get_result_pdf") return world.GetResultPdf(param("order_id"));
   if (operation == "area_info") return world.AreaInfo(query.get("zip_code"));
   if (operation == "availability") {
     std::optional<std::string> start_date;

@@ -92,8 +92,12 @@ SimResponse DetailResponse(int status, const std::string& message) {
   return SimResponse{status, json{{"detail", message}}, {}};
 }
 
-World::World(const Clock& clock, IdGenerator& ids, std::vector<std::string> extra_served_zips)
-    : clock_(clock), ids_(ids), extra_served_zips_(std::move(extra_served_zips)) {}
+World::World(const Clock& clock, IdGenerator& ids, std::vector<std::string> extra_served_zips,
+             std::uint64_t result_seed)
+    : clock_(clock),
+      ids_(ids),
+      extra_served_zips_(std::move(extra_served_zips)),
+      result_seed_(result_seed) {}
 
 void World::SetEventSink(EventSink sink, std::function<bool()> listening) {
   std::lock_guard lock(mutex_);
@@ -196,19 +200,26 @@ World::Appointment* World::ActiveAppointment(Order& order) {
   return order.appointments.empty() ? nullptr : &order.appointments.back();
 }
 
-void World::SetOrderStatus(Order& order, const std::string& low_status) {
+void World::SetOrderStatus(Order& order, const std::string& low_status,
+                           const std::optional<std::string>& status_detail) {
   if (order.low_status == low_status) return;
   order.low_status = low_status;
   order.updated_at = clock_.Now();
-  order.events.push_back({{"id", next_event_id_++},
-                          {"created_at", FormatRfc3339(order.updated_at)},
-                          {"status", FullStatus(low_status)}});
+  json event = {{"id", next_event_id_++},
+                {"created_at", FormatRfc3339(order.updated_at)},
+                {"status", FullStatus(low_status)}};
+  if (status_detail) event["status_detail"] = *status_detail;
+  order.events.push_back(std::move(event));
+  // Before the event is sent: it carries the order's sample id and interpretation.
+  bool critical = RecordResultsLocked(order);
   EmitOrderEvent(order,
                  order.events.size() == 1 ? "labtest.order.created" : "labtest.order.updated");
+  // Right after the status change that brought the critical report, as one advance's events.
+  if (critical) EmitCriticalResultEvent(order);
 }
 
-void World::SetAppointmentStatus(Order& order, Appointment& appointment,
-                                 const std::string& status) {
+void World::SetAppointmentStatus(Order& order, Appointment& appointment, const std::string& status,
+                                 const std::optional<std::string>& order_status_detail) {
   bool created = appointment.events.empty();
   if (!created && appointment.status == status) return;
   appointment.status = status;
@@ -217,7 +228,7 @@ void World::SetAppointmentStatus(Order& order, Appointment& appointment,
   EmitAppointmentEvent(order, appointment,
                        created ? "labtest.appointment.created" : "labtest.appointment.updated");
   if (!IsFinal(order.low_status) && order.low_status != "draw_completed") {
-    SetOrderStatus(order, OrderStatusForAppointment(status));
+    SetOrderStatus(order, OrderStatusForAppointment(status), order_status_detail);
   }
 }
 
@@ -268,7 +279,7 @@ json World::OrderJson(const Order& order) const {
           {"appointment_id", appointment_id ? json(*appointment_id) : json(nullptr)},
           {"created_at", created},
           {"updated_at", updated}}}}},
-      {"sample_id", nullptr},
+      {"sample_id", order.sample_id ? json(*order.sample_id) : json(nullptr)},
       {"notes", nullptr},
       {"clinical_notes", nullptr},
       {"created_at", created},
@@ -286,24 +297,31 @@ json World::OrderJson(const Order& order) const {
       {"billing_type", "client_bill"},
       {"icd_codes", nullptr},
       {"has_abn", false},
-      {"interpretation", nullptr},
-      {"has_missing_results", nullptr},
+      // Both null until the first report, then the latest report's.
+      {"interpretation",
+       order.reports.empty() ? json(nullptr) : json(order.reports.back().interpretation)},
+      {"has_missing_results",
+       order.reports.empty() ? json(nullptr) : json(!order.reports.back().missing_results.empty())},
       {"expected_result_by_date", nullptr},
       {"worst_case_result_by_date", nullptr},
       {"origin", "initial"},
-      {"order_transaction",
-       {{"id", order.transaction_id},
-        {"status", IsFinal(order.low_status)
-                       ? (order.low_status == "cancelled" ? "cancelled" : "completed")
-                       : "active"},
-        {"orders", json::array({{{"id", order.id},
-                                 {"low_level_status", order.low_status},
-                                 {"low_level_status_created_at", order.events.back()["created_at"]},
-                                 {"origin", "initial"},
-                                 {"parent_id", nullptr},
-                                 {"created_at", created},
-                                 {"updated_at", updated}}})}}},
+      {"order_transaction", OrderTransactionJson(order)},
   };
+}
+
+json World::OrderTransactionJson(const Order& order) const {
+  return {
+      {"id", order.transaction_id},
+      {"status", IsFinal(order.low_status)
+                     ? (order.low_status == "cancelled" ? "cancelled" : "completed")
+                     : "active"},
+      {"orders", json::array({{{"id", order.id},
+                               {"low_level_status", order.low_status},
+                               {"low_level_status_created_at", order.events.back()["created_at"]},
+                               {"origin", "initial"},
+                               {"parent_id", nullptr},
+                               {"created_at", FormatRfc3339(order.created_at)},
+                               {"updated_at", FormatRfc3339(order.updated_at)}}})}};
 }
 
 std::optional<SimResponse> World::BeginIdempotent(const std::string& key) {
@@ -468,15 +486,26 @@ SimResponse World::AdvanceOrder(const std::string& order_id, const json& body) {
   if (size_t dot = status.rfind('.'); dot != std::string::npos) status = status.substr(dot + 1);
   if (!TopLevelFor(status))
     return DetailResponse(400, "Unknown at-home order status " + status + ".");
+  ResultPlan plan = order->result_plan;
+  std::optional<std::string> status_detail;
+  if (auto refused =
+          ReadResultOptions(body, *order, status != order->low_status, &plan, &status_detail)) {
+    return *refused;
+  }
+  // Kept for the order's later reports too, as the sandbox's simulation flags are.
+  order->result_plan = plan;
   Appointment* appointment = ActiveAppointment(*order);
   if (appointment && IsActiveAppointment(appointment->status)) {
     if (status == "draw_completed" || status == "completed" || status == "partial_results") {
-      SetAppointmentStatus(*order, *appointment, "completed");
+      // Completing the appointment is what moves the order to draw_completed: an advance to
+      // draw_completed puts its status_detail on that event.
+      SetAppointmentStatus(*order, *appointment, "completed",
+                           status == "draw_completed" ? status_detail : std::nullopt);
     } else if (status == "cancelled") {
       SetAppointmentStatus(*order, *appointment, "cancelled");
     }
   }
-  SetOrderStatus(*order, status);
+  SetOrderStatus(*order, status, status_detail);
   return SimResponse{200, OrderJson(*order), {}};
 }
 

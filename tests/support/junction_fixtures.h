@@ -1,5 +1,6 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -9,6 +10,27 @@ namespace lab_orders::testing {
 
 // The lab test id the simulator's catalog gives the PCOS panel.
 inline constexpr const char* kPcosLabTestId = "5b2c1f6e-8f0a-4b4e-9d41-0a6f3c1e0001";
+
+// POST /v3/order's body, as Junction's own JSON, for an at-home draw of one lab test in Phoenix.
+inline nlohmann::json SampleOrderJson(const nlohmann::json& user_id,
+                                      const std::string& lab_test_id) {
+  return {{"user_id", user_id},
+          {"patient_details",
+           {{"first_name", "Ada"},
+            {"last_name", "Lovelace"},
+            {"dob", "1990-02-28"},
+            {"gender", "female"},
+            {"phone_number", "+16025550100"},
+            {"email", "ada@example.com"}}},
+          {"patient_address",
+           {{"first_line", "123 West Lincoln Street"},
+            {"city", "Phoenix"},
+            {"state", "AZ"},
+            {"zip", "85004"},
+            {"country", "US"}}},
+          {"order_set", {{"lab_test_ids", {lab_test_id}}}},
+          {"collection_method", "at_home_phlebotomy"}};
+}
 
 junction::CreateOrderRequest SampleOrder(const std::string& user_id,
                                          const std::string& zip = "85004");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,8 @@ struct SimOptions {
   // With upstream_url: keep the answers as a simulator script in this file, rewritten
   // (atomically) after every answer and when the simulator stops.
   std::optional<std::string> record_file;
+  // With each order's id, decides the values of the order's lab results (--seed).
+  std::uint64_t result_seed = 1;
 };
 
 // junction-sim: Junction's HTTP surface over a simulated team, plus the /_sim/ admin surface.

@@ -4,6 +4,7 @@
 // Pure logic over JSON (no sockets); thread-safe; all time from the injected Clock.
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -17,6 +18,7 @@
 
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/ids.h"
+#include "lab_orders/sim/results.h"
 #include "lab_orders/sim/script.h"
 
 namespace lab_orders::sim {
@@ -25,6 +27,9 @@ struct SimResponse {
   int status = 200;
   nlohmann::json body;
   std::map<std::string, std::string> headers;
+  // Sent instead of `body` when set: bytes that are not JSON (a PDF), of the Content-Type that
+  // `headers` names.
+  std::optional<std::string> raw_body = std::nullopt;
 };
 
 // Junction's plain error shape: {"detail": "<message>"}.
@@ -44,7 +49,9 @@ class World {
   using EventSink = std::function<void(const nlohmann::json& event, int deliveries)>;
   using TimePoint = std::chrono::system_clock::time_point;
 
-  World(const Clock& clock, IdGenerator& ids, std::vector<std::string> extra_served_zips);
+  // result_seed, with each order's id, decides the values of the order's lab results.
+  World(const Clock& clock, IdGenerator& ids, std::vector<std::string> extra_served_zips,
+        std::uint64_t result_seed = 1);
 
   // Called (under the world's lock, in order) with each labtest.* webhook event. listening, when
   // given, says whether anyone receives events now: when not, none is built (an order's event is
@@ -70,8 +77,19 @@ class World {
   void AbandonIdempotent(const std::string& key);
   SimResponse GetOrder(const std::string& order_id);
   SimResponse CancelOrder(const std::string& order_id);
-  // POST /_sim/orders/{id}/advance: move an order as Junction's sandbox simulate does.
+  // POST /_sim/orders/{id}/advance: move an order as Junction's sandbox simulate does. Besides
+  // "status", the body may set what the order's results show (interpretation, missing_results)
+  // and the new event's status_detail (docs/junction-sim.md).
   SimResponse AdvanceOrder(const std::string& order_id, const nlohmann::json& body);
+
+  // The latest report of an order's results: LabResultsRaw, LabResultsMetadata (PHI: never log
+  // it), the PDF. 404 for an unknown order, and for one with no results yet.
+  SimResponse GetResult(const std::string& order_id);
+  SimResponse GetResultMetadata(const std::string& order_id);
+  SimResponse GetResultPdf(const std::string& order_id);
+  // Every report of an order, oldest first (the routes show only the last): for audits and
+  // tests of what a correction kept. Empty for an unknown order.
+  std::vector<ResultVersion> ReportsOf(const std::string& order_id) const;
 
   SimResponse AreaInfo(const std::string& zip_code);
   SimResponse Availability(const nlohmann::json& address,
@@ -140,14 +158,39 @@ class World {
     int polls = 0;
     std::optional<TimePoint> requisition_at;
     std::vector<Appointment> appointments;  // the last one is the active one
+    // Results: the sample reaches the lab, then reports come, each kept (a correction does not
+    // erase what was reported before); the routes serve the last.
+    std::optional<std::string> sample_id;
+    std::optional<TimePoint> collected_at;
+    std::optional<TimePoint> received_at;
+    ResultPlan result_plan;
+    std::vector<ResultVersion> reports;
   };
 
   // Everything below runs with mutex_ held.
   void ClearLocked();
   Order* FindOrder(const std::string& id);
   Appointment* ActiveAppointment(Order& order);
-  void SetOrderStatus(Order& order, const std::string& low_status);
-  void SetAppointmentStatus(Order& order, Appointment& appointment, const std::string& status);
+  // status_detail, when given, goes on the new event (ClientFacingOrderEvent.status_detail).
+  void SetOrderStatus(Order& order, const std::string& low_status,
+                      const std::optional<std::string>& status_detail = std::nullopt);
+  // What a new status means for the order's results (world_results.cpp): the sample id, the
+  // collection time, a new report. True when the new report is critical.
+  bool RecordResultsLocked(Order& order);
+  void EmitCriticalResultEvent(const Order& order);
+  // The advance body's result fields, checked, into *plan and *status_detail; or why not.
+  static std::optional<SimResponse> ReadResultOptions(const nlohmann::json& body,
+                                                      const Order& order, bool status_changes,
+                                                      ResultPlan* plan,
+                                                      std::optional<std::string>* status_detail);
+  // The order's latest report, or the 404 that says why there is none.
+  std::variant<const Order*, SimResponse> FindReportedOrder(const std::string& order_id);
+  nlohmann::json LabResultsJson(const Order& order) const;
+  nlohmann::json ResultMetadataJson(const Order& order) const;
+  nlohmann::json OrderTransactionJson(const Order& order) const;
+  // order_status_detail goes on the order event that the appointment's change may cause.
+  void SetAppointmentStatus(Order& order, Appointment& appointment, const std::string& status,
+                            const std::optional<std::string>& order_status_detail = std::nullopt);
   void EmitOrderEvent(const Order& order, const char* event_type);
   void EmitAppointmentEvent(const Order& order, const Appointment& appointment,
                             const char* event_type);
@@ -179,6 +222,7 @@ class World {
   const Clock& clock_;
   IdGenerator& ids_;
   std::vector<std::string> extra_served_zips_;
+  std::uint64_t result_seed_;
   mutable std::mutex mutex_;
   EventSink sink_;
   std::function<bool()> listening_;
