@@ -108,6 +108,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/labs/orders/{id}/result": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the order's result
+         * @description The order's latest result version: every marker the lab reported, as the lab wrote it, with its unit, reference range and flag, and the markers the lab could not report. A result goes partial (some markers still to come) to final, and a final one may be corrected by the lab; each is a new version (version 1, 2, ...), all kept, and this answers the latest, whose id is the order's result_bloodwork_id. Results are patient data: sealed at rest, never in an event or a log; every read is written to the service's audit log (ids only). Needs the scope labs:results:read (labs:orders:read is not enough). Other methods are 405.
+         */
+        get: operations["getLabOrderResult"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/labs/orders/{id}/result/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the lab's report (PDF)
+         * @description The lab's own report of the order's result, as a PDF, fetched from Junction on each request (it is not stored). Every read is written to the service's audit log (ids only). Needs the scope labs:results:read. Other methods are 405.
+         */
+        get: operations["getLabOrderResultPdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks/junction": {
         parameters: {
             query?: never;
@@ -119,7 +159,7 @@ export interface paths {
         put?: never;
         /**
          * Receive a Junction event
-         * @description Junction's labtest.order.* and labtest.appointment.* events, verified with the Svix signature (JUNCTION_WEBHOOK_SECRET). Answers at once; the order is updated in the background.
+         * @description Junction's labtest.order.*, labtest.appointment.* and labtest.result.critical events, verified with the Svix signature (JUNCTION_WEBHOOK_SECRET). Answers at once; the order is updated in the background. A correctly signed body this service cannot read (not JSON, or not the shape of its event type) is acknowledged too, 200 with unreadable: true, rather than refused: Junction would retry it for days and every retry would read the same. It is counted (lab_orders_junction_webhooks_total{verdict="unreadable_body"}) and logged by svix-id for an operator.
          */
         post: operations["receiveJunctionWebhook"];
         delete?: never;
@@ -365,7 +405,7 @@ export interface webhooks {
         put?: never;
         /**
          * lab_order.created
-         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.created (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time; an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.created (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time (lab_order.result_critical alone goes ahead); an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
          */
         post: operations["event_lab_order_created"];
         delete?: never;
@@ -385,7 +425,7 @@ export interface webhooks {
         put?: never;
         /**
          * lab_order.updated
-         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.updated (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time; an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.updated (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time (lab_order.result_critical alone goes ahead); an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
          */
         post: operations["event_lab_order_updated"];
         delete?: never;
@@ -405,7 +445,7 @@ export interface webhooks {
         put?: never;
         /**
          * appointment.booked
-         * @description Sent to each enabled endpoint of the order's brand that takes appointment.booked (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time; an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         * @description Sent to each enabled endpoint of the order's brand that takes appointment.booked (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time (lab_order.result_critical alone goes ahead); an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
          */
         post: operations["event_appointment_booked"];
         delete?: never;
@@ -425,7 +465,7 @@ export interface webhooks {
         put?: never;
         /**
          * appointment.confirmed
-         * @description Sent to each enabled endpoint of the order's brand that takes appointment.confirmed (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time; an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         * @description Sent to each enabled endpoint of the order's brand that takes appointment.confirmed (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time (lab_order.result_critical alone goes ahead); an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
          */
         post: operations["event_appointment_confirmed"];
         delete?: never;
@@ -445,9 +485,29 @@ export interface webhooks {
         put?: never;
         /**
          * appointment.cancelled
-         * @description Sent to each enabled endpoint of the order's brand that takes appointment.cancelled (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time; an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         * @description Sent to each enabled endpoint of the order's brand that takes appointment.cancelled (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time (lab_order.result_critical alone goes ahead); an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
          */
         post: operations["event_appointment_cancelled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "lab_order.sample_received": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * lab_order.sample_received
+         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.sample_received (Standard Webhooks), once, when the sample reaches the lab: data.sample_id is the lab's specimen number (the order's sample_id from then on). Each order's events reach an endpoint in the order they happened, one at a time (lab_order.result_critical alone goes ahead); an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         */
+        post: operations["event_lab_order_sample_received"];
         delete?: never;
         options?: never;
         head?: never;
@@ -465,7 +525,7 @@ export interface webhooks {
         put?: never;
         /**
          * lab_order.completed
-         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.completed (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time; an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.completed (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time (lab_order.result_critical alone goes ahead); an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
          */
         post: operations["event_lab_order_completed"];
         delete?: never;
@@ -485,7 +545,7 @@ export interface webhooks {
         put?: never;
         /**
          * lab_order.cancelled
-         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.cancelled (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time; an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.cancelled (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time (lab_order.result_critical alone goes ahead); an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
          */
         post: operations["event_lab_order_cancelled"];
         delete?: never;
@@ -505,9 +565,49 @@ export interface webhooks {
         put?: never;
         /**
          * lab_order.failed
-         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.failed (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time; an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.failed (Standard Webhooks). Each order's events reach an endpoint in the order they happened, one at a time (lab_order.result_critical alone goes ahead); an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
          */
         post: operations["event_lab_order_failed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "lab_order.results_ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * lab_order.results_ready
+         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.results_ready (Standard Webhooks), once for each new version of the order's result (partial, final, corrected): data.result_id, data.result_status and data.interpretation, never a marker's value. Read the result with GET /v1/labs/orders/{id}/result (scope labs:results:read). Each order's events reach an endpoint in the order they happened, one at a time (lab_order.result_critical alone goes ahead); an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         */
+        post: operations["event_lab_order_results_ready"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "lab_order.result_critical": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * lab_order.result_critical
+         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.result_critical (Standard Webhooks), when the lab calls the order's result critical (once for each result status it does so for): data.result_status, data.interpretation (critical) and data.sample_id, never a marker's value. The result itself may not be fetched yet (GET /v1/labs/orders/{id}/result may still answer result_not_ready, or an earlier version); lab_order.results_ready follows once the new version is fetched. It is delivered ahead of every other pending event for the brand's endpoints and is not held behind the order's earlier pending events, so it may arrive before events of the order that happened (and were queued) before it. Like every event it is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         */
+        post: operations["event_lab_order_result_critical"];
         delete?: never;
         options?: never;
         head?: never;
@@ -561,7 +661,7 @@ export interface components {
                 [key: string]: string;
             } | null;
         };
-        /** @description A lab order as it stands: the seed's 201 shape plus the appointment and the failure reason. */
+        /** @description A lab order as it stands: the seed's 201 shape plus the appointment, the failure reason, the lab's sample id and the status of its latest result (never the result's values: GET /v1/labs/orders/{id}/result). */
         LabOrder: {
             /**
              * Format: uuid
@@ -579,17 +679,26 @@ export interface components {
             total_cents: number | null;
             currency: string | null;
             tracking_number: string | null;
+            /** @description The id of the order's latest result version (GET /v1/labs/orders/{id}/result answers with it); null before any result. */
             result_bloodwork_id: string | null;
+            /** @description The lab's specimen number, set once the sample reaches the lab; null before. */
+            sample_id: string | null;
+            /**
+             * @description The status of the latest result version: partial (some markers still to come), final, or corrected (the lab amended a final result); null before any result.
+             * @enum {string|null}
+             */
+            result_status: "partial" | "final" | "corrected" | null;
             /** Format: date-time */
             created_at: string;
             /**
              * Format: date-time
-             * @description When the order last changed as the brand sees it: its status, appointment or failure reason.
+             * @description When the order last changed as the brand sees it: its status, appointment, failure reason, sample id or result.
              */
             updated_at: string;
+            /** @description When the order completed at Junction (Junction's time of completion, not when lab-orders learnt of it; that time only when Junction gave none); null before. */
             completed_at: string | null;
             appointment: components["schemas"]["Appointment"] | null;
-            /** @description Why the order failed, when it did. */
+            /** @description Why the order failed, when it did, in plain words: for a sample the lab could not test, Junction's reason (its status_detail), e.g. "The lab could not test the sample: it was hemolyzed (damaged in collection or transit). Order a new draw." */
             failure_reason: string | null;
             /** @description As sent on the request; null when none was. */
             external_order_id: string | null;
@@ -618,6 +727,79 @@ export interface components {
             /** @description Pass as ?cursor= for the next page; null on the last. */
             next_cursor: string | null;
         };
+        /** @description One version of an order's lab result, as the lab reported it. Every key is always present (nullable where said). */
+        LabResult: {
+            /**
+             * Format: uuid
+             * @description This result version's id: the order's result_bloodwork_id while it is the latest.
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The order's id.
+             */
+            order_id: string;
+            /** @description 1, 2, ...: each result the lab sends (partial, final, corrected) is a new version; every version is kept. */
+            version: number;
+            /**
+             * @description partial: some markers still to come; final; corrected: the lab amended a final result.
+             * @enum {string}
+             */
+            status: "partial" | "final" | "corrected";
+            /**
+             * @description The lab's overall interpretation (else the worst marker's).
+             * @enum {string}
+             */
+            interpretation: "normal" | "abnormal" | "critical" | "unknown";
+            /** @description The lab's specimen number, e.g. 4400112233, or null. */
+            sample_id: string | null;
+            /** @description When the lab reported the result (RFC 3339, as Junction gives it), or null when it did not say. */
+            reported_at: string | null;
+            /**
+             * Format: date-time
+             * @description When lab-orders fetched this version from Junction (RFC 3339, UTC).
+             */
+            received_at: string;
+            /** @description The markers the lab reported. */
+            markers: components["schemas"]["LabResultMarker"][];
+            /** @description The markers ordered that the lab could not report. */
+            missing_markers: components["schemas"]["LabResultMissingMarker"][];
+        };
+        /** @description A marker the lab reported. Every key is always present. */
+        LabResultMarker: {
+            /** @description The lab's name of the marker. */
+            name: string;
+            /** @description Junction's slug of the marker (it differs from lab to lab), or null. */
+            slug: string | null;
+            /** @description The LOINC code, or null. */
+            loinc: string | null;
+            /** @description The value as the lab wrote it: "30.4", "<0.5", "Negative". */
+            value: string;
+            /** @description numeric, range, comment or coded_value; Junction's list is open, so expect others. */
+            value_type: string;
+            /** @description The unit, e.g. nmol/L, or null. */
+            unit: string | null;
+            /** @description The lab's reference range as it wrote it, e.g. 24.6-122.0, or null. */
+            reference_range: string | null;
+            /**
+             * @description Against the reference range: abnormal means out of range with no direction known; critical, as the lab called it.
+             * @enum {string}
+             */
+            flag: "normal" | "low" | "high" | "abnormal" | "critical";
+            /** @description The lab's notes on the marker, or null. */
+            notes: string | null;
+        };
+        /** @description A marker ordered that the lab could not report. Every key is always present. */
+        LabResultMissingMarker: {
+            /** @description The lab's name of the marker. */
+            name: string;
+            /** @description Junction's slug of the marker, or null. */
+            slug: string | null;
+            /** @description The LOINC code, or null. */
+            loinc: string | null;
+            /** @description Junction's inferred failure type, e.g. quantity_not_sufficient_failure: for analytics only, it may change. */
+            reason: string;
+        };
         /** @description Bookable slots for the order's address, earliest first. */
         AppointmentAvailability: {
             /** Format: uuid */
@@ -638,7 +820,7 @@ export interface components {
             /** @description A booking_key from the availability answer. */
             booking_key: string;
         };
-        /** @description A Junction labtest.order.* or labtest.appointment.* event (Svix-signed). */
+        /** @description A Junction labtest.order.*, labtest.appointment.* or labtest.result.critical event (Svix-signed). */
         JunctionWebhookEvent: {
             event_type: string;
             data: Record<string, never>;
@@ -650,6 +832,8 @@ export interface components {
             duplicate?: boolean;
             /** @description An event type or order this service does not act on. */
             ignored?: boolean;
+            /** @description Correctly signed, but not JSON or not the shape of its event type: acknowledged so that Junction does not retry it for days, not applied, counted in lab_orders_junction_webhooks_total{verdict="unreadable_body"} and logged by svix-id. */
+            unreadable?: boolean;
         };
         Health: {
             /** @constant */
@@ -662,7 +846,7 @@ export interface components {
         /** @description Every error answer: a code to branch on, a message for people, the request's id and, for validation errors, what was wrong where. */
         Error: {
             /** @enum {string} */
-            error: "invalid_json" | "validation_error" | "idempotency_key_missing" | "idempotency_key_invalid" | "unauthenticated" | "forbidden" | "not_found" | "method_not_allowed" | "idempotency_request_in_progress" | "order_not_cancellable" | "order_busy" | "order_not_bookable" | "appointment_not_reschedulable" | "slot_unavailable" | "invalid_signature" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "uri_too_long" | "headers_too_large" | "http_version_not_supported" | "request_timeout" | "server_busy" | "idempotency_key_reused" | "junction_upstream_error" | "junction_timeout" | "junction_unavailable" | "internal_error" | "store_unavailable" | "shutting_down";
+            error: "invalid_json" | "validation_error" | "idempotency_key_missing" | "idempotency_key_invalid" | "unauthenticated" | "forbidden" | "not_found" | "method_not_allowed" | "idempotency_request_in_progress" | "order_not_cancellable" | "order_busy" | "order_not_bookable" | "appointment_not_reschedulable" | "slot_unavailable" | "result_not_ready" | "invalid_signature" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "uri_too_long" | "headers_too_large" | "http_version_not_supported" | "request_timeout" | "server_busy" | "idempotency_key_reused" | "junction_upstream_error" | "junction_timeout" | "junction_unavailable" | "internal_error" | "store_unavailable" | "shutting_down";
             /** @description For people; never patient data nor Junction's own words. */
             message: string;
             /** @description The X-Request-Id of the request. */
@@ -679,7 +863,7 @@ export interface components {
             /** @description Where events are POSTed: an https:// URL whose host resolves to public addresses only (no private, loopback, link-local or reserved ranges). In development mode http://127.0.0.1[:port] and http://localhost[:port] are allowed too. */
             url: string;
             /** @description The event types this endpoint receives, each once; absent: every type. */
-            event_types?: ("lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed")[];
+            event_types?: ("lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
         };
         /** @description A brand's webhook endpoint. Its secret is never shown again after it is made (registration or rotation). */
         WebhookEndpoint: {
@@ -688,7 +872,7 @@ export interface components {
             /** @description Where events are POSTed. */
             url: string;
             /** @description The event types it receives (every type when registered without a list). */
-            event_types: ("lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed")[];
+            event_types: ("lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
             /** @description True once the receiver answered 410 Gone: nothing more is sent until a delivery is resent. */
             disabled: boolean;
             /**
@@ -706,7 +890,7 @@ export interface components {
             /** @description Where events are POSTed. */
             url: string;
             /** @description The event types it receives (every type when registered without a list). */
-            event_types: ("lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed")[];
+            event_types: ("lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
             /** @description True once the receiver answered 410 Gone: nothing more is sent until a delivery is resent. */
             disabled: boolean;
             /**
@@ -747,7 +931,7 @@ export interface components {
             /** @description The webhook-id header: the same on every attempt and resend of this event, for deduplication. */
             webhook_id: string;
             /** @enum {string} */
-            event_type: "lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed";
+            event_type: "lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical";
             /** @description The order the event is about. */
             order_id: string;
             /**
@@ -778,10 +962,10 @@ export interface components {
             /** @description Pass as ?cursor= for the next page; null on the last. */
             next_cursor: string | null;
         };
-        /** @description The body of every event POSTed to a brand's endpoint: the exact bytes signed. No patient data: ids, statuses, times, and the brand's own external_order_id and metadata. */
+        /** @description The body of every event POSTed to a brand's endpoint: the exact bytes signed. No patient data: ids, statuses, times, and the brand's own external_order_id and metadata; a result's values are never in an event (read them with GET /v1/labs/orders/{id}/result). */
         WebhookEvent: {
             /** @enum {string} */
-            type: "lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed";
+            type: "lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical";
             /**
              * Format: date-time
              * @description When the change happened (the order's updated_at).
@@ -801,6 +985,23 @@ export interface components {
                 status?: string;
                 /** @description appointment.*: Junction's appointment id. */
                 appointment_id?: string;
+                /** @description lab_order.sample_received: the lab's specimen number. lab_order.result_critical: the same, null when the lab has given none yet. */
+                sample_id?: string | null;
+                /**
+                 * Format: uuid
+                 * @description lab_order.results_ready: the new result version's id (GET /v1/labs/orders/{id}/result, while it is the latest).
+                 */
+                result_id?: string;
+                /**
+                 * @description lab_order.results_ready: the new version's status. lab_order.result_critical: the status of the result the lab called critical.
+                 * @enum {string}
+                 */
+                result_status?: "partial" | "final" | "corrected";
+                /**
+                 * @description lab_order.results_ready: the result's overall interpretation; lab_order.result_critical: always critical. Never a marker's value.
+                 * @enum {string}
+                 */
+                interpretation?: "normal" | "abnormal" | "critical" | "unknown";
             };
         };
         /** @description What an endpoint did with a test event. */
@@ -833,6 +1034,8 @@ export interface components {
         "X-Request-Id": string;
         /** @description true when this answer is a replay of the stored one. */
         "Idempotent-Replayed": "true";
+        /** @description no-store: a result is patient data, and no cache along the way keeps a copy. */
+        "Cache-Control": "no-store";
     };
     pathItems: never;
 }
@@ -1452,6 +1655,154 @@ export interface operations {
             };
         };
     };
+    getLabOrderResult: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The latest result version. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabResult"];
+                };
+            };
+            /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the scope labs:results:read. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such order for this brand (another brand's order is not found either), or the order has no result yet (result_not_ready). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The service is shutting down, or cannot reach its database; retry. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getLabOrderResultPdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The lab's report. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    /** @description inline; filename="result.pdf" */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the scope labs:results:read. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such order for this brand (another brand's order is not found either), or no report yet (result_not_ready): the order has no result, or the lab has not issued its report (some labs issue none until the result is final). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Junction failed, timed out or could not be reached while the report was fetched; the message says which, never its body. Safe to retry. */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Seconds to wait, when Junction said (junction_unavailable). */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The service is shutting down, or cannot reach its database; retry. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     receiveJunctionWebhook: {
         parameters: {
             query?: never;
@@ -1468,18 +1819,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /** @example {
-                 *       "event_type": "labtest.order.updated",
-                 *       "data": {
-                 *         "id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
-                 *         "status": "collecting_sample"
-                 *       }
-                 *     } */
                 "application/json": components["schemas"]["JunctionWebhookEvent"];
             };
         };
         responses: {
-            /** @description Received (or a duplicate, or an event this service ignores). */
+            /** @description Received: applied in the background, or a duplicate, an event this service ignores, or a signed body it cannot read (acknowledged, not applied). */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1487,16 +1831,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookAck"];
-                };
-            };
-            /** @description The body is not a Junction event this service can read. */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description The signature does not verify, or the timestamp is outside the tolerance. */
@@ -2307,6 +2641,8 @@ export interface operations {
                  *           "currency": "USD",
                  *           "tracking_number": null,
                  *           "result_bloodwork_id": null,
+                 *           "sample_id": null,
+                 *           "result_status": null,
                  *           "created_at": "2025-06-15T10:00:00Z",
                  *           "updated_at": "2025-06-15T10:00:00Z",
                  *           "completed_at": null,
@@ -2375,6 +2711,8 @@ export interface operations {
                  *           "currency": "USD",
                  *           "tracking_number": null,
                  *           "result_bloodwork_id": null,
+                 *           "sample_id": null,
+                 *           "result_status": null,
                  *           "created_at": "2025-06-15T10:00:00Z",
                  *           "updated_at": "2025-06-15T10:00:00Z",
                  *           "completed_at": null,
@@ -2445,6 +2783,8 @@ export interface operations {
                  *           "currency": "USD",
                  *           "tracking_number": null,
                  *           "result_bloodwork_id": null,
+                 *           "sample_id": null,
+                 *           "result_status": null,
                  *           "created_at": "2025-06-15T10:00:00Z",
                  *           "updated_at": "2025-06-15T10:00:00Z",
                  *           "completed_at": null,
@@ -2514,6 +2854,8 @@ export interface operations {
                  *           "currency": "USD",
                  *           "tracking_number": null,
                  *           "result_bloodwork_id": null,
+                 *           "sample_id": null,
+                 *           "result_status": null,
                  *           "created_at": "2025-06-15T10:00:00Z",
                  *           "updated_at": "2025-06-15T10:00:00Z",
                  *           "completed_at": null,
@@ -2583,6 +2925,8 @@ export interface operations {
                  *           "currency": "USD",
                  *           "tracking_number": null,
                  *           "result_bloodwork_id": null,
+                 *           "sample_id": null,
+                 *           "result_status": null,
                  *           "created_at": "2025-06-15T10:00:00Z",
                  *           "updated_at": "2025-06-15T10:00:00Z",
                  *           "completed_at": null,
@@ -2598,6 +2942,77 @@ export interface operations {
                  *           "clinic": "north"
                  *         },
                  *         "appointment_id": "b0a1c2d3-e4f5-4607-8899-aabbccddeeff"
+                 *       }
+                 *     } */
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event: it is not sent again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone: the endpoint is disabled and nothing more is sent to it (until a delivery is resent). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_lab_order_sample_received: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_...): the same on every attempt and resend; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt: refuse it when more than 5 minutes off your clock. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {webhook-id}.{webhook-timestamp}.{body}>, keyed with the base64 decoding of the secret after whsec_. During a rotation's 24 hours two signatures, space-separated (new secret first): any one verifying is enough. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "type": "lab_order.sample_received",
+                 *       "timestamp": "2025-06-18T09:30:00+00:00",
+                 *       "data": {
+                 *         "order": {
+                 *           "id": "0197a3b2-5c1e-7d4a-9b2f-3e8c1d6a7f90",
+                 *           "brand_id": "acme",
+                 *           "user_id": "u-1",
+                 *           "patient_id": "patient-42",
+                 *           "panel_slug": "pcos",
+                 *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
+                 *           "status": "sample_with_lab",
+                 *           "total_cents": 18900,
+                 *           "currency": "USD",
+                 *           "tracking_number": null,
+                 *           "result_bloodwork_id": null,
+                 *           "sample_id": "4400112233",
+                 *           "result_status": null,
+                 *           "created_at": "2025-06-15T10:00:00Z",
+                 *           "updated_at": "2025-06-18T09:30:00Z",
+                 *           "completed_at": null,
+                 *           "appointment": null,
+                 *           "failure_reason": null,
+                 *           "external_order_id": "acme-order-1001",
+                 *           "metadata": {
+                 *             "clinic": "north"
+                 *           }
+                 *         },
+                 *         "external_order_id": "acme-order-1001",
+                 *         "metadata": {
+                 *           "clinic": "north"
+                 *         },
+                 *         "sample_id": "4400112233"
                  *       }
                  *     } */
                 "application/json": components["schemas"]["WebhookEvent"];
@@ -2652,6 +3067,8 @@ export interface operations {
                  *           "currency": "USD",
                  *           "tracking_number": null,
                  *           "result_bloodwork_id": null,
+                 *           "sample_id": null,
+                 *           "result_status": null,
                  *           "created_at": "2025-06-15T10:00:00Z",
                  *           "updated_at": "2025-06-15T10:00:00Z",
                  *           "completed_at": null,
@@ -2720,6 +3137,8 @@ export interface operations {
                  *           "currency": "USD",
                  *           "tracking_number": null,
                  *           "result_bloodwork_id": null,
+                 *           "sample_id": null,
+                 *           "result_status": null,
                  *           "created_at": "2025-06-15T10:00:00Z",
                  *           "updated_at": "2025-06-15T10:00:00Z",
                  *           "completed_at": null,
@@ -2774,7 +3193,7 @@ export interface operations {
             content: {
                 /** @example {
                  *       "type": "lab_order.failed",
-                 *       "timestamp": "2025-06-15T10:00:00+00:00",
+                 *       "timestamp": "2025-06-18T16:20:00+00:00",
                  *       "data": {
                  *         "order": {
                  *           "id": "0197a3b2-5c1e-7d4a-9b2f-3e8c1d6a7f90",
@@ -2783,13 +3202,158 @@ export interface operations {
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
-                 *           "status": "ordered",
+                 *           "status": "failed",
                  *           "total_cents": 18900,
                  *           "currency": "USD",
                  *           "tracking_number": null,
                  *           "result_bloodwork_id": null,
+                 *           "sample_id": "4400112233",
+                 *           "result_status": null,
                  *           "created_at": "2025-06-15T10:00:00Z",
-                 *           "updated_at": "2025-06-15T10:00:00Z",
+                 *           "updated_at": "2025-06-18T16:20:00Z",
+                 *           "completed_at": null,
+                 *           "appointment": null,
+                 *           "failure_reason": "The lab could not test the sample: it was hemolyzed (damaged in collection or transit). Order a new draw.",
+                 *           "external_order_id": "acme-order-1001",
+                 *           "metadata": {
+                 *             "clinic": "north"
+                 *           }
+                 *         },
+                 *         "external_order_id": "acme-order-1001",
+                 *         "metadata": {
+                 *           "clinic": "north"
+                 *         }
+                 *       }
+                 *     } */
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event: it is not sent again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone: the endpoint is disabled and nothing more is sent to it (until a delivery is resent). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_lab_order_results_ready: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_...): the same on every attempt and resend; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt: refuse it when more than 5 minutes off your clock. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {webhook-id}.{webhook-timestamp}.{body}>, keyed with the base64 decoding of the secret after whsec_. During a rotation's 24 hours two signatures, space-separated (new secret first): any one verifying is enough. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "type": "lab_order.results_ready",
+                 *       "timestamp": "2025-06-20T14:06:12+00:00",
+                 *       "data": {
+                 *         "order": {
+                 *           "id": "0197a3b2-5c1e-7d4a-9b2f-3e8c1d6a7f90",
+                 *           "brand_id": "acme",
+                 *           "user_id": "u-1",
+                 *           "patient_id": "patient-42",
+                 *           "panel_slug": "pcos",
+                 *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
+                 *           "status": "completed",
+                 *           "total_cents": 18900,
+                 *           "currency": "USD",
+                 *           "tracking_number": null,
+                 *           "result_bloodwork_id": "0197b1c4-2a7e-7f31-8d2c-5b9e0a4f6c18",
+                 *           "sample_id": "4400112233",
+                 *           "result_status": "final",
+                 *           "created_at": "2025-06-15T10:00:00Z",
+                 *           "updated_at": "2025-06-20T14:06:12Z",
+                 *           "completed_at": "2025-06-20T14:00:00Z",
+                 *           "appointment": null,
+                 *           "failure_reason": null,
+                 *           "external_order_id": "acme-order-1001",
+                 *           "metadata": {
+                 *             "clinic": "north"
+                 *           }
+                 *         },
+                 *         "external_order_id": "acme-order-1001",
+                 *         "metadata": {
+                 *           "clinic": "north"
+                 *         },
+                 *         "result_id": "0197b1c4-2a7e-7f31-8d2c-5b9e0a4f6c18",
+                 *         "result_status": "final",
+                 *         "interpretation": "abnormal"
+                 *       }
+                 *     } */
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event: it is not sent again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone: the endpoint is disabled and nothing more is sent to it (until a delivery is resent). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_lab_order_result_critical: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_...): the same on every attempt and resend; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt: refuse it when more than 5 minutes off your clock. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {webhook-id}.{webhook-timestamp}.{body}>, keyed with the base64 decoding of the secret after whsec_. During a rotation's 24 hours two signatures, space-separated (new secret first): any one verifying is enough. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "type": "lab_order.result_critical",
+                 *       "timestamp": "2025-06-19T08:00:05+00:00",
+                 *       "data": {
+                 *         "order": {
+                 *           "id": "0197a3b2-5c1e-7d4a-9b2f-3e8c1d6a7f90",
+                 *           "brand_id": "acme",
+                 *           "user_id": "u-1",
+                 *           "patient_id": "patient-42",
+                 *           "panel_slug": "pcos",
+                 *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
+                 *           "status": "sample_with_lab",
+                 *           "total_cents": 18900,
+                 *           "currency": "USD",
+                 *           "tracking_number": null,
+                 *           "result_bloodwork_id": null,
+                 *           "sample_id": "4400112233",
+                 *           "result_status": null,
+                 *           "created_at": "2025-06-15T10:00:00Z",
+                 *           "updated_at": "2025-06-19T08:00:05Z",
                  *           "completed_at": null,
                  *           "appointment": null,
                  *           "failure_reason": null,
@@ -2801,7 +3365,10 @@ export interface operations {
                  *         "external_order_id": "acme-order-1001",
                  *         "metadata": {
                  *           "clinic": "north"
-                 *         }
+                 *         },
+                 *         "result_status": "partial",
+                 *         "interpretation": "critical",
+                 *         "sample_id": "4400112233"
                  *       }
                  *     } */
                 "application/json": components["schemas"]["WebhookEvent"];

@@ -265,6 +265,8 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
       milliseconds(vars.Integer("LAB_ORDERS_CONFIRMATION_POLL_MS", 1000, 10, 3600000));
   flow.upstream_retry.initial =
       milliseconds(vars.Integer("LAB_ORDERS_RETRY_INITIAL_MS", 1000, 10, 3600000));
+  flow.results_poll.initial =
+      milliseconds(vars.Integer("LAB_ORDERS_RESULTS_POLL_MS", 2000, 10, 3600000));
   config.jobs.failure_backoff.initial = flow.upstream_retry.initial;
   flow.no_slot_retry =
       milliseconds(vars.Integer("LAB_ORDERS_NO_SLOT_RETRY_MS", 900000, 10, 86400000));

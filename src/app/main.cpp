@@ -142,7 +142,9 @@ int Serve(const Config& config) {
     webhooks = std::make_unique<workflow::JunctionWebhookReceiver>(*config.junction_webhook_secret,
                                                                    *store, clock, ids);
   }
+  orders::ResultService results(*store, *store, junction);
   http::Api api(service, actions, webhooks.get(), verifier, *store, wake_runner);
+  api.ServeResultsWith(results);
   api.WaitForChangesWith(changes);
   api.ServeWebhookEndpointsWith(endpoints);
   api.SendTestEventsWith(test_events);

@@ -18,6 +18,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "forbidden";
     case ErrorCode::kNotFound:
       return "not_found";
+    case ErrorCode::kResultNotReady:
+      return "result_not_ready";
     case ErrorCode::kMethodNotAllowed:
       return "method_not_allowed";
     case ErrorCode::kIdempotencyRequestInProgress:

@@ -103,6 +103,8 @@ std::vector<std::string> RouteTemplates() {
           "/v1/labs/orders/{id}/cancel",
           "/v1/labs/orders/{id}/appointment/availability",
           "/v1/labs/orders/{id}/appointment",
+          "/v1/labs/orders/{id}/result",
+          "/v1/labs/orders/{id}/result/pdf",
           "/v1/webhooks/junction",
           "/v1/webhooks/endpoints",
           "/v1/webhooks/endpoints/{id}",
@@ -116,7 +118,7 @@ std::vector<std::string> RouteTemplates() {
 std::vector<std::string> WebhookVerdictNames() {
   std::vector<std::string> names;
   for (int verdict = int(workflow::WebhookVerdict::kAccepted);
-       verdict <= int(workflow::WebhookVerdict::kMalformedBody); ++verdict) {
+       verdict <= int(workflow::WebhookVerdict::kUnreadableBody); ++verdict) {
     names.push_back(workflow::WebhookVerdictName(workflow::WebhookVerdict(verdict)));
   }
   return names;
@@ -154,6 +156,9 @@ std::optional<std::string> Cursor(const Poco::Net::HTMLForm& query) {
   if (!query.has("cursor")) return std::nullopt;
   return query.get("cursor");
 }
+
+// The scope of an order's result routes: results are PHI, apart from the order's own scopes.
+constexpr const char* kResultsScope = "labs:results:read";
 
 // The scope of the brand webhook routes.
 constexpr const char* kWebhooksScope = "labs:webhooks:manage";
@@ -535,6 +540,22 @@ ApiResponse Api::OrderRoute(const ApiRequest& request, const std::string& order_
                  return JsonResponse(200, actions_.Book(principal, order_id, body, checkpoint));
                });
   }
+  if ((action == "/result" || action == "/result/pdf") && results_ != nullptr) {
+    context.route = "/v1/labs/orders/{id}" + action;
+    only("GET");
+    const auth::Principal principal = principal_for(kResultsScope);
+    ApiResponse response;
+    // Results are PHI: no cache along the way keeps a copy.
+    response.headers.emplace_back("Cache-Control", "no-store");
+    if (action == "/result") {
+      response.body = results_->Latest(principal, order_id, request.request_id).dump();
+    } else {
+      response.body = results_->Pdf(principal, order_id, request.request_id);
+      response.headers.emplace_back("Content-Type", "application/pdf");
+      response.headers.emplace_back("Content-Disposition", "inline; filename=\"result.pdf\"");
+    }
+    return response;
+  }
   context.route = "unknown";
   throw AppError(ErrorCode::kNotFound, "No such route.");
 }
@@ -632,9 +653,11 @@ ApiResponse Api::JunctionWebhook(const ApiRequest& request) const {
     case workflow::WebhookVerdict::kIgnored:
     case workflow::WebhookVerdict::kUnknownOrder:
       return JsonResponse(200, {{"received", true}, {"ignored", true}});
-    case workflow::WebhookVerdict::kMalformedBody:
-      throw AppError(ErrorCode::kInvalidJson,
-                     "The webhook body is not a Junction event this service can read.");
+    case workflow::WebhookVerdict::kUnreadableBody:
+      // Answered 200: Junction retries anything else for days, and each retry reads the same.
+      // Counted (lab_orders_junction_webhooks_total) and logged by svix-id for an operator.
+      spdlog::warn("junction webhook {}: signed but unreadable; acknowledged, not applied", log_id);
+      return JsonResponse(200, {{"received", true}, {"unreadable", true}});
     case workflow::WebhookVerdict::kBadSignature:
     case workflow::WebhookVerdict::kStaleTimestamp:
     case workflow::WebhookVerdict::kMalformedHeaders:

@@ -16,6 +16,7 @@ int HttpStatusFor(ErrorCode code) {
     case ErrorCode::kForbidden:
       return 403;
     case ErrorCode::kNotFound:
+    case ErrorCode::kResultNotReady:
       return 404;
     case ErrorCode::kMethodNotAllowed:
       return 405;

@@ -1,47 +1,11 @@
 #include "codec.h"
 
+#include "json_fields.h"
+
 namespace lab_orders::junction {
 namespace {
 
 using nlohmann::json;
-
-const json& Field(const json& object, const char* key) {
-  if (!object.is_object())
-    throw MalformedJunctionJson(std::string("expected an object around ") + key);
-  auto it = object.find(key);
-  if (it == object.end()) throw MalformedJunctionJson(std::string("missing field ") + key);
-  return *it;
-}
-
-std::string String(const json& object, const char* key) {
-  const json& value = Field(object, key);
-  if (!value.is_string())
-    throw MalformedJunctionJson(std::string("field ") + key + " is not a string");
-  return value.get<std::string>();
-}
-
-std::optional<std::string> OptionalString(const json& object, const char* key) {
-  if (!object.is_object()) return std::nullopt;
-  auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return std::nullopt;
-  if (!it->is_string())
-    throw MalformedJunctionJson(std::string("field ") + key + " is not a string");
-  return it->get<std::string>();
-}
-
-bool Bool(const json& object, const char* key, std::optional<bool> fallback = std::nullopt) {
-  auto it = object.find(key);
-  if (it == object.end() && fallback) return *fallback;
-  const json& value = Field(object, key);
-  if (!value.is_boolean())
-    throw MalformedJunctionJson(std::string("field ") + key + " is not a boolean");
-  return value.get<bool>();
-}
-
-const json& Array(const json& value, const char* what) {
-  if (!value.is_array()) throw MalformedJunctionJson(std::string(what) + " is not an array");
-  return value;
-}
 
 void PutOptional(json& object, const char* key, const std::optional<std::string>& value) {
   if (value) object[key] = *value;
@@ -155,6 +119,8 @@ Order DecodeOrder(const json& in) {
         OrderEvent{id.get<std::int64_t>(), String(entry, "created_at"), String(entry, "status")});
   }
   order.status = String(Field(in, "last_event"), "status");
+  order.status_detail = OptionalString(Field(in, "last_event"), "status_detail");
+  order.sample_id = OptionalString(in, "sample_id");
   size_t dot = order.status.rfind('.');
   order.low_level_status = dot == std::string::npos ? order.status : order.status.substr(dot + 1);
   if (auto details = in.find("details"); details != in.end() && details->is_object()) {

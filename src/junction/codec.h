@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "lab_orders/junction/lab_result.h"
 #include "lab_orders/junction/types.h"
 
 namespace lab_orders::junction {
@@ -30,5 +31,7 @@ AreaInfo DecodeAreaInfo(const nlohmann::json& in);
 Availability DecodeAvailability(const nlohmann::json& in);
 Appointment DecodeAppointment(const nlohmann::json& in);
 std::vector<CancellationReason> DecodeCancellationReasons(const nlohmann::json& in);
+// LabResultsRaw (result_codec.cpp). The metadata's patient fields are never read.
+LabResult DecodeLabResult(const nlohmann::json& in);
 
 }  // namespace lab_orders::junction

@@ -56,4 +56,11 @@ Result<std::vector<CancellationReason>> JunctionClientDecorator::ListCancellatio
   return Around("cancellation_reasons", [&] { return inner_.ListCancellationReasons(); });
 }
 
+Result<LabResult> JunctionClientDecorator::GetResult(const std::string& order_id) {
+  return Around("get_result", [&] { return inner_.GetResult(order_id); });
+}
+Result<ResultPdf> JunctionClientDecorator::GetResultPdf(const std::string& order_id) {
+  return Around("get_result_pdf", [&] { return inner_.GetResultPdf(order_id); });
+}
+
 }  // namespace lab_orders::junction

@@ -42,10 +42,10 @@ CallError Malformed(const char* operation, int status, const std::string& what) 
   return error;
 }
 
-// Sends one call and turns every way it can end into a Result. Logs ids and outcomes only.
-template <typename T, typename Decode>
-Result<T> Call(Transport& transport, const char* operation, const RawRequest& request,
-               Decode decode) {
+// Sends one call; a transport failure or a non-2xx answer is the CallError it means. Logs ids
+// and outcomes only.
+Result<RawResponse> Exchange(Transport& transport, const char* operation,
+                             const RawRequest& request) {
   auto started = std::chrono::steady_clock::now();
   auto elapsed_ms = [&] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
@@ -63,18 +63,27 @@ Result<T> Call(Transport& transport, const char* operation, const RawRequest& re
                  OutcomeName(error.outcome), failure->summary);
     return error;
   }
-  const RawResponse& response = std::get<RawResponse>(sent);
+  RawResponse& response = std::get<RawResponse>(sent);
   if (response.status < 200 || response.status >= 300) {
     CallError error = ClassifyFailure(operation, response, std::chrono::system_clock::now());
     spdlog::info("junction {} answered {} in {} ms: {}", operation, response.status, elapsed_ms(),
                  OutcomeName(error.outcome));
     return error;
   }
+  spdlog::debug("junction {} answered {} in {} ms", operation, response.status, elapsed_ms());
+  return std::move(response);
+}
+
+// Exchange, then the JSON body decoded into a T.
+template <typename T, typename Decode>
+Result<T> Call(Transport& transport, const char* operation, const RawRequest& request,
+               Decode decode) {
+  Result<RawResponse> answered = Exchange(transport, operation, request);
+  if (!answered.ok()) return answered.error();
+  const RawResponse& response = *answered;
   try {
     json body = json::parse(response.body);
-    T value = decode(body);
-    spdlog::debug("junction {} answered {} in {} ms", operation, response.status, elapsed_ms());
-    return value;
+    return T(decode(body));
   } catch (const json::parse_error& e) {
     // Its message quotes the bytes it read, which may be patient data: keep only the position.
     return Malformed(operation, response.status,
@@ -182,6 +191,30 @@ Result<std::vector<CancellationReason>> HttpJunctionClient::ListCancellationReas
   return Call<std::vector<CancellationReason>>(
       *transport_, "cancellation_reasons",
       Get("/v3/order/phlebotomy/appointment/cancellation-reasons"), DecodeCancellationReasons);
+}
+
+Result<LabResult> HttpJunctionClient::GetResult(const std::string& order_id) {
+  return Call<LabResult>(*transport_, "get_result",
+                         Get("/v3/order/" + PathSegment(order_id) + "/result"), DecodeLabResult);
+}
+
+Result<ResultPdf> HttpJunctionClient::GetResultPdf(const std::string& order_id) {
+  const char* operation = "get_result_pdf";
+  RawRequest request = Get("/v3/order/" + PathSegment(order_id) + "/result/pdf");
+  // The reference's curl example mixes up the headers: the PDF is asked for by Accept.
+  request.headers["Accept"] = "application/pdf";
+  Result<RawResponse> answered = Exchange(*transport_, operation, request);
+  if (!answered.ok()) return answered.error();
+  RawResponse response = std::move(answered).value();
+  auto type = response.headers.find("content-type");
+  const bool pdf_type =
+      type != response.headers.end() && type->second.rfind("application/pdf", 0) == 0;
+  // A PDF file starts with its header; anything else (a JSON error body with a 200, say) is not
+  // passed on to a brand as a report.
+  if (!pdf_type || response.body.rfind("%PDF-", 0) != 0) {
+    return Malformed(operation, response.status, "not a PDF document");
+  }
+  return ResultPdf{std::move(response.body)};
 }
 
 }  // namespace lab_orders::junction

@@ -38,10 +38,13 @@ const char* TerminalEvent(const std::string& status) {
 const std::vector<std::string>& EventTypes() {
   static const std::vector<std::string> types = {
       kEventOrderCreated,         kEventOrderUpdated,         kEventAppointmentBooked,
-      kEventAppointmentConfirmed, kEventAppointmentCancelled, kEventOrderCompleted,
-      kEventOrderCancelled,       kEventOrderFailed};
+      kEventAppointmentConfirmed, kEventAppointmentCancelled, kEventSampleReceived,
+      kEventOrderCompleted,       kEventOrderCancelled,       kEventOrderFailed,
+      kEventResultsReady,         kEventResultCritical};
   return types;
 }
+
+bool IsPriorityEventType(const std::string& type) { return type == kEventResultCritical; }
 
 bool IsEventType(const std::string& type) {
   const auto& types = EventTypes();
@@ -70,12 +73,29 @@ std::vector<OrderEvent> OrderEventsFor(const std::optional<OrderBefore>& before,
       events.push_back(Event(kEventAppointmentCancelled, after, appointment));
     }
   }
+  const model::WorkflowState& state = after.workflow;
+  if (state.sample_id && !before->sample_id) {
+    events.push_back(Event(kEventSampleReceived, after, {{"sample_id", *state.sample_id}}));
+  }
   if (before->status != after.status) {
     events.push_back(Event(kEventOrderUpdated, after,
                            {{"previous_status", before->status}, {"status", after.status}}));
     if (const char* terminal = TerminalEvent(after.status)) {
       events.push_back(Event(terminal, after));
     }
+  }
+  // Ids, statuses and the interpretation only: a result's values never go in an event.
+  if (state.result && (!before->result || before->result->id != state.result->id)) {
+    events.push_back(Event(kEventResultsReady, after,
+                           {{"result_id", state.result->id},
+                            {"result_status", state.result->status},
+                            {"interpretation", state.result->interpretation}}));
+  }
+  if (state.critical_reported_for && state.critical_reported_for != before->critical_reported_for) {
+    events.push_back(Event(kEventResultCritical, after,
+                           {{"result_status", *state.critical_reported_for},
+                            {"interpretation", "critical"},
+                            {"sample_id", state.sample_id ? json(*state.sample_id) : json()}}));
   }
   return events;
 }

@@ -134,6 +134,17 @@ std::vector<std::string> CheckPointers(const json& checks, const json& document,
   if (!checks.is_object()) throw ScenarioError(what + ": expected {\"/pointer\": matcher, ...}");
   std::vector<std::string> differences;
   for (auto it = checks.begin(); it != checks.end(); ++it) {
+    // "/list/*/rest": some element of the array at /list matches at /rest.
+    if (const std::size_t star = it.key().find("/*"); star != std::string::npos) {
+      const json* list = Find(document, it.key().substr(0, star));
+      const std::string rest = it.key().substr(star + 2);
+      bool any = false;
+      for (const json& element : list && list->is_array() ? *list : json::array()) {
+        any = any || !CheckMatcher(it.value(), Find(element, rest));
+      }
+      if (!any) differences.push_back(what + " " + it.key() + ": no element matches");
+      continue;
+    }
     if (auto difference = CheckMatcher(it.value(), Find(document, it.key()))) {
       differences.push_back(what + " " + (it.key().empty() ? "(whole)" : it.key()) + ": " +
                             *difference);
@@ -141,6 +152,65 @@ std::vector<std::string> CheckPointers(const json& checks, const json& document,
   }
   return differences;
 }
+
+namespace {
+
+// The checks on a list of names in order (Junction operations, brand event types): "sequence"
+// (exactly these), "starts_with", "includes" (these in this order, others between), "first",
+// "counts" ({"name": n or {"at_least", "at_most"}}). what names the list in messages.
+std::vector<std::string> CheckNames(const json& expected, const std::vector<std::string>& names,
+                                    const std::string& what) {
+  std::vector<std::string> differences;
+  if (expected.contains("sequence")) {
+    auto want = expected["sequence"].get<std::vector<std::string>>();
+    if (want != names) {
+      differences.push_back(what + " sequence: expected " + Join(want) + ", got " + Join(names));
+    }
+  }
+  if (expected.contains("starts_with")) {
+    auto want = expected["starts_with"].get<std::vector<std::string>>();
+    bool starts =
+        names.size() >= want.size() && std::equal(want.begin(), want.end(), names.begin());
+    if (!starts) {
+      differences.push_back(what + ": expected to start with " + Join(want) + ", got " +
+                            Join(names));
+    }
+  }
+  if (expected.contains("includes")) {
+    auto want = expected["includes"].get<std::vector<std::string>>();
+    auto at = names.begin();
+    bool all = true;
+    for (const std::string& name : want) {
+      at = std::find(at, names.end(), name);
+      if (at == names.end()) {
+        all = false;
+        break;
+      }
+      ++at;
+    }
+    if (!all) {
+      differences.push_back(what + ": expected to include, in order, " + Join(want) + ", got " +
+                            Join(names));
+    }
+  }
+  if (expected.contains("first")) {
+    const std::string want = expected["first"].get<std::string>();
+    if (names.empty() || names.front() != want) {
+      differences.push_back(what + ": expected " + want + " first, got " + Join(names));
+    }
+  }
+  if (expected.contains("counts")) {
+    for (auto it = expected["counts"].begin(); it != expected["counts"].end(); ++it) {
+      int actual = int(std::count(names.begin(), names.end(), it.key()));
+      if (auto difference = CheckCount(it.value(), actual)) {
+        differences.push_back(what + " count of " + it.key() + ": " + *difference);
+      }
+    }
+  }
+  return differences;
+}
+
+}  // namespace
 
 std::vector<std::string> CheckJunctionCalls(const json& expected, const json& calls) {
   static const char* const kKeys[] = {"sequence", "starts_with", "counts", "calls"};
@@ -151,31 +221,7 @@ std::vector<std::string> CheckJunctionCalls(const json& expected, const json& ca
   }
   std::vector<std::string> operations;
   for (const json& call : calls) operations.push_back(call.value("operation", ""));
-  std::vector<std::string> differences;
-  if (expected.contains("sequence")) {
-    auto want = expected["sequence"].get<std::vector<std::string>>();
-    if (want != operations) {
-      differences.push_back("junction sequence: expected " + Join(want) + ", got " +
-                            Join(operations));
-    }
-  }
-  if (expected.contains("starts_with")) {
-    auto want = expected["starts_with"].get<std::vector<std::string>>();
-    bool starts = operations.size() >= want.size() &&
-                  std::equal(want.begin(), want.end(), operations.begin());
-    if (!starts) {
-      differences.push_back("junction calls: expected to start with " + Join(want) + ", got " +
-                            Join(operations));
-    }
-  }
-  if (expected.contains("counts")) {
-    for (auto it = expected["counts"].begin(); it != expected["counts"].end(); ++it) {
-      int actual = int(std::count(operations.begin(), operations.end(), it.key()));
-      if (auto difference = CheckCount(it.value(), actual)) {
-        differences.push_back("junction count of " + it.key() + ": " + *difference);
-      }
-    }
-  }
+  std::vector<std::string> differences = CheckNames(expected, operations, "junction");
   if (expected.contains("calls")) {
     for (const json& check : expected["calls"]) {
       std::string operation = check.at("operation").get<std::string>();
@@ -211,6 +257,25 @@ std::vector<std::string> CheckJunctionCalls(const json& expected, const json& ca
     }
   }
   return differences;
+}
+
+std::vector<std::string> CheckBrandDeliveries(const json& expected, const json& deliveries) {
+  static const char* const kKeys[] = {"order", "sequence", "starts_with", "includes",
+                                      "first", "counts",   "within_ms"};
+  for (auto it = expected.begin(); it != expected.end(); ++it) {
+    if (std::find(std::begin(kKeys), std::end(kKeys), it.key()) == std::end(kKeys)) {
+      throw ScenarioError("deliveries: unknown field \"" + it.key() + "\"");
+    }
+  }
+  const std::string order = expected.at("order").get<std::string>();
+  // What the brand received: the deliveries it acknowledged, for this order, in arrival order.
+  std::vector<std::string> types;
+  for (const json& delivery : deliveries) {
+    if (delivery.value("order_id", json()) != json(order)) continue;
+    if (delivery.value("status", 0) / 100 != 2) continue;
+    types.push_back(delivery.value("type", ""));
+  }
+  return CheckNames(expected, types, "brand deliveries");
 }
 
 }  // namespace lab_orders::replay

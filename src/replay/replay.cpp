@@ -46,8 +46,9 @@ std::vector<std::string> ScenarioFiles(const std::vector<std::string>& paths,
 }
 
 std::string Validate(const json& scenario) {
-  static const char* const kKeys[] = {"name",  "description", "service", "simulator",
-                                      "steps", "junction",    "final",   "comment"};
+  static const char* const kKeys[] = {"name",      "description", "service",
+                                      "simulator", "steps",       "junction",
+                                      "final",     "comment",     "brand_webhooks"};
   if (!scenario.is_object()) return "a scenario is a JSON object";
   for (auto it = scenario.begin(); it != scenario.end(); ++it) {
     if (std::find(std::begin(kKeys), std::end(kKeys), it.key()) == std::end(kKeys)) {

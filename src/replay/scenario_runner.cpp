@@ -19,6 +19,7 @@
 #include "lab_orders/common/svix.h"
 #include "lab_orders/replay/expectations.h"
 #include "lab_orders/replay/replay.h"
+#include "replay/brand_receiver.h"
 
 namespace lab_orders::replay {
 namespace {
@@ -131,6 +132,14 @@ class ScenarioRun {
     env["JUNCTION_BASE_URL"] = "http://127.0.0.1:" + std::to_string(sim_->port());
     env["JUNCTION_API_KEY"] = "sk_replay";
     env["JUNCTION_WEBHOOK_SECRET"] = webhook_secret_;
+    // The brand's own receiver, on loopback: development mode is what lets the service deliver
+    // there (production sends webhooks to public https:// addresses only). Every secret is set
+    // here, so nothing else of development mode applies.
+    if (scenario_.contains("brand_webhooks")) {
+      brand_receiver_ =
+          std::make_unique<BrandReceiver>(scenario_["brand_webhooks"].value("fail_first", 0));
+      env["LAB_ORDERS_ENV"] = "development";
+    }
     if (scenario_.contains("service")) {
       const json env_field = scenario_["service"].value("env", json::object());
       for (auto& [name, value] : env_field.items()) {
@@ -144,6 +153,7 @@ class ScenarioRun {
         {{"url", "http://127.0.0.1:" + std::to_string(service_->port()) + "/v1/webhooks/junction"},
          {"secret", webhook_secret_}});
     if (scenario_.contains("simulator")) SimAdmin("POST", "/_sim/script", scenario_["simulator"]);
+    if (brand_receiver_) RegisterBrandEndpoint(scenario_["brand_webhooks"]);
 
     const json& steps = scenario_.at("steps");
     for (size_t i = 0; i < steps.size(); ++i) RunStep(i + 1, Substitute(steps[i], saved_));
@@ -219,13 +229,15 @@ class ScenarioRun {
       }
       return;
     }
+    if (step.contains("deliveries")) return DeliveriesStep(label, step["deliveries"]);
     if (step.contains("sim")) {
       const json& sim = step["sim"];
       SimAdmin(sim.value("method", "POST"), sim.at("path").get<std::string>(),
                sim.value("body", json::object()));
       return;
     }
-    throw ScenarioError(label + ": a step is one of request, webhook, wait, junction_wait, sim");
+    throw ScenarioError(
+        label + ": a step is one of request, webhook, wait, junction_wait, deliveries, sim");
   }
 
   void RequestStep(const std::string& label, const json& step) {
@@ -320,6 +332,14 @@ class ScenarioRun {
         failures_.insert(failures_.end(), differences.begin(), differences.end());
       }
     }
+    // A body that is not JSON (a PDF report): its first bytes.
+    if (expect.contains("body_starts_with")) {
+      const std::string prefix = expect["body_starts_with"].get<std::string>();
+      if (reply.body.rfind(prefix, 0) != 0) {
+        failures_.push_back(what + ": body: expected to start with " + Brief(prefix) + ", got " +
+                            Brief(Truncated(reply.body.substr(0, 40))));
+      }
+    }
     const json body_excludes_field = expect.value("body_excludes", json::array());
     for (const json& text : body_excludes_field) {
       if (reply.body.find(text.get<std::string>()) != std::string::npos) {
@@ -389,12 +409,43 @@ class ScenarioRun {
                         " ms, last seen " + last);
   }
 
+  // The scenario brand's endpoint (brand_webhooks.brand, else qa-brand), every event type, at
+  // the receiver.
+  void RegisterBrandEndpoint(const json& config) {
+    const std::string token =
+        Token({{"brand", config.value("brand", "qa-brand")}, {"scope", "labs:webhooks:manage"}});
+    Reply reply = Http(service_->port(), "POST", "/v1/webhooks/endpoints",
+                       {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}},
+                       json{{"url", brand_receiver_->Url()}}.dump());
+    if (reply.status != 201) {
+      throw ScenarioError("brand_webhooks: the endpoint was not registered (HTTP " +
+                          std::to_string(reply.status) + ")");
+    }
+  }
+
+  // Waits until the brand's receiver got what the step says, or its time is up.
+  void DeliveriesStep(const std::string& label, const json& expected) {
+    if (!brand_receiver_) {
+      throw ScenarioError(label + ": deliveries needs the scenario's brand_webhooks");
+    }
+    const auto until = steady_clock::now() + milliseconds(expected.value("within_ms", 10000));
+    json deliveries = brand_receiver_->Deliveries();
+    std::vector<std::string> differences = CheckBrandDeliveries(expected, deliveries);
+    while (!differences.empty() && steady_clock::now() < until) {
+      deliveries = brand_receiver_->WaitForMore(deliveries.size(), until);
+      differences = CheckBrandDeliveries(expected, deliveries);
+    }
+    for (const std::string& difference : differences)
+      failures_.push_back(label + ": " + difference);
+  }
+
   static std::string Truncated(const std::string& text) {
     return text.size() <= 300 ? text : text.substr(0, 300) + "...";
   }
 
   const json& scenario_;
   const ReplayOptions& options_;
+  std::unique_ptr<BrandReceiver> brand_receiver_;  // with brand_webhooks only
   fs::path directory_;
   std::string jwt_secret_;
   std::string webhook_secret_;

@@ -24,7 +24,9 @@ model::OrderBefore ReadOrderBefore(SqlSession& connection, const std::string& or
   Statement select = connection.Query("SELECT status, workflow FROM lab_orders WHERE id = ?1");
   select.Bind(1, order_id);
   if (!select.Step()) throw std::logic_error("store: no such order");
-  return {select.Text(0), ReadWorkflowDocument(select.Text(1)).appointment};
+  model::WorkflowState state = ReadWorkflowDocument(select.Text(1));
+  return {select.Text(0), std::move(state.appointment), std::move(state.sample_id),
+          std::move(state.result), std::move(state.critical_reported_for)};
 }
 
 void InsertOrderEvents(SqlSession& connection, const PhiCipher& cipher,
@@ -72,14 +74,15 @@ void InsertOrderEvents(SqlSession& connection, const PhiCipher& cipher,
       if (!Subscribed(endpoint.event_types, event.type)) continue;
       Statement delivery = connection.Query(
           "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, order_id, sequence, state, "
-          "attempts, next_attempt_at, created_at, updated_at) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6, ?6)");
+          "attempts, next_attempt_at, created_at, updated_at, priority) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6, ?6, ?7)");
       delivery.Bind(1, "dlv_" + NewRandomUuid())
           .Bind(2, endpoint.id)
           .Bind(3, event_id)
           .Bind(4, after.id)
           .Bind(5, sequence)
           .Bind(6, created_at)
+          .Bind(7, std::int64_t{model::IsPriorityEventType(event.type) ? 1 : 0})
           .Defer();
     }
   }

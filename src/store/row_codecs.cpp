@@ -102,6 +102,27 @@ RecoveryPoint ParseRecoveryPoint(std::string_view name) {
 // Binds a sealed value to the row it belongs to, so it cannot be moved to another row.
 std::string PhiAssociatedData(const std::string& order_id) { return order_id; }
 
+std::string ResultAssociatedData(const std::string& result_id, const std::string& order_id) {
+  return "lab_results:" + std::to_string(result_id.size()) + ":" + result_id + ":" + order_id;
+}
+
+void InsertResultRow(SqlSession& connection, const PhiCipher& cipher,
+                     const model::OrderResult& result) {
+  const std::string sealed = cipher.Encrypt(model::ResultJson(result).dump(),
+                                            ResultAssociatedData(result.id, result.order_id));
+  Statement insert = connection.Query(
+      "INSERT INTO lab_results (id, order_id, version, status, interpretation, received_at, "
+      "document) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  insert.Bind(1, result.id)
+      .Bind(2, result.order_id)
+      .Bind(3, std::int64_t{result.version})
+      .Bind(4, result.status)
+      .Bind(5, result.interpretation)
+      .Bind(6, result.received_at)
+      .Bind(7, sealed)
+      .Defer();
+}
+
 // The length prefix keeps (brand "a:b", key "c") apart from (brand "a", key ":bc"); the label
 // keeps these values apart from order PHI.
 std::string ResponseAssociatedData(const std::string& brand_id, const std::string& key) {
@@ -158,7 +179,20 @@ std::string WorkflowDocument(const model::WorkflowState& state) {
       {"lost_booking_adopted_for", OptionalToJson(state.lost_booking_adopted_for)},
       {"booking_refusals", state.booking_refusals},
       {"failure_reason", OptionalToJson(state.failure_reason)},
+      {"status_detail", OptionalToJson(state.status_detail)},
+      {"sample_id", OptionalToJson(state.sample_id)},
+      {"completed_at", OptionalToJson(state.completed_at)},
+      {"results_pending", state.results_pending},
+      {"critical_reported_for", OptionalToJson(state.critical_reported_for)},
+      {"result", nullptr},
   };
+  if (state.result) {
+    document["result"] = {{"id", state.result->id},
+                          {"version", state.result->version},
+                          {"status", state.result->status},
+                          {"interpretation", state.result->interpretation},
+                          {"content_digest", state.result->content_digest}};
+  }
   return document.dump();
 }
 
@@ -194,6 +228,21 @@ model::WorkflowState ReadWorkflowDocument(const std::string& text) {
     state.lost_booking_adopted_for = OptionalFromJson(document, "lost_booking_adopted_for");
     state.booking_refusals = FieldOr<int>(document, "booking_refusals", 0);
     state.failure_reason = OptionalFromJson(document, "failure_reason");
+    state.status_detail = OptionalFromJson(document, "status_detail");
+    state.sample_id = OptionalFromJson(document, "sample_id");
+    state.completed_at = OptionalFromJson(document, "completed_at");
+    state.results_pending = FieldOr<bool>(document, "results_pending", false);
+    state.critical_reported_for = OptionalFromJson(document, "critical_reported_for");
+    if (auto found = document.find("result"); found != document.end() && !found->is_null()) {
+      if (!found->is_object()) throw std::runtime_error("store: the order's workflow is malformed");
+      model::ResultSummary summary;
+      summary.id = FieldOr<std::string>(*found, "id", "");
+      summary.version = FieldOr<int>(*found, "version", 0);
+      summary.status = FieldOr<std::string>(*found, "status", "");
+      summary.interpretation = FieldOr<std::string>(*found, "interpretation", "");
+      summary.content_digest = FieldOr<std::string>(*found, "content_digest", "");
+      state.result = std::move(summary);
+    }
     return state;
   } catch (const nlohmann::json::exception&) {
     // Not PHI, but the message stays as plain as the PHI reader's.

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "lab_orders/model/order.h"
+#include "lab_orders/model/order_result.h"
 #include "lab_orders/store/job_store.h"
 #include "lab_orders/store/order_store.h"
 #include "lab_orders/store/phi_cipher.h"
@@ -55,6 +56,12 @@ RecoveryPoint ParseRecoveryPoint(std::string_view name);
 
 // Binds a sealed value to the row it belongs to, so it cannot be moved to another row.
 std::string PhiAssociatedData(const std::string& order_id);
+// A result version's document is bound to its row: a sealed document moved to another row (of
+// another order, say) does not open.
+std::string ResultAssociatedData(const std::string& result_id, const std::string& order_id);
+// Inserts a result version (sealed) inside the caller's transaction.
+void InsertResultRow(SqlSession& connection, const PhiCipher& cipher,
+                     const model::OrderResult& result);
 std::string ResponseAssociatedData(const std::string& brand_id, const std::string& key);
 std::string SecretAssociatedData(const std::string& endpoint_id, const char* column);
 

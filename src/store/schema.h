@@ -186,6 +186,22 @@ ALTER TABLE idempotency_keys ADD COLUMN body_digest TEXT;
 ALTER TABLE idempotency_keys ADD COLUMN action TEXT;
 ALTER TABLE idempotency_keys ADD COLUMN checkpoint TEXT;
 )sql"},
+    // An order's lab results, every version kept (partial, final, corrected): the document is
+    // sealed as patient data is (results are PHI); the columns beside it are ids, statuses and
+    // times. A delivery's priority puts a critical result ahead of a brand's other events.
+    {7, R"sql(
+CREATE TABLE lab_results (
+  id               TEXT PRIMARY KEY,
+  order_id         TEXT NOT NULL REFERENCES lab_orders (id),
+  version          INTEGER NOT NULL,
+  status           TEXT NOT NULL,
+  interpretation   TEXT NOT NULL,
+  received_at      TEXT NOT NULL,
+  document         TEXT NOT NULL,
+  UNIQUE (order_id, version)
+);
+ALTER TABLE webhook_deliveries ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 inline constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;

@@ -199,6 +199,8 @@ void SqlStore::CompleteJob(const Job& job, const JobOutcome& outcome) {
     const std::int64_t order_version = LockOrder(db, job.order_id);
     const std::int64_t lease_end = RequireLease(db, job);
     RequireOrderVersion(order_version, outcome.expected_order_version);
+    // The result version first: the order update names it (result_bloodwork_id).
+    if (outcome.new_result) InsertResultRow(db, cipher_, *outcome.new_result);
     if (order_write) {
       const model::OrderBefore before = ReadOrderBefore(db, job.order_id);
       WriteOrder(db, job.order_id, *order_write);
@@ -230,13 +232,19 @@ void SqlStore::CompleteJob(const Job& job, const JobOutcome& outcome) {
       InsertJob(db, next, std::min(next.due_at, FromEpochMillis(lease_end)));
     }
 
-    if (outcome.wake_order_step) {
+    if (outcome.wake_order_step || outcome.order_step_if_none) {
       // "Due now" without reading a clock: epoch 0 is before any now, so the next claim takes the
       // step. A step a worker holds stays held; that worker's own outcome sets its next due time.
       Statement update = db.Query(
           "UPDATE jobs SET due_at = 0 WHERE order_id = ?1 AND state = 'queued' "
           "AND kind <> 'junction_event'");
-      update.Bind(1, job.order_id).Run();
+      const std::int64_t woken = update.Bind(1, job.order_id).Run();
+      // None queued: the order's workflow had ended, and starts again with this step. (The
+      // order's row is locked, so no other run can queue one meanwhile.)
+      if (woken == 0 && outcome.order_step_if_none) {
+        InsertJob(db, *outcome.order_step_if_none,
+                  std::min(outcome.order_step_if_none->due_at, FromEpochMillis(lease_end)));
+      }
     }
   });
 }

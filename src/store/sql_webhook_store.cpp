@@ -133,7 +133,8 @@ std::vector<WebhookDelivery> SqlStore::ClaimDueDeliveries(TimePoint now, TimePoi
   return Transact("ClaimDueDeliveries", TransactionKind::kWrite, [&](SqlSession& db) {
     // Due: its time has come and it is not leased, or its lease ran out (its dispatcher died).
     // Held back while an earlier event of the same order is pending for the same endpoint, so
-    // one order's events arrive in order, and at most one of them is in flight at a time.
+    // one order's events arrive in order, and at most one of them is in flight at a time. A
+    // priority event (a critical result) is held back by nothing and goes first.
     std::vector<std::string> ids;
     {
       Statement select = db.Query(
@@ -141,9 +142,10 @@ std::vector<WebhookDelivery> SqlStore::ClaimDueDeliveries(TimePoint now, TimePoi
           "((d.locked_until IS NULL AND d.next_attempt_at <= ?1) OR d.locked_until <= ?1) "
           "AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id "
           "AND e.disabled = 0) "
-          "AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id "
-          "AND p.order_id = d.order_id AND p.sequence < d.sequence AND p.state = 'pending') "
-          "ORDER BY d.next_attempt_at, d.id LIMIT ?2" +
+          "AND (d.priority > 0 OR NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE "
+          "p.endpoint_id = d.endpoint_id AND p.order_id = d.order_id AND p.sequence < d.sequence "
+          "AND p.state = 'pending')) "
+          "ORDER BY d.priority DESC, d.next_attempt_at, d.id LIMIT ?2" +
           std::string(db.ForUpdateSkipLocked()));
       select.Bind(1, EpochMillis(now)).Bind(2, std::int64_t{limit});
       while (select.Step()) ids.push_back(select.Text(0));

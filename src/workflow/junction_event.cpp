@@ -98,9 +98,11 @@ const json& Array(std::string_view where, const json& object, const char* key,
   return *value;
 }
 
-constexpr std::array<std::string_view, 4> kHandledTypes = {
+constexpr std::string_view kCriticalResult = "labtest.result.critical";
+
+constexpr std::array<std::string_view, 5> kHandledTypes = {
     "labtest.order.created", "labtest.order.updated", "labtest.appointment.created",
-    "labtest.appointment.updated"};
+    "labtest.appointment.updated", kCriticalResult};
 
 bool IsOrderEventType(const std::string& event_type) {
   return event_type.rfind("labtest.order.", 0) == 0;
@@ -124,6 +126,10 @@ void ReadOrder(const json& data, JunctionEvent* event) {
     if (const json* id = Find(*last_event, "id"); id != nullptr && !id->is_null()) {
       highest = std::max(highest, Integer(kWebhook, *id, "data.last_event.id"));
     }
+    event->order_status_at =
+        OptionalTime(kWebhook, *last_event, "created_at", "data.last_event.created_at");
+    event->status_detail =
+        OptionalString(kWebhook, *last_event, "status_detail", "data.last_event.status_detail");
   } else if (!events.empty()) {
     const json& last = events.back();
     event->order_status = NonEmptyString(kWebhook, last, "status", "data.events[].status");
@@ -131,6 +137,14 @@ void ReadOrder(const json& data, JunctionEvent* event) {
     Bad(kWebhook, "data.last_event", "is missing and data.events is empty");
   }
   event->order_event_id = highest;
+  event->sample_id = OptionalString(kWebhook, data, "sample_id", "data.sample_id");
+}
+
+// data is a ClientFacingCriticalResult: ids, the result's status and its interpretation. No value.
+void ReadCriticalResult(const json& data, JunctionEvent* event) {
+  event->junction_order_id = NonEmptyString(kWebhook, data, "order_id", "data.order_id");
+  event->critical_result_status = NonEmptyString(kWebhook, data, "status", "data.status");
+  event->sample_id = OptionalString(kWebhook, data, "sample_id", "data.sample_id");
 }
 
 // data is a ClientFacingAppointment: the address, location and notes are PHI and are not read.
@@ -175,6 +189,8 @@ std::optional<JunctionEvent> ParseJunctionWebhook(const json& body) {
   const json& data = Object(kWebhook, body, "data", "data");
   if (IsOrderEventType(event_type)) {
     ReadOrder(data, &event);
+  } else if (event_type == kCriticalResult) {
+    ReadCriticalResult(data, &event);
   } else {
     ReadAppointment(data, &event);
   }
@@ -187,11 +203,15 @@ json JunctionEventToJson(const JunctionEvent& event) {
               {"order_status", event.order_status ? json(*event.order_status) : json(nullptr)},
               {"order_event_id", event.order_event_id},
               {"appointment", nullptr}};
+  auto optional = [](const std::optional<std::string>& value) {
+    return value ? json(*value) : json(nullptr);
+  };
+  out["order_status_at"] = optional(event.order_status_at);
+  out["status_detail"] = optional(event.status_detail);
+  out["sample_id"] = optional(event.sample_id);
+  out["critical_result_status"] = optional(event.critical_result_status);
   if (event.appointment) {
     const model::AppointmentView& view = *event.appointment;
-    auto optional = [](const std::optional<std::string>& value) {
-      return value ? json(*value) : json(nullptr);
-    };
     out["appointment"] = {{"id", view.id},
                           {"status", view.status},
                           {"start_at", optional(view.start_at)},
@@ -213,6 +233,12 @@ JunctionEvent JunctionEventFromJson(const json& in) {
   const json* event_id = Find(in, "order_event_id");
   if (event_id == nullptr) Bad(kPayload, "order_event_id", "is missing");
   event.order_event_id = Integer(kPayload, *event_id, "order_event_id");
+  // Absent from payloads queued by older versions.
+  event.order_status_at = OptionalString(kPayload, in, "order_status_at", "order_status_at");
+  event.status_detail = OptionalString(kPayload, in, "status_detail", "status_detail");
+  event.sample_id = OptionalString(kPayload, in, "sample_id", "sample_id");
+  event.critical_result_status =
+      OptionalString(kPayload, in, "critical_result_status", "critical_result_status");
   const json* appointment = Find(in, "appointment");
   if (appointment != nullptr && !appointment->is_null()) {
     if (!appointment->is_object()) Bad(kPayload, "appointment", "is not an object");

@@ -40,8 +40,8 @@ const char* WebhookVerdictName(WebhookVerdict verdict) {
       return "stale_timestamp";
     case WebhookVerdict::kMalformedHeaders:
       return "malformed_headers";
-    case WebhookVerdict::kMalformedBody:
-      return "malformed_body";
+    case WebhookVerdict::kUnreadableBody:
+      return "unreadable_body";
   }
   return "unknown";
 }
@@ -71,14 +71,14 @@ WebhookVerdict JunctionWebhookReceiver::Receive(const WebhookHeaders& headers,
 
   // Too deep, or a member named twice, is malformed here as in every body we take.
   auto parsed = ParseStrictJson(raw_body, kMaxBodyDepth);
-  if (!std::holds_alternative<nlohmann::json>(parsed)) return WebhookVerdict::kMalformedBody;
+  if (!std::holds_alternative<nlohmann::json>(parsed)) return WebhookVerdict::kUnreadableBody;
   const nlohmann::json& body = std::get<nlohmann::json>(parsed);
 
   std::optional<JunctionEvent> event;
   try {
     event = ParseJunctionWebhook(body);
   } catch (const std::invalid_argument&) {
-    return WebhookVerdict::kMalformedBody;
+    return WebhookVerdict::kUnreadableBody;
   }
   if (!event) return WebhookVerdict::kIgnored;
 

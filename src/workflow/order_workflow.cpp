@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "lab_orders/workflow/junction_event.h"
+#include "lab_orders/workflow/result_mapping.h"
 #include "lab_orders/workflow/state.h"
 
 namespace lab_orders::workflow {
@@ -46,8 +47,10 @@ std::optional<junction::TimeSlot> EarliestSlot(const junction::Availability& ava
 // The workflow's own bookkeeping (the last Junction event applied, booking attempts) is not.
 bool BrandVisibleChange(const model::LabOrder& order, const model::WorkflowState& before,
                         const std::string& status_before) {
-  return order.status != status_before || order.workflow.appointment != before.appointment ||
-         order.workflow.failure_reason != before.failure_reason;
+  const model::WorkflowState& now = order.workflow;
+  return order.status != status_before || now.appointment != before.appointment ||
+         now.failure_reason != before.failure_reason || now.sample_id != before.sample_id ||
+         now.result != before.result || now.critical_reported_for != before.critical_reported_for;
 }
 
 // Fills in the order's derived status and times; writes the order only when something changed,
@@ -61,7 +64,10 @@ void AttachOrder(store::JobOutcome& outcome, model::LabOrder& order,
   if (order.workflow == before && order.status == status_before) return;
   if (BrandVisibleChange(order, before, status_before)) {
     order.updated_at = FormatRfc3339(now);
-    if (order.status == "completed" && !order.completed_at) order.completed_at = order.updated_at;
+    // Junction's time of completion when it gave one; else the time we learnt of it.
+    if (order.status == "completed" && !order.completed_at) {
+      order.completed_at = order.workflow.completed_at.value_or(order.updated_at);
+    }
   }
   outcome.order_update = order;
   if (order.status != status_before) {
@@ -89,6 +95,8 @@ OrderWorkflow::OrderWorkflow(store::JobStore& store, junction::JunctionClient& j
 
 std::optional<std::string> OrderWorkflow::NextStepFor(const model::LabOrder& order) const {
   const model::WorkflowState& state = order.workflow;
+  // Results come after the draw, and after completion too (a correction): fetched first.
+  if (state.results_pending) return std::string(store::kJobFetchResults);
   std::string status = DeriveStatus(state, order.status);
   if (IsFinalStatus(status)) return std::nullopt;
   if (state.appointment && state.appointment->status != "cancelled") {
@@ -111,7 +119,10 @@ store::JobOutcome OrderWorkflow::Run(const store::Job& job) {
     done.done = true;
     return done;
   }
-  if (IsFinalStatus(order->status)) {  // cancelled through the API, or failed: nothing to do
+  // Cancelled through the API, or failed, or completed: nothing to do but fetch a result, which
+  // this step hands on to the results step.
+  if (IsFinalStatus(order->status) && job.kind != store::kJobFetchResults) {
+    if (NextStepFor(*order)) return Advance(job, *order, {}, "");
     store::JobOutcome done;
     done.done = true;
     return done;
@@ -129,6 +140,8 @@ store::JobOutcome OrderWorkflow::Run(const store::Job& job) {
     outcome = AwaitConfirmation(job, *order);
   } else if (job.kind == store::kJobReconcile) {
     outcome = Reconcile(job, *order);
+  } else if (job.kind == store::kJobFetchResults) {
+    outcome = FetchResults(job, *order);
   } else {
     throw std::logic_error("unknown job kind " + job.kind);
   }
@@ -314,6 +327,45 @@ store::JobOutcome OrderWorkflow::Reconcile(const store::Job& job, model::LabOrde
   return Advance(job, order, {}, "");
 }
 
+store::JobOutcome OrderWorkflow::FetchResults(const store::Job& job, model::LabOrder& order) {
+  if (NextStepFor(order) != job.kind) return Advance(job, order, {}, "");
+  auto fetched = junction_.GetResult(*order.junction_order_id);
+  if (!fetched.ok()) {
+    if (fetched.outcome() == junction::Outcome::kNotFound) {
+      // Junction's status can run ahead of its result (docs/junction.md: Results): ask again.
+      return Retry(job, BackoffDelay(settings_.results_poll, job.attempts + 1, jitter_),
+                   "the result is not ready at Junction");
+    }
+    return RetryAfterFailure(job, order, fetched.error());
+  }
+  model::WorkflowState& state = order.workflow;
+  state.results_pending = false;
+  model::OrderResult result = ToOrderResult(*fetched, order.id);
+  // A correction is told by Junction's order status; a partial one by the result's own.
+  if (LowLevelStatus(state.junction_status) == "corrected") {
+    result.status = "corrected";
+  } else {
+    result.status = fetched->status == "partial" ? "partial" : "final";
+  }
+  if (!state.sample_id && result.sample_id) state.sample_id = result.sample_id;
+  const std::string digest = model::ResultContentDigest(result);
+  if (state.result && state.result->content_digest == digest) {
+    // The same report again (a critical notice, then the completion, say): no new version.
+    spdlog::info("order {}: result unchanged (version {})", order.id, state.result->version);
+    return Advance(job, order, {}, "");
+  }
+  result.id = ids_.NewUuid();
+  result.version = state.result ? state.result->version + 1 : 1;
+  result.received_at = FormatRfc3339(clock_.Now());
+  state.result =
+      model::ResultSummary{result.id, result.version, result.status, result.interpretation, digest};
+  spdlog::info("order {}: result {} version {} ({}, {})", order.id, result.id, result.version,
+               result.status, result.interpretation);
+  store::JobOutcome outcome = Advance(job, order, {}, "");
+  outcome.new_result = std::move(result);
+  return outcome;
+}
+
 store::JobOutcome OrderWorkflow::ApplyEvent(const store::Job& job) {
   JunctionEvent event = JunctionEventFromJson(nlohmann::json::parse(job.payload));
   store::JobOutcome outcome;
@@ -322,7 +374,19 @@ store::JobOutcome OrderWorkflow::ApplyEvent(const store::Job& job) {
   if (!order) return outcome;
   const model::LabOrder read = *order;
   if (event.order_status) {
-    ApplyJunctionOrder(order->workflow, *event.order_status, event.order_event_id);
+    ApplyJunctionOrder(order->workflow, JunctionOrderNews{*event.order_status, event.order_event_id,
+                                                          event.order_status_at,
+                                                          event.status_detail, event.sample_id});
+  }
+  if (event.critical_result_status) {
+    // The brand hears at once (lab_order.result_critical, ahead of its other events); the result
+    // itself is fetched by the results step.
+    model::WorkflowState& state = order->workflow;
+    state.critical_reported_for = *event.critical_result_status;
+    state.results_pending = true;
+    if (!state.sample_id && event.sample_id) state.sample_id = event.sample_id;
+    spdlog::warn("order {}: Junction reports a critical result ({})", order->id,
+                 *event.critical_result_status);
   }
   bool unknown_appointment = false;
   if (event.appointment) {
@@ -335,7 +399,12 @@ store::JobOutcome OrderWorkflow::ApplyEvent(const store::Job& job) {
   }
   // The order's step runs now only when the event calls for another step (a requisition, a
   // confirmation, a cancellation to rebook); a later status alone is recorded and that is all.
-  outcome.wake_order_step = unknown_appointment || NextStepFor(*order) != NextStepFor(read);
+  const std::optional<std::string> next = NextStepFor(*order);
+  outcome.wake_order_step = unknown_appointment || next != NextStepFor(read);
+  // A step the order had no more (its workflow had ended at completion): queued again.
+  if (next && next != NextStepFor(read)) {
+    outcome.order_step_if_none = store::NewJob{ids_.NewUuid(), *next, order->id, "", clock_.Now()};
+  }
   AttachOrder(outcome, *order, read.workflow, read.status, clock_.Now());
   return outcome;
 }

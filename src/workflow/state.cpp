@@ -1,6 +1,9 @@
 #include "lab_orders/workflow/state.h"
 
 #include <algorithm>
+#include <utility>
+
+#include "lab_orders/common/clock.h"
 
 namespace lab_orders::workflow {
 namespace {
@@ -77,22 +80,84 @@ bool IsPendingAppointmentStatus(const std::string& status) {
   return status == "pending" || status == "reserved";
 }
 
-bool ApplyJunctionOrder(model::WorkflowState& state, const std::string& full_status,
-                        std::int64_t event_id) {
-  if (full_status.empty()) return false;
+bool ApplyJunctionOrder(model::WorkflowState& state, const JunctionOrderNews& news) {
+  if (news.full_status.empty()) return false;
+  bool changed = false;
+  // The lab's specimen number, whenever it first appears (it never changes).
+  if (news.sample_id && !news.sample_id->empty() && !state.sample_id) {
+    state.sample_id = news.sample_id;
+    changed = true;
+  }
   // Event ids grow with every change at Junction: a lower one is an older view.
-  bool newer = event_id > state.junction_event_id || state.junction_status.empty();
-  if (!newer) return false;
-  bool changed = full_status != state.junction_status || event_id != state.junction_event_id;
-  state.junction_status = full_status;
-  state.junction_event_id = event_id;
+  bool newer = news.event_id > state.junction_event_id || state.junction_status.empty();
+  if (!newer) return changed;
+  changed = changed || news.full_status != state.junction_status ||
+            news.event_id != state.junction_event_id;
+  state.junction_status = news.full_status;
+  state.junction_event_id = news.event_id;
+  state.status_detail = news.status_detail;
+  const std::string high = HighLevelStatus(news.full_status);
+  const std::string low = LowLevelStatus(news.full_status);
+  // Results exist, or changed: fetched by the results step (docs/junction.md: Results).
+  if (low == "partial_results" || high == "completed") state.results_pending = true;
+  if (high == "completed" && !state.completed_at && news.status_at) {
+    std::chrono::system_clock::time_point at;
+    if (ParseRfc3339(*news.status_at, &at)) state.completed_at = FormatRfc3339(at);
+  }
+  if ((high == "failed" || low == "sample_error") && !state.failure_reason) {
+    state.failure_reason = FailureReasonFor(news.status_detail);
+  }
   return changed;
 }
 
+bool ApplyJunctionOrder(model::WorkflowState& state, const std::string& full_status,
+                        std::int64_t event_id) {
+  return ApplyJunctionOrder(state, JunctionOrderNews{full_status, event_id, {}, {}, {}});
+}
+
 bool ApplyJunctionOrder(model::WorkflowState& state, const junction::Order& order) {
-  std::int64_t highest = 0;
-  for (const junction::OrderEvent& event : order.events) highest = std::max(highest, event.id);
-  return ApplyJunctionOrder(state, order.status, highest);
+  JunctionOrderNews news{order.status, 0, {}, order.status_detail, order.sample_id};
+  for (const junction::OrderEvent& event : order.events) {
+    if (event.id >= news.event_id) {
+      news.event_id = event.id;
+      news.status_at = event.created_at;
+    }
+  }
+  return ApplyJunctionOrder(state, news);
+}
+
+std::string FailureReasonFor(const std::optional<std::string>& status_detail) {
+  // OrderStatusDetail's values (docs/junction.md: Statuses); the list is open.
+  static const std::pair<const char*, const char*> kReasons[] = {
+      {"sample_quantity_not_sufficient",
+       "The lab could not test the sample: there was not enough blood. Order a new draw."},
+      {"sample_contaminated",
+       "The lab could not test the sample: it was contaminated. Order a "
+       "new draw."},
+      {"sample_stability_exceeded",
+       "The sample reached the lab too late to be tested. Order a new draw."},
+      {"sample_hemolyzed",
+       "The lab could not test the sample: it was hemolyzed (damaged in collection or transit). "
+       "Order a new draw."},
+      {"sample_improper_collection",
+       "The lab could not test the sample: it was not collected as the test requires. Order a "
+       "new draw."},
+      {"date_of_collection_unspecified",
+       "The lab could not process the sample: its collection date was missing."},
+      {"demographic_information_unspecified",
+       "The lab could not process the sample: patient details were missing from it."},
+      {"demographic_information_mismatch",
+       "The lab could not process the sample: the patient details on it did not match the "
+       "order."},
+      {"fulfillment_error", "Junction could not fulfil the order."},
+  };
+  if (status_detail) {
+    for (const auto& [code, reason] : kReasons) {
+      if (*status_detail == code) return reason;
+    }
+    return "The lab could not test the sample (Junction's reason: " + *status_detail + ").";
+  }
+  return "The lab could not test the sample; Junction gave no reason.";
 }
 
 AppointmentUpdate ApplyAppointment(model::WorkflowState& state,

@@ -121,10 +121,14 @@ TEST_F(MetricsEndpointTest, EveryFamilyCountsARealRunWithoutPhiOrIds) {
   HttpReply reused = CreateOrder(WorkflowOrderBody("patient-other"));
   EXPECT_EQ(reused.status, 422) << reused.body;
 
-  // A verified webhook of a type the workflow does not act on, and a forged one.
-  json ignored_event = {{"event_type", "labtest.result.critical"},
+  // A verified webhook of a type the workflow does not act on, one it cannot read (acknowledged
+  // all the same: Junction would retry it for days), and a forged one.
+  json ignored_event = {{"event_type", "labtest.order.deleted"},
                         {"data", {{"id", junction_order_id}}}};
   EXPECT_EQ(DeliverWebhook("msg_metrics_ignored", ignored_event.dump()).status, 200);
+  json unreadable_event = {{"event_type", "labtest.result.critical"},
+                           {"data", {{"id", junction_order_id}}}};
+  EXPECT_EQ(DeliverWebhook("msg_metrics_unreadable", unreadable_event.dump()).status, 200);
   EXPECT_EQ(DeliverWebhook("msg_metrics_forged", ignored_event.dump(),
                            "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")
                 .status,
@@ -178,7 +182,7 @@ TEST_F(MetricsEndpointTest, EveryFamilyCountsARealRunWithoutPhiOrIds) {
   EXPECT_GE(Total(samples, requests,
                   {"route=\"/v1/labs/orders/{id}\"", "method=\"GET\"", "status=\"200\""}),
             1);
-  EXPECT_EQ(Total(samples, requests, {"route=\"/v1/webhooks/junction\"", "status=\"200\""}), 1);
+  EXPECT_EQ(Total(samples, requests, {"route=\"/v1/webhooks/junction\"", "status=\"200\""}), 2);
   EXPECT_EQ(Total(samples, requests, {"route=\"/v1/webhooks/junction\"", "status=\"401\""}), 1);
   EXPECT_EQ(Total(samples, requests, {"route=\"unknown\"", "status=\"404\""}), 1);
   EXPECT_EQ(Total(samples, requests, {"route=\"/metrics\"", "status=\"200\""}), 1);
@@ -221,6 +225,7 @@ TEST_F(MetricsEndpointTest, EveryFamilyCountsARealRunWithoutPhiOrIds) {
   EXPECT_EQ(samples["lab_orders_idempotency_total{result=\"conflict_in_progress\"}"], 1);
   EXPECT_EQ(samples["lab_orders_idempotency_total{result=\"key_reused\"}"], 1);
   EXPECT_EQ(samples["lab_orders_junction_webhooks_total{verdict=\"ignored\"}"], 1);
+  EXPECT_EQ(samples["lab_orders_junction_webhooks_total{verdict=\"unreadable_body\"}"], 1);
   EXPECT_EQ(samples["lab_orders_junction_webhooks_total{verdict=\"bad_signature\"}"], 1);
   EXPECT_GE(samples["lab_orders_webhook_deliveries_total{outcome=\"retry\"}"], 1);
   EXPECT_EQ(samples["lab_orders_webhook_deliveries_total{outcome=\"delivered\"}"], 0);

@@ -507,14 +507,18 @@ TEST_F(WebhookTest, ForgedStaleReplayedAndMalformedWebhooksChangeNothing) {
   EXPECT_EQ(stale.status, 401);
   HttpReply unsigned_ = service_->Post("/v1/webhooks/junction", cancelled, {});
   EXPECT_EQ(unsigned_.status, 401);
+  // Signed but unreadable: acknowledged (Junction would retry for days) and changing nothing.
   HttpReply malformed = Deliver("msg_malformed", Now(), "{\"event_type\": ");
-  EXPECT_EQ(malformed.status, 400);
+  EXPECT_EQ(malformed.status, 200);
+  EXPECT_EQ(malformed.Json()["unreadable"], true);
   HttpReply shapeless =
       Deliver("msg_shapeless", Now(), json{{"event_type", "labtest.order.updated"}}.dump());
-  EXPECT_EQ(shapeless.status, 400);
+  EXPECT_EQ(shapeless.status, 200);
+  EXPECT_EQ(shapeless.Json()["unreadable"], true);
   HttpReply unknown_type =
-      Deliver("msg_unknown", Now(), json{{"event_type", "labtest.result.critical"}}.dump());
+      Deliver("msg_unknown", Now(), json{{"event_type", "labtest.order.deleted"}}.dump());
   EXPECT_EQ(unknown_type.status, 200);
+  EXPECT_EQ(unknown_type.Json()["ignored"], true);
   json after = GetOrder(id);
   EXPECT_EQ(after, before);
 

@@ -30,6 +30,9 @@ class MockJunctionClient : public junction::JunctionClient {
               (const std::string&, const junction::CancelAppointmentRequest&), (override));
   MOCK_METHOD(junction::Result<std::vector<junction::CancellationReason>>, ListCancellationReasons,
               (), (override));
+  MOCK_METHOD(junction::Result<junction::LabResult>, GetResult, (const std::string&), (override));
+  MOCK_METHOD(junction::Result<junction::ResultPdf>, GetResultPdf, (const std::string&),
+              (override));
 };
 
 }  // namespace lab_orders::testing

@@ -26,6 +26,7 @@ enum class ErrorCode {
   kOrderNotBookable,             // no Junction order or requisition yet, or the order has ended
   kAppointmentNotReschedulable,  // Junction says can_reschedule: false
   kSlotUnavailable,              // the booking_key was taken or has expired
+  kResultNotReady,               // the order has no result yet (404)
   kInvalidSignature,             // a Junction webhook that does not verify
   kMalformedRequest,             // HTTP framing RFC 9112 refuses (lengths, codings, a short body)
   kPayloadTooLarge,

@@ -21,6 +21,7 @@
 #include "lab_orders/common/metrics.h"
 #include "lab_orders/http/request_reader.h"
 #include "lab_orders/orders/order_service.h"
+#include "lab_orders/orders/result_service.h"
 #include "lab_orders/store/store.h"
 #include "lab_orders/webhooks/endpoint_service.h"
 #include "lab_orders/webhooks/test_event.h"
@@ -96,6 +97,9 @@ class Api {
   // key.
   void KeepActionKeysIn(store::ActionKeyStore& store, const Clock& clock,
                         std::chrono::seconds lease);
+  // Serves GET /v1/labs/orders/{id}/result and .../result/pdf with results; without it they
+  // answer 404.
+  void ServeResultsWith(orders::ResultService& results) { results_ = &results; }
   // Lets GET /v1/labs/orders/{id}?wait_status=a,b[&wait_ms=N] wait for the order to change.
   void WaitForChangesWith(ChangeNotifier& changes) { changes_ = &changes; }
 
@@ -132,6 +136,7 @@ class Api {
   ChangeNotifier* changes_ = nullptr;
   webhooks::EndpointService* endpoints_ = nullptr;
   webhooks::TestEventSender* test_events_ = nullptr;
+  orders::ResultService* results_ = nullptr;
   std::unique_ptr<ActionKeys> action_keys_;
   std::atomic<bool> shutting_down_{false};
   metrics::Registry* registry_ = nullptr;

@@ -4,16 +4,25 @@
 #include <string>
 #include <vector>
 
+#include "lab_orders/junction/lab_result.h"
 #include "lab_orders/junction/result.h"
 #include "lab_orders/junction/types.h"
 
 namespace lab_orders::junction {
 
-// Every Junction operation the service uses. Implementations are thread-safe.
-class JunctionClient {
+// An order's lab results: what the results step and the result routes need, and no more.
+class ResultsClient {
  public:
-  virtual ~JunctionClient() = default;
+  virtual ~ResultsClient() = default;
 
+  // Not ready yet is kNotFound (Junction does not document it; docs/junction.md: Results).
+  virtual Result<LabResult> GetResult(const std::string& order_id) = 0;
+  virtual Result<ResultPdf> GetResultPdf(const std::string& order_id) = 0;
+};
+
+// Every Junction operation the service uses. Implementations are thread-safe.
+class JunctionClient : public ResultsClient {
+ public:
   virtual Result<User> CreateUser(const CreateUserRequest& request) = 0;
   virtual Result<User> ResolveUser(const std::string& client_user_id) = 0;
   virtual Result<std::vector<LabTest>> ListLabTests() = 0;

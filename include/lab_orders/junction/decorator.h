@@ -31,6 +31,9 @@ class JunctionClientDecorator : public JunctionClient {
                                         const CancelAppointmentRequest& request) final;
   Result<std::vector<CancellationReason>> ListCancellationReasons() final;
 
+  Result<LabResult> GetResult(const std::string& order_id) final;
+  Result<ResultPdf> GetResultPdf(const std::string& order_id) final;
+
  protected:
   // operation is the client's name for the call ("create_order", ...).
   virtual void Before(const char* /*operation*/) {}

@@ -45,6 +45,9 @@ class HttpJunctionClient final : public JunctionClient {
                                         const CancelAppointmentRequest& request) override;
   Result<std::vector<CancellationReason>> ListCancellationReasons() override;
 
+  Result<LabResult> GetResult(const std::string& order_id) override;
+  Result<ResultPdf> GetResultPdf(const std::string& order_id) override;
+
  private:
   std::unique_ptr<Transport> transport_;
 };

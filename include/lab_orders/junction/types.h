@@ -74,6 +74,8 @@ struct Order {
   std::vector<OrderEvent> events;
   std::optional<std::string> appointment_id;
   std::optional<std::string> order_transaction_id;
+  std::optional<std::string> status_detail;  // last_event.status_detail: a code
+  std::optional<std::string> sample_id;      // the lab's specimen number, once it has one
   std::string created_at;
   std::string updated_at;
 };

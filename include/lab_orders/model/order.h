@@ -59,6 +59,18 @@ struct AppointmentView {
   bool operator==(const AppointmentView&) const = default;
 };
 
+// The result an order shows: its latest version, without a marker value (those are sealed apart,
+// in the order's result versions).
+struct ResultSummary {
+  std::string id;
+  int version = 0;
+  std::string status;          // partial | final | corrected
+  std::string interpretation;  // normal | abnormal | critical | unknown
+  std::string content_digest;  // model::ResultContentDigest of the version
+
+  bool operator==(const ResultSummary&) const = default;
+};
+
 // What the workflow knows of the order at Junction. No PHI: only ids, statuses and times.
 struct WorkflowState {
   std::string junction_status;         // the full last_event status, "" before the first look
@@ -77,6 +89,19 @@ struct WorkflowState {
   // of that request under its key answers with the booking instead of making another.
   std::optional<std::string> lost_booking_adopted_for;
   std::optional<std::string> failure_reason;
+  // Junction's status_detail of its last event (why a sample failed, say): its code.
+  std::optional<std::string> status_detail;
+  // The lab's specimen number, from when the sample reached the lab.
+  std::optional<std::string> sample_id;
+  // Junction's time of the order's completion (the event's, not when we learnt of it).
+  std::optional<std::string> completed_at;
+  // Junction said a result exists or changed (partial_results, completed, corrected, a critical
+  // result) that is not fetched yet.
+  bool results_pending = false;
+  std::optional<ResultSummary> result;
+  // The result status (partial | final) Junction's critical notice was about: a brand hears of a
+  // critical result once for each.
+  std::optional<std::string> critical_reported_for;
 
   bool operator==(const WorkflowState&) const = default;
 };

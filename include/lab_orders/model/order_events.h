@@ -22,6 +22,13 @@ inline constexpr const char* kEventAppointmentCancelled = "appointment.cancelled
 inline constexpr const char* kEventOrderCompleted = "lab_order.completed";
 inline constexpr const char* kEventOrderCancelled = "lab_order.cancelled";
 inline constexpr const char* kEventOrderFailed = "lab_order.failed";
+inline constexpr const char* kEventSampleReceived = "lab_order.sample_received";
+inline constexpr const char* kEventResultsReady = "lab_order.results_ready";
+// Delivered ahead of the brand's other pending events (store: webhook deliveries' priority).
+inline constexpr const char* kEventResultCritical = "lab_order.result_critical";
+
+// Whether an event type goes ahead of a brand's other pending events.
+bool IsPriorityEventType(const std::string& type);
 
 // Every event type, in the order a brand reads about an order's life.
 const std::vector<std::string>& EventTypes();
@@ -31,6 +38,9 @@ bool IsEventType(const std::string& type);
 struct OrderBefore {
   std::string status;
   std::optional<model::AppointmentView> appointment;
+  std::optional<std::string> sample_id = std::nullopt;
+  std::optional<model::ResultSummary> result = std::nullopt;
+  std::optional<std::string> critical_reported_for = std::nullopt;
 };
 
 struct OrderEvent {

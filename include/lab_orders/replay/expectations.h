@@ -28,13 +28,20 @@ nlohmann::json Substitute(const nlohmann::json& value,
 std::optional<std::string> CheckMatcher(const nlohmann::json& matcher, const nlohmann::json* found);
 
 // Every "pointer": matcher of checks against document; one line per difference, prefixed by
-// what (e.g. "step 2: body").
+// what (e.g. "step 2: body"). A pointer "/list/*/rest" holds when some element of the array at
+// /list matches at /rest.
 std::vector<std::string> CheckPointers(const nlohmann::json& checks, const nlohmann::json& document,
                                        const std::string& what);
 
 // The "junction" block against the simulator's /_sim/calls list.
 std::vector<std::string> CheckJunctionCalls(const nlohmann::json& expected,
                                             const nlohmann::json& calls);
+
+// A "deliveries" step's checks against what the scenario's brand receiver got ({"type",
+// "order_id", "status"} in arrival order): the types it acknowledged for "order", checked with
+// "sequence", "starts_with", "includes" (in order), "first" and "counts".
+std::vector<std::string> CheckBrandDeliveries(const nlohmann::json& expected,
+                                              const nlohmann::json& deliveries);
 
 // Short, one-line JSON for messages (long values cut).
 std::string Brief(const nlohmann::json& value);

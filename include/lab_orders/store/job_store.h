@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lab_orders/model/order.h"
+#include "lab_orders/model/order_result.h"
 #include "lab_orders/store/store_errors.h"
 
 namespace lab_orders::store {
@@ -18,6 +19,7 @@ inline constexpr const char* kJobBookAppointment = "book_appointment";
 inline constexpr const char* kJobAwaitConfirmation = "await_confirmation";
 inline constexpr const char* kJobReconcile = "reconcile";
 inline constexpr const char* kJobJunctionEvent = "junction_event";
+inline constexpr const char* kJobFetchResults = "fetch_results";
 
 // A durable unit of work. Each order with a Junction order and a workflow still to run has exactly
 // one queued step job (every kind but junction_event); junction_event jobs carry a webhook.
@@ -54,6 +56,11 @@ struct JobOutcome {
   std::vector<NewJob> enqueue;
   // Makes the order's queued step job due now (after a webhook told us something new).
   bool wake_order_step = false;
+  // The order's step when it has none queued (its workflow had ended: a result corrected after
+  // completion); otherwise the queued one is woken, as wake_order_step does.
+  std::optional<NewJob> order_step_if_none;
+  // A new version of the order's result, stored (sealed) with the order update that names it.
+  std::optional<model::OrderResult> new_result;
 };
 
 enum class OrderJobClaim {

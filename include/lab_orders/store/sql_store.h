@@ -107,6 +107,10 @@ class SqlStore : public Store {
                                                              const std::string& id,
                                                              TimePoint now) override;
 
+  std::optional<model::OrderResult> LatestResult(const std::string& brand_id,
+                                                 const std::string& order_id) override;
+  int CountResultVersions(const std::string& order_id) override;
+
   // Keeps up to capacity finished keys in memory, so that their replays read no database (see
   // src/store/finished_keys.h). retention: how long the reaper keeps a key
   // (LAB_ORDERS_IDEMPOTENCY_TTL). Call before serving; the clock must outlive the store.

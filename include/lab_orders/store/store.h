@@ -1,12 +1,14 @@
 #pragma once
 
 // Durable state, by aggregate: keys and orders (OrderStore), the actions' keys (ActionKeyStore),
-// the workflow's jobs (JobStore), brand webhooks (WebhookStore), each its own interface for the
-// code that needs it; Store is all of them with the schema, for the composition root.
+// the workflow's jobs (JobStore), brand webhooks (WebhookStore), lab results (ResultStore), each
+// its own interface for the code that needs it; Store is all of them with the schema, for the
+// composition root.
 
 #include "lab_orders/store/action_key_store.h"
 #include "lab_orders/store/job_store.h"
 #include "lab_orders/store/order_store.h"
+#include "lab_orders/store/result_store.h"
 #include "lab_orders/store/webhook_store.h"
 
 namespace lab_orders::store {
@@ -26,6 +28,7 @@ class Store : public StoreSchema,
               public OrderStore,
               public ActionKeyStore,
               public JobStore,
-              public WebhookStore {};
+              public WebhookStore,
+              public ResultStore {};
 
 }  // namespace lab_orders::store

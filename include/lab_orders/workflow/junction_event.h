@@ -18,6 +18,11 @@ struct JunctionEvent {
   // labtest.order.*: the order's last_event status (full form) and its highest event id.
   std::optional<std::string> order_status;
   std::int64_t order_event_id = 0;
+  std::optional<std::string> order_status_at;  // last_event.created_at
+  std::optional<std::string> status_detail;    // last_event.status_detail: a code, not PHI
+  std::optional<std::string> sample_id;        // the lab's specimen number, once it has one
+  // labtest.result.critical: the result's status (partial | final) the notice is about.
+  std::optional<std::string> critical_result_status;
   // labtest.appointment.*: the appointment, without its address.
   std::optional<model::AppointmentView> appointment;
 };

@@ -27,7 +27,9 @@ enum class WebhookVerdict {
   kBadSignature,      // no v1 signature matches
   kStaleTimestamp,    // more than the tolerance away from now
   kMalformedHeaders,  // a svix-* header missing or unreadable
-  kMalformedBody,     // verified, but not JSON or not the shape of its type
+  // verified, but not JSON or not the shape of its type: acknowledged (Junction would retry it
+  // for days, and a retry reads the same) and counted, for an operator to look into
+  kUnreadableBody,
 };
 const char* WebhookVerdictName(WebhookVerdict verdict);
 

@@ -2,7 +2,8 @@
 
 // The appointment workflow's steps (the contract: the order's life; docs/junction.md:
 // End to end): await the requisition, book the earliest slot with async confirmation, await the
-// provider's answer (rebooking after a cancellation), then reconcile slowly until the order ends.
+// provider's answer (rebooking after a cancellation), then reconcile slowly until the order ends;
+// and whenever Junction announces results (partial, final, corrected, critical), fetch them.
 // Each step is a job; each run reads the order, makes at most a few Junction calls, and commits
 // what it learnt with the next step.
 
@@ -32,6 +33,9 @@ struct WorkflowSettings {
   std::chrono::milliseconds reconcile_interval{std::chrono::hours(6)};
   int sync_confirmation_timeout_ms = 2500;
   int async_confirmation_timeout_ms = 15 * 60 * 1000;
+  // Junction said results exist but does not serve them yet (its status runs ahead of its
+  // result): asked again this way.
+  BackoffPolicy results_poll{std::chrono::milliseconds(2000), std::chrono::minutes(10), 2.0};
 };
 
 // The order's address in the appointment's form (Junction calls the ZIP "zip_code" there).
@@ -56,6 +60,8 @@ class OrderWorkflow final : public JobHandler {
   store::JobOutcome BookAppointment(const store::Job& job, model::LabOrder& order);
   store::JobOutcome AwaitConfirmation(const store::Job& job, model::LabOrder& order);
   store::JobOutcome Reconcile(const store::Job& job, model::LabOrder& order);
+  // Fetches the result Junction announced and keeps it as a new version when it differs.
+  store::JobOutcome FetchResults(const store::Job& job, model::LabOrder& order);
   store::JobOutcome ApplyEvent(const store::Job& job);
 
   // The step to run next for what the order's state says now (nullopt: the workflow is over).

@@ -5,6 +5,7 @@
 // shows for it.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "lab_orders/junction/types.h"
@@ -22,11 +23,26 @@ model::AppointmentView AppointmentViewFrom(const junction::Appointment& appointm
 bool IsActiveAppointmentStatus(const std::string& status);   // not cancelled, not completed
 bool IsPendingAppointmentStatus(const std::string& status);  // pending or reserved
 
+// What Junction said of the order at one moment (a GET, or a webhook): ids, codes and times.
+struct JunctionOrderNews {
+  std::string full_status;  // last_event.status
+  std::int64_t event_id = 0;
+  std::optional<std::string> status_at;      // last_event.created_at
+  std::optional<std::string> status_detail;  // last_event.status_detail
+  std::optional<std::string> sample_id;
+};
+
 // Takes the Junction order's status if it is newer than what is known (by highest event id;
-// Junction's event ids grow). Returns whether anything changed.
+// Junction's event ids grow): a status that brings results (partial_results, completed,
+// corrected) marks them to be fetched; completion keeps Junction's time; a failed sample keeps
+// its reason. The sample id is taken whenever it first appears. Returns whether anything changed.
+bool ApplyJunctionOrder(model::WorkflowState& state, const JunctionOrderNews& news);
 bool ApplyJunctionOrder(model::WorkflowState& state, const std::string& full_status,
                         std::int64_t event_id);
 bool ApplyJunctionOrder(model::WorkflowState& state, const junction::Order& order);
+
+// A failed sample's reason, from Junction's status_detail code, in words a brand can act on.
+std::string FailureReasonFor(const std::optional<std::string>& status_detail);
 
 enum class AppointmentUpdate {
   kApplied,    // it is the current appointment, and newer: taken

@@ -18,6 +18,7 @@ import type {
   LabOrder,
   LabOrderList,
   LabOrderRequest,
+  LabResult,
   ListDeliveriesQuery,
   ListOrdersQuery,
   WebhookDelivery,
@@ -62,6 +63,9 @@ interface Call {
   // after no answer or a 502 cannot act twice.
   idempotencyKey?: string;
   extraTimeoutMs?: number;
+  // An answer read as bytes rather than JSON (the lab's PDF report): the media type asked for and
+  // expected. An error answer is the service's JSON envelope all the same.
+  bytesOf?: string;
 }
 
 // 503s answered before the request was looked at.
@@ -143,6 +147,31 @@ export class LabOrdersClient {
     return this.action(path, { booking_key: bookingKey }, options);
   }
 
+  // ---- Results (scope labs:results:read) ----
+
+  /**
+   * The order's latest result version: every marker as the lab wrote it, and the ones it could
+   * not report. 404 `result_not_ready` until the order has a result.
+   */
+  getOrderResult(id: string): Promise<LabResult> {
+    return this.send({
+      method: "GET",
+      path: `/v1/labs/orders/${encodeURIComponent(id)}/result`,
+    });
+  }
+
+  /**
+   * The lab's own report, a PDF, as bytes (fetched from Junction on each call). 404
+   * `result_not_ready` until the order has a result and the lab has issued its report.
+   */
+  getOrderResultPdf(id: string): Promise<Uint8Array> {
+    return this.send({
+      method: "GET",
+      path: `/v1/labs/orders/${encodeURIComponent(id)}/result/pdf`,
+      bytesOf: "application/pdf",
+    });
+  }
+
   // ---- Brand webhooks (scope labs:webhooks:manage) ----
 
   /** Registers an endpoint; its secret is in this answer only. */
@@ -213,11 +242,11 @@ export class LabOrdersClient {
       // A token function that fails is the caller's own error, not a lost answer: not retried.
       const token = typeof this.token === "function" ? await this.token() : this.token;
       let response: Response;
-      let text: string;
+      let body: string | Uint8Array;
       try {
         response = await this.attempt(url, call, token);
         // The body is part of the answer: one cut off is no answer.
-        text = await response.text();
+        body = call.bytesOf ? new Uint8Array(await response.arrayBuffer()) : await response.text();
       } catch (cause) {
         if (safeToRepeat && attempt < this.maxRetries) {
           mayHaveActed = true;
@@ -226,7 +255,8 @@ export class LabOrdersClient {
         }
         throw new LabOrdersConnectionError(`${call.method} ${call.path}: no answer`, { cause });
       }
-      if (response.ok) return this.bodyOf<T>(call, response, text);
+      if (response.ok) return this.bodyOf<T>(call, response, body);
+      const text = typeof body === "string" ? body : new TextDecoder().decode(body);
       const error = this.errorOf(response, text);
       // A DELETE whose earlier attempt took effect unseen finds the thing gone: it is done.
       if (call.method === "DELETE" && error.status === 404 && mayHaveActed) return undefined as T;
@@ -242,7 +272,8 @@ export class LabOrdersClient {
   private attempt(url: URL, call: Call, token: string): Promise<Response> {
     const headers: Record<string, string> = {
       Authorization: `Bearer ${token}`,
-      Accept: "application/json",
+      // An error answer is JSON whatever was asked for.
+      Accept: call.bytesOf ? `${call.bytesOf}, application/json` : "application/json",
     };
     if (call.body !== undefined) headers["Content-Type"] = "application/json";
     if (call.idempotencyKey !== undefined) headers["Idempotency-Key"] = call.idempotencyKey;
@@ -256,10 +287,19 @@ export class LabOrdersClient {
     });
   }
 
-  private bodyOf<T>(call: Call, response: Response, text: string): T {
+  private bodyOf<T>(call: Call, response: Response, body: string | Uint8Array): T {
     if (response.status === 204) return undefined as T;
+    if (typeof body !== "string") {
+      // Bytes are what was asked for only when they say so: else something between us and the
+      // service answered (a proxy's page, say), as with a JSON answer that is not JSON.
+      const type = response.headers.get("content-type")?.split(";")[0].trim().toLowerCase();
+      if (type === call.bytesOf) return body as T;
+      throw new LabOrdersConnectionError(
+        `${call.method} ${call.path}: an answer ${response.status} that is not ${call.bytesOf}`,
+      );
+    }
     try {
-      return JSON.parse(text) as T;
+      return JSON.parse(body) as T;
     } catch (cause) {
       // Something between us and the service answered: what the request did is unknown.
       throw new LabOrdersConnectionError(

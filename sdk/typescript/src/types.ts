@@ -12,6 +12,12 @@ export type LabOrderStatus = LabOrder["status"];
 export type Appointment = Schemas["Appointment"];
 export type AppointmentAvailability = Schemas["AppointmentAvailability"];
 export type AppointmentSlot = Schemas["AppointmentSlot"];
+/** One version of an order's lab result (scope labs:results:read). */
+export type LabResult = Schemas["LabResult"];
+export type LabResultMarker = Schemas["LabResultMarker"];
+export type LabResultMissingMarker = Schemas["LabResultMissingMarker"];
+/** partial, final or corrected: each a version of its own, all kept. */
+export type LabResultStatus = LabResult["status"];
 export type WebhookEndpointRequest = Schemas["WebhookEndpointRequest"];
 export type WebhookEndpoint = Schemas["WebhookEndpoint"];
 export type WebhookEndpointWithSecret = Schemas["WebhookEndpointWithSecret"];
@@ -21,6 +27,8 @@ export type WebhookDeliveryList = Schemas["WebhookDeliveryList"];
 export type WebhookTestResult = Schemas["WebhookTestResult"];
 /** A brand event as delivered to a webhook endpoint. */
 export type WebhookEvent = Schemas["WebhookEvent"];
+/** Every type of brand event (what an endpoint's event_types lists). */
+export type WebhookEventType = WebhookEvent["type"];
 export type ApiErrorBody = Schemas["Error"];
 /** Every code an error answer can carry: branch on these, not on messages. */
 export type ErrorCode = ApiErrorBody["error"];

@@ -256,3 +256,48 @@ test("queries, paths and pages are built as the API reads them", async () => {
   await client.deleteWebhookEndpoint("ep_1");
   assert.equal(calls[3].method, "DELETE");
 });
+
+test("a result is read as JSON, its report as bytes; their errors are typed", async () => {
+  const result = { id: "result-1", order_id: "order-1", version: 1, status: "final" };
+  // Bytes that are not UTF-8 come back as they were sent.
+  const pdf = new Uint8Array([0x25, 0x50, 0x44, 0x46, 0x2d, 0xff, 0xfe, 0x00, 0x0a]);
+  const pdfAnswer = () =>
+    new Response(pdf, {
+      status: 200,
+      headers: { "Content-Type": "application/pdf", "Content-Disposition": "inline" },
+    });
+  const { client, calls } = clientWith([
+    answer(200, result),
+    answer(404, error("result_not_ready")),
+    answer(502, error("junction_timeout")),
+    pdfAnswer(),
+    answer(404, error("result_not_ready")),
+    new Response("<html>proxy</html>", { status: 200, headers: { "Content-Type": "text/html" } }),
+  ]);
+  const origin = "http://lab-orders.test";
+  assert.deepEqual(await client.getOrderResult("a/b"), result);
+  assert.equal(calls[0].url, `${origin}/v1/labs/orders/a%2Fb/result`);
+  assert.equal(calls[0].method, "GET");
+  await assert.rejects(client.getOrderResult("order-1"), (thrown: unknown) => {
+    assert.ok(thrown instanceof LabOrdersError);
+    assert.equal(thrown.status, 404);
+    assert.equal(thrown.code, "result_not_ready");
+    return true;
+  });
+  assert.equal(calls.length, 2, "a 404 is not retried");
+
+  // A 502 fetching the report is retried (a GET); the bytes are the body, untouched.
+  const report = await client.getOrderResultPdf("order-1");
+  assert.ok(report instanceof Uint8Array);
+  assert.deepEqual([...report], [...pdf]);
+  assert.equal(calls.length, 4);
+  assert.equal(calls[3].url, `${origin}/v1/labs/orders/order-1/result/pdf`);
+  assert.equal(calls[3].headers.Accept, "application/pdf, application/json");
+  await assert.rejects(client.getOrderResultPdf("order-1"), (thrown: unknown) => {
+    assert.ok(thrown instanceof LabOrdersError);
+    assert.equal(thrown.code, "result_not_ready");
+    assert.equal(thrown.requestId, "req-1");
+    return true;
+  });
+  await assert.rejects(client.getOrderResultPdf("order-1"), LabOrdersConnectionError);
+});

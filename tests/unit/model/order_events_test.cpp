@@ -108,7 +108,9 @@ TEST(OrderEventsTest, EnvelopeHasTypeTimestampAndData) {
   EXPECT_EQ(envelope["data"], event.data);
   EXPECT_TRUE(IsEventType("appointment.booked"));
   EXPECT_FALSE(IsEventType("job.created"));
-  EXPECT_EQ(EventTypes().size(), 8u);
+  EXPECT_EQ(EventTypes().size(), 11u);
+  EXPECT_TRUE(IsPriorityEventType(kEventResultCritical));
+  EXPECT_FALSE(IsPriorityEventType(kEventResultsReady));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "lab_orders/common/encoding.h"
 #include "lab_orders/common/error.h"
 #include "lab_orders/http/openapi_document.h"
+#include "lab_orders/model/order_events.h"
 #include "lab_orders/store/sqlite_store.h"
 #include "lab_orders/webhooks/endpoint_service.h"
 #include "lab_orders/webhooks/signer.h"
@@ -74,7 +75,7 @@ TEST_F(EndpointServiceTest, CreateShowsTheSecretOnceAndListNever) {
   EXPECT_TRUE(service_.List("brand-2")["data"].empty());
 
   json every = service_.Create("brand-1", {{"url", "https://hooks.example.com/all"}});
-  EXPECT_EQ(every["event_types"].size(), 8u);
+  EXPECT_EQ(every["event_types"].size(), model::EventTypes().size());
   EXPECT_NE(every["secret"], created["secret"]);
   EXPECT_EQ(every["previous_secret_expires_at"], nullptr);
   EXPECT_EQ(wakes_, 2) << "each registration wakes the dispatcher";

@@ -149,12 +149,13 @@ std::string ParseError(const json& body) {
   return "";
 }
 
-TEST(JunctionEventTest, HandledTypesAreTheOrderAndAppointmentLifecycle) {
-  for (const char* type : {"labtest.order.created", "labtest.order.updated",
-                           "labtest.appointment.created", "labtest.appointment.updated"}) {
+TEST(JunctionEventTest, HandledTypesAreTheOrderAndAppointmentLifecycleAndCriticalResults) {
+  for (const char* type :
+       {"labtest.order.created", "labtest.order.updated", "labtest.appointment.created",
+        "labtest.appointment.updated", "labtest.result.critical"}) {
     EXPECT_TRUE(IsHandledJunctionEventType(type)) << type;
   }
-  for (const char* type : {"labtest.result.critical", "message.attempt.exhausted", "",
+  for (const char* type : {"labtest.result.normal", "message.attempt.exhausted", "",
                            "labtest.order", "LABTEST.ORDER.UPDATED", "labtest.order.updated "}) {
     EXPECT_FALSE(IsHandledJunctionEventType(type)) << type;
   }
@@ -243,12 +244,26 @@ TEST(JunctionEventTest, PendingAppointmentWithoutTimesHasNoTimes) {
   EXPECT_EQ(event->appointment->event_count, 1);
 }
 
-TEST(JunctionEventTest, OtherTypesAreIgnored) {
+TEST(JunctionEventTest, ACriticalResultTakesTheOrderTheResultsStatusAndTheSample) {
   json critical = Envelope("labtest.result.critical", {{"order_id", kOrderId},
                                                        {"sample_id", "s-1"},
-                                                       {"status", "final"},
-                                                       {"interpretation", "critical"}});
-  EXPECT_FALSE(ParseJunctionWebhook(critical).has_value());
+                                                       {"status", "partial"},
+                                                       {"interpretation", "critical"},
+                                                       {"team_id", "t"},
+                                                       {"user_id", "u"}});
+  std::optional<JunctionEvent> event = ParseJunctionWebhook(critical);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ(event->junction_order_id, kOrderId);
+  EXPECT_EQ(event->critical_result_status, "partial");
+  EXPECT_EQ(event->sample_id, "s-1");
+  EXPECT_FALSE(event->order_status.has_value());
+  // It survives the job payload.
+  EXPECT_EQ(JunctionEventFromJson(JunctionEventToJson(*event)).critical_result_status, "partial");
+  critical["data"].erase("status");
+  EXPECT_THROW(ParseJunctionWebhook(critical), std::invalid_argument);
+}
+
+TEST(JunctionEventTest, OtherTypesAreIgnored) {
   EXPECT_FALSE(ParseJunctionWebhook(Envelope("message.attempt.exhausted", json::object())));
   EXPECT_FALSE(ParseJunctionWebhook(Envelope("labtest.order.deleted", nullptr)));
   // Not even an envelope (a Svix test message): nothing the workflow acts on.

@@ -1,0 +1,43 @@
+// ResultStore on SQL: an order's result versions, each sealed (docs/design.md: results).
+
+#include "lab_orders/store/sql_store.h"
+#include "store/row_codecs.h"
+#include "store/sql_session.h"
+#include "store/sql_transact.h"
+
+namespace lab_orders::store {
+
+std::optional<model::OrderResult> SqlStore::LatestResult(const std::string& brand_id,
+                                                         const std::string& order_id) {
+  std::optional<std::pair<std::string, std::string>> row =
+      Transact("LatestResult", TransactionKind::kRead,
+               [&](SqlSession& db) -> std::optional<std::pair<std::string, std::string>> {
+                 // Another brand's order reads as no result at all.
+                 Statement select = db.Query(
+                     "SELECT r.id, r.document FROM lab_results r JOIN lab_orders o ON "
+                     "o.id = r.order_id WHERE r.order_id = ?1 AND o.brand_id = ?2 "
+                     "ORDER BY r.version DESC LIMIT 1");
+                 select.Bind(1, order_id).Bind(2, brand_id);
+                 if (!select.Step()) return std::nullopt;
+                 return std::make_pair(select.Text(0), select.Text(1));
+               });
+  if (!row) return std::nullopt;
+  const std::string document =
+      cipher_.Decrypt(row->second, ResultAssociatedData(row->first, order_id));
+  try {
+    return model::ResultFromJson(nlohmann::json::parse(document));
+  } catch (const std::exception&) {
+    // Names no value: the document is PHI.
+    throw std::runtime_error("store: the result document of order " + order_id + " is malformed");
+  }
+}
+
+int SqlStore::CountResultVersions(const std::string& order_id) {
+  return Transact("CountResultVersions", TransactionKind::kRead, [&](SqlSession& db) {
+    Statement select = db.Query("SELECT COUNT(*) FROM lab_results WHERE order_id = ?1");
+    select.Bind(1, order_id);
+    return select.Step() ? static_cast<int>(select.Integer(0)) : 0;
+  });
+}
+
+}  // namespace lab_orders::store

@@ -1,0 +1,251 @@
+// The order's second half over real processes (issue 17): junction-sim produces results and
+// sends its signed webhooks to lab-orders (dev mode, its own SQLite), whose brand events go to
+// tests/webhooks/receiver/receiver.mjs. An order runs to completion and its result is served with
+// every marker field; partial, final and corrected results are three versions and three events;
+// a critical result reaches the brand ahead of its other pending events; a failed sample carries
+// its reason; another brand's result is 404; neither the database files nor the log hold a marker
+// value. Everything is polled with deadlines; nothing sleeps.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "lab_orders/common/encoding.h"
+#include "lab_orders/common/ids.h"
+#include "support/node_receiver.h"
+#include "support/order_bodies.h"
+#include "support/service_process.h"
+#include "support/sim_process.h"
+
+namespace lab_orders::testing {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kBrand = "brand-results";
+constexpr const char* kScopes =
+    "labs:orders:read labs:orders:write labs:results:read labs:webhooks:manage";
+
+bool PollUntil(const std::function<bool()>& done, std::chrono::seconds deadline) {
+  const auto until = Clock::now() + deadline;
+  while (Clock::now() < until) {
+    if (done()) return true;
+  }
+  return done();
+}
+
+class ResultsTest : public NodeReceiverTest {
+ protected:
+  void SetUp() override {
+    NodeReceiverTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    sim_ = std::make_unique<SimProcess>();
+    const std::string secret = "whsec_" + Base64Encode(RandomBytes(32));
+    service_ = std::make_unique<ServiceProcess>(
+        sim_->base_url(),
+        FastWorkflow({{"JUNCTION_WEBHOOK_SECRET", secret},
+                      {"LAB_ORDERS_RESULTS_POLL_MS", "20"},
+                      {"LAB_ORDERS_WEBHOOK_RETRY_DELAYS_S", "10,10,10,10,10,10,10,10,10,10"},
+                      {"LAB_ORDERS_WEBHOOK_INTERVAL_MS", "50"}}));
+    // Junction's webhooks go to the service, as they would in production.
+    sim_->Admin(
+        "POST", "/_sim/webhooks/config",
+        {{"url", "http://127.0.0.1:" + std::to_string(service_->port()) + "/v1/webhooks/junction"},
+         {"secret", secret}});
+    token_ = service_->Token(kBrand, "user-results", kScopes);
+    // The brand's endpoint is the receiver, which learns the secret the service made for it.
+    receiver_ = std::make_unique<NodeReceiver>(std::vector<std::string>{});
+    HttpReply registered = service_->Post("/v1/webhooks/endpoints",
+                                          json{{"url", receiver_->Url("/hooks")}}.dump(), Auth());
+    ASSERT_EQ(registered.status, 201) << registered.body;
+    receiver_->SetSecrets({registered.Json()["secret"].get<std::string>()});
+  }
+
+  std::map<std::string, std::string> Auth(const std::string& token = "") const {
+    return {{"Authorization", "Bearer " + (token.empty() ? token_ : token)},
+            {"Content-Type", "application/json"}};
+  }
+
+  // A new order, scheduled: returns {id, junction_order_id}.
+  std::pair<std::string, std::string> ScheduledOrder(const std::string& patient) {
+    HttpReply reply =
+        service_->Post("/v1/labs/orders", WorkflowOrderBody(patient).dump(),
+                       {{"Authorization", "Bearer " + token_}, {"Idempotency-Key", patient}});
+    EXPECT_EQ(reply.status, 201) << reply.body;
+    const json order = reply.Json();
+    json scheduled = service_->WaitForOrderStatus(token_, order["id"], "appointment_scheduled");
+    EXPECT_EQ(scheduled["status"], "appointment_scheduled") << scheduled.dump();
+    return {order["id"], order["junction_order_id"]};
+  }
+
+  void Advance(const std::string& junction_order_id, json body) {
+    sim_->Admin("POST", "/_sim/orders/" + junction_order_id + "/advance", body);
+  }
+
+  // The order's result once it has this many versions (null when it does not in time).
+  json WaitForResult(const std::string& order_id, int version) {
+    json result;
+    PollUntil(
+        [&] {
+          HttpReply reply = service_->Get("/v1/labs/orders/" + order_id + "/result", Auth());
+          if (reply.status != 200) return false;
+          result = reply.Json();
+          return result["version"].get<int>() >= version;
+        },
+        std::chrono::seconds(20));
+    return result;
+  }
+
+  // The event types the receiver acknowledged for an order, in the order they arrived.
+  std::vector<std::string> Received(const std::string& order_id) {
+    std::vector<std::string> types;
+    for (const json& delivery : receiver_->Deliveries()) {
+      if (delivery["status"].get<int>() / 100 != 2) continue;
+      const json& event = delivery["body"];
+      if (event["data"]["order"]["id"] == order_id) types.push_back(event["type"]);
+    }
+    return types;
+  }
+
+  std::unique_ptr<SimProcess> sim_;
+  std::unique_ptr<ServiceProcess> service_;
+  std::unique_ptr<NodeReceiver> receiver_;
+  std::string token_;
+};
+
+TEST_F(ResultsTest, ACompletedOrdersResultIsServedWithEveryMarkerFieldToItsBrandOnly) {
+  const auto [id, junction_id] = ScheduledOrder("results-complete");
+  Advance(junction_id, {{"status", "draw_completed"}});
+  Advance(junction_id, {{"status", "completed"}, {"interpretation", "abnormal"}});
+  const json result = WaitForResult(id, 1);
+  ASSERT_TRUE(result.is_object()) << "no result in time";
+  EXPECT_EQ(result["status"], "final");
+  EXPECT_EQ(result["interpretation"], "abnormal");
+  EXPECT_TRUE(result["sample_id"].is_string());
+  ASSERT_FALSE(result["markers"].empty());
+  bool flagged = false;
+  for (const json& marker : result["markers"]) {
+    for (const char* field : {"name", "slug", "loinc", "value", "value_type", "unit",
+                              "reference_range", "flag", "notes"}) {
+      EXPECT_TRUE(marker.contains(field)) << field << " missing in " << marker.dump();
+    }
+    EXPECT_TRUE(marker["name"].is_string() && marker["value"].is_string());
+    flagged = flagged || marker["flag"] == "high" || marker["flag"] == "low";
+  }
+  EXPECT_TRUE(flagged) << "an abnormal result with no marker out of range";
+  EXPECT_TRUE(result["missing_markers"].is_array());
+
+  const json order = service_->Get("/v1/labs/orders/" + id, Auth()).Json();
+  EXPECT_EQ(order["status"], "completed");
+  EXPECT_EQ(order["result_bloodwork_id"], result["id"]);
+  EXPECT_TRUE(order["completed_at"].is_string());
+
+  HttpReply pdf = service_->Get("/v1/labs/orders/" + id + "/result/pdf", Auth());
+  EXPECT_EQ(pdf.status, 200);
+  EXPECT_EQ(pdf.body.rfind("%PDF-", 0), 0u);
+
+  // Another brand, and a token without the results scope.
+  const std::string other = service_->Token("brand-other", "user-x", kScopes);
+  HttpReply foreign = service_->Get("/v1/labs/orders/" + id + "/result", Auth(other));
+  EXPECT_EQ(foreign.status, 404);
+  EXPECT_EQ(foreign.Json()["error"], "not_found");
+  EXPECT_EQ(service_->Get("/v1/labs/orders/" + id + "/result/pdf", Auth(other)).status, 404);
+  const std::string orders_only = service_->Token(kBrand, "user-results", "labs:orders:read");
+  EXPECT_EQ(service_->Get("/v1/labs/orders/" + id + "/result", Auth(orders_only)).status, 403);
+
+  // Results are PHI: no marker value in the database files or the log.
+  const std::string database = service_->DatabaseBytes();
+  const std::string log = service_->Log();
+  for (const json& marker : result["markers"]) {
+    const std::string value = marker["value"];
+    if (value.size() < 4) continue;  // too short to be told from other bytes
+    EXPECT_EQ(database.find(value), std::string::npos) << "a marker value in the database";
+    EXPECT_EQ(log.find(value), std::string::npos) << "a marker value in the log";
+  }
+  EXPECT_NE(log.find("audit: result read: brand " + std::string(kBrand)), std::string::npos);
+}
+
+TEST_F(ResultsTest, PartialFinalAndCorrectedAreThreeVersionsEachAnnouncedOnce) {
+  const auto [id, junction_id] = ScheduledOrder("results-versions");
+  HttpReply early = service_->Get("/v1/labs/orders/" + id + "/result", Auth());
+  EXPECT_EQ(early.status, 404);
+  EXPECT_EQ(early.Json()["error"], "result_not_ready");
+
+  Advance(junction_id, {{"status", "partial_results"}});
+  EXPECT_EQ(WaitForResult(id, 1)["status"], "partial");
+  Advance(junction_id, {{"status", "completed"}});
+  EXPECT_EQ(WaitForResult(id, 2)["status"], "final");
+  Advance(junction_id, {{"status", "corrected"}});
+  const json corrected = WaitForResult(id, 3);
+  EXPECT_EQ(corrected["status"], "corrected");
+  EXPECT_EQ(corrected["version"], 3);
+
+  std::vector<std::string> ready;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        ready.clear();
+        for (const std::string& type : Received(id)) {
+          if (type == "lab_order.results_ready") ready.push_back(type);
+        }
+        return ready.size() >= 3;
+      },
+      std::chrono::seconds(20)));
+  EXPECT_EQ(ready.size(), 3u);
+}
+
+TEST_F(ResultsTest, ACriticalResultReachesTheBrandAheadOfItsOtherPendingEvents) {
+  // The receiver fails its first delivery: the event waits 10 s for its retry (time enough on a
+  // slow machine), and the order's later events wait behind it. The critical result arrives
+  // meanwhile.
+  receiver_->Script(json::array({500}));
+  const auto [id, junction_id] = ScheduledOrder("results-critical");
+  Advance(junction_id, {{"status", "draw_completed"}});
+  Advance(junction_id, {{"status", "partial_results"}, {"interpretation", "critical"}});
+  // Every delivery in arrival order, as "type=status".
+  std::vector<std::string> timeline;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        timeline.clear();
+        for (const json& delivery : receiver_->Deliveries()) {
+          timeline.push_back(delivery["body"]["type"].get<std::string>() + "=" +
+                             std::to_string(delivery["status"].get<int>()));
+        }
+        return std::find(timeline.begin(), timeline.end(), "lab_order.result_critical=200") !=
+                   timeline.end() &&
+               !timeline.empty() && timeline.back() != timeline.front() &&
+               std::count_if(timeline.begin(), timeline.end(),
+                             [](const std::string& entry) { return entry.ends_with("=200"); }) >= 6;
+      },
+      std::chrono::seconds(30)));
+  std::string trace;
+  for (const std::string& entry : timeline) trace += entry + " ";
+  ASSERT_FALSE(timeline.empty());
+  ASSERT_TRUE(timeline.front().ends_with("=500")) << trace;
+  // The first delivery acknowledged after the failure is the critical result, ahead of the
+  // failed event's retry and everything queued behind it.
+  EXPECT_EQ(timeline[1], "lab_order.result_critical=200") << trace;
+  const std::string retried = timeline.front().substr(0, timeline.front().find('=')) + "=200";
+  auto retry = std::find(timeline.begin(), timeline.end(), retried);
+  EXPECT_NE(retry, timeline.end()) << trace;
+  EXPECT_EQ(WaitForResult(id, 1)["interpretation"], "critical");
+}
+
+TEST_F(ResultsTest, AFailedSampleCarriesItsReason) {
+  const auto [id, junction_id] = ScheduledOrder("results-failed");
+  Advance(junction_id, {{"status", "sample_error"}, {"status_detail", "sample_hemolyzed"}});
+  const json failed = service_->WaitForOrderStatus(token_, id, "failed");
+  ASSERT_EQ(failed["status"], "failed") << failed.dump();
+  EXPECT_NE(failed["failure_reason"].get<std::string>().find("hemolyzed"), std::string::npos);
+  EXPECT_EQ(service_->Get("/v1/labs/orders/" + id + "/result", Auth()).Json()["error"],
+            "result_not_ready");
+}
+
+}  // namespace
+}  // namespace lab_orders::testing
