@@ -494,6 +494,26 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "appointment.rescheduled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * appointment.rescheduled
+         * @description Sent to each enabled endpoint of the order's brand that takes appointment.rescheduled (Standard Webhooks): the order's appointment moved to another time, through this API (rescheduled_by brand) or at Junction by the patient or the provider (rescheduled_by junction); data has its old and new times. Each order's events reach an endpoint in the order they happened, one at a time (lab_order.result_critical alone goes ahead); an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         */
+        post: operations["event_appointment_rescheduled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "lab_order.sample_received": {
         parameters: {
             query?: never;
@@ -863,7 +883,7 @@ export interface components {
             /** @description Where events are POSTed: an https:// URL whose host resolves to public addresses only (no private, loopback, link-local or reserved ranges). In development mode http://127.0.0.1[:port] and http://localhost[:port] are allowed too. */
             url: string;
             /** @description The event types this endpoint receives, each once; absent: every type. */
-            event_types?: ("lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
+            event_types?: ("lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
         };
         /** @description A brand's webhook endpoint. Its secret is never shown again after it is made (registration or rotation). */
         WebhookEndpoint: {
@@ -872,7 +892,7 @@ export interface components {
             /** @description Where events are POSTed. */
             url: string;
             /** @description The event types it receives (every type when registered without a list). */
-            event_types: ("lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
+            event_types: ("lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
             /** @description True once the receiver answered 410 Gone: nothing more is sent until a delivery is resent. */
             disabled: boolean;
             /**
@@ -890,7 +910,7 @@ export interface components {
             /** @description Where events are POSTed. */
             url: string;
             /** @description The event types it receives (every type when registered without a list). */
-            event_types: ("lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
+            event_types: ("lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
             /** @description True once the receiver answered 410 Gone: nothing more is sent until a delivery is resent. */
             disabled: boolean;
             /**
@@ -931,7 +951,7 @@ export interface components {
             /** @description The webhook-id header: the same on every attempt and resend of this event, for deduplication. */
             webhook_id: string;
             /** @enum {string} */
-            event_type: "lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical";
+            event_type: "lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical";
             /** @description The order the event is about. */
             order_id: string;
             /**
@@ -965,7 +985,7 @@ export interface components {
         /** @description The body of every event POSTed to a brand's endpoint: the exact bytes signed. No patient data: ids, statuses, times, and the brand's own external_order_id and metadata; a result's values are never in an event (read them with GET /v1/labs/orders/{id}/result). */
         WebhookEvent: {
             /** @enum {string} */
-            type: "lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical";
+            type: "lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical";
             /**
              * Format: date-time
              * @description When the change happened (the order's updated_at).
@@ -1002,6 +1022,31 @@ export interface components {
                  * @enum {string}
                  */
                 interpretation?: "normal" | "abnormal" | "critical" | "unknown";
+                /**
+                 * Format: date-time
+                 * @description appointment.rescheduled: the appointment's start before it moved.
+                 */
+                previous_start_at?: string | null;
+                /**
+                 * Format: date-time
+                 * @description appointment.rescheduled: its end before it moved.
+                 */
+                previous_end_at?: string | null;
+                /**
+                 * Format: date-time
+                 * @description appointment.rescheduled: its new start.
+                 */
+                start_at?: string | null;
+                /**
+                 * Format: date-time
+                 * @description appointment.rescheduled: its new end.
+                 */
+                end_at?: string | null;
+                /**
+                 * @description appointment.rescheduled: who moved it: brand (through this API) or junction (the patient or the provider, at Junction).
+                 * @enum {string}
+                 */
+                rescheduled_by?: "brand" | "junction";
             };
         };
         /** @description What an endpoint did with a test event. */
@@ -2942,6 +2987,90 @@ export interface operations {
                  *           "clinic": "north"
                  *         },
                  *         "appointment_id": "b0a1c2d3-e4f5-4607-8899-aabbccddeeff"
+                 *       }
+                 *     } */
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event: it is not sent again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone: the endpoint is disabled and nothing more is sent to it (until a delivery is resent). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_appointment_rescheduled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_...): the same on every attempt and resend; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt: refuse it when more than 5 minutes off your clock. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {webhook-id}.{webhook-timestamp}.{body}>, keyed with the base64 decoding of the secret after whsec_. During a rotation's 24 hours two signatures, space-separated (new secret first): any one verifying is enough. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "type": "appointment.rescheduled",
+                 *       "timestamp": "2025-06-16T09:12:00+00:00",
+                 *       "data": {
+                 *         "order": {
+                 *           "id": "0197a3b2-5c1e-7d4a-9b2f-3e8c1d6a7f90",
+                 *           "brand_id": "acme",
+                 *           "user_id": "u-1",
+                 *           "patient_id": "patient-42",
+                 *           "panel_slug": "pcos",
+                 *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
+                 *           "status": "appointment_scheduled",
+                 *           "total_cents": 18900,
+                 *           "currency": "USD",
+                 *           "tracking_number": null,
+                 *           "result_bloodwork_id": null,
+                 *           "sample_id": null,
+                 *           "result_status": null,
+                 *           "created_at": "2025-06-15T10:00:00Z",
+                 *           "updated_at": "2025-06-16T09:12:00Z",
+                 *           "completed_at": null,
+                 *           "appointment": {
+                 *             "id": "b0a1c2d3-e4f5-4607-8899-aabbccddeeff",
+                 *             "status": "confirmed",
+                 *             "start_at": "2025-06-18T16:00:00Z",
+                 *             "end_at": "2025-06-18T16:30:00Z",
+                 *             "timezone": "America/Phoenix",
+                 *             "provider": "getlabs",
+                 *             "can_reschedule": true
+                 *           },
+                 *           "failure_reason": null,
+                 *           "external_order_id": "acme-order-1001",
+                 *           "metadata": {
+                 *             "clinic": "north"
+                 *           }
+                 *         },
+                 *         "external_order_id": "acme-order-1001",
+                 *         "metadata": {
+                 *           "clinic": "north"
+                 *         },
+                 *         "appointment_id": "b0a1c2d3-e4f5-4607-8899-aabbccddeeff",
+                 *         "previous_start_at": "2025-06-17T15:00:00Z",
+                 *         "previous_end_at": "2025-06-17T15:30:00Z",
+                 *         "start_at": "2025-06-18T16:00:00Z",
+                 *         "end_at": "2025-06-18T16:30:00Z",
+                 *         "rescheduled_by": "brand"
                  *       }
                  *     } */
                 "application/json": components["schemas"]["WebhookEvent"];

@@ -117,6 +117,7 @@ int Serve(const Config& config) {
   endpoints.OnDeliveriesDue([&dispatching] { dispatching.Wake(); });
   webhooks::TestEventSender test_events(*store, transport, clock, ids);
 
+  order_workflow.UseMetrics(registry);
   workflow::JobRunner runner(*store, order_workflow, clock, config.jobs);
   runner.UseMetrics(registry);
   // Any commit may be what a waiting request (an action, a long-polling GET) waits for.

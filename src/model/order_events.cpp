@@ -38,9 +38,9 @@ const char* TerminalEvent(const std::string& status) {
 const std::vector<std::string>& EventTypes() {
   static const std::vector<std::string> types = {
       kEventOrderCreated,         kEventOrderUpdated,         kEventAppointmentBooked,
-      kEventAppointmentConfirmed, kEventAppointmentCancelled, kEventSampleReceived,
-      kEventOrderCompleted,       kEventOrderCancelled,       kEventOrderFailed,
-      kEventResultsReady,         kEventResultCritical};
+      kEventAppointmentConfirmed, kEventAppointmentCancelled, kEventAppointmentRescheduled,
+      kEventSampleReceived,       kEventOrderCompleted,       kEventOrderCancelled,
+      kEventOrderFailed,          kEventResultsReady,         kEventResultCritical};
   return types;
 }
 
@@ -71,6 +71,18 @@ std::vector<OrderEvent> OrderEventsFor(const std::optional<OrderBefore>& before,
     }
     if (status_changed && now->status == "cancelled") {
       events.push_back(Event(kEventAppointmentCancelled, after, appointment));
+    }
+    // The same appointment at another time: its old and new times, and who moved it.
+    if (!new_booking && was->start_at != now->start_at && now->status != "cancelled") {
+      auto time = [](const std::optional<std::string>& at) { return at ? json(*at) : json(); };
+      events.push_back(
+          Event(kEventAppointmentRescheduled, after,
+                {{"appointment_id", now->id},
+                 {"previous_start_at", time(was->start_at)},
+                 {"previous_end_at", time(was->end_at)},
+                 {"start_at", time(now->start_at)},
+                 {"end_at", time(now->end_at)},
+                 {"rescheduled_by", after.workflow.rescheduled_by.value_or("junction")}}));
     }
   }
   const model::WorkflowState& state = after.workflow;

@@ -184,6 +184,7 @@ std::string WorkflowDocument(const model::WorkflowState& state) {
       {"completed_at", OptionalToJson(state.completed_at)},
       {"results_pending", state.results_pending},
       {"critical_reported_for", OptionalToJson(state.critical_reported_for)},
+      {"rescheduled_by", OptionalToJson(state.rescheduled_by)},
       {"result", nullptr},
   };
   if (state.result) {
@@ -233,6 +234,7 @@ model::WorkflowState ReadWorkflowDocument(const std::string& text) {
     state.completed_at = OptionalFromJson(document, "completed_at");
     state.results_pending = FieldOr<bool>(document, "results_pending", false);
     state.critical_reported_for = OptionalFromJson(document, "critical_reported_for");
+    state.rescheduled_by = OptionalFromJson(document, "rescheduled_by");
     if (auto found = document.find("result"); found != document.end() && !found->is_null()) {
       if (!found->is_object()) throw std::runtime_error("store: the order's workflow is malformed");
       model::ResultSummary summary;

@@ -263,6 +263,11 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
     if (ApplyAppointment(current.workflow, view) == AppointmentUpdate::kUnknown) {
       AdoptAppointment(current.workflow, view);
     }
+    // The brand moved it (appointment.rescheduled says so).
+    const auto& was = before.workflow.appointment;
+    if (was && was->id == view.id && was->start_at != view.start_at) {
+      current.workflow.rescheduled_by = "brand";
+    }
     current.workflow.booking_sent = false;
     current.workflow.booking_sent_by.reset();
     CheckRebookLimit(current.workflow, max_cancellations);

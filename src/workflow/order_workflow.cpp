@@ -110,6 +110,14 @@ std::optional<std::string> OrderWorkflow::NextStepFor(const model::LabOrder& ord
   return store::kJobAwaitRequisition;
 }
 
+void OrderWorkflow::UseMetrics(metrics::Registry& registry) {
+  critical_results_ = &registry.Counter(
+      "lab_orders_critical_results_total",
+      "Critical results Junction reported (labtest.result.critical), once per order and result "
+      "status (partial, final), by that status.",
+      {{"result_status", {"partial", "final", "other"}}});
+}
+
 store::JobOutcome OrderWorkflow::Run(const store::Job& job) {
   if (job.kind == store::kJobJunctionEvent) return ApplyEvent(job);
   std::optional<model::LabOrder> order = store_.GetOrderById(job.order_id);
@@ -382,7 +390,12 @@ store::JobOutcome OrderWorkflow::ApplyEvent(const store::Job& job) {
     // The brand hears at once (lab_order.result_critical, ahead of its other events); the result
     // itself is fetched by the results step.
     model::WorkflowState& state = order->workflow;
-    state.critical_reported_for = *event.critical_result_status;
+    const std::string& result_status = *event.critical_result_status;
+    if (critical_results_ && state.critical_reported_for != result_status) {
+      const bool known = result_status == "partial" || result_status == "final";
+      critical_results_->Inc({known ? result_status : "other"});
+    }
+    state.critical_reported_for = result_status;
     state.results_pending = true;
     if (!state.sample_id && event.sample_id) state.sample_id = event.sample_id;
     spdlog::warn("order {}: Junction reports a critical result ({})", order->id,

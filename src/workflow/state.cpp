@@ -170,6 +170,8 @@ AppointmentUpdate ApplyAppointment(model::WorkflowState& state,
   // The same number of events with other details (a reschedule adds none): the later read wins.
   // Cancellations are the provider's doing: the service only cancels together with the order.
   if (view.status == "cancelled" && current.status != "cancelled") ++state.provider_cancellations;
+  // Moved at Junction (the patient or the provider): an API reschedule says "brand" after this.
+  if (view.start_at != current.start_at) state.rescheduled_by = "junction";
   current = view;
   return AppointmentUpdate::kApplied;
 }

@@ -235,6 +235,38 @@ TEST_F(ResultsTest, ACriticalResultReachesTheBrandAheadOfItsOtherPendingEvents) 
   auto retry = std::find(timeline.begin(), timeline.end(), retried);
   EXPECT_NE(retry, timeline.end()) << trace;
   EXPECT_EQ(WaitForResult(id, 1)["interpretation"], "critical");
+  const std::string metrics = service_->Get("/metrics").body;
+  EXPECT_NE(metrics.find("lab_orders_critical_results_total{result_status=\"partial\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(ResultsTest, ARescheduleTellsTheBrandTheOldAndNewTimesAndWhoMovedIt) {
+  const auto [id, junction_id] = ScheduledOrder("results-reschedule");
+  const json before = service_->Get("/v1/labs/orders/" + id, Auth()).Json()["appointment"];
+  const json slots =
+      service_->Get("/v1/labs/orders/" + id + "/appointment/availability", Auth()).Json()["slots"];
+  ASSERT_FALSE(slots.empty());
+  const json later = slots[slots.size() - 1];
+  HttpReply moved = service_->Post("/v1/labs/orders/" + id + "/appointment",
+                                   json{{"booking_key", later["booking_key"]}}.dump(), Auth());
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  json rescheduled;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        for (const json& delivery : receiver_->Deliveries()) {
+          const json& event = delivery["body"];
+          if (event["type"] == "appointment.rescheduled" && event["data"]["order"]["id"] == id) {
+            rescheduled = event["data"];
+            return true;
+          }
+        }
+        return false;
+      },
+      std::chrono::seconds(20)));
+  EXPECT_EQ(rescheduled["appointment_id"], before["id"]);
+  EXPECT_EQ(rescheduled["previous_start_at"], before["start_at"]);
+  EXPECT_EQ(rescheduled["start_at"], later["start_at"]);
+  EXPECT_EQ(rescheduled["rescheduled_by"], "brand");
 }
 
 TEST_F(ResultsTest, AFailedSampleCarriesItsReason) {

@@ -99,6 +99,9 @@ struct WorkflowState {
   // result) that is not fetched yet.
   bool results_pending = false;
   std::optional<ResultSummary> result;
+  // Who moved the current appointment last: "brand" (through the API) or "junction" (the
+  // patient or the provider, at Junction). Said in appointment.rescheduled.
+  std::optional<std::string> rescheduled_by;
   // The result status (partial | final) Junction's critical notice was about: a brand hears of a
   // critical result once for each.
   std::optional<std::string> critical_reported_for;

@@ -19,6 +19,7 @@ inline constexpr const char* kEventOrderUpdated = "lab_order.updated";
 inline constexpr const char* kEventAppointmentBooked = "appointment.booked";
 inline constexpr const char* kEventAppointmentConfirmed = "appointment.confirmed";
 inline constexpr const char* kEventAppointmentCancelled = "appointment.cancelled";
+inline constexpr const char* kEventAppointmentRescheduled = "appointment.rescheduled";
 inline constexpr const char* kEventOrderCompleted = "lab_order.completed";
 inline constexpr const char* kEventOrderCancelled = "lab_order.cancelled";
 inline constexpr const char* kEventOrderFailed = "lab_order.failed";

@@ -12,6 +12,7 @@
 #include "lab_orders/common/backoff.h"
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/ids.h"
+#include "lab_orders/common/metrics.h"
 #include "lab_orders/junction/client.h"
 #include "lab_orders/store/job_store.h"
 #include "lab_orders/workflow/job_runner.h"
@@ -53,6 +54,8 @@ class OrderWorkflow final : public JobHandler {
   store::JobOutcome ContinueAfterAction(const store::Job& job, model::LabOrder& order,
                                         const model::LabOrder& read);
   const WorkflowSettings& settings() const { return settings_; }
+  // Counts the critical results Junction reports (lab_orders_critical_results_total).
+  void UseMetrics(metrics::Registry& registry);
 
  private:
   // Each step reads and updates order in place; Run() attaches the order to the outcome.
@@ -85,6 +88,7 @@ class OrderWorkflow final : public JobHandler {
   IdGenerator& ids_;
   WorkflowSettings settings_;
   JitterSource jitter_;
+  metrics::CounterFamily* critical_results_ = nullptr;
 };
 
 }  // namespace lab_orders::workflow

@@ -100,6 +100,32 @@ TEST(OrderEventsTest, TerminalStatusesHaveTheirOwnEventAfterTheUpdate) {
   }
 }
 
+TEST(OrderEventsTest, TheSameAppointmentAtAnotherTimeIsRescheduledSayingWhoMovedIt) {
+  model::AppointmentView was = Appointment("appt-1", "confirmed");
+  was.start_at = "2024-05-08T16:00:00+00:00";
+  was.end_at = "2024-05-08T16:30:00+00:00";
+  model::LabOrder moved = Order("appointment_scheduled");
+  moved.workflow.appointment = was;
+  moved.workflow.appointment->start_at = "2024-05-09T16:00:00+00:00";
+  moved.workflow.appointment->end_at = "2024-05-09T16:30:00+00:00";
+  std::vector<OrderEvent> events = OrderEventsFor(OrderBefore{"appointment_scheduled", was}, moved);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, "appointment.rescheduled");
+  EXPECT_EQ(events[0].data["appointment_id"], "appt-1");
+  EXPECT_EQ(events[0].data["previous_start_at"], *was.start_at);
+  EXPECT_EQ(events[0].data["start_at"], "2024-05-09T16:00:00+00:00");
+  EXPECT_EQ(events[0].data["end_at"], "2024-05-09T16:30:00+00:00");
+  EXPECT_EQ(events[0].data["rescheduled_by"], "junction");  // unless the brand did
+  moved.workflow.rescheduled_by = "brand";
+  EXPECT_EQ(
+      OrderEventsFor(OrderBefore{"appointment_scheduled", was}, moved)[0].data["rescheduled_by"],
+      "brand");
+  // Nothing moved: nothing to tell.
+  model::LabOrder same = Order("appointment_scheduled");
+  same.workflow.appointment = was;
+  EXPECT_TRUE(OrderEventsFor(OrderBefore{"appointment_scheduled", was}, same).empty());
+}
+
 TEST(OrderEventsTest, EnvelopeHasTypeTimestampAndData) {
   OrderEvent event = OrderEventsFor(std::nullopt, Order("ordered"))[0];
   json envelope = EventEnvelope(event, "2024-05-01T12:00:00Z");
@@ -108,7 +134,7 @@ TEST(OrderEventsTest, EnvelopeHasTypeTimestampAndData) {
   EXPECT_EQ(envelope["data"], event.data);
   EXPECT_TRUE(IsEventType("appointment.booked"));
   EXPECT_FALSE(IsEventType("job.created"));
-  EXPECT_EQ(EventTypes().size(), 11u);
+  EXPECT_EQ(EventTypes().size(), 12u);
   EXPECT_TRUE(IsPriorityEventType(kEventResultCritical));
   EXPECT_FALSE(IsPriorityEventType(kEventResultsReady));
 }
