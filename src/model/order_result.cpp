@@ -2,8 +2,6 @@
 
 #include <stdexcept>
 
-#include "lab_orders/common/encoding.h"
-
 namespace lab_orders::model {
 namespace {
 
@@ -98,13 +96,14 @@ OrderResult ResultFromJson(const json& document) {
   return result;
 }
 
-std::string ResultContentDigest(const OrderResult& result) {
-  // Everything the lab reported; not the service's own id, version or time of fetching.
-  json content = ResultJson(result);
-  content.erase("id");
-  content.erase("version");
-  content.erase("received_at");
-  return HexEncode(Sha256(content.dump()));
+bool SameReport(const OrderResult& a, const OrderResult& b) {
+  auto report = [](OrderResult result) {
+    result.id.clear();
+    result.version = 0;
+    result.received_at.clear();
+    return result;
+  };
+  return report(a) == report(b);
 }
 
 }  // namespace lab_orders::model

@@ -191,8 +191,7 @@ std::string WorkflowDocument(const model::WorkflowState& state) {
     document["result"] = {{"id", state.result->id},
                           {"version", state.result->version},
                           {"status", state.result->status},
-                          {"interpretation", state.result->interpretation},
-                          {"content_digest", state.result->content_digest}};
+                          {"interpretation", state.result->interpretation}};
   }
   return document.dump();
 }
@@ -242,7 +241,6 @@ model::WorkflowState ReadWorkflowDocument(const std::string& text) {
       summary.version = FieldOr<int>(*found, "version", 0);
       summary.status = FieldOr<std::string>(*found, "status", "");
       summary.interpretation = FieldOr<std::string>(*found, "interpretation", "");
-      summary.content_digest = FieldOr<std::string>(*found, "content_digest", "");
       state.result = std::move(summary);
     }
     return state;

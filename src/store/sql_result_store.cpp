@@ -7,20 +7,33 @@
 
 namespace lab_orders::store {
 
-std::optional<model::OrderResult> SqlStore::LatestResult(const std::string& brand_id,
-                                                         const std::string& order_id) {
+namespace {
+
+// The latest version's row (id, sealed document) of order_id, of brand_id when given.
+std::optional<std::pair<std::string, std::string>> LatestResultRow(
+    SqlSession& db, const std::string& order_id, const std::optional<std::string>& brand_id) {
+  // Another brand's order reads as no result at all.
+  Statement select = brand_id
+                         ? db.Query(
+                               "SELECT r.id, r.document FROM lab_results r JOIN lab_orders o ON "
+                               "o.id = r.order_id WHERE r.order_id = ?1 AND o.brand_id = ?2 "
+                               "ORDER BY r.version DESC LIMIT 1")
+                         : db.Query(
+                               "SELECT id, document FROM lab_results WHERE order_id = ?1 "
+                               "ORDER BY version DESC LIMIT 1");
+  select.Bind(1, order_id);
+  if (brand_id) select.Bind(2, *brand_id);
+  if (!select.Step()) return std::nullopt;
+  return std::make_pair(select.Text(0), select.Text(1));
+}
+
+}  // namespace
+
+std::optional<model::OrderResult> SqlStore::OpenResult(const std::string& order_id,
+                                                       const std::optional<std::string>& brand_id) {
   std::optional<std::pair<std::string, std::string>> row =
       Transact("LatestResult", TransactionKind::kRead,
-               [&](SqlSession& db) -> std::optional<std::pair<std::string, std::string>> {
-                 // Another brand's order reads as no result at all.
-                 Statement select = db.Query(
-                     "SELECT r.id, r.document FROM lab_results r JOIN lab_orders o ON "
-                     "o.id = r.order_id WHERE r.order_id = ?1 AND o.brand_id = ?2 "
-                     "ORDER BY r.version DESC LIMIT 1");
-                 select.Bind(1, order_id).Bind(2, brand_id);
-                 if (!select.Step()) return std::nullopt;
-                 return std::make_pair(select.Text(0), select.Text(1));
-               });
+               [&](SqlSession& db) { return LatestResultRow(db, order_id, brand_id); });
   if (!row) return std::nullopt;
   const std::string document =
       cipher_.Decrypt(row->second, ResultAssociatedData(row->first, order_id));
@@ -30,6 +43,15 @@ std::optional<model::OrderResult> SqlStore::LatestResult(const std::string& bran
     // Names no value: the document is PHI.
     throw std::runtime_error("store: the result document of order " + order_id + " is malformed");
   }
+}
+
+std::optional<model::OrderResult> SqlStore::LatestResult(const std::string& brand_id,
+                                                         const std::string& order_id) {
+  return OpenResult(order_id, brand_id);
+}
+
+std::optional<model::OrderResult> SqlStore::LatestResultOfOrder(const std::string& order_id) {
+  return OpenResult(order_id, std::nullopt);
 }
 
 int SqlStore::CountResultVersions(const std::string& order_id) {

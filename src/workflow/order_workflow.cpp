@@ -356,8 +356,11 @@ store::JobOutcome OrderWorkflow::FetchResults(const store::Job& job, model::LabO
     result.status = fetched->status == "partial" ? "partial" : "final";
   }
   if (!state.sample_id && result.sample_id) state.sample_id = result.sample_id;
-  const std::string digest = model::ResultContentDigest(result);
-  if (state.result && state.result->content_digest == digest) {
+  // Compared with the version kept (opened in memory, never logged): no digest of a result is
+  // kept in the clear beside the order.
+  std::optional<model::OrderResult> kept =
+      state.result ? store_.LatestResultOfOrder(order.id) : std::nullopt;
+  if (kept && model::SameReport(*kept, result)) {
     // The same report again (a critical notice, then the completion, say): no new version.
     spdlog::info("order {}: result unchanged (version {})", order.id, state.result->version);
     return Advance(job, order, {}, "");
@@ -366,7 +369,7 @@ store::JobOutcome OrderWorkflow::FetchResults(const store::Job& job, model::LabO
   result.version = state.result ? state.result->version + 1 : 1;
   result.received_at = FormatRfc3339(clock_.Now());
   state.result =
-      model::ResultSummary{result.id, result.version, result.status, result.interpretation, digest};
+      model::ResultSummary{result.id, result.version, result.status, result.interpretation};
   spdlog::info("order {}: result {} version {} ({}, {})", order.id, result.id, result.version,
                result.status, result.interpretation);
   store::JobOutcome outcome = Advance(job, order, {}, "");

@@ -15,6 +15,8 @@ namespace lab_orders::testing {
 class MockJobStore : public store::JobStore {
  public:
   MOCK_METHOD(std::optional<model::LabOrder>, GetOrderById, (const std::string&), (override));
+  MOCK_METHOD(std::optional<model::OrderResult>, LatestResultOfOrder, (const std::string&),
+              (override));
   MOCK_METHOD(std::optional<model::LabOrder>, FindOrderByJunctionId, (const std::string&),
               (override));
   MOCK_METHOD(std::vector<store::Job>, ClaimDueJobs,

@@ -66,7 +66,6 @@ struct ResultSummary {
   int version = 0;
   std::string status;          // partial | final | corrected
   std::string interpretation;  // normal | abnormal | critical | unknown
-  std::string content_digest;  // model::ResultContentDigest of the version
 
   bool operator==(const ResultSummary&) const = default;
 };

@@ -54,9 +54,8 @@ nlohmann::json ResultJson(const OrderResult& result);
 // Reads ResultJson's shape back; throws std::invalid_argument naming a field, never a value.
 OrderResult ResultFromJson(const nlohmann::json& document);
 
-// A digest (hex SHA-256) of what the lab reported, without the service's own id, version and
-// times: two fetches with the same digest are the same report (a refetch after a duplicate
-// notice), and the digest, unlike the content, may be kept beside the order in the clear.
-std::string ResultContentDigest(const OrderResult& result);
+// Whether two versions are the same report: everything the lab reported and the status, not the
+// service's own id, version and time of fetching (a refetch after a duplicate notice).
+bool SameReport(const OrderResult& a, const OrderResult& b);
 
 }  // namespace lab_orders::model

@@ -77,6 +77,8 @@ class JobStore {
   virtual std::optional<model::LabOrder> GetOrderById(const std::string& order_id) = 0;
   virtual std::optional<model::LabOrder> FindOrderByJunctionId(
       const std::string& junction_order_id) = 0;
+  // The latest version of any order's result (opened), for the results step to compare with.
+  virtual std::optional<model::OrderResult> LatestResultOfOrder(const std::string& order_id) = 0;
 
   // Leases up to limit queued jobs due at now, oldest due first, to owner until lease_until.
   // A job whose lease has run out is due again: its worker died.

@@ -110,6 +110,7 @@ class SqlStore : public Store {
   std::optional<model::OrderResult> LatestResult(const std::string& brand_id,
                                                  const std::string& order_id) override;
   int CountResultVersions(const std::string& order_id) override;
+  std::optional<model::OrderResult> LatestResultOfOrder(const std::string& order_id) override;
 
   // Keeps up to capacity finished keys in memory, so that their replays read no database (see
   // src/store/finished_keys.h). retention: how long the reaper keeps a key
@@ -131,6 +132,9 @@ class SqlStore : public Store {
   SqlStore(std::unique_ptr<SqlDatabase> database, PhiCipher cipher);
 
  private:
+  // The latest version of order_id's result, opened; of brand_id's orders only when given.
+  std::optional<model::OrderResult> OpenResult(const std::string& order_id,
+                                               const std::optional<std::string>& brand_id);
   // Runs body(session) in one transaction and returns what it returns.
   template <typename Body>
   auto Transact(const char* operation, TransactionKind kind, Body&& body)

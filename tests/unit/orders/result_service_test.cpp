@@ -27,7 +27,7 @@ model::LabOrder OrderWithResult(bool with_result) {
   order.id = "order-1";
   order.brand_id = "brand-1";
   order.junction_order_id = "jo-1";
-  if (with_result) order.workflow.result = model::ResultSummary{"r-1", 1, "final", "normal", "d"};
+  if (with_result) order.workflow.result = model::ResultSummary{"r-1", 1, "final", "normal"};
   return order;
 }
 

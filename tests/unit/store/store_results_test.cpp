@@ -85,8 +85,8 @@ TEST_P(StoreResultsTest, EveryVersionIsKeptSealedAndReadByItsOwnBrandOnly) {
     outcome.retry_at = kT0;  // stays queued for the next version
     outcome.new_result = Version(version, version == 1 ? "partial" : "final");
     Commit(outcome, [&](model::LabOrder& order) {
-      order.workflow.result = model::ResultSummary{"result-" + std::to_string(version), version,
-                                                   "final", "abnormal", "digest"};
+      order.workflow.result =
+          model::ResultSummary{"result-" + std::to_string(version), version, "final", "abnormal"};
     });
   }
   EXPECT_EQ(store_->CountResultVersions(kOrder), 3);
@@ -95,6 +95,10 @@ TEST_P(StoreResultsTest, EveryVersionIsKeptSealedAndReadByItsOwnBrandOnly) {
   EXPECT_EQ(*latest, Version(3, "final"));
   EXPECT_EQ(store_->GetOrderById(kOrder)->workflow.result->id, "result-3");
   EXPECT_FALSE(store_->LatestResult("brand-2", kOrder).has_value());
+  // The workers' read, for any brand's order.
+  ASSERT_TRUE(store_->LatestResultOfOrder(kOrder).has_value());
+  EXPECT_EQ(store_->LatestResultOfOrder(kOrder)->id, "result-3");
+  EXPECT_FALSE(store_->LatestResultOfOrder("order-2").has_value());
   EXPECT_FALSE(store_->LatestResult(kBrand, "order-2").has_value());
 
   // Results are PHI: no marker value or name in the clear.
