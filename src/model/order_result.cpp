@@ -1,6 +1,8 @@
 #include "lab_orders/model/order_result.h"
 
+#include <algorithm>
 #include <stdexcept>
+#include <tuple>
 
 namespace lab_orders::model {
 namespace {
@@ -96,14 +98,32 @@ OrderResult ResultFromJson(const json& document) {
   return result;
 }
 
-bool SameReport(const OrderResult& a, const OrderResult& b) {
-  auto report = [](OrderResult result) {
-    result.id.clear();
-    result.version = 0;
-    result.received_at.clear();
-    return result;
+namespace {
+
+// What the lab reported, in an order of its own (Junction's order of rows is not promised): not
+// the service's id, version and time of fetching.
+OrderResult Report(OrderResult result) {
+  result.id.clear();
+  result.version = 0;
+  result.received_at.clear();
+  auto by_name = [](const auto& a, const auto& b) {
+    return std::tie(a.loinc, a.slug, a.name) < std::tie(b.loinc, b.slug, b.name);
   };
-  return report(a) == report(b);
+  std::sort(result.markers.begin(), result.markers.end(), by_name);
+  std::sort(result.missing.begin(), result.missing.end(), by_name);
+  return result;
+}
+
+}  // namespace
+
+bool SameReport(const OrderResult& a, const OrderResult& b) { return Report(a) == Report(b); }
+
+bool SameLabValues(const OrderResult& a, const OrderResult& b) {
+  OrderResult left = Report(a);
+  OrderResult right = Report(b);
+  left.status.clear();
+  right.status.clear();
+  return left == right;
 }
 
 }  // namespace lab_orders::model

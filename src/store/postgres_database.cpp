@@ -1,6 +1,7 @@
 #include "store/postgres_database.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <cctype>
@@ -97,6 +98,18 @@ std::string Dialect(const std::string& sql) {
     if (out[i] == '?' && std::isdigit(static_cast<unsigned char>(out[i + 1]))) out[i] = '$';
   }
   return out;
+}
+
+// Whether the server has closed a connection that sat idle. Anything to read on an idle
+// connection is read: a notice or a parameter change leaves it usable, an end of stream (the
+// server restarted, or ended the session) marks it bad, so the pool closes it instead of handing
+// it out again.
+bool ClosedWhileIdle(PGconn* conn) {
+  const int socket = PQsocket(conn);
+  if (socket < 0) return true;
+  pollfd readable{socket, POLLIN, 0};
+  if (::poll(&readable, 1, 0) == 0) return false;
+  return PQconsumeInput(conn) == 0 || PQstatus(conn) != CONNECTION_OK;
 }
 
 struct ResultDeleter {
@@ -199,13 +212,13 @@ class PostgresSession final : public SqlSession {
     // A check may refuse the transaction: the statements it checks are sent, and checked, before
     // COMMIT is. Unchecked ones go in one pipeline with the COMMIT: one that fails makes the
     // server skip the COMMIT, so nothing of the transaction commits.
-    // Expectations the server holds (DeferExpecting) need no such exchange.
+    // Expectations the server holds (DeferExpecting) need no such exchange. A connection the
+    // server closed while it sat in the pool is found before anything is sent (Exchange), so a
+    // transaction whose writes are all deferred is one exchange, COMMIT included.
     const bool checked = std::any_of(
         deferred_.begin(), deferred_.end(),
         [](const Deferred& statement) { return statement.check && !statement.expected_rows; });
-    // A transaction's first exchange is retried on another connection when this one turns out
-    // stale; one carrying its COMMIT must not be (it may have committed), so it is not the first.
-    if (checked || (!deferred_.empty() && !sent_anything_)) Exchange(nullptr, nullptr, false);
+    if (checked) Exchange(nullptr, nullptr, false);
     if (!began_ && deferred_.empty()) return;  // the body ran no statement: nothing to commit
     Exchange(nullptr, nullptr, true);
   }
@@ -299,6 +312,12 @@ class PostgresSession final : public SqlSession {
     };
     std::vector<Sent> sent;
     const bool first = !sent_anything_;
+    // An idle connection has nothing to read unless the server closed it (or said something
+    // that ends the session): then nothing of the transaction has been sent, and another
+    // connection is tried. Found here, the first exchange may carry the COMMIT.
+    if (first && ClosedWhileIdle(connection_.conn)) {
+      throw StaleConnection("store: a pooled connection was closed");
+    }
     sent_anything_ = true;
     const bool begin = transactional_ && !began_;
 

@@ -102,24 +102,26 @@ RecoveryPoint ParseRecoveryPoint(std::string_view name) {
 // Binds a sealed value to the row it belongs to, so it cannot be moved to another row.
 std::string PhiAssociatedData(const std::string& order_id) { return order_id; }
 
-std::string ResultAssociatedData(const std::string& result_id, const std::string& order_id) {
-  return "lab_results:" + std::to_string(result_id.size()) + ":" + result_id + ":" + order_id;
+std::string ResultAssociatedData(const std::string& result_id, const std::string& order_id,
+                                 std::int64_t version) {
+  return "lab_results:" + std::to_string(version) + ":" + std::to_string(result_id.size()) + ":" +
+         result_id + ":" + order_id;
 }
 
 void InsertResultRow(SqlSession& connection, const PhiCipher& cipher,
                      const model::OrderResult& result) {
-  const std::string sealed = cipher.Encrypt(model::ResultJson(result).dump(),
-                                            ResultAssociatedData(result.id, result.order_id));
+  const std::string sealed =
+      cipher.Encrypt(model::ResultJson(result).dump(),
+                     ResultAssociatedData(result.id, result.order_id, result.version));
   Statement insert = connection.Query(
-      "INSERT INTO lab_results (id, order_id, version, status, interpretation, received_at, "
-      "document) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      "INSERT INTO lab_results (id, order_id, version, status, received_at, document) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   insert.Bind(1, result.id)
       .Bind(2, result.order_id)
       .Bind(3, std::int64_t{result.version})
       .Bind(4, result.status)
-      .Bind(5, result.interpretation)
-      .Bind(6, result.received_at)
-      .Bind(7, sealed)
+      .Bind(5, result.received_at)
+      .Bind(6, sealed)
       .Defer();
 }
 

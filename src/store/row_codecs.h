@@ -57,8 +57,9 @@ RecoveryPoint ParseRecoveryPoint(std::string_view name);
 // Binds a sealed value to the row it belongs to, so it cannot be moved to another row.
 std::string PhiAssociatedData(const std::string& order_id);
 // A result version's document is bound to its row: a sealed document moved to another row (of
-// another order, say) does not open.
-std::string ResultAssociatedData(const std::string& result_id, const std::string& order_id);
+// another order, or another version of the same order) does not open.
+std::string ResultAssociatedData(const std::string& result_id, const std::string& order_id,
+                                 std::int64_t version);
 // Inserts a result version (sealed) inside the caller's transaction.
 void InsertResultRow(SqlSession& connection, const PhiCipher& cipher,
                      const model::OrderResult& result);

@@ -187,20 +187,23 @@ ALTER TABLE idempotency_keys ADD COLUMN action TEXT;
 ALTER TABLE idempotency_keys ADD COLUMN checkpoint TEXT;
 )sql"},
     // An order's lab results, every version kept (partial, final, corrected): the document is
-    // sealed as patient data is (results are PHI); the columns beside it are ids, statuses and
-    // times. A delivery's priority puts a critical result ahead of a brand's other events.
+    // sealed as patient data is (results are PHI), bound to its row's id, order and version; the
+    // columns beside it are ids, the version's status and a time, never the interpretation (a
+    // health fact). A delivery's priority puts a critical result ahead of a brand's other
+    // events; the index serves the dispatcher's claim, which takes them first.
     {7, R"sql(
 CREATE TABLE lab_results (
   id               TEXT PRIMARY KEY,
   order_id         TEXT NOT NULL REFERENCES lab_orders (id),
   version          INTEGER NOT NULL,
   status           TEXT NOT NULL,
-  interpretation   TEXT NOT NULL,
   received_at      TEXT NOT NULL,
   document         TEXT NOT NULL,
   UNIQUE (order_id, version)
 );
 ALTER TABLE webhook_deliveries ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX webhook_deliveries_priority ON webhook_deliveries (priority, next_attempt_at)
+  WHERE state = 'pending' AND priority > 0;
 )sql"},
 };
 

@@ -9,34 +9,40 @@ namespace lab_orders::store {
 
 namespace {
 
-// The latest version's row (id, sealed document) of order_id, of brand_id when given.
-std::optional<std::pair<std::string, std::string>> LatestResultRow(
-    SqlSession& db, const std::string& order_id, const std::optional<std::string>& brand_id) {
+struct ResultRow {
+  std::string id;
+  std::int64_t version;
+  std::string document;  // sealed
+};
+
+// The latest version's row of order_id, of brand_id when given.
+std::optional<ResultRow> LatestResultRow(SqlSession& db, const std::string& order_id,
+                                         const std::optional<std::string>& brand_id) {
   // Another brand's order reads as no result at all.
-  Statement select = brand_id
-                         ? db.Query(
-                               "SELECT r.id, r.document FROM lab_results r JOIN lab_orders o ON "
-                               "o.id = r.order_id WHERE r.order_id = ?1 AND o.brand_id = ?2 "
-                               "ORDER BY r.version DESC LIMIT 1")
-                         : db.Query(
-                               "SELECT id, document FROM lab_results WHERE order_id = ?1 "
-                               "ORDER BY version DESC LIMIT 1");
+  Statement select =
+      brand_id ? db.Query(
+                     "SELECT r.id, r.version, r.document FROM lab_results r JOIN lab_orders o ON "
+                     "o.id = r.order_id WHERE r.order_id = ?1 AND o.brand_id = ?2 "
+                     "ORDER BY r.version DESC LIMIT 1")
+               : db.Query(
+                     "SELECT id, version, document FROM lab_results WHERE order_id = ?1 "
+                     "ORDER BY version DESC LIMIT 1");
   select.Bind(1, order_id);
   if (brand_id) select.Bind(2, *brand_id);
   if (!select.Step()) return std::nullopt;
-  return std::make_pair(select.Text(0), select.Text(1));
+  return ResultRow{select.Text(0), select.Integer(1), select.Text(2)};
 }
 
 }  // namespace
 
 std::optional<model::OrderResult> SqlStore::OpenResult(const std::string& order_id,
                                                        const std::optional<std::string>& brand_id) {
-  std::optional<std::pair<std::string, std::string>> row =
+  std::optional<ResultRow> row =
       Transact("LatestResult", TransactionKind::kRead,
                [&](SqlSession& db) { return LatestResultRow(db, order_id, brand_id); });
   if (!row) return std::nullopt;
   const std::string document =
-      cipher_.Decrypt(row->second, ResultAssociatedData(row->first, order_id));
+      cipher_.Decrypt(row->document, ResultAssociatedData(row->id, order_id, row->version));
   try {
     return model::ResultFromJson(nlohmann::json::parse(document));
   } catch (const std::exception&) {

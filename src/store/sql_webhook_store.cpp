@@ -134,20 +134,24 @@ std::vector<WebhookDelivery> SqlStore::ClaimDueDeliveries(TimePoint now, TimePoi
     // Due: its time has come and it is not leased, or its lease ran out (its dispatcher died).
     // Held back while an earlier event of the same order is pending for the same endpoint, so
     // one order's events arrive in order, and at most one of them is in flight at a time. A
-    // priority event (a critical result) is held back by nothing and goes first.
+    // priority event (a critical result) goes first, held back only by an earlier one of its
+    // own kind (two critical results of an order arrive in order too).
+    // Two passes, each down its own index: the priority ones, then the rest up to the limit.
     std::vector<std::string> ids;
-    {
+    for (const char* kind : {"d.priority > 0", "d.priority = 0"}) {
+      if (ids.size() >= static_cast<std::size_t>(limit)) break;
       Statement select = db.Query(
-          "SELECT d.id FROM webhook_deliveries d WHERE d.state = 'pending' AND "
-          "((d.locked_until IS NULL AND d.next_attempt_at <= ?1) OR d.locked_until <= ?1) "
+          std::string("SELECT d.id FROM webhook_deliveries d WHERE d.state = 'pending' AND ") +
+          kind +
+          " AND ((d.locked_until IS NULL AND d.next_attempt_at <= ?1) OR d.locked_until <= ?1) "
           "AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id "
           "AND e.disabled = 0) "
-          "AND (d.priority > 0 OR NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE "
+          "AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE "
           "p.endpoint_id = d.endpoint_id AND p.order_id = d.order_id AND p.sequence < d.sequence "
-          "AND p.state = 'pending')) "
-          "ORDER BY d.priority DESC, d.next_attempt_at, d.id LIMIT ?2" +
+          "AND p.state = 'pending' AND p.priority >= d.priority) "
+          "ORDER BY d.next_attempt_at, d.id LIMIT ?2" +
           std::string(db.ForUpdateSkipLocked()));
-      select.Bind(1, EpochMillis(now)).Bind(2, std::int64_t{limit});
+      select.Bind(1, EpochMillis(now)).Bind(2, std::int64_t{limit} - std::int64_t(ids.size()));
       while (select.Step()) ids.push_back(select.Text(0));
     }
     std::vector<WebhookDelivery> deliveries;

@@ -126,10 +126,16 @@ void ReadOrder(const json& data, JunctionEvent* event) {
     if (const json* id = Find(*last_event, "id"); id != nullptr && !id->is_null()) {
       highest = std::max(highest, Integer(kWebhook, *id, "data.last_event.id"));
     }
-    event->order_status_at =
-        OptionalTime(kWebhook, *last_event, "created_at", "data.last_event.created_at");
-    event->status_detail =
-        OptionalString(kWebhook, *last_event, "status_detail", "data.last_event.status_detail");
+    // Only for the order's completed_at: a time in a form we do not read is left out, never a
+    // reason to drop the event (ApplyJunctionOrder takes only an RFC 3339 one). Likewise a
+    // status_detail that is not text.
+    auto text_or_none = [&](const char* key) -> std::optional<std::string> {
+      const json* value = Find(*last_event, key);
+      return value != nullptr && value->is_string() ? std::optional(value->get<std::string>())
+                                                    : std::nullopt;
+    };
+    event->order_status_at = text_or_none("created_at");
+    event->status_detail = text_or_none("status_detail");
   } else if (!events.empty()) {
     const json& last = events.back();
     event->order_status = NonEmptyString(kWebhook, last, "status", "data.events[].status");

@@ -17,6 +17,10 @@ using TimePoint = std::chrono::system_clock::time_point;
 // forever.
 constexpr int kMaxRefusals = 5;
 
+// Looks at a result Junction serves behind its own status (results_poll, doubling to 10 min:
+// about two and a half hours) before taking it as it is.
+constexpr int kMaxResultWaits = 20;
+
 bool IsRefusal(junction::Outcome outcome) {
   return outcome == junction::Outcome::kValidation || outcome == junction::Outcome::kRejected ||
          outcome == junction::Outcome::kNotFound;
@@ -130,10 +134,16 @@ store::JobOutcome OrderWorkflow::Run(const store::Job& job) {
   // Cancelled through the API, or failed, or completed: nothing to do but fetch a result, which
   // this step hands on to the results step.
   if (IsFinalStatus(order->status) && job.kind != store::kJobFetchResults) {
-    if (NextStepFor(*order)) return Advance(job, *order, {}, "");
-    store::JobOutcome done;
-    done.done = true;
-    return done;
+    // Checked against the order as read: an event that lands meanwhile (a correction) runs this
+    // again on the new state rather than ending the workflow under it.
+    store::JobOutcome outcome;
+    if (NextStepFor(*order)) {
+      outcome = Advance(job, *order, {}, "");
+    } else {
+      outcome.done = true;
+    }
+    outcome.expected_order_version = order->version;
+    return outcome;
   }
   if (!order->junction_order_id) {
     throw std::logic_error("order " + order->id + " has a workflow job but no Junction order");
@@ -347,19 +357,34 @@ store::JobOutcome OrderWorkflow::FetchResults(const store::Job& job, model::LabO
     return RetryAfterFailure(job, order, fetched.error());
   }
   model::WorkflowState& state = order.workflow;
-  state.results_pending = false;
   model::OrderResult result = ToOrderResult(*fetched, order.id);
   // A correction is told by Junction's order status; a partial one by the result's own.
-  if (LowLevelStatus(state.junction_status) == "corrected") {
+  const bool completed = DeriveStatus(state, order.status) == "completed";
+  const bool correction = LowLevelStatus(state.junction_status) == "corrected";
+  if (correction) {
     result.status = "corrected";
   } else {
     result.status = fetched->status == "partial" ? "partial" : "final";
   }
-  if (!state.sample_id && result.sample_id) state.sample_id = result.sample_id;
   // Compared with the version kept (opened in memory, never logged): no digest of a result is
   // kept in the clear beside the order.
   std::optional<model::OrderResult> kept =
       state.result ? store_.LatestResultOfOrder(order.id) : std::nullopt;
+  // Junction's status can run ahead of its result: a completed order still served its partial
+  // result, a correction still served the report it corrects. Asked again, for a while (then
+  // what Junction serves is taken as it is).
+  const bool behind = (completed && result.status == "partial") ||
+                      (correction && kept && model::SameLabValues(*kept, result));
+  if (behind && job.attempts + 1 < kMaxResultWaits) {
+    return Retry(job, BackoffDelay(settings_.results_poll, job.attempts + 1, jitter_),
+                 "Junction serves an older result than its status says");
+  }
+  if (behind) {
+    spdlog::warn("order {}: Junction still serves an older result after {} looks; taken as it is",
+                 order.id, job.attempts + 1);
+  }
+  state.results_pending = false;
+  if (!state.sample_id && result.sample_id) state.sample_id = result.sample_id;
   if (kept && model::SameReport(*kept, result)) {
     // The same report again (a critical notice, then the completion, say): no new version.
     spdlog::info("order {}: result unchanged (version {})", order.id, state.result->version);
@@ -370,8 +395,9 @@ store::JobOutcome OrderWorkflow::FetchResults(const store::Job& job, model::LabO
   result.received_at = FormatRfc3339(clock_.Now());
   state.result =
       model::ResultSummary{result.id, result.version, result.status, result.interpretation};
-  spdlog::info("order {}: result {} version {} ({}, {})", order.id, result.id, result.version,
-               result.status, result.interpretation);
+  // Ids, version and status: the interpretation is a health fact, for the brand's event only.
+  spdlog::info("order {}: result {} version {} ({})", order.id, result.id, result.version,
+               result.status);
   store::JobOutcome outcome = Advance(job, order, {}, "");
   outcome.new_result = std::move(result);
   return outcome;
@@ -401,7 +427,9 @@ store::JobOutcome OrderWorkflow::ApplyEvent(const store::Job& job) {
     state.critical_reported_for = result_status;
     state.results_pending = true;
     if (!state.sample_id && event.sample_id) state.sample_id = event.sample_id;
-    spdlog::warn("order {}: Junction reports a critical result ({})", order->id,
+    // The notice's kind stays out of the log (a health fact): the brand's event and the metric
+    // carry it.
+    spdlog::info("order {}: Junction's result notice applied ({} result)", order->id,
                  *event.critical_result_status);
   }
   bool unknown_appointment = false;

@@ -54,8 +54,11 @@ nlohmann::json ResultJson(const OrderResult& result);
 // Reads ResultJson's shape back; throws std::invalid_argument naming a field, never a value.
 OrderResult ResultFromJson(const nlohmann::json& document);
 
-// Whether two versions are the same report: everything the lab reported and the status, not the
-// service's own id, version and time of fetching (a refetch after a duplicate notice).
+// Whether two versions are the same report: everything the lab reported and the status, in any
+// order of rows, not the service's own id, version and time of fetching (a refetch after a
+// duplicate notice).
 bool SameReport(const OrderResult& a, const OrderResult& b);
+// The same, whatever each version's status: the lab's values did not change.
+bool SameLabValues(const OrderResult& a, const OrderResult& b);
 
 }  // namespace lab_orders::model

@@ -253,6 +253,35 @@ TEST_F(OrderResultsTest, AResultJunctionDoesNotServeYetIsAskedForAgainLater) {
   EXPECT_EQ(Order().workflow.result->version, 1);
 }
 
+TEST_F(OrderResultsTest, AResultBehindJunctionsOwnStatusIsAskedForAgain) {
+  OrderNews("e-2", "completed.at_home_phlebotomy.completed", 6);
+  EXPECT_CALL(junction_, GetResult(kJunctionOrderId))
+      // Completed, but the partial result is still what Junction serves: not taken as final.
+      .WillOnce(Return(Result("partial", {Marker("Testosterone", "41")})))
+      .WillOnce(Return(Result("final", {Marker("Testosterone", "41"), Marker("SHBG", "30.4")})))
+      // Corrected, but the report it corrects is still what Junction serves.
+      .WillOnce(Return(Result("final", {Marker("Testosterone", "41"), Marker("SHBG", "30.4")})))
+      .WillOnce(Return(Result("final", {Marker("Testosterone", "44"), Marker("SHBG", "30.4")})));
+  std::vector<JobOutcome> outcomes = RunDue();
+  ASSERT_FALSE(outcomes.empty());
+  EXPECT_FALSE(outcomes.back().done);
+  EXPECT_FALSE(Order().workflow.result.has_value());
+  EXPECT_TRUE(Order().workflow.results_pending);
+  clock_.Advance(500ms);
+  RunDue();
+  EXPECT_EQ(Order().workflow.result->status, "final");
+  EXPECT_EQ(Order().workflow.result->version, 1);
+
+  OrderNews("e-3", "completed.at_home_phlebotomy.corrected", 9);
+  RunDue();
+  EXPECT_EQ(Order().workflow.result->version, 1);  // nothing corrected yet
+  clock_.Advance(500ms);
+  RunDue();
+  EXPECT_EQ(Order().workflow.result->status, "corrected");
+  EXPECT_EQ(Order().workflow.result->version, 2);
+  EXPECT_EQ(store_.LatestResult(kBrand, kOrderId)->markers[0].value, "44");
+}
+
 TEST_F(OrderResultsTest, ACriticalResultReachesTheBrandAheadOfItsOtherEventsAndIsKeptOnce) {
   Delivered();
   // Pending events for the brand: the order's updates, not yet delivered.
