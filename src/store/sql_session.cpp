@@ -31,16 +31,19 @@ std::int64_t Statement::Run() {
   return result_->changed_rows;
 }
 
-void Statement::Defer(SqlSession::DeferredCheck check) {
+void Statement::Spend() {
   if (result_) throw std::logic_error("store: a statement is deferred after it ran");
-  session_.Defer(std::move(sql_), std::move(params_), std::move(check));
   result_.emplace();  // spent: nothing to read
 }
 
+void Statement::Defer(SqlSession::DeferredCheck check) {
+  Spend();
+  session_.Defer(std::move(sql_), std::move(params_), std::move(check));
+}
+
 void Statement::DeferExpecting(std::int64_t rows, SqlSession::DeferredCheck refused) {
-  if (result_) throw std::logic_error("store: a statement is deferred after it ran");
+  Spend();
   session_.DeferExpecting(std::move(sql_), std::move(params_), rows, std::move(refused));
-  result_.emplace();  // spent: nothing to read
 }
 
 const SqlValue& Statement::Cell(int column) const {

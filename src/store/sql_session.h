@@ -123,6 +123,8 @@ class Statement {
 
  private:
   Statement& Set(int index, SqlValue value);
+  // Marks the statement handed over for deferral (it cannot be deferred twice or after it ran).
+  void Spend();
   const SqlValue& Cell(int column) const;
 
   SqlSession& session_;

@@ -18,7 +18,7 @@ class ResultStore {
   // brand's, unknown, or has none yet. Opens the sealed document.
   virtual std::optional<model::OrderResult> LatestResult(const std::string& brand_id,
                                                          const std::string& order_id) = 0;
-  // Every version, oldest first (for audit and the tests that hold each one kept).
+  // How many versions the order's result has (every one is kept).
   virtual int CountResultVersions(const std::string& order_id) = 0;
 };
 
