@@ -187,6 +187,7 @@ std::string WorkflowDocument(const model::WorkflowState& state) {
       {"results_pending", state.results_pending},
       {"critical_reported_for", OptionalToJson(state.critical_reported_for)},
       {"rescheduled_by", OptionalToJson(state.rescheduled_by)},
+      {"reschedule_sent", state.reschedule_sent},
       {"result", nullptr},
   };
   if (state.result) {
@@ -236,6 +237,7 @@ model::WorkflowState ReadWorkflowDocument(const std::string& text) {
     state.results_pending = FieldOr<bool>(document, "results_pending", false);
     state.critical_reported_for = OptionalFromJson(document, "critical_reported_for");
     state.rescheduled_by = OptionalFromJson(document, "rescheduled_by");
+    state.reschedule_sent = FieldOr<bool>(document, "reschedule_sent", false);
     if (auto found = document.find("result"); found != document.end() && !found->is_null()) {
       if (!found->is_object()) throw std::runtime_error("store: the order's workflow is malformed");
       model::ResultSummary summary;

@@ -229,8 +229,21 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
                      "Junction does not allow this appointment to be rescheduled.");
     }
     if (key) key->save(BookingCheckpoint(*attempt));
+    // Recorded before the call: Junction's webhook of the move may be applied before its answer.
+    state.reschedule_sent = true;
+    store_.CheckpointOrder(lock.job(), order, order.version);
+    ++order.version;
     auto moved = junction_.RescheduleAppointment(junction_order_id, {booking_key, std::nullopt});
-    if (!moved.ok()) throw BookingFailure(moved.error());
+    if (!moved.ok()) {
+      const junction::CallError& failure = moved.error();
+      // Unsent, or refused with a 4xx: nothing moved. A 5xx or silence may have moved it.
+      if (!failure.may_have_reached_junction ||
+          (failure.http_status >= 400 && failure.http_status < 500)) {
+        state.reschedule_sent = false;
+        store_.CheckpointOrder(lock.job(), order, order.version);
+      }
+      throw BookingFailure(moved.error());
+    }
     view = AppointmentViewFrom(*moved);
     if (key) key->save(BookingCheckpoint(*attempt, &view));
     spdlog::info("order {}: appointment {} rescheduled through the API", order.id, view.id);
@@ -270,6 +283,7 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
     }
     current.workflow.booking_sent = false;
     current.workflow.booking_sent_by.reset();
+    current.workflow.reschedule_sent = false;
     CheckRebookLimit(current.workflow, max_cancellations);
     return workflow_.ContinueAfterAction(lock.job(), current, before);
   });

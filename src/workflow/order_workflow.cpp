@@ -149,6 +149,9 @@ store::JobOutcome OrderWorkflow::Run(const store::Job& job) {
     throw std::logic_error("order " + order->id + " has a workflow job but no Junction order");
   }
   const model::LabOrder read = *order;
+  // The order's step runs only when no API action holds the order: a reschedule call marked out
+  // is over (its request ended without committing).
+  order->workflow.reschedule_sent = false;
   store::JobOutcome outcome;
   if (job.kind == store::kJobAwaitRequisition) {
     outcome = AwaitRequisition(job, *order);

@@ -170,8 +170,11 @@ AppointmentUpdate ApplyAppointment(model::WorkflowState& state,
   // The same number of events with other details (a reschedule adds none): the later read wins.
   // Cancellations are the provider's doing: the service only cancels together with the order.
   if (view.status == "cancelled" && current.status != "cancelled") ++state.provider_cancellations;
-  // Moved at Junction (the patient or the provider): an API reschedule says "brand" after this.
-  if (view.start_at != current.start_at) state.rescheduled_by = "junction";
+  // Moved at Junction: by the patient or the provider, unless the brand's own call is out (its
+  // webhook can land before the call's answer is committed).
+  if (view.start_at != current.start_at) {
+    state.rescheduled_by = state.reschedule_sent ? "brand" : "junction";
+  }
   current = view;
   return AppointmentUpdate::kApplied;
 }

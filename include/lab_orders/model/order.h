@@ -101,6 +101,9 @@ struct WorkflowState {
   // Who moved the current appointment last: "brand" (through the API) or "junction" (the
   // patient or the provider, at Junction). Said in appointment.rescheduled.
   std::optional<std::string> rescheduled_by;
+  // The brand's reschedule call is out (set before it is sent, cleared once its answer is
+  // committed or the workflow next runs): a move Junction reports meanwhile is the brand's.
+  bool reschedule_sent = false;
   // The result status (partial | final) Junction's critical notice was about: a brand hears of a
   // critical result once for each.
   std::optional<std::string> critical_reported_for;

@@ -484,6 +484,8 @@ TEST_P(StoreTest, WorkflowAndVersionRoundTripThroughClaimKey) {
   order.workflow.past_appointment_ids = {"appt-0", "appt-1"};
   order.workflow.provider_cancellations = 2;
   order.workflow.booking_sent = true;
+  order.workflow.reschedule_sent = true;
+  order.workflow.rescheduled_by = "brand";
   order.workflow.failure_reason = "no_slots";
   ASSERT_EQ(ClaimWith("k", order, kT0).result, ClaimResult::kNew);
 
@@ -504,6 +506,8 @@ TEST_P(StoreTest, WorkflowAndVersionRoundTripThroughClaimKey) {
   EXPECT_EQ(workflow.past_appointment_ids, (std::vector<std::string>{"appt-0", "appt-1"}));
   EXPECT_EQ(workflow.provider_cancellations, 2);
   EXPECT_TRUE(workflow.booking_sent);
+  EXPECT_TRUE(workflow.reschedule_sent);
+  EXPECT_EQ(workflow.rescheduled_by, "brand");
   EXPECT_EQ(workflow.failure_reason, "no_slots");
   // The workflow is not PHI: it is stored as readable JSON, next to the sealed patient data.
   EXPECT_NE(database().QueryText("SELECT workflow FROM lab_orders").find("appt-2"),

@@ -356,12 +356,15 @@ TEST_F(OrderActionsTest, BookRecordsTheBookingBeforeCallingJunctionThenCommitsTh
   EXPECT_EQ(wakes_, 1);
 }
 
-TEST_F(OrderActionsTest, BookReschedulesAnActiveAppointmentWithoutACheckpoint) {
+TEST_F(OrderActionsTest, BookReschedulesAnActiveAppointmentMarkedAsTheBrandsMoveFirst) {
   JobOutcome committed;
+  model::LabOrder checkpointed;
   {
     InSequence in_order;
-    ExpectHeld(ScheduledOrder(true), ScheduledOrder(true), store::kJobReconcile);
-    // No CheckpointOrder and no BookAppointment (strict mocks): a reschedule is repeatable.
+    ExpectHeld(ScheduledOrder(true, 5), ScheduledOrder(true, 5), store::kJobReconcile);
+    // Recorded before the call: Junction's webhook of the move, applied before the answer is
+    // committed, says the brand moved it. No BookAppointment (strict mocks).
+    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 5)).WillOnce(SaveArg<1>(&checkpointed));
     EXPECT_CALL(junction_,
                 RescheduleAppointment(kJunctionOrderId,
                                       Field(&junction::RescheduleRequest::booking_key, "k-2")))
@@ -371,11 +374,15 @@ TEST_F(OrderActionsTest, BookReschedulesAnActiveAppointmentWithoutACheckpoint) {
 
   json shown = actions_.Book(Caller(), kOrderId, BookBody("k-2"));
 
+  EXPECT_TRUE(checkpointed.workflow.reschedule_sent);
+  EXPECT_FALSE(checkpointed.workflow.booking_sent);
   EXPECT_EQ(shown["appointment"]["id"], "appt-1");
   EXPECT_EQ(shown["appointment"]["start_at"], FormatRfc3339(kT0 + 48h));
   EXPECT_EQ(shown["status"], "appointment_scheduled");
-  EXPECT_EQ(committed.expected_order_version, 6);
+  EXPECT_EQ(committed.expected_order_version, 6) << "the version after the checkpoint";
   ASSERT_TRUE(committed.order_update.has_value());
+  EXPECT_FALSE(committed.order_update->workflow.reschedule_sent);
+  EXPECT_EQ(committed.order_update->workflow.rescheduled_by, "brand");
   EXPECT_EQ(committed.order_update->workflow.appointment->start_at, FormatRfc3339(kT0 + 48h));
   EXPECT_TRUE(committed.order_update->workflow.past_appointment_ids.empty());
   // Still confirmed: the reconcile step stays, next due after the reconcile interval.
@@ -403,6 +410,7 @@ TEST_F(OrderActionsTest, BookUnderAKeyRecordsItsAttemptBeforeTheCallAndWhatItMad
   {
     InSequence in_order;
     ExpectHeld(ScheduledOrder(true), ScheduledOrder(true), store::kJobReconcile);
+    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 6));
     EXPECT_CALL(junction_, RescheduleAppointment(kJunctionOrderId, _))
         .WillOnce([&](const std::string&, const junction::RescheduleRequest&) {
           EXPECT_EQ(key.saved.size(), 1u) << "recorded before the call";
@@ -489,6 +497,7 @@ TEST_F(OrderActionsTest, BookResumedWithoutAnAnswerTrustsOnlyABookingAdoptedForI
   {
     InSequence in_order;
     ExpectHeld(adopted, adopted, store::kJobReconcile, StartsWith("api-"));
+    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 6));
     EXPECT_CALL(junction_,
                 RescheduleAppointment(kJunctionOrderId,
                                       Field(&junction::RescheduleRequest::booking_key, "k-1")))
@@ -566,20 +575,33 @@ TEST_F(OrderActionsTest, RescheduleFailuresMapAsBookingFailuresDo) {
     junction::Outcome outcome;
     int http_status;
     ErrorCode expected;
+    bool surely_unmoved;  // the brand's mark is taken back: a later move is not the brand's
   };
   const Case cases[] = {
-      {junction::Outcome::kConflict, 409, ErrorCode::kSlotUnavailable},
-      {junction::Outcome::kServerError, 500, ErrorCode::kJunctionUpstreamError},
+      {junction::Outcome::kConflict, 409, ErrorCode::kSlotUnavailable, true},
+      {junction::Outcome::kServerError, 500, ErrorCode::kJunctionUpstreamError, false},
   };
   for (const Case& c : cases) {
-    ExpectHeld(ScheduledOrder(true), ScheduledOrder(true), store::kJobReconcile,
-               StartsWith("api-"));
-    EXPECT_CALL(junction_, RescheduleAppointment(kJunctionOrderId, _))
-        .WillOnce(Return(Failure(c.outcome, "reschedule_appointment", c.http_status)));
-    EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
+    std::vector<model::LabOrder> checkpointed;
+    auto save = [&](const Job&, const model::LabOrder& order, std::int64_t) {
+      checkpointed.push_back(order);
+    };
+    {
+      InSequence in_order;
+      ExpectHeld(ScheduledOrder(true), ScheduledOrder(true), store::kJobReconcile,
+                 StartsWith("api-"));
+      EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 6)).WillOnce(save);
+      EXPECT_CALL(junction_, RescheduleAppointment(kJunctionOrderId, _))
+          .WillOnce(Return(Failure(c.outcome, "reschedule_appointment", c.http_status)));
+      if (c.surely_unmoved) EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 7)).WillOnce(save);
+      EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
+    }
 
     AppError error = ErrorFrom([&] { actions_.Book(Caller(), kOrderId, BookBody("k-2")); });
 
+    ASSERT_FALSE(checkpointed.empty());
+    EXPECT_TRUE(checkpointed.front().workflow.reschedule_sent);
+    EXPECT_EQ(checkpointed.back().workflow.reschedule_sent, !c.surely_unmoved);
     EXPECT_EQ(error.code(), c.expected) << junction::OutcomeName(c.outcome);
     EXPECT_THAT(error.what(), Not(HasSubstr(kUpstreamSummary)));
     ::testing::Mock::VerifyAndClearExpectations(&store_);

@@ -229,6 +229,25 @@ TEST(ApplyAppointmentTest, SameEventCountWithOtherDetailsIsTheLaterReadAndApplie
   EXPECT_EQ(state.appointment->start_at, "2024-05-04T09:00:00+00:00");
 }
 
+TEST(ApplyAppointmentTest, AMoveIsJunctionsUnlessTheBrandsRescheduleIsOut) {
+  WorkflowState state = WithAppointment("confirmed");
+  AppointmentView moved = *state.appointment;
+  moved.start_at = "2024-05-04T09:00:00+00:00";
+  WorkflowState by_junction = state;
+  EXPECT_EQ(ApplyAppointment(by_junction, moved), AppointmentUpdate::kApplied);
+  EXPECT_EQ(by_junction.rescheduled_by, "junction");
+  // Junction's webhook of the brand's own move, applied before the call's answer is committed.
+  WorkflowState by_brand = state;
+  by_brand.reschedule_sent = true;
+  EXPECT_EQ(ApplyAppointment(by_brand, moved), AppointmentUpdate::kApplied);
+  EXPECT_EQ(by_brand.rescheduled_by, "brand");
+  // A confirmation alone moves nothing and names no one.
+  WorkflowState confirmed = WithAppointment("pending");
+  EXPECT_EQ(ApplyAppointment(confirmed, Appointment("appt-1", "confirmed", 3)),
+            AppointmentUpdate::kApplied);
+  EXPECT_EQ(confirmed.rescheduled_by, std::nullopt);
+}
+
 TEST(ApplyAppointmentTest, PastAppointmentIsStaleWhateverItSays) {
   WorkflowState state = WithAppointment("pending");
   state.past_appointment_ids = {"appt-0"};
