@@ -137,18 +137,26 @@ void SimServer::Impl::HandleAdmin(const std::vector<std::string>& segments,
     SendJson(response, {200, json{{"status", "ok"}}, {}});
   } else if (what == "calls" && method == "GET") {
     std::string operation = query.get("operation", "");
-    if (query.has("wait_handled")) {
-      // Long poll: answer once that many calls of the operation were acted on, or at timeout_ms.
-      int wanted = std::atoi(query.get("wait_handled").c_str());
+    // Long poll: answer once that many calls of the operation were acted on (wait_handled) or
+    // only received (wait_received: the call may still be in the simulated team's hands), or at
+    // timeout_ms.
+    const bool only_received = query.has("wait_received");
+    if (query.has("wait_handled") || only_received) {
+      int wanted = std::atoi(query.get(only_received ? "wait_received" : "wait_handled").c_str());
       int timeout_ms = std::clamp(std::atoi(query.get("timeout_ms", "10000").c_str()), 0, 60000);
       std::unique_lock lock(mutex);
+      if (only_received) ++received_waiters;
       wake.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
-        int handled = 0;
+        int counted = 0;
         for (const CallRecord& call : calls) {
-          if (call.handled && (operation.empty() || call.operation == operation)) ++handled;
+          if ((only_received || call.handled) &&
+              (operation.empty() || call.operation == operation)) {
+            ++counted;
+          }
         }
-        return stopping || handled >= wanted;
+        return stopping || counted >= wanted;
       });
+      if (only_received) --received_waiters;
     }
     SendJson(response, {200, json{{"calls", CallsJson(operation)}}, {}});
   } else if (what == "stats" && method == "GET") {

@@ -77,6 +77,9 @@ struct SimServer::Impl {
   // Guards everything below.
   std::mutex mutex;
   std::condition_variable wake;  // the ticker and /_sim/calls?wait: told of every call handled
+  // Long polls for calls received (not only handled): `wake` is told of each call received too
+  // only while there are any, sparing the ticker a wake-up per call under load.
+  int received_waiters = 0;
   // Wait(): told only of a reset or a stop. On `wake` every call handled woke every call sleeping
   // out its latency, a thousand at a time under load.
   std::condition_variable interrupted;

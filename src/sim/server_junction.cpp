@@ -256,6 +256,7 @@ void SimServer::Impl::HandleJunction(const Route& route,
   int sequence = 0;
   int call_number = 0;
   int connection_id = ConnectionId(request);
+  bool tell_waiters = false;
   {
     json logged_body = nullptr;
     if (!raw_body.empty()) {
@@ -266,6 +267,7 @@ void SimServer::Impl::HandleJunction(const Route& route,
       if (logged_body.is_null() || logged_body.is_discarded()) logged_body = raw_body;
     }
     std::lock_guard lock(mutex);
+    tell_waiters = received_waiters > 0;
     sequence = ++calls_logged;
     call_number = ++script_calls[route.operation];
     ++stats_calls[route.operation];
@@ -274,6 +276,7 @@ void SimServer::Impl::HandleJunction(const Route& route,
                                connection_id, nullptr});
     if (calls.size() > kMaxLoggedCalls) calls.pop_front();
   }
+  if (tell_waiters) wake.notify_all();  // GET /_sim/calls?wait_received=
   auto answer = [&](const SimResponse& reply) {
     // While recording, the simulator's own answers (401, 422) are kept too: a replay numbers
     // every call, so each needs its answer.

@@ -254,8 +254,7 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
     }
     if (key) key->save(BookingCheckpoint(*attempt));
     // Recorded before the call, as the workflow does: a lost answer is looked up, not resent.
-    state.booking_sent = true;
-    state.booking_sent_by = attempt;
+    MarkBookingSent(state, clock_.Now(), attempt);
     store_.CheckpointOrder(lock.job(), order, order.version);
     ++order.version;
     junction::BookingRequest request;
@@ -281,8 +280,7 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
     if (was && was->id == view.id && was->start_at != view.start_at) {
       current.workflow.rescheduled_by = "brand";
     }
-    current.workflow.booking_sent = false;
-    current.workflow.booking_sent_by.reset();
+    ClearBookingSent(current.workflow);
     current.workflow.reschedule_sent = false;
     CheckRebookLimit(current.workflow, max_cancellations);
     return workflow_.ContinueAfterAction(lock.job(), current, before);

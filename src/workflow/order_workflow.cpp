@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "lab_orders/workflow/junction_event.h"
 #include "lab_orders/workflow/result_mapping.h"
 #include "lab_orders/workflow/state.h"
@@ -245,7 +247,15 @@ store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, model::L
   model::WorkflowState& state = order.workflow;
   if (state.booking_sent) {
     // A book call went out and its answer was lost: Junction's active appointment says whether
-    // it was made (the book endpoint cannot be deduplicated, so never just send it again).
+    // it was made (the book endpoint cannot be deduplicated, so never just send it again). Not
+    // before Junction is done with the call: asked while it still books, it shows none.
+    const auto settled = BookingSettledAt(state, settings_.booking_settle);
+    if (clock_.Now() < settled) {
+      spdlog::info("order {}: a booking sent before is still in Junction's hands; looked up later",
+                   order.id);
+      return Retry(job, std::chrono::ceil<milliseconds>(settled - clock_.Now()),
+                   "waiting for the booking sent before to settle");
+    }
     auto active = junction_.GetAppointment(junction_order_id);
     if (active.ok()) {
       model::AppointmentView view = AppointmentViewFrom(*active);
@@ -263,8 +273,7 @@ store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, model::L
     } else if (active.outcome() != junction::Outcome::kNotFound) {
       return RetryAfterFailure(job, order, active.error());
     }
-    state.booking_sent = false;  // nothing new was booked
-    state.booking_sent_by.reset();
+    ClearBookingSent(state);  // nothing new was booked
   }
   if (NextStepFor(order) != job.kind) return Advance(job, order, {}, "");
 
@@ -279,8 +288,7 @@ store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, model::L
   }
 
   // Recorded before the call: if its answer is lost, the next run asks Junction first.
-  state.booking_sent = true;
-  state.booking_sent_by.reset();
+  MarkBookingSent(state, now, std::nullopt);
   store_.CheckpointOrder(job, order, order.version);
   ++order.version;
 
@@ -292,6 +300,8 @@ store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, model::L
   auto booked = junction_.BookAppointment(junction_order_id, request);
   if (!booked.ok()) {
     const junction::CallError& error = booked.error();
+    // Answered: Junction is done with the call, and what it made may be asked for at once.
+    if (error.http_status != 0) state.booking_sent_at.reset();
     if (error.outcome == junction::Outcome::kConflict) {
       // The slot went to someone else meanwhile: fresh availability and another try, soon.
       return Retry(job, settings_.upstream_retry.initial, "the slot was taken");
@@ -301,7 +311,10 @@ store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, model::L
                              " times (" + junction::OutcomeName(error.outcome) + ")";
       return Advance(job, order, {}, "");
     }
-    return RetryAfterFailure(job, order, error);
+    store::JobOutcome retry = RetryAfterFailure(job, order, error);
+    // Unanswered: Junction may still be booking; asked before then, it would show none.
+    retry.retry_at = std::max(retry.retry_at, BookingSettledAt(state, settings_.booking_settle));
+    return retry;
   }
   model::AppointmentView view = AppointmentViewFrom(*booked);
   AdoptAppointment(state, view);
@@ -440,6 +453,9 @@ store::JobOutcome OrderWorkflow::ApplyEvent(const store::Job& job) {
     AppointmentUpdate update = ApplyAppointment(order->workflow, *event.appointment);
     // One we do not know yet (booked, answer not recorded): the step will ask Junction.
     unknown_appointment = update == AppointmentUpdate::kUnknown;
+    // Junction has made an appointment we do not know: a booking call out is done with, and the
+    // step may look it up without waiting for the call's deadline.
+    if (unknown_appointment) order->workflow.booking_sent_at.reset();
     if (update == AppointmentUpdate::kApplied && event.appointment->status == "cancelled") {
       NoteCancellation(*order);
     }

@@ -185,10 +185,30 @@ void AdoptAppointment(model::WorkflowState& state, const model::AppointmentView&
     state.past_appointment_ids.push_back(state.appointment->id);
   }
   state.appointment = view;
-  state.booking_sent = false;
-  state.booking_sent_by.reset();
+  ClearBookingSent(state);
   state.booking_refusals = 0;
   if (view.status == "cancelled") ++state.provider_cancellations;
+}
+
+void MarkBookingSent(model::WorkflowState& state, std::chrono::system_clock::time_point now,
+                     std::optional<std::string> by) {
+  state.booking_sent = true;
+  state.booking_sent_by = std::move(by);
+  state.booking_sent_at = FormatRfc3339(now);
+}
+
+void ClearBookingSent(model::WorkflowState& state) {
+  state.booking_sent = false;
+  state.booking_sent_by.reset();
+  state.booking_sent_at.reset();
+}
+
+std::chrono::system_clock::time_point BookingSettledAt(const model::WorkflowState& state,
+                                                       std::chrono::milliseconds settle) {
+  std::chrono::system_clock::time_point sent;
+  if (!state.booking_sent_at || !ParseRfc3339(*state.booking_sent_at, &sent)) return {};
+  // The mark keeps whole seconds: the call went out up to a second after it says.
+  return sent + std::chrono::seconds(1) + settle;
 }
 
 bool CheckRebookLimit(model::WorkflowState& state, int max_provider_cancellations) {

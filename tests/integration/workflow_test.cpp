@@ -424,6 +424,64 @@ TEST_F(WorkflowTest, SurvivesSigkillAtRandomMomentsOfTheWorkflow) {
   service_->Start();  // for the destructor
 }
 
+// Killed while booking calls are out, with Junction (a provider that takes 700 ms) slower than the
+// restart: the restarted service must not ask Junction for the order's appointment before
+// Junction has finished the call it still holds, see none, and book again. Junction would refuse
+// the second booking (the order has one), but the service must not rely on that: the simulator's
+// log must show one book call per order, whatever its outcome.
+TEST_F(WorkflowTest, ABookingOutAtAKillIsNeverSentAgain) {
+  StartService();
+  sim_->LoadScript(
+      {{"requisition", {{"mode", "immediate"}}},
+       {"bookings", {{{"from_call", 1}, {"outcome", "confirmed"}, {"provider_delay_ms", 700}}}}});
+  unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 random(seed);
+
+  std::vector<json> orders;
+  int in_flight_at_kill = 0;
+  constexpr int kKills = 20;
+  constexpr int kOrdersPerRun = 2;
+  for (int run = 0; run < kKills; ++run) {
+    // The kill lands as the first or the second of the run's book calls reaches Junction.
+    const size_t target = sim_->Calls("book_appointment").size() +
+                          std::uniform_int_distribution<size_t>(1, kOrdersPerRun)(random);
+    std::vector<std::string> ids;
+    for (int i = 0; i < kOrdersPerRun; ++i) {
+      const std::string key = "race-" + std::to_string(run) + "-" + std::to_string(i);
+      json created = CreateOrder(key, "patient-" + key);
+      ids.push_back(created["id"]);
+      orders.push_back(created);
+    }
+    const json calls = sim_->Admin(
+        "GET", "/_sim/calls?operation=book_appointment&wait_received=" + std::to_string(target) +
+                   "&timeout_ms=20000")["calls"];
+    service_->Kill();
+    for (const json& call : calls) {
+      if (call["outcome"].is_null()) ++in_flight_at_kill;  // still in the provider's hands
+    }
+    service_->Start();
+    for (const std::string& id : ids) WaitForStatus(id, "appointment_scheduled");
+  }
+  // The kills did land while Junction was still booking.
+  EXPECT_GE(in_flight_at_kill, kKills / 2);
+  RecordProperty("bookings_in_flight_at_kill", in_flight_at_kill);
+
+  std::map<std::string, int> book_calls_per_order;
+  for (const json& call : sim_->Calls("book_appointment")) {
+    ++book_calls_per_order[call["path"].get<std::string>()];
+  }
+  for (const json& created : orders) {
+    const std::string junction_id = created["junction_order_id"];
+    EXPECT_EQ(book_calls_per_order["/v3/order/" + junction_id + "/phlebotomy/appointment/book"], 1)
+        << "order " << created["id"];
+    json active =
+        sim_->Junction("GET", "/v3/order/" + junction_id + "/phlebotomy/appointment").Json();
+    EXPECT_EQ(active["id"], GetOrder(created["id"])["appointment"]["id"]);
+    EXPECT_EQ(active["status"], "confirmed");
+  }
+}
+
 // ---- Junction's webhooks -----------------------------------------------------------------------
 
 class WebhookTest : public WorkflowTest {

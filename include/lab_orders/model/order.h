@@ -84,6 +84,9 @@ struct WorkflowState {
   // The API request (its Idempotency-Key's attempt id) whose book call set booking_sent; none
   // when the workflow's own call did.
   std::optional<std::string> booking_sent_by;
+  // When that book call went out (RFC 3339): Junction may still be making the booking for a
+  // while after a crash, so it is looked up only once Junction's time for the call has passed.
+  std::optional<std::string> booking_sent_at;
   // The API request whose lost book call the workflow found made at Junction and adopted: a retry
   // of that request under its key answers with the booking instead of making another.
   std::optional<std::string> lost_booking_adopted_for;

@@ -33,6 +33,10 @@ struct WorkflowSettings {
   // How often an order with a confirmed appointment is looked at, for webhooks that never came.
   std::chrono::milliseconds reconcile_interval{std::chrono::hours(6)};
   int sync_confirmation_timeout_ms = 2500;
+  // How long Junction may still be making a booking after its call went out (the call's
+  // deadline, JUNCTION_TIMEOUT_MS): a booking whose answer was lost (a crash, a dropped
+  // connection) is looked up only after this, or it would show none yet and be sent again.
+  std::chrono::milliseconds booking_settle{10000};
   int async_confirmation_timeout_ms = 15 * 60 * 1000;
   // Junction said results exist but does not serve them yet (its status runs ahead of its
   // result): asked again this way.

@@ -4,6 +4,7 @@
 // Junction told us, from a GET or a webhook, in whatever order it arrives, and the status the API
 // shows for it.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -54,6 +55,18 @@ AppointmentUpdate ApplyAppointment(model::WorkflowState& state, const model::App
 // Makes view the current appointment (after our own book call), moving a cancelled current one
 // to the past ones.
 void AdoptAppointment(model::WorkflowState& state, const model::AppointmentView& view);
+
+// A book call is about to go out (by the API request attempt by, or the workflow when none):
+// recorded before the call, so a lost answer is looked up, never just sent again.
+void MarkBookingSent(model::WorkflowState& state, std::chrono::system_clock::time_point now,
+                     std::optional<std::string> by);
+// What that call did is known (its answer, or Junction's appointment after it).
+void ClearBookingSent(model::WorkflowState& state);
+// When Junction is surely done with the book call marked sent: settle (Junction's time for the
+// call) after it went out, rounded up to the second the mark keeps. The epoch for a mark written
+// before its time was kept: looked up at once, as then.
+std::chrono::system_clock::time_point BookingSettledAt(const model::WorkflowState& state,
+                                                       std::chrono::milliseconds settle);
 
 // Once the provider has cancelled max bookings, the order fails with the reason kept. Returns
 // whether it failed now.

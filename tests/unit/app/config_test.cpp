@@ -72,6 +72,24 @@ TEST(ConfigTest, TheDoorsDeadlinesAndCapsAreReadInSecondsAndBounded) {
   EXPECT_THROW(LoadConfig(Production({{"LAB_ORDERS_HTTP_SEND_TIMEOUT_S", "soon"}})), ConfigError);
 }
 
+// A booking whose answer was lost is looked up only once Junction is done with the call: by
+// default the call's own deadline, never less than Junction's hold for the provider.
+TEST(ConfigTest, ABookingSettlesAfterTheCallsDeadlineUnlessSetAndNeverBeforeJunctionsHold) {
+  EXPECT_EQ(LoadConfig(Production()).workflow.booking_settle, std::chrono::milliseconds(10000));
+  EXPECT_EQ(LoadConfig(Production({{"JUNCTION_TIMEOUT_MS", "4000"}})).workflow.booking_settle,
+            std::chrono::milliseconds(4000));
+  EXPECT_EQ(
+      LoadConfig(Production({{"LAB_ORDERS_BOOKING_SETTLE_MS", "30000"}})).workflow.booking_settle,
+      std::chrono::milliseconds(30000));
+  try {
+    LoadConfig(Production({{"LAB_ORDERS_BOOKING_SETTLE_MS", "3000"}}));
+    ADD_FAILURE() << "a settle shorter than Junction's hold for the provider was taken";
+  } catch (const ConfigError& error) {
+    EXPECT_NE(std::string(error.what()).find("LAB_ORDERS_SYNC_CONFIRMATION_MS"), std::string::npos)
+        << error.what();
+  }
+}
+
 TEST(ConfigTest, JunctionPoolSizeCanBeSet) {
   EXPECT_EQ(LoadConfig(Production({{"JUNCTION_MAX_IDLE_CONNECTIONS", "16"}}))
                 .junction.max_idle_connections,

@@ -328,8 +328,10 @@ TEST_F(OrderActionsTest, BookRecordsTheBookingBeforeCallingJunctionThenCommitsTh
 
   json shown = actions_.Book(Caller(), kOrderId, BookBody("k-1"));
 
-  // A lost answer must be looked up, never resent: the booking is on record before the call.
+  // A lost answer must be looked up, never resent: the booking is on record before the call,
+  // with when it went out.
   EXPECT_TRUE(checkpointed.workflow.booking_sent);
+  EXPECT_EQ(checkpointed.workflow.booking_sent_at, FormatRfc3339(kT0));
   EXPECT_EQ(sent.booking_key, "k-1");
   EXPECT_TRUE(sent.async_confirmation);
   EXPECT_EQ(sent.sync_confirmation_timeout_ms, 3000);

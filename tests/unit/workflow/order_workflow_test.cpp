@@ -20,6 +20,7 @@
 #include "lab_orders/model/order_json.h"
 #include "lab_orders/store/sqlite_store.h"
 #include "lab_orders/workflow/junction_event.h"
+#include "lab_orders/workflow/state.h"
 #include "mocks/mock_junction_client.h"
 #include "support/fakes.h"
 #include "support/junction_fixtures.h"
@@ -431,7 +432,9 @@ TEST_F(OrderWorkflowTest, BookTimeoutLeavesBookingSentAndTheNextRunAdoptsWhatJun
       .WillOnce(Return(CallFailure(junction::Outcome::kTimeout, "book_appointment", 0)));
   JobOutcome failed = RunNext(store::kJobBookAppointment);
   EXPECT_FALSE(failed.done);
-  EXPECT_EQ(failed.retry_at, kT0 + 500ms);
+  // Not the backoff's 500 ms: Junction may be booking until the call's deadline (10 s) from when
+  // the call went out (kT0, a mark of whole seconds, so 1 s more).
+  EXPECT_EQ(failed.retry_at, kT0 + 11s);
   model::LabOrder order = Order();
   EXPECT_TRUE(order.workflow.booking_sent);
   EXPECT_FALSE(order.workflow.appointment.has_value());
@@ -476,6 +479,53 @@ TEST_F(OrderWorkflowTest, ABookingAdoptedForALostApiCallNamesTheRequest) {
   EXPECT_EQ(order.workflow.lost_booking_adopted_for, "attempt-1");
   EXPECT_FALSE(order.workflow.booking_sent);
   EXPECT_EQ(order.workflow.booking_sent_by, std::nullopt);
+}
+
+// Killed while its book call was out, the service restarts at once; Junction is still booking.
+// Asked now, Junction would show no appointment and the booking would go out twice: the step
+// waits until the call's deadline has passed since it went out (strict mocks: no call before).
+TEST_F(OrderWorkflowTest, ABookingSentBeforeACrashIsLookedUpOnlyOnceJunctionIsDoneWithIt) {
+  ReachRequisition();
+  Job held;
+  ASSERT_EQ(store_.ClaimOrderStep(kOrderId, clock_.Now(), clock_.Now() + 30s, "gone", &held),
+            store::OrderJobClaim::kClaimed);
+  model::LabOrder order = Order();
+  MarkBookingSent(order.workflow, clock_.Now(), std::nullopt);
+  store_.CheckpointOrder(held, order, order.version);
+  store_.ReleaseJob(held);  // as a restart's start-up frees the dead process's leases
+  const TimePoint sent = clock_.Now();
+
+  clock_.Advance(300ms);
+  JobOutcome waited = RunNext(store::kJobBookAppointment);
+  EXPECT_FALSE(waited.done);
+  EXPECT_EQ(waited.retry_at, std::chrono::floor<std::chrono::seconds>(sent) + 11s);
+  EXPECT_TRUE(Order().workflow.booking_sent);
+
+  AdvanceToNextDue();
+  EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
+      .WillOnce(Return(Appointment("appt-3", "pending", 1)));
+  EXPECT_TRUE(RunNext(store::kJobBookAppointment).done);
+  EXPECT_EQ(Order().workflow.appointment->id, "appt-3");
+  EXPECT_FALSE(Order().workflow.booking_sent);
+  EXPECT_EQ(Order().workflow.booking_sent_at, std::nullopt);
+}
+
+// A book call Junction answered with an error is over: what it made, if anything, is asked for
+// after the usual backoff, not the call's deadline.
+TEST_F(OrderWorkflowTest, AnAnsweredBookFailureIsLookedUpAfterTheBackoffAlone) {
+  ReachRequisition();
+  EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(OneSlot()));
+  EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
+      .WillOnce(Return(CallFailure(junction::Outcome::kServerError, "book_appointment", 500)));
+  JobOutcome failed = RunNext(store::kJobBookAppointment);
+  EXPECT_EQ(failed.retry_at, kT0 + 500ms);
+  EXPECT_TRUE(Order().workflow.booking_sent);
+  EXPECT_EQ(Order().workflow.booking_sent_at, std::nullopt);
+  AdvanceToNextDue();
+  EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
+      .WillOnce(Return(Appointment("appt-4", "pending", 1)));
+  EXPECT_TRUE(RunNext(store::kJobBookAppointment).done);
+  EXPECT_EQ(Order().workflow.appointment->id, "appt-4");
 }
 
 TEST_F(OrderWorkflowTest, BookTimeoutThenNoAppointmentAtJunctionBooksAgain) {
@@ -609,10 +659,15 @@ TEST_F(OrderWorkflowTest, WebhookCommittedDuringTheBookCallLosesNoBooking) {
   EXPECT_FALSE(order.workflow.appointment.has_value());
   EXPECT_EQ(order.workflow.junction_event_id, 3);
 
-  // The rerun asks Junction and adopts the booking instead of booking again.
+  // The rerun does not know the call's answer: it waits until Junction is surely done with the
+  // call (strict mocks: no call now), then asks Junction and adopts the booking instead of
+  // booking again.
+  clock_.Advance(50ms);
+  EXPECT_EQ(runner.RunDueJobs(), 1);
+  EXPECT_TRUE(Order().workflow.booking_sent);
+  clock_.Advance(11s);
   EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
       .WillOnce(Return(Appointment("appt-1", "pending", 1)));
-  clock_.Advance(50ms);
   EXPECT_EQ(runner.RunDueJobs(), 1);
   order = Order();
   EXPECT_FALSE(order.workflow.booking_sent);
@@ -892,7 +947,7 @@ TEST_F(OrderWorkflowTest, WebhookForAnUnknownAppointmentWakesTheStepWhichAsksJun
   EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(OneSlot()));
   EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
       .WillOnce(Return(CallFailure(junction::Outcome::kTimeout, "book_appointment", 0)));
-  RunNext(store::kJobBookAppointment);  // the answer was lost; retry in 500 ms
+  RunNext(store::kJobBookAppointment);  // the answer was lost; looked up 11 s on
   ASSERT_TRUE(NothingDueNow());
 
   JunctionEvent event;
@@ -903,6 +958,8 @@ TEST_F(OrderWorkflowTest, WebhookForAnUnknownAppointmentWakesTheStepWhichAsksJun
   JobOutcome applied = RunNext(store::kJobJunctionEvent);
   EXPECT_TRUE(applied.wake_order_step);
   EXPECT_FALSE(Order().workflow.appointment.has_value());  // not taken from the webhook itself
+  // Junction has made an appointment: the booking call is done, and may be looked up now.
+  EXPECT_EQ(Order().workflow.booking_sent_at, std::nullopt);
 
   EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
       .WillOnce(Return(Appointment("appt-5", "pending", 1)));
