@@ -106,6 +106,7 @@ struct SimServer::Impl {
   std::optional<SimResponse> ValidateRequest(const Route& route,
                                              const std::map<std::string, std::string>& params,
                                              const Poco::Net::HTMLForm& query,
+                                             const Poco::Net::NameValueCollection& headers,
                                              const std::string& raw_body, nlohmann::json* body);
   int ConnectionId(Poco::Net::HTTPServerRequest& request);
   void SendTrickle(Poco::Net::HTTPServerRequest& request, int interval_ms);

@@ -50,6 +50,15 @@ const json* StringSchemaOf(const json& schema) {
   return nullptr;
 }
 
+// application/json or application/*+json, parameters (charset) allowed: what Junction reads as
+// JSON. Junction reads a body without a Content-Type as JSON too.
+bool IsJsonMediaType(const std::string& content_type) {
+  const std::string media =
+      Poco::toLower(Poco::trim(content_type.substr(0, content_type.find(';'))));
+  return media == "application/json" ||
+         (media.starts_with("application/") && media.ends_with("+json"));
+}
+
 // Closes the connection under the HTTP server: with RST when abort, else with FIN.
 void DropConnection(HTTPServerRequest& request, bool abort) {
   auto& impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl&>(request);
@@ -194,7 +203,8 @@ void SimServer::Impl::FlushRecording() {
 
 std::optional<SimResponse> SimServer::Impl::ValidateRequest(
     const Route& route, const std::map<std::string, std::string>& params,
-    const Poco::Net::HTMLForm& query, const std::string& raw_body, json* body) {
+    const Poco::Net::HTMLForm& query, const Poco::Net::NameValueCollection& headers,
+    const std::string& raw_body, json* body) {
   std::vector<SchemaViolation> violations;
   const json& operation =
       validator.spec()["paths"][route.path][Poco::toLower(std::string(route.method))];
@@ -209,7 +219,8 @@ std::optional<SimResponse> SimServer::Impl::ValidateRequest(
     std::optional<std::string> value;
     if (in == "path" && params.count(name)) value = params.at(name);
     if (in == "query" && query.has(name)) value = query.get(name);
-    if (in != "path" && in != "query") continue;
+    if (in == "header" && headers.has(name)) value = headers.get(name);  // any case, as HTTP
+    if (in != "path" && in != "query" && in != "header") continue;
     if (!value) {
       if (parameter.value("required", false)) {
         violations.push_back({json::array({in, name}), "Field required", "missing"});
@@ -223,8 +234,15 @@ std::optional<SimResponse> SimServer::Impl::ValidateRequest(
     }
   }
   if (const json* schema = validator.RequestBodySchema(route.method, route.path)) {
+    const std::string content_type = headers.get("Content-Type", "");
     if (raw_body.empty()) {
       violations.push_back({json::array({"body"}), "Field required", "missing"});
+    } else if (!content_type.empty() && !IsJsonMediaType(content_type)) {
+      // As Junction (FastAPI) does: a body of another type is not read as JSON, so it is bytes
+      // where an object is wanted.
+      violations.push_back({json::array({"body"}),
+                            "Input should be a valid dictionary or object to extract fields from",
+                            "model_attributes_type"});
     } else {
       try {
         *body = json::parse(raw_body);
@@ -370,7 +388,7 @@ void SimServer::Impl::HandleJunction(const Route& route,
   }
 
   json body;
-  if (auto invalid = ValidateRequest(route, params, query, raw_body, &body)) {
+  if (auto invalid = ValidateRequest(route, params, query, request, raw_body, &body)) {
     answer(*invalid);
     return;
   }

@@ -150,6 +150,38 @@ TEST_F(JunctionSimTest, PostWithoutABodyIsAnsweredAtOnce) {
   EXPECT_EQ(std::string(buffer, 12), "HTTP/1.1 200");
 }
 
+// As Junction's spec says (and FastAPI does): a JSON body sent as another media type is not
+// read, and a header parameter is checked against its schema like any other.
+TEST_F(JunctionSimTest, ContentTypeAndHeaderParametersAreCheckedAgainstTheSpec) {
+  int users = 0;
+  auto post_user = [&](const std::string& content_type) {
+    const std::string user =
+        json{{"client_user_id", "content-type-" + std::to_string(++users)}}.dump();
+    return HttpCall(sim_->port(), "POST", "/v2/user", user,
+                    {{"x-vital-api-key", "sk_us_test"}, {"Content-Type", content_type}});
+  };
+  HttpReply as_text = post_user("text/plain");
+  ASSERT_EQ(as_text.status, 422) << as_text.body;
+  EXPECT_EQ(as_text.Json()["detail"][0]["loc"], json::array({"body"}));
+  EXPECT_EQ(as_text.Json()["detail"][0]["type"], "model_attributes_type");
+  EXPECT_EQ(post_user("application/x-www-form-urlencoded").status, 422);
+  EXPECT_EQ(post_user("Application/JSON; charset=utf-8").status, 200);
+  EXPECT_EQ(post_user("application/vnd.api+json").status, 200);
+
+  const std::string user_id = NewUser(*sim_, "content-type-order");
+  const std::string order = OrderBody(user_id).dump();
+  auto post_order = [&](const std::string& idempotency_error) {
+    return HttpCall(sim_->port(), "POST", "/v3/order", order,
+                    {{"x-vital-api-key", "sk_us_test"},
+                     {"X-Idempotency-Key", "content-type-order"},
+                     {"x-idempotency-error", idempotency_error}});
+  };
+  HttpReply refused = post_order("cache-everything");
+  ASSERT_EQ(refused.status, 422) << refused.body;
+  EXPECT_EQ(refused.Json()["detail"][0]["loc"], json::array({"header", "X-Idempotency-Error"}));
+  EXPECT_EQ(post_order("no-cache").status, 200);
+}
+
 TEST_F(JunctionSimTest, ApiKeyIsRequired) {
   HttpReply reply = HttpCall(sim_->port(), "GET", "/v3/lab_tests");
   EXPECT_EQ(reply.status, 401);
