@@ -414,6 +414,26 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "lab_order.channel_changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * lab_order.channel_changed
+         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.channel_changed (Standard Webhooks), once, right after lab_order.created, when the order went on the brand's fallback channel: data.previous_collection_method (what was asked for), data.collection_method (the channel taken, also the order's) and data.reason (area_not_served: no phlebotomist serves the patient's ZIP code, a patient service center does). Each order's events reach an endpoint in the order they happened, one at a time (lab_order.result_critical alone goes ahead); an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         */
+        post: operations["event_lab_order_channel_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "lab_order.updated": {
         parameters: {
             query?: never;
@@ -644,6 +664,16 @@ export interface components {
              * @enum {string}
              */
             panel_slug: "hashimotos" | "pcos" | "fertility" | "wellness" | "hormone_metabolic" | "performance";
+            /**
+             * @description How the blood is drawn: at_home_phlebotomy (a phlebotomist at the patient's address, the default) or walk_in (the patient walks in to a patient service center). It must be one the panel is offered on (config/panels.json), else 400 validation_error; and it must serve the patient's ZIP code (Junction's area info), else 422 collection_method_unavailable naming the channels that do, unless fallback says otherwise.
+             * @enum {string}
+             */
+            collection_method?: "at_home_phlebotomy" | "walk_in";
+            /**
+             * @description For an at_home_phlebotomy order: when no phlebotomist serves the patient's ZIP code but a patient service center does, the order goes on as walk_in instead of being refused, and the brand gets one lab_order.channel_changed event saying why. The panel must be offered as walk_in.
+             * @enum {string|null}
+             */
+            fallback?: "walk_in" | null;
             patient: {
                 /** @description Transliterated to ASCII for the lab (José becomes Jose); at most 50 characters once transliterated. */
                 first_name: string;
@@ -692,6 +722,11 @@ export interface components {
             user_id: string;
             patient_id: string | null;
             panel_slug: string;
+            /**
+             * @description How the blood is drawn: at_home_phlebotomy (a phlebotomist at the patient's address) or walk_in (at a patient service center: no home visit is booked, and the order stays ordered until the draw). The channel asked for, or the brand's fallback (lab_order.channel_changed).
+             * @enum {string}
+             */
+            collection_method: "at_home_phlebotomy" | "walk_in";
             /** @description Junction's order id; empty while the order is received. */
             junction_order_id: string;
             /** @enum {string} */
@@ -866,7 +901,7 @@ export interface components {
         /** @description Every error answer: a code to branch on, a message for people, the request's id and, for validation errors, what was wrong where. */
         Error: {
             /** @enum {string} */
-            error: "invalid_json" | "validation_error" | "idempotency_key_missing" | "idempotency_key_invalid" | "unauthenticated" | "forbidden" | "not_found" | "method_not_allowed" | "idempotency_request_in_progress" | "order_not_cancellable" | "order_busy" | "order_not_bookable" | "appointment_not_reschedulable" | "slot_unavailable" | "result_not_ready" | "invalid_signature" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "uri_too_long" | "headers_too_large" | "http_version_not_supported" | "request_timeout" | "server_busy" | "idempotency_key_reused" | "junction_upstream_error" | "junction_timeout" | "junction_unavailable" | "internal_error" | "store_unavailable" | "shutting_down";
+            error: "invalid_json" | "validation_error" | "idempotency_key_missing" | "idempotency_key_invalid" | "unauthenticated" | "forbidden" | "not_found" | "method_not_allowed" | "idempotency_request_in_progress" | "order_not_cancellable" | "order_busy" | "order_not_bookable" | "appointment_not_reschedulable" | "slot_unavailable" | "result_not_ready" | "invalid_signature" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "uri_too_long" | "headers_too_large" | "http_version_not_supported" | "request_timeout" | "server_busy" | "idempotency_key_reused" | "collection_method_unavailable" | "junction_upstream_error" | "junction_timeout" | "junction_unavailable" | "internal_error" | "store_unavailable" | "shutting_down";
             /** @description For people; never patient data nor Junction's own words. */
             message: string;
             /** @description The X-Request-Id of the request. */
@@ -883,7 +918,7 @@ export interface components {
             /** @description Where events are POSTed: an https:// URL whose host resolves to public addresses only (no private, loopback, link-local or reserved ranges). In development mode http://127.0.0.1[:port] and http://localhost[:port] are allowed too. */
             url: string;
             /** @description The event types this endpoint receives, each once; absent: every type. */
-            event_types?: ("lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
+            event_types?: ("lab_order.created" | "lab_order.channel_changed" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
         };
         /** @description A brand's webhook endpoint. Its secret is never shown again after it is made (registration or rotation). */
         WebhookEndpoint: {
@@ -892,7 +927,7 @@ export interface components {
             /** @description Where events are POSTed. */
             url: string;
             /** @description The event types it receives (every type when registered without a list). */
-            event_types: ("lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
+            event_types: ("lab_order.created" | "lab_order.channel_changed" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
             /** @description True once the receiver answered 410 Gone: nothing more is sent until a delivery is resent. */
             disabled: boolean;
             /**
@@ -910,7 +945,7 @@ export interface components {
             /** @description Where events are POSTed. */
             url: string;
             /** @description The event types it receives (every type when registered without a list). */
-            event_types: ("lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
+            event_types: ("lab_order.created" | "lab_order.channel_changed" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
             /** @description True once the receiver answered 410 Gone: nothing more is sent until a delivery is resent. */
             disabled: boolean;
             /**
@@ -951,7 +986,7 @@ export interface components {
             /** @description The webhook-id header: the same on every attempt and resend of this event, for deduplication. */
             webhook_id: string;
             /** @enum {string} */
-            event_type: "lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical";
+            event_type: "lab_order.created" | "lab_order.channel_changed" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical";
             /** @description The order the event is about. */
             order_id: string;
             /**
@@ -985,7 +1020,7 @@ export interface components {
         /** @description The body of every event POSTed to a brand's endpoint: the exact bytes signed. No patient data: ids, statuses, times, and the brand's own external_order_id and metadata; a result's values are never in an event (read them with GET /v1/labs/orders/{id}/result). */
         WebhookEvent: {
             /** @enum {string} */
-            type: "lab_order.created" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical";
+            type: "lab_order.created" | "lab_order.channel_changed" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical";
             /**
              * Format: date-time
              * @description When the change happened (the order's updated_at).
@@ -1047,6 +1082,21 @@ export interface components {
                  * @enum {string}
                  */
                 rescheduled_by?: "brand" | "junction";
+                /**
+                 * @description lab_order.channel_changed: the channel the brand asked for.
+                 * @enum {string}
+                 */
+                previous_collection_method?: "at_home_phlebotomy" | "walk_in";
+                /**
+                 * @description lab_order.channel_changed: the channel the order went on instead (the brand's fallback).
+                 * @enum {string}
+                 */
+                collection_method?: "at_home_phlebotomy" | "walk_in";
+                /**
+                 * @description lab_order.channel_changed: why: area_not_served, the channel asked for does not serve the patient's ZIP code (Junction's area info).
+                 * @enum {string}
+                 */
+                reason?: "area_not_served";
             };
         };
         /** @description What an endpoint did with a test event. */
@@ -1251,7 +1301,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The key was used before for a different request. */
+            /** @description The key was used before for a different request (idempotency_key_reused), or the channel asked for does not serve the patient's ZIP code (collection_method_unavailable: the message names the channels that do; nothing was recorded and the key stays free). */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2680,6 +2730,7 @@ export interface operations {
                  *           "user_id": "u-1",
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
+                 *           "collection_method": "at_home_phlebotomy",
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -2702,6 +2753,80 @@ export interface operations {
                  *         "metadata": {
                  *           "clinic": "north"
                  *         }
+                 *       }
+                 *     } */
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event: it is not sent again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone: the endpoint is disabled and nothing more is sent to it (until a delivery is resent). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_lab_order_channel_changed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_...): the same on every attempt and resend; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt: refuse it when more than 5 minutes off your clock. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {webhook-id}.{webhook-timestamp}.{body}>, keyed with the base64 decoding of the secret after whsec_. During a rotation's 24 hours two signatures, space-separated (new secret first): any one verifying is enough. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "type": "lab_order.channel_changed",
+                 *       "timestamp": "2025-06-15T10:00:00+00:00",
+                 *       "data": {
+                 *         "order": {
+                 *           "id": "0197a3b2-5c1e-7d4a-9b2f-3e8c1d6a7f90",
+                 *           "brand_id": "acme",
+                 *           "user_id": "u-1",
+                 *           "patient_id": "patient-42",
+                 *           "panel_slug": "pcos",
+                 *           "collection_method": "walk_in",
+                 *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
+                 *           "status": "ordered",
+                 *           "total_cents": 18900,
+                 *           "currency": "USD",
+                 *           "tracking_number": null,
+                 *           "result_bloodwork_id": null,
+                 *           "sample_id": null,
+                 *           "result_status": null,
+                 *           "created_at": "2025-06-15T10:00:00Z",
+                 *           "updated_at": "2025-06-15T10:00:00Z",
+                 *           "completed_at": null,
+                 *           "appointment": null,
+                 *           "failure_reason": null,
+                 *           "external_order_id": "acme-order-1001",
+                 *           "metadata": {
+                 *             "clinic": "north"
+                 *           }
+                 *         },
+                 *         "external_order_id": "acme-order-1001",
+                 *         "metadata": {
+                 *           "clinic": "north"
+                 *         },
+                 *         "previous_collection_method": "at_home_phlebotomy",
+                 *         "collection_method": "walk_in",
+                 *         "reason": "area_not_served"
                  *       }
                  *     } */
                 "application/json": components["schemas"]["WebhookEvent"];
@@ -2750,6 +2875,7 @@ export interface operations {
                  *           "user_id": "u-1",
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
+                 *           "collection_method": "at_home_phlebotomy",
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -2822,6 +2948,7 @@ export interface operations {
                  *           "user_id": "u-1",
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
+                 *           "collection_method": "at_home_phlebotomy",
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -2893,6 +3020,7 @@ export interface operations {
                  *           "user_id": "u-1",
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
+                 *           "collection_method": "at_home_phlebotomy",
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -2964,6 +3092,7 @@ export interface operations {
                  *           "user_id": "u-1",
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
+                 *           "collection_method": "at_home_phlebotomy",
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -3035,6 +3164,7 @@ export interface operations {
                  *           "user_id": "u-1",
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
+                 *           "collection_method": "at_home_phlebotomy",
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "appointment_scheduled",
                  *           "total_cents": 18900,
@@ -3119,6 +3249,7 @@ export interface operations {
                  *           "user_id": "u-1",
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
+                 *           "collection_method": "at_home_phlebotomy",
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "sample_with_lab",
                  *           "total_cents": 18900,
@@ -3190,6 +3321,7 @@ export interface operations {
                  *           "user_id": "u-1",
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
+                 *           "collection_method": "at_home_phlebotomy",
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -3260,6 +3392,7 @@ export interface operations {
                  *           "user_id": "u-1",
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
+                 *           "collection_method": "at_home_phlebotomy",
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -3330,6 +3463,7 @@ export interface operations {
                  *           "user_id": "u-1",
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
+                 *           "collection_method": "at_home_phlebotomy",
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "failed",
                  *           "total_cents": 18900,
@@ -3400,6 +3534,7 @@ export interface operations {
                  *           "user_id": "u-1",
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
+                 *           "collection_method": "at_home_phlebotomy",
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "completed",
                  *           "total_cents": 18900,
@@ -3473,6 +3608,7 @@ export interface operations {
                  *           "user_id": "u-1",
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
+                 *           "collection_method": "at_home_phlebotomy",
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "sample_with_lab",
                  *           "total_cents": 18900,

@@ -299,6 +299,8 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
         "): Junction holds a booking call that long for the provider");
   }
   config.key_lease = std::chrono::seconds(vars.Integer("LAB_ORDERS_KEY_LEASE_S", 60, 2, 3600));
+  config.coverage_ttl =
+      std::chrono::seconds(vars.Integer("LAB_ORDERS_COVERAGE_TTL_S", 600, 0, 86400));
   if (config.key_lease < 2 * config.junction.timeout + std::chrono::seconds(1)) {
     throw ConfigError(
         "LAB_ORDERS_KEY_LEASE_S must be at least 2 x JUNCTION_TIMEOUT_MS + 1 s: a "

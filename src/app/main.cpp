@@ -132,8 +132,9 @@ int Serve(const Config& config) {
     dispatching.Wake();
   };
 
-  orders::OrderService service(*store, junction, validator, panels, clock, ids,
-                               {.key_lease = config.key_lease});
+  orders::OrderService service(
+      *store, junction, validator, panels, clock, ids,
+      {.key_lease = config.key_lease, .coverage_ttl = config.coverage_ttl});
   service.OnWorkflowQueued(wake_runner);
   service.UseMetrics(registry);
   workflow::OrderActions actions(*store, junction, order_workflow, clock, ids, changes,

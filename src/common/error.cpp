@@ -54,6 +54,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "server_busy";
     case ErrorCode::kIdempotencyKeyReused:
       return "idempotency_key_reused";
+    case ErrorCode::kCollectionMethodUnavailable:
+      return "collection_method_unavailable";
     case ErrorCode::kJunctionUpstreamError:
       return "junction_upstream_error";
     case ErrorCode::kJunctionTimeout:

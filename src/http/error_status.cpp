@@ -38,6 +38,7 @@ int HttpStatusFor(ErrorCode code) {
     case ErrorCode::kHeadersTooLarge:
       return 431;
     case ErrorCode::kIdempotencyKeyReused:
+    case ErrorCode::kCollectionMethodUnavailable:
       return 422;
     case ErrorCode::kInternalError:
       return 500;

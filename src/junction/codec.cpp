@@ -155,6 +155,18 @@ AreaInfo DecodeAreaInfo(const json& in) {
     }
     info.providers.push_back(std::move(provider));
   }
+  // {lab: PSCAreaInfo}: a lab counts when it has service centers within the radius.
+  if (auto labs = in.find("central_labs"); labs != in.end() && labs->is_object()) {
+    for (const auto& [lab, area] : labs->items()) {
+      if (!area.is_object()) continue;
+      auto centers = area.find("patient_service_centers");
+      if (centers == area.end() || !centers->is_object()) continue;
+      auto within = centers->find("within_radius");
+      if (within != centers->end() && within->is_number_integer() && within->get<long long>() > 0) {
+        info.labs_with_service_centers.push_back(lab);
+      }
+    }
+  }
   return info;
 }
 

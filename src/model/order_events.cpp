@@ -37,10 +37,11 @@ const char* TerminalEvent(const std::string& status) {
 
 const std::vector<std::string>& EventTypes() {
   static const std::vector<std::string> types = {
-      kEventOrderCreated,         kEventOrderUpdated,         kEventAppointmentBooked,
-      kEventAppointmentConfirmed, kEventAppointmentCancelled, kEventAppointmentRescheduled,
-      kEventSampleReceived,       kEventOrderCompleted,       kEventOrderCancelled,
-      kEventOrderFailed,          kEventResultsReady,         kEventResultCritical};
+      kEventOrderCreated,           kEventChannelChanged,       kEventOrderUpdated,
+      kEventAppointmentBooked,      kEventAppointmentConfirmed, kEventAppointmentCancelled,
+      kEventAppointmentRescheduled, kEventSampleReceived,       kEventOrderCompleted,
+      kEventOrderCancelled,         kEventOrderFailed,          kEventResultsReady,
+      kEventResultCritical};
   return types;
 }
 
@@ -56,6 +57,14 @@ std::vector<OrderEvent> OrderEventsFor(const std::optional<OrderBefore>& before,
   std::vector<OrderEvent> events;
   if (!before) {
     events.push_back(Event(kEventOrderCreated, after));
+    // Placed on the brand's fallback channel: said once, with the order's creation.
+    const model::WorkflowState& state = after.workflow;
+    if (state.channel_changed_from && state.channel_change_reason) {
+      events.push_back(Event(kEventChannelChanged, after,
+                             {{"previous_collection_method", *state.channel_changed_from},
+                              {"collection_method", state.collection_method},
+                              {"reason", *state.channel_change_reason}}));
+    }
     return events;
   }
   // The appointment's events first: they explain the status change that follows.

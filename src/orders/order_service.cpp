@@ -84,6 +84,7 @@ OrderService::OrderService(store::OrderStore& store, junction::JunctionClient& j
       validator_(validator),
       panels_(std::move(panels)),
       clock_(clock),
+      coverage_(junction, clock, settings.coverage_ttl),
       ids_(ids),
       settings_(settings) {}
 
@@ -144,6 +145,7 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
   // The order this request would make, recorded with the key when the key is new.
   auto now = clock_.Now();
   model::LabOrder order = NewOrder(ids_.NewUuid(), principal, request, FormatRfc3339(now));
+  ChooseChannel(request, order);
   store::Claim claim =
       store_.ClaimKey(principal.brand_id, *key, identity, now, now + settings_.key_lease, order);
   switch (claim.result) {
@@ -269,7 +271,9 @@ std::string OrderService::CreateJunctionOrder(const std::string& key, model::Lab
   request.user_id = *order.junction_user_id;
   request.patient_details = PatientFor(order);
   request.patient_address = AddressFor(order);
-  request.lab_test_ids = panels_.at(order.panel_slug);
+  request.lab_test_ids = panels_.at(order.panel_slug).lab_test_ids;
+  request.collection_method =
+      order.workflow.collection_method == model::kWalkIn ? "walk_in_test" : model::kAtHome;
   // Derived from our order id: a resend after a timeout is the same order at Junction.
   request.idempotency_key = "lab-orders:" + order.id;
   auto created = junction_.CreateOrder(request);
@@ -286,6 +290,62 @@ std::string OrderService::CreateJunctionOrder(const std::string& key, model::Lab
   store_.SaveJunctionOrder(key, order, first_step, 201, answer);
   if (on_workflow_queued_) on_workflow_queued_();
   return answer;
+}
+
+void OrderService::ChooseChannel(const model::OrderRequest& request, model::LabOrder& order) {
+  const Panel& panel = panels_.at(request.panel_slug);
+  const std::string& asked = request.collection_method;
+  auto offered = [&] {
+    std::string list;
+    for (const std::string& method : panel.collection_methods) {
+      list += (list.empty() ? "" : ", ") + method;
+    }
+    return list;
+  };
+  std::vector<FieldViolation> refused;
+  if (!panel.Offers(asked)) {
+    refused.push_back({"/collection_method", "the " + request.panel_slug + " panel is offered as " +
+                                                 offered() + " only"});
+  }
+  if (request.fallback) {
+    if (asked != model::kAtHome) {
+      refused.push_back({"/fallback", "only an at_home_phlebotomy order can fall back"});
+    } else if (!panel.Offers(*request.fallback)) {
+      refused.push_back({"/fallback", "the " + request.panel_slug + " panel is offered as " +
+                                          offered() + " only"});
+    }
+  }
+  if (!refused.empty()) {
+    throw AppError(ErrorCode::kValidationError, "The request body is not valid.",
+                   std::to_string(refused.size()) + " violations", refused);
+  }
+  // Before anything is recorded: an unserved area is answered with the key left free.
+  const Coverage coverage = coverage_.For(request.address.zip);
+  auto serves = [&](const std::string& method) {
+    return method == model::kAtHome ? coverage.at_home : coverage.walk_in;
+  };
+  order.workflow.collection_method = asked;
+  if (serves(asked)) return;
+  if (request.fallback && serves(*request.fallback)) {
+    order.workflow.collection_method = *request.fallback;
+    order.workflow.channel_changed_from = asked;
+    order.workflow.channel_change_reason = "area_not_served";
+    return;
+  }
+  std::string serving;
+  for (const std::string& method : panel.collection_methods) {
+    if (serves(method)) serving += (serving.empty() ? "" : ", ") + method;
+  }
+  const std::string message =
+      "No " + asked + " draw serves the patient's ZIP code; " +
+      (serving.empty()
+           ? "no channel the " + request.panel_slug + " panel is offered on does."
+           : "it is served by " + serving + " (send that as collection_method, or as fallback).");
+  throw AppError(ErrorCode::kCollectionMethodUnavailable, message,
+                 "collection method " + asked +
+                     " unavailable; serving: " + (serving.empty() ? "none" : serving),
+                 {{"/collection_method", serving.empty() ? "no channel serves the patient's ZIP"
+                                                         : "serving: " + serving}});
 }
 
 json OrderService::GetOrder(const auth::Principal& principal, const std::string& order_id) {

@@ -323,6 +323,11 @@ void ApplyLabRules(const json& body, const Clock& clock, std::vector<FieldViolat
                    model::OrderRequest* request) {
   LabRuleCheck check(body, violations);
   request->panel_slug = StringOf(check.Passed("", "panel_slug"));
+  if (const json* method = check.Passed("", "collection_method");
+      method != nullptr && method->is_string()) {
+    request->collection_method = method->get<std::string>();
+  }
+  request->fallback = OptionalStringOf(check.Passed("", "fallback"));
 
   CheckName(check, "first_name", &request->patient.first_name);
   CheckName(check, "last_name", &request->patient.last_name);

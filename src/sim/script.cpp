@@ -29,6 +29,21 @@ std::string StringField(const json& object, const char* key, const std::string& 
   return object.at(key).get<std::string>();
 }
 
+// A list of 5-digit ZIP codes, empty when the field is absent.
+std::vector<std::string> ZipList(const json& document, const char* key) {
+  std::vector<std::string> zips;
+  if (!document.contains(key)) return zips;
+  if (!document[key].is_array()) Invalid(key, "must be an array");
+  for (const json& zip : document[key]) {
+    if (!zip.is_string() || zip.get<std::string>().size() != 5 ||
+        zip.get<std::string>().find_first_not_of("0123456789") != std::string::npos) {
+      Invalid(key, "must hold 5-digit ZIP codes");
+    }
+    zips.push_back(zip.get<std::string>());
+  }
+  return zips;
+}
+
 void CheckKeys(const json& object, const std::vector<std::string>& allowed,
                const std::string& where) {
   if (!object.is_object()) Invalid(where, "must be an object");
@@ -236,11 +251,11 @@ BookingRule Script::BookingFor(int call_number) const {
 }
 
 Script ParseScript(const json& document) {
-  CheckKeys(
-      document,
-      {"name", "description", "operations", "bookings", "requisition",
-       "allow_booking_before_requisition", "webhooks", "served_zips", "slot_capacity", "comment"},
-      "");
+  CheckKeys(document,
+            {"name", "description", "operations", "bookings", "requisition",
+             "allow_booking_before_requisition", "webhooks", "served_zips", "psc_unserved_zips",
+             "slot_capacity", "comment"},
+            "");
   Script script;
   if (document.contains("operations")) {
     const json& operations = document["operations"];
@@ -280,16 +295,8 @@ Script ParseScript(const json& document) {
     }
     script.duplicate_webhooks = webhooks.value("duplicate", false);
   }
-  if (document.contains("served_zips")) {
-    if (!document["served_zips"].is_array()) Invalid("served_zips", "must be an array");
-    for (const json& zip : document["served_zips"]) {
-      if (!zip.is_string() || zip.get<std::string>().size() != 5 ||
-          zip.get<std::string>().find_first_not_of("0123456789") != std::string::npos) {
-        Invalid("served_zips", "must hold 5-digit ZIP codes");
-      }
-      script.served_zips.push_back(zip.get<std::string>());
-    }
-  }
+  script.served_zips = ZipList(document, "served_zips");
+  script.psc_unserved_zips = ZipList(document, "psc_unserved_zips");
   script.slot_capacity = IntField(document, "slot_capacity", 10, "", 1);
   return script;
 }

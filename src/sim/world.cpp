@@ -16,12 +16,14 @@ using nlohmann::json;
 using std::chrono::hours;
 using std::chrono::milliseconds;
 
-constexpr const char* kModality = "at_home_phlebotomy";
+// The collection methods the simulated lab offers (its lab's collection_methods).
+constexpr const char* kAtHome = "at_home_phlebotomy";
+constexpr const char* kWalkIn = "walk_in_test";
 const auto kIdempotencyRetention = hours(24);
 // Expired keys are swept this often; one met earlier is dropped when met.
 const auto kIdempotencySweepInterval = hours(1);
 
-// The top-level part of an at-home order status, from its low-level part.
+// The top-level part of an at-home or walk-in order status, from its low-level part.
 const char* TopLevelFor(const std::string& low) {
   static const std::map<std::string, const char*> kTop = {
       {"ordered", "received"},
@@ -50,8 +52,8 @@ SimResponse FieldDetail(const json& loc, const std::string& message) {
       {}};
 }
 
-std::string FullStatus(const std::string& low) {
-  return std::string(TopLevelFor(low)) + "." + kModality + "." + low;
+std::string FullStatus(const std::string& modality, const std::string& low) {
+  return std::string(TopLevelFor(low)) + "." + modality + "." + low;
 }
 
 bool IsFinal(const std::string& low) {
@@ -207,7 +209,7 @@ void World::SetOrderStatus(Order& order, const std::string& low_status,
   order.updated_at = clock_.Now();
   json event = {{"id", next_event_id_++},
                 {"created_at", FormatRfc3339(order.updated_at)},
-                {"status", FullStatus(low_status)}};
+                {"status", FullStatus(order.modality, low_status)}};
   if (status_detail) event["status_detail"] = *status_detail;
   order.events.push_back(std::move(event));
   // Before the event is sent: it carries the order's sample id and interpretation.
@@ -273,7 +275,7 @@ json World::OrderJson(const Order& order) const {
       {"patient_address", address},
       {"lab_test", LabTestJson(*test)},
       {"details",
-       {{"type", kModality},
+       {{"type", order.modality},
         {"data",
          {{"id", order.details_id},
           {"appointment_id", appointment_id ? json(*appointment_id) : json(nullptr)},
@@ -386,10 +388,13 @@ SimResponse World::CreateOrder(const json& body) {
   }
   if (!FindLabTest(lab_test_id))
     return DetailResponse(400, "Lab test " + lab_test_id + " not found.");
-  if (body.contains("collection_method") && body["collection_method"].is_string() &&
-      body["collection_method"] != kModality) {
-    return DetailResponse(400, "The lab test does not support collection method " +
-                                   body["collection_method"].get<std::string>() + ".");
+  std::string modality = kAtHome;
+  if (body.contains("collection_method") && body["collection_method"].is_string()) {
+    modality = body["collection_method"].get<std::string>();
+    if (modality != kAtHome && modality != kWalkIn) {
+      return DetailResponse(400,
+                            "The lab test does not support collection method " + modality + ".");
+    }
   }
 
   const json& patient = body["patient_details"];
@@ -407,7 +412,7 @@ SimResponse World::CreateOrder(const json& body) {
   }
   auto eighteenth = std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(dob)} +
                     std::chrono::years{18};
-  if (std::chrono::sys_days{eighteenth} > clock_.Now()) {
+  if (modality == kAtHome && std::chrono::sys_days{eighteenth} > clock_.Now()) {
     return DetailResponse(400, "Patients must be at least 18 years old for at-home phlebotomy.");
   }
 
@@ -417,6 +422,7 @@ SimResponse World::CreateOrder(const json& body) {
   order.details_id = ids_.NewUuid();
   order.transaction_id = ids_.NewUuid();
   order.lab_test_id = lab_test_id;
+  order.modality = modality;
   order.patient_details = patient;
   order.patient_address = body["patient_address"];
   order.created_at = order.updated_at = clock_.Now();
@@ -460,8 +466,8 @@ SimResponse World::CancelOrder(const std::string& order_id) {
   Order* order = FindOrder(order_id);
   if (!order) return DetailResponse(404, "Order not found.");
   if (IsFinal(order->low_status)) {
-    return DetailResponse(
-        400, "Order cannot be cancelled in status " + FullStatus(order->low_status) + ".");
+    return DetailResponse(400, "Order cannot be cancelled in status " +
+                                   FullStatus(order->modality, order->low_status) + ".");
   }
   if (Appointment* appointment = ActiveAppointment(*order);
       appointment && IsActiveAppointment(appointment->status)) {

@@ -49,6 +49,11 @@ bool World::IsServed(const std::string& zip_code) const {
   return served(extra_served_zips_) || served(script_->served_zips);
 }
 
+bool World::HasServiceCenters(const std::string& zip_code) const {
+  const std::vector<std::string>& unserved = script_->psc_unserved_zips;
+  return std::find(unserved.begin(), unserved.end(), zip_code.substr(0, 5)) == unserved.end();
+}
+
 std::string World::ProviderFor(const std::string& zip_code) const {
   return zip_code.rfind("54650", 0) == 0 ? "phlebfinders" : "getlabs";
 }
@@ -63,10 +68,21 @@ SimResponse World::AreaInfo(const std::string& zip_code) {
         {{"name", provider},
          {"service_types", {provider == "getlabs" ? "appointment-ready" : "appointment-request"}}});
   }
+  // Quest's service centers: within 25 miles of every ZIP but the script's psc_unserved_zips.
+  json central_labs = json::object();
+  if (HasServiceCenters(zip_code)) {
+    central_labs["quest"] = {{"patient_service_centers",
+                              {{"appointment_with_vital", true},
+                               {"within_radius", 3},
+                               {"radius", "25"},
+                               {"capabilities", {"appointment_scheduling_via_junction"}}}},
+                             {"supported_bill_types", {"client_bill"}},
+                             {"lab_id", 1}};
+  }
   return SimResponse{200,
                      json{{"zip_code", zip_code},
                           {"phlebotomy", {{"is_served", served}, {"providers", providers}}},
-                          {"central_labs", json::object()}},
+                          {"central_labs", central_labs}},
                      {}};
 }
 
@@ -231,9 +247,12 @@ std::optional<SimResponse> World::FindBookable(const std::string& order_id, cons
 }
 
 std::optional<SimResponse> World::RefuseBooking(const Order& order) const {
+  if (order.modality != "at_home_phlebotomy") {
+    return DetailResponse(400, "The order is not an at-home phlebotomy order.");
+  }
   if (IsFinal(order.low_status) || order.low_status == "draw_completed") {
-    return DetailResponse(
-        400, "Order in status " + FullStatus(order.low_status) + " cannot book an appointment.");
+    return DetailResponse(400, "Order in status " + FullStatus(order.modality, order.low_status) +
+                                   " cannot book an appointment.");
   }
   if (order.low_status == "ordered" && !script_->allow_booking_before_requisition) {
     return DetailResponse(400, "The order's requisition has not been created yet.");

@@ -13,8 +13,9 @@ namespace lab_orders::sim {
 
 // Junction's 422 for one field: {"detail": [{"loc": loc, "msg": message, ...}]}.
 SimResponse FieldDetail(const nlohmann::json& loc, const std::string& message);
-// The whole status ("received.at_home_phlebotomy.ordered") of a low-level order status.
-std::string FullStatus(const std::string& low);
+// The whole status ("received.at_home_phlebotomy.ordered") of a low-level order status, for the
+// order's collection method (at_home_phlebotomy or walk_in_test).
+std::string FullStatus(const std::string& modality, const std::string& low);
 bool IsFinal(const std::string& low);
 bool IsActiveAppointment(const std::string& status);
 std::string EventStatusFor(const std::string& appointment_status);

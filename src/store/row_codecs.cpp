@@ -189,6 +189,9 @@ std::string WorkflowDocument(const model::WorkflowState& state) {
       {"critical_reported_for", OptionalToJson(state.critical_reported_for)},
       {"rescheduled_by", OptionalToJson(state.rescheduled_by)},
       {"reschedule_sent", state.reschedule_sent},
+      {"collection_method", state.collection_method},
+      {"channel_changed_from", OptionalToJson(state.channel_changed_from)},
+      {"channel_change_reason", OptionalToJson(state.channel_change_reason)},
       {"result", nullptr},
   };
   if (state.result) {
@@ -240,6 +243,9 @@ model::WorkflowState ReadWorkflowDocument(const std::string& text) {
     state.critical_reported_for = OptionalFromJson(document, "critical_reported_for");
     state.rescheduled_by = OptionalFromJson(document, "rescheduled_by");
     state.reschedule_sent = FieldOr<bool>(document, "reschedule_sent", false);
+    state.collection_method = FieldOr<std::string>(document, "collection_method", model::kAtHome);
+    state.channel_changed_from = OptionalFromJson(document, "channel_changed_from");
+    state.channel_change_reason = OptionalFromJson(document, "channel_change_reason");
     if (auto found = document.find("result"); found != document.end() && !found->is_null()) {
       if (!found->is_object()) throw std::runtime_error("store: the order's workflow is malformed");
       model::ResultSummary summary;

@@ -30,6 +30,15 @@ model::LabOrder ReadOrder(store::JobStore& store, const auth::Principal& princip
   return std::move(*order);
 }
 
+// Home visits are booked for at-home orders only: a walk-in patient goes to a service center.
+void RefuseHomeVisitsFor(const model::LabOrder& order) {
+  if (order.workflow.collection_method == model::kWalkIn) {
+    throw AppError(ErrorCode::kOrderNotBookable,
+                   "The order is a walk_in order: the patient walks in to a patient service "
+                   "center, and no home visit is booked for it.");
+  }
+}
+
 AppError Busy() {
   AppError busy(ErrorCode::kOrderBusy,
                 "The order is being worked on (its booking is being checked); retry shortly.");
@@ -151,6 +160,7 @@ json OrderActions::Availability(const auth::Principal& principal, const std::str
   if (IsFinalStatus(order.status)) {
     throw AppError(ErrorCode::kOrderNotBookable, "The order is " + order.status + ".");
   }
+  RefuseHomeVisitsFor(order);
   auto availability = junction_.GetAvailability(AppointmentAddressFor(order), std::nullopt);
   if (!availability.ok()) throw junction::JunctionFailure(availability.error(), kRetryHint);
   std::vector<junction::TimeSlot> slots;
@@ -185,6 +195,7 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
                    order.junction_order_id ? "The order is " + order.status + "."
                                            : "The order is still being placed; retry shortly.");
   }
+  RefuseHomeVisitsFor(order);
   OrderLock lock(store_, order.id, clock_, changes_, "api-" + ids_.NewUuid());
   if (lock.claim() == store::OrderJobClaim::kBusy) throw Busy();
   if (lock.claim() == store::OrderJobClaim::kNone) {

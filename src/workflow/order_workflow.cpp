@@ -112,6 +112,11 @@ std::optional<std::string> OrderWorkflow::NextStepFor(const model::LabOrder& ord
   }
   // No appointment yet, or the provider cancelled it.
   if (status == "draw_completed" || status == "sample_with_lab") return store::kJobReconcile;
+  // A walk-in order is not booked for the patient, who may walk in: once its requisition is
+  // ready, it is looked at for the draw and the results (webhooks say it sooner).
+  if (state.collection_method == model::kWalkIn && !state.booking_sent) {
+    return RequisitionReady(state) ? store::kJobReconcile : store::kJobAwaitRequisition;
+  }
   if (RequisitionReady(state) || state.booking_sent) return store::kJobBookAppointment;
   return store::kJobAwaitRequisition;
 }

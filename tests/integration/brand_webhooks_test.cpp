@@ -21,6 +21,7 @@
 #include "lab_orders/sim/openapi_validator.h"
 #include "support/node_receiver.h"
 #include "support/order_bodies.h"
+#include "support/poll.h"
 #include "support/service_process.h"
 #include "support/sim_process.h"
 
@@ -28,7 +29,6 @@ namespace lab_orders::testing {
 namespace {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 constexpr const char* kBrand = "brand-hooks";
 constexpr const char* kOrdersScope = "labs:orders:read labs:orders:write";
@@ -40,14 +40,6 @@ json OpenApiDocument() {
 }
 
 // Polls until done() or the deadline; true when done.
-bool PollUntil(const std::function<bool()>& done, std::chrono::seconds deadline) {
-  const auto until = Clock::now() + deadline;
-  while (Clock::now() < until) {
-    if (done()) return true;
-  }
-  return done();
-}
-
 class BrandWebhooksTest : public NodeReceiverTest {
  protected:
   void SetUp() override {

@@ -95,7 +95,8 @@ TEST_F(ReplayTest, ChangedExpectationFailsSayingWhatDiffered) {
   EXPECT_NE(text.find("FAIL broken on purpose"), std::string::npos) << text;
   EXPECT_NE(text.find("body /status: expected \"received\", got \"ordered\""), std::string::npos)
       << text;
-  EXPECT_NE(text.find("junction sequence: expected [create_user, create_order"), std::string::npos)
+  EXPECT_NE(text.find("junction sequence: expected [area_info, create_user, create_order"),
+            std::string::npos)
       << text;
   EXPECT_NE(text.find("PASS happy path"), std::string::npos) << text;
   EXPECT_NE(text.find("1 passed, 1 failed"), std::string::npos) << text;

@@ -20,6 +20,7 @@
 #include "lab_orders/common/ids.h"
 #include "support/node_receiver.h"
 #include "support/order_bodies.h"
+#include "support/poll.h"
 #include "support/service_process.h"
 #include "support/sim_process.h"
 
@@ -27,19 +28,10 @@ namespace lab_orders::testing {
 namespace {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 constexpr const char* kBrand = "brand-results";
 constexpr const char* kScopes =
     "labs:orders:read labs:orders:write labs:results:read labs:webhooks:manage";
-
-bool PollUntil(const std::function<bool()>& done, std::chrono::seconds deadline) {
-  const auto until = Clock::now() + deadline;
-  while (Clock::now() < until) {
-    if (done()) return true;
-  }
-  return done();
-}
 
 class ResultsTest : public NodeReceiverTest {
  protected:
@@ -101,17 +93,6 @@ class ResultsTest : public NodeReceiverTest {
         },
         std::chrono::seconds(20));
     return result;
-  }
-
-  // The event types the receiver acknowledged for an order, in the order they arrived.
-  std::vector<std::string> Received(const std::string& order_id) {
-    std::vector<std::string> types;
-    for (const json& delivery : receiver_->Deliveries()) {
-      if (delivery["status"].get<int>() / 100 != 2) continue;
-      const json& event = delivery["body"];
-      if (event["data"]["order"]["id"] == order_id) types.push_back(event["type"]);
-    }
-    return types;
   }
 
   std::unique_ptr<SimProcess> sim_;
@@ -191,7 +172,7 @@ TEST_F(ResultsTest, PartialFinalAndCorrectedAreThreeVersionsEachAnnouncedOnce) {
   ASSERT_TRUE(PollUntil(
       [&] {
         ready.clear();
-        for (const std::string& type : Received(id)) {
+        for (const std::string& type : receiver_->AcknowledgedTypes(id)) {
           if (type == "lab_order.results_ready") ready.push_back(type);
         }
         return ready.size() >= 3;

@@ -114,16 +114,21 @@ TEST_F(ServiceTest, ValidOrderIsCreatedAndMatchesTheContract) {
 
   // What Junction received: ids only in client_user_id, Junction's field names and formats.
   // (The appointment workflow goes on calling Junction after the 201; see workflow_test.)
+  // First, whether a phlebotomist serves the patient's ZIP (Coverage first).
   json calls = sim_->Calls();
-  ASSERT_GE(calls.size(), 2u);
-  EXPECT_EQ(calls[0]["operation"], "create_user");
-  EXPECT_EQ(calls[1]["operation"], "create_order");
-  EXPECT_EQ(calls[0]["body"]["client_user_id"], "brand-a:patient-42");
-  json order = calls[1]["body"];
+  ASSERT_GE(calls.size(), 3u);
+  EXPECT_EQ(calls[0]["operation"], "area_info");
+  EXPECT_EQ(calls[0]["query"], "zip_code=85004");
+  EXPECT_EQ(calls[1]["operation"], "create_user");
+  EXPECT_EQ(calls[2]["operation"], "create_order");
+  EXPECT_EQ(calls[1]["body"]["client_user_id"], "brand-a:patient-42");
+  json order = calls[2]["body"];
   EXPECT_EQ(order["patient_details"]["phone_number"], "+16025550187");
   EXPECT_EQ(order["patient_details"]["gender"], "female");
   EXPECT_EQ(order["patient_address"]["zip"], "85004");
-  EXPECT_EQ(calls[1]["idempotency_key"], "lab-orders:" + body["id"].get<std::string>());
+  EXPECT_EQ(order["collection_method"], "at_home_phlebotomy");
+  EXPECT_EQ(body["collection_method"], "at_home_phlebotomy");
+  EXPECT_EQ(calls[2]["idempotency_key"], "lab-orders:" + body["id"].get<std::string>());
 
   HttpReply fetched = service_->Get("/v1/labs/orders/" + body["id"].get<std::string>(),
                                     {{"Authorization", "Bearer " + token_}});

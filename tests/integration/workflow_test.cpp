@@ -95,9 +95,9 @@ TEST_F(WorkflowTest, PendingBookingIsConfirmedAfterThreePolls) {
   EXPECT_TRUE(order["failure_reason"].is_null());
 
   json calls = sim_->Calls();
-  std::vector<std::string> expected = {"create_user",     "create_order",     "get_order",
-                                       "availability",    "book_appointment", "get_appointment",
-                                       "get_appointment", "get_appointment"};
+  std::vector<std::string> expected = {"area_info",       "create_user",     "create_order",
+                                       "get_order",       "availability",    "book_appointment",
+                                       "get_appointment", "get_appointment", "get_appointment"};
   EXPECT_EQ(Operations(calls), expected);
   json book = sim_->Calls("book_appointment")[0]["body"];
   EXPECT_EQ(book["async_confirmation"], true);
@@ -178,9 +178,9 @@ TEST_F(WorkflowTest, RequisitionIsAwaitedByPollingWithBackoff) {
   json created = CreateOrder("requisition-polls");
   WaitForStatus(created["id"], "appointment_scheduled");
   std::vector<std::string> operations = Operations(sim_->Calls());
-  std::vector<std::string> expected = {"create_user",     "create_order", "get_order",
-                                       "get_order",       "get_order",    "availability",
-                                       "book_appointment"};
+  std::vector<std::string> expected = {"area_info",    "create_user",     "create_order",
+                                       "get_order",    "get_order",       "get_order",
+                                       "availability", "book_appointment"};
   EXPECT_EQ(operations, expected);
 }
 

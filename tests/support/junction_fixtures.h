@@ -49,6 +49,15 @@ std::string FirstBookingKey(junction::JunctionClient& client);
 
 // A failed call as the client reports it, for mocks to return. summary is what a log may read
 // (never a client); empty: the outcome's name.
+// Junction's area info for a ZIP: served at home, with a patient service center near, or not.
+inline junction::AreaInfo AreaServed(bool at_home = true, bool walk_in = true) {
+  junction::AreaInfo info;
+  info.zip_code = "85004";
+  info.phlebotomy_served = at_home;
+  if (walk_in) info.labs_with_service_centers = {"quest"};
+  return info;
+}
+
 inline junction::CallError CallFailure(junction::Outcome outcome, const std::string& operation,
                                        int http_status = 0,
                                        std::optional<int> retry_after = std::nullopt,

@@ -83,6 +83,16 @@ nlohmann::json NodeReceiver::Deliveries() {
   return reply.Json()["deliveries"];
 }
 
+std::vector<std::string> NodeReceiver::AcknowledgedTypes(const std::string& order_id) {
+  std::vector<std::string> types;
+  for (const nlohmann::json& delivery : Deliveries()) {
+    if (delivery["status"].get<int>() / 100 != 2) continue;
+    const nlohmann::json& event = delivery["body"];
+    if (event["data"]["order"]["id"] == order_id) types.push_back(event["type"]);
+  }
+  return types;
+}
+
 void NodeReceiver::SetSecrets(const std::vector<std::string>& secrets) {
   HttpReply reply =
       HttpCall(port_, "POST", "/secrets", nlohmann::json{{"secrets", secrets}}.dump());

@@ -33,6 +33,8 @@ class NodeReceiver {
   void SetSecrets(const std::vector<std::string>& secrets);
   // Every delivery so far: webhook_id, verified, secret_index, body, status, ...
   nlohmann::json Deliveries();
+  // The event types acknowledged (a 2xx) for one order, in the order they arrived.
+  std::vector<std::string> AcknowledgedTypes(const std::string& order_id);
   // The answers to give the next deliveries, in order: statuses, or {"status", "retry_after"}.
   void Script(const nlohmann::json& answers);
 

@@ -51,6 +51,8 @@ struct Config {
   // database went away mid-request) keeps the key busy (409) this long; it must outlast the two
   // Junction calls a request makes.
   std::chrono::seconds key_lease{60};
+  // How long Junction's area info (which channels serve a ZIP) is kept per ZIP.
+  std::chrono::seconds coverage_ttl{600};
   std::chrono::seconds completer_after{300};
   std::chrono::seconds completer_interval{30};
   // Brand webhooks: how often the dispatcher looks for due deliveries, and the waits after each

@@ -37,6 +37,7 @@ enum class ErrorCode {
   kServerBusy,               // every thread busy and the queue full, or too many connections
   kUnsupportedMediaType,
   kIdempotencyKeyReused,
+  kCollectionMethodUnavailable,  // the channel asked for does not serve the patient's ZIP (422)
   kJunctionUpstreamError,
   kJunctionTimeout,
   kJunctionUnavailable,

@@ -95,6 +95,8 @@ struct AreaInfo {
   std::string zip_code;
   bool phlebotomy_served = false;
   std::vector<PhlebotomyProvider> providers;
+  // The central labs (quest, ...) with a patient service center within the radius asked about.
+  std::vector<std::string> labs_with_service_centers;
 };
 
 struct USAddress {  // the appointment address calls the postal code "zip_code"

@@ -30,8 +30,17 @@ struct Address {
 };
 
 // A validated POST /v1/labs/orders body.
+// How the blood is drawn: a phlebotomist at the patient's home (Junction's at_home_phlebotomy)
+// or at a patient service center (walk_in; Junction's walk_in_test).
+inline constexpr const char* kAtHome = "at_home_phlebotomy";
+inline constexpr const char* kWalkIn = "walk_in";
+
 struct OrderRequest {
   std::string panel_slug;
+  std::string collection_method = kAtHome;
+  // The channel the order goes on instead when the one asked for does not serve the patient's
+  // area (only walk_in, for at_home_phlebotomy).
+  std::optional<std::string> fallback;
   Patient patient;
   Address address;
   std::optional<std::int64_t> total_cents;
@@ -110,6 +119,11 @@ struct WorkflowState {
   // The result status (partial | final) Junction's critical notice was about: a brand hears of a
   // critical result once for each.
   std::optional<std::string> critical_reported_for;
+  // The order's channel (kAtHome or kWalkIn). Changed from channel_changed_from, for
+  // channel_change_reason, when the brand asked for a fallback (lab_order.channel_changed).
+  std::string collection_method = kAtHome;
+  std::optional<std::string> channel_changed_from;
+  std::optional<std::string> channel_change_reason;
 
   bool operator==(const WorkflowState&) const = default;
 };

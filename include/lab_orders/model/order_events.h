@@ -23,6 +23,8 @@ inline constexpr const char* kEventAppointmentRescheduled = "appointment.resched
 inline constexpr const char* kEventOrderCompleted = "lab_order.completed";
 inline constexpr const char* kEventOrderCancelled = "lab_order.cancelled";
 inline constexpr const char* kEventOrderFailed = "lab_order.failed";
+// The order went on another channel than the one asked for (the brand's fallback).
+inline constexpr const char* kEventChannelChanged = "lab_order.channel_changed";
 inline constexpr const char* kEventSampleReceived = "lab_order.sample_received";
 inline constexpr const char* kEventResultsReady = "lab_order.results_ready";
 // Delivered ahead of the brand's other pending events (store: webhook deliveries' priority).

@@ -16,6 +16,7 @@
 #include "lab_orders/common/ids.h"
 #include "lab_orders/common/metrics.h"
 #include "lab_orders/junction/client.h"
+#include "lab_orders/orders/area_coverage.h"
 #include "lab_orders/orders/idempotency_key.h"
 #include "lab_orders/orders/panels.h"
 #include "lab_orders/orders/request_validator.h"
@@ -26,6 +27,8 @@ namespace lab_orders::orders {
 struct OrderServiceSettings {
   // How long one request may hold its key; longer than the Junction calls it makes.
   std::chrono::seconds key_lease{60};
+  // How long Junction's word on which channels serve a ZIP is kept (0: asked for every order).
+  std::chrono::seconds coverage_ttl{600};
 };
 
 // A request's body as it came: its bytes, and how they parse (throwing the AppError a malformed
@@ -86,12 +89,16 @@ class OrderService {
   void EnsureJunctionUser(const std::string& key, model::LabOrder& order);
   // Commits the Junction order with the answer, and returns the answer.
   std::string CreateJunctionOrder(const std::string& key, model::LabOrder& order);
+  // Puts the new order on its channel: the one asked for when the panel offers it and it serves
+  // the patient's ZIP, the brand's fallback when only that does. Throws the 400 or 422 otherwise.
+  void ChooseChannel(const model::OrderRequest& request, model::LabOrder& order);
 
   store::OrderStore& store_;
   junction::JunctionClient& junction_;
   const RequestValidator& validator_;
   PanelCatalog panels_;
   const Clock& clock_;
+  AreaCoverage coverage_;
   IdGenerator& ids_;
   OrderServiceSettings settings_;
   std::function<void()> on_workflow_queued_;

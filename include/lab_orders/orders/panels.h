@@ -6,12 +6,21 @@
 
 namespace lab_orders::orders {
 
-// panel_slug -> the Junction lab test ids ordered for it.
-using PanelCatalog = std::map<std::string, std::vector<std::string>>;
+// What the service orders for a panel_slug, and how its blood may be drawn.
+struct Panel {
+  std::vector<std::string> lab_test_ids;  // Junction's
+  // The channels the panel is offered on (model::kAtHome, model::kWalkIn), in the order listed.
+  std::vector<std::string> collection_methods;
 
-// Reads config/panels.json ({"panels": {"pcos": ["<lab test id>", ...], ...}}). Every slug in
-// required_slugs must be mapped to at least one id: throws ConfigError naming the first that is
-// not.
+  bool Offers(const std::string& collection_method) const;
+};
+
+using PanelCatalog = std::map<std::string, Panel>;
+
+// Reads config/panels.json: {"panels": {"pcos": {"lab_test_ids": ["<id>", ...],
+// "collection_methods": ["at_home_phlebotomy", "walk_in"]}, ...}}. A panel given as a bare list of
+// ids (the older form) is offered at home only. Every slug in required_slugs must be mapped to at
+// least one id and one channel: throws ConfigError naming the first that is not.
 PanelCatalog LoadPanels(const std::string& path, const std::vector<std::string>& required_slugs);
 
 }  // namespace lab_orders::orders

@@ -74,7 +74,9 @@ struct Script {
   bool allow_booking_before_requisition = false;
   bool duplicate_webhooks = false;
   std::vector<std::string> served_zips;  // in addition to the sandbox ZIPs and --zip flags
-  int slot_capacity = 10;                // appointments one slot can take
+  // ZIPs with no patient service center near: every other ZIP has Quest's (walk-in draws).
+  std::vector<std::string> psc_unserved_zips;
+  int slot_capacity = 10;  // appointments one slot can take
 
   // The first rule of the operation matching this call, if any.
   const CallRule* RuleFor(const std::string& operation, int call_number) const;

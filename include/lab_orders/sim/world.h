@@ -149,6 +149,7 @@ class World {
     std::string details_id;
     std::string transaction_id;
     std::string lab_test_id;
+    std::string modality;  // its collection method: at_home_phlebotomy or walk_in_test
     nlohmann::json patient_details;
     nlohmann::json patient_address;
     std::string low_status;
@@ -205,6 +206,7 @@ class World {
   nlohmann::json UserJson(const User& user) const;
   const User* FindUserById(const std::string& id) const;
   bool IsServed(const std::string& zip_code) const;
+  bool HasServiceCenters(const std::string& zip_code) const;
   std::string ProviderFor(const std::string& zip_code) const;
   SimResponse BookSlot(Order& order, Slot& slot, const nlohmann::json& body,
                        const BookingPlan& plan);

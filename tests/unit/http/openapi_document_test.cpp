@@ -68,8 +68,10 @@ TEST(OpenApiDocumentTest, IsOpenApi31AndServedAsCommitted) {
   EXPECT_EQ(OpenApiDocument().at("openapi"), "3.1.0");
 }
 
-// Optional request fields the service adds to the seed's (issue 8: the brand's own ids).
-constexpr const char* kAddedRequestFields[] = {"external_order_id", "metadata"};
+// Optional request fields the service adds to the seed's (issue 8: the brand's own ids; issue 18:
+// the channel).
+constexpr const char* kAddedRequestFields[] = {"external_order_id", "metadata", "collection_method",
+                                               "fallback"};
 
 // The seed's request, plus optional fields, closed to any other top-level field (issue 16: a
 // misspelt optional field is refused by name rather than dropped).

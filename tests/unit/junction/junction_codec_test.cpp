@@ -316,6 +316,13 @@ TEST_F(JunctionDecodeTest, AreaInfo) {
   auto unserved = DecodeAreaInfo(world_.AreaInfo("60601").body);
   EXPECT_FALSE(unserved.phlebotomy_served);
   EXPECT_TRUE(unserved.providers.empty());
+  // A lab counts for walk-in draws when it has service centers within the radius.
+  EXPECT_THAT(unserved.labs_with_service_centers, ElementsAre("quest"));
+  json far = world_.AreaInfo("60601").body;
+  far["central_labs"]["quest"]["patient_service_centers"]["within_radius"] = 0;
+  far["central_labs"]["labcorp"] = far["central_labs"]["quest"];
+  far["central_labs"]["labcorp"]["patient_service_centers"]["within_radius"] = 2;
+  EXPECT_THAT(DecodeAreaInfo(far).labs_with_service_centers, ElementsAre("labcorp"));
 }
 
 TEST_F(JunctionDecodeTest, Availability) {

@@ -47,6 +47,24 @@ TEST(OrderEventsTest, CreationIsOneCreatedEventEchoingTheBrandsIds) {
   EXPECT_EQ(events[0].data.dump().find("97405"), std::string::npos);
 }
 
+// Placed on the brand's fallback channel: said once, right after the creation.
+TEST(OrderEventsTest, AnOrderPlacedOnItsFallbackChannelSaysSoAfterItsCreation) {
+  model::LabOrder order = Order("ordered");
+  order.workflow.collection_method = model::kWalkIn;
+  order.workflow.channel_changed_from = model::kAtHome;
+  order.workflow.channel_change_reason = "area_not_served";
+  std::vector<OrderEvent> events = OrderEventsFor(std::nullopt, order);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].type, kEventOrderCreated);
+  EXPECT_EQ(events[1].type, kEventChannelChanged);
+  EXPECT_EQ(events[1].data["previous_collection_method"], "at_home_phlebotomy");
+  EXPECT_EQ(events[1].data["collection_method"], "walk_in");
+  EXPECT_EQ(events[1].data["reason"], "area_not_served");
+  EXPECT_EQ(events[1].data["order"]["collection_method"], "walk_in");
+  // Later changes of the order do not say it again.
+  EXPECT_TRUE(OrderEventsFor(OrderBefore{"ordered", std::nullopt}, order).empty());
+}
+
 TEST(OrderEventsTest, AStatusChangeSaysThePreviousAndTheNewStatus) {
   std::vector<OrderEvent> events =
       OrderEventsFor(OrderBefore{"ordered", std::nullopt}, Order("appointment_pending"));
@@ -134,7 +152,7 @@ TEST(OrderEventsTest, EnvelopeHasTypeTimestampAndData) {
   EXPECT_EQ(envelope["data"], event.data);
   EXPECT_TRUE(IsEventType("appointment.booked"));
   EXPECT_FALSE(IsEventType("job.created"));
-  EXPECT_EQ(EventTypes().size(), 12u);
+  EXPECT_EQ(EventTypes().size(), 13u);
   EXPECT_TRUE(IsPriorityEventType(kEventResultCritical));
   EXPECT_FALSE(IsPriorityEventType(kEventResultsReady));
 }

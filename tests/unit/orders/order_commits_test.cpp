@@ -20,6 +20,7 @@
 #include "store/sql_session.h"
 #include "store/sqlite_database.h"
 #include "support/fakes.h"
+#include "support/junction_fixtures.h"
 #include "support/order_bodies.h"
 
 namespace lab_orders::store {
@@ -66,9 +67,10 @@ class OrderCommitsTest : public ::testing::Test {
         store_(std::unique_ptr<CountingDatabase>(database_)),
         clock_(kT0),
         validator_(http::LabOrderRequestSchema(), clock_),
-        service_(store_, junction_, validator_, {{"wellness", {"lab-test-wellness"}}}, clock_,
-                 ids_) {
+        service_(store_, junction_, validator_,
+                 {{"wellness", {{"lab-test-wellness"}, {model::kAtHome}}}}, clock_, ids_) {
     store_.Migrate();
+    ON_CALL(junction_, GetAreaInfo(_)).WillByDefault(Return(testing::AreaServed()));
     ON_CALL(junction_, CreateUser(_)).WillByDefault([](const junction::CreateUserRequest& request) {
       junction::User user;
       user.user_id = "ju-" + request.client_user_id;

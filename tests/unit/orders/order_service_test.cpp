@@ -21,6 +21,7 @@
 #include "lab_orders/model/order_json.h"
 #include "mocks/mock_junction_client.h"
 #include "mocks/mock_order_store.h"
+#include "support/app_errors.h"
 #include "support/fakes.h"
 #include "support/junction_fixtures.h"
 #include "support/order_bodies.h"
@@ -29,7 +30,9 @@
 namespace lab_orders::orders {
 namespace {
 
+using lab_orders::testing::ErrorFrom;
 using namespace std::chrono_literals;
+using lab_orders::testing::AreaServed;
 using lab_orders::testing::CountingIdGenerator;
 using lab_orders::testing::FakeClock;
 using lab_orders::testing::MockJunctionClient;
@@ -39,6 +42,7 @@ using store::ClaimResult;
 using store::RecoveryPoint;
 using store::TimePoint;
 using ::testing::_;
+using ::testing::AnyNumber;
 using ::testing::DoAll;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
@@ -66,7 +70,10 @@ constexpr char kUpstreamSummary[] = "upstream-summary-7f3a";
 
 const std::vector<std::string> kWellnessTests = {"lab-test-wellness-1", "lab-test-wellness-2"};
 
-PanelCatalog Panels() { return {{"wellness", kWellnessTests}, {"pcos", {"lab-test-pcos"}}}; }
+PanelCatalog Panels() {
+  return {{"wellness", {kWellnessTests, {model::kAtHome, model::kWalkIn}}},
+          {"pcos", {{"lab-test-pcos"}, {model::kAtHome}}}};
+}
 
 auth::Principal Caller() { return {kUser, kBrand, {"orders:write"}}; }
 
@@ -133,24 +140,15 @@ model::LabOrder StoredOrder(const std::string& id) {
   return order;
 }
 
-// Runs body and returns the AppError it throws (failing the test when it throws none).
-template <typename Fn>
-AppError ErrorFrom(Fn&& fn) {
-  try {
-    fn();
-  } catch (const AppError& error) {
-    return error;
-  }
-  ADD_FAILURE() << "no AppError thrown";
-  return AppError(ErrorCode::kInternalError, "none");
-}
-
 class OrderServiceTest : public ::testing::Test {
  protected:
   OrderServiceTest()
       : clock_(kT0),
         validator_(http::LabOrderRequestSchema(), clock_),
-        service_(store_, junction_, validator_, Panels(), clock_, ids_) {}
+        service_(store_, junction_, validator_, Panels(), clock_, ids_) {
+    // Every ZIP is served both ways, unless a test says otherwise (Channels, below).
+    EXPECT_CALL(junction_, GetAreaInfo(_)).Times(AnyNumber()).WillRepeatedly(Return(AreaServed()));
+  }
 
   StoredAnswer Create(const json& body = Body(), std::optional<std::string> key = kKey) {
     return CreateFromBytes(body.dump(), key);
@@ -708,13 +706,12 @@ TEST_F(OrderServiceTest, StoreFailureMidwayReleasesTheKeyAndPropagates) {
 }
 
 // What happens when the catalog lacks a slug the schema accepts: LoadPanels refuses such a
-// catalog at start-up, so the service does not check again and std::map::at throws.
-TEST_F(OrderServiceTest, PanelMissingFromTheCatalogThrowsOutOfRangeAfterTheUserPhase) {
+// catalog at start-up, so the service does not check again and std::map::at throws, before the
+// key is claimed (strict mocks: no ClaimKey).
+TEST_F(OrderServiceTest, PanelMissingFromTheCatalogThrowsOutOfRangeBeforeTheKeyIsClaimed) {
   json body = Body();
   body["panel_slug"] = "fertility";  // valid in the schema, absent from Panels()
-  ExpectClaim(NewKeyClaim(), body);
-  EXPECT_CALL(store_, FindJunctionUser(kClientUserId)).WillOnce(Return("ju-1"));
-  EXPECT_CALL(store_, ReleaseKey(kBrand, kKey));
+  EXPECT_CALL(store_, FindFinishedKey(kBrand, kKey)).WillOnce(Return(std::nullopt));
 
   EXPECT_THROW(Create(body), std::out_of_range);
 }

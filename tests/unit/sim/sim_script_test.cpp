@@ -193,10 +193,12 @@ TEST(ParseScriptTest, ReadsTopLevelSwitches) {
   Script script = ParseScript({{"allow_booking_before_requisition", true},
                                {"webhooks", {{"duplicate", true}, {"comment", "twice"}}},
                                {"served_zips", {"10001", "94107"}},
+                               {"psc_unserved_zips", {"60601"}},
                                {"slot_capacity", 1}});
   EXPECT_TRUE(script.allow_booking_before_requisition);
   EXPECT_TRUE(script.duplicate_webhooks);
   EXPECT_THAT(script.served_zips, ElementsAre("10001", "94107"));
+  EXPECT_THAT(script.psc_unserved_zips, ElementsAre("60601"));
   EXPECT_EQ(script.slot_capacity, 1);
 }
 

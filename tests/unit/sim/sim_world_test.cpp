@@ -572,6 +572,33 @@ TEST_F(WorldTest, AreaInfoServesSandboxAndConfiguredZipsOnly) {
   }
 }
 
+// Quest's service centers are near every ZIP but the script's psc_unserved_zips.
+TEST_F(WorldTest, AreaInfoNamesServiceCentersNearEveryZipButTheScriptsUnservedOnes) {
+  Load({{"psc_unserved_zips", {"60601"}}});
+  SimResponse near = world_.AreaInfo("85003");
+  EXPECT_EQ(ResponseViolations("GET", "/v3/order/area/info", 200, near.body), json::array());
+  EXPECT_EQ(near.body["central_labs"]["quest"]["patient_service_centers"]["within_radius"], 3);
+  EXPECT_EQ(world_.AreaInfo("60601").body["central_labs"], json::object());
+}
+
+// A walk-in order: its statuses and details are walk_in_test's, and it is never booked a home
+// visit; at-home is the default, and a kit is not what the lab offers.
+TEST_F(WorldTest, AWalkInOrderHasWalkInStatusesAndNoHomeVisit) {
+  json body = OrderBody(CreateUser());
+  body["collection_method"] = "walk_in_test";
+  SimResponse answer = world_.CreateOrder(body);
+  ASSERT_EQ(answer.status, 200) << answer.body.dump();
+  EXPECT_EQ(ResponseViolations("POST", "/v3/order", 200, answer.body), json::array());
+  const json& order = answer.body["order"];
+  EXPECT_EQ(order["details"]["type"], "walk_in_test");
+  EXPECT_EQ(order["last_event"]["status"], "received.walk_in_test.requisition_created");
+  const std::string key = Slots(kPhoenixZip)["slots"][0]["slots"][0]["booking_key"];
+  EXPECT_EQ(Book(order["id"], {{"booking_key", key}}).status, 400);
+
+  body["collection_method"] = "testkit";
+  EXPECT_EQ(world_.CreateOrder(body).status, 400);
+}
+
 TEST_F(WorldTest, AvailabilityOnlyForServedZips) {
   Load({{"served_zips", {"94107"}}});
   for (const char* zip : {"85004", "54650", "10001", "94107"}) {

@@ -146,7 +146,9 @@ TEST_F(EndpointServiceTest, RefusesBadUrlsAndEventTypesNamingTheField) {
       {{"url", "https://hooks.example.com/in"}, {"event_types", {"lab_order.created", "job.x"}}});
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0].path, "/event_types/1");
-  EXPECT_EQ(listed[0].message.rfind("must be one of: lab_order.created, lab_order.updated", 0), 0u)
+  EXPECT_EQ(
+      listed[0].message.rfind("must be one of: lab_order.created, lab_order.channel_changed", 0),
+      0u)
       << listed[0].message;
   EXPECT_TRUE(service_.List("brand-1")["data"].empty());
 }

@@ -18,6 +18,7 @@
 #include "lab_orders/common/error.h"
 #include "mocks/mock_job_store.h"
 #include "mocks/mock_junction_client.h"
+#include "support/app_errors.h"
 #include "support/fakes.h"
 #include "support/junction_fixtures.h"
 #include "support/store_fixtures.h"
@@ -25,6 +26,7 @@
 namespace lab_orders::workflow {
 namespace {
 
+using lab_orders::testing::ErrorFrom;
 using namespace std::chrono_literals;
 using lab_orders::testing::CountingIdGenerator;
 using lab_orders::testing::FakeClock;
@@ -158,17 +160,6 @@ Job StepJob(const std::string& kind) {
 
 auto IsStepJob() { return Field(&Job::id, kStepJobId); }
 
-template <typename Fn>
-AppError ErrorFrom(Fn&& fn) {
-  try {
-    fn();
-  } catch (const AppError& error) {
-    return error;
-  }
-  ADD_FAILURE() << "no AppError thrown";
-  return AppError(ErrorCode::kInternalError, "none");
-}
-
 json BookBody(const std::string& key) { return {{"booking_key", key}}; }
 
 class OrderActionsTest : public ::testing::Test {
@@ -278,6 +269,19 @@ TEST_F(OrderActionsTest, AvailabilityOfAFinishedOrderIsNotBookable) {
     EXPECT_EQ(error.code(), ErrorCode::kOrderNotBookable) << status;
     EXPECT_EQ(std::string(error.what()), std::string("The order is ") + status + ".");
   }
+}
+
+// A walk-in patient goes to a service center: no home visit is listed or booked (strict mocks:
+// no Junction call, no claim).
+TEST_F(OrderActionsTest, AWalkInOrderGetsNoHomeVisit) {
+  model::LabOrder order = ReadyOrder();
+  order.workflow.collection_method = model::kWalkIn;
+  EXPECT_CALL(store_, GetOrderById(kOrderId)).Times(2).WillRepeatedly(Return(order));
+  AppError listed = ErrorFrom([&] { actions_.Availability(Caller(), kOrderId); });
+  EXPECT_EQ(listed.code(), ErrorCode::kOrderNotBookable);
+  EXPECT_THAT(listed.what(), HasSubstr("walk_in"));
+  AppError booked = ErrorFrom([&] { actions_.Book(Caller(), kOrderId, BookBody("k-1")); });
+  EXPECT_EQ(booked.code(), ErrorCode::kOrderNotBookable);
 }
 
 TEST_F(OrderActionsTest, AvailabilityJunctionFailureIsA502WithItsRetryAfter) {

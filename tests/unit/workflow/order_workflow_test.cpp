@@ -411,6 +411,25 @@ TEST_F(OrderWorkflowTest, NoBookableSlotLooksAgainAfterNoSlotRetry) {
   EXPECT_EQ(Order().status, "appointment_pending");
 }
 
+// The patient walks in to a service center: nothing is booked (strict mocks: no availability,
+// no book call); once its requisition is ready the order is looked at for the draw, and stays
+// ordered until then.
+TEST_F(OrderWorkflowTest, AWalkInOrderIsNeverBookedAndWaitsForTheDraw) {
+  Job held;
+  ASSERT_EQ(store_.ClaimOrderStep(kOrderId, kT0, kT0 + 30s, "api", &held),
+            store::OrderJobClaim::kClaimed);
+  model::LabOrder order = Order();
+  order.workflow.collection_method = model::kWalkIn;
+  store_.CheckpointOrder(held, order, order.version);
+  store_.ReleaseJob(held);
+
+  EXPECT_CALL(junction_, GetOrder(kJunctionOrderId))
+      .WillOnce(Return(JunctionOrder(kRequisitionCreated, 2)));
+  EXPECT_TRUE(RunNext(store::kJobAwaitRequisition).done);
+  EXPECT_EQ(Order().status, "ordered");
+  EXPECT_EQ(store_.QueuedJobCounts(), (Counts{{store::kJobReconcile, 1}}));
+}
+
 TEST_F(OrderWorkflowTest, BookingSentIsCommittedBeforeTheBookCall) {
   ReachRequisition();
   EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(OneSlot()));
