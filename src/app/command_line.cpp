@@ -35,8 +35,8 @@ LAB_ORDERS_CONFIRMATION_POLL_MS (1000), LAB_ORDERS_RETRY_INITIAL_MS (1000),
 LAB_ORDERS_NO_SLOT_RETRY_MS (900000), LAB_ORDERS_BOOKING_LEAD_MINUTES (120),
 LAB_ORDERS_MAX_PROVIDER_CANCELLATIONS (3), LAB_ORDERS_RECONCILE_INTERVAL_MS (21600000),
 LAB_ORDERS_SYNC_CONFIRMATION_MS (2500; JUNCTION_TIMEOUT_MS must exceed it by 1000),
-LAB_ORDERS_BOOKING_SETTLE_MS (JUNCTION_TIMEOUT_MS: a booking whose answer was lost is looked up
-only this long after it went out), LAB_ORDERS_KEY_LEASE_S (60; at least 2 x JUNCTION_TIMEOUT_MS + 1 s),
+LAB_ORDERS_BOOKING_SETTLE_MS (JUNCTION_TIMEOUT_MS, and no less: a booking whose answer was lost
+is looked up only this long after it went out), LAB_ORDERS_KEY_LEASE_S (60; at least 2 x JUNCTION_TIMEOUT_MS + 1 s),
 LAB_ORDERS_COVERAGE_TTL_S (600: how long Junction's word on which channels serve a ZIP is
 kept; 0 asks for every order), LAB_ORDERS_COMPLETER_AFTER_S (300), LAB_ORDERS_COMPLETER_INTERVAL_S (30).
 Brand webhooks: LAB_ORDERS_WEBHOOK_INTERVAL_MS (1000: how often due deliveries are looked for),

@@ -291,12 +291,10 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
   // deadline, so the workflow looks it up only then (docs/workflow.md: Restarts).
   flow.booking_settle = milliseconds(
       vars.Integer("LAB_ORDERS_BOOKING_SETTLE_MS", config.junction.timeout.count(), 1000, 600000));
-  if (flow.booking_settle < milliseconds(flow.sync_confirmation_timeout_ms + 1000)) {
-    throw ConfigError(
-        "LAB_ORDERS_BOOKING_SETTLE_MS must be at least LAB_ORDERS_SYNC_CONFIRMATION_MS "
-        "+ 1000 (" +
-        std::to_string(flow.sync_confirmation_timeout_ms + 1000) +
-        "): Junction holds a booking call that long for the provider");
+  if (flow.booking_settle < config.junction.timeout) {
+    throw ConfigError("LAB_ORDERS_BOOKING_SETTLE_MS must be at least JUNCTION_TIMEOUT_MS (" +
+                      std::to_string(config.junction.timeout.count()) +
+                      "): a booking call may go on that long");
   }
   config.key_lease = std::chrono::seconds(vars.Integer("LAB_ORDERS_KEY_LEASE_S", 60, 2, 3600));
   config.coverage_ttl =

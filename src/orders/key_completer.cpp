@@ -4,7 +4,7 @@
 
 namespace lab_orders::orders {
 
-KeyCompleter::KeyCompleter(store::OrderStore& store, orders::OrderService& orders,
+KeyCompleter::KeyCompleter(store::KeyMaintenance& store, orders::OrderService& orders,
                            const Clock& clock, std::chrono::seconds after,
                            std::chrono::seconds interval, std::chrono::seconds lease)
     : store_(store), orders_(orders), clock_(clock), after_(after), lease_(lease) {

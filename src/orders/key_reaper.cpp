@@ -4,8 +4,8 @@
 
 namespace lab_orders::orders {
 
-KeyReaper::KeyReaper(store::OrderStore& store, const Clock& clock, std::chrono::seconds retention,
-                     std::chrono::seconds interval)
+KeyReaper::KeyReaper(store::KeyMaintenance& store, const Clock& clock,
+                     std::chrono::seconds retention, std::chrono::seconds interval)
     : store_(store), clock_(clock), retention_(retention) {
   task_ =
       std::make_unique<PeriodicTask>("idempotency key reaper", interval, [this] { ReapOnce(); });

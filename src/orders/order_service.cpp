@@ -145,7 +145,16 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
   // The order this request would make, recorded with the key when the key is new.
   auto now = clock_.Now();
   model::LabOrder order = NewOrder(ids_.NewUuid(), principal, request, FormatRfc3339(now));
-  ChooseChannel(request, order);
+  std::optional<AppError> channel_refused;
+  try {
+    ChooseChannel(request, order);
+  } catch (const AppError& refused) {
+    // A retry of a request that recorded its order resumes that order, on the channel it was
+    // given then: what the area info or the catalog say now does not undo it (and a refusal
+    // saying the key is free would invite a second order under a new key).
+    if (!store_.KeyUnfinished(principal.brand_id, *key)) throw;
+    channel_refused = refused;
+  }
   store::Claim claim =
       store_.ClaimKey(principal.brand_id, *key, identity, now, now + settings_.key_lease, order);
   switch (claim.result) {
@@ -159,6 +168,13 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
       throw IdempotencyKeyInProgress();
     }
     case store::ClaimResult::kNew:
+      if (channel_refused) {
+        // The unfinished key was reaped between the two reads (it had outlived the retention):
+        // the order is recorded now, and a refusal would leave it for the completer to place
+        // behind the brand's back. It is placed, and the brand told so with its 201.
+        spdlog::warn("order {}: recorded for a key reaped meanwhile, on a channel refused ({})",
+                     order.id, channel_refused->log_detail());
+      }
       return {201, DriveToFinish(claim.record, std::move(order)), false};
     case store::ClaimResult::kResumed:
       break;

@@ -188,7 +188,7 @@ std::string WorkflowDocument(const model::WorkflowState& state) {
       {"results_pending", state.results_pending},
       {"critical_reported_for", OptionalToJson(state.critical_reported_for)},
       {"rescheduled_by", OptionalToJson(state.rescheduled_by)},
-      {"reschedule_sent", state.reschedule_sent},
+      {"reschedule_sent_at", OptionalToJson(state.reschedule_sent_at)},
       {"collection_method", state.collection_method},
       {"channel_changed_from", OptionalToJson(state.channel_changed_from)},
       {"channel_change_reason", OptionalToJson(state.channel_change_reason)},
@@ -242,7 +242,7 @@ model::WorkflowState ReadWorkflowDocument(const std::string& text) {
     state.results_pending = FieldOr<bool>(document, "results_pending", false);
     state.critical_reported_for = OptionalFromJson(document, "critical_reported_for");
     state.rescheduled_by = OptionalFromJson(document, "rescheduled_by");
-    state.reschedule_sent = FieldOr<bool>(document, "reschedule_sent", false);
+    state.reschedule_sent_at = OptionalFromJson(document, "reschedule_sent_at");
     state.collection_method = FieldOr<std::string>(document, "collection_method", model::kAtHome);
     state.channel_changed_from = OptionalFromJson(document, "channel_changed_from");
     state.channel_change_reason = OptionalFromJson(document, "channel_change_reason");

@@ -273,6 +273,16 @@ void SqlStore::ReleaseKey(const std::string& brand_id, const std::string& key) {
   });
 }
 
+bool SqlStore::KeyUnfinished(const std::string& brand_id, const std::string& key) {
+  return Transact("KeyUnfinished", TransactionKind::kRead, [&](SqlSession& db) {
+    Statement select = db.Query(
+        "SELECT 1 FROM idempotency_keys WHERE brand_id = ?1 AND key = ?2 "
+        "AND recovery_point <> 'finished'");
+    select.Bind(1, brand_id).Bind(2, key);
+    return select.Step();
+  });
+}
+
 void SqlStore::SaveJunctionUser(const std::string& brand_id, const std::string& key,
                                 const std::string& order_id, const std::string& client_user_id,
                                 const std::string& junction_user_id, TimePoint now) {

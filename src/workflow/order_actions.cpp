@@ -39,6 +39,12 @@ void RefuseHomeVisitsFor(const model::LabOrder& order) {
   }
 }
 
+// Junction surely made nothing of the call: it was never sent, or it was refused with a 4xx.
+bool Answered4xxOrUnsent(const junction::CallError& failure) {
+  return !failure.may_have_reached_junction ||
+         (failure.http_status >= 400 && failure.http_status < 500);
+}
+
 AppError Busy() {
   AppError busy(ErrorCode::kOrderBusy,
                 "The order is being worked on (its booking is being checked); retry shortly.");
@@ -204,6 +210,17 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
   order = ReadOrder(store_, principal, order_id);  // as it stands now that it is held
   model::WorkflowState& state = order.workflow;
   if (state.booking_sent) throw Busy();  // the workflow must first learn what its booking did
+  // Takes back a mark made before a call Junction refused. Best effort: a webhook that wrote the
+  // order meanwhile wins, and the mark then lapses (or is looked up) as after a crash.
+  auto undo_mark = [&] {
+    try {
+      store_.CheckpointOrder(lock.job(), order, order.version);
+    } catch (const store::VersionConflict&) {
+      spdlog::info("order {}: changed during a refused call; its mark is left to lapse", order.id);
+    } catch (const store::StoreUnavailable& e) {
+      spdlog::warn("order {}: a refused call's mark stays: {}", order.id, e.what());
+    }
+  };
 
   const std::string junction_order_id = *order.junction_order_id;
   // Under an Idempotency-Key: this request's attempt id, kept on the key by its first attempt.
@@ -241,18 +258,16 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
     }
     if (key) key->save(BookingCheckpoint(*attempt));
     // Recorded before the call: Junction's webhook of the move may be applied before its answer.
-    state.reschedule_sent = true;
+    state.reschedule_sent_at = FormatRfc3339(clock_.Now());
     store_.CheckpointOrder(lock.job(), order, order.version);
     ++order.version;
     auto moved = junction_.RescheduleAppointment(junction_order_id, {booking_key, std::nullopt});
     if (!moved.ok()) {
-      const junction::CallError& failure = moved.error();
-      // Unsent, or refused with a 4xx: nothing moved. A 5xx or silence may have moved it.
-      if (!failure.may_have_reached_junction ||
-          (failure.http_status >= 400 && failure.http_status < 500)) {
-        state.reschedule_sent = false;
-        store_.CheckpointOrder(lock.job(), order, order.version);
-      }
+      // Unsent, or refused with a 4xx: nothing moved, and the mark goes at once. Otherwise (a 5xx
+      // or silence may have moved it) it lapses after the call's deadline.
+      if (!Answered4xxOrUnsent(moved.error())) throw BookingFailure(moved.error());
+      state.reschedule_sent_at.reset();
+      undo_mark();
       throw BookingFailure(moved.error());
     }
     view = AppointmentViewFrom(*moved);
@@ -274,7 +289,13 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
     request.sync_confirmation_timeout_ms = workflow_.settings().sync_confirmation_timeout_ms;
     request.async_confirmation_timeout_ms = workflow_.settings().async_confirmation_timeout_ms;
     auto booked = junction_.BookAppointment(junction_order_id, request);
-    if (!booked.ok()) throw BookingFailure(booked.error());
+    if (!booked.ok()) {
+      // Refused (or never sent): nothing was booked, and the workflow need not look it up.
+      if (!Answered4xxOrUnsent(booked.error())) throw BookingFailure(booked.error());
+      ClearBookingSent(state);
+      undo_mark();
+      throw BookingFailure(booked.error());
+    }
     view = AppointmentViewFrom(*booked);
     if (key) key->save(BookingCheckpoint(*attempt, &view));
     spdlog::info("order {}: appointment {} booked through the API ({})", order.id, view.id,
@@ -292,7 +313,7 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
       current.workflow.rescheduled_by = "brand";
     }
     ClearBookingSent(current.workflow);
-    current.workflow.reschedule_sent = false;
+    current.workflow.reschedule_sent_at.reset();
     CheckRebookLimit(current.workflow, max_cancellations);
     return workflow_.ContinueAfterAction(lock.job(), current, before);
   });

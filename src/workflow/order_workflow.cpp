@@ -156,9 +156,7 @@ store::JobOutcome OrderWorkflow::Run(const store::Job& job) {
     throw std::logic_error("order " + order->id + " has a workflow job but no Junction order");
   }
   const model::LabOrder read = *order;
-  // The order's step runs only when no API action holds the order: a reschedule call marked out
-  // is over (its request ended without committing).
-  order->workflow.reschedule_sent = false;
+  ExpireRescheduleMark(order->workflow, clock_.Now(), settings_.booking_settle);
   store::JobOutcome outcome;
   if (job.kind == store::kJobAwaitRequisition) {
     outcome = AwaitRequisition(job, *order);
@@ -305,8 +303,9 @@ store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, model::L
   auto booked = junction_.BookAppointment(junction_order_id, request);
   if (!booked.ok()) {
     const junction::CallError& error = booked.error();
-    // Answered: Junction is done with the call, and what it made may be asked for at once.
-    if (error.http_status != 0) state.booking_sent_at.reset();
+    // Refused (a 4xx): Junction is done with the call, and made nothing. A 5xx may come from a
+    // gateway while the booking goes on behind it: that waits for the call's deadline too.
+    if (error.http_status >= 400 && error.http_status < 500) state.booking_sent_at.reset();
     if (error.outcome == junction::Outcome::kConflict) {
       // The slot went to someone else meanwhile: fresh availability and another try, soon.
       return Retry(job, settings_.upstream_retry.initial, "the slot was taken");
@@ -454,7 +453,9 @@ store::JobOutcome OrderWorkflow::ApplyEvent(const store::Job& job) {
                  *event.critical_result_status);
   }
   bool unknown_appointment = false;
-  if (event.appointment) {
+  ExpireRescheduleMark(order->workflow, clock_.Now(), settings_.booking_settle);
+  // A walk-in order books no home visit: a service center's appointment is not followed here.
+  if (event.appointment && order->workflow.collection_method != model::kWalkIn) {
     AppointmentUpdate update = ApplyAppointment(order->workflow, *event.appointment);
     // One we do not know yet (booked, answer not recorded): the step will ask Junction.
     unknown_appointment = update == AppointmentUpdate::kUnknown;

@@ -173,7 +173,7 @@ AppointmentUpdate ApplyAppointment(model::WorkflowState& state,
   // Moved at Junction: by the patient or the provider, unless the brand's own call is out (its
   // webhook can land before the call's answer is committed).
   if (view.start_at != current.start_at) {
-    state.rescheduled_by = state.reschedule_sent ? "brand" : "junction";
+    state.rescheduled_by = state.reschedule_sent_at ? "brand" : "junction";
   }
   current = view;
   return AppointmentUpdate::kApplied;
@@ -209,6 +209,17 @@ std::chrono::system_clock::time_point BookingSettledAt(const model::WorkflowStat
   if (!state.booking_sent_at || !ParseRfc3339(*state.booking_sent_at, &sent)) return {};
   // The mark keeps whole seconds: the call went out up to a second after it says.
   return sent + std::chrono::seconds(1) + settle;
+}
+
+void ExpireRescheduleMark(model::WorkflowState& state, std::chrono::system_clock::time_point now,
+                          std::chrono::milliseconds deadline) {
+  std::chrono::system_clock::time_point sent;
+  if (!state.reschedule_sent_at) return;
+  // Unreadable, or older than the call can be (whole seconds: a second more): the call is over.
+  if (!ParseRfc3339(*state.reschedule_sent_at, &sent) ||
+      now >= sent + std::chrono::seconds(1) + deadline) {
+    state.reschedule_sent_at.reset();
+  }
 }
 
 bool CheckRebookLimit(model::WorkflowState& state, int max_provider_cancellations) {

@@ -115,6 +115,11 @@ TEST_F(ChannelsTest, WithFallbackTheOrderGoesOnAsWalkInAndTheBrandIsToldOnce) {
   HttpReply replayed = Order("fallback-1", {{"fallback", "walk_in"}}, kUnservedAtHome);
   EXPECT_EQ(replayed.status, 201);
   EXPECT_EQ(replayed.Json()["id"], id);
+  // Waited for as long as the first came: the event list is the same after the replay.
+  HttpReply fetched = service_->Get("/v1/labs/orders/" + id, Auth());
+  EXPECT_EQ(fetched.Json()["collection_method"], "walk_in");
+  const std::vector<std::string> after = receiver_->AcknowledgedTypes(id);
+  EXPECT_EQ(std::count(after.begin(), after.end(), "lab_order.channel_changed"), 1);
 }
 
 // The patient walks in: the order stays ordered, with no availability or booking call, until

@@ -38,9 +38,7 @@ class MockOrderStore : public store::OrderStore {
               (const std::string&, const std::optional<std::string>&, int,
                const std::optional<std::string>&),
               (override));
-  MOCK_METHOD(int, ReapKeys, (store::TimePoint), (override));
-  MOCK_METHOD(std::vector<store::IdempotencyRecord>, ClaimStaleKeys,
-              (store::TimePoint, store::TimePoint, store::TimePoint, int), (override));
+  MOCK_METHOD(bool, KeyUnfinished, (const std::string&, const std::string&), (override));
 };
 
 }  // namespace lab_orders::testing

@@ -113,9 +113,10 @@ struct WorkflowState {
   // Who moved the current appointment last: "brand" (through the API) or "junction" (the
   // patient or the provider, at Junction). Said in appointment.rescheduled.
   std::optional<std::string> rescheduled_by;
-  // The brand's reschedule call is out (set before it is sent, cleared once its answer is
-  // committed or the workflow next runs): a move Junction reports meanwhile is the brand's.
-  bool reschedule_sent = false;
+  // When the brand's reschedule call went out (RFC 3339; set before it is sent, cleared once its
+  // answer is committed): a move Junction reports meanwhile is the brand's. A mark older than
+  // the call's deadline is stale (ExpireRescheduleMark): the call is over.
+  std::optional<std::string> reschedule_sent_at;
   // The result status (partial | final) Junction's critical notice was about: a brand hears of a
   // critical result once for each.
   std::optional<std::string> critical_reported_for;

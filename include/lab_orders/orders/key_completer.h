@@ -16,7 +16,7 @@ namespace lab_orders::orders {
 // leased while being completed, so every replica can run one.
 class KeyCompleter {
  public:
-  KeyCompleter(store::OrderStore& store, orders::OrderService& orders, const Clock& clock,
+  KeyCompleter(store::KeyMaintenance& store, orders::OrderService& orders, const Clock& clock,
                std::chrono::seconds after, std::chrono::seconds interval = std::chrono::seconds(30),
                std::chrono::seconds lease = std::chrono::seconds(60));
 
@@ -24,7 +24,7 @@ class KeyCompleter {
   int CompleteOnce();
 
  private:
-  store::OrderStore& store_;
+  store::KeyMaintenance& store_;
   orders::OrderService& orders_;
   const Clock& clock_;
   std::chrono::seconds after_;

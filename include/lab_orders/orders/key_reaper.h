@@ -14,14 +14,14 @@ namespace lab_orders::orders {
 // delete.
 class KeyReaper {
  public:
-  KeyReaper(store::OrderStore& store, const Clock& clock, std::chrono::seconds retention,
+  KeyReaper(store::KeyMaintenance& store, const Clock& clock, std::chrono::seconds retention,
             std::chrono::seconds interval = std::chrono::minutes(10));
 
   // One pass; returns how many keys went. Public so tests need not wait for the thread.
   int ReapOnce();
 
  private:
-  store::OrderStore& store_;
+  store::KeyMaintenance& store_;
   const Clock& clock_;
   std::chrono::seconds retention_;
   std::unique_ptr<PeriodicTask> task_;  // last: stops before the members it uses go

@@ -115,6 +115,14 @@ class OrderStore {
                                                   int limit,
                                                   const std::optional<std::string>& cursor) = 0;
 
+  // Whether a request claimed the key and has not finished it (it is leased, or may be resumed).
+  virtual bool KeyUnfinished(const std::string& brand_id, const std::string& key) = 0;
+};
+
+// The keys' upkeep, beside the requests: the reaper and the completer.
+class KeyMaintenance {
+ public:
+  virtual ~KeyMaintenance() = default;
   // Deletes keys created before the cutoff; returns how many. Junction webhook receipts and
   // finished jobs older than the cutoff go too (Junction retries a webhook for about a day).
   virtual int ReapKeys(TimePoint created_before) = 0;

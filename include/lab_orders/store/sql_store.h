@@ -42,6 +42,7 @@ class SqlStore : public Store {
                  const RequestIdentity& request, TimePoint now, TimePoint lease_until,
                  const model::LabOrder& new_order) override;
   void ReleaseKey(const std::string& brand_id, const std::string& key) override;
+  bool KeyUnfinished(const std::string& brand_id, const std::string& key) override;
 
   void SaveJunctionUser(const std::string& brand_id, const std::string& key,
                         const std::string& order_id, const std::string& client_user_id,

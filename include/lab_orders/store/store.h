@@ -26,6 +26,7 @@ class StoreSchema {
 
 class Store : public StoreSchema,
               public OrderStore,
+              public KeyMaintenance,
               public ActionKeyStore,
               public JobStore,
               public WebhookStore,

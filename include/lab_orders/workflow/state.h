@@ -68,6 +68,11 @@ void ClearBookingSent(model::WorkflowState& state);
 std::chrono::system_clock::time_point BookingSettledAt(const model::WorkflowState& state,
                                                        std::chrono::milliseconds settle);
 
+// Forgets the brand's reschedule mark once its call's deadline has passed (a call that failed
+// without an answer, or a crash): a later move is Junction's.
+void ExpireRescheduleMark(model::WorkflowState& state, std::chrono::system_clock::time_point now,
+                          std::chrono::milliseconds deadline);
+
 // Once the provider has cancelled max bookings, the order fails with the reason kept. Returns
 // whether it failed now.
 bool CheckRebookLimit(model::WorkflowState& state, int max_provider_cancellations);

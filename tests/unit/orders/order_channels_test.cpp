@@ -77,6 +77,7 @@ class OrderChannelsTest : public ::testing::Test {
   // Nothing is recorded (strict mock: no ClaimKey): the key stays free.
   void ExpectNothingRecorded() {
     EXPECT_CALL(store_, FindFinishedKey(kBrand, kKey)).WillOnce(Return(std::nullopt));
+    EXPECT_CALL(store_, KeyUnfinished(kBrand, kKey)).WillOnce(Return(false));
   }
 
   StrictMock<testing::MockOrderStore> store_;
@@ -193,6 +194,32 @@ TEST_F(OrderChannelsTest, AChannelOrFallbackThePanelIsNotOfferedOnIs400NamingThe
   EXPECT_EQ(backwards.details()[0].message, "only an at_home_phlebotomy order can fall back");
 }
 
+// A retry of a request that recorded its order resumes that order, on the channel it was given
+// then: what the area says now does not refuse it (nor tell the brand the key is free).
+TEST_F(OrderChannelsTest, ARetryOfARecordedOrderIsNotRefusedWhateverTheAreaSaysNow) {
+  for (bool junction_fails : {false, true}) {
+    // Another area each time: the first answer is kept for its own.
+    const std::string zip = junction_fails ? "85006" : "85004";
+    json body = Body();
+    body["address"]["zip"] = zip;
+    if (junction_fails) {
+      EXPECT_CALL(junction_, GetAreaInfo(zip))
+          .WillOnce(Return(CallFailure(junction::Outcome::kTimeout, "area_info", 0)));
+    } else {
+      EXPECT_CALL(junction_, GetAreaInfo(zip)).WillOnce(Return(AreaServed(false, false)));
+    }
+    EXPECT_CALL(store_, FindFinishedKey(kBrand, kKey)).WillOnce(Return(std::nullopt));
+    EXPECT_CALL(store_, KeyUnfinished(kBrand, kKey)).WillOnce(Return(true));
+    store::Claim leased;
+    leased.result = store::ClaimResult::kInProgress;
+    EXPECT_CALL(store_, ClaimKey(kBrand, kKey, _, _, _, _)).WillOnce(Return(leased));
+    AppError error = ErrorFrom([&] { Create(body); });
+    EXPECT_EQ(error.code(), ErrorCode::kIdempotencyRequestInProgress) << junction_fails;
+    ::testing::Mock::VerifyAndClearExpectations(&store_);
+    ::testing::Mock::VerifyAndClearExpectations(&junction_);
+  }
+}
+
 TEST_F(OrderChannelsTest, JunctionFailingToSayIsA502WithTheKeyLeftFree) {
   EXPECT_CALL(junction_, GetAreaInfo("85004"))
       .WillOnce(Return(CallFailure(junction::Outcome::kServerError, "area_info", 503)));
@@ -221,15 +248,25 @@ TEST(AreaCoverageTest, KeepsEachZipsAnswerForItsTimeByTheFiveDigitArea) {
   EXPECT_TRUE(coverage.For("85004").at_home);  // its time is up: asked again
 }
 
-TEST(AreaCoverageTest, AFailureIsNotKeptAndAZeroTtlKeepsNothing) {
+TEST(AreaCoverageTest, AFailureIsNotKept) {
+  StrictMock<testing::MockJunctionClient> junction;
+  testing::FakeClock clock(kT0);
+  AreaCoverage coverage(junction, clock, 600s);
+  EXPECT_CALL(junction, GetAreaInfo("85004"))
+      .WillOnce(Return(CallFailure(junction::Outcome::kTimeout, "area_info", 0)))
+      .WillOnce(Return(AreaServed()));
+  EXPECT_THROW(coverage.For("85004"), AppError);
+  EXPECT_TRUE(coverage.For("85004").at_home);  // asked again, then kept
+  EXPECT_TRUE(coverage.For("85004").walk_in);
+}
+
+TEST(AreaCoverageTest, AZeroTtlKeepsNothing) {
   StrictMock<testing::MockJunctionClient> junction;
   testing::FakeClock clock(kT0);
   AreaCoverage coverage(junction, clock, 0s);
   EXPECT_CALL(junction, GetAreaInfo("85004"))
-      .WillOnce(Return(CallFailure(junction::Outcome::kTimeout, "area_info", 0)))
-      .WillOnce(Return(AreaServed()))
-      .WillOnce(Return(AreaServed()));
-  EXPECT_THROW(coverage.For("85004"), AppError);
+      .WillOnce(Return(AreaServed(true, false)))
+      .WillOnce(Return(AreaServed(false, true)));
   EXPECT_TRUE(coverage.For("85004").at_home);
   EXPECT_TRUE(coverage.For("85004").walk_in);
 }

@@ -484,7 +484,7 @@ TEST_P(StoreTest, WorkflowAndVersionRoundTripThroughClaimKey) {
   order.workflow.past_appointment_ids = {"appt-0", "appt-1"};
   order.workflow.provider_cancellations = 2;
   order.workflow.booking_sent = true;
-  order.workflow.reschedule_sent = true;
+  order.workflow.reschedule_sent_at = "2024-05-03T14:00:00+00:00";
   order.workflow.rescheduled_by = "brand";
   order.workflow.failure_reason = "no_slots";
   ASSERT_EQ(ClaimWith("k", order, kT0).result, ClaimResult::kNew);
@@ -506,7 +506,7 @@ TEST_P(StoreTest, WorkflowAndVersionRoundTripThroughClaimKey) {
   EXPECT_EQ(workflow.past_appointment_ids, (std::vector<std::string>{"appt-0", "appt-1"}));
   EXPECT_EQ(workflow.provider_cancellations, 2);
   EXPECT_TRUE(workflow.booking_sent);
-  EXPECT_TRUE(workflow.reschedule_sent);
+  EXPECT_EQ(workflow.reschedule_sent_at, "2024-05-03T14:00:00+00:00");
   EXPECT_EQ(workflow.rescheduled_by, "brand");
   EXPECT_EQ(workflow.failure_reason, "no_slots");
   // The workflow is not PHI: it is stored as readable JSON, next to the sealed patient data.

@@ -380,14 +380,14 @@ TEST_F(OrderActionsTest, BookReschedulesAnActiveAppointmentMarkedAsTheBrandsMove
 
   json shown = actions_.Book(Caller(), kOrderId, BookBody("k-2"));
 
-  EXPECT_TRUE(checkpointed.workflow.reschedule_sent);
+  EXPECT_EQ(checkpointed.workflow.reschedule_sent_at, FormatRfc3339(kT0));
   EXPECT_FALSE(checkpointed.workflow.booking_sent);
   EXPECT_EQ(shown["appointment"]["id"], "appt-1");
   EXPECT_EQ(shown["appointment"]["start_at"], FormatRfc3339(kT0 + 48h));
   EXPECT_EQ(shown["status"], "appointment_scheduled");
   EXPECT_EQ(committed.expected_order_version, 6) << "the version after the checkpoint";
   ASSERT_TRUE(committed.order_update.has_value());
-  EXPECT_FALSE(committed.order_update->workflow.reschedule_sent);
+  EXPECT_EQ(committed.order_update->workflow.reschedule_sent_at, std::nullopt);
   EXPECT_EQ(committed.order_update->workflow.rescheduled_by, "brand");
   EXPECT_EQ(committed.order_update->workflow.appointment->start_at, FormatRfc3339(kT0 + 48h));
   EXPECT_TRUE(committed.order_update->workflow.past_appointment_ids.empty());
@@ -528,17 +528,22 @@ class OrderActionsSlotRefusedTest : public OrderActionsTest,
                                     public ::testing::WithParamInterface<junction::Outcome> {};
 
 TEST_P(OrderActionsSlotRefusedTest, BookRefusedByJunctionIsSlotUnavailableAndReleasesTheJob) {
+  model::LabOrder taken_back;
   {
     InSequence in_order;
     ExpectHeld(ReadyOrder(), ReadyOrder(), store::kJobBookAppointment);
     EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 4));
     EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
         .WillOnce(Return(Failure(GetParam(), "book_appointment", 409)));
-    // Nothing commits: booking_sent stays as checkpointed, for the workflow to look up.
+    // Refused, nothing was booked: the mark is taken back, and the brand may book again at once
+    // (the workflow need not look anything up first).
+    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 5)).WillOnce(SaveArg<1>(&taken_back));
     EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
   }
 
   AppError error = ErrorFrom([&] { actions_.Book(Caller(), kOrderId, BookBody("k-1")); });
+  EXPECT_FALSE(taken_back.workflow.booking_sent);
+  EXPECT_EQ(taken_back.workflow.booking_sent_at, std::nullopt);
 
   EXPECT_EQ(error.code(), ErrorCode::kSlotUnavailable);
   EXPECT_EQ(error.log_detail(), kUpstreamSummary);
@@ -606,8 +611,8 @@ TEST_F(OrderActionsTest, RescheduleFailuresMapAsBookingFailuresDo) {
     AppError error = ErrorFrom([&] { actions_.Book(Caller(), kOrderId, BookBody("k-2")); });
 
     ASSERT_FALSE(checkpointed.empty());
-    EXPECT_TRUE(checkpointed.front().workflow.reschedule_sent);
-    EXPECT_EQ(checkpointed.back().workflow.reschedule_sent, !c.surely_unmoved);
+    EXPECT_TRUE(checkpointed.front().workflow.reschedule_sent_at.has_value());
+    EXPECT_EQ(checkpointed.back().workflow.reschedule_sent_at.has_value(), !c.surely_unmoved);
     EXPECT_EQ(error.code(), c.expected) << junction::OutcomeName(c.outcome);
     EXPECT_THAT(error.what(), Not(HasSubstr(kUpstreamSummary)));
     ::testing::Mock::VerifyAndClearExpectations(&store_);

@@ -428,6 +428,18 @@ TEST_F(OrderWorkflowTest, AWalkInOrderIsNeverBookedAndWaitsForTheDraw) {
   EXPECT_TRUE(RunNext(store::kJobAwaitRequisition).done);
   EXPECT_EQ(Order().status, "ordered");
   EXPECT_EQ(store_.QueuedJobCounts(), (Counts{{store::kJobReconcile, 1}}));
+
+  // A service center's appointment (booked at Junction or the lab) is not followed as a home
+  // visit: nothing changes, and no step wakes to ask for one.
+  JunctionEvent event;
+  event.event_type = "labtest.appointment.created";
+  event.junction_order_id = kJunctionOrderId;
+  event.appointment = View("psc-1", "confirmed", 1);
+  QueueEvent("event-1", event);
+  JobOutcome applied = RunNext(store::kJobJunctionEvent);
+  EXPECT_FALSE(applied.wake_order_step);
+  EXPECT_FALSE(Order().workflow.appointment.has_value());
+  EXPECT_EQ(Order().status, "ordered");
 }
 
 TEST_F(OrderWorkflowTest, BookingSentIsCommittedBeforeTheBookCall) {
@@ -529,13 +541,14 @@ TEST_F(OrderWorkflowTest, ABookingSentBeforeACrashIsLookedUpOnlyOnceJunctionIsDo
   EXPECT_EQ(Order().workflow.booking_sent_at, std::nullopt);
 }
 
-// A book call Junction answered with an error is over: what it made, if anything, is asked for
-// after the usual backoff, not the call's deadline.
-TEST_F(OrderWorkflowTest, AnAnsweredBookFailureIsLookedUpAfterTheBackoffAlone) {
+// A book call Junction refused (a 4xx) is over: what it made, if anything, is asked for after the
+// usual backoff, not the call's deadline. A 5xx may come from a gateway in front of a booking
+// still going on: that waits for the deadline.
+TEST_F(OrderWorkflowTest, ARefusedBookIsLookedUpAfterTheBackoffAlone) {
   ReachRequisition();
   EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(OneSlot()));
   EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
-      .WillOnce(Return(CallFailure(junction::Outcome::kServerError, "book_appointment", 500)));
+      .WillOnce(Return(CallFailure(junction::Outcome::kValidation, "book_appointment", 422)));
   JobOutcome failed = RunNext(store::kJobBookAppointment);
   EXPECT_EQ(failed.retry_at, kT0 + 500ms);
   EXPECT_TRUE(Order().workflow.booking_sent);
@@ -545,6 +558,16 @@ TEST_F(OrderWorkflowTest, AnAnsweredBookFailureIsLookedUpAfterTheBackoffAlone) {
       .WillOnce(Return(Appointment("appt-4", "pending", 1)));
   EXPECT_TRUE(RunNext(store::kJobBookAppointment).done);
   EXPECT_EQ(Order().workflow.appointment->id, "appt-4");
+}
+
+TEST_F(OrderWorkflowTest, ABookAnsweredWithA5xxWaitsForTheCallsDeadline) {
+  ReachRequisition();
+  EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(OneSlot()));
+  EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
+      .WillOnce(Return(CallFailure(junction::Outcome::kServerError, "book_appointment", 504)));
+  JobOutcome failed = RunNext(store::kJobBookAppointment);
+  EXPECT_EQ(failed.retry_at, kT0 + 11s);
+  EXPECT_TRUE(Order().workflow.booking_sent_at.has_value());
 }
 
 TEST_F(OrderWorkflowTest, BookTimeoutThenNoAppointmentAtJunctionBooksAgain) {

@@ -238,7 +238,7 @@ TEST(ApplyAppointmentTest, AMoveIsJunctionsUnlessTheBrandsRescheduleIsOut) {
   EXPECT_EQ(by_junction.rescheduled_by, "junction");
   // Junction's webhook of the brand's own move, applied before the call's answer is committed.
   WorkflowState by_brand = state;
-  by_brand.reschedule_sent = true;
+  by_brand.reschedule_sent_at = "2024-05-04T08:59:58+00:00";
   EXPECT_EQ(ApplyAppointment(by_brand, moved), AppointmentUpdate::kApplied);
   EXPECT_EQ(by_brand.rescheduled_by, "brand");
   // A confirmation alone moves nothing and names no one.
@@ -246,6 +246,21 @@ TEST(ApplyAppointmentTest, AMoveIsJunctionsUnlessTheBrandsRescheduleIsOut) {
   EXPECT_EQ(ApplyAppointment(confirmed, Appointment("appt-1", "confirmed", 3)),
             AppointmentUpdate::kApplied);
   EXPECT_EQ(confirmed.rescheduled_by, std::nullopt);
+}
+
+// A mark whose call's deadline has passed (a call that failed without an answer, a crash) is
+// forgotten: later moves are Junction's.
+TEST(ExpireRescheduleMarkTest, AMarkLapsesOnceTheCallsDeadlineHasPassed) {
+  const auto sent = std::chrono::sys_days{std::chrono::year{2024} / 5 / 4} + std::chrono::hours(9);
+  WorkflowState state;
+  state.reschedule_sent_at = "2024-05-04T09:00:00+00:00";
+  ExpireRescheduleMark(state, sent + std::chrono::seconds(10), std::chrono::seconds(10));
+  EXPECT_TRUE(state.reschedule_sent_at.has_value()) << "its second may have begun later";
+  ExpireRescheduleMark(state, sent + std::chrono::seconds(11), std::chrono::seconds(10));
+  EXPECT_FALSE(state.reschedule_sent_at.has_value());
+  state.reschedule_sent_at = "not a time";
+  ExpireRescheduleMark(state, sent, std::chrono::seconds(10));
+  EXPECT_FALSE(state.reschedule_sent_at.has_value());
 }
 
 TEST(ApplyAppointmentTest, PastAppointmentIsStaleWhateverItSays) {
