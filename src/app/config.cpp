@@ -288,7 +288,7 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
         "): a booking call waits that long for the provider");
   }
   // A booking's answer lost (a crash mid-call): Junction may go on making it until the call's
-  // deadline, so the workflow looks it up only then (docs/workflow.md: Restarts).
+  // deadline, so the workflow looks it up only then (docs/design.md: The workflow, Booking).
   flow.booking_settle = milliseconds(
       vars.Integer("LAB_ORDERS_BOOKING_SETTLE_MS", config.junction.timeout.count(), 1000, 600000));
   if (flow.booking_settle < config.junction.timeout) {

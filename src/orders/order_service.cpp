@@ -311,13 +311,15 @@ std::string OrderService::CreateJunctionOrder(const std::string& key, model::Lab
 void OrderService::ChooseChannel(const model::OrderRequest& request, model::LabOrder& order) {
   const Panel& panel = panels_.at(request.panel_slug);
   const std::string& asked = request.collection_method;
-  auto offered = [&] {
+  // The panel's channels that keep(method) says yes to, as a list a brand reads.
+  auto channels = [&](auto&& keep) {
     std::string list;
     for (const std::string& method : panel.collection_methods) {
-      list += (list.empty() ? "" : ", ") + method;
+      if (keep(method)) list += (list.empty() ? "" : ", ") + method;
     }
     return list;
   };
+  auto offered = [&] { return channels([](const std::string&) { return true; }); };
   std::vector<FieldViolation> refused;
   if (!panel.Offers(asked)) {
     refused.push_back({"/collection_method", "the " + request.panel_slug + " panel is offered as " +
@@ -348,10 +350,7 @@ void OrderService::ChooseChannel(const model::OrderRequest& request, model::LabO
     order.workflow.channel_change_reason = "area_not_served";
     return;
   }
-  std::string serving;
-  for (const std::string& method : panel.collection_methods) {
-    if (serves(method)) serving += (serving.empty() ? "" : ", ") + method;
-  }
+  const std::string serving = channels(serves);
   const std::string message =
       "No " + asked + " draw serves the patient's ZIP code; " +
       (serving.empty()

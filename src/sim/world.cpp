@@ -16,9 +16,6 @@ using nlohmann::json;
 using std::chrono::hours;
 using std::chrono::milliseconds;
 
-// The collection methods the simulated lab offers (its lab's collection_methods).
-constexpr const char* kAtHome = "at_home_phlebotomy";
-constexpr const char* kWalkIn = "walk_in_test";
 const auto kIdempotencyRetention = hours(24);
 // Expired keys are swept this often; one met earlier is dropped when met.
 const auto kIdempotencySweepInterval = hours(1);

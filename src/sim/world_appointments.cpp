@@ -247,7 +247,7 @@ std::optional<SimResponse> World::FindBookable(const std::string& order_id, cons
 }
 
 std::optional<SimResponse> World::RefuseBooking(const Order& order) const {
-  if (order.modality != "at_home_phlebotomy") {
+  if (order.modality != kAtHome) {
     return DetailResponse(400, "The order is not an at-home phlebotomy order.");
   }
   if (IsFinal(order.low_status) || order.low_status == "draw_completed") {

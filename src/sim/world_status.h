@@ -11,6 +11,10 @@
 
 namespace lab_orders::sim {
 
+// The collection methods the simulated lab offers (its lab's collection_methods).
+inline constexpr const char* kAtHome = "at_home_phlebotomy";
+inline constexpr const char* kWalkIn = "walk_in_test";
+
 // Junction's 422 for one field: {"detail": [{"loc": loc, "msg": message, ...}]}.
 SimResponse FieldDetail(const nlohmann::json& loc, const std::string& message);
 // The whole status ("received.at_home_phlebotomy.ordered") of a low-level order status, for the

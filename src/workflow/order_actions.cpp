@@ -41,8 +41,7 @@ void RefuseHomeVisitsFor(const model::LabOrder& order) {
 
 // Junction surely made nothing of the call: it was never sent, or it was refused with a 4xx.
 bool Answered4xxOrUnsent(const junction::CallError& failure) {
-  return !failure.may_have_reached_junction ||
-         (failure.http_status >= 400 && failure.http_status < 500);
+  return !failure.may_have_reached_junction || junction::RefusedWithA4xx(failure);
 }
 
 AppError Busy() {

@@ -305,7 +305,7 @@ store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, model::L
     const junction::CallError& error = booked.error();
     // Refused (a 4xx): Junction is done with the call, and made nothing. A 5xx may come from a
     // gateway while the booking goes on behind it: that waits for the call's deadline too.
-    if (error.http_status >= 400 && error.http_status < 500) state.booking_sent_at.reset();
+    if (junction::RefusedWithA4xx(error)) state.booking_sent_at.reset();
     if (error.outcome == junction::Outcome::kConflict) {
       // The slot went to someone else meanwhile: fresh availability and another try, soon.
       return Retry(job, settings_.upstream_retry.initial, "the slot was taken");

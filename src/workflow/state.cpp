@@ -203,21 +203,28 @@ void ClearBookingSent(model::WorkflowState& state) {
   state.booking_sent_at.reset();
 }
 
+namespace {
+
+// When a call marked as sent at `sent` (RFC 3339) is surely over: deadline after it went out. The
+// mark keeps whole seconds, so the call went out up to a second after it says. No mark, or one
+// that cannot be read: the epoch (over already).
+std::chrono::system_clock::time_point CallOverAt(const std::optional<std::string>& sent,
+                                                 std::chrono::milliseconds deadline) {
+  std::chrono::system_clock::time_point at;
+  if (!sent || !ParseRfc3339(*sent, &at)) return {};
+  return at + std::chrono::seconds(1) + deadline;
+}
+
+}  // namespace
+
 std::chrono::system_clock::time_point BookingSettledAt(const model::WorkflowState& state,
                                                        std::chrono::milliseconds settle) {
-  std::chrono::system_clock::time_point sent;
-  if (!state.booking_sent_at || !ParseRfc3339(*state.booking_sent_at, &sent)) return {};
-  // The mark keeps whole seconds: the call went out up to a second after it says.
-  return sent + std::chrono::seconds(1) + settle;
+  return CallOverAt(state.booking_sent_at, settle);
 }
 
 void ExpireRescheduleMark(model::WorkflowState& state, std::chrono::system_clock::time_point now,
                           std::chrono::milliseconds deadline) {
-  std::chrono::system_clock::time_point sent;
-  if (!state.reschedule_sent_at) return;
-  // Unreadable, or older than the call can be (whole seconds: a second more): the call is over.
-  if (!ParseRfc3339(*state.reschedule_sent_at, &sent) ||
-      now >= sent + std::chrono::seconds(1) + deadline) {
+  if (state.reschedule_sent_at && now >= CallOverAt(state.reschedule_sent_at, deadline)) {
     state.reschedule_sent_at.reset();
   }
 }

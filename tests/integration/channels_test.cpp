@@ -15,9 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "lab_orders/common/encoding.h"
-#include "lab_orders/common/ids.h"
-#include "support/node_receiver.h"
+#include "support/brand_receiver_test.h"
 #include "support/order_bodies.h"
 #include "support/poll.h"
 #include "support/service_process.h"
@@ -34,30 +32,13 @@ constexpr const char* kScopes = "labs:orders:read labs:orders:write labs:webhook
 // patient service center does.
 constexpr const char* kUnservedAtHome = "85003";
 
-class ChannelsTest : public NodeReceiverTest {
+class ChannelsTest : public BrandReceiverTest {
  protected:
   void SetUp() override {
     NodeReceiverTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    sim_ = std::make_unique<SimProcess>();
-    const std::string secret = "whsec_" + Base64Encode(RandomBytes(32));
-    service_ = std::make_unique<ServiceProcess>(
-        sim_->base_url(), FastWorkflow({{"JUNCTION_WEBHOOK_SECRET", secret},
-                                        {"LAB_ORDERS_WEBHOOK_INTERVAL_MS", "50"}}));
-    sim_->Admin(
-        "POST", "/_sim/webhooks/config",
-        {{"url", "http://127.0.0.1:" + std::to_string(service_->port()) + "/v1/webhooks/junction"},
-         {"secret", secret}});
-    token_ = service_->Token(kBrand, "user-channels", kScopes);
-    receiver_ = std::make_unique<NodeReceiver>(std::vector<std::string>{});
-    HttpReply registered = service_->Post("/v1/webhooks/endpoints",
-                                          json{{"url", receiver_->Url("/hooks")}}.dump(), Auth());
-    ASSERT_EQ(registered.status, 201) << registered.body;
-    receiver_->SetSecrets({registered.Json()["secret"].get<std::string>()});
-  }
-
-  std::map<std::string, std::string> Auth() const {
-    return {{"Authorization", "Bearer " + token_}, {"Content-Type", "application/json"}};
+    StartWithBrandReceiver(kBrand, "user-channels", kScopes,
+                           {{"LAB_ORDERS_WEBHOOK_INTERVAL_MS", "50"}});
   }
 
   HttpReply Order(const std::string& key, const json& channel, const std::string& zip) {
@@ -67,11 +48,6 @@ class ChannelsTest : public NodeReceiverTest {
     return service_->Post("/v1/labs/orders", body.dump(),
                           {{"Authorization", "Bearer " + token_}, {"Idempotency-Key", key}});
   }
-
-  std::unique_ptr<SimProcess> sim_;
-  std::unique_ptr<ServiceProcess> service_;
-  std::unique_ptr<NodeReceiver> receiver_;
-  std::string token_;
 };
 
 TEST_F(ChannelsTest, AnUnservedZipIs422NamingTheChannelsThatServeItAndRecordsNothing) {

@@ -16,9 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "lab_orders/common/encoding.h"
-#include "lab_orders/common/ids.h"
-#include "support/node_receiver.h"
+#include "support/brand_receiver_test.h"
 #include "support/order_bodies.h"
 #include "support/poll.h"
 #include "support/service_process.h"
@@ -33,36 +31,15 @@ constexpr const char* kBrand = "brand-results";
 constexpr const char* kScopes =
     "labs:orders:read labs:orders:write labs:results:read labs:webhooks:manage";
 
-class ResultsTest : public NodeReceiverTest {
+class ResultsTest : public BrandReceiverTest {
  protected:
   void SetUp() override {
     NodeReceiverTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    sim_ = std::make_unique<SimProcess>();
-    const std::string secret = "whsec_" + Base64Encode(RandomBytes(32));
-    service_ = std::make_unique<ServiceProcess>(
-        sim_->base_url(),
-        FastWorkflow({{"JUNCTION_WEBHOOK_SECRET", secret},
-                      {"LAB_ORDERS_RESULTS_POLL_MS", "20"},
-                      {"LAB_ORDERS_WEBHOOK_RETRY_DELAYS_S", "10,10,10,10,10,10,10,10,10,10"},
-                      {"LAB_ORDERS_WEBHOOK_INTERVAL_MS", "50"}}));
-    // Junction's webhooks go to the service, as they would in production.
-    sim_->Admin(
-        "POST", "/_sim/webhooks/config",
-        {{"url", "http://127.0.0.1:" + std::to_string(service_->port()) + "/v1/webhooks/junction"},
-         {"secret", secret}});
-    token_ = service_->Token(kBrand, "user-results", kScopes);
-    // The brand's endpoint is the receiver, which learns the secret the service made for it.
-    receiver_ = std::make_unique<NodeReceiver>(std::vector<std::string>{});
-    HttpReply registered = service_->Post("/v1/webhooks/endpoints",
-                                          json{{"url", receiver_->Url("/hooks")}}.dump(), Auth());
-    ASSERT_EQ(registered.status, 201) << registered.body;
-    receiver_->SetSecrets({registered.Json()["secret"].get<std::string>()});
-  }
-
-  std::map<std::string, std::string> Auth(const std::string& token = "") const {
-    return {{"Authorization", "Bearer " + (token.empty() ? token_ : token)},
-            {"Content-Type", "application/json"}};
+    StartWithBrandReceiver(kBrand, "user-results", kScopes,
+                           {{"LAB_ORDERS_RESULTS_POLL_MS", "20"},
+                            {"LAB_ORDERS_WEBHOOK_RETRY_DELAYS_S", "10,10,10,10,10,10,10,10,10,10"},
+                            {"LAB_ORDERS_WEBHOOK_INTERVAL_MS", "50"}});
   }
 
   // A new order, scheduled: returns {id, junction_order_id}.
@@ -94,11 +71,6 @@ class ResultsTest : public NodeReceiverTest {
         std::chrono::seconds(20));
     return result;
   }
-
-  std::unique_ptr<SimProcess> sim_;
-  std::unique_ptr<ServiceProcess> service_;
-  std::unique_ptr<NodeReceiver> receiver_;
-  std::string token_;
 };
 
 TEST_F(ResultsTest, ACompletedOrdersResultIsServedWithEveryMarkerFieldToItsBrandOnly) {

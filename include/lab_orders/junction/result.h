@@ -48,6 +48,12 @@ struct CallError {
   std::string summary;
 };
 
+// Junction answered with a 4xx: it refused the request and acted on nothing. (A 5xx may come
+// from a gateway in front of a request still going on.)
+inline bool RefusedWithA4xx(const CallError& error) {
+  return error.http_status >= 400 && error.http_status < 500;
+}
+
 template <typename T>
 class Result {
  public:

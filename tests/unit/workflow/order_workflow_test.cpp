@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -204,6 +205,18 @@ class OrderWorkflowTest : public ::testing::Test {
   }
 
   model::LabOrder Order() { return *store_.GetOrderById(kOrderId); }
+
+  // Changes the stored order as an API action (or a process now gone) would: holding its step,
+  // a checkpoint, then the step given back.
+  void ChangeOrder(const std::function<void(model::LabOrder&)>& change) {
+    Job held;
+    ASSERT_EQ(store_.ClaimOrderStep(kOrderId, clock_.Now(), clock_.Now() + 30s, "api", &held),
+              store::OrderJobClaim::kClaimed);
+    model::LabOrder order = Order();
+    change(order);
+    store_.CheckpointOrder(held, order, order.version);
+    store_.ReleaseJob(held);
+  }
   long long SinceStart() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - kT0).count();
   }
@@ -415,13 +428,7 @@ TEST_F(OrderWorkflowTest, NoBookableSlotLooksAgainAfterNoSlotRetry) {
 // no book call); once its requisition is ready the order is looked at for the draw, and stays
 // ordered until then.
 TEST_F(OrderWorkflowTest, AWalkInOrderIsNeverBookedAndWaitsForTheDraw) {
-  Job held;
-  ASSERT_EQ(store_.ClaimOrderStep(kOrderId, kT0, kT0 + 30s, "api", &held),
-            store::OrderJobClaim::kClaimed);
-  model::LabOrder order = Order();
-  order.workflow.collection_method = model::kWalkIn;
-  store_.CheckpointOrder(held, order, order.version);
-  store_.ReleaseJob(held);
+  ChangeOrder([&](model::LabOrder& order) { order.workflow.collection_method = model::kWalkIn; });
 
   EXPECT_CALL(junction_, GetOrder(kJunctionOrderId))
       .WillOnce(Return(JunctionOrder(kRequisitionCreated, 2)));
@@ -492,20 +499,16 @@ TEST_F(OrderWorkflowTest, BookTimeoutLeavesBookingSentAndTheNextRunAdoptsWhatJun
 // it; a booking found for the workflow's own lost call names none.
 TEST_F(OrderWorkflowTest, ABookingAdoptedForALostApiCallNamesTheRequest) {
   ReachRequisition();
-  Job held;
-  ASSERT_EQ(store_.ClaimOrderStep(kOrderId, kT0, kT0 + 30s, "api", &held),
-            store::OrderJobClaim::kClaimed);
-  model::LabOrder order = Order();
-  order.workflow.booking_sent = true;
-  order.workflow.booking_sent_by = "attempt-1";
-  store_.CheckpointOrder(held, order, order.version);
-  store_.ReleaseJob(held);
+  ChangeOrder([&](model::LabOrder& order) {
+    order.workflow.booking_sent = true;
+    order.workflow.booking_sent_by = "attempt-1";
+  });
   EXPECT_EQ(Order().workflow.booking_sent_by, "attempt-1") << "kept by the store";
 
   EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
       .WillOnce(Return(Appointment("appt-7", "pending", 1)));
   EXPECT_TRUE(RunNext(store::kJobBookAppointment).done);
-  order = Order();
+  const model::LabOrder order = Order();
   EXPECT_EQ(order.workflow.appointment->id, "appt-7");
   EXPECT_EQ(order.workflow.lost_booking_adopted_for, "attempt-1");
   EXPECT_FALSE(order.workflow.booking_sent);
@@ -517,13 +520,9 @@ TEST_F(OrderWorkflowTest, ABookingAdoptedForALostApiCallNamesTheRequest) {
 // waits until the call's deadline has passed since it went out (strict mocks: no call before).
 TEST_F(OrderWorkflowTest, ABookingSentBeforeACrashIsLookedUpOnlyOnceJunctionIsDoneWithIt) {
   ReachRequisition();
-  Job held;
-  ASSERT_EQ(store_.ClaimOrderStep(kOrderId, clock_.Now(), clock_.Now() + 30s, "gone", &held),
-            store::OrderJobClaim::kClaimed);
-  model::LabOrder order = Order();
-  MarkBookingSent(order.workflow, clock_.Now(), std::nullopt);
-  store_.CheckpointOrder(held, order, order.version);
-  store_.ReleaseJob(held);  // as a restart's start-up frees the dead process's leases
+  // Released as a restart's start-up frees the dead process's leases.
+  ChangeOrder(
+      [&](model::LabOrder& order) { MarkBookingSent(order.workflow, clock_.Now(), std::nullopt); });
   const TimePoint sent = clock_.Now();
 
   clock_.Advance(300ms);
@@ -1015,13 +1014,7 @@ TEST_F(OrderWorkflowTest, WebhookForAnUnknownAppointmentWakesTheStepWhichAsksJun
 
 TEST_F(OrderWorkflowTest, CancelledOrderEndsItsJobWithoutCallingJunction) {
   // The order was cancelled through the API while its step waited.
-  Job held;
-  ASSERT_EQ(store_.ClaimOrderStep(kOrderId, kT0, kT0 + 30s, "api", &held),
-            store::OrderJobClaim::kClaimed);
-  model::LabOrder order = Order();
-  order.status = "cancelled";
-  store_.CheckpointOrder(held, order, order.version);
-  store_.ReleaseJob(held);
+  ChangeOrder([&](model::LabOrder& order) { order.status = "cancelled"; });
 
   JobOutcome outcome = RunNext(store::kJobAwaitRequisition);  // StrictMock: no Junction call
   EXPECT_TRUE(outcome.done);
