@@ -108,6 +108,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/labs/orders/{id}/appointment/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel the appointment only
+         * @description Cancels the order's active appointment at Junction, with one of Junction's reasons (GET /v1/labs/cancellation-reasons). The order goes on without an appointment (appointment_cancelled, appointment.cancelled_by brand): the workflow does not rebook it, and the cancellation does not count towards the provider cancellations that fail an order. The brand books again with POST /v1/labs/orders/{id}/appointment; a booking the patient makes at Junction is followed. To end the order, cancel the order instead. Needs the scope labs:orders:write.
+         */
+        post: operations["cancelAppointment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/labs/cancellation-reasons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Junction's reasons for cancelling an appointment
+         * @description The reasons an appointment may be cancelled for (POST /v1/labs/orders/{id}/appointment/cancel takes one's id), with whether each is refundable: Junction's list, kept for an hour. Needs the scope labs:orders:read.
+         */
+        get: operations["listCancellationReasons"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/labs/orders/{id}/result": {
         parameters: {
             query?: never;
@@ -534,6 +574,66 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "lab_order.kit_shipped": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * lab_order.kit_shipped
+         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.kit_shipped (Standard Webhooks), once, when a testkit order's kit is on its way to the patient: data.tracking_number is the courier's tracking number, when Junction has given it (the order's tracking_number from then on). A kit's events come in this order, each once, also when Junction's news skips one. Each order's events reach an endpoint in the order they happened, one at a time (lab_order.result_critical alone goes ahead); an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         */
+        post: operations["event_lab_order_kit_shipped"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "lab_order.kit_delivered": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * lab_order.kit_delivered
+         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.kit_delivered (Standard Webhooks), once, when a testkit order's kit has reached the patient. A kit's events come in this order, each once, also when Junction's news skips one. Each order's events reach an endpoint in the order they happened, one at a time (lab_order.result_critical alone goes ahead); an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         */
+        post: operations["event_lab_order_kit_delivered"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "lab_order.sample_in_transit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * lab_order.sample_in_transit
+         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.sample_in_transit (Standard Webhooks), once, when a testkit order's sample is on its way back to the lab: data.return_tracking_number is the courier's tracking number, when Junction has given it (the order's return_tracking_number from then on). A kit's events come in this order, each once, also when Junction's news skips one. Each order's events reach an endpoint in the order they happened, one at a time (lab_order.result_critical alone goes ahead); an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         */
+        post: operations["event_lab_order_sample_in_transit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "lab_order.sample_received": {
         parameters: {
             query?: never;
@@ -665,10 +765,10 @@ export interface components {
              */
             panel_slug: "hashimotos" | "pcos" | "fertility" | "wellness" | "hormone_metabolic" | "performance";
             /**
-             * @description How the blood is drawn: at_home_phlebotomy (a phlebotomist at the patient's address, the default) or walk_in (the patient walks in to a patient service center). It must be one the panel is offered on (config/panels.json), else 400 validation_error; and it must serve the patient's ZIP code (Junction's area info), else 422 collection_method_unavailable naming the channels that do, unless fallback says otherwise.
+             * @description How the blood is drawn: at_home_phlebotomy (a phlebotomist at the patient's address, the default), walk_in (the patient walks in to a patient service center) or testkit (a kit mailed to the patient's address and mailed back to the lab; nothing is booked). It must be one the panel is offered on (config/panels.json), else 400 validation_error; at_home_phlebotomy and walk_in must serve the patient's ZIP code (Junction's area info), else 422 collection_method_unavailable naming the channels that do, unless fallback says otherwise.
              * @enum {string}
              */
-            collection_method?: "at_home_phlebotomy" | "walk_in";
+            collection_method?: "at_home_phlebotomy" | "walk_in" | "testkit";
             /**
              * @description For an at_home_phlebotomy order: when no phlebotomist serves the patient's ZIP code but a patient service center does, the order goes on as walk_in instead of being refused, and the brand gets one lab_order.channel_changed event saying why. The panel must be offered as walk_in.
              * @enum {string|null}
@@ -723,17 +823,20 @@ export interface components {
             patient_id: string | null;
             panel_slug: string;
             /**
-             * @description How the blood is drawn: at_home_phlebotomy (a phlebotomist at the patient's address) or walk_in (at a patient service center: no home visit is booked, and the order stays ordered until the draw). The channel asked for, or the brand's fallback (lab_order.channel_changed).
+             * @description How the blood is drawn: at_home_phlebotomy (a phlebotomist at the patient's address) walk_in (at a patient service center: no home visit is booked, and the order stays ordered until the draw) or testkit (a kit by mail: kit_shipped, kit_delivered, sample_in_transit, then sample_with_lab). The channel asked for, or the brand's fallback (lab_order.channel_changed).
              * @enum {string}
              */
-            collection_method: "at_home_phlebotomy" | "walk_in";
+            collection_method: "at_home_phlebotomy" | "walk_in" | "testkit";
             /** @description Junction's order id; empty while the order is received. */
             junction_order_id: string;
             /** @enum {string} */
-            status: "received" | "ordered" | "appointment_pending" | "appointment_scheduled" | "appointment_cancelled" | "draw_completed" | "sample_with_lab" | "completed" | "cancelled" | "failed";
+            status: "received" | "ordered" | "appointment_pending" | "appointment_scheduled" | "appointment_cancelled" | "draw_completed" | "kit_shipped" | "kit_delivered" | "sample_in_transit" | "sample_with_lab" | "completed" | "cancelled" | "failed";
             total_cents: number | null;
             currency: string | null;
+            /** @description A testkit order's: the courier's tracking number of the kit on its way to the patient, once Junction has it; null before, and for the other channels. */
             tracking_number: string | null;
+            /** @description A testkit order's: the courier's tracking number of the sample on its way back to the lab, once Junction has it; null before, and for the other channels. */
+            return_tracking_number: string | null;
             /** @description The id of the order's latest result version (GET /v1/labs/orders/{id}/result answers with it); null before any result. */
             result_bloodwork_id: string | null;
             /** @description The lab's specimen number, set once the sample reaches the lab; null before. */
@@ -773,6 +876,11 @@ export interface components {
             timezone: string | null;
             provider: string;
             can_reschedule: boolean;
+            /**
+             * @description Who cancelled it, once it is cancelled: brand (through POST /v1/labs/orders/{id}/appointment/cancel; no rebook follows, the brand books again) or junction (the provider or the patient, at Junction; the workflow rebooks). null while it is not cancelled.
+             * @enum {string|null}
+             */
+            cancelled_by: "brand" | "junction" | null;
         };
         /** @description One page of the brand's orders, newest first. */
         LabOrderList: {
@@ -901,7 +1009,7 @@ export interface components {
         /** @description Every error answer: a code to branch on, a message for people, the request's id and, for validation errors, what was wrong where. */
         Error: {
             /** @enum {string} */
-            error: "invalid_json" | "validation_error" | "idempotency_key_missing" | "idempotency_key_invalid" | "unauthenticated" | "forbidden" | "not_found" | "method_not_allowed" | "idempotency_request_in_progress" | "order_not_cancellable" | "order_busy" | "order_not_bookable" | "appointment_not_reschedulable" | "slot_unavailable" | "result_not_ready" | "invalid_signature" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "uri_too_long" | "headers_too_large" | "http_version_not_supported" | "request_timeout" | "server_busy" | "idempotency_key_reused" | "collection_method_unavailable" | "junction_upstream_error" | "junction_timeout" | "junction_unavailable" | "internal_error" | "store_unavailable" | "shutting_down";
+            error: "invalid_json" | "validation_error" | "idempotency_key_missing" | "idempotency_key_invalid" | "unauthenticated" | "forbidden" | "not_found" | "method_not_allowed" | "idempotency_request_in_progress" | "order_not_cancellable" | "order_busy" | "order_not_bookable" | "appointment_not_reschedulable" | "appointment_not_cancellable" | "slot_unavailable" | "result_not_ready" | "invalid_signature" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "uri_too_long" | "headers_too_large" | "http_version_not_supported" | "request_timeout" | "server_busy" | "idempotency_key_reused" | "collection_method_unavailable" | "junction_upstream_error" | "junction_timeout" | "junction_unavailable" | "internal_error" | "store_unavailable" | "shutting_down";
             /** @description For people; never patient data nor Junction's own words. */
             message: string;
             /** @description The X-Request-Id of the request. */
@@ -918,7 +1026,7 @@ export interface components {
             /** @description Where events are POSTed: an https:// URL whose host resolves to public addresses only (no private, loopback, link-local or reserved ranges). In development mode http://127.0.0.1[:port] and http://localhost[:port] are allowed too. */
             url: string;
             /** @description The event types this endpoint receives, each once; absent: every type. */
-            event_types?: ("lab_order.created" | "lab_order.channel_changed" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
+            event_types?: ("lab_order.created" | "lab_order.channel_changed" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.kit_shipped" | "lab_order.kit_delivered" | "lab_order.sample_in_transit" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
         };
         /** @description A brand's webhook endpoint. Its secret is never shown again after it is made (registration or rotation). */
         WebhookEndpoint: {
@@ -927,7 +1035,7 @@ export interface components {
             /** @description Where events are POSTed. */
             url: string;
             /** @description The event types it receives (every type when registered without a list). */
-            event_types: ("lab_order.created" | "lab_order.channel_changed" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
+            event_types: ("lab_order.created" | "lab_order.channel_changed" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.kit_shipped" | "lab_order.kit_delivered" | "lab_order.sample_in_transit" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
             /** @description True once the receiver answered 410 Gone: nothing more is sent until a delivery is resent. */
             disabled: boolean;
             /**
@@ -945,7 +1053,7 @@ export interface components {
             /** @description Where events are POSTed. */
             url: string;
             /** @description The event types it receives (every type when registered without a list). */
-            event_types: ("lab_order.created" | "lab_order.channel_changed" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
+            event_types: ("lab_order.created" | "lab_order.channel_changed" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.kit_shipped" | "lab_order.kit_delivered" | "lab_order.sample_in_transit" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical")[];
             /** @description True once the receiver answered 410 Gone: nothing more is sent until a delivery is resent. */
             disabled: boolean;
             /**
@@ -986,7 +1094,7 @@ export interface components {
             /** @description The webhook-id header: the same on every attempt and resend of this event, for deduplication. */
             webhook_id: string;
             /** @enum {string} */
-            event_type: "lab_order.created" | "lab_order.channel_changed" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical";
+            event_type: "lab_order.created" | "lab_order.channel_changed" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.kit_shipped" | "lab_order.kit_delivered" | "lab_order.sample_in_transit" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical";
             /** @description The order the event is about. */
             order_id: string;
             /**
@@ -1020,7 +1128,7 @@ export interface components {
         /** @description The body of every event POSTed to a brand's endpoint: the exact bytes signed. No patient data: ids, statuses, times, and the brand's own external_order_id and metadata; a result's values are never in an event (read them with GET /v1/labs/orders/{id}/result). */
         WebhookEvent: {
             /** @enum {string} */
-            type: "lab_order.created" | "lab_order.channel_changed" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical";
+            type: "lab_order.created" | "lab_order.channel_changed" | "lab_order.updated" | "appointment.booked" | "appointment.confirmed" | "appointment.cancelled" | "appointment.rescheduled" | "lab_order.kit_shipped" | "lab_order.kit_delivered" | "lab_order.sample_in_transit" | "lab_order.sample_received" | "lab_order.completed" | "lab_order.cancelled" | "lab_order.failed" | "lab_order.results_ready" | "lab_order.result_critical";
             /**
              * Format: date-time
              * @description When the change happened (the order's updated_at).
@@ -1086,17 +1194,26 @@ export interface components {
                  * @description lab_order.channel_changed: the channel the brand asked for.
                  * @enum {string}
                  */
-                previous_collection_method?: "at_home_phlebotomy" | "walk_in";
+                previous_collection_method?: "at_home_phlebotomy" | "walk_in" | "testkit";
                 /**
                  * @description lab_order.channel_changed: the channel the order went on instead (the brand's fallback).
                  * @enum {string}
                  */
-                collection_method?: "at_home_phlebotomy" | "walk_in";
+                collection_method?: "at_home_phlebotomy" | "walk_in" | "testkit";
                 /**
                  * @description lab_order.channel_changed: why: area_not_served, the channel asked for does not serve the patient's ZIP code (Junction's area info).
                  * @enum {string}
                  */
                 reason?: "area_not_served";
+                /**
+                 * @description appointment.cancelled: who cancelled it: brand (through this API; no rebook follows) or junction (the provider or the patient, at Junction; the workflow rebooks).
+                 * @enum {string}
+                 */
+                cancelled_by?: "brand" | "junction";
+                /** @description lab_order.kit_shipped: the kit's tracking number to the patient, when Junction has given it (also on the order). */
+                tracking_number?: string | null;
+                /** @description lab_order.sample_in_transit: the sample's tracking number back to the lab, when Junction has given it (also on the order). */
+                return_tracking_number?: string | null;
             };
         };
         /** @description What an endpoint did with a test event. */
@@ -1113,6 +1230,26 @@ export interface components {
              * @enum {string|null}
              */
             error: "destination_refused" | "connection_failed" | "timeout" | "tls_failure" | "malformed_response" | null;
+        };
+        CancelAppointmentRequest: {
+            /**
+             * Format: uuid
+             * @description One of the ids GET /v1/labs/cancellation-reasons lists (Junction's); another is 400 at /reason_id.
+             */
+            reason_id: string;
+            /** @description Passed to Junction with the cancellation. Never patient data. */
+            note?: string | null;
+        };
+        CancellationReason: {
+            /** @description The reason_id to send. */
+            id: string;
+            /** @description Junction's words for it. */
+            name: string;
+            /** @description Whether Junction refunds the appointment cancelled for this reason (a phlebotomy appointment cancelled less than 24 hours before its start is not refunded whatever the reason). */
+            is_refundable: boolean;
+        };
+        CancellationReasonList: {
+            reasons: components["schemas"]["CancellationReason"][];
         };
     };
     responses: never;
@@ -1140,7 +1277,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only orders with this status. Another value is 400, naming the statuses there are. */
-                status?: "received" | "ordered" | "appointment_pending" | "appointment_scheduled" | "appointment_cancelled" | "draw_completed" | "sample_with_lab" | "completed" | "cancelled" | "failed";
+                status?: "received" | "ordered" | "appointment_pending" | "appointment_scheduled" | "appointment_cancelled" | "draw_completed" | "kit_shipped" | "kit_delivered" | "sample_in_transit" | "sample_with_lab" | "completed" | "cancelled" | "failed";
                 /** @description Page size. */
                 limit?: number;
                 /** @description next_cursor of the previous page. */
@@ -1720,6 +1857,202 @@ export interface operations {
             };
             /** @description The Idempotency-Key was used before for a different request (order creation's keys included). */
             422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Junction failed, timed out or could not be reached; the message says which, never its body. Safe to retry. */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The service is shutting down, or cannot reach its database; retry. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    cancelAppointment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional. Makes a retry safe: the same key with the same request replays the first 2xx answer (with Idempotent-Replayed: true) and acts no more, even after a crash or a lost answer; another request under a used key is 422, and a key still at work is 409. Keys share one scope per brand with order creation (a key names one request, whichever route it went to) and are kept 24 hours. An error is never stored: a refusal that changed nothing frees the key for a corrected request. 1 to 255 printable ASCII characters, bare or as an RFC 8941 quoted string.
+                 * @example cancel-order-2025-06-15-0001
+                 */
+                "Idempotency-Key"?: components["parameters"]["ActionIdempotencyKey"];
+            };
+            path: {
+                /** @description The order's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "reason_id": "0b1cbd44-7c2b-4b1e-9c55-4a0f3e2d1a01",
+                 *       "note": "The patient is travelling that week."
+                 *     } */
+                "application/json": components["schemas"]["CancelAppointmentRequest"];
+            };
+        };
+        responses: {
+            /** @description The order, its appointment cancelled by the brand. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabOrder"];
+                };
+            };
+            /** @description The body is not JSON, or reason_id is missing, not a UUID or not one of Junction's reasons, or note is too long; or the Idempotency-Key is malformed. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the scope labs:orders:write. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such order for this brand (another brand's order is not found either). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The order has no active appointment (none booked yet, or it was cancelled), it has ended or is still being placed, Junction refuses to cancel the appointment, or a worker holds the order; or a request with this Idempotency-Key is still being worked on. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was used before for a different request (order creation's keys included). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Junction failed, timed out or could not be reached; the message says which, never its body. Safe to retry. */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The service is shutting down, or cannot reach its database; retry. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listCancellationReasons: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Junction's cancellation reasons. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CancellationReasonList"];
+                };
+            };
+            /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the scope labs:orders:read. */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -2736,6 +3069,7 @@ export interface operations {
                  *           "total_cents": 18900,
                  *           "currency": "USD",
                  *           "tracking_number": null,
+                 *           "return_tracking_number": null,
                  *           "result_bloodwork_id": null,
                  *           "sample_id": null,
                  *           "result_status": null,
@@ -2807,6 +3141,7 @@ export interface operations {
                  *           "total_cents": 18900,
                  *           "currency": "USD",
                  *           "tracking_number": null,
+                 *           "return_tracking_number": null,
                  *           "result_bloodwork_id": null,
                  *           "sample_id": null,
                  *           "result_status": null,
@@ -2881,6 +3216,7 @@ export interface operations {
                  *           "total_cents": 18900,
                  *           "currency": "USD",
                  *           "tracking_number": null,
+                 *           "return_tracking_number": null,
                  *           "result_bloodwork_id": null,
                  *           "sample_id": null,
                  *           "result_status": null,
@@ -2954,6 +3290,7 @@ export interface operations {
                  *           "total_cents": 18900,
                  *           "currency": "USD",
                  *           "tracking_number": null,
+                 *           "return_tracking_number": null,
                  *           "result_bloodwork_id": null,
                  *           "sample_id": null,
                  *           "result_status": null,
@@ -3026,6 +3363,7 @@ export interface operations {
                  *           "total_cents": 18900,
                  *           "currency": "USD",
                  *           "tracking_number": null,
+                 *           "return_tracking_number": null,
                  *           "result_bloodwork_id": null,
                  *           "sample_id": null,
                  *           "result_status": null,
@@ -3098,6 +3436,7 @@ export interface operations {
                  *           "total_cents": 18900,
                  *           "currency": "USD",
                  *           "tracking_number": null,
+                 *           "return_tracking_number": null,
                  *           "result_bloodwork_id": null,
                  *           "sample_id": null,
                  *           "result_status": null,
@@ -3115,7 +3454,8 @@ export interface operations {
                  *         "metadata": {
                  *           "clinic": "north"
                  *         },
-                 *         "appointment_id": "b0a1c2d3-e4f5-4607-8899-aabbccddeeff"
+                 *         "appointment_id": "b0a1c2d3-e4f5-4607-8899-aabbccddeeff",
+                 *         "cancelled_by": "brand"
                  *       }
                  *     } */
                 "application/json": components["schemas"]["WebhookEvent"];
@@ -3170,6 +3510,7 @@ export interface operations {
                  *           "total_cents": 18900,
                  *           "currency": "USD",
                  *           "tracking_number": null,
+                 *           "return_tracking_number": null,
                  *           "result_bloodwork_id": null,
                  *           "sample_id": null,
                  *           "result_status": null,
@@ -3183,7 +3524,8 @@ export interface operations {
                  *             "end_at": "2025-06-18T16:30:00Z",
                  *             "timezone": "America/Phoenix",
                  *             "provider": "getlabs",
-                 *             "can_reschedule": true
+                 *             "can_reschedule": true,
+                 *             "cancelled_by": null
                  *           },
                  *           "failure_reason": null,
                  *           "external_order_id": "acme-order-1001",
@@ -3201,6 +3543,224 @@ export interface operations {
                  *         "start_at": "2025-06-18T16:00:00Z",
                  *         "end_at": "2025-06-18T16:30:00Z",
                  *         "rescheduled_by": "brand"
+                 *       }
+                 *     } */
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event: it is not sent again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone: the endpoint is disabled and nothing more is sent to it (until a delivery is resent). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_lab_order_kit_shipped: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_...): the same on every attempt and resend; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt: refuse it when more than 5 minutes off your clock. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {webhook-id}.{webhook-timestamp}.{body}>, keyed with the base64 decoding of the secret after whsec_. During a rotation's 24 hours two signatures, space-separated (new secret first): any one verifying is enough. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "type": "lab_order.kit_shipped",
+                 *       "timestamp": "2025-06-18T09:30:00+00:00",
+                 *       "data": {
+                 *         "order": {
+                 *           "id": "0197a3b2-5c1e-7d4a-9b2f-3e8c1d6a7f90",
+                 *           "brand_id": "acme",
+                 *           "user_id": "u-1",
+                 *           "patient_id": "patient-42",
+                 *           "panel_slug": "pcos",
+                 *           "collection_method": "testkit",
+                 *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
+                 *           "status": "kit_shipped",
+                 *           "total_cents": 18900,
+                 *           "currency": "USD",
+                 *           "tracking_number": "9400123456789012345678",
+                 *           "result_bloodwork_id": null,
+                 *           "sample_id": null,
+                 *           "result_status": null,
+                 *           "created_at": "2025-06-15T10:00:00Z",
+                 *           "updated_at": "2025-06-18T09:30:00Z",
+                 *           "completed_at": null,
+                 *           "appointment": null,
+                 *           "failure_reason": null,
+                 *           "external_order_id": "acme-order-1001",
+                 *           "metadata": {
+                 *             "clinic": "north"
+                 *           },
+                 *           "return_tracking_number": null
+                 *         },
+                 *         "external_order_id": "acme-order-1001",
+                 *         "metadata": {
+                 *           "clinic": "north"
+                 *         },
+                 *         "tracking_number": "9400123456789012345678"
+                 *       }
+                 *     } */
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event: it is not sent again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone: the endpoint is disabled and nothing more is sent to it (until a delivery is resent). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_lab_order_kit_delivered: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_...): the same on every attempt and resend; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt: refuse it when more than 5 minutes off your clock. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {webhook-id}.{webhook-timestamp}.{body}>, keyed with the base64 decoding of the secret after whsec_. During a rotation's 24 hours two signatures, space-separated (new secret first): any one verifying is enough. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "type": "lab_order.kit_delivered",
+                 *       "timestamp": "2025-06-18T09:30:00+00:00",
+                 *       "data": {
+                 *         "order": {
+                 *           "id": "0197a3b2-5c1e-7d4a-9b2f-3e8c1d6a7f90",
+                 *           "brand_id": "acme",
+                 *           "user_id": "u-1",
+                 *           "patient_id": "patient-42",
+                 *           "panel_slug": "pcos",
+                 *           "collection_method": "testkit",
+                 *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
+                 *           "status": "kit_delivered",
+                 *           "total_cents": 18900,
+                 *           "currency": "USD",
+                 *           "tracking_number": "9400123456789012345678",
+                 *           "result_bloodwork_id": null,
+                 *           "sample_id": null,
+                 *           "result_status": null,
+                 *           "created_at": "2025-06-15T10:00:00Z",
+                 *           "updated_at": "2025-06-18T09:30:00Z",
+                 *           "completed_at": null,
+                 *           "appointment": null,
+                 *           "failure_reason": null,
+                 *           "external_order_id": "acme-order-1001",
+                 *           "metadata": {
+                 *             "clinic": "north"
+                 *           },
+                 *           "return_tracking_number": null
+                 *         },
+                 *         "external_order_id": "acme-order-1001",
+                 *         "metadata": {
+                 *           "clinic": "north"
+                 *         }
+                 *       }
+                 *     } */
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event: it is not sent again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone: the endpoint is disabled and nothing more is sent to it (until a delivery is resent). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_lab_order_sample_in_transit: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_...): the same on every attempt and resend; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt: refuse it when more than 5 minutes off your clock. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {webhook-id}.{webhook-timestamp}.{body}>, keyed with the base64 decoding of the secret after whsec_. During a rotation's 24 hours two signatures, space-separated (new secret first): any one verifying is enough. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {
+                 *       "type": "lab_order.sample_in_transit",
+                 *       "timestamp": "2025-06-18T09:30:00+00:00",
+                 *       "data": {
+                 *         "order": {
+                 *           "id": "0197a3b2-5c1e-7d4a-9b2f-3e8c1d6a7f90",
+                 *           "brand_id": "acme",
+                 *           "user_id": "u-1",
+                 *           "patient_id": "patient-42",
+                 *           "panel_slug": "pcos",
+                 *           "collection_method": "testkit",
+                 *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
+                 *           "status": "sample_in_transit",
+                 *           "total_cents": 18900,
+                 *           "currency": "USD",
+                 *           "tracking_number": "9400123456789012345678",
+                 *           "result_bloodwork_id": null,
+                 *           "sample_id": null,
+                 *           "result_status": null,
+                 *           "created_at": "2025-06-15T10:00:00Z",
+                 *           "updated_at": "2025-06-18T09:30:00Z",
+                 *           "completed_at": null,
+                 *           "appointment": null,
+                 *           "failure_reason": null,
+                 *           "external_order_id": "acme-order-1001",
+                 *           "metadata": {
+                 *             "clinic": "north"
+                 *           },
+                 *           "return_tracking_number": "9202123456789012345678"
+                 *         },
+                 *         "external_order_id": "acme-order-1001",
+                 *         "metadata": {
+                 *           "clinic": "north"
+                 *         },
+                 *         "return_tracking_number": "9202123456789012345678"
                  *       }
                  *     } */
                 "application/json": components["schemas"]["WebhookEvent"];
@@ -3255,6 +3815,7 @@ export interface operations {
                  *           "total_cents": 18900,
                  *           "currency": "USD",
                  *           "tracking_number": null,
+                 *           "return_tracking_number": null,
                  *           "result_bloodwork_id": null,
                  *           "sample_id": "4400112233",
                  *           "result_status": null,
@@ -3327,6 +3888,7 @@ export interface operations {
                  *           "total_cents": 18900,
                  *           "currency": "USD",
                  *           "tracking_number": null,
+                 *           "return_tracking_number": null,
                  *           "result_bloodwork_id": null,
                  *           "sample_id": null,
                  *           "result_status": null,
@@ -3398,6 +3960,7 @@ export interface operations {
                  *           "total_cents": 18900,
                  *           "currency": "USD",
                  *           "tracking_number": null,
+                 *           "return_tracking_number": null,
                  *           "result_bloodwork_id": null,
                  *           "sample_id": null,
                  *           "result_status": null,
@@ -3469,6 +4032,7 @@ export interface operations {
                  *           "total_cents": 18900,
                  *           "currency": "USD",
                  *           "tracking_number": null,
+                 *           "return_tracking_number": null,
                  *           "result_bloodwork_id": null,
                  *           "sample_id": "4400112233",
                  *           "result_status": null,
@@ -3540,6 +4104,7 @@ export interface operations {
                  *           "total_cents": 18900,
                  *           "currency": "USD",
                  *           "tracking_number": null,
+                 *           "return_tracking_number": null,
                  *           "result_bloodwork_id": "0197b1c4-2a7e-7f31-8d2c-5b9e0a4f6c18",
                  *           "sample_id": "4400112233",
                  *           "result_status": "final",
@@ -3614,6 +4179,7 @@ export interface operations {
                  *           "total_cents": 18900,
                  *           "currency": "USD",
                  *           "tracking_number": null,
+                 *           "return_tracking_number": null,
                  *           "result_bloodwork_id": null,
                  *           "sample_id": "4400112233",
                  *           "result_status": null,

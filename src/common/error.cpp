@@ -32,6 +32,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "order_not_bookable";
     case ErrorCode::kAppointmentNotReschedulable:
       return "appointment_not_reschedulable";
+    case ErrorCode::kAppointmentNotCancellable:
+      return "appointment_not_cancellable";
     case ErrorCode::kSlotUnavailable:
       return "slot_unavailable";
     case ErrorCode::kInvalidSignature:

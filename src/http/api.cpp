@@ -103,6 +103,8 @@ std::vector<std::string> RouteTemplates() {
           "/v1/labs/orders/{id}/cancel",
           "/v1/labs/orders/{id}/appointment/availability",
           "/v1/labs/orders/{id}/appointment",
+          "/v1/labs/orders/{id}/appointment/cancel",
+          "/v1/labs/cancellation-reasons",
           "/v1/labs/orders/{id}/result",
           "/v1/labs/orders/{id}/result/pdf",
           "/v1/webhooks/junction",
@@ -465,6 +467,12 @@ ApiResponse Api::Route(const ApiRequest& request, ApiResponse& context) const {
     return JsonResponse(200,
                         orders_.ListOrders(principal, status, PageLimit(query), Cursor(query)));
   }
+  if (path == "/v1/labs/cancellation-reasons") {
+    context.route = "/v1/labs/cancellation-reasons";
+    only("GET");
+    context.brand_id = Authenticate(request, "labs:orders:read").brand_id;
+    return JsonResponse(200, actions_.CancellationReasons());
+  }
   if (path == "/v1/webhooks/junction") {
     context.route = "/v1/webhooks/junction";
     only("POST");
@@ -538,6 +546,17 @@ ApiResponse Api::OrderRoute(const ApiRequest& request, const std::string& order_
     return Act(request, principal.brand_id, context.route, body,
                [&](store::ActionCheckpoint* checkpoint) {
                  return JsonResponse(200, actions_.Book(principal, order_id, body, checkpoint));
+               });
+  }
+  if (action == "/appointment/cancel") {
+    context.route = "/v1/labs/orders/{id}/appointment/cancel";
+    only("POST");
+    const auth::Principal principal = principal_for("labs:orders:write");
+    const json body = ParseJsonBody(request);
+    return Act(request, principal.brand_id, context.route, body,
+               [&](store::ActionCheckpoint* checkpoint) {
+                 return JsonResponse(
+                     200, actions_.CancelAppointment(principal, order_id, body, checkpoint));
                });
   }
   if ((action == "/result" || action == "/result/pdf") && results_ != nullptr) {

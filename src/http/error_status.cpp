@@ -25,6 +25,7 @@ int HttpStatusFor(ErrorCode code) {
     case ErrorCode::kOrderBusy:
     case ErrorCode::kOrderNotBookable:
     case ErrorCode::kAppointmentNotReschedulable:
+    case ErrorCode::kAppointmentNotCancellable:
     case ErrorCode::kSlotUnavailable:
       return 409;
     case ErrorCode::kRequestTimeout:

@@ -126,6 +126,11 @@ Order DecodeOrder(const json& in) {
   if (auto details = in.find("details"); details != in.end() && details->is_object()) {
     if (auto data = details->find("data"); data != details->end() && data->is_object()) {
       order.appointment_id = OptionalString(*data, "appointment_id");
+      if (auto shipment = data->find("shipment");
+          shipment != data->end() && shipment->is_object()) {
+        order.outbound_tracking_number = OptionalString(*shipment, "outbound_tracking_number");
+        order.inbound_tracking_number = OptionalString(*shipment, "inbound_tracking_number");
+      }
     }
   }
   if (auto transaction = in.find("order_transaction");

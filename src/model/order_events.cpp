@@ -26,6 +26,16 @@ OrderEvent Event(const char* type, const model::LabOrder& after, json extra = js
   return {type, std::move(data)};
 }
 
+// How far a test kit has gone: 1 shipped, 2 delivered, 3 the sample on its way back, 4 past all
+// three (at the lab, or done with); 0 before, or off the way (failed, cancelled).
+int KitStage(const std::string& status) {
+  if (status == "kit_shipped") return 1;
+  if (status == "kit_delivered") return 2;
+  if (status == "sample_in_transit") return 3;
+  if (status == "sample_with_lab" || status == "completed") return 4;
+  return 0;
+}
+
 const char* TerminalEvent(const std::string& status) {
   if (status == "completed") return kEventOrderCompleted;
   if (status == "cancelled") return kEventOrderCancelled;
@@ -39,7 +49,8 @@ const std::vector<std::string>& EventTypes() {
   static const std::vector<std::string> types = {
       kEventOrderCreated,           kEventChannelChanged,       kEventOrderUpdated,
       kEventAppointmentBooked,      kEventAppointmentConfirmed, kEventAppointmentCancelled,
-      kEventAppointmentRescheduled, kEventSampleReceived,       kEventOrderCompleted,
+      kEventAppointmentRescheduled, kEventKitShipped,           kEventKitDelivered,
+      kEventSampleInTransit,        kEventSampleReceived,       kEventOrderCompleted,
       kEventOrderCancelled,         kEventOrderFailed,          kEventResultsReady,
       kEventResultCritical};
   return types;
@@ -79,7 +90,10 @@ std::vector<OrderEvent> OrderEventsFor(const std::optional<OrderBefore>& before,
       events.push_back(Event(kEventAppointmentConfirmed, after, appointment));
     }
     if (status_changed && now->status == "cancelled") {
-      events.push_back(Event(kEventAppointmentCancelled, after, appointment));
+      events.push_back(
+          Event(kEventAppointmentCancelled, after,
+                {{"appointment_id", now->id},
+                 {"cancelled_by", after.workflow.appointment_cancelled_by.value_or("junction")}}));
     }
     // The same appointment at another time: its old and new times, and who moved it.
     if (!new_booking && was->start_at != now->start_at && now->status != "cancelled") {
@@ -95,6 +109,24 @@ std::vector<OrderEvent> OrderEventsFor(const std::optional<OrderBefore>& before,
     }
   }
   const model::WorkflowState& state = after.workflow;
+  // A test kit's way, each stage once and in order, also one that Junction's news skipped over.
+  if (state.collection_method == model::kTestkit) {
+    auto number = [](const std::optional<std::string>& value) {
+      return value ? json(*value) : json(nullptr);
+    };
+    for (int stage = KitStage(before->status) + 1; stage <= std::min(KitStage(after.status), 3);
+         ++stage) {
+      if (stage == 1) {
+        events.push_back(
+            Event(kEventKitShipped, after, {{"tracking_number", number(state.tracking_number)}}));
+      } else if (stage == 2) {
+        events.push_back(Event(kEventKitDelivered, after));
+      } else {
+        events.push_back(Event(kEventSampleInTransit, after,
+                               {{"return_tracking_number", number(state.return_tracking_number)}}));
+      }
+    }
+  }
   if (state.sample_id && !before->sample_id) {
     events.push_back(Event(kEventSampleReceived, after, {{"sample_id", *state.sample_id}}));
   }

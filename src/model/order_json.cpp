@@ -9,15 +9,22 @@ json OptionalJson(const std::optional<std::string>& value) {
   return value ? json(*value) : json(nullptr);
 }
 
-json AppointmentJson(const std::optional<AppointmentView>& appointment) {
+json AppointmentJson(const WorkflowState& state) {
+  const std::optional<AppointmentView>& appointment = state.appointment;
   if (!appointment) return nullptr;
+  // Who cancelled it: the brand (no rebook follows) or Junction (the provider or the patient).
+  json cancelled_by = nullptr;
+  if (appointment->status == "cancelled") {
+    cancelled_by = state.appointment_cancelled_by.value_or("junction");
+  }
   return {{"id", appointment->id},
           {"status", appointment->status},
           {"start_at", OptionalJson(appointment->start_at)},
           {"end_at", OptionalJson(appointment->end_at)},
           {"timezone", OptionalJson(appointment->timezone)},
           {"provider", appointment->provider},
-          {"can_reschedule", appointment->can_reschedule}};
+          {"can_reschedule", appointment->can_reschedule},
+          {"cancelled_by", std::move(cancelled_by)}};
 }
 
 }  // namespace
@@ -33,7 +40,8 @@ json OrderJson(const LabOrder& order) {
           {"status", order.status},
           {"total_cents", order.total_cents ? json(*order.total_cents) : json(nullptr)},
           {"currency", OptionalJson(order.currency)},
-          {"tracking_number", nullptr},
+          {"tracking_number", OptionalJson(order.workflow.tracking_number)},
+          {"return_tracking_number", OptionalJson(order.workflow.return_tracking_number)},
           {"result_bloodwork_id", order.workflow.result ? json(order.workflow.result->id) : json()},
           {"sample_id", OptionalJson(order.workflow.sample_id)},
           {"result_status",
@@ -41,7 +49,7 @@ json OrderJson(const LabOrder& order) {
           {"created_at", order.created_at},
           {"updated_at", order.updated_at},
           {"completed_at", OptionalJson(order.completed_at)},
-          {"appointment", AppointmentJson(order.workflow.appointment)},
+          {"appointment", AppointmentJson(order.workflow)},
           {"failure_reason", OptionalJson(order.workflow.failure_reason)},
           {"external_order_id", OptionalJson(order.external_order_id)},
           {"metadata", order.metadata}};

@@ -288,8 +288,10 @@ std::string OrderService::CreateJunctionOrder(const std::string& key, model::Lab
   request.patient_details = PatientFor(order);
   request.patient_address = AddressFor(order);
   request.lab_test_ids = panels_.at(order.panel_slug).lab_test_ids;
-  request.collection_method =
-      order.workflow.collection_method == model::kWalkIn ? "walk_in_test" : model::kAtHome;
+  // Junction's names: a walk-in draw is its walk_in_test; at home and testkit are the same.
+  request.collection_method = order.workflow.collection_method == model::kWalkIn
+                                  ? "walk_in_test"
+                                  : order.workflow.collection_method;
   // Derived from our order id: a resend after a timeout is the same order at Junction.
   request.idempotency_key = "lab-orders:" + order.id;
   auto created = junction_.CreateOrder(request);
@@ -337,12 +339,15 @@ void OrderService::ChooseChannel(const model::OrderRequest& request, model::LabO
     throw AppError(ErrorCode::kValidationError, "The request body is not valid.",
                    std::to_string(refused.size()) + " violations", refused);
   }
+  order.workflow.collection_method = asked;
+  // A kit goes by mail: Junction's area info says nothing of it (docs/junction.md: test kits).
+  if (asked == model::kTestkit) return;
   // Before anything is recorded: an unserved area is answered with the key left free.
   const Coverage coverage = coverage_.For(request.address.zip);
   auto serves = [&](const std::string& method) {
+    if (method == model::kTestkit) return true;
     return method == model::kAtHome ? coverage.at_home : coverage.walk_in;
   };
-  order.workflow.collection_method = asked;
   if (serves(asked)) return;
   if (request.fallback && serves(*request.fallback)) {
     order.workflow.collection_method = *request.fallback;
@@ -351,11 +356,12 @@ void OrderService::ChooseChannel(const model::OrderRequest& request, model::LabO
     return;
   }
   const std::string serving = channels(serves);
+  const bool walk_in_serves = panel.Offers(model::kWalkIn) && serves(model::kWalkIn);
   const std::string message =
       "No " + asked + " draw serves the patient's ZIP code; " +
-      (serving.empty()
-           ? "no channel the " + request.panel_slug + " panel is offered on does."
-           : "it is served by " + serving + " (send that as collection_method, or as fallback).");
+      (serving.empty() ? "no channel the " + request.panel_slug + " panel is offered on does."
+                       : "it is served by " + serving + " (send one as collection_method" +
+                             (walk_in_serves ? ", or walk_in as fallback)." : ")."));
   throw AppError(ErrorCode::kCollectionMethodUnavailable, message,
                  "collection method " + asked +
                      " unavailable; serving: " + (serving.empty() ? "none" : serving),

@@ -47,9 +47,9 @@ Panel ReadPanel(const std::string& slug, const json& entry) {
   panel.collection_methods = Strings(
       entry.value("collection_methods", json::array({model::kAtHome})), slug, "collection methods");
   for (const std::string& method : panel.collection_methods) {
-    if (method != model::kAtHome && method != model::kWalkIn) {
+    if (method != model::kAtHome && method != model::kWalkIn && method != model::kTestkit) {
       throw ConfigError("LAB_ORDERS_PANELS: panel " + slug + " has collection method " + method +
-                        " (at_home_phlebotomy or walk_in)");
+                        " (at_home_phlebotomy, walk_in or testkit)");
     }
   }
   return panel;

@@ -169,6 +169,28 @@ RequisitionRule ParseRequisition(const json& object) {
   return rule;
 }
 
+KitRule ParseKit(const json& object) {
+  CheckKeys(
+      object,
+      {"shipped_after_ms", "delivered_after_ms", "returned_after_ms", "at_lab_after_ms", "comment"},
+      "kit");
+  KitRule rule;
+  // A number of ms, or null: only by hand. Absent: the default.
+  auto after = [&](const char* key, std::optional<int>* field) {
+    if (!object.contains(key)) return;
+    if (object[key].is_null()) {
+      field->reset();
+    } else {
+      *field = IntField(object, key, 0, "kit");
+    }
+  };
+  after("shipped_after_ms", &rule.shipped_after_ms);
+  after("delivered_after_ms", &rule.delivered_after_ms);
+  after("returned_after_ms", &rule.returned_after_ms);
+  after("at_lab_after_ms", &rule.at_lab_after_ms);
+  return rule;
+}
+
 }  // namespace
 
 const std::vector<std::string>& OperationNames() {
@@ -252,7 +274,7 @@ BookingRule Script::BookingFor(int call_number) const {
 
 Script ParseScript(const json& document) {
   CheckKeys(document,
-            {"name", "description", "operations", "bookings", "requisition",
+            {"name", "description", "operations", "bookings", "requisition", "kit",
              "allow_booking_before_requisition", "webhooks", "served_zips", "psc_unserved_zips",
              "slot_capacity", "comment"},
             "");
@@ -281,6 +303,7 @@ Script ParseScript(const json& document) {
   }
   if (document.contains("requisition"))
     script.requisition = ParseRequisition(document["requisition"]);
+  if (document.contains("kit")) script.kit = ParseKit(document["kit"]);
   if (document.contains("allow_booking_before_requisition")) {
     if (!document["allow_booking_before_requisition"].is_boolean()) {
       Invalid("allow_booking_before_requisition", "must be true or false");

@@ -1,10 +1,11 @@
 // The simulated Junction team's users and orders, and time: order statuses and the webhook
 // events they send, idempotent order creation, and the timed transitions that fall due.
-// Availability and appointments are in world_appointments.cpp.
+// Availability and appointments are in world_appointments.cpp, test kits in world_kits.cpp.
 
 #include "lab_orders/sim/world.h"
 
 #include <algorithm>
+#include <set>
 
 #include "lab_orders/sim/catalog.h"
 #include "sim/world_status.h"
@@ -35,6 +36,21 @@ const char* TopLevelFor(const std::string& low) {
       {"corrected", "completed"},
       {"cancelled", "cancelled"},
       {"sample_error", "failed"},
+      // A test kit's (docs/junction.md: test kits).
+      {"awaiting_registration", "received"},
+      {"registered", "received"},
+      {"transit_customer", "collecting_sample"},
+      {"out_for_delivery", "collecting_sample"},
+      {"with_customer", "collecting_sample"},
+      {"transit_lab", "collecting_sample"},
+      {"problem_in_transit_customer", "collecting_sample"},
+      {"problem_in_transit_lab", "collecting_sample"},
+      {"delivered_to_lab", "sample_with_lab"},
+      {"lab_processing_blocked", "sample_with_lab"},
+      {"failure_to_deliver_to_customer", "failed"},
+      {"failure_to_deliver_to_lab", "failed"},
+      {"lost", "failed"},
+      {"do_not_process", "cancelled"},
   };
   auto it = kTop.find(low);
   return it == kTop.end() ? nullptr : it->second;
@@ -55,7 +71,27 @@ std::string FullStatus(const std::string& modality, const std::string& low) {
 
 bool IsFinal(const std::string& low) {
   return low == "cancelled" || low == "completed" || low == "corrected" ||
-         low == "partial_results" || low == "sample_error";
+         low == "partial_results" || low == "sample_error" ||
+         low == "failure_to_deliver_to_customer" || low == "failure_to_deliver_to_lab" ||
+         low == "lost" || low == "do_not_process";
+}
+
+bool IsKitStatus(const std::string& low) {
+  static const std::set<std::string> kKit = {"awaiting_registration",
+                                             "registered",
+                                             "transit_customer",
+                                             "out_for_delivery",
+                                             "with_customer",
+                                             "transit_lab",
+                                             "problem_in_transit_customer",
+                                             "problem_in_transit_lab",
+                                             "delivered_to_lab",
+                                             "lab_processing_blocked",
+                                             "failure_to_deliver_to_customer",
+                                             "failure_to_deliver_to_lab",
+                                             "lost",
+                                             "do_not_process"};
+  return kKit.contains(low);
 }
 
 bool IsActiveAppointment(const std::string& status) {
@@ -204,6 +240,8 @@ void World::SetOrderStatus(Order& order, const std::string& low_status,
   if (order.low_status == low_status) return;
   order.low_status = low_status;
   order.updated_at = clock_.Now();
+  // Before the event: it carries the kit's shipment as it is now.
+  if (order.modality == kTestkit) OnKitStatusLocked(order);
   json event = {{"id", next_event_id_++},
                 {"created_at", FormatRfc3339(order.updated_at)},
                 {"status", FullStatus(order.modality, low_status)}};
@@ -274,10 +312,15 @@ json World::OrderJson(const Order& order) const {
       {"details",
        {{"type", order.modality},
         {"data",
-         {{"id", order.details_id},
-          {"appointment_id", appointment_id ? json(*appointment_id) : json(nullptr)},
-          {"created_at", created},
-          {"updated_at", updated}}}}},
+         order.modality == kTestkit
+             ? json{{"id", order.details_id},
+                    {"shipment", order.shipment},
+                    {"created_at", created},
+                    {"updated_at", updated}}
+             : json{{"id", order.details_id},
+                    {"appointment_id", appointment_id ? json(*appointment_id) : json(nullptr)},
+                    {"created_at", created},
+                    {"updated_at", updated}}}}},
       {"sample_id", order.sample_id ? json(*order.sample_id) : json(nullptr)},
       {"notes", nullptr},
       {"clinical_notes", nullptr},
@@ -388,7 +431,7 @@ SimResponse World::CreateOrder(const json& body) {
   std::string modality = kAtHome;
   if (body.contains("collection_method") && body["collection_method"].is_string()) {
     modality = body["collection_method"].get<std::string>();
-    if (modality != kAtHome && modality != kWalkIn) {
+    if (modality != kAtHome && modality != kWalkIn && modality != kTestkit) {
       return DetailResponse(400,
                             "The lab test does not support collection method " + modality + ".");
     }
@@ -462,7 +505,8 @@ SimResponse World::CancelOrder(const std::string& order_id) {
   ApplyDueLocked();
   Order* order = FindOrder(order_id);
   if (!order) return DetailResponse(404, "Order not found.");
-  if (IsFinal(order->low_status)) {
+  // A kit is cancelled only before it ships (docs/junction.md: test kits).
+  if (IsFinal(order->low_status) || (order->modality == kTestkit && order->shipment.is_object())) {
     return DetailResponse(400, "Order cannot be cancelled in status " +
                                    FullStatus(order->modality, order->low_status) + ".");
   }
@@ -487,8 +531,14 @@ SimResponse World::AdvanceOrder(const std::string& order_id, const json& body) {
   }
   std::string status = body["status"].get<std::string>();
   if (size_t dot = status.rfind('.'); dot != std::string::npos) status = status.substr(dot + 1);
-  if (!TopLevelFor(status))
-    return DetailResponse(400, "Unknown at-home order status " + status + ".");
+  if (!TopLevelFor(status)) return DetailResponse(400, "Unknown order status " + status + ".");
+  // A kit's statuses for a kit only; an appointment's and a draw's for a draw only.
+  const bool kit = order->modality == kTestkit;
+  const bool draw_status = status.rfind("appointment_", 0) == 0 || status == "draw_completed";
+  if ((IsKitStatus(status) && !kit) || (draw_status && kit)) {
+    return DetailResponse(400,
+                          "Status " + status + " is not one of a " + order->modality + " order.");
+  }
   ResultPlan plan = order->result_plan;
   std::optional<std::string> status_detail;
   if (auto refused =
@@ -517,7 +567,7 @@ SimResponse World::AdvanceOrder(const std::string& order_id, const json& body) {
 void World::ScheduleLocked(const Order& order, TimePoint at) { due_.emplace(at, order.id); }
 
 bool World::StillDue(const Order& order, TimePoint at) const {
-  if (order.requisition_at == at) return true;
+  if (order.requisition_at == at || order.kit_next_at == at) return true;
   // Only a pending appointment can still resolve; a cancelled one keeps a stale resolve_at.
   return !order.appointments.empty() && order.appointments.back().status == "pending" &&
          order.appointments.back().resolve_at == at;
@@ -533,6 +583,11 @@ void World::ApplyDueLocked() {
     if (order->requisition_at && *order->requisition_at <= now) {
       order->requisition_at.reset();
       if (order->low_status == "ordered") SetOrderStatus(*order, "requisition_created");
+    }
+    if (order->kit_next_at && *order->kit_next_at <= now && !IsFinal(order->low_status)) {
+      order->kit_next_at.reset();
+      const std::string next = order->kit_next_status;  // the move sets the one after
+      SetOrderStatus(*order, next);
     }
     Appointment* appointment = ActiveAppointment(*order);
     if (appointment && appointment->status == "pending" && appointment->resolve_at &&

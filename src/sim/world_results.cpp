@@ -40,8 +40,10 @@ const std::set<std::string>& OrderStatusDetails() {
 
 // The statuses at which the sample is at the lab (or was, and failed there).
 bool SampleAtLab(const std::string& low_status) {
+  // A test kit's sample is at the lab once delivered there.
   return low_status == "partial_results" || low_status == "completed" ||
-         low_status == "corrected" || low_status == "sample_error";
+         low_status == "corrected" || low_status == "sample_error" ||
+         low_status == "delivered_to_lab" || low_status == "lab_processing_blocked";
 }
 
 std::optional<ReportKind> ReportFor(const std::string& low_status) {

@@ -189,6 +189,10 @@ std::string WorkflowDocument(const model::WorkflowState& state) {
       {"critical_reported_for", OptionalToJson(state.critical_reported_for)},
       {"rescheduled_by", OptionalToJson(state.rescheduled_by)},
       {"reschedule_sent_at", OptionalToJson(state.reschedule_sent_at)},
+      {"appointment_cancelled_by", OptionalToJson(state.appointment_cancelled_by)},
+      {"tracking_number", OptionalToJson(state.tracking_number)},
+      {"return_tracking_number", OptionalToJson(state.return_tracking_number)},
+      {"appointment_cancel_sent_at", OptionalToJson(state.appointment_cancel_sent_at)},
       {"collection_method", state.collection_method},
       {"channel_changed_from", OptionalToJson(state.channel_changed_from)},
       {"channel_change_reason", OptionalToJson(state.channel_change_reason)},
@@ -243,6 +247,10 @@ model::WorkflowState ReadWorkflowDocument(const std::string& text) {
     state.critical_reported_for = OptionalFromJson(document, "critical_reported_for");
     state.rescheduled_by = OptionalFromJson(document, "rescheduled_by");
     state.reschedule_sent_at = OptionalFromJson(document, "reschedule_sent_at");
+    state.appointment_cancelled_by = OptionalFromJson(document, "appointment_cancelled_by");
+    state.tracking_number = OptionalFromJson(document, "tracking_number");
+    state.return_tracking_number = OptionalFromJson(document, "return_tracking_number");
+    state.appointment_cancel_sent_at = OptionalFromJson(document, "appointment_cancel_sent_at");
     state.collection_method = FieldOr<std::string>(document, "collection_method", model::kAtHome);
     state.channel_changed_from = OptionalFromJson(document, "channel_changed_from");
     state.channel_change_reason = OptionalFromJson(document, "channel_change_reason");

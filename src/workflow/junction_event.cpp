@@ -144,6 +144,22 @@ void ReadOrder(const json& data, JunctionEvent* event) {
   }
   event->order_event_id = highest;
   event->sample_id = OptionalString(kWebhook, data, "sample_id", "data.sample_id");
+  // A test kit's tracking numbers. The rest of details is left: a shape Junction changes there
+  // never costs the status.
+  const json* details = Find(data, "details");
+  const json* details_data = details && details->is_object() ? Find(*details, "data") : nullptr;
+  const json* shipment =
+      details_data && details_data->is_object() ? Find(*details_data, "shipment") : nullptr;
+  if (shipment && shipment->is_object()) {
+    auto text_or_none = [&](const char* key) -> std::optional<std::string> {
+      const json* value = Find(*shipment, key);
+      return value != nullptr && value->is_string() && !value->get<std::string>().empty()
+                 ? std::optional(value->get<std::string>())
+                 : std::nullopt;
+    };
+    event->outbound_tracking_number = text_or_none("outbound_tracking_number");
+    event->inbound_tracking_number = text_or_none("inbound_tracking_number");
+  }
 }
 
 // data is a ClientFacingCriticalResult: ids, the result's status and its interpretation. No value.
@@ -215,6 +231,8 @@ json JunctionEventToJson(const JunctionEvent& event) {
   out["order_status_at"] = optional(event.order_status_at);
   out["status_detail"] = optional(event.status_detail);
   out["sample_id"] = optional(event.sample_id);
+  out["outbound_tracking_number"] = optional(event.outbound_tracking_number);
+  out["inbound_tracking_number"] = optional(event.inbound_tracking_number);
   out["critical_result_status"] = optional(event.critical_result_status);
   if (event.appointment) {
     const model::AppointmentView& view = *event.appointment;
@@ -243,6 +261,10 @@ JunctionEvent JunctionEventFromJson(const json& in) {
   event.order_status_at = OptionalString(kPayload, in, "order_status_at", "order_status_at");
   event.status_detail = OptionalString(kPayload, in, "status_detail", "status_detail");
   event.sample_id = OptionalString(kPayload, in, "sample_id", "sample_id");
+  event.outbound_tracking_number =
+      OptionalString(kPayload, in, "outbound_tracking_number", "outbound_tracking_number");
+  event.inbound_tracking_number =
+      OptionalString(kPayload, in, "inbound_tracking_number", "inbound_tracking_number");
   event.critical_result_status =
       OptionalString(kPayload, in, "critical_result_status", "critical_result_status");
   const json* appointment = Find(in, "appointment");

@@ -30,18 +30,37 @@ model::LabOrder ReadOrder(store::JobStore& store, const auth::Principal& princip
   return std::move(*order);
 }
 
-// Home visits are booked for at-home orders only: a walk-in patient goes to a service center.
+// Home visits are booked for at-home orders only: a walk-in patient goes to a service center,
+// and a test kit comes by mail.
 void RefuseHomeVisitsFor(const model::LabOrder& order) {
   if (order.workflow.collection_method == model::kWalkIn) {
     throw AppError(ErrorCode::kOrderNotBookable,
                    "The order is a walk_in order: the patient walks in to a patient service "
                    "center, and no home visit is booked for it.");
   }
+  if (order.workflow.collection_method == model::kTestkit) {
+    throw AppError(ErrorCode::kOrderNotBookable,
+                   "The order is a testkit order: the kit is mailed to the patient, and no home "
+                   "visit is booked for it.");
+  }
 }
 
 // Junction surely made nothing of the call: it was never sent, or it was refused with a 4xx.
 bool Answered4xxOrUnsent(const junction::CallError& failure) {
   return !failure.may_have_reached_junction || junction::RefusedWithA4xx(failure);
+}
+
+// Takes back a mark made before a call Junction refused (order is the order without it, at the
+// version the mark was written). Best effort: a webhook that wrote the order meanwhile wins, and
+// the mark then lapses (or is looked up) as after a crash.
+void TakeBackMark(store::JobStore& store, const store::Job& job, const model::LabOrder& order) {
+  try {
+    store.CheckpointOrder(job, order, order.version);
+  } catch (const store::VersionConflict&) {
+    spdlog::info("order {}: changed during a refused call; its mark is left to lapse", order.id);
+  } catch (const store::StoreUnavailable& e) {
+    spdlog::warn("order {}: a refused call's mark stays: {}", order.id, e.what());
+  }
 }
 
 AppError Busy() {
@@ -73,6 +92,46 @@ std::string BookingKeyFrom(const json& body) {
                    {{"/booking_key", "is required: a booking_key from the availability answer"}});
   }
   return found->get<std::string>();
+}
+
+struct AppointmentCancelRequest {
+  std::string reason_id;
+  std::optional<std::string> note;
+};
+
+// {"reason_id": uuid, "note"?: at most 1000 characters}; nothing else.
+AppointmentCancelRequest AppointmentCancelFrom(const json& body) {
+  std::vector<FieldViolation> violations;
+  AppointmentCancelRequest request;
+  if (!body.is_object()) {
+    violations.push_back({"", "must be an object"});
+  } else {
+    auto reason = body.find("reason_id");
+    if (reason == body.end() || !reason->is_string() || !IsUuid(reason->get<std::string>())) {
+      violations.push_back(
+          {"/reason_id", "is required: an id from GET /v1/labs/cancellation-reasons"});
+    } else {
+      request.reason_id = reason->get<std::string>();
+    }
+    auto note = body.find("note");
+    if (note != body.end() && !note->is_null()) {
+      if (!note->is_string() || note->get<std::string>().size() > 1000) {
+        violations.push_back({"/note", "must be a string of at most 1000 characters"});
+      } else {
+        request.note = note->get<std::string>();
+      }
+    }
+    for (const auto& [name, value] : body.items()) {
+      if (name != "reason_id" && name != "note") {
+        violations.push_back({"/" + name, "is not a known field"});
+      }
+    }
+  }
+  if (!violations.empty()) {
+    throw AppError(ErrorCode::kValidationError, "The request body is not valid.", "",
+                   std::move(violations));
+  }
+  return request;
 }
 
 // What a booking under an Idempotency-Key records on the key: the request's attempt id (the same
@@ -209,17 +268,7 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
   order = ReadOrder(store_, principal, order_id);  // as it stands now that it is held
   model::WorkflowState& state = order.workflow;
   if (state.booking_sent) throw Busy();  // the workflow must first learn what its booking did
-  // Takes back a mark made before a call Junction refused. Best effort: a webhook that wrote the
-  // order meanwhile wins, and the mark then lapses (or is looked up) as after a crash.
-  auto undo_mark = [&] {
-    try {
-      store_.CheckpointOrder(lock.job(), order, order.version);
-    } catch (const store::VersionConflict&) {
-      spdlog::info("order {}: changed during a refused call; its mark is left to lapse", order.id);
-    } catch (const store::StoreUnavailable& e) {
-      spdlog::warn("order {}: a refused call's mark stays: {}", order.id, e.what());
-    }
-  };
+  auto undo_mark = [&] { TakeBackMark(store_, lock.job(), order); };
 
   const std::string junction_order_id = *order.junction_order_id;
   // Under an Idempotency-Key: this request's attempt id, kept on the key by its first attempt.
@@ -384,6 +433,130 @@ json OrderActions::Cancel(const auth::Principal& principal, const std::string& o
   spdlog::info("order {} cancelled through the API", order.id);
   if (wake_) wake_();
   return model::OrderJson(order);
+}
+
+}  // namespace lab_orders::workflow
+
+namespace lab_orders::workflow {
+
+json OrderActions::CancellationReasons() {
+  // An hour: Junction's reasons change with its releases, not from one request to the next.
+  constexpr std::chrono::hours kKeep{1};
+  const auto now = clock_.Now();
+  std::vector<junction::CancellationReason> reasons;
+  {
+    std::lock_guard lock(reasons_mutex_);
+    if (now < reasons_until_) reasons = reasons_;
+  }
+  if (reasons.empty()) {
+    auto fetched = junction_.ListCancellationReasons();
+    if (!fetched.ok()) throw junction::JunctionFailure(fetched.error(), kRetryHint);
+    reasons = *fetched;
+    std::lock_guard lock(reasons_mutex_);
+    reasons_ = reasons;
+    reasons_until_ = now + kKeep;
+  }
+  json listed = json::array();
+  for (const junction::CancellationReason& reason : reasons) {
+    listed.push_back(
+        {{"id", reason.id}, {"name", reason.name}, {"is_refundable", reason.is_refundable}});
+  }
+  return {{"reasons", std::move(listed)}};
+}
+
+json OrderActions::CancelAppointment(const auth::Principal& principal, const std::string& order_id,
+                                     const json& body, store::ActionCheckpoint* key) {
+  const AppointmentCancelRequest request = AppointmentCancelFrom(body);
+  model::LabOrder order = ReadOrder(store_, principal, order_id);
+  auto not_cancellable = [](const std::string& why, const std::string& summary = "") {
+    return AppError(ErrorCode::kAppointmentNotCancellable, why, summary);
+  };
+  if (IsFinalStatus(order.status)) throw not_cancellable("The order is " + order.status + ".");
+  if (!order.junction_order_id) {
+    throw not_cancellable("The order is still being placed; it has no appointment yet.");
+  }
+  // A reason Junction does not list is the client's to fix, said at its field.
+  const json reasons = CancellationReasons().at("reasons");
+  if (std::none_of(reasons.begin(), reasons.end(),
+                   [&](const json& reason) { return reason.at("id") == request.reason_id; })) {
+    throw AppError(ErrorCode::kValidationError, "The request body is not valid.", "",
+                   {{"/reason_id", "is not one of GET /v1/labs/cancellation-reasons"}});
+  }
+  OrderLock lock(store_, order.id, clock_, changes_, "api-" + ids_.NewUuid());
+  if (lock.claim() == store::OrderJobClaim::kBusy) throw Busy();
+  if (lock.claim() == store::OrderJobClaim::kNone) {
+    throw not_cancellable("The order's workflow has ended.");
+  }
+  order = ReadOrder(store_, principal, order_id);  // as it stands now that it is held
+  model::WorkflowState& state = order.workflow;
+  if (state.booking_sent) throw Busy();  // the workflow must first learn what its booking did
+  const std::string junction_order_id = *order.junction_order_id;
+
+  // Commits Junction's view of the cancelled appointment as the brand's cancellation.
+  auto commit = [&](const model::AppointmentView& view) {
+    order = lock.Commit(principal.brand_id, std::move(order), [&](model::LabOrder& current) {
+      model::LabOrder before = current;
+      model::WorkflowState& now = current.workflow;
+      now.appointment_cancel_sent_at = FormatRfc3339(clock_.Now());  // the brand's, whatever came
+      if (ApplyAppointment(now, view) != AppointmentUpdate::kUnknown &&
+          now.appointment_cancelled_by == "junction") {
+        // Applied from Junction's webhook after the mark had lapsed: it was the brand's.
+        now.provider_cancellations = std::max(0, now.provider_cancellations - 1);
+      }
+      if (now.appointment && now.appointment->id == view.id) now.appointment_cancelled_by = "brand";
+      now.appointment_cancel_sent_at.reset();
+      return workflow_.ContinueAfterAction(lock.job(), current, before);
+    });
+    if (wake_) wake_();
+    spdlog::info("order {}: appointment {} cancelled through the API", order.id, view.id);
+    return model::OrderJson(order);
+  };
+  // Junction's active appointment, when it is `id` and cancelled: an earlier call's work.
+  auto cancelled_at_junction = [&](const std::string& id) -> std::optional<model::AppointmentView> {
+    auto current = junction_.GetAppointment(junction_order_id);
+    if (!current.ok() && current.outcome() != junction::Outcome::kNotFound) {
+      throw junction::JunctionFailure(current.error(), kRetryHint);
+    }
+    if (!current.ok() || current->id != id || current->status != "cancelled") return std::nullopt;
+    return AppointmentViewFrom(*current);
+  };
+
+  if (const std::optional<std::string> sent =
+          key ? SavedField(key, "appointment_id") : std::nullopt) {
+    // An earlier attempt under the key sent the cancel: done if it took effect.
+    if (state.appointment && state.appointment->id == *sent &&
+        state.appointment->status == "cancelled") {
+      if (state.appointment_cancelled_by == "brand") return model::OrderJson(order);
+      return commit(*state.appointment);
+    }
+    if (auto view = cancelled_at_junction(*sent)) return commit(*view);
+  }
+  if (!state.appointment || !IsActiveAppointmentStatus(state.appointment->status)) {
+    throw not_cancellable("The order has no active appointment to cancel.");
+  }
+  const std::string appointment_id = state.appointment->id;
+  if (key) key->save(json{{"appointment_id", appointment_id}}.dump());
+  // Recorded before the call: Junction's webhook of the cancellation may be applied before its
+  // answer, and must not be taken for the provider's (which would rebook).
+  model::LabOrder unmarked = order;
+  state.appointment_cancel_sent_at = FormatRfc3339(clock_.Now());
+  store_.CheckpointOrder(lock.job(), order, order.version);
+  ++order.version;
+  unmarked.version = order.version;
+  auto cancelled =
+      junction_.CancelAppointment(junction_order_id, {request.reason_id, request.note});
+  if (!cancelled.ok()) {
+    const junction::CallError& failure = cancelled.error();
+    // A 5xx or silence may have cancelled it: the mark stays until the call's deadline.
+    if (!Answered4xxOrUnsent(failure)) throw junction::JunctionFailure(failure, kRetryHint);
+    TakeBackMark(store_, lock.job(), unmarked);
+    if (!junction::RefusedWithA4xx(failure)) throw junction::JunctionFailure(failure, kRetryHint);
+    // Refused: perhaps because an earlier cancel, whose answer was lost, was done.
+    if (auto view = cancelled_at_junction(appointment_id)) return commit(*view);
+    throw not_cancellable("Junction refuses to cancel the appointment in its current state.",
+                          failure.summary);
+  }
+  return commit(AppointmentViewFrom(*cancelled));
 }
 
 }  // namespace lab_orders::workflow

@@ -56,7 +56,9 @@ bool BrandVisibleChange(const model::LabOrder& order, const model::WorkflowState
   const model::WorkflowState& now = order.workflow;
   return order.status != status_before || now.appointment != before.appointment ||
          now.failure_reason != before.failure_reason || now.sample_id != before.sample_id ||
-         now.result != before.result || now.critical_reported_for != before.critical_reported_for;
+         now.result != before.result || now.critical_reported_for != before.critical_reported_for ||
+         now.tracking_number != before.tracking_number ||
+         now.return_tracking_number != before.return_tracking_number;
 }
 
 // Fills in the order's derived status and times; writes the order only when something changed,
@@ -112,9 +114,13 @@ std::optional<std::string> OrderWorkflow::NextStepFor(const model::LabOrder& ord
   }
   // No appointment yet, or the provider cancelled it.
   if (status == "draw_completed" || status == "sample_with_lab") return store::kJobReconcile;
-  // A walk-in order is not booked for the patient, who may walk in: once its requisition is
-  // ready, it is looked at for the draw and the results (webhooks say it sooner).
-  if (state.collection_method == model::kWalkIn && !state.booking_sent) {
+  // The brand cancelled it: the brand books again (the API), or the patient walks in; meanwhile
+  // the order is looked at for what Junction says of it.
+  if (BrandCancelledAppointment(state) && !state.booking_sent) return store::kJobReconcile;
+  // A walk-in order is not booked for the patient, who may walk in, nor a test kit, which the
+  // patient mails back: once the requisition is ready, the order is looked at for the draw (the
+  // kit's way there and back) and the results (webhooks say it sooner).
+  if (state.collection_method != model::kAtHome && !state.booking_sent) {
     return RequisitionReady(state) ? store::kJobReconcile : store::kJobAwaitRequisition;
   }
   if (RequisitionReady(state) || state.booking_sent) return store::kJobBookAppointment;
@@ -156,7 +162,7 @@ store::JobOutcome OrderWorkflow::Run(const store::Job& job) {
     throw std::logic_error("order " + order->id + " has a workflow job but no Junction order");
   }
   const model::LabOrder read = *order;
-  ExpireRescheduleMark(order->workflow, clock_.Now(), settings_.booking_settle);
+  ExpireCallMarks(order->workflow, clock_.Now(), settings_.booking_settle);
   store::JobOutcome outcome;
   if (job.kind == store::kJobAwaitRequisition) {
     outcome = AwaitRequisition(job, *order);
@@ -348,12 +354,21 @@ store::JobOutcome OrderWorkflow::Reconcile(const store::Job& job, model::LabOrde
   ApplyJunctionOrder(order.workflow, *fetched);
   if (order.workflow.appointment && !IsFinalStatus(DeriveStatus(order.workflow, order.status))) {
     auto appointment = junction_.GetAppointment(*order.junction_order_id);
-    if (!appointment.ok()) return RetryAfterFailure(job, order, appointment.error());
-    model::AppointmentView view = AppointmentViewFrom(*appointment);
-    if (ApplyAppointment(order.workflow, view) == AppointmentUpdate::kUnknown) {
-      AdoptAppointment(order.workflow, view);
+    // After the brand's cancel Junction may have no active appointment to show: nothing new. (One
+    // it shows that we do not know, the patient booked at Junction: followed from now on.)
+    const bool none_after_brand_cancel = !appointment.ok() &&
+                                         appointment.outcome() == junction::Outcome::kNotFound &&
+                                         BrandCancelledAppointment(order.workflow);
+    if (!appointment.ok() && !none_after_brand_cancel) {
+      return RetryAfterFailure(job, order, appointment.error());
     }
-    if (order.workflow.appointment->status == "cancelled") NoteCancellation(order);
+    if (appointment.ok()) {
+      model::AppointmentView view = AppointmentViewFrom(*appointment);
+      if (ApplyAppointment(order.workflow, view) == AppointmentUpdate::kUnknown) {
+        AdoptAppointment(order.workflow, view);
+      }
+      if (order.workflow.appointment->status == "cancelled") NoteCancellation(order);
+    }
   }
   std::optional<std::string> next = NextStepFor(order);
   if (next == job.kind) {
@@ -431,9 +446,11 @@ store::JobOutcome OrderWorkflow::ApplyEvent(const store::Job& job) {
   if (!order) return outcome;
   const model::LabOrder read = *order;
   if (event.order_status) {
-    ApplyJunctionOrder(order->workflow, JunctionOrderNews{*event.order_status, event.order_event_id,
-                                                          event.order_status_at,
-                                                          event.status_detail, event.sample_id});
+    ApplyJunctionOrder(
+        order->workflow,
+        JunctionOrderNews{*event.order_status, event.order_event_id, event.order_status_at,
+                          event.status_detail, event.sample_id, event.outbound_tracking_number,
+                          event.inbound_tracking_number});
   }
   if (event.critical_result_status) {
     // The brand hears at once (lab_order.result_critical, ahead of its other events); the result
@@ -453,9 +470,9 @@ store::JobOutcome OrderWorkflow::ApplyEvent(const store::Job& job) {
                  *event.critical_result_status);
   }
   bool unknown_appointment = false;
-  ExpireRescheduleMark(order->workflow, clock_.Now(), settings_.booking_settle);
-  // A walk-in order books no home visit: a service center's appointment is not followed here.
-  if (event.appointment && order->workflow.collection_method != model::kWalkIn) {
+  ExpireCallMarks(order->workflow, clock_.Now(), settings_.booking_settle);
+  // Only an at-home order books a home visit: a service center's appointment is not followed here.
+  if (event.appointment && order->workflow.collection_method == model::kAtHome) {
     AppointmentUpdate update = ApplyAppointment(order->workflow, *event.appointment);
     // One we do not know yet (booked, answer not recorded): the step will ask Junction.
     unknown_appointment = update == AppointmentUpdate::kUnknown;

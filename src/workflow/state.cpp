@@ -17,14 +17,28 @@ bool Contains(const std::vector<std::string>& ids, const std::string& id) {
 }
 
 // How far along the order is: a later stage never goes back to an earlier one, whatever a late
-// or unknown Junction status says. The appointment stages move among themselves.
+// or unknown Junction status says (a registrable kit's goes back to received at Junction). The
+// appointment stages move among themselves.
 int StageOf(const std::string& status) {
   if (status == "received") return 0;
   if (status == "ordered") return 1;
-  if (status == "draw_completed") return 3;
-  if (status == "sample_with_lab") return 4;
-  if (IsFinalStatus(status)) return 5;
-  return 2;  // appointment_pending, appointment_scheduled, appointment_cancelled
+  if (status == "kit_delivered") return 3;
+  if (status == "draw_completed" || status == "sample_in_transit") return 4;
+  if (status == "sample_with_lab") return 5;
+  if (IsFinalStatus(status)) return 6;
+  return 2;  // appointment_pending, appointment_scheduled, appointment_cancelled, kit_shipped
+}
+
+// A test kit's statuses on its way to the patient and back (docs/junction.md: test kits), as the
+// API names them; nullopt for another status.
+std::optional<std::string> KitStatusFor(const std::string& low) {
+  if (low == "transit_customer" || low == "out_for_delivery" ||
+      low == "problem_in_transit_customer") {
+    return "kit_shipped";
+  }
+  if (low == "with_customer") return "kit_delivered";
+  if (low == "transit_lab" || low == "problem_in_transit_lab") return "sample_in_transit";
+  return std::nullopt;
 }
 
 // The at-home statuses (docs/junction.md: Statuses) that come before the draw.
@@ -47,6 +61,11 @@ std::string LowLevelStatus(const std::string& full_status) {
 }
 
 bool RequisitionReady(const model::WorkflowState& state) {
+  // A kit past its requisition is on its way, at the patient's or back at the lab.
+  if (state.collection_method == model::kTestkit && !state.junction_status.empty() &&
+      HighLevelStatus(state.junction_status) != "received") {
+    return true;
+  }
   static const char* const kReady[] = {"requisition_created", "requisition_bypassed",
                                        "appointment_pending", "appointment_scheduled",
                                        "appointment_cancelled"};
@@ -88,6 +107,17 @@ bool ApplyJunctionOrder(model::WorkflowState& state, const JunctionOrderNews& ne
     state.sample_id = news.sample_id;
     changed = true;
   }
+  // A kit's tracking numbers: from news as new as what is known (a kit sent again has new ones).
+  if (news.event_id >= state.junction_event_id) {
+    for (auto [given, kept] :
+         {std::pair{&news.outbound_tracking_number, &state.tracking_number},
+          std::pair{&news.inbound_tracking_number, &state.return_tracking_number}}) {
+      if (*given && !(*given)->empty() && *given != *kept) {
+        *kept = *given;
+        changed = true;
+      }
+    }
+  }
   // Event ids grow with every change at Junction: a lower one is an older view.
   bool newer = news.event_id > state.junction_event_id || state.junction_status.empty();
   if (!newer) return changed;
@@ -105,7 +135,7 @@ bool ApplyJunctionOrder(model::WorkflowState& state, const JunctionOrderNews& ne
     if (ParseRfc3339(*news.status_at, &at)) state.completed_at = FormatRfc3339(at);
   }
   if ((high == "failed" || low == "sample_error") && !state.failure_reason) {
-    state.failure_reason = FailureReasonFor(news.status_detail);
+    state.failure_reason = KitFailureReasonFor(low).value_or(FailureReasonFor(news.status_detail));
   }
   return changed;
 }
@@ -116,7 +146,13 @@ bool ApplyJunctionOrder(model::WorkflowState& state, const std::string& full_sta
 }
 
 bool ApplyJunctionOrder(model::WorkflowState& state, const junction::Order& order) {
-  JunctionOrderNews news{order.status, 0, {}, order.status_detail, order.sample_id};
+  JunctionOrderNews news{order.status,
+                         0,
+                         {},
+                         order.status_detail,
+                         order.sample_id,
+                         order.outbound_tracking_number,
+                         order.inbound_tracking_number};
   for (const junction::OrderEvent& event : order.events) {
     if (event.id >= news.event_id) {
       news.event_id = event.id;
@@ -160,6 +196,17 @@ std::string FailureReasonFor(const std::optional<std::string>& status_detail) {
   return "The lab could not test the sample; Junction gave no reason.";
 }
 
+std::optional<std::string> KitFailureReasonFor(const std::string& low_status) {
+  if (low_status == "failure_to_deliver_to_customer") {
+    return "The kit could not be delivered to the patient. Order a new kit.";
+  }
+  if (low_status == "failure_to_deliver_to_lab") {
+    return "The sample could not be delivered to the lab. Order a new kit.";
+  }
+  if (low_status == "lost") return "The kit was lost in transit. Order a new kit.";
+  return std::nullopt;
+}
+
 AppointmentUpdate ApplyAppointment(model::WorkflowState& state,
                                    const model::AppointmentView& view) {
   if (Contains(state.past_appointment_ids, view.id)) return AppointmentUpdate::kStale;
@@ -168,8 +215,16 @@ AppointmentUpdate ApplyAppointment(model::WorkflowState& state,
   if (view.event_count < current.event_count) return AppointmentUpdate::kStale;
   if (view == current) return AppointmentUpdate::kUnchanged;
   // The same number of events with other details (a reschedule adds none): the later read wins.
-  // Cancellations are the provider's doing: the service only cancels together with the order.
-  if (view.status == "cancelled" && current.status != "cancelled") ++state.provider_cancellations;
+  // A cancellation is the provider's (or the patient's, at Junction) unless the brand's own cancel
+  // call is out (its webhook can land before the call's answer is committed).
+  if (view.status == "cancelled" && current.status != "cancelled") {
+    if (state.appointment_cancel_sent_at) {
+      state.appointment_cancelled_by = "brand";
+    } else {
+      state.appointment_cancelled_by = "junction";
+      ++state.provider_cancellations;
+    }
+  }
   // Moved at Junction: by the patient or the provider, unless the brand's own call is out (its
   // webhook can land before the call's answer is committed).
   if (view.start_at != current.start_at) {
@@ -187,7 +242,11 @@ void AdoptAppointment(model::WorkflowState& state, const model::AppointmentView&
   state.appointment = view;
   ClearBookingSent(state);
   state.booking_refusals = 0;
-  if (view.status == "cancelled") ++state.provider_cancellations;
+  state.appointment_cancelled_by.reset();
+  if (view.status == "cancelled") {
+    state.appointment_cancelled_by = "junction";
+    ++state.provider_cancellations;
+  }
 }
 
 void MarkBookingSent(model::WorkflowState& state, std::chrono::system_clock::time_point now,
@@ -222,15 +281,22 @@ std::chrono::system_clock::time_point BookingSettledAt(const model::WorkflowStat
   return CallOverAt(state.booking_sent_at, settle);
 }
 
-void ExpireRescheduleMark(model::WorkflowState& state, std::chrono::system_clock::time_point now,
-                          std::chrono::milliseconds deadline) {
-  if (state.reschedule_sent_at && now >= CallOverAt(state.reschedule_sent_at, deadline)) {
-    state.reschedule_sent_at.reset();
+void ExpireCallMarks(model::WorkflowState& state, std::chrono::system_clock::time_point now,
+                     std::chrono::milliseconds deadline) {
+  for (std::optional<std::string>* mark :
+       {&state.reschedule_sent_at, &state.appointment_cancel_sent_at}) {
+    if (*mark && now >= CallOverAt(*mark, deadline)) mark->reset();
   }
 }
 
+bool BrandCancelledAppointment(const model::WorkflowState& state) {
+  return state.appointment && state.appointment->status == "cancelled" &&
+         state.appointment_cancelled_by == "brand";
+}
+
 bool CheckRebookLimit(model::WorkflowState& state, int max_provider_cancellations) {
-  if (state.failure_reason || !state.appointment || state.appointment->status != "cancelled") {
+  if (state.failure_reason || !state.appointment || state.appointment->status != "cancelled" ||
+      BrandCancelledAppointment(state)) {
     return false;
   }
   if (state.provider_cancellations < max_provider_cancellations) return false;
@@ -250,6 +316,8 @@ std::string DeriveStatus(const model::WorkflowState& state, const std::string& c
   std::string derived;
   if (high == "sample_with_lab" || low == "partial_results") {
     derived = "sample_with_lab";
+  } else if (std::optional<std::string> kit = KitStatusFor(low)) {
+    derived = *kit;
   } else if (low == "draw_completed") {
     derived = "draw_completed";
   } else if (!state.junction_status.empty() && !IsEarlyJunctionStatus(low)) {

@@ -273,6 +273,11 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
   const std::string cancel_template = "/v1/labs/orders/{id}/cancel";
   const std::string availability_template = "/v1/labs/orders/{id}/appointment/availability";
   const std::string appointment_template = "/v1/labs/orders/{id}/appointment";
+  const std::string appointment_cancel_template = "/v1/labs/orders/{id}/appointment/cancel";
+  const std::string reasons_route = "/v1/labs/cancellation-reasons";
+  // The simulator's first cancellation reason (also the request example's).
+  const std::string appointment_cancel_body =
+      json{{"reason_id", "0b1cbd44-7c2b-4b1e-9c55-4a0f3e2d1a01"}}.dump();
   const std::string webhook = "/v1/webhooks/junction";
   const auto no_token = std::map<std::string, std::string>{{"Authorization", ""}};
 
@@ -464,8 +469,11 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
        std::vector<std::tuple<std::string, std::string, std::string>>{
            {availability_template, "/appointment/availability", "GET"},
            {appointment_template, "/appointment", "POST"},
+           {appointment_cancel_template, "/appointment/cancel", "POST"},
            {cancel_template, "/cancel", "POST"}}) {
-    const std::string body = method == "POST" ? booking.dump() : "";
+    const std::string body = path_template == appointment_cancel_template ? appointment_cancel_body
+                             : method == "POST"                           ? booking.dump()
+                                                                          : "";
     EXPECT_EQ(Call(method, path_template, order_path + suffix, body, no_token).status, 401);
     const std::string& wrong_scope = method == "POST" ? read_only_token_ : write_only_token_;
     EXPECT_EQ(Call(method, path_template, order_path + suffix, body, Auth(wrong_scope)).status,
@@ -477,6 +485,7 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
   for (const auto& [path_template, suffix, body] :
        std::vector<std::tuple<std::string, std::string, std::string>>{
            {appointment_template, "/appointment", booking.dump()},
+           {appointment_cancel_template, "/appointment/cancel", appointment_cancel_body},
            {cancel_template, "/cancel", ""}}) {
     SCOPED_TRACE(suffix);
     const std::string path = order_path + suffix;
@@ -555,6 +564,44 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
                      {{"cancel_order",
                        {{{"status", 409}, {"body", {{"detail", "order is not cancellable"}}}}}}}}});
   EXPECT_EQ(Call("POST", cancel_template, order_path + "/cancel").status, 409);
+
+  // The appointment alone: Junction's reasons (502 while Junction cannot give them), a cancel
+  // Junction fails (502), a body that is not valid (400) or not JSON (415), the cancel and its
+  // replay, and another cancel of the cancelled appointment (409).
+  sim_->LoadScript(
+      {{"operations",
+        {{"cancellation_reasons", {{{"status", 500}, {"body", {{"detail", "down"}}}}}}}}});
+  EXPECT_EQ(Call("GET", reasons_route, reasons_route).status, 502);
+  sim_->LoadScript(
+      {{"operations",
+        {{"cancel_appointment", {{{"status", 500}, {"body", {{"detail", "down"}}}}}}}}});
+  EXPECT_EQ(Call("GET", reasons_route, reasons_route).status, 200);
+  EXPECT_EQ(Call("GET", reasons_route, reasons_route, "", no_token).status, 401);
+  EXPECT_EQ(Call("GET", reasons_route, reasons_route, "", Auth(write_only_token_)).status, 403);
+  const std::string appointment_cancel_path = order_path + "/appointment/cancel";
+  EXPECT_EQ(
+      Call("POST", appointment_cancel_template, appointment_cancel_path, appointment_cancel_body)
+          .status,
+      502);
+  sim_->LoadScript(json::object());
+  EXPECT_EQ(Call("POST", appointment_cancel_template, appointment_cancel_path, "{}").status, 400);
+  EXPECT_EQ(Call("POST", appointment_cancel_template, appointment_cancel_path,
+                 appointment_cancel_body, {{"Content-Type", "text/plain"}})
+                .status,
+            415);
+  HttpReply appointment_cancelled =
+      Call("POST", appointment_cancel_template, appointment_cancel_path, appointment_cancel_body,
+           {{"Idempotency-Key", "key-appointment-cancel"}});
+  ASSERT_EQ(appointment_cancelled.status, 200) << appointment_cancelled.body;
+  EXPECT_EQ(appointment_cancelled.Json()["appointment"]["cancelled_by"], "brand");
+  EXPECT_EQ(Call("POST", appointment_cancel_template, appointment_cancel_path,
+                 appointment_cancel_body, {{"Idempotency-Key", "key-appointment-cancel"}})
+                .body,
+            appointment_cancelled.body);
+  EXPECT_EQ(
+      Call("POST", appointment_cancel_template, appointment_cancel_path, appointment_cancel_body)
+          .status,
+      409);
 
   // POST /v1/labs/orders while Junction makes the order and its answer never comes: the same key
   // meanwhile is 409, and the first request ends in a 502 (the service's Junction timeout).
@@ -639,6 +686,8 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
   drained("POST", cancel_template, order_path + "/cancel");
   drained("GET", availability_template, order_path + "/appointment/availability");
   drained("POST", appointment_template, order_path + "/appointment");
+  drained("POST", appointment_cancel_template, order_path + "/appointment/cancel");
+  drained("GET", reasons_route, reasons_route);
   drained("GET", result_template, order_path + "/result");
   drained("GET", pdf_template, order_path + "/result/pdf");
   drained("POST", webhook, webhook);

@@ -25,6 +25,7 @@ enum class ErrorCode {
   kOrderBusy,                    // another request or a worker is acting on the order
   kOrderNotBookable,             // no Junction order or requisition yet, or the order has ended
   kAppointmentNotReschedulable,  // Junction says can_reschedule: false
+  kAppointmentNotCancellable,    // no active appointment, or Junction refuses to cancel it
   kSlotUnavailable,              // the booking_key was taken or has expired
   kResultNotReady,               // the order has no result yet (404)
   kInvalidSignature,             // a Junction webhook that does not verify

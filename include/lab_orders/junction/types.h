@@ -76,6 +76,10 @@ struct Order {
   std::optional<std::string> order_transaction_id;
   std::optional<std::string> status_detail;  // last_event.status_detail: a code
   std::optional<std::string> sample_id;      // the lab's specimen number, once it has one
+  // A test kit's shipment (details.data.shipment of a testkit order), once Junction has one: the
+  // courier's tracking numbers to the patient (outbound) and back to the lab (inbound).
+  std::optional<std::string> outbound_tracking_number;
+  std::optional<std::string> inbound_tracking_number;
   std::string created_at;
   std::string updated_at;
 };

@@ -30,10 +30,12 @@ struct Address {
 };
 
 // A validated POST /v1/labs/orders body.
-// How the blood is drawn: a phlebotomist at the patient's home (Junction's at_home_phlebotomy)
-// or at a patient service center (walk_in; Junction's walk_in_test).
+// How the blood is drawn: a phlebotomist at the patient's home (Junction's at_home_phlebotomy),
+// at a patient service center (walk_in; Junction's walk_in_test), or by the patient with a kit
+// sent by mail and mailed back to the lab (testkit).
 inline constexpr const char* kAtHome = "at_home_phlebotomy";
 inline constexpr const char* kWalkIn = "walk_in";
+inline constexpr const char* kTestkit = "testkit";
 
 struct OrderRequest {
   std::string panel_slug;
@@ -115,12 +117,24 @@ struct WorkflowState {
   std::optional<std::string> rescheduled_by;
   // When the brand's reschedule call went out (RFC 3339; set before it is sent, cleared once its
   // answer is committed): a move Junction reports meanwhile is the brand's. A mark older than
-  // the call's deadline is stale (ExpireRescheduleMark): the call is over.
+  // the call's deadline is stale (ExpireCallMarks): the call is over.
   std::optional<std::string> reschedule_sent_at;
+  // Who cancelled the current appointment, once it is cancelled: "brand" (through the API; the
+  // order then waits for the brand to book again) or "junction" (the provider or the patient; a
+  // rebook follows). Said in appointment.cancelled.
+  std::optional<std::string> appointment_cancelled_by;
+  // When the brand's appointment cancel call went out (RFC 3339; set before it is sent, cleared
+  // once its answer is committed): a cancellation Junction reports meanwhile is the brand's, not
+  // the provider's. Lapses with the call's deadline, as the reschedule mark does.
+  std::optional<std::string> appointment_cancel_sent_at;
   // The result status (partial | final) Junction's critical notice was about: a brand hears of a
   // critical result once for each.
   std::optional<std::string> critical_reported_for;
-  // The order's channel (kAtHome or kWalkIn). Changed from channel_changed_from, for
+  // A test kit's shipment: the courier's tracking number of the kit on its way to the patient,
+  // and of the sample on its way back to the lab (Junction's shipment; not PHI, never logged).
+  std::optional<std::string> tracking_number;
+  std::optional<std::string> return_tracking_number;
+  // The order's channel (kAtHome, kWalkIn or kTestkit). Changed from channel_changed_from, for
   // channel_change_reason, when the brand asked for a fallback (lab_order.channel_changed).
   std::string collection_method = kAtHome;
   std::optional<std::string> channel_changed_from;

@@ -25,6 +25,11 @@ inline constexpr const char* kEventOrderCancelled = "lab_order.cancelled";
 inline constexpr const char* kEventOrderFailed = "lab_order.failed";
 // The order went on another channel than the one asked for (the brand's fallback).
 inline constexpr const char* kEventChannelChanged = "lab_order.channel_changed";
+// A test kit's way: mailed to the patient (with its tracking number), delivered, and the sample
+// mailed back to the lab (with its return tracking number).
+inline constexpr const char* kEventKitShipped = "lab_order.kit_shipped";
+inline constexpr const char* kEventKitDelivered = "lab_order.kit_delivered";
+inline constexpr const char* kEventSampleInTransit = "lab_order.sample_in_transit";
 inline constexpr const char* kEventSampleReceived = "lab_order.sample_received";
 inline constexpr const char* kEventResultsReady = "lab_order.results_ready";
 // Delivered ahead of the brand's other pending events (store: webhook deliveries' priority).

@@ -8,13 +8,17 @@
 
 namespace lab_orders::model {
 
-// In the order of an order's life; the last three are final.
-inline constexpr std::array<std::string_view, 10> kOrderStatuses = {"received",
+// In the order of an order's life (a home visit's appointment statuses and draw, a test kit's
+// shipment there and back); the last three are final.
+inline constexpr std::array<std::string_view, 13> kOrderStatuses = {"received",
                                                                     "ordered",
                                                                     "appointment_pending",
                                                                     "appointment_scheduled",
                                                                     "appointment_cancelled",
                                                                     "draw_completed",
+                                                                    "kit_shipped",
+                                                                    "kit_delivered",
+                                                                    "sample_in_transit",
                                                                     "sample_with_lab",
                                                                     "completed",
                                                                     "cancelled",

@@ -9,7 +9,7 @@ namespace lab_orders::orders {
 // What the service orders for a panel_slug, and how its blood may be drawn.
 struct Panel {
   std::vector<std::string> lab_test_ids;  // Junction's
-  // The channels the panel is offered on (model::kAtHome, model::kWalkIn), in the order listed.
+  // The channels the panel is offered on (model::kAtHome, kWalkIn, kTestkit), in the order listed.
   std::vector<std::string> collection_methods;
 
   bool Offers(const std::string& collection_method) const;

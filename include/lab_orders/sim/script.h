@@ -67,10 +67,20 @@ struct RequisitionRule {
   int ms = 0;
 };
 
+// How a test kit moves once its requisition is made (each time from the status before; nullopt:
+// only when advanced by hand, POST /_sim/orders/{id}/advance).
+struct KitRule {
+  std::optional<int> shipped_after_ms = 0;    // -> transit_customer, with its tracking number
+  std::optional<int> delivered_after_ms = 0;  // -> with_customer
+  std::optional<int> returned_after_ms;       // -> transit_lab (the patient mails it back)
+  std::optional<int> at_lab_after_ms = 0;     // -> delivered_to_lab
+};
+
 struct Script {
   std::map<std::string, std::vector<CallRule>> operations;
   std::vector<BookingRule> bookings;
   RequisitionRule requisition;
+  KitRule kit;
   bool allow_booking_before_requisition = false;
   bool duplicate_webhooks = false;
   std::vector<std::string> served_zips;  // in addition to the sandbox ZIPs and --zip flags

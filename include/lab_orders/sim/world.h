@@ -149,7 +149,7 @@ class World {
     std::string details_id;
     std::string transaction_id;
     std::string lab_test_id;
-    std::string modality;  // its collection method: at_home_phlebotomy or walk_in_test
+    std::string modality;  // its collection method: at_home_phlebotomy, walk_in_test or testkit
     nlohmann::json patient_details;
     nlohmann::json patient_address;
     std::string low_status;
@@ -158,6 +158,10 @@ class World {
     TimePoint updated_at;
     int polls = 0;
     std::optional<TimePoint> requisition_at;
+    // A test kit's shipment (ClientFacingShipment; null until it ships), and its next move.
+    nlohmann::json shipment;
+    std::optional<TimePoint> kit_next_at;
+    std::string kit_next_status;
     std::vector<Appointment> appointments;  // the last one is the active one
     // Results: the sample reaches the lab, then reports come, each kept (a correction does not
     // erase what was reported before); the routes serve the last.
@@ -192,6 +196,9 @@ class World {
   // order_status_detail goes on the order event that the appointment's change may cause.
   void SetAppointmentStatus(Order& order, Appointment& appointment, const std::string& status,
                             const std::optional<std::string>& order_status_detail = std::nullopt);
+  // A test kit's status just set (world_kits.cpp): its shipment's tracking numbers, and its next
+  // move as the script's kit timings say.
+  void OnKitStatusLocked(Order& order);
   void EmitOrderEvent(const Order& order, const char* event_type);
   void EmitAppointmentEvent(const Order& order, const Appointment& appointment,
                             const char* event_type);

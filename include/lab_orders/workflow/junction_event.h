@@ -21,6 +21,9 @@ struct JunctionEvent {
   std::optional<std::string> order_status_at;  // last_event.created_at
   std::optional<std::string> status_detail;    // last_event.status_detail: a code, not PHI
   std::optional<std::string> sample_id;        // the lab's specimen number, once it has one
+  // A test kit's shipment (data.details.data.shipment): the courier's tracking numbers.
+  std::optional<std::string> outbound_tracking_number;
+  std::optional<std::string> inbound_tracking_number;
   // labtest.result.critical: the result's status (partial | final) the notice is about.
   std::optional<std::string> critical_result_status;
   // labtest.appointment.*: the appointment, without its address.

@@ -1,12 +1,16 @@
 #pragma once
 
 // What a brand can do to an order's appointment through the API (the contract (HTTP surface)): see
-// the slots, book or reschedule a chosen one, cancel the order. An action holds the order's step
-// job while it calls Junction, so it never runs beside a worker acting on the same order.
+// the slots, book or reschedule a chosen one, cancel the appointment, cancel the order. An action
+// holds the order's step job while it calls Junction, so it never runs beside a worker acting on
+// the same order.
 
+#include <chrono>
 #include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "lab_orders/auth/jwt.h"
 #include "lab_orders/common/change_notifier.h"
@@ -43,6 +47,17 @@ class OrderActions {
   // key: the request's Idempotency-Key, or nullptr; the call is recorded on it before it is made.
   nlohmann::json Cancel(const auth::Principal& principal, const std::string& order_id,
                         store::ActionCheckpoint* key = nullptr);
+  // body {"reason_id" (one of CancellationReasons()), "note"?}: cancels the order's active
+  // appointment only. The order goes on without one: no rebook follows (the brand books again,
+  // or the patient walks in). Returns the order. Throws AppError. key: the request's
+  // Idempotency-Key, or nullptr; the appointment is recorded on it before the call, and a resumed
+  // attempt whose call cancelled it (its answer lost) answers with the order.
+  nlohmann::json CancelAppointment(const auth::Principal& principal, const std::string& order_id,
+                                   const nlohmann::json& body,
+                                   store::ActionCheckpoint* key = nullptr);
+  // Junction's reasons for cancelling an appointment: {"reasons": [{"id", "name",
+  // "is_refundable"}]}, kept for an hour (they change with Junction's releases). Throws AppError.
+  nlohmann::json CancellationReasons();
 
  private:
   // Holds the order's step job for one action; gives it back untouched unless committed.
@@ -55,6 +70,11 @@ class OrderActions {
   IdGenerator& ids_;
   ChangeNotifier& changes_;
   std::function<void()> wake_;
+
+  // Junction's cancellation reasons, as last fetched, and until when they are kept.
+  std::mutex reasons_mutex_;
+  std::vector<junction::CancellationReason> reasons_;
+  std::chrono::system_clock::time_point reasons_until_;
 };
 
 }  // namespace lab_orders::workflow

@@ -31,12 +31,16 @@ struct JunctionOrderNews {
   std::optional<std::string> status_at;      // last_event.created_at
   std::optional<std::string> status_detail;  // last_event.status_detail
   std::optional<std::string> sample_id;
+  // A test kit's tracking numbers, to the patient and back to the lab.
+  std::optional<std::string> outbound_tracking_number = std::nullopt;
+  std::optional<std::string> inbound_tracking_number = std::nullopt;
 };
 
 // Takes the Junction order's status if it is newer than what is known (by highest event id;
 // Junction's event ids grow): a status that brings results (partial_results, completed,
 // corrected) marks them to be fetched; completion keeps Junction's time; a failed sample keeps
-// its reason. The sample id is taken whenever it first appears. Returns whether anything changed.
+// its reason. The sample id is taken whenever it first appears, a kit's tracking numbers whenever
+// they are given with news no older than what is known. Returns whether anything changed.
 bool ApplyJunctionOrder(model::WorkflowState& state, const JunctionOrderNews& news);
 bool ApplyJunctionOrder(model::WorkflowState& state, const std::string& full_status,
                         std::int64_t event_id);
@@ -44,6 +48,9 @@ bool ApplyJunctionOrder(model::WorkflowState& state, const junction::Order& orde
 
 // A failed sample's reason, from Junction's status_detail code, in words a brand can act on.
 std::string FailureReasonFor(const std::optional<std::string>& status_detail);
+// Why a test kit failed, from Junction's low-level status (lost, failure_to_deliver_to_*), in
+// words a brand can act on; nullopt for another status.
+std::optional<std::string> KitFailureReasonFor(const std::string& low_status);
 
 enum class AppointmentUpdate {
   kApplied,    // it is the current appointment, and newer: taken
@@ -68,14 +75,19 @@ void ClearBookingSent(model::WorkflowState& state);
 std::chrono::system_clock::time_point BookingSettledAt(const model::WorkflowState& state,
                                                        std::chrono::milliseconds settle);
 
-// Forgets the brand's reschedule mark once its call's deadline has passed (a call that failed
-// without an answer, or a crash): a later move is Junction's.
-void ExpireRescheduleMark(model::WorkflowState& state, std::chrono::system_clock::time_point now,
-                          std::chrono::milliseconds deadline);
+// Forgets the brand's reschedule and appointment cancel marks once their call's deadline has
+// passed (a call that failed without an answer, or a crash): a later move or cancellation is
+// Junction's.
+void ExpireCallMarks(model::WorkflowState& state, std::chrono::system_clock::time_point now,
+                     std::chrono::milliseconds deadline);
 
 // Once the provider has cancelled max bookings, the order fails with the reason kept. Returns
 // whether it failed now.
 bool CheckRebookLimit(model::WorkflowState& state, int max_provider_cancellations);
+
+// The brand cancelled the current appointment (through the API): no rebook follows; the order
+// waits for the brand to book again.
+bool BrandCancelledAppointment(const model::WorkflowState& state);
 
 // The status the API shows, from what is known. A final status never changes.
 std::string DeriveStatus(const model::WorkflowState& state, const std::string& current_status);

@@ -305,6 +305,29 @@ TEST_F(JunctionDecodeTest, OrderWithAppointment) {
   EXPECT_EQ(order.events.size(), 3u);
 }
 
+TEST_F(JunctionDecodeTest, TestKitOrderWithItsShipment) {
+  json body = CreateOrder()["order"];
+  body["details"] = {{"type", "testkit"},
+                     {"data",
+                      {{"id", "d-1"},
+                       {"shipment",
+                        {{"id", "s-1"},
+                         {"outbound_tracking_number", "9400111202555842761234"},
+                         {"outbound_tracking_url", nullptr},
+                         {"outbound_courier", "usps"},
+                         {"inbound_tracking_number", nullptr},
+                         {"inbound_tracking_url", nullptr},
+                         {"inbound_courier", nullptr},
+                         {"notes", nullptr}}},
+                       {"created_at", "2025-03-01T12:00:00+00:00"},
+                       {"updated_at", "2025-03-01T12:00:00+00:00"}}}};
+  Order order = DecodeOrder(body);
+  EXPECT_EQ(order.outbound_tracking_number, "9400111202555842761234");
+  EXPECT_EQ(order.inbound_tracking_number, std::nullopt);
+  body["details"]["data"]["shipment"] = nullptr;
+  EXPECT_EQ(DecodeOrder(body).outbound_tracking_number, std::nullopt);
+}
+
 TEST_F(JunctionDecodeTest, AreaInfo) {
   auto served = DecodeAreaInfo(world_.AreaInfo("85004").body);
   EXPECT_EQ(served.zip_code, "85004");

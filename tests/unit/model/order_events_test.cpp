@@ -99,6 +99,14 @@ TEST(OrderEventsTest, AppointmentEventsComeBeforeTheStatusChangeTheyCause) {
       Types(OrderEventsFor(OrderBefore{"appointment_scheduled", Appointment("appt-1", "confirmed")},
                            cancelled)),
       ElementsAre("appointment.cancelled", "lab_order.updated"));
+  // Who cancelled it: Junction (the provider or the patient) unless the brand did.
+  const OrderBefore confirmed_before{"appointment_scheduled", Appointment("appt-1", "confirmed")};
+  EXPECT_EQ(OrderEventsFor(confirmed_before, cancelled)[0].data["cancelled_by"], "junction");
+  cancelled.workflow.appointment_cancelled_by = "brand";
+  EXPECT_EQ(OrderEventsFor(confirmed_before, cancelled)[0].data["cancelled_by"], "brand");
+  EXPECT_EQ(
+      OrderEventsFor(confirmed_before, cancelled)[0].data["order"]["appointment"]["cancelled_by"],
+      "brand");
 
   model::LabOrder rebooked = Order("appointment_scheduled");
   rebooked.workflow.appointment = Appointment("appt-2", "confirmed");
@@ -106,6 +114,43 @@ TEST(OrderEventsTest, AppointmentEventsComeBeforeTheStatusChangeTheyCause) {
       Types(OrderEventsFor(OrderBefore{"appointment_cancelled", Appointment("appt-1", "cancelled")},
                            rebooked)),
       ElementsAre("appointment.booked", "appointment.confirmed", "lab_order.updated"));
+}
+
+// A test kit's way: each stage once and in order, with its tracking number, also when Junction's
+// news skipped one; none for an order of another channel.
+TEST(OrderEventsTest, AKitsWayIsToldStageByStage) {
+  model::LabOrder shipped = Order("kit_shipped");
+  shipped.workflow.collection_method = model::kTestkit;
+  shipped.workflow.tracking_number = "9400111202555842761234";
+  std::vector<OrderEvent> events = OrderEventsFor(OrderBefore{"ordered", std::nullopt}, shipped);
+  ASSERT_THAT(Types(events), ElementsAre("lab_order.kit_shipped", "lab_order.updated"));
+  EXPECT_EQ(events[0].data["tracking_number"], "9400111202555842761234");
+  EXPECT_EQ(events[0].data["order"]["tracking_number"], "9400111202555842761234");
+
+  model::LabOrder in_transit = shipped;
+  in_transit.status = "sample_in_transit";
+  in_transit.workflow.return_tracking_number = "9202111202555842765678";
+  events = OrderEventsFor(OrderBefore{"kit_shipped", std::nullopt}, in_transit);
+  ASSERT_THAT(Types(events), ElementsAre("lab_order.kit_delivered", "lab_order.sample_in_transit",
+                                         "lab_order.updated"));
+  EXPECT_EQ(events[1].data["return_tracking_number"], "9202111202555842765678");
+
+  model::LabOrder at_lab = in_transit;
+  at_lab.status = "sample_with_lab";
+  EXPECT_THAT(Types(OrderEventsFor(OrderBefore{"sample_in_transit", std::nullopt}, at_lab)),
+              ElementsAre("lab_order.updated"));
+  EXPECT_THAT(Types(OrderEventsFor(OrderBefore{"ordered", std::nullopt}, at_lab)),
+              ElementsAre("lab_order.kit_shipped", "lab_order.kit_delivered",
+                          "lab_order.sample_in_transit", "lab_order.updated"));
+  // Lost on the way: nothing said of stages it never reached.
+  model::LabOrder lost = shipped;
+  lost.status = "failed";
+  EXPECT_THAT(Types(OrderEventsFor(OrderBefore{"kit_shipped", std::nullopt}, lost)),
+              ElementsAre("lab_order.updated", "lab_order.failed"));
+
+  model::LabOrder at_home = Order("sample_with_lab");
+  EXPECT_THAT(Types(OrderEventsFor(OrderBefore{"draw_completed", std::nullopt}, at_home)),
+              ElementsAre("lab_order.updated"));
 }
 
 TEST(OrderEventsTest, TerminalStatusesHaveTheirOwnEventAfterTheUpdate) {
@@ -152,7 +197,7 @@ TEST(OrderEventsTest, EnvelopeHasTypeTimestampAndData) {
   EXPECT_EQ(envelope["data"], event.data);
   EXPECT_TRUE(IsEventType("appointment.booked"));
   EXPECT_FALSE(IsEventType("job.created"));
-  EXPECT_EQ(EventTypes().size(), 13u);
+  EXPECT_EQ(EventTypes().size(), 16u);
   EXPECT_TRUE(IsPriorityEventType(kEventResultCritical));
   EXPECT_FALSE(IsPriorityEventType(kEventResultsReady));
 }

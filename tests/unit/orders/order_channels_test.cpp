@@ -39,9 +39,9 @@ const store::TimePoint kT0 = std::chrono::sys_days{std::chrono::year{2025} / 6 /
 constexpr char kBrand[] = "brand-1";
 constexpr char kKey[] = "key-1";
 
-// wellness may be drawn either way; pcos at home only.
+// wellness may be drawn any way; pcos at home only.
 PanelCatalog Panels() {
-  return {{"wellness", {{"lab-test-wellness"}, {model::kAtHome, model::kWalkIn}}},
+  return {{"wellness", {{"lab-test-wellness"}, {model::kAtHome, model::kWalkIn, model::kTestkit}}},
           {"pcos", {{"lab-test-pcos"}, {model::kAtHome}}}};
 }
 
@@ -74,6 +74,25 @@ class OrderChannelsTest : public ::testing::Test {
         .WillOnce(DoAll(SaveArg<5>(&recorded_), Return(busy)));
   }
 
+  // The request goes all the way: recorded (in recorded_), its Junction user known, its order
+  // made at Junction (the request sent in *sent) and the 201 saved (*answer).
+  void ExpectPlaced(junction::CreateOrderRequest* sent, std::string* answer) {
+    EXPECT_CALL(store_, FindFinishedKey(kBrand, kKey)).WillOnce(Return(std::nullopt));
+    store::Claim claim;
+    claim.result = store::ClaimResult::kNew;
+    claim.record.brand_id = kBrand;
+    claim.record.key = kKey;
+    claim.record.recovery_point = store::RecoveryPoint::kOrderRecorded;
+    claim.record.order_id = "00000000-0000-4000-8000-000000000001";
+    EXPECT_CALL(store_, ClaimKey(kBrand, kKey, _, _, _, _))
+        .WillOnce(DoAll(SaveArg<5>(&recorded_), Return(claim)));
+    EXPECT_CALL(store_, FindJunctionUser(_)).WillOnce(Return("ju-1"));
+    junction::OrderResponse created;
+    created.order.id = "jo-1";
+    EXPECT_CALL(junction_, CreateOrder(_)).WillOnce(DoAll(SaveArg<0>(sent), Return(created)));
+    EXPECT_CALL(store_, SaveJunctionOrder(kKey, _, _, 201, _)).WillOnce(SaveArg<4>(answer));
+  }
+
   // Nothing is recorded (strict mock: no ClaimKey): the key stays free.
   void ExpectNothingRecorded() {
     EXPECT_CALL(store_, FindFinishedKey(kBrand, kKey)).WillOnce(Return(std::nullopt));
@@ -99,22 +118,9 @@ TEST_F(OrderChannelsTest, AnAtHomeOrderInAServedAreaStaysAtHome) {
 
 TEST_F(OrderChannelsTest, AWalkInOrderIsRecordedAndOrderedAtJunctionAsWalkInTest) {
   EXPECT_CALL(junction_, GetAreaInfo("85004")).WillOnce(Return(AreaServed(false, true)));
-  EXPECT_CALL(store_, FindFinishedKey(kBrand, kKey)).WillOnce(Return(std::nullopt));
-  store::Claim claim;
-  claim.result = store::ClaimResult::kNew;
-  claim.record.brand_id = kBrand;
-  claim.record.key = kKey;
-  claim.record.recovery_point = store::RecoveryPoint::kOrderRecorded;
-  claim.record.order_id = "00000000-0000-4000-8000-000000000001";
-  EXPECT_CALL(store_, ClaimKey(kBrand, kKey, _, _, _, _))
-      .WillOnce(DoAll(SaveArg<5>(&recorded_), Return(claim)));
-  EXPECT_CALL(store_, FindJunctionUser(_)).WillOnce(Return("ju-1"));
   junction::CreateOrderRequest sent;
-  junction::OrderResponse created;
-  created.order.id = "jo-1";
-  EXPECT_CALL(junction_, CreateOrder(_)).WillOnce(DoAll(SaveArg<0>(&sent), Return(created)));
   std::string answer;
-  EXPECT_CALL(store_, SaveJunctionOrder(kKey, _, _, 201, _)).WillOnce(SaveArg<4>(&answer));
+  ExpectPlaced(&sent, &answer);
 
   Create(Body({{"collection_method", "walk_in"}}));
 
@@ -124,6 +130,21 @@ TEST_F(OrderChannelsTest, AWalkInOrderIsRecordedAndOrderedAtJunctionAsWalkInTest
 }
 
 // Nothing is recorded and the key stays free: the brand learns which channels serve the ZIP.
+// A kit goes by mail: no area info is asked (strict mock), and Junction gets a testkit order.
+TEST_F(OrderChannelsTest, ATestKitOrderIsOrderedAtJunctionAsTestkitWithoutAskingTheArea) {
+  junction::CreateOrderRequest sent;
+  std::string answer;
+  ExpectPlaced(&sent, &answer);
+
+  Create(Body({{"collection_method", "testkit"}}));
+
+  EXPECT_EQ(recorded_.workflow.collection_method, model::kTestkit);
+  EXPECT_EQ(sent.collection_method, "testkit");
+  EXPECT_EQ(json::parse(answer)["collection_method"], "testkit");
+  EXPECT_EQ(json::parse(answer)["tracking_number"], nullptr);
+  EXPECT_EQ(json::parse(answer)["return_tracking_number"], nullptr);
+}
+
 TEST_F(OrderChannelsTest, AnUnservedAreaIs422NamingTheChannelsThatServeIt) {
   EXPECT_CALL(junction_, GetAreaInfo("85004")).WillOnce(Return(AreaServed(false, true)));
   ExpectNothingRecorded();
@@ -137,9 +158,18 @@ TEST_F(OrderChannelsTest, AnUnservedAreaIs422NamingTheChannelsThatServeIt) {
 TEST_F(OrderChannelsTest, AnAreaNoChannelServesSaysSo) {
   EXPECT_CALL(junction_, GetAreaInfo("85004")).WillOnce(Return(AreaServed(false, false)));
   ExpectNothingRecorded();
-  AppError error = ErrorFrom([&] { Create(Body({{"fallback", "walk_in"}})); });
+  AppError error = ErrorFrom([&] { Create(Body({{"panel_slug", "pcos"}})); });
   EXPECT_EQ(error.code(), ErrorCode::kCollectionMethodUnavailable);
   EXPECT_THAT(error.what(), HasSubstr("no channel"));
+}
+
+// A kit goes anywhere: the one channel left where no one draws blood, but not a fallback.
+TEST_F(OrderChannelsTest, WhereNoOneDrawsBloodAKitIsNamedAsTheChannelLeft) {
+  EXPECT_CALL(junction_, GetAreaInfo("85004")).WillOnce(Return(AreaServed(false, false)));
+  ExpectNothingRecorded();
+  AppError error = ErrorFrom([&] { Create(Body({{"fallback", "walk_in"}})); });
+  EXPECT_EQ(error.code(), ErrorCode::kCollectionMethodUnavailable);
+  EXPECT_THAT(error.what(), HasSubstr("served by testkit (send one as collection_method)"));
 }
 
 // pcos is offered at home only: walk-in serving the ZIP does not make it one.

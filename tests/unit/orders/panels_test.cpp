@@ -42,11 +42,19 @@ TEST_F(PanelsTest, TheOlderListOfIdsIsOfferedAtHomeOnly) {
   EXPECT_EQ(catalog["pcos"].lab_test_ids, (std::vector<std::string>{"a"}));
   EXPECT_TRUE(catalog["pcos"].Offers(model::kAtHome));
   EXPECT_FALSE(catalog["pcos"].Offers(model::kWalkIn));
+  EXPECT_FALSE(catalog["pcos"].Offers(model::kTestkit));
+}
+
+TEST_F(PanelsTest, APanelMayBeOfferedAsATestKit) {
+  PanelCatalog catalog = Load(
+      R"({"panels": {"wellness": {"lab_test_ids": ["a"], "collection_methods": ["testkit"]}}})");
+  EXPECT_TRUE(catalog["wellness"].Offers(model::kTestkit));
+  EXPECT_FALSE(catalog["wellness"].Offers(model::kAtHome));
 }
 
 TEST_F(PanelsTest, MistakesStopStartUpNamingThePanel) {
   for (const char* text : {
-           R"({"panels": {"pcos": {"lab_test_ids": ["a"], "collection_methods": ["testkit"]}}})",
+           R"({"panels": {"pcos": {"lab_test_ids": ["a"], "collection_methods": ["by_drone"]}}})",
            R"({"panels": {"pcos": {"lab_test_ids": ["a"], "colection_methods": []}}})",
            R"({"panels": {"pcos": {"lab_test_ids": [1]}}})",
            R"({"panels": {"pcos": "a"}})",

@@ -595,7 +595,7 @@ TEST_F(WorldTest, AWalkInOrderHasWalkInStatusesAndNoHomeVisit) {
   const std::string key = Slots(kPhoenixZip)["slots"][0]["slots"][0]["booking_key"];
   EXPECT_EQ(Book(order["id"], {{"booking_key", key}}).status, 400);
 
-  body["collection_method"] = "testkit";
+  body["collection_method"] = "on_site_collection";
   EXPECT_EQ(world_.CreateOrder(body).status, 400);
 }
 

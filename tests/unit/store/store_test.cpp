@@ -486,6 +486,8 @@ TEST_P(StoreTest, WorkflowAndVersionRoundTripThroughClaimKey) {
   order.workflow.booking_sent = true;
   order.workflow.reschedule_sent_at = "2024-05-03T14:00:00+00:00";
   order.workflow.rescheduled_by = "brand";
+  order.workflow.appointment_cancel_sent_at = "2024-05-03T14:00:01+00:00";
+  order.workflow.appointment_cancelled_by = "brand";
   order.workflow.failure_reason = "no_slots";
   ASSERT_EQ(ClaimWith("k", order, kT0).result, ClaimResult::kNew);
 
@@ -508,6 +510,8 @@ TEST_P(StoreTest, WorkflowAndVersionRoundTripThroughClaimKey) {
   EXPECT_TRUE(workflow.booking_sent);
   EXPECT_EQ(workflow.reschedule_sent_at, "2024-05-03T14:00:00+00:00");
   EXPECT_EQ(workflow.rescheduled_by, "brand");
+  EXPECT_EQ(workflow.appointment_cancel_sent_at, "2024-05-03T14:00:01+00:00");
+  EXPECT_EQ(workflow.appointment_cancelled_by, "brand");
   EXPECT_EQ(workflow.failure_reason, "no_slots");
   // The workflow is not PHI: it is stored as readable JSON, next to the sealed patient data.
   EXPECT_NE(database().QueryText("SELECT workflow FROM lab_orders").find("appt-2"),

@@ -359,6 +359,8 @@ void ExpectSameEvent(const JunctionEvent& a, const JunctionEvent& b) {
   EXPECT_EQ(a.junction_order_id, b.junction_order_id);
   EXPECT_EQ(a.order_status, b.order_status);
   EXPECT_EQ(a.order_event_id, b.order_event_id);
+  EXPECT_EQ(a.outbound_tracking_number, b.outbound_tracking_number);
+  EXPECT_EQ(a.inbound_tracking_number, b.inbound_tracking_number);
   ASSERT_EQ(a.appointment.has_value(), b.appointment.has_value());
   if (!a.appointment) return;
   EXPECT_EQ(a.appointment->id, b.appointment->id);
@@ -391,6 +393,37 @@ TEST(JunctionEventTest, PayloadRoundTripsThroughItsText) {
     std::string text = JunctionEventToJson(*event).dump();
     ExpectNoPhi(text);
     ExpectSameEvent(JunctionEventFromJson(json::parse(text)), *event);
+  }
+}
+
+// A test kit's order: its shipment's tracking numbers are kept (never the shipment's notes), and
+// a shipment Junction has not made yet, or one of another shape, costs nothing.
+TEST(JunctionEventTest, ATestKitsTrackingNumbersAreTakenFromItsShipment) {
+  json data = OrderData(OrderEvents());
+  data["details"] = {{"type", "testkit"},
+                     {"data",
+                      {{"id", "d-1"},
+                       {"shipment",
+                        {{"id", "s-1"},
+                         {"outbound_tracking_number", "9400111202555842761234"},
+                         {"outbound_tracking_url", "https://tools.usps.com/x"},
+                         {"outbound_courier", "usps"},
+                         {"inbound_tracking_number", nullptr},
+                         {"inbound_tracking_url", nullptr},
+                         {"inbound_courier", nullptr},
+                         {"notes", "Leave with Marisol Quintanilla"}}}}}};
+  JunctionEvent event = *ParseJunctionWebhook(Envelope("labtest.order.updated", data));
+  EXPECT_EQ(event.outbound_tracking_number, "9400111202555842761234");
+  EXPECT_EQ(event.inbound_tracking_number, std::nullopt);
+  std::string text = JunctionEventToJson(event).dump();
+  ExpectNoPhi(text);
+  ExpectSameEvent(JunctionEventFromJson(json::parse(text)), event);
+
+  for (const json& shipment : {json(nullptr), json("s-1"), json{{"outbound_tracking_number", 7}}}) {
+    data["details"]["data"]["shipment"] = shipment;
+    JunctionEvent without = *ParseJunctionWebhook(Envelope("labtest.order.updated", data));
+    EXPECT_EQ(without.outbound_tracking_number, std::nullopt) << shipment.dump();
+    EXPECT_EQ(without.order_status, event.order_status);
   }
 }
 

@@ -52,6 +52,8 @@ constexpr char kJunctionOrderId[] = "jo-1";
 
 constexpr char kOrdered[] = "received.at_home_phlebotomy.ordered";
 constexpr char kRequisitionCreated[] = "received.at_home_phlebotomy.requisition_created";
+constexpr char kAppointmentCancelled[] =
+    "collecting_sample.at_home_phlebotomy.appointment_cancelled";
 constexpr char kAppointmentScheduled[] =
     "collecting_sample.at_home_phlebotomy.appointment_scheduled";
 constexpr char kCompleted[] = "completed.at_home_phlebotomy.completed";
@@ -447,6 +449,36 @@ TEST_F(OrderWorkflowTest, AWalkInOrderIsNeverBookedAndWaitsForTheDraw) {
   EXPECT_FALSE(applied.wake_order_step);
   EXPECT_FALSE(Order().workflow.appointment.has_value());
   EXPECT_EQ(Order().status, "ordered");
+}
+
+// A test kit is never booked: its order follows Junction's webhooks of the kit's way, the
+// tracking numbers with it, and the brand sees each stage.
+TEST_F(OrderWorkflowTest, ATestKitIsNeverBookedAndFollowsItsShipment) {
+  ChangeOrder([&](model::LabOrder& order) { order.workflow.collection_method = model::kTestkit; });
+  junction::Order shipped = JunctionOrder("collecting_sample.testkit.transit_customer", 3);
+  shipped.outbound_tracking_number = "9400111202555842761234";
+  EXPECT_CALL(junction_, GetOrder(kJunctionOrderId)).WillOnce(Return(shipped));
+  EXPECT_TRUE(RunNext(store::kJobAwaitRequisition).done);
+  model::LabOrder order = Order();
+  EXPECT_EQ(order.status, "kit_shipped");
+  EXPECT_EQ(order.workflow.tracking_number, "9400111202555842761234");
+  EXPECT_EQ(store_.QueuedJobCounts(), (Counts{{store::kJobReconcile, 1}}));
+
+  JunctionEvent back;
+  back.event_type = "labtest.order.updated";
+  back.junction_order_id = kJunctionOrderId;
+  back.order_status = "collecting_sample.testkit.transit_lab";
+  back.order_event_id = 5;
+  back.outbound_tracking_number = "9400111202555842761234";
+  back.inbound_tracking_number = "9202111202555842765678";
+  QueueEvent("event-1", back);
+  RunNext(store::kJobJunctionEvent);
+  order = Order();
+  EXPECT_EQ(order.status, "sample_in_transit");
+  EXPECT_EQ(order.workflow.return_tracking_number, "9202111202555842765678");
+  EXPECT_EQ(order.updated_at, FormatRfc3339(clock_.Now()));
+  // Nothing was booked or looked for (strict mock: no availability or book call).
+  EXPECT_EQ(store_.QueuedJobCounts(), (Counts{{store::kJobReconcile, 1}}));
 }
 
 TEST_F(OrderWorkflowTest, BookingSentIsCommittedBeforeTheBookCall) {
@@ -861,6 +893,57 @@ TEST_F(OrderWorkflowTest, ReconcileNoticesALateCancellationAndRebooks) {
   EXPECT_EQ(Order().workflow.provider_cancellations, 1);
   EXPECT_EQ(store_.QueuedJobCounts(), (Counts{{store::kJobBookAppointment, 1}}));
   EXPECT_FALSE(NothingDueNow());
+}
+
+// The brand cancelled the appointment (its cancel call out when Junction's webhook of it lands):
+// no rebook, no provider cancellation counted; the order is looked at slowly, and Junction having
+// no active appointment to show then is no failure. A booking the patient makes at Junction is
+// followed.
+TEST_F(OrderWorkflowTest, TheBrandsCancellationIsNotRebookedAndWaitsForANewBooking) {
+  ReachRequisition();
+  EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(OneSlot()));
+  EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
+      .WillOnce(Return(Appointment("appt-1", "confirmed", 2)));
+  RunNext(store::kJobBookAppointment);
+  ChangeOrder([&](model::LabOrder& order) {
+    order.workflow.appointment_cancel_sent_at = FormatRfc3339(clock_.Now());
+  });
+
+  JunctionEvent event;
+  event.event_type = "labtest.appointment.updated";
+  event.junction_order_id = kJunctionOrderId;
+  event.appointment = View("appt-1", "cancelled", 3);
+  QueueEvent("event-1", event);
+  EXPECT_TRUE(RunNext(store::kJobJunctionEvent).done);
+  model::LabOrder order = Order();
+  EXPECT_EQ(order.status, "appointment_cancelled");
+  EXPECT_EQ(order.workflow.appointment_cancelled_by, "brand");
+  EXPECT_EQ(order.workflow.provider_cancellations, 0);
+  EXPECT_EQ(store_.QueuedJobCounts(), (Counts{{store::kJobReconcile, 1}}));
+  EXPECT_TRUE(NothingDueNow()) << "no rebook";
+
+  AdvanceToNextDue();
+  EXPECT_CALL(junction_, GetOrder(kJunctionOrderId))
+      .WillOnce(Return(JunctionOrder(kAppointmentCancelled, 4)));
+  EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
+      .WillOnce(Return(junction::CallError(
+          lab_orders::testing::CallFailure(junction::Outcome::kNotFound, "get_appointment", 404))));
+  JobOutcome quiet = RunNext(store::kJobReconcile);
+  EXPECT_FALSE(quiet.done);
+  EXPECT_EQ(quiet.attempts, 0) << "nothing failed";
+  EXPECT_EQ(quiet.retry_at, clock_.Now() + 6h);
+
+  // The patient booked at Junction: that appointment is the order's now.
+  AdvanceToNextDue();
+  EXPECT_CALL(junction_, GetOrder(kJunctionOrderId))
+      .WillOnce(Return(JunctionOrder(kAppointmentScheduled, 5)));
+  EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
+      .WillOnce(Return(Appointment("appt-2", "confirmed", 2)));
+  RunNext(store::kJobReconcile);
+  order = Order();
+  EXPECT_EQ(order.workflow.appointment->id, "appt-2");
+  EXPECT_EQ(order.workflow.appointment_cancelled_by, std::nullopt);
+  EXPECT_EQ(order.status, "appointment_scheduled");
 }
 
 TEST_F(OrderWorkflowTest, JunctionCancellingTheOrderWhileWaitingEndsTheWorkflow) {

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lab_orders/workflow/state.h"
@@ -250,17 +251,128 @@ TEST(ApplyAppointmentTest, AMoveIsJunctionsUnlessTheBrandsRescheduleIsOut) {
 
 // A mark whose call's deadline has passed (a call that failed without an answer, a crash) is
 // forgotten: later moves are Junction's.
-TEST(ExpireRescheduleMarkTest, AMarkLapsesOnceTheCallsDeadlineHasPassed) {
+TEST(ExpireCallMarksTest, AMarkLapsesOnceTheCallsDeadlineHasPassed) {
   const auto sent = std::chrono::sys_days{std::chrono::year{2024} / 5 / 4} + std::chrono::hours(9);
   WorkflowState state;
   state.reschedule_sent_at = "2024-05-04T09:00:00+00:00";
-  ExpireRescheduleMark(state, sent + std::chrono::seconds(10), std::chrono::seconds(10));
+  ExpireCallMarks(state, sent + std::chrono::seconds(10), std::chrono::seconds(10));
   EXPECT_TRUE(state.reschedule_sent_at.has_value()) << "its second may have begun later";
-  ExpireRescheduleMark(state, sent + std::chrono::seconds(11), std::chrono::seconds(10));
+  ExpireCallMarks(state, sent + std::chrono::seconds(11), std::chrono::seconds(10));
   EXPECT_FALSE(state.reschedule_sent_at.has_value());
   state.reschedule_sent_at = "not a time";
-  ExpireRescheduleMark(state, sent, std::chrono::seconds(10));
+  ExpireCallMarks(state, sent, std::chrono::seconds(10));
   EXPECT_FALSE(state.reschedule_sent_at.has_value());
+}
+
+TEST(ExpireCallMarksTest, TheAppointmentCancelMarkLapsesAsTheRescheduleMarkDoes) {
+  const auto sent = std::chrono::sys_days{std::chrono::year{2024} / 5 / 4} + std::chrono::hours(9);
+  WorkflowState state;
+  state.appointment_cancel_sent_at = "2024-05-04T09:00:00+00:00";
+  ExpireCallMarks(state, sent + std::chrono::seconds(10), std::chrono::seconds(10));
+  EXPECT_TRUE(state.appointment_cancel_sent_at.has_value());
+  ExpireCallMarks(state, sent + std::chrono::seconds(11), std::chrono::seconds(10));
+  EXPECT_FALSE(state.appointment_cancel_sent_at.has_value());
+}
+
+// The provider's (or the patient's, at Junction) cancellation is counted and rebooked; the
+// brand's, told by its mark, is neither.
+TEST(ApplyAppointmentTest, ACancellationIsTheProvidersUnlessTheBrandsCancelIsOut) {
+  WorkflowState by_junction = WithAppointment("confirmed");
+  EXPECT_EQ(ApplyAppointment(by_junction, Appointment("appt-1", "cancelled", 3)),
+            AppointmentUpdate::kApplied);
+  EXPECT_EQ(by_junction.appointment_cancelled_by, "junction");
+  EXPECT_EQ(by_junction.provider_cancellations, 1);
+  EXPECT_FALSE(BrandCancelledAppointment(by_junction));
+
+  WorkflowState by_brand = WithAppointment("confirmed");
+  by_brand.appointment_cancel_sent_at = "2024-05-04T08:59:58+00:00";
+  EXPECT_EQ(ApplyAppointment(by_brand, Appointment("appt-1", "cancelled", 3)),
+            AppointmentUpdate::kApplied);
+  EXPECT_EQ(by_brand.appointment_cancelled_by, "brand");
+  EXPECT_EQ(by_brand.provider_cancellations, 0);
+  EXPECT_TRUE(BrandCancelledAppointment(by_brand));
+  EXPECT_EQ(DeriveStatus(by_brand, "appointment_scheduled"), "appointment_cancelled");
+  // Never a failure for the rebook limit, however many the provider cancelled before.
+  by_brand.provider_cancellations = 5;
+  EXPECT_FALSE(CheckRebookLimit(by_brand, 3));
+
+  // A new booking (the brand's, or the patient's at Junction) is no one's cancellation.
+  AdoptAppointment(by_brand, Appointment("appt-2", "pending", 1));
+  EXPECT_EQ(by_brand.appointment_cancelled_by, std::nullopt);
+  EXPECT_FALSE(BrandCancelledAppointment(by_brand));
+}
+
+// ---- a test kit's way there and back
+
+WorkflowState Kit(const std::string& low, std::int64_t event_id = 7) {
+  WorkflowState state;
+  state.collection_method = model::kTestkit;
+  state.junction_status = "collecting_sample.testkit." + low;
+  state.junction_event_id = event_id;
+  return state;
+}
+
+TEST(KitStatusTest, AKitsStatusesAreNamedForTheBrand) {
+  EXPECT_EQ(DeriveStatus(Kit("transit_customer"), "ordered"), "kit_shipped");
+  EXPECT_EQ(DeriveStatus(Kit("out_for_delivery"), "kit_shipped"), "kit_shipped");
+  EXPECT_EQ(DeriveStatus(Kit("problem_in_transit_customer"), "kit_shipped"), "kit_shipped");
+  EXPECT_EQ(DeriveStatus(Kit("with_customer"), "kit_shipped"), "kit_delivered");
+  EXPECT_EQ(DeriveStatus(Kit("transit_lab"), "kit_delivered"), "sample_in_transit");
+  EXPECT_EQ(DeriveStatus(Kit("problem_in_transit_lab"), "sample_in_transit"), "sample_in_transit");
+  WorkflowState at_lab = Kit("delivered_to_lab");
+  at_lab.junction_status = "sample_with_lab.testkit.delivered_to_lab";
+  EXPECT_EQ(DeriveStatus(at_lab, "sample_in_transit"), "sample_with_lab");
+  // A late status never takes the kit back.
+  EXPECT_EQ(DeriveStatus(Kit("transit_customer"), "kit_delivered"), "kit_delivered");
+  EXPECT_EQ(DeriveStatus(Kit("with_customer"), "sample_in_transit"), "sample_in_transit");
+  // Junction's registrable kit goes back to received: the order does not.
+  WorkflowState registered = Kit("registered");
+  registered.junction_status = "received.testkit.registered";
+  EXPECT_EQ(DeriveStatus(registered, "kit_delivered"), "kit_delivered");
+}
+
+TEST(KitStatusTest, AKitPastItsRequisitionNeedsNoOtherToGoOn) {
+  EXPECT_TRUE(RequisitionReady(Kit("transit_customer")));
+  WorkflowState ordered = Kit("ordered");
+  ordered.junction_status = "received.testkit.ordered";
+  EXPECT_FALSE(RequisitionReady(ordered));
+  ordered.junction_status = "received.testkit.requisition_created";
+  EXPECT_TRUE(RequisitionReady(ordered));
+}
+
+TEST(KitStatusTest, ItsTrackingNumbersComeWithNewsNoOlderThanWhatIsKnown) {
+  WorkflowState state = Kit("ordered", 3);
+  JunctionOrderNews shipped{
+      "collecting_sample.testkit.transit_customer", 4, {}, {}, {}, "9400111202555842761234"};
+  EXPECT_TRUE(ApplyJunctionOrder(state, shipped));
+  EXPECT_EQ(state.tracking_number, "9400111202555842761234");
+  JunctionOrderNews back{"collecting_sample.testkit.transit_lab",
+                         6,
+                         {},
+                         {},
+                         {},
+                         "9400111202555842761234",
+                         "9202111202555842765678"};
+  EXPECT_TRUE(ApplyJunctionOrder(state, back));
+  EXPECT_EQ(state.return_tracking_number, "9202111202555842765678");
+  // An older webhook (a kit sent before, say) changes nothing.
+  JunctionOrderNews older{"collecting_sample.testkit.transit_customer", 5, {}, {}, {}, "OLD"};
+  EXPECT_FALSE(ApplyJunctionOrder(state, older));
+  EXPECT_EQ(state.tracking_number, "9400111202555842761234");
+}
+
+TEST(KitStatusTest, AKitThatFailsSaysWhyInWordsABrandCanActOn) {
+  for (const auto& [low, words] : std::vector<std::pair<std::string, std::string>>{
+           {"lost", "lost in transit"},
+           {"failure_to_deliver_to_customer", "delivered to the patient"},
+           {"failure_to_deliver_to_lab", "delivered to the lab"}}) {
+    WorkflowState state = Kit("with_customer", 3);
+    ApplyJunctionOrder(state, "failed.testkit." + low, 4);
+    ASSERT_TRUE(state.failure_reason.has_value()) << low;
+    EXPECT_NE(state.failure_reason->find(words), std::string::npos) << *state.failure_reason;
+    EXPECT_EQ(DeriveStatus(state, "kit_delivered"), "failed");
+  }
+  EXPECT_EQ(KitFailureReasonFor("sample_error"), std::nullopt);
 }
 
 TEST(ApplyAppointmentTest, PastAppointmentIsStaleWhateverItSays) {
