@@ -8,6 +8,8 @@ packages=(
   build-essential cmake pkg-config git ca-certificates curl openssl
   libpoco-dev nlohmann-json3-dev libvalijson-dev libspdlog-dev libssl-dev
   libsqlite3-dev libpq-dev libgoogle-perftools-dev
+  # The zone files a fasting panel's morning slots are told by (common/time_zone.h).
+  tzdata
 )
 if [ "${1:-}" != "--build-only" ]; then
   packages+=(libgtest-dev libgmock-dev libbenchmark-dev)

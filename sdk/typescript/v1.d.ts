@@ -827,6 +827,8 @@ export interface components {
              * @enum {string}
              */
             collection_method: "at_home_phlebotomy" | "walk_in" | "testkit";
+            /** @description The panel is drawn fasting (config/panels.json): a home visit is booked only into a slot starting before LAB_ORDERS_FASTING_LATEST_HOUR (10) local time, and its availability lists only those. */
+            fasting: boolean;
             /** @description Junction's order id; empty while the order is received. */
             junction_order_id: string;
             /** @enum {string} */
@@ -968,6 +970,8 @@ export interface components {
             /** Format: uuid */
             order_id: string;
             timezone: string | null;
+            /** @description The order's panel is drawn fasting: only slots starting before LAB_ORDERS_FASTING_LATEST_HOUR (10) local time are listed. */
+            fasting: boolean;
             slots: components["schemas"]["AppointmentSlot"][];
         };
         AppointmentSlot: {
@@ -3064,6 +3068,7 @@ export interface operations {
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
+                 *           "fasting": false,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -3136,6 +3141,7 @@ export interface operations {
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
                  *           "collection_method": "walk_in",
+                 *           "fasting": false,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -3211,6 +3217,7 @@ export interface operations {
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
+                 *           "fasting": false,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -3285,6 +3292,7 @@ export interface operations {
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
+                 *           "fasting": false,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -3358,6 +3366,7 @@ export interface operations {
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
+                 *           "fasting": false,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -3431,6 +3440,7 @@ export interface operations {
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
+                 *           "fasting": false,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -3505,6 +3515,7 @@ export interface operations {
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
+                 *           "fasting": false,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "appointment_scheduled",
                  *           "total_cents": 18900,
@@ -3592,6 +3603,7 @@ export interface operations {
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
                  *           "collection_method": "testkit",
+                 *           "fasting": false,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "kit_shipped",
                  *           "total_cents": 18900,
@@ -3665,6 +3677,7 @@ export interface operations {
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
                  *           "collection_method": "testkit",
+                 *           "fasting": false,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "kit_delivered",
                  *           "total_cents": 18900,
@@ -3737,6 +3750,7 @@ export interface operations {
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
                  *           "collection_method": "testkit",
+                 *           "fasting": false,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "sample_in_transit",
                  *           "total_cents": 18900,
@@ -3810,6 +3824,7 @@ export interface operations {
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
+                 *           "fasting": false,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "sample_with_lab",
                  *           "total_cents": 18900,
@@ -3883,6 +3898,7 @@ export interface operations {
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
+                 *           "fasting": false,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -3955,6 +3971,7 @@ export interface operations {
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
+                 *           "fasting": false,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -4027,6 +4044,7 @@ export interface operations {
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
+                 *           "fasting": false,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "failed",
                  *           "total_cents": 18900,
@@ -4099,6 +4117,7 @@ export interface operations {
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
+                 *           "fasting": false,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "completed",
                  *           "total_cents": 18900,
@@ -4174,6 +4193,7 @@ export interface operations {
                  *           "patient_id": "patient-42",
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
+                 *           "fasting": false,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "sample_with_lab",
                  *           "total_cents": 18900,

@@ -272,6 +272,7 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
       milliseconds(vars.Integer("LAB_ORDERS_NO_SLOT_RETRY_MS", 900000, 10, 86400000));
   flow.booking_lead =
       std::chrono::minutes(vars.Integer("LAB_ORDERS_BOOKING_LEAD_MINUTES", 120, 0, 14 * 24 * 60));
+  flow.fasting_latest_hour = int(vars.Integer("LAB_ORDERS_FASTING_LATEST_HOUR", 10, 1, 23));
   flow.max_provider_cancellations =
       int(vars.Integer("LAB_ORDERS_MAX_PROVIDER_CANCELLATIONS", 3, 1, 20));
   flow.reconcile_interval = milliseconds(

@@ -36,6 +36,7 @@ json OrderJson(const LabOrder& order) {
           {"patient_id", OptionalJson(order.patient_id)},
           {"panel_slug", order.panel_slug},
           {"collection_method", order.workflow.collection_method},
+          {"fasting", order.workflow.fasting},
           {"junction_order_id", order.junction_order_id.value_or("")},
           {"status", order.status},
           {"total_cents", order.total_cents ? json(*order.total_cents) : json(nullptr)},

@@ -145,6 +145,8 @@ StoredAnswer OrderService::CreateOrder(const auth::Principal& principal,
   // The order this request would make, recorded with the key when the key is new.
   auto now = clock_.Now();
   model::LabOrder order = NewOrder(ids_.NewUuid(), principal, request, FormatRfc3339(now));
+  // Drawn fasting: booked into morning slots only (the workflow, and the slots the API lists).
+  order.workflow.fasting = panels_.at(request.panel_slug).fasting;
   std::optional<AppError> channel_refused;
   try {
     ChooseChannel(request, order);
@@ -340,7 +342,7 @@ void OrderService::ChooseChannel(const model::OrderRequest& request, model::LabO
                    std::to_string(refused.size()) + " violations", refused);
   }
   order.workflow.collection_method = asked;
-  // A kit goes by mail: Junction's area info says nothing of it (docs/junction.md: test kits).
+  // A kit goes by mail: Junction's area info says nothing of it (docs/junction.md: Test kits).
   if (asked == model::kTestkit) return;
   // Before anything is recorded: an unserved area is answered with the key left free.
   const Coverage coverage = coverage_.For(request.address.zip);

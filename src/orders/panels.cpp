@@ -39,13 +39,20 @@ Panel ReadPanel(const std::string& slug, const json& entry) {
                       " must be {\"lab_test_ids\": [...], \"collection_methods\": [...]}");
   }
   for (const auto& [field, value] : entry.items()) {
-    if (field != "lab_test_ids" && field != "collection_methods" && field != "comment") {
+    if (field != "lab_test_ids" && field != "collection_methods" && field != "fasting" &&
+        field != "comment") {
       throw ConfigError("LAB_ORDERS_PANELS: panel " + slug + " has an unknown field " + field);
     }
   }
   panel.lab_test_ids = Strings(entry.value("lab_test_ids", json::array()), slug, "lab test ids");
   panel.collection_methods = Strings(
       entry.value("collection_methods", json::array({model::kAtHome})), slug, "collection methods");
+  const json fasting = entry.value("fasting", json(false));
+  if (!fasting.is_boolean()) {
+    throw ConfigError("LAB_ORDERS_PANELS: panel " + slug +
+                      " has a fasting that is not true or false");
+  }
+  panel.fasting = fasting.get<bool>();
   for (const std::string& method : panel.collection_methods) {
     if (method != model::kAtHome && method != model::kWalkIn && method != model::kTestkit) {
       throw ConfigError("LAB_ORDERS_PANELS: panel " + slug + " has collection method " + method +

@@ -36,7 +36,7 @@ const char* TopLevelFor(const std::string& low) {
       {"corrected", "completed"},
       {"cancelled", "cancelled"},
       {"sample_error", "failed"},
-      // A test kit's (docs/junction.md: test kits).
+      // A test kit's (docs/junction.md: Test kits).
       {"awaiting_registration", "received"},
       {"registered", "received"},
       {"transit_customer", "collecting_sample"},
@@ -505,7 +505,7 @@ SimResponse World::CancelOrder(const std::string& order_id) {
   ApplyDueLocked();
   Order* order = FindOrder(order_id);
   if (!order) return DetailResponse(404, "Order not found.");
-  // A kit is cancelled only before it ships (docs/junction.md: test kits).
+  // A kit is cancelled only before it ships (docs/junction.md: Test kits).
   if (IsFinal(order->low_status) || (order->modality == kTestkit && order->shipment.is_object())) {
     return DetailResponse(400, "Order cannot be cancelled in status " +
                                    FullStatus(order->modality, order->low_status) + ".");

@@ -1,4 +1,4 @@
-// The simulated Junction's test kits (docs/junction.md: test kits): a kit ships once its
+// The simulated Junction's test kits (docs/junction.md: Test kits): a kit ships once its
 // requisition is made, reaches the patient, is mailed back and reaches the lab, each move after
 // the script's kit timings (or by hand, POST /_sim/orders/{id}/advance), and its shipment gets a
 // courier's tracking number each way.
@@ -39,30 +39,38 @@ void World::OnKitStatusLocked(Order& order) {
     ScheduleLocked(order, *order.kit_next_at);
   };
   const std::string& low = order.low_status;
+  // Any move past the requisition (a hand's too) means the kit has shipped.
+  const bool shipped = low != "ordered" && low != "requisition_created" &&
+                       low != "requisition_bypassed" && low != "awaiting_registration" &&
+                       low != "cancelled" && low != "do_not_process";
+  if (shipped && !order.shipment.is_object()) {
+    const std::string outbound = TrackingNumber("9400", order.id);
+    order.shipment = {{"id", ids_.NewUuid()},
+                      {"outbound_tracking_number", outbound},
+                      {"outbound_tracking_url", TrackingUrl(outbound)},
+                      {"outbound_courier", "usps"},
+                      {"inbound_tracking_number", nullptr},
+                      {"inbound_tracking_url", nullptr},
+                      {"inbound_courier", nullptr},
+                      {"notes", nullptr}};
+  }
+  // On its way back (or past it): its return tracking number.
+  const bool returning = low == "transit_lab" || low == "problem_in_transit_lab" ||
+                         low == "delivered_to_lab" || low == "lab_processing_blocked";
+  if (returning && order.shipment.is_object() &&
+      order.shipment["inbound_tracking_number"].is_null()) {
+    const std::string inbound = TrackingNumber("9202", order.id);
+    order.shipment["inbound_tracking_number"] = inbound;
+    order.shipment["inbound_tracking_url"] = TrackingUrl(inbound);
+    order.shipment["inbound_courier"] = "usps";
+  }
   if (low == "requisition_created") {
     next("transit_customer", rule.shipped_after_ms);
   } else if (low == "transit_customer" || low == "out_for_delivery") {
-    if (!order.shipment.is_object()) {
-      const std::string outbound = TrackingNumber("9400", order.id);
-      order.shipment = {{"id", ids_.NewUuid()},
-                        {"outbound_tracking_number", outbound},
-                        {"outbound_tracking_url", TrackingUrl(outbound)},
-                        {"outbound_courier", "usps"},
-                        {"inbound_tracking_number", nullptr},
-                        {"inbound_tracking_url", nullptr},
-                        {"inbound_courier", nullptr},
-                        {"notes", nullptr}};
-    }
     next("with_customer", rule.delivered_after_ms);
   } else if (low == "with_customer") {
     next("transit_lab", rule.returned_after_ms);
   } else if (low == "transit_lab") {
-    if (order.shipment.is_object() && order.shipment["inbound_tracking_number"].is_null()) {
-      const std::string inbound = TrackingNumber("9202", order.id);
-      order.shipment["inbound_tracking_number"] = inbound;
-      order.shipment["inbound_tracking_url"] = TrackingUrl(inbound);
-      order.shipment["inbound_courier"] = "usps";
-    }
     next("delivered_to_lab", rule.at_lab_after_ms);
   }
 }

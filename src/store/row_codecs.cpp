@@ -194,6 +194,7 @@ std::string WorkflowDocument(const model::WorkflowState& state) {
       {"return_tracking_number", OptionalToJson(state.return_tracking_number)},
       {"appointment_cancel_sent_at", OptionalToJson(state.appointment_cancel_sent_at)},
       {"collection_method", state.collection_method},
+      {"fasting", state.fasting},
       {"channel_changed_from", OptionalToJson(state.channel_changed_from)},
       {"channel_change_reason", OptionalToJson(state.channel_change_reason)},
       {"result", nullptr},
@@ -252,6 +253,7 @@ model::WorkflowState ReadWorkflowDocument(const std::string& text) {
     state.return_tracking_number = OptionalFromJson(document, "return_tracking_number");
     state.appointment_cancel_sent_at = OptionalFromJson(document, "appointment_cancel_sent_at");
     state.collection_method = FieldOr<std::string>(document, "collection_method", model::kAtHome);
+    state.fasting = FieldOr<bool>(document, "fasting", false);
     state.channel_changed_from = OptionalFromJson(document, "channel_changed_from");
     state.channel_change_reason = OptionalFromJson(document, "channel_change_reason");
     if (auto found = document.find("result"); found != document.end() && !found->is_null()) {

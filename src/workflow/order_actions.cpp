@@ -50,24 +50,57 @@ bool Answered4xxOrUnsent(const junction::CallError& failure) {
   return !failure.may_have_reached_junction || junction::RefusedWithA4xx(failure);
 }
 
-// Takes back a mark made before a call Junction refused (order is the order without it, at the
-// version the mark was written). Best effort: a webhook that wrote the order meanwhile wins, and
-// the mark then lapses (or is looked up) as after a crash.
-void TakeBackMark(store::JobStore& store, const store::Job& job, const model::LabOrder& order) {
-  try {
-    store.CheckpointOrder(job, order, order.version);
-  } catch (const store::VersionConflict&) {
-    spdlog::info("order {}: changed during a refused call; its mark is left to lapse", order.id);
-  } catch (const store::StoreUnavailable& e) {
-    spdlog::warn("order {}: a refused call's mark stays: {}", order.id, e.what());
-  }
-}
-
 AppError Busy() {
   AppError busy(ErrorCode::kOrderBusy,
                 "The order is being worked on (its booking is being checked); retry shortly.");
   busy.retry_after_seconds = 1;
   return busy;
+}
+
+// Writes the order with the mark made before a call: mark(order) makes it on the order as it
+// stands, and says whether that order still calls for the call. A webhook that wrote the order
+// since it was read (Junction sends several for one change) has it read again and the mark made
+// again, a few times; past that, or when the order no longer calls for the call, the action is
+// busy (409: retry), with nothing sent.
+void CheckpointMark(store::JobStore& store, const store::Job& job, model::LabOrder& order,
+                    const std::function<bool(model::LabOrder&)>& mark) {
+  constexpr int kAttempts = 8;
+  for (int attempt = 1;; ++attempt) {
+    if (!mark(order)) throw Busy();
+    try {
+      store.CheckpointOrder(job, order, order.version);
+      ++order.version;
+      return;
+    } catch (const store::VersionConflict&) {
+      std::optional<model::LabOrder> fresh = store.GetOrderById(order.id);
+      if (attempt == kAttempts || !fresh) throw Busy();
+      order = std::move(*fresh);
+    }
+  }
+}
+
+// Takes back (clear) a mark made before a call Junction refused: on the order as it stands, again
+// if a webhook wrote it meanwhile. Past a few such races, or with the store gone, the mark stays:
+// it is then settled as after a crash (a booking looked up, a move's mark lapsing, a cancel's
+// settled by the workflow's next look at the appointment).
+void TakeBackMark(store::JobStore& store, const store::Job& job, model::LabOrder order,
+                  const std::function<void(model::WorkflowState&)>& clear) {
+  constexpr int kAttempts = 8;
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    clear(order.workflow);
+    try {
+      store.CheckpointOrder(job, order, order.version);
+      return;
+    } catch (const store::VersionConflict&) {
+      std::optional<model::LabOrder> fresh = store.GetOrderById(order.id);
+      if (!fresh) return;
+      order = std::move(*fresh);
+    } catch (const store::StoreUnavailable& e) {
+      spdlog::warn("order {}: a refused call's mark stays: {}", order.id, e.what());
+      return;
+    }
+  }
+  spdlog::info("order {}: changed during a refused call; its mark stays", order.id);
 }
 
 // A booking_key the client chose that Junction would not take is the client's to fix (409);
@@ -228,9 +261,14 @@ json OrderActions::Availability(const auth::Principal& principal, const std::str
   auto availability = junction_.GetAvailability(AppointmentAddressFor(order), std::nullopt);
   if (!availability.ok()) throw junction::JunctionFailure(availability.error(), kRetryHint);
   std::vector<junction::TimeSlot> slots;
+  const int latest_hour = workflow_.settings().fasting_latest_hour;
   for (const junction::DaySlots& day : availability->days) {
     for (const junction::TimeSlot& slot : day.slots) {
-      if (slot.booking_key && slot.num_appointments_available > 0) slots.push_back(slot);
+      // A fasting panel's patient is offered the morning only, as the workflow books.
+      if (slot.booking_key && slot.num_appointments_available > 0 &&
+          SlotSuits(order.workflow, availability->timezone, slot.start, latest_hour)) {
+        slots.push_back(slot);
+      }
     }
   }
   // RFC 3339 UTC text of one form sorts as time.
@@ -247,6 +285,7 @@ json OrderActions::Availability(const auth::Principal& principal, const std::str
   }
   return {{"order_id", order.id},
           {"timezone", availability->timezone ? json(*availability->timezone) : json(nullptr)},
+          {"fasting", order.workflow.fasting},
           {"slots", listed}};
 }
 
@@ -268,7 +307,6 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
   order = ReadOrder(store_, principal, order_id);  // as it stands now that it is held
   model::WorkflowState& state = order.workflow;
   if (state.booking_sent) throw Busy();  // the workflow must first learn what its booking did
-  auto undo_mark = [&] { TakeBackMark(store_, lock.job(), order); };
 
   const std::string junction_order_id = *order.junction_order_id;
   // Under an Idempotency-Key: this request's attempt id, kept on the key by its first attempt.
@@ -306,16 +344,23 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
     }
     if (key) key->save(BookingCheckpoint(*attempt));
     // Recorded before the call: Junction's webhook of the move may be applied before its answer.
-    state.reschedule_sent_at = FormatRfc3339(clock_.Now());
-    store_.CheckpointOrder(lock.job(), order, order.version);
-    ++order.version;
+    const std::string moving = state.appointment->id;
+    CheckpointMark(store_, lock.job(), order, [&](model::LabOrder& marked) {
+      const auto& appointment = marked.workflow.appointment;
+      if (!appointment || appointment->id != moving || !appointment->can_reschedule ||
+          !IsActiveAppointmentStatus(appointment->status)) {
+        return false;
+      }
+      marked.workflow.reschedule_sent_at = FormatRfc3339(clock_.Now());
+      return true;
+    });
     auto moved = junction_.RescheduleAppointment(junction_order_id, {booking_key, std::nullopt});
     if (!moved.ok()) {
       // Unsent, or refused with a 4xx: nothing moved, and the mark goes at once. Otherwise (a 5xx
       // or silence may have moved it) it lapses after the call's deadline.
       if (!Answered4xxOrUnsent(moved.error())) throw BookingFailure(moved.error());
-      state.reschedule_sent_at.reset();
-      undo_mark();
+      TakeBackMark(store_, lock.job(), order,
+                   [](auto& marked) { marked.reschedule_sent_at.reset(); });
       throw BookingFailure(moved.error());
     }
     view = AppointmentViewFrom(*moved);
@@ -328,9 +373,15 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
     }
     if (key) key->save(BookingCheckpoint(*attempt));
     // Recorded before the call, as the workflow does: a lost answer is looked up, not resent.
-    MarkBookingSent(state, clock_.Now(), attempt);
-    store_.CheckpointOrder(lock.job(), order, order.version);
-    ++order.version;
+    CheckpointMark(store_, lock.job(), order, [&](model::LabOrder& marked) {
+      const auto& appointment = marked.workflow.appointment;
+      if (marked.workflow.booking_sent ||
+          (appointment && IsActiveAppointmentStatus(appointment->status))) {
+        return false;
+      }
+      MarkBookingSent(marked.workflow, clock_.Now(), attempt);
+      return true;
+    });
     junction::BookingRequest request;
     request.booking_key = booking_key;
     request.async_confirmation = true;
@@ -340,8 +391,7 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
     if (!booked.ok()) {
       // Refused (or never sent): nothing was booked, and the workflow need not look it up.
       if (!Answered4xxOrUnsent(booked.error())) throw BookingFailure(booked.error());
-      ClearBookingSent(state);
-      undo_mark();
+      TakeBackMark(store_, lock.job(), order, [](auto& marked) { ClearBookingSent(marked); });
       throw BookingFailure(booked.error());
     }
     view = AppointmentViewFrom(*booked);
@@ -394,6 +444,21 @@ json OrderActions::Cancel(const auth::Principal& principal, const std::string& o
   // Under an Idempotency-Key, recorded before the call: the key is then never freed for another
   // request after a refusal, since this one may have cancelled at Junction.
   if (key) key->save(json{{"cancel_sent", true}}.dump());
+  // Its appointment goes with it: Junction's webhook of that, landing before this answer is
+  // committed, is the brand's doing, not the provider's (which would count towards failing it).
+  const bool with_appointment =
+      order.workflow.appointment && IsActiveAppointmentStatus(order.workflow.appointment->status);
+  bool marked_appointment = false;
+  if (with_appointment) {
+    CheckpointMark(store_, lock.job(), order, [&](model::LabOrder& marked) {
+      const auto& appointment = marked.workflow.appointment;
+      marked_appointment = appointment && IsActiveAppointmentStatus(appointment->status);
+      if (marked_appointment) {
+        marked.workflow.appointment_cancel_sent_at = FormatRfc3339(clock_.Now());
+      }
+      return true;
+    });
+  }
   junction::Order at_junction;
   auto cancelled = junction_.CancelOrder(*order.junction_order_id);
   if (cancelled.ok()) {
@@ -407,6 +472,10 @@ json OrderActions::Cancel(const auth::Principal& principal, const std::string& o
     auto current = junction_.GetOrder(*order.junction_order_id);
     if (!current.ok()) throw junction::JunctionFailure(current.error(), kRetryHint);
     if (current->low_level_status != "cancelled") {
+      if (marked_appointment) {
+        TakeBackMark(store_, lock.job(), order,
+                     [](auto& marked) { marked.appointment_cancel_sent_at.reset(); });
+      }
       throw AppError(ErrorCode::kOrderNotCancellable,
                      "Junction refuses to cancel the order in its current state.",
                      cancelled.error().summary);
@@ -421,7 +490,9 @@ json OrderActions::Cancel(const auth::Principal& principal, const std::string& o
     if (appointment && IsActiveAppointmentStatus(appointment->status)) {
       appointment->status = "cancelled";
       appointment->can_reschedule = false;
+      current.workflow.appointment_cancelled_by = "brand";
     }
+    current.workflow.appointment_cancel_sent_at.reset();
     store::JobOutcome outcome;
     outcome.expected_order_version = current.version;
     current.status = "cancelled";
@@ -497,13 +568,16 @@ json OrderActions::CancelAppointment(const auth::Principal& principal, const std
     order = lock.Commit(principal.brand_id, std::move(order), [&](model::LabOrder& current) {
       model::LabOrder before = current;
       model::WorkflowState& now = current.workflow;
-      now.appointment_cancel_sent_at = FormatRfc3339(clock_.Now());  // the brand's, whatever came
-      if (ApplyAppointment(now, view) != AppointmentUpdate::kUnknown &&
+      const bool same = now.appointment && now.appointment->id == view.id;
+      // Taken from Junction's news as the provider's (its mark gone, as after a crash): it was the
+      // brand's, and counts for no rebook limit.
+      if (same && now.appointment->status == "cancelled" &&
           now.appointment_cancelled_by == "junction") {
-        // Applied from Junction's webhook after the mark had lapsed: it was the brand's.
         now.provider_cancellations = std::max(0, now.provider_cancellations - 1);
       }
-      if (now.appointment && now.appointment->id == view.id) now.appointment_cancelled_by = "brand";
+      now.appointment_cancel_sent_at = FormatRfc3339(clock_.Now());  // the brand's, whatever came
+      ApplyAppointment(now, view);
+      if (same && now.appointment->status == "cancelled") now.appointment_cancelled_by = "brand";
       now.appointment_cancel_sent_at.reset();
       return workflow_.ContinueAfterAction(lock.job(), current, before);
     });
@@ -523,9 +597,11 @@ json OrderActions::CancelAppointment(const auth::Principal& principal, const std
 
   if (const std::optional<std::string> sent =
           key ? SavedField(key, "appointment_id") : std::nullopt) {
-    // An earlier attempt under the key sent the cancel: done if it took effect.
-    if (state.appointment && state.appointment->id == *sent &&
-        state.appointment->status == "cancelled") {
+    // An earlier attempt under the key sent the cancel: done if it took effect. When the order has
+    // another appointment now, the one the request cancelled is gone: the order is the answer (a
+    // new appointment is cancelled only by a new request).
+    if (!state.appointment || state.appointment->id != *sent) return model::OrderJson(order);
+    if (state.appointment->status == "cancelled") {
       if (state.appointment_cancelled_by == "brand") return model::OrderJson(order);
       return commit(*state.appointment);
     }
@@ -538,18 +614,24 @@ json OrderActions::CancelAppointment(const auth::Principal& principal, const std
   if (key) key->save(json{{"appointment_id", appointment_id}}.dump());
   // Recorded before the call: Junction's webhook of the cancellation may be applied before its
   // answer, and must not be taken for the provider's (which would rebook).
-  model::LabOrder unmarked = order;
-  state.appointment_cancel_sent_at = FormatRfc3339(clock_.Now());
-  store_.CheckpointOrder(lock.job(), order, order.version);
-  ++order.version;
-  unmarked.version = order.version;
+  CheckpointMark(store_, lock.job(), order, [&](model::LabOrder& marked) {
+    const auto& appointment = marked.workflow.appointment;
+    if (!appointment || appointment->id != appointment_id ||
+        !IsActiveAppointmentStatus(appointment->status) || marked.workflow.booking_sent) {
+      return false;
+    }
+    marked.workflow.appointment_cancel_sent_at = FormatRfc3339(clock_.Now());
+    return true;
+  });
   auto cancelled =
       junction_.CancelAppointment(junction_order_id, {request.reason_id, request.note});
   if (!cancelled.ok()) {
     const junction::CallError& failure = cancelled.error();
-    // A 5xx or silence may have cancelled it: the mark stays until the call's deadline.
+    // A 5xx or silence may have cancelled it, however late: the mark stays until the workflow
+    // sees the appointment still active after the call's deadline (SettleCancelMark).
     if (!Answered4xxOrUnsent(failure)) throw junction::JunctionFailure(failure, kRetryHint);
-    TakeBackMark(store_, lock.job(), unmarked);
+    TakeBackMark(store_, lock.job(), order,
+                 [](auto& marked) { marked.appointment_cancel_sent_at.reset(); });
     if (!junction::RefusedWithA4xx(failure)) throw junction::JunctionFailure(failure, kRetryHint);
     // Refused: perhaps because an earlier cancel, whose answer was lost, was done.
     if (auto view = cancelled_at_junction(appointment_id)) return commit(*view);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "lab_orders/common/time_zone.h"
 #include "lab_orders/workflow/junction_event.h"
 #include "lab_orders/workflow/result_mapping.h"
 #include "lab_orders/workflow/state.h"
@@ -28,9 +29,11 @@ bool IsRefusal(junction::Outcome outcome) {
          outcome == junction::Outcome::kNotFound;
 }
 
-// The earliest slot that can be booked and starts at or after earliest_start.
+// The earliest slot that can be booked, starts at or after earliest_start and suits the order.
 std::optional<junction::TimeSlot> EarliestSlot(const junction::Availability& availability,
-                                               TimePoint earliest_start) {
+                                               TimePoint earliest_start,
+                                               const model::WorkflowState& state,
+                                               int fasting_latest_hour) {
   std::optional<junction::TimeSlot> best;
   TimePoint best_start;
   for (const junction::DaySlots& day : availability.days) {
@@ -40,6 +43,7 @@ std::optional<junction::TimeSlot> EarliestSlot(const junction::Availability& ava
         continue;
       }
       if (slot.num_appointments_available <= 0) continue;
+      if (!SlotSuits(state, availability.timezone, slot.start, fasting_latest_hour)) continue;
       if (!best || start < best_start) {
         best = slot;
         best_start = start;
@@ -89,6 +93,15 @@ junction::USAddress AppointmentAddressFor(const model::LabOrder& order) {
   // The order's address calls it "zip"; the appointment's "zip_code" (docs/junction.md: Endpoints).
   return {order.address.line1, order.address.line2, order.address.city,
           order.address.state, order.address.zip,   std::nullopt};
+}
+
+bool SlotSuits(const model::WorkflowState& state, const std::optional<std::string>& timezone,
+               const std::string& start, int latest_hour) {
+  if (!state.fasting) return true;
+  TimePoint at;
+  if (!timezone || !ParseRfc3339(start, &at)) return false;
+  const std::optional<int> hour = SystemTimeZones().LocalHour(*timezone, at);
+  return hour && *hour < latest_hour;
 }
 
 OrderWorkflow::OrderWorkflow(store::JobStore& store, junction::JunctionClient& junction,
@@ -162,7 +175,7 @@ store::JobOutcome OrderWorkflow::Run(const store::Job& job) {
     throw std::logic_error("order " + order->id + " has a workflow job but no Junction order");
   }
   const model::LabOrder read = *order;
-  ExpireCallMarks(order->workflow, clock_.Now(), settings_.booking_settle);
+  ExpireRescheduleMark(order->workflow, clock_.Now(), settings_.booking_settle);
   store::JobOutcome outcome;
   if (job.kind == store::kJobAwaitRequisition) {
     outcome = AwaitRequisition(job, *order);
@@ -289,11 +302,12 @@ store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, model::L
   auto availability = junction_.GetAvailability(AppointmentAddressFor(order), std::nullopt);
   if (!availability.ok()) return RetryAfterFailure(job, order, availability.error());
   auto now = clock_.Now();
-  std::optional<junction::TimeSlot> slot =
-      EarliestSlot(*availability, now + settings_.booking_lead);
+  std::optional<junction::TimeSlot> slot = EarliestSlot(*availability, now + settings_.booking_lead,
+                                                        state, settings_.fasting_latest_hour);
   if (!slot) {
-    spdlog::info("order {}: no bookable slot yet", order.id);
-    return Retry(job, settings_.no_slot_retry, "no bookable slot");
+    const char* why = state.fasting ? "no bookable morning slot (fasting)" : "no bookable slot";
+    spdlog::info("order {}: {} yet", order.id, why);
+    return Retry(job, settings_.no_slot_retry, why);
   }
 
   // Recorded before the call: if its answer is lost, the next run asks Junction first.
@@ -342,6 +356,7 @@ store::JobOutcome OrderWorkflow::AwaitConfirmation(const store::Job& job, model:
     // Junction's active appointment is another one (rebooked elsewhere): it is the truth.
     AdoptAppointment(order.workflow, view);
   }
+  SettleCancelMark(order.workflow, clock_.Now(), settings_.booking_settle);
   if (order.workflow.appointment->status == "cancelled") NoteCancellation(order);
   return Advance(job, order, BackoffDelay(settings_.confirmation_poll, job.attempts + 1, jitter_),
                  "waiting for the provider to confirm");
@@ -367,6 +382,7 @@ store::JobOutcome OrderWorkflow::Reconcile(const store::Job& job, model::LabOrde
       if (ApplyAppointment(order.workflow, view) == AppointmentUpdate::kUnknown) {
         AdoptAppointment(order.workflow, view);
       }
+      SettleCancelMark(order.workflow, clock_.Now(), settings_.booking_settle);
       if (order.workflow.appointment->status == "cancelled") NoteCancellation(order);
     }
   }
@@ -470,7 +486,7 @@ store::JobOutcome OrderWorkflow::ApplyEvent(const store::Job& job) {
                  *event.critical_result_status);
   }
   bool unknown_appointment = false;
-  ExpireCallMarks(order->workflow, clock_.Now(), settings_.booking_settle);
+  ExpireRescheduleMark(order->workflow, clock_.Now(), settings_.booking_settle);
   // Only an at-home order books a home visit: a service center's appointment is not followed here.
   if (event.appointment && order->workflow.collection_method == model::kAtHome) {
     AppointmentUpdate update = ApplyAppointment(order->workflow, *event.appointment);

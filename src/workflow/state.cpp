@@ -22,14 +22,15 @@ bool Contains(const std::vector<std::string>& ids, const std::string& id) {
 int StageOf(const std::string& status) {
   if (status == "received") return 0;
   if (status == "ordered") return 1;
-  if (status == "kit_delivered") return 3;
-  if (status == "draw_completed" || status == "sample_in_transit") return 4;
-  if (status == "sample_with_lab") return 5;
-  if (IsFinalStatus(status)) return 6;
-  return 2;  // appointment_pending, appointment_scheduled, appointment_cancelled, kit_shipped
+  if (status == "kit_shipped") return 3;
+  if (status == "kit_delivered") return 4;
+  if (status == "draw_completed" || status == "sample_in_transit") return 5;
+  if (status == "sample_with_lab") return 6;
+  if (IsFinalStatus(status)) return 7;
+  return 2;  // appointment_pending, appointment_scheduled, appointment_cancelled
 }
 
-// A test kit's statuses on its way to the patient and back (docs/junction.md: test kits), as the
+// A test kit's statuses on its way to the patient and back (docs/junction.md: Test kits), as the
 // API names them; nullopt for another status.
 std::optional<std::string> KitStatusFor(const std::string& low) {
   if (low == "transit_customer" || low == "out_for_delivery" ||
@@ -61,10 +62,14 @@ std::string LowLevelStatus(const std::string& full_status) {
 }
 
 bool RequisitionReady(const model::WorkflowState& state) {
-  // A kit past its requisition is on its way, at the patient's or back at the lab.
-  if (state.collection_method == model::kTestkit && !state.junction_status.empty() &&
-      HighLevelStatus(state.junction_status) != "received") {
-    return true;
+  // A kit past its requisition is on its way, at the patient's or back at the lab; registered
+  // (a registrable kit's high-level status goes back to received then) or shipped before, too.
+  if (state.collection_method == model::kTestkit && !state.junction_status.empty()) {
+    const std::string low = LowLevelStatus(state.junction_status);
+    if (HighLevelStatus(state.junction_status) != "received" || low == "registered" ||
+        state.tracking_number) {
+      return true;
+    }
   }
   static const char* const kReady[] = {"requisition_created", "requisition_bypassed",
                                        "appointment_pending", "appointment_scheduled",
@@ -281,11 +286,19 @@ std::chrono::system_clock::time_point BookingSettledAt(const model::WorkflowStat
   return CallOverAt(state.booking_sent_at, settle);
 }
 
-void ExpireCallMarks(model::WorkflowState& state, std::chrono::system_clock::time_point now,
-                     std::chrono::milliseconds deadline) {
-  for (std::optional<std::string>* mark :
-       {&state.reschedule_sent_at, &state.appointment_cancel_sent_at}) {
-    if (*mark && now >= CallOverAt(*mark, deadline)) mark->reset();
+void ExpireRescheduleMark(model::WorkflowState& state, std::chrono::system_clock::time_point now,
+                          std::chrono::milliseconds deadline) {
+  if (state.reschedule_sent_at && now >= CallOverAt(state.reschedule_sent_at, deadline)) {
+    state.reschedule_sent_at.reset();
+  }
+}
+
+void SettleCancelMark(model::WorkflowState& state, std::chrono::system_clock::time_point now,
+                      std::chrono::milliseconds deadline) {
+  if (state.appointment_cancel_sent_at &&
+      now >= CallOverAt(state.appointment_cancel_sent_at, deadline) && state.appointment &&
+      IsActiveAppointmentStatus(state.appointment->status)) {
+    state.appointment_cancel_sent_at.reset();
   }
 }
 

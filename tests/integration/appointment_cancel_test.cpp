@@ -58,7 +58,8 @@ TEST_F(AppointmentCancelTest, TheBrandCancelsTheAppointmentOnlyAndNothingIsReboo
   HttpReply reasons = service_->Get("/v1/labs/cancellation-reasons", Auth());
   ASSERT_EQ(reasons.status, 200) << reasons.body;
   ASSERT_GE(reasons.Json()["reasons"].size(), 1u);
-  for (const json& reason : reasons.Json()["reasons"]) {
+  const json listed = reasons.Json()["reasons"];
+  for (const json& reason : listed) {
     EXPECT_TRUE(reason["id"].is_string() && reason["name"].is_string() &&
                 reason["is_refundable"].is_boolean())
         << reason.dump();

@@ -117,7 +117,7 @@ struct WorkflowState {
   std::optional<std::string> rescheduled_by;
   // When the brand's reschedule call went out (RFC 3339; set before it is sent, cleared once its
   // answer is committed): a move Junction reports meanwhile is the brand's. A mark older than
-  // the call's deadline is stale (ExpireCallMarks): the call is over.
+  // the call's deadline is stale (ExpireRescheduleMark): the call is over.
   std::optional<std::string> reschedule_sent_at;
   // Who cancelled the current appointment, once it is cancelled: "brand" (through the API; the
   // order then waits for the brand to book again) or "junction" (the provider or the patient; a
@@ -134,6 +134,9 @@ struct WorkflowState {
   // and of the sample on its way back to the lab (Junction's shipment; not PHI, never logged).
   std::optional<std::string> tracking_number;
   std::optional<std::string> return_tracking_number;
+  // The panel is drawn fasting: a home visit is booked only into a slot that starts before the
+  // configured local hour (the morning).
+  bool fasting = false;
   // The order's channel (kAtHome, kWalkIn or kTestkit). Changed from channel_changed_from, for
   // channel_change_reason, when the brand asked for a fallback (lab_order.channel_changed).
   std::string collection_method = kAtHome;

@@ -38,6 +38,9 @@ struct WorkflowSettings {
   // connection) is looked up only after this, or it would show none yet and be sent again.
   std::chrono::milliseconds booking_settle{10000};
   int async_confirmation_timeout_ms = 15 * 60 * 1000;
+  // A fasting panel's home visit starts before this hour on the slot's local clocks (the
+  // availability's time zone).
+  int fasting_latest_hour = 10;
   // Junction said results exist but does not serve them yet (its status runs ahead of its
   // result): asked again this way.
   BackoffPolicy results_poll{std::chrono::milliseconds(2000), std::chrono::minutes(10), 2.0};
@@ -45,6 +48,12 @@ struct WorkflowSettings {
 
 // The order's address in the appointment's form (Junction calls the ZIP "zip_code" there).
 junction::USAddress AppointmentAddressFor(const model::LabOrder& order);
+
+// Whether a slot starting at start (RFC 3339) suits the order: any does, unless the panel is drawn
+// fasting; then only one starting before latest_hour in timezone (the availability's; a slot
+// whose local time cannot be told does not suit).
+bool SlotSuits(const model::WorkflowState& state, const std::optional<std::string>& timezone,
+               const std::string& start, int latest_hour);
 
 class OrderWorkflow final : public JobHandler {
  public:

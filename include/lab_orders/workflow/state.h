@@ -75,11 +75,16 @@ void ClearBookingSent(model::WorkflowState& state);
 std::chrono::system_clock::time_point BookingSettledAt(const model::WorkflowState& state,
                                                        std::chrono::milliseconds settle);
 
-// Forgets the brand's reschedule and appointment cancel marks once their call's deadline has
-// passed (a call that failed without an answer, or a crash): a later move or cancellation is
-// Junction's.
-void ExpireCallMarks(model::WorkflowState& state, std::chrono::system_clock::time_point now,
-                     std::chrono::milliseconds deadline);
+// Forgets the brand's reschedule mark once its call's deadline has passed (a call that failed
+// without an answer, or a crash): a later move is Junction's.
+void ExpireRescheduleMark(model::WorkflowState& state, std::chrono::system_clock::time_point now,
+                          std::chrono::milliseconds deadline);
+// The brand's appointment cancel mark does not lapse by time: Junction may finish a cancel whose
+// answer was lost however late, and taken for the provider's it would be rebooked. It goes when
+// Junction's own view of the appointment (a GET, applied to state), taken once the call's
+// deadline has passed, shows it still active: the call cancelled nothing.
+void SettleCancelMark(model::WorkflowState& state, std::chrono::system_clock::time_point now,
+                      std::chrono::milliseconds deadline);
 
 // Once the provider has cancelled max bookings, the order fails with the reason kept. Returns
 // whether it failed now.

@@ -45,6 +45,15 @@ TEST_F(PanelsTest, TheOlderListOfIdsIsOfferedAtHomeOnly) {
   EXPECT_FALSE(catalog["pcos"].Offers(model::kTestkit));
 }
 
+TEST_F(PanelsTest, APanelMayBeDrawnFasting) {
+  PanelCatalog catalog = Load(
+      R"({"panels": {"hormone_metabolic": {"lab_test_ids": ["a"], "fasting": true}, "pcos": ["b"]}})");
+  EXPECT_TRUE(catalog["hormone_metabolic"].fasting);
+  EXPECT_FALSE(catalog["pcos"].fasting);
+  EXPECT_THROW(Load(R"({"panels": {"pcos": {"lab_test_ids": ["a"], "fasting": "yes"}}})"),
+               ConfigError);
+}
+
 TEST_F(PanelsTest, APanelMayBeOfferedAsATestKit) {
   PanelCatalog catalog = Load(
       R"({"panels": {"wellness": {"lab_test_ids": ["a"], "collection_methods": ["testkit"]}}})");

@@ -160,6 +160,13 @@ TEST_F(KitTest, AShippedKitCannotBeCancelledAndStatusesBelongToTheirChannel) {
   ASSERT_EQ(world_.AdvanceOrder(shipped, {{"status", "lost"}}).status, 200);
   EXPECT_EQ(Order(shipped)["last_event"]["status"], "failed.testkit.lost");
 
+  // Moved by hand past its shipping: it has shipped, with its tracking number.
+  const std::string by_hand = CreateKitOrder();
+  ASSERT_EQ(world_.AdvanceOrder(by_hand, {{"status", "with_customer"}}).status, 200);
+  EXPECT_TRUE(
+      Order(by_hand)["details"]["data"]["shipment"]["outbound_tracking_number"].is_string());
+  EXPECT_EQ(world_.CancelOrder(by_hand).status, 400);
+
   const std::string at_home = CreateKitOrder("at_home_phlebotomy");
   EXPECT_EQ(world_.AdvanceOrder(at_home, {{"status", "with_customer"}}).status, 400);
 }

@@ -22,6 +22,22 @@ class AppointmentCancelTest : public OrderActionsTest {
   void ExpectReasons() {
     EXPECT_CALL(junction_, ListCancellationReasons()).WillOnce(Return(Reasons()));
   }
+
+  // Cancels appt-1 of a scheduled order while a webhook writes the order: the commit is made
+  // again on fresh (the order as the webhook left it). Returns what was committed.
+  JobOutcome CancelCommittedOn(const model::LabOrder& fresh) {
+    JobOutcome committed;
+    InSequence in_order;
+    ExpectHeld(ScheduledOrder(true, 5), ScheduledOrder(true, 5), store::kJobReconcile);
+    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 5));
+    EXPECT_CALL(junction_, CancelAppointment(kJunctionOrderId, _))
+        .WillOnce(Return(JunctionAppointment("appt-1", "cancelled", kT0 + 24h, 3)));
+    EXPECT_CALL(store_, CompleteJob(IsStepJob(), _)).WillOnce(Throw(store::VersionConflict("x")));
+    EXPECT_CALL(store_, GetOrderById(kOrderId)).WillOnce(Return(fresh));
+    EXPECT_CALL(store_, CompleteJob(IsStepJob(), _)).WillOnce(SaveArg<1>(&committed));
+    actions_.CancelAppointment(Caller(), kOrderId, CancelBody());
+    return committed;
+  }
 };
 
 TEST_F(AppointmentCancelTest, MarksTheCallThenCommitsTheBrandsCancellationWithNoRebook) {
@@ -63,28 +79,35 @@ TEST_F(AppointmentCancelTest, MarksTheCallThenCommitsTheBrandsCancellationWithNo
   EXPECT_EQ(wakes_, 1);
 }
 
-TEST_F(AppointmentCancelTest, JunctionsWebhookAppliedFirstIsStillTheBrandsCancellation) {
-  // The webhook of the cancellation landed after the mark's deadline (a slow answer): counted as
-  // the provider's then; the brand's answer puts it right.
+// Junction's webhook of the cancellation, applied while the mark stands (before the answer is
+// committed): the brand's already, and the commit on the fresh order keeps it so.
+TEST_F(AppointmentCancelTest, JunctionsWebhookAppliedBeforeTheAnswerIsTheBrandsCancellation) {
+  model::LabOrder applied = ScheduledOrder(true, 7);
+  applied.status = "appointment_cancelled";
+  applied.workflow.appointment = View("appt-1", "cancelled", false, 3);
+  applied.workflow.appointment_cancelled_by = "brand";
+  applied.workflow.appointment_cancel_sent_at = FormatRfc3339(kT0);
+  ExpectReasons();
+  const JobOutcome committed = CancelCommittedOn(applied);
+
+  ASSERT_TRUE(committed.order_update.has_value());
+  EXPECT_EQ(committed.expected_order_version, 7);
+  EXPECT_EQ(committed.order_update->workflow.appointment_cancelled_by, "brand");
+  EXPECT_EQ(committed.order_update->workflow.provider_cancellations, 0);
+  EXPECT_EQ(committed.order_update->workflow.appointment_cancel_sent_at, std::nullopt);
+  EXPECT_FALSE(committed.done) << "no rebook: the order is only looked at";
+}
+
+// The same webhook applied as the provider's (its mark gone, as after a crash and a restart):
+// the brand's answer puts it right.
+TEST_F(AppointmentCancelTest, ACancellationTakenForTheProvidersIsTheBrandsOnceItsAnswerComes) {
   model::LabOrder counted = ScheduledOrder(true, 7);
   counted.status = "appointment_cancelled";
   counted.workflow.appointment = View("appt-1", "cancelled", false, 3);
   counted.workflow.appointment_cancelled_by = "junction";
   counted.workflow.provider_cancellations = 1;
   ExpectReasons();
-  JobOutcome committed;
-  {
-    InSequence in_order;
-    ExpectHeld(ScheduledOrder(true, 5), ScheduledOrder(true, 5), store::kJobReconcile);
-    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 5));
-    EXPECT_CALL(junction_, CancelAppointment(kJunctionOrderId, _))
-        .WillOnce(Return(JunctionAppointment("appt-1", "cancelled", kT0 + 24h, 3)));
-    EXPECT_CALL(store_, CompleteJob(IsStepJob(), _)).WillOnce(Throw(store::VersionConflict("x")));
-    EXPECT_CALL(store_, GetOrderById(kOrderId)).WillOnce(Return(counted));
-    EXPECT_CALL(store_, CompleteJob(IsStepJob(), _)).WillOnce(SaveArg<1>(&committed));
-  }
-
-  actions_.CancelAppointment(Caller(), kOrderId, CancelBody());
+  const JobOutcome committed = CancelCommittedOn(counted);
 
   ASSERT_TRUE(committed.order_update.has_value());
   EXPECT_EQ(committed.order_update->workflow.appointment_cancelled_by, "brand");
@@ -244,6 +267,98 @@ TEST_F(AppointmentCancelTest, AResumedKeyWhoseCallCancelledItAnswersWithoutCance
   EXPECT_TRUE(key.saved.empty());
   EXPECT_EQ(shown["appointment"]["status"], "cancelled");
   EXPECT_EQ(shown["appointment"]["cancelled_by"], "brand");
+}
+
+// The earlier attempt's appointment is gone (the provider cancelled it and the workflow booked
+// another): the request's cancel is not carried over to the new one.
+TEST_F(AppointmentCancelTest, AResumedKeyWhoseAppointmentWasReplacedAnswersTheOrderAsItIs) {
+  KeyCheckpoint key(json{{"appointment_id", "appt-1"}}.dump());
+  model::LabOrder rebooked = ScheduledOrder(true, 9);
+  rebooked.workflow.appointment = View("appt-2", "confirmed", true, 2);
+  rebooked.workflow.past_appointment_ids = {"appt-1"};
+  ExpectReasons();
+  ExpectHeld(rebooked, rebooked, store::kJobReconcile);
+  EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
+  // No Junction call (strict mock).
+
+  json shown = actions_.CancelAppointment(Caller(), kOrderId, CancelBody(), &key.checkpoint);
+
+  EXPECT_EQ(shown["appointment"]["id"], "appt-2");
+  EXPECT_EQ(shown["appointment"]["status"], "confirmed");
+}
+
+// A webhook wrote the order between its read and the mark (Junction sends several for one
+// change): the mark is made on the order as it stands, and the cancel goes on.
+TEST_F(AppointmentCancelTest, AnOrderChangedBeforeTheMarkIsMarkedAsItStands) {
+  ExpectReasons();
+  model::LabOrder confirmed_again = ScheduledOrder(true, 6);
+  confirmed_again.workflow.junction_event_id = 4;
+  model::LabOrder marked;
+  {
+    InSequence in_order;
+    ExpectHeld(ScheduledOrder(true, 5), ScheduledOrder(true, 5), store::kJobReconcile);
+    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 5))
+        .WillOnce(Throw(store::VersionConflict("x")));
+    EXPECT_CALL(store_, GetOrderById(kOrderId)).WillOnce(Return(confirmed_again));
+    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 6)).WillOnce(SaveArg<1>(&marked));
+    EXPECT_CALL(junction_, CancelAppointment(kJunctionOrderId, _))
+        .WillOnce(Return(JunctionAppointment("appt-1", "cancelled", kT0 + 24h, 3)));
+    EXPECT_CALL(store_, CompleteJob(IsStepJob(), _));
+  }
+
+  actions_.CancelAppointment(Caller(), kOrderId, CancelBody());
+
+  EXPECT_EQ(marked.workflow.junction_event_id, 4) << "the webhook's write kept";
+  EXPECT_TRUE(marked.workflow.appointment_cancel_sent_at.has_value());
+}
+
+// ... unless the order as it stands has no such appointment any more: busy (409, retry), with
+// nothing sent.
+TEST_F(AppointmentCancelTest, AnAppointmentGoneBeforeTheMarkIsBusyAndNothingIsSent) {
+  ExpectReasons();
+  model::LabOrder cancelled_meanwhile = ScheduledOrder(true, 6);
+  cancelled_meanwhile.workflow.appointment = View("appt-1", "cancelled", false, 3);
+  {
+    InSequence in_order;
+    ExpectHeld(ScheduledOrder(true, 5), ScheduledOrder(true, 5), store::kJobReconcile);
+    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 5))
+        .WillOnce(Throw(store::VersionConflict("x")));
+    EXPECT_CALL(store_, GetOrderById(kOrderId)).WillOnce(Return(cancelled_meanwhile));
+    EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
+  }
+
+  AppError error = ErrorFrom([&] { actions_.CancelAppointment(Caller(), kOrderId, CancelBody()); });
+
+  EXPECT_EQ(error.code(), ErrorCode::kOrderBusy);
+  EXPECT_EQ(error.retry_after_seconds, 1);
+}
+
+// A refusal's mark is taken back on the order as it stands, when a webhook wrote it meanwhile.
+TEST_F(AppointmentCancelTest, ARefusalsMarkIsTakenBackEvenAfterAWebhookWroteTheOrder) {
+  model::LabOrder changed = ScheduledOrder(true, 7);
+  changed.workflow.appointment_cancel_sent_at = FormatRfc3339(kT0);
+  changed.workflow.junction_event_id = 5;
+  ExpectReasons();
+  model::LabOrder taken_back;
+  {
+    InSequence in_order;
+    ExpectHeld(ScheduledOrder(true, 5), ScheduledOrder(true, 5), store::kJobReconcile);
+    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 5));
+    EXPECT_CALL(junction_, CancelAppointment(kJunctionOrderId, _))
+        .WillOnce(Return(Failure(junction::Outcome::kRejected, "cancel_appointment", 400)));
+    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 6))
+        .WillOnce(Throw(store::VersionConflict("x")));
+    EXPECT_CALL(store_, GetOrderById(kOrderId)).WillOnce(Return(changed));
+    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 7)).WillOnce(SaveArg<1>(&taken_back));
+    EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
+        .WillOnce(Return(JunctionAppointment("appt-1", "confirmed", kT0 + 24h, 2)));
+    EXPECT_CALL(store_, ReleaseJob(IsStepJob()));
+  }
+
+  EXPECT_EQ(ErrorFrom([&] { actions_.CancelAppointment(Caller(), kOrderId, CancelBody()); }).code(),
+            ErrorCode::kAppointmentNotCancellable);
+  EXPECT_EQ(taken_back.workflow.appointment_cancel_sent_at, std::nullopt);
+  EXPECT_EQ(taken_back.workflow.junction_event_id, 5) << "the webhook's write kept";
 }
 
 TEST_F(AppointmentCancelTest, AKeyRecordsTheAppointmentBeforeTheCall) {

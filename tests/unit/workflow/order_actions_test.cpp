@@ -491,18 +491,23 @@ TEST_F(OrderActionsTest, CancelCancelsAtJunctionAndEndsTheWorkflow) {
                            {2, FormatRfc3339(kT0 - 1h), kRequisitionCreated},
                            {3, FormatRfc3339(kT0), kCancelled}};
   JobOutcome committed;
+  model::LabOrder marked;
   {
     InSequence in_order;
     ExpectHeld(ScheduledOrder(true, 6), ScheduledOrder(true, 7), store::kJobReconcile);
+    // Its appointment goes with it, marked first as the brand's doing: Junction's webhook of it,
+    // applied before the answer is committed, is not the provider's cancellation.
+    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 7)).WillOnce(SaveArg<1>(&marked));
     EXPECT_CALL(junction_, CancelOrder(kJunctionOrderId)).WillOnce(Return(response));
     EXPECT_CALL(store_, CompleteJob(IsStepJob(), _)).WillOnce(SaveArg<1>(&committed));
   }
 
   json shown = actions_.Cancel(Caller(), kOrderId);
 
+  EXPECT_EQ(marked.workflow.appointment_cancel_sent_at, FormatRfc3339(kT0));
   EXPECT_TRUE(committed.done);
   EXPECT_TRUE(committed.enqueue.empty()) << "no step follows a cancelled order";
-  EXPECT_EQ(committed.expected_order_version, 7) << "the order as read while held";
+  EXPECT_EQ(committed.expected_order_version, 8) << "the order as checkpointed while held";
   ASSERT_TRUE(committed.order_update.has_value());
   const model::LabOrder& update = *committed.order_update;
   EXPECT_EQ(update.status, "cancelled");
@@ -513,9 +518,12 @@ TEST_F(OrderActionsTest, CancelCancelsAtJunctionAndEndsTheWorkflow) {
   EXPECT_EQ(update.workflow.appointment->status, "cancelled");
   EXPECT_FALSE(update.workflow.appointment->can_reschedule);
   EXPECT_EQ(update.workflow.provider_cancellations, 0) << "our own cancellation";
+  EXPECT_EQ(update.workflow.appointment_cancelled_by, "brand");
+  EXPECT_EQ(update.workflow.appointment_cancel_sent_at, std::nullopt);
 
   EXPECT_EQ(shown["status"], "cancelled");
   EXPECT_EQ(shown["appointment"]["status"], "cancelled");
+  EXPECT_EQ(shown["appointment"]["cancelled_by"], "brand");
   EXPECT_EQ(wakes_, 1);
 }
 
@@ -596,6 +604,7 @@ TEST_F(OrderActionsTest, CancelRefusedByJunctionThatHadCancelledItAlreadyIsTheCa
   {
     InSequence in_order;
     ExpectHeld(ScheduledOrder(true, 6), ScheduledOrder(true, 7), store::kJobReconcile);
+    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 7));
     EXPECT_CALL(junction_, CancelOrder(kJunctionOrderId))
         .WillOnce(Return(Failure(junction::Outcome::kRejected, "cancel_order", 400)));
     EXPECT_CALL(junction_, GetOrder(kJunctionOrderId)).WillOnce(Return(cancelled_there));
@@ -619,6 +628,7 @@ TEST_F(OrderActionsTest, CancelRefusedThenUnreadableIsA502AndIsRecordedOnItsKeyF
   {
     InSequence in_order;
     ExpectHeld(ScheduledOrder(true), ScheduledOrder(true), store::kJobReconcile);
+    EXPECT_CALL(store_, CheckpointOrder(IsStepJob(), _, 6));
     EXPECT_CALL(junction_, CancelOrder(kJunctionOrderId)).WillOnce([&](const std::string&) {
       EXPECT_EQ(key.saved, std::vector<std::string>{R"({"cancel_sent":true})"});
       return Failure(junction::Outcome::kRejected, "cancel_order", 400);

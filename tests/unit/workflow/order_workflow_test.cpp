@@ -246,6 +246,18 @@ class OrderWorkflowTest : public ::testing::Test {
   }
 
   // The current appointment id is cancelled by the provider, seen by await_confirmation.
+  // An order booked (appt-1, confirmed) whose brand has sent a cancel of it (its mark made).
+  void ConfirmedWithTheBrandsCancelOut() {
+    ReachRequisition();
+    EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(OneSlot()));
+    EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
+        .WillOnce(Return(Appointment("appt-1", "confirmed", 2)));
+    RunNext(store::kJobBookAppointment);
+    ChangeOrder([&](model::LabOrder& order) {
+      order.workflow.appointment_cancel_sent_at = FormatRfc3339(clock_.Now());
+    });
+  }
+
   void CancelledByProvider(const std::string& id) {
     AdvanceToNextDue();
     EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
@@ -391,6 +403,37 @@ TEST_F(OrderWorkflowTest, BooksTheEarliestBookableSlotAfterTheLeadWithAsyncConfi
   EXPECT_FALSE(order.workflow.booking_sent);
   EXPECT_EQ(store_.QueuedJobCounts(), (Counts{{store::kJobAwaitConfirmation, 1}}));
   EXPECT_EQ(store_.NextJobDue(), kT0 + 100ms);  // the first confirmation poll
+}
+
+// A fasting panel: only a slot that starts before 10:00 on the availability's clocks
+// (Los Angeles, PDT in May: UTC-7) is booked; one whose local time cannot be told is not.
+TEST_F(OrderWorkflowTest, AFastingPanelIsBookedIntoTheFirstMorningSlot) {
+  ChangeOrder([&](model::LabOrder& order) { order.workflow.fasting = true; });
+  ReachRequisition();
+  junction::Availability availability = Availability({
+      {"2024-05-01",
+       {Slot("k-ten", kT0 + 5h),                    // 10:00 local: too late
+        Slot("k-noon", kT0 + 7h)}},                 // 12:00
+      {"2024-05-02", {Slot("k-nine", kT0 + 28h)}},  // 09:00 the next day
+  });
+  junction::Availability unknown_zone = availability;
+  unknown_zone.timezone.reset();
+  junction::BookingRequest request;
+  {
+    InSequence in_order;
+    EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(unknown_zone));
+    EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(availability));
+    EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
+        .WillOnce(DoAll(SaveArg<1>(&request), Return(Appointment("appt-1", "pending", 1))));
+  }
+  JobOutcome waiting = RunNext(store::kJobBookAppointment);
+  EXPECT_FALSE(waiting.done);
+  EXPECT_EQ(waiting.last_error, "no bookable morning slot (fasting)");
+
+  AdvanceToNextDue();
+  RunNext(store::kJobBookAppointment);
+  EXPECT_EQ(request.booking_key, "k-nine");
+  EXPECT_TRUE(Order().workflow.fasting);
 }
 
 TEST_F(OrderWorkflowTest, SlotStartingExactlyAtTheLeadIsBookable) {
@@ -900,14 +943,7 @@ TEST_F(OrderWorkflowTest, ReconcileNoticesALateCancellationAndRebooks) {
 // no active appointment to show then is no failure. A booking the patient makes at Junction is
 // followed.
 TEST_F(OrderWorkflowTest, TheBrandsCancellationIsNotRebookedAndWaitsForANewBooking) {
-  ReachRequisition();
-  EXPECT_CALL(junction_, GetAvailability(_, _)).WillOnce(Return(OneSlot()));
-  EXPECT_CALL(junction_, BookAppointment(kJunctionOrderId, _))
-      .WillOnce(Return(Appointment("appt-1", "confirmed", 2)));
-  RunNext(store::kJobBookAppointment);
-  ChangeOrder([&](model::LabOrder& order) {
-    order.workflow.appointment_cancel_sent_at = FormatRfc3339(clock_.Now());
-  });
+  ConfirmedWithTheBrandsCancelOut();
 
   JunctionEvent event;
   event.event_type = "labtest.appointment.updated";
@@ -944,6 +980,30 @@ TEST_F(OrderWorkflowTest, TheBrandsCancellationIsNotRebookedAndWaitsForANewBooki
   EXPECT_EQ(order.workflow.appointment->id, "appt-2");
   EXPECT_EQ(order.workflow.appointment_cancelled_by, std::nullopt);
   EXPECT_EQ(order.status, "appointment_scheduled");
+}
+
+// The brand's cancel went unanswered and cancelled nothing: Junction's view after the call's
+// deadline settles the mark, and a later cancellation is the provider's again (rebooked).
+TEST_F(OrderWorkflowTest, ACancelMarkWhoseCallCancelledNothingIsSettledByTheNextLook) {
+  ConfirmedWithTheBrandsCancelOut();
+
+  AdvanceToNextDue();
+  EXPECT_CALL(junction_, GetOrder(kJunctionOrderId))
+      .WillOnce(Return(JunctionOrder(kAppointmentScheduled, 3)));
+  EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
+      .WillOnce(Return(Appointment("appt-1", "confirmed", 2)));
+  RunNext(store::kJobReconcile);
+  EXPECT_EQ(Order().workflow.appointment_cancel_sent_at, std::nullopt);
+
+  JunctionEvent event;
+  event.event_type = "labtest.appointment.updated";
+  event.junction_order_id = kJunctionOrderId;
+  event.appointment = View("appt-1", "cancelled", 3);
+  QueueEvent("event-1", event);
+  RunNext(store::kJobJunctionEvent);
+  EXPECT_EQ(Order().workflow.appointment_cancelled_by, "junction");
+  EXPECT_EQ(Order().workflow.provider_cancellations, 1);
+  EXPECT_FALSE(NothingDueNow()) << "the step wakes, to rebook";
 }
 
 TEST_F(OrderWorkflowTest, JunctionCancellingTheOrderWhileWaitingEndsTheWorkflow) {

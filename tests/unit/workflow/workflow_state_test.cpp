@@ -251,27 +251,36 @@ TEST(ApplyAppointmentTest, AMoveIsJunctionsUnlessTheBrandsRescheduleIsOut) {
 
 // A mark whose call's deadline has passed (a call that failed without an answer, a crash) is
 // forgotten: later moves are Junction's.
-TEST(ExpireCallMarksTest, AMarkLapsesOnceTheCallsDeadlineHasPassed) {
+TEST(ExpireRescheduleMarkTest, AMarkLapsesOnceTheCallsDeadlineHasPassed) {
   const auto sent = std::chrono::sys_days{std::chrono::year{2024} / 5 / 4} + std::chrono::hours(9);
   WorkflowState state;
   state.reschedule_sent_at = "2024-05-04T09:00:00+00:00";
-  ExpireCallMarks(state, sent + std::chrono::seconds(10), std::chrono::seconds(10));
+  ExpireRescheduleMark(state, sent + std::chrono::seconds(10), std::chrono::seconds(10));
   EXPECT_TRUE(state.reschedule_sent_at.has_value()) << "its second may have begun later";
-  ExpireCallMarks(state, sent + std::chrono::seconds(11), std::chrono::seconds(10));
+  ExpireRescheduleMark(state, sent + std::chrono::seconds(11), std::chrono::seconds(10));
   EXPECT_FALSE(state.reschedule_sent_at.has_value());
   state.reschedule_sent_at = "not a time";
-  ExpireCallMarks(state, sent, std::chrono::seconds(10));
+  ExpireRescheduleMark(state, sent, std::chrono::seconds(10));
   EXPECT_FALSE(state.reschedule_sent_at.has_value());
 }
 
-TEST(ExpireCallMarksTest, TheAppointmentCancelMarkLapsesAsTheRescheduleMarkDoes) {
+// The cancel mark never lapses by time (a cancel Junction finishes late is still the brand's): it
+// goes when Junction's own view, after the call's deadline, shows the appointment still active.
+TEST(SettleCancelMarkTest, TheMarkGoesOnlyWhenTheAppointmentOutlivesTheCallsDeadline) {
   const auto sent = std::chrono::sys_days{std::chrono::year{2024} / 5 / 4} + std::chrono::hours(9);
-  WorkflowState state;
+  WorkflowState state = WithAppointment("confirmed");
   state.appointment_cancel_sent_at = "2024-05-04T09:00:00+00:00";
-  ExpireCallMarks(state, sent + std::chrono::seconds(10), std::chrono::seconds(10));
-  EXPECT_TRUE(state.appointment_cancel_sent_at.has_value());
-  ExpireCallMarks(state, sent + std::chrono::seconds(11), std::chrono::seconds(10));
+  ExpireRescheduleMark(state, sent + std::chrono::hours(100), std::chrono::seconds(10));
+  EXPECT_TRUE(state.appointment_cancel_sent_at.has_value()) << "no lapse by time";
+  SettleCancelMark(state, sent + std::chrono::seconds(10), std::chrono::seconds(10));
+  EXPECT_TRUE(state.appointment_cancel_sent_at.has_value()) << "the call may still be going on";
+  SettleCancelMark(state, sent + std::chrono::seconds(11), std::chrono::seconds(10));
   EXPECT_FALSE(state.appointment_cancel_sent_at.has_value());
+
+  WorkflowState cancelled = WithAppointment("cancelled");
+  cancelled.appointment_cancel_sent_at = "2024-05-04T09:00:00+00:00";
+  SettleCancelMark(cancelled, sent + std::chrono::hours(1), std::chrono::seconds(10));
+  EXPECT_TRUE(cancelled.appointment_cancel_sent_at.has_value());
 }
 
 // The provider's (or the patient's, at Junction) cancellation is counted and rebooked; the
@@ -325,10 +334,16 @@ TEST(KitStatusTest, AKitsStatusesAreNamedForTheBrand) {
   // A late status never takes the kit back.
   EXPECT_EQ(DeriveStatus(Kit("transit_customer"), "kit_delivered"), "kit_delivered");
   EXPECT_EQ(DeriveStatus(Kit("with_customer"), "sample_in_transit"), "sample_in_transit");
-  // Junction's registrable kit goes back to received: the order does not.
+  // Junction's registrable kit goes back to received: the order does not, from any kit stage,
+  // and it still needs no requisition to go on.
   WorkflowState registered = Kit("registered");
   registered.junction_status = "received.testkit.registered";
   EXPECT_EQ(DeriveStatus(registered, "kit_delivered"), "kit_delivered");
+  EXPECT_EQ(DeriveStatus(registered, "kit_shipped"), "kit_shipped");
+  EXPECT_TRUE(RequisitionReady(registered));
+  WorkflowState back_to_ordered = Kit("ordered");
+  back_to_ordered.junction_status = "received.testkit.requisition_created";
+  EXPECT_EQ(DeriveStatus(back_to_ordered, "kit_shipped"), "kit_shipped");
 }
 
 TEST(KitStatusTest, AKitPastItsRequisitionNeedsNoOtherToGoOn) {
