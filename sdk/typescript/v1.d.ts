@@ -148,6 +148,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/labs/venues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Patient service centers near a ZIP code
+         * @description The labs' patient service centers within radius miles of the ZIP code, nearest first: where a walk_in order's patient has blood drawn. The labs are those Junction's area info names for the ZIP code (within 25 miles). Needs the scope labs:orders:read.
+         */
+        get: operations["listVenues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/labs/orders/{id}/result": {
         parameters: {
             query?: never;
@@ -1255,6 +1275,36 @@ export interface components {
         CancellationReasonList: {
             reasons: components["schemas"]["CancellationReason"][];
         };
+        /** @description A lab's patient service center near the ZIP code: a business's public address and hours. */
+        Venue: {
+            /** @description The lab's code for the site. */
+            site_code: string;
+            /** @description The lab's slug at Junction (quest, ...). */
+            lab: string;
+            name: string;
+            address: {
+                line1: string;
+                line2: string | null;
+                city: string;
+                state: string;
+                zip: string;
+            };
+            phone: string | null;
+            /** @description From the ZIP code, as Junction says. */
+            distance_miles: number;
+            /** @description Opening hours as Junction gives them (by weekday), or null. */
+            hours: Record<string, never> | null;
+            /** @description Junction's: stat, appointment_scheduling_via_junction, appointment_scheduling_with_lab (the list is open). */
+            capabilities: string[];
+            /** @description The site takes appointments booked through Junction (appointment_scheduling_via_junction); a patient may walk in to any. */
+            books_through_junction: boolean;
+        };
+        VenueList: {
+            zip: string;
+            /** @enum {integer} */
+            radius_miles: 10 | 20 | 25 | 50 | 100;
+            venues: components["schemas"]["Venue"][];
+        };
     };
     responses: never;
     parameters: {
@@ -2041,6 +2091,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CancellationReasonList"];
+                };
+            };
+            /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the scope labs:orders:read. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Junction failed, timed out or could not be reached; the message says which, never its body. Safe to retry. */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The service is shutting down, or cannot reach its database; retry. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listVenues: {
+        parameters: {
+            query: {
+                /** @description A 5-digit US ZIP code. */
+                zip: string;
+                /** @description Miles: 10, 20, 25 (when absent), 50 or 100. */
+                radius?: 10 | 20 | 25 | 50 | 100;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The service centers, nearest first (none: an empty list). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VenueList"];
+                };
+            };
+            /** @description zip is missing or not 5 digits, or radius is not one of the allowed. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */

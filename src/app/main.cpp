@@ -147,6 +147,8 @@ int Serve(const Config& config) {
   orders::ResultService results(*store, *store, junction);
   http::Api api(service, actions, webhooks.get(), verifier, *store, wake_runner);
   api.ServeResultsWith(results);
+  orders::Venues venues(junction);
+  api.ServeVenuesWith(venues);
   api.WaitForChangesWith(changes);
   api.ServeWebhookEndpointsWith(endpoints);
   api.SendTestEventsWith(test_events);

@@ -3,6 +3,7 @@
 #include <Poco/Net/HTMLForm.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -105,6 +106,7 @@ std::vector<std::string> RouteTemplates() {
           "/v1/labs/orders/{id}/appointment",
           "/v1/labs/orders/{id}/appointment/cancel",
           "/v1/labs/cancellation-reasons",
+          "/v1/labs/venues",
           "/v1/labs/orders/{id}/result",
           "/v1/labs/orders/{id}/result/pdf",
           "/v1/webhooks/junction",
@@ -466,6 +468,27 @@ ApiResponse Api::Route(const ApiRequest& request, ApiResponse& context) const {
     }
     return JsonResponse(200,
                         orders_.ListOrders(principal, status, PageLimit(query), Cursor(query)));
+  }
+  if (path == "/v1/labs/venues" && venues_ != nullptr) {
+    context.route = "/v1/labs/venues";
+    only("GET");
+    context.brand_id = Authenticate(request, "labs:orders:read").brand_id;
+    Poco::Net::HTMLForm query;
+    ParseQuery(request, &query);
+    const std::string zip = query.get("zip", "");
+    const bool zip_ok = zip.size() == 5 && std::all_of(zip.begin(), zip.end(),
+                                                       [](char c) { return c >= '0' && c <= '9'; });
+    const int radius = query.has("radius") ? WholeNumber(query.get("radius"), 3).value_or(0) : 25;
+    std::vector<FieldViolation> violations;
+    if (!zip_ok) violations.push_back({"/zip", "is required: a 5-digit US ZIP code"});
+    if (!orders::Venues::IsAllowedRadius(radius)) {
+      violations.push_back({"/radius", "must be 10, 20, 25, 50 or 100 (miles)"});
+    }
+    if (!violations.empty()) {
+      throw AppError(ErrorCode::kValidationError, "The query is not valid.", "",
+                     std::move(violations));
+    }
+    return JsonResponse(200, venues_->Near(zip, radius));
   }
   if (path == "/v1/labs/cancellation-reasons") {
     context.route = "/v1/labs/cancellation-reasons";

@@ -169,10 +169,44 @@ AreaInfo DecodeAreaInfo(const json& in) {
       auto within = centers->find("within_radius");
       if (within != centers->end() && within->is_number_integer() && within->get<long long>() > 0) {
         info.labs_with_service_centers.push_back(lab);
+        if (auto id = area.find("lab_id"); id != area.end() && id->is_number_integer()) {
+          info.service_center_lab_ids[lab] = id->get<int>();
+        }
       }
     }
   }
   return info;
+}
+
+ServiceCenters DecodeServiceCenters(const json& in) {
+  ServiceCenters found;
+  const auto& lab_id = Field(in, "lab_id");
+  if (!lab_id.is_number_integer()) throw MalformedJunctionJson("field lab_id is not an integer");
+  found.lab_id = lab_id.get<int>();
+  found.lab = String(in, "slug");
+  for (const auto& entry : Array(Field(in, "patient_service_centers"), "patient_service_centers")) {
+    ServiceCenter center;
+    center.site_code = String(entry, "site_code");
+    const auto& distance = Field(entry, "distance");
+    if (!distance.is_number()) throw MalformedJunctionJson("field distance is not a number");
+    center.distance_miles = int(distance.get<double>() + 0.5);
+    for (const auto& capability : Array(Field(entry, "capabilities"), "capabilities")) {
+      if (capability.is_string()) center.capabilities.push_back(capability.get<std::string>());
+    }
+    const auto& metadata = Field(entry, "metadata");
+    center.name = String(metadata, "name");
+    center.first_line = String(metadata, "first_line");
+    center.second_line = OptionalString(metadata, "second_line");
+    center.city = String(metadata, "city");
+    center.state = String(metadata, "state");
+    center.zip_code = String(metadata, "zip_code");
+    center.phone_number = OptionalString(metadata, "phone_number");
+    if (auto hours = metadata.find("hours"); hours != metadata.end() && hours->is_object()) {
+      center.hours_json = hours->dump();
+    }
+    found.centers.push_back(std::move(center));
+  }
+  return found;
 }
 
 Availability DecodeAvailability(const json& in) {

@@ -28,6 +28,7 @@ std::vector<LabTest> DecodeLabTests(const nlohmann::json& in);
 Order DecodeOrder(const nlohmann::json& in);
 OrderResponse DecodeOrderResponse(const nlohmann::json& in);
 AreaInfo DecodeAreaInfo(const nlohmann::json& in);
+ServiceCenters DecodeServiceCenters(const nlohmann::json& in);
 Availability DecodeAvailability(const nlohmann::json& in);
 Appointment DecodeAppointment(const nlohmann::json& in);
 std::vector<CancellationReason> DecodeCancellationReasons(const nlohmann::json& in);

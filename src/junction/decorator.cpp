@@ -32,6 +32,12 @@ Result<OrderResponse> JunctionClientDecorator::CancelOrder(const std::string& or
 Result<AreaInfo> JunctionClientDecorator::GetAreaInfo(const std::string& zip_code) {
   return Around("area_info", [&] { return inner_.GetAreaInfo(zip_code); });
 }
+
+Result<ServiceCenters> JunctionClientDecorator::GetServiceCenters(const std::string& zip_code,
+                                                                  int lab_id, int radius_miles) {
+  return Around("psc_info",
+                [&] { return inner_.GetServiceCenters(zip_code, lab_id, radius_miles); });
+}
 Result<Availability> JunctionClientDecorator::GetAvailability(
     const USAddress& address, const std::optional<std::string>& start_date) {
   return Around("availability", [&] { return inner_.GetAvailability(address, start_date); });

@@ -144,6 +144,15 @@ Result<AreaInfo> HttpJunctionClient::GetAreaInfo(const std::string& zip_code) {
                         DecodeAreaInfo);
 }
 
+Result<ServiceCenters> HttpJunctionClient::GetServiceCenters(const std::string& zip_code,
+                                                             int lab_id, int radius_miles) {
+  return Call<ServiceCenters>(
+      *transport_, "psc_info",
+      Get("/v3/order/psc/info?zip_code=" + QueryValue(zip_code) +
+          "&lab_id=" + std::to_string(lab_id) + "&radius=" + std::to_string(radius_miles)),
+      DecodeServiceCenters);
+}
+
 Result<Availability> HttpJunctionClient::GetAvailability(
     const USAddress& address, const std::optional<std::string>& start_date) {
   std::string path = "/v3/order/phlebotomy/appointment/availability";

@@ -195,14 +195,23 @@ KitRule ParseKit(const json& object) {
 
 const std::vector<std::string>& OperationNames() {
   static const std::vector<std::string> kNames = {
-      "create_user",        "resolve_user",
-      "get_user",           "list_lab_tests",
-      "create_order",       "get_order",
-      "cancel_order",       "area_info",
-      "availability",       "book_appointment",
-      "get_appointment",    "reschedule_appointment",
-      "cancel_appointment", "cancellation_reasons",
-      "get_result",         "get_result_metadata",
+      "create_user",
+      "resolve_user",
+      "get_user",
+      "list_lab_tests",
+      "create_order",
+      "get_order",
+      "cancel_order",
+      "area_info",
+      "psc_info",
+      "availability",
+      "book_appointment",
+      "get_appointment",
+      "reschedule_appointment",
+      "cancel_appointment",
+      "cancellation_reasons",
+      "get_result",
+      "get_result_metadata",
       "get_result_pdf",
   };
   return kNames;

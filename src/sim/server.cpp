@@ -47,6 +47,7 @@ const Route kRoutes[] = {
     {"list_lab_tests", "GET", "/v3/lab_tests"},
     {"create_order", "POST", "/v3/order"},
     {"area_info", "GET", "/v3/order/area/info"},
+    {"psc_info", "GET", "/v3/order/psc/info"},
     {"availability", "POST", "/v3/order/phlebotomy/appointment/availability"},
     {"cancellation_reasons", "GET", "/v3/order/phlebotomy/appointment/cancellation-reasons"},
     {"get_order", "GET", "/v3/order/{order_id}"},

@@ -443,6 +443,11 @@ SimResponse SimServer::Impl::Dispatch(const Route& route,
   if (operation == "get_result_metadata") return world.GetResultMetadata(param("order_id"));
   if (operation == "get_result_pdf") return world.GetResultPdf(param("order_id"));
   if (operation == "area_info") return world.AreaInfo(query.get("zip_code"));
+  if (operation == "psc_info") {
+    // Both are checked against the spec first: an integer, and one of the allowed radii.
+    return world.ServiceCenters(query.get("zip_code"), std::stoi(query.get("lab_id")),
+                                std::stoi(query.get("radius", "25")));
+  }
   if (operation == "availability") {
     std::optional<std::string> start_date;
     if (query.has("start_date")) start_date = query.get("start_date");

@@ -77,7 +77,7 @@ SimResponse World::AreaInfo(const std::string& zip_code) {
                                {"radius", "25"},
                                {"capabilities", {"appointment_scheduling_via_junction"}}}},
                              {"supported_bill_types", {"client_bill"}},
-                             {"lab_id", 1}};
+                             {"lab_id", kQuestLabId}};
   }
   return SimResponse{200,
                      json{{"zip_code", zip_code},

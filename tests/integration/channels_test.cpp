@@ -119,5 +119,31 @@ TEST_F(ChannelsTest, AWalkInOrderIsNeverBookedAndFollowsJunctionToItsDraw) {
   EXPECT_EQ(sim_->Calls("book_appointment").size(), 0u);
 }
 
+// The service centers a walk-in patient can go to, nearest first, within the radius asked for.
+TEST_F(ChannelsTest, VenuesListTheServiceCentersNearAZip) {
+  HttpReply near = service_->Get("/v1/labs/venues?zip=85004", Auth());
+  ASSERT_EQ(near.status, 200) << near.body;
+  const json venues = near.Json()["venues"];
+  ASSERT_EQ(venues.size(), 3u) << near.body;
+  EXPECT_EQ(near.Json()["radius_miles"], 25);
+  EXPECT_LE(venues[0]["distance_miles"], venues[1]["distance_miles"]);
+  EXPECT_LE(venues[1]["distance_miles"], venues[2]["distance_miles"]);
+  EXPECT_EQ(venues[0]["lab"], "quest");
+  EXPECT_EQ(venues[0]["books_through_junction"], true);
+  EXPECT_EQ(venues[2]["books_through_junction"], false);
+  EXPECT_EQ(venues[0]["address"]["zip"], "85004");
+
+  EXPECT_EQ(service_->Get("/v1/labs/venues?zip=85004&radius=10", Auth()).Json()["venues"].size(),
+            2u);
+  sim_->LoadScript({{"psc_unserved_zips", {"60601"}}});
+  EXPECT_EQ(service_->Get("/v1/labs/venues?zip=60601&radius=100", Auth()).Json()["venues"],
+            json::array());
+
+  HttpReply bad = service_->Get("/v1/labs/venues?zip=8500&radius=30", Auth());
+  ASSERT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(bad.Json()["details"].size(), 2u) << bad.body;
+  EXPECT_EQ(service_->Get("/v1/labs/venues?zip=85004").status, 401);
+}
+
 }  // namespace
 }  // namespace lab_orders::testing

@@ -275,6 +275,7 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
   const std::string appointment_template = "/v1/labs/orders/{id}/appointment";
   const std::string appointment_cancel_template = "/v1/labs/orders/{id}/appointment/cancel";
   const std::string reasons_route = "/v1/labs/cancellation-reasons";
+  const std::string venues_route = "/v1/labs/venues";
   // The simulator's first cancellation reason (also the request example's).
   const std::string appointment_cancel_body =
       json{{"reason_id", "0b1cbd44-7c2b-4b1e-9c55-4a0f3e2d1a01"}}.dump();
@@ -578,11 +579,22 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
   EXPECT_EQ(Call("GET", reasons_route, reasons_route).status, 200);
   EXPECT_EQ(Call("GET", reasons_route, reasons_route, "", no_token).status, 401);
   EXPECT_EQ(Call("GET", reasons_route, reasons_route, "", Auth(write_only_token_)).status, 403);
+  // Service centers near a ZIP: listed, a query that is not valid, no token, the wrong scope, and
+  // Junction failing.
+  EXPECT_EQ(Call("GET", venues_route, venues_route + "?zip=85004&radius=50").status, 200);
+  EXPECT_EQ(Call("GET", venues_route, venues_route + "?zip=abc").status, 400);
+  EXPECT_EQ(Call("GET", venues_route, venues_route + "?zip=85004", "", no_token).status, 401);
+  EXPECT_EQ(
+      Call("GET", venues_route, venues_route + "?zip=85004", "", Auth(write_only_token_)).status,
+      403);
   const std::string appointment_cancel_path = order_path + "/appointment/cancel";
   EXPECT_EQ(
       Call("POST", appointment_cancel_template, appointment_cancel_path, appointment_cancel_body)
           .status,
       502);
+  sim_->LoadScript(
+      {{"operations", {{"psc_info", {{{"status", 500}, {"body", {{"detail", "down"}}}}}}}}});
+  EXPECT_EQ(Call("GET", venues_route, venues_route + "?zip=85004").status, 502);
   sim_->LoadScript(json::object());
   EXPECT_EQ(Call("POST", appointment_cancel_template, appointment_cancel_path, "{}").status, 400);
   EXPECT_EQ(Call("POST", appointment_cancel_template, appointment_cancel_path,
@@ -688,6 +700,7 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
   drained("POST", appointment_template, order_path + "/appointment");
   drained("POST", appointment_cancel_template, order_path + "/appointment/cancel");
   drained("GET", reasons_route, reasons_route);
+  drained("GET", venues_route, venues_route + "?zip=85004");
   drained("GET", result_template, order_path + "/result");
   drained("GET", pdf_template, order_path + "/result/pdf");
   drained("POST", webhook, webhook);

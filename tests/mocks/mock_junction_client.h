@@ -18,6 +18,8 @@ class MockJunctionClient : public junction::JunctionClient {
   MOCK_METHOD(junction::Result<junction::OrderResponse>, CancelOrder, (const std::string&),
               (override));
   MOCK_METHOD(junction::Result<junction::AreaInfo>, GetAreaInfo, (const std::string&), (override));
+  MOCK_METHOD(junction::Result<junction::ServiceCenters>, GetServiceCenters,
+              (const std::string&, int, int), (override));
   MOCK_METHOD(junction::Result<junction::Availability>, GetAvailability,
               (const junction::USAddress&, const std::optional<std::string>&), (override));
   MOCK_METHOD(junction::Result<junction::Appointment>, BookAppointment,

@@ -54,7 +54,10 @@ inline junction::AreaInfo AreaServed(bool at_home = true, bool walk_in = true) {
   junction::AreaInfo info;
   info.zip_code = "85004";
   info.phlebotomy_served = at_home;
-  if (walk_in) info.labs_with_service_centers = {"quest"};
+  if (walk_in) {
+    info.labs_with_service_centers = {"quest"};
+    info.service_center_lab_ids = {{"quest", 1}};
+  }
   return info;
 }
 

@@ -22,6 +22,7 @@
 #include "lab_orders/http/request_reader.h"
 #include "lab_orders/orders/order_service.h"
 #include "lab_orders/orders/result_service.h"
+#include "lab_orders/orders/venues.h"
 #include "lab_orders/store/store.h"
 #include "lab_orders/webhooks/endpoint_service.h"
 #include "lab_orders/webhooks/test_event.h"
@@ -100,6 +101,8 @@ class Api {
   // Serves GET /v1/labs/orders/{id}/result and .../result/pdf with results; without it they
   // answer 404.
   void ServeResultsWith(orders::ResultService& results) { results_ = &results; }
+  // Serves GET /v1/labs/venues with venues; without it the route answers 404.
+  void ServeVenuesWith(orders::Venues& venues) { venues_ = &venues; }
   // Lets GET /v1/labs/orders/{id}?wait_status=a,b[&wait_ms=N] wait for the order to change.
   void WaitForChangesWith(ChangeNotifier& changes) { changes_ = &changes; }
 
@@ -137,6 +140,7 @@ class Api {
   webhooks::EndpointService* endpoints_ = nullptr;
   webhooks::TestEventSender* test_events_ = nullptr;
   orders::ResultService* results_ = nullptr;
+  orders::Venues* venues_ = nullptr;
   std::unique_ptr<ActionKeys> action_keys_;
   std::atomic<bool> shutting_down_{false};
   metrics::Registry* registry_ = nullptr;

@@ -32,6 +32,9 @@ class JunctionClient : public ResultsClient {
   virtual Result<OrderResponse> CancelOrder(const std::string& order_id) = 0;
 
   virtual Result<AreaInfo> GetAreaInfo(const std::string& zip_code) = 0;
+  // A lab's patient service centers within radius_miles (10, 20, 25, 50 or 100) of a ZIP.
+  virtual Result<ServiceCenters> GetServiceCenters(const std::string& zip_code, int lab_id,
+                                                   int radius_miles) = 0;
   virtual Result<Availability> GetAvailability(const USAddress& address,
                                                const std::optional<std::string>& start_date) = 0;
   virtual Result<Appointment> BookAppointment(const std::string& order_id,

@@ -20,6 +20,8 @@ class JunctionClientDecorator : public JunctionClient {
   Result<Order> GetOrder(const std::string& order_id) final;
   Result<OrderResponse> CancelOrder(const std::string& order_id) final;
   Result<AreaInfo> GetAreaInfo(const std::string& zip_code) final;
+  Result<ServiceCenters> GetServiceCenters(const std::string& zip_code, int lab_id,
+                                           int radius_miles) final;
   Result<Availability> GetAvailability(const USAddress& address,
                                        const std::optional<std::string>& start_date) final;
   Result<Appointment> BookAppointment(const std::string& order_id,

@@ -34,6 +34,8 @@ class HttpJunctionClient final : public JunctionClient {
   Result<Order> GetOrder(const std::string& order_id) override;
   Result<OrderResponse> CancelOrder(const std::string& order_id) override;
   Result<AreaInfo> GetAreaInfo(const std::string& zip_code) override;
+  Result<ServiceCenters> GetServiceCenters(const std::string& zip_code, int lab_id,
+                                           int radius_miles) override;
   Result<Availability> GetAvailability(const USAddress& address,
                                        const std::optional<std::string>& start_date) override;
   Result<Appointment> BookAppointment(const std::string& order_id,

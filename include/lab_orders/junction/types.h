@@ -4,6 +4,7 @@
 // strings: Junction marks its enums non-exhaustive, so an unknown value is data, not an error.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -101,6 +102,29 @@ struct AreaInfo {
   std::vector<PhlebotomyProvider> providers;
   // The central labs (quest, ...) with a patient service center within the radius asked about.
   std::vector<std::string> labs_with_service_centers;
+  // Those labs' ids, by slug (what GET /v3/order/psc/info takes).
+  std::map<std::string, int> service_center_lab_ids;
+};
+
+// A lab's patient service center (ClientFacingLabLocation): a business's public address and hours.
+struct ServiceCenter {
+  std::string site_code;
+  std::string name;
+  std::string first_line;
+  std::optional<std::string> second_line;
+  std::string city;
+  std::string state;
+  std::string zip_code;
+  std::optional<std::string> phone_number;
+  std::optional<std::string> hours_json;  // Junction's hours object, as JSON text
+  int distance_miles = 0;
+  std::vector<std::string> capabilities;  // stat, appointment_scheduling_via_junction, ...
+};
+
+struct ServiceCenters {  // PSCInfo
+  int lab_id = 0;
+  std::string lab;  // its slug: quest, ...
+  std::vector<ServiceCenter> centers;
 };
 
 struct USAddress {  // the appointment address calls the postal code "zip_code"

@@ -92,6 +92,9 @@ class World {
   std::vector<ResultVersion> ReportsOf(const std::string& order_id) const;
 
   SimResponse AreaInfo(const std::string& zip_code);
+  // GET /v3/order/psc/info: Quest's (lab 1) three service centers near every ZIP but the script's
+  // psc_unserved_zips, those within radius_miles; another lab has none (world_service_centers.cpp).
+  SimResponse ServiceCenters(const std::string& zip_code, int lab_id, int radius_miles);
   SimResponse Availability(const nlohmann::json& address,
                            const std::optional<std::string>& start_date);
 
@@ -110,6 +113,8 @@ class World {
   std::optional<TimePoint> Tick();
 
   static constexpr const char* kTeamId = "7d5bd9a8-3c1e-4d6f-9f63-2a0c2b7d1e55";
+  // Quest's lab id, in area info and PSC info.
+  static constexpr int kQuestLabId = 1;
 
  private:
   struct User {

@@ -305,6 +305,25 @@ TEST_F(JunctionDecodeTest, OrderWithAppointment) {
   EXPECT_EQ(order.events.size(), 3u);
 }
 
+TEST_F(JunctionDecodeTest, ServiceCentersAndTheLabsIdsTheAreaInfoGives) {
+  EXPECT_EQ(DecodeAreaInfo(world_.AreaInfo("85004").body).service_center_lab_ids.at("quest"), 1);
+  sim::SimResponse near = world_.ServiceCenters("85004", 1, 10);
+  ServiceCenters centers = DecodeServiceCenters(near.body);
+  EXPECT_EQ(centers.lab_id, 1);
+  EXPECT_EQ(centers.lab, "quest");
+  ASSERT_EQ(centers.centers.size(), 2u) << "those within 10 miles";
+  EXPECT_EQ(centers.centers[0].site_code, "Q85004A");
+  EXPECT_EQ(centers.centers[0].distance_miles, 2);
+  EXPECT_EQ(centers.centers[0].zip_code, "85004");
+  EXPECT_TRUE(centers.centers[0].hours_json.has_value());
+  EXPECT_THAT(centers.centers[0].capabilities, ElementsAre("appointment_scheduling_via_junction"));
+  EXPECT_EQ(DecodeServiceCenters(world_.ServiceCenters("85004", 1, 25).body).centers.size(), 3u);
+  EXPECT_TRUE(DecodeServiceCenters(world_.ServiceCenters("85004", 2, 25).body).centers.empty());
+  json broken = near.body;
+  broken["patient_service_centers"][0]["distance"] = "far";
+  EXPECT_THROW(DecodeServiceCenters(broken), MalformedJunctionJson);
+}
+
 TEST_F(JunctionDecodeTest, TestKitOrderWithItsShipment) {
   json body = CreateOrder()["order"];
   body["details"] = {{"type", "testkit"},
