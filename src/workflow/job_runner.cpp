@@ -111,6 +111,7 @@ void JobRunner::Execute(const store::Job& job) {
     try {
       store::JobOutcome outcome = handler_.Run(job);
       store_.CompleteJob(job, outcome);
+      if (outcome.after_commit) outcome.after_commit();
       // Counted before waiters hear of the commit, so what they read next includes this run.
       count(outcome.done ? "done" : "retried");
       if (on_committed_) on_committed_();

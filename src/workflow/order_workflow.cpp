@@ -475,7 +475,8 @@ store::JobOutcome OrderWorkflow::ApplyEvent(const store::Job& job) {
     const std::string& result_status = *event.critical_result_status;
     if (critical_results_ && state.critical_reported_for != result_status) {
       const bool known = result_status == "partial" || result_status == "final";
-      critical_results_->Inc({known ? result_status : "other"});
+      outcome.after_commit = [counter = critical_results_,
+                              label = known ? result_status : "other"] { counter->Inc({label}); };
     }
     state.critical_reported_for = result_status;
     state.results_pending = true;

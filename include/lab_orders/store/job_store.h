@@ -2,6 +2,7 @@
 
 // The workflow's durable jobs, and the orders they work on.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -61,6 +62,9 @@ struct JobOutcome {
   std::optional<NewJob> order_step_if_none;
   // A new version of the order's result, stored (sealed) with the order update that names it.
   std::optional<model::OrderResult> new_result;
+  // Run once the outcome has committed, never for one that did not (a run retried after a
+  // VersionConflict must not count a metric twice).
+  std::function<void()> after_commit;
 };
 
 enum class OrderJobClaim {

@@ -306,6 +306,28 @@ TEST_F(JobRunnerTest, VersionConflictReschedulesSoonWithoutCountingAnAttempt) {
   EXPECT_EQ(JobColumn("step-order-a", "state"), "done");
 }
 
+TEST_F(JobRunnerTest, AfterCommitRunsOnlyForTheRunThatCommitted) {
+  AddOrder("order-a", kT0);
+  const std::int64_t version = store_->GetOrderById("order-a")->version;
+  int runs = 0;
+  std::vector<int> after_commit;
+  handler_.behaviour = [&](const Job& job) {
+    JobOutcome outcome;
+    outcome.done = true;
+    const int run = ++runs;
+    outcome.expected_order_version = run == 1 ? version - 1 : version;  // the first conflicts
+    outcome.order_update = *store_->GetOrderById(job.order_id);
+    outcome.after_commit = [&after_commit, run] { after_commit.push_back(run); };
+    return outcome;
+  };
+  auto runner = Runner();
+  EXPECT_EQ(runner->RunDueJobs(), 1);
+  EXPECT_TRUE(after_commit.empty());
+  clock_.Advance(50ms);
+  EXPECT_EQ(runner->RunDueJobs(), 1);
+  EXPECT_EQ(after_commit, std::vector<int>{2});
+}
+
 TEST_F(JobRunnerTest, VersionConflictKeepsTheAttemptsAlreadyCounted) {
   AddOrder("order-a", kT0);
   int runs = 0;

@@ -14,6 +14,7 @@
 
 #include "lab_orders/common/clock.h"
 #include "lab_orders/common/encoding.h"
+#include "lab_orders/common/metrics.h"
 #include "lab_orders/store/sqlite_store.h"
 #include "lab_orders/workflow/junction_event.h"
 #include "lab_orders/workflow/order_workflow.h"
@@ -306,6 +307,25 @@ TEST_F(OrderResultsTest, ACriticalResultReachesTheBrandAheadOfItsOtherEventsAndI
   CriticalNotice("e-3", "partial");
   RunDue();
   EXPECT_EQ(Delivered(), std::vector<std::string>{});
+}
+
+TEST_F(OrderResultsTest, ACriticalResultIsCountedOnceItsRunCommitsNotForARunRetried) {
+  metrics::Registry registry;
+  workflow_.UseMetrics(registry);
+  const std::string counted = "lab_orders_critical_results_total{result_status=\"partial\"} 1";
+  CriticalNotice("e-1", "partial");
+  std::vector<Job> jobs = store_.ClaimDueJobs(clock_.Now(), clock_.Now() + 2min, "worker", 1);
+  ASSERT_EQ(jobs.size(), 1u);
+  // A run whose outcome never commits (the order changed meanwhile: VersionConflict) counts
+  // nothing; the run that commits counts once.
+  JobOutcome lost = workflow_.Run(jobs[0]);
+  JobOutcome kept = workflow_.Run(jobs[0]);
+  EXPECT_EQ(registry.RenderPrometheus().find(counted), std::string::npos);
+  store_.CompleteJob(jobs[0], kept);
+  ASSERT_TRUE(kept.after_commit);
+  kept.after_commit();
+  EXPECT_NE(registry.RenderPrometheus().find(counted), std::string::npos);
+  EXPECT_EQ(registry.RenderPrometheus().find("result_status=\"partial\"} 2"), std::string::npos);
 }
 
 TEST_F(OrderResultsTest, AFailedSampleCarriesItsReasonInWords) {
