@@ -8,6 +8,8 @@ packages=(
   build-essential cmake pkg-config git ca-certificates curl openssl
   libpoco-dev nlohmann-json3-dev libvalijson-dev libspdlog-dev libssl-dev
   libsqlite3-dev libpq-dev libgoogle-perftools-dev
+  # Compiles once what two builds of the same flags share (CMakeLists.txt: LAB_ORDERS_CCACHE).
+  ccache
   # The zone files a fasting panel's morning slots are told by (common/time_zone.h).
   tzdata
 )
