@@ -77,7 +77,7 @@ export interface paths {
         };
         /**
          * List bookable slots
-         * @description Junction's availability for the order's address, each slot with its booking_key. Needs the scope labs:orders:read.
+         * @description Junction's availability, each slot with its booking_key: home visits at the order's address for an at_home_phlebotomy order; for a walk_in order, the slots of the patient service centers within 25 miles of the patient that take bookings through Junction (or of the one site_code names), each with its service_center. Earliest first. A testkit order has none (409 order_not_bookable). Needs the scope labs:orders:read.
          */
         get: operations["getAppointmentAvailability"];
         put?: never;
@@ -137,7 +137,7 @@ export interface paths {
         };
         /**
          * Junction's reasons for cancelling an appointment
-         * @description The reasons an appointment may be cancelled for (POST /v1/labs/orders/{id}/appointment/cancel takes one's id), with whether each is refundable: Junction's list, kept for an hour. Needs the scope labs:orders:read.
+         * @description The reasons an appointment may be cancelled for (POST /v1/labs/orders/{id}/appointment/cancel takes one's id), with whether each is refundable: Junction's list for the channel (a home visit's, or with collection_method=walk_in a patient service center's), kept for an hour. Needs the scope labs:orders:read.
          */
         get: operations["listCancellationReasons"];
         put?: never;
@@ -887,7 +887,7 @@ export interface components {
                 [key: string]: string;
             };
         };
-        /** @description The order's at-home phlebotomy appointment at Junction. */
+        /** @description The order's appointment at Junction: a home visit for an at_home_phlebotomy order, a patient service center's for a walk_in order. */
         Appointment: {
             id: string;
             /** @description Junction's: pending, reserved, confirmed, in_progress, completed or cancelled. */
@@ -903,6 +903,8 @@ export interface components {
              * @enum {string|null}
              */
             cancelled_by: "brand" | "junction" | null;
+            /** @description A patient service center's booking: the lab's confirmation code (Junction's external_id), for the patient to show at the desk. null for a home visit. */
+            confirmation_code: string | null;
         };
         /** @description One page of the brand's orders, newest first. */
         LabOrderList: {
@@ -1002,6 +1004,8 @@ export interface components {
             expires_at: string | null;
             price: number;
             is_priority: boolean;
+            /** @description A walk_in order's slot: the service center it is at. Absent for a home visit. */
+            service_center?: components["schemas"]["ServiceCenterSlotSite"];
         };
         BookAppointmentRequest: {
             /** @description A booking_key from the availability answer. */
@@ -1304,6 +1308,23 @@ export interface components {
             /** @enum {integer} */
             radius_miles: 10 | 20 | 25 | 50 | 100;
             venues: components["schemas"]["Venue"][];
+        };
+        /** @description The patient service center a walk_in order's slot is at (a business's public address). */
+        ServiceCenterSlotSite: {
+            /** @description As GET /v1/labs/venues lists it. */
+            site_code: string;
+            name: string;
+            address: {
+                line1: string;
+                line2: string | null;
+                city: string;
+                state: string;
+                zip: string;
+            };
+            /** @description From the patient's ZIP code. */
+            distance_miles: number | null;
+            /** @description IANA time zone of the site. */
+            timezone: string | null;
         };
     };
     responses: never;
@@ -1725,7 +1746,10 @@ export interface operations {
     };
     getAppointmentAvailability: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description A walk_in order only: one service center's slots (a site_code from GET /v1/labs/venues). Anything else is 400 at /site_code. */
+                site_code?: string;
+            };
             header?: never;
             path: {
                 /** @description The order's id. */
@@ -1743,6 +1767,16 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AppointmentAvailability"];
+                };
+            };
+            /** @description site_code is not a site code, or is given for an order that is not walk_in. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */
@@ -2076,7 +2110,10 @@ export interface operations {
     };
     listCancellationReasons: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Whose reasons: at_home_phlebotomy (the default) or walk_in (a patient service center's). Anything else is 400 at /collection_method. */
+                collection_method?: "at_home_phlebotomy" | "walk_in";
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2091,6 +2128,16 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CancellationReasonList"];
+                };
+            };
+            /** @description collection_method is not at_home_phlebotomy or walk_in. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */
@@ -3664,6 +3711,7 @@ export interface operations {
                  *             "timezone": "America/Phoenix",
                  *             "provider": "getlabs",
                  *             "can_reschedule": true,
+                 *             "confirmation_code": null,
                  *             "cancelled_by": null
                  *           },
                  *           "failure_reason": null,

@@ -306,7 +306,15 @@ ApiResponse Api::Route(const ApiRequest& request, ApiResponse& context) const {
     context.route = "/v1/labs/cancellation-reasons";
     only("GET");
     context.brand_id = Authenticate(request, "labs:orders:read").brand_id;
-    return JsonResponse(200, actions_.CancellationReasons());
+    Poco::Net::HTMLForm query;
+    ParseQuery(request, &query);
+    // A service center's appointments have reasons of their own.
+    const std::string channel = query.get("collection_method", model::kAtHome);
+    if (channel != model::kAtHome && channel != model::kWalkIn) {
+      throw AppError(ErrorCode::kValidationError, "The query is not valid.", "",
+                     {{"/collection_method", "must be at_home_phlebotomy or walk_in"}});
+    }
+    return JsonResponse(200, actions_.CancellationReasons(channel));
   }
   if (path == "/v1/webhooks/junction") {
     context.route = "/v1/webhooks/junction";
@@ -371,7 +379,22 @@ ApiResponse Api::OrderRoute(const ApiRequest& request, const std::string& order_
   if (action == "/appointment/availability") {
     context.route = "/v1/labs/orders/{id}/appointment/availability";
     only("GET");
-    return JsonResponse(200, actions_.Availability(principal_for("labs:orders:read"), order_id));
+    const auth::Principal principal = principal_for("labs:orders:read");
+    Poco::Net::HTMLForm query;
+    ParseQuery(request, &query);
+    std::optional<std::string> site_code;
+    if (query.has("site_code")) {
+      site_code = query.get("site_code");
+      const bool valid = !site_code->empty() && site_code->size() <= 32 &&
+                         site_code->find_first_not_of(
+                             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"
+                             "tuvwxyz0123456789-_") == std::string::npos;
+      if (!valid) {
+        throw AppError(ErrorCode::kValidationError, "The query is not valid.", "",
+                       {{"/site_code", "must be a site_code from GET /v1/labs/venues"}});
+      }
+    }
+    return JsonResponse(200, actions_.Availability(principal, order_id, site_code));
   }
   if (action == "/appointment") {
     context.route = "/v1/labs/orders/{id}/appointment";

@@ -86,6 +86,12 @@ json EncodeCancelAppointment(const CancelAppointmentRequest& request) {
   return out;
 }
 
+json EncodeServiceCenterCancel(const CancelAppointmentRequest& request) {
+  json out = {{"cancellationReasonId", request.cancellation_reason_id}};
+  PutOptional(out, "note", request.notes);
+  return out;
+}
+
 User DecodeUser(const json& in) {
   return User{String(in, "user_id"), String(in, "team_id"), String(in, "client_user_id"),
               String(in, "created_on")};
@@ -215,6 +221,18 @@ Availability DecodeAvailability(const json& in) {
   for (const auto& day : Array(Field(in, "slots"), "slots")) {
     DaySlots day_slots;
     day_slots.date = String(day, "date");
+    if (day.contains("location") && !day["location"].is_null()) {
+      const json& location = day["location"];
+      SlotLocation site;
+      site.code = String(location, "code");
+      site.name = String(location, "name");
+      site.address = DecodeUSAddress(Field(location, "address"));
+      if (location.contains("distance") && location["distance"].is_number_integer()) {
+        site.distance_miles = location["distance"].get<int>();
+      }
+      site.iana_timezone = OptionalString(location, "iana_timezone");
+      day_slots.location = std::move(site);
+    }
     for (const auto& entry : Array(Field(day, "slots"), "slots[].slots")) {
       TimeSlot slot;
       slot.booking_key = OptionalString(entry, "booking_key");

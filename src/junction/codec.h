@@ -22,6 +22,8 @@ nlohmann::json EncodeUSAddress(const USAddress& address);
 nlohmann::json EncodeBooking(const BookingRequest& request);
 nlohmann::json EncodeReschedule(const RescheduleRequest& request);
 nlohmann::json EncodeCancelAppointment(const CancelAppointmentRequest& request);
+// A service center's cancel body is camelCase: {cancellationReasonId, note}.
+nlohmann::json EncodeServiceCenterCancel(const CancelAppointmentRequest& request);
 
 User DecodeUser(const nlohmann::json& in);
 std::vector<LabTest> DecodeLabTests(const nlohmann::json& in);

@@ -62,6 +62,36 @@ Result<std::vector<CancellationReason>> JunctionClientDecorator::ListCancellatio
   return Around("cancellation_reasons", [&] { return inner_.ListCancellationReasons(); });
 }
 
+Result<Availability> JunctionClientDecorator::GetServiceCenterAvailability(
+    const ServiceCenterSlotsQuery& query) {
+  return Around("psc_availability", [&] { return inner_.GetServiceCenterAvailability(query); });
+}
+Result<Appointment> JunctionClientDecorator::BookServiceCenterAppointment(
+    const std::string& order_id, const BookingRequest& request) {
+  return Around("psc_book_appointment",
+                [&] { return inner_.BookServiceCenterAppointment(order_id, request); });
+}
+Result<Appointment> JunctionClientDecorator::GetServiceCenterAppointment(
+    const std::string& order_id) {
+  return Around("psc_get_appointment",
+                [&] { return inner_.GetServiceCenterAppointment(order_id); });
+}
+Result<Appointment> JunctionClientDecorator::RescheduleServiceCenterAppointment(
+    const std::string& order_id, const RescheduleRequest& request) {
+  return Around("psc_reschedule_appointment",
+                [&] { return inner_.RescheduleServiceCenterAppointment(order_id, request); });
+}
+Result<Appointment> JunctionClientDecorator::CancelServiceCenterAppointment(
+    const std::string& order_id, const CancelAppointmentRequest& request) {
+  return Around("psc_cancel_appointment",
+                [&] { return inner_.CancelServiceCenterAppointment(order_id, request); });
+}
+Result<std::vector<CancellationReason>>
+JunctionClientDecorator::ListServiceCenterCancellationReasons() {
+  return Around("psc_cancellation_reasons",
+                [&] { return inner_.ListServiceCenterCancellationReasons(); });
+}
+
 Result<LabResult> JunctionClientDecorator::GetResult(const std::string& order_id) {
   return Around("get_result", [&] { return inner_.GetResult(order_id); });
 }

@@ -202,6 +202,62 @@ Result<std::vector<CancellationReason>> HttpJunctionClient::ListCancellationReas
       Get("/v3/order/phlebotomy/appointment/cancellation-reasons"), DecodeCancellationReasons);
 }
 
+Result<Availability> HttpJunctionClient::GetServiceCenterAvailability(
+    const ServiceCenterSlotsQuery& query) {
+  // No body: everything is in the query, and the sites as site_codes repeated.
+  std::string path = "/v3/order/psc/appointment/availability?lab=" + QueryValue(query.lab);
+  for (const std::string& site : query.site_codes) path += "&site_codes=" + QueryValue(site);
+  if (query.zip_code) path += "&zip_code=" + QueryValue(*query.zip_code);
+  if (query.radius_miles) path += "&radius=" + std::to_string(*query.radius_miles);
+  if (query.start_date) path += "&start_date=" + QueryValue(*query.start_date);
+  return Call<Availability>(*transport_, "psc_availability", RawRequest{"POST", path, "", {}, true},
+                            DecodeAvailability);
+}
+
+Result<Appointment> HttpJunctionClient::BookServiceCenterAppointment(
+    const std::string& order_id, const BookingRequest& request) {
+  // Under its key the call is safe to resend: Junction answers with the first call's outcome.
+  RawRequest raw = WithBody("POST", "/v3/order/" + PathSegment(order_id) + "/psc/appointment/book",
+                            EncodeBooking(request), request.idempotency_key.has_value());
+  if (request.idempotency_key) {
+    raw.headers["x-idempotency-key"] = *request.idempotency_key;
+    // Only a booking is kept under the key: a refusal (a slot taken) may be tried again with
+    // another slot under the same key.
+    raw.headers["x-idempotency-error"] = "no-cache";
+  }
+  return Call<Appointment>(*transport_, "psc_book_appointment", raw, DecodeAppointment);
+}
+
+Result<Appointment> HttpJunctionClient::GetServiceCenterAppointment(const std::string& order_id) {
+  return Call<Appointment>(*transport_, "psc_get_appointment",
+                           Get("/v3/order/" + PathSegment(order_id) + "/psc/appointment"),
+                           DecodeAppointment);
+}
+
+Result<Appointment> HttpJunctionClient::RescheduleServiceCenterAppointment(
+    const std::string& order_id, const RescheduleRequest& request) {
+  return Call<Appointment>(
+      *transport_, "psc_reschedule_appointment",
+      WithBody("PATCH", "/v3/order/" + PathSegment(order_id) + "/psc/appointment/reschedule",
+               EncodeReschedule(request), false),
+      DecodeAppointment);
+}
+
+Result<Appointment> HttpJunctionClient::CancelServiceCenterAppointment(
+    const std::string& order_id, const CancelAppointmentRequest& request) {
+  return Call<Appointment>(
+      *transport_, "psc_cancel_appointment",
+      WithBody("PATCH", "/v3/order/" + PathSegment(order_id) + "/psc/appointment/cancel",
+               EncodeServiceCenterCancel(request), false),
+      DecodeAppointment);
+}
+
+Result<std::vector<CancellationReason>> HttpJunctionClient::ListServiceCenterCancellationReasons() {
+  return Call<std::vector<CancellationReason>>(
+      *transport_, "psc_cancellation_reasons",
+      Get("/v3/order/psc/appointment/cancellation-reasons"), DecodeCancellationReasons);
+}
+
 Result<LabResult> HttpJunctionClient::GetResult(const std::string& order_id) {
   return Call<LabResult>(*transport_, "get_result",
                          Get("/v3/order/" + PathSegment(order_id) + "/result"), DecodeLabResult);

@@ -26,7 +26,16 @@ const std::vector<std::string>& JunctionOperationNames() {
                                                  "get_appointment",
                                                  "reschedule_appointment",
                                                  "cancel_appointment",
-                                                 "cancellation_reasons"};
+                                                 "cancellation_reasons",
+                                                 "psc_info",
+                                                 "psc_availability",
+                                                 "psc_book_appointment",
+                                                 "psc_get_appointment",
+                                                 "psc_reschedule_appointment",
+                                                 "psc_cancel_appointment",
+                                                 "psc_cancellation_reasons",
+                                                 "get_result",
+                                                 "get_result_pdf"};
   return names;
 }
 

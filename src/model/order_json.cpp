@@ -24,6 +24,7 @@ json AppointmentJson(const WorkflowState& state) {
           {"timezone", OptionalJson(appointment->timezone)},
           {"provider", appointment->provider},
           {"can_reschedule", appointment->can_reschedule},
+          {"confirmation_code", OptionalJson(appointment->confirmation_code)},
           {"cancelled_by", std::move(cancelled_by)}};
 }
 

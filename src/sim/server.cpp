@@ -48,6 +48,8 @@ const Route kRoutes[] = {
     {"create_order", "POST", "/v3/order"},
     {"area_info", "GET", "/v3/order/area/info"},
     {"psc_info", "GET", "/v3/order/psc/info"},
+    {"psc_availability", "POST", "/v3/order/psc/appointment/availability"},
+    {"psc_cancellation_reasons", "GET", "/v3/order/psc/appointment/cancellation-reasons"},
     {"availability", "POST", "/v3/order/phlebotomy/appointment/availability"},
     {"cancellation_reasons", "GET", "/v3/order/phlebotomy/appointment/cancellation-reasons"},
     {"get_order", "GET", "/v3/order/{order_id}"},
@@ -59,6 +61,10 @@ const Route kRoutes[] = {
     {"get_appointment", "GET", "/v3/order/{order_id}/phlebotomy/appointment"},
     {"reschedule_appointment", "PATCH", "/v3/order/{order_id}/phlebotomy/appointment/reschedule"},
     {"cancel_appointment", "PATCH", "/v3/order/{order_id}/phlebotomy/appointment/cancel"},
+    {"psc_book_appointment", "POST", "/v3/order/{order_id}/psc/appointment/book"},
+    {"psc_get_appointment", "GET", "/v3/order/{order_id}/psc/appointment"},
+    {"psc_reschedule_appointment", "PATCH", "/v3/order/{order_id}/psc/appointment/reschedule"},
+    {"psc_cancel_appointment", "PATCH", "/v3/order/{order_id}/psc/appointment/cancel"},
 };
 
 std::vector<std::string> SplitPath(const std::string& path) {

@@ -398,10 +398,20 @@ void SimServer::Impl::HandleJunction(const Route& route,
   }
 
   SimResponse reply;
-  bool idempotent = route.operation == std::string("create_order") && idempotency_key;
+  // Junction keeps answers by key for an order's creation and a service center's booking; a
+  // booking's key is the order's own.
+  const std::string operation = route.operation;
+  bool idempotent =
+      (operation == "create_order" || operation == "psc_book_appointment") && idempotency_key;
+  std::string stored_key;
+  if (idempotent) {
+    stored_key = operation == "create_order"
+                     ? *idempotency_key
+                     : "psc_book|" + params.at("order_id") + "|" + *idempotency_key;
+  }
   bool replayed = false;
   if (idempotent) {
-    if (auto stored = world.BeginIdempotent(*idempotency_key)) {
+    if (auto stored = world.BeginIdempotent(stored_key)) {
       reply = *stored;  // a replay, or a 409 while the first request runs
       replayed = true;
     }
@@ -410,12 +420,12 @@ void SimServer::Impl::HandleJunction(const Route& route,
     try {
       reply = Dispatch(route, params, query, body, request, call_number);
     } catch (...) {
-      if (idempotent) world.AbandonIdempotent(*idempotency_key);
+      if (idempotent) world.AbandonIdempotent(stored_key);
       throw;
     }
     if (idempotent) {
       bool cache_errors = request.get("X-Idempotency-Error", "") != "no-cache";
-      world.FinishIdempotent(*idempotency_key, reply, cache_errors);
+      world.FinishIdempotent(stored_key, reply, cache_errors);
     }
   }
   MarkHandled(sequence);
@@ -453,21 +463,38 @@ SimResponse SimServer::Impl::Dispatch(const Route& route,
     if (query.has("start_date")) start_date = query.get("start_date");
     return world.Availability(body, start_date);
   }
-  if (operation == "book_appointment") {
-    auto plan = world.PlanBooking(param("order_id"), body, call_number);
+  if (operation == "psc_availability") {
+    std::vector<std::string> site_codes;
+    for (const auto& [name, value] : query) {
+      if (name == "site_codes") site_codes.push_back(value);
+    }
+    std::optional<std::string> zip_code, start_date;
+    if (query.has("zip_code")) zip_code = query.get("zip_code");
+    if (query.has("start_date")) start_date = query.get("start_date");
+    return world.ServiceCenterAvailability(query.get("lab"), site_codes, zip_code,
+                                           std::stoi(query.get("radius", "25")), start_date);
+  }
+  // A home visit's appointment calls, and a service center's, alike but for the venue.
+  const bool at_site = operation.rfind("psc_", 0) == 0;
+  const Venue venue = at_site ? Venue::kServiceCenter : Venue::kHome;
+  const std::string appointment_call = at_site ? operation.substr(4) : operation;
+  if (appointment_call == "book_appointment") {
+    auto plan = world.PlanBooking(param("order_id"), body, call_number, venue);
     if (auto* refused = std::get_if<SimResponse>(&plan)) return *refused;
     const BookingPlan& booking = std::get<BookingPlan>(plan);
     if (booking.wait_ms > 0 && !Wait(std::chrono::milliseconds(booking.wait_ms))) {
       return DetailResponse(503, "Service Unavailable");
     }
-    return world.CommitBooking(param("order_id"), body, booking);
+    return world.CommitBooking(param("order_id"), body, booking, venue);
   }
-  if (operation == "get_appointment") return world.GetAppointment(param("order_id"));
-  if (operation == "reschedule_appointment") {
-    return world.RescheduleAppointment(param("order_id"), body);
+  if (appointment_call == "get_appointment") return world.GetAppointment(param("order_id"), venue);
+  if (appointment_call == "reschedule_appointment") {
+    return world.RescheduleAppointment(param("order_id"), body, venue);
   }
-  if (operation == "cancel_appointment") return world.CancelAppointment(param("order_id"), body);
-  if (operation == "cancellation_reasons") return world.CancellationReasons();
+  if (appointment_call == "cancel_appointment") {
+    return world.CancelAppointment(param("order_id"), body, venue);
+  }
+  if (appointment_call == "cancellation_reasons") return world.CancellationReasons(venue);
   return DetailResponse(404, "Not Found");
 }
 

@@ -25,20 +25,13 @@ constexpr int kFirstSlotHour = 7;  // local time
 constexpr int kLastSlotHour = 17;
 const auto kBookingKeyLifetime = minutes(15);
 
-struct ZipArea {
-  const char* timezone;
-  int utc_offset_hours;  // fixed offsets: the simulator ignores daylight saving
-  double lng;
-  double lat;
-};
+}  // namespace
 
 ZipArea AreaFor(const std::string& zip_code) {
   if (zip_code.rfind("85004", 0) == 0) return {"America/Phoenix", -7, -112.0772235, 33.4421912};
   if (zip_code.rfind("54650", 0) == 0) return {"America/Chicago", -6, -91.2396, 43.9105};
   return {"America/New_York", -5, -73.9857, 40.7484};
 }
-
-}  // namespace
 
 bool World::IsServed(const std::string& zip_code) const {
   std::string five = zip_code.substr(0, 5);
@@ -102,7 +95,9 @@ SimResponse World::Availability(const json& address, const std::optional<std::st
   ZipArea area = AreaFor(zip_code);
   // Getlabs books at least 48 hours ahead; PhlebFinders a day ahead.
   auto lead = ProviderFor(zip_code) == "getlabs" ? hours(48) : hours(24);
-  const std::map<TimePoint, int> booked = BookingsByHour(zip_code, "");
+  Slot place;
+  place.zip_code = zip_code;
+  const std::map<TimePoint, int> booked = BookingsByHour(place, "");
   json days = json::array();
   for (int day = 0; day < kAvailabilityDays; ++day) {
     auto midnight_local = first_day + std::chrono::days(day);
@@ -123,16 +118,8 @@ SimResponse World::Availability(const json& address, const std::optional<std::st
       }
       slot.expires_at = now + kBookingKeyLifetime;
       slot.address = address;
-      auto taken = booked.find(start);
-      int available = script_->slot_capacity - (taken == booked.end() ? 0 : taken->second);
-      if (available <= 0) continue;
-      slots.push_back({{"booking_key", key},
-                       {"start", FormatRfc3339(start)},
-                       {"end", FormatRfc3339(slot.end)},
-                       {"expires_at", FormatRfc3339(slot.expires_at)},
-                       {"price", 0.0},
-                       {"is_priority", false},
-                       {"num_appointments_available", available}});
+      json offered = OfferedSlotJson(slot, booked);
+      if (!offered.is_null()) slots.push_back(std::move(offered));
     }
     if (!slots.empty()) {
       days.push_back(
@@ -142,24 +129,39 @@ SimResponse World::Availability(const json& address, const std::optional<std::st
   return SimResponse{200, json{{"timezone", area.timezone}, {"slots", days}}, {}};
 }
 
+json World::OfferedSlotJson(const Slot& slot, const std::map<TimePoint, int>& booked) const {
+  auto taken = booked.find(slot.start);
+  const int available = script_->slot_capacity - (taken == booked.end() ? 0 : taken->second);
+  if (available <= 0) return nullptr;
+  return {{"booking_key", slot.booking_key},
+          {"start", FormatRfc3339(slot.start)},
+          {"end", FormatRfc3339(slot.end)},
+          {"expires_at", FormatRfc3339(slot.expires_at)},
+          {"price", 0.0},
+          {"is_priority", false},
+          {"num_appointments_available", available}};
+}
+
 json World::AppointmentJson(const Order& order, const Appointment& appointment) const {
   ZipArea area = AreaFor(appointment.address.value("zip_code", std::string()));
   bool pending_request = appointment.status == "pending";
+  const bool at_site = !appointment.site_code.empty();
   return {
       {"id", appointment.id},
       {"user_id", order.user_id},
       {"order_id", order.id},
       {"order_transaction_id", order.transaction_id},
       {"address", appointment.address},
-      {"location", {{"lng", area.lng}, {"lat", area.lat}}},
+      {"location",
+       at_site ? appointment.location["location"] : json{{"lng", area.lng}, {"lat", area.lat}}},
       {"start_at", FormatRfc3339(appointment.start)},
       {"end_at", FormatRfc3339(appointment.end)},
       {"iana_timezone", area.timezone},
-      {"type", "phlebotomy"},
+      {"type", at_site ? "patient_service_center" : "phlebotomy"},
       {"provider", appointment.provider},
       {"status", appointment.status},
       {"provider_id", appointment.provider_id},
-      {"external_id", nullptr},
+      {"external_id", at_site ? json(appointment.external_id) : json(nullptr)},
       {"can_reschedule", IsActiveAppointment(appointment.status) && !pending_request},
       {"appointment_notes", appointment.notes ? json(*appointment.notes) : json(nullptr)},
       {"event_status", EventStatusFor(appointment.status)},
@@ -168,16 +170,20 @@ json World::AppointmentJson(const Order& order, const Appointment& appointment) 
   };
 }
 
-std::map<World::TimePoint, int> World::BookingsByHour(const std::string& zip_code,
+std::map<World::TimePoint, int> World::BookingsByHour(const Slot& place,
                                                       const std::string& except_order_id) const {
-  // Appointments compete for a provider's hour across the whole ZIP, whatever the street.
+  // Home visits compete for a provider's hour across the whole ZIP, whatever the street; a
+  // service center's appointments for the site's hour.
   std::map<TimePoint, int> booked;
   for (const auto& [id, order] : orders_) {
     if (id == except_order_id) continue;
     for (const Appointment& appointment : order.appointments) {
-      if (IsActiveAppointment(appointment.status) &&
+      if (!IsActiveAppointment(appointment.status) || appointment.site_code != place.site_code) {
+        continue;
+      }
+      if (!place.site_code.empty() ||
           appointment.address.value("zip_code", std::string()).substr(0, 5) ==
-              zip_code.substr(0, 5)) {
+              place.zip_code.substr(0, 5)) {
         ++booked[appointment.start];
       }
     }
@@ -186,14 +192,17 @@ std::map<World::TimePoint, int> World::BookingsByHour(const std::string& zip_cod
 }
 
 std::optional<SimResponse> World::CheckSlot(const std::string& booking_key, const Order& order,
-                                            Slot** found) {
+                                            Venue venue, Slot** found) {
   auto it = slots_.find(booking_key);
-  if (it == slots_.end()) return DetailResponse(400, "Invalid booking key.");
+  // A home visit's key at a service center's booking, or the other way round, books nothing.
+  if (it == slots_.end() || it->second.site_code.empty() != (venue == Venue::kHome)) {
+    return DetailResponse(400, "Invalid booking key.");
+  }
   if (clock_.Now() > it->second.expires_at) {
     return DetailResponse(400, "The booking key has expired; fetch availability again.");
   }
   const Slot& wanted = it->second;
-  const std::map<TimePoint, int> by_hour = BookingsByHour(wanted.zip_code, order.id);
+  const std::map<TimePoint, int> by_hour = BookingsByHour(wanted, order.id);
   auto taken = by_hour.find(wanted.start);
   int booked = taken == by_hour.end() ? 0 : taken->second;
   if (booked >= script_->slot_capacity) {
@@ -204,12 +213,13 @@ std::optional<SimResponse> World::CheckSlot(const std::string& booking_key, cons
 }
 
 std::variant<BookingPlan, SimResponse> World::PlanBooking(const std::string& order_id,
-                                                          const json& body, int call_number) {
+                                                          const json& body, int call_number,
+                                                          Venue venue) {
   std::lock_guard lock(mutex_);
   ApplyDueLocked();
   Order* order = nullptr;
   Slot* slot = nullptr;
-  if (auto refused = FindBookable(order_id, body, &order, &slot)) return *refused;
+  if (auto refused = FindBookable(order_id, body, venue, &order, &slot)) return *refused;
   BookingPlan plan;
   plan.rule = script_->BookingFor(call_number);
   plan.async_confirmation = body.value("async_confirmation", false);
@@ -229,26 +239,29 @@ std::variant<BookingPlan, SimResponse> World::PlanBooking(const std::string& ord
 }
 
 SimResponse World::CommitBooking(const std::string& order_id, const json& body,
-                                 const BookingPlan& plan) {
+                                 const BookingPlan& plan, Venue venue) {
   std::lock_guard lock(mutex_);
   // The order may have changed while the provider was deciding (cancelled, say).
   Order* order = nullptr;
   Slot* slot = nullptr;
-  if (auto refused = FindBookable(order_id, body, &order, &slot)) return *refused;
+  if (auto refused = FindBookable(order_id, body, venue, &order, &slot)) return *refused;
   return BookSlot(*order, *slot, body, plan);
 }
 
 std::optional<SimResponse> World::FindBookable(const std::string& order_id, const json& body,
-                                               Order** order, Slot** slot) {
+                                               Venue venue, Order** order, Slot** slot) {
   *order = FindOrder(order_id);
   if (!*order) return DetailResponse(404, "Order not found.");
-  if (auto refused = RefuseBooking(**order)) return refused;
-  return CheckSlot(body.at("booking_key").get<std::string>(), **order, slot);
+  if (auto refused = RefuseBooking(**order, venue)) return refused;
+  return CheckSlot(body.at("booking_key").get<std::string>(), **order, venue, slot);
 }
 
-std::optional<SimResponse> World::RefuseBooking(const Order& order) const {
-  if (order.modality != kAtHome) {
+std::optional<SimResponse> World::RefuseBooking(const Order& order, Venue venue) const {
+  if (venue == Venue::kHome && order.modality != kAtHome) {
     return DetailResponse(400, "The order is not an at-home phlebotomy order.");
+  }
+  if (venue == Venue::kServiceCenter && order.modality != kWalkIn) {
+    return DetailResponse(400, "The order is not a walk-in (patient service center) order.");
   }
   if (IsFinal(order.low_status) || order.low_status == "draw_completed") {
     return DetailResponse(400, "Order in status " + FullStatus(order.modality, order.low_status) +
@@ -274,9 +287,15 @@ SimResponse World::BookSlot(Order& order, Slot& slot, const json& body, const Bo
   appointment.id = ids_.NewUuid();
   appointment.order_id = order.id;
   appointment.booking_key = slot.booking_key;
-  appointment.provider = ProviderFor(slot.zip_code);
+  appointment.provider = slot.site_code.empty() ? ProviderFor(slot.zip_code) : "quest";
   appointment.provider_id = ids_.NewUuid();
   appointment.address = slot.address;
+  appointment.site_code = slot.site_code;
+  appointment.location = slot.location;
+  if (!slot.site_code.empty()) {
+    // Quest's confirmation code, which the patient shows at the desk.
+    appointment.external_id = "QC" + HexEncode(Sha256(appointment.id)).substr(0, 8);
+  }
   appointment.start = slot.start;
   appointment.end = slot.end;
   if (body.contains("appointment_notes") && body["appointment_notes"].is_string()) {
@@ -313,12 +332,18 @@ void World::ResolvePending(Order& order, Appointment& appointment) {
   SetAppointmentStatus(order, appointment, outcome);
 }
 
-SimResponse World::GetAppointment(const std::string& order_id) {
+World::Appointment* World::ActiveAppointmentAt(Order& order, Venue venue) {
+  Appointment* appointment = ActiveAppointment(order);
+  if (!appointment || appointment->site_code.empty() != (venue == Venue::kHome)) return nullptr;
+  return appointment;
+}
+
+SimResponse World::GetAppointment(const std::string& order_id, Venue venue) {
   std::lock_guard lock(mutex_);
   ApplyDueLocked();
   Order* order = FindOrder(order_id);
   if (!order) return DetailResponse(404, "Order not found.");
-  Appointment* appointment = ActiveAppointment(*order);
+  Appointment* appointment = ActiveAppointmentAt(*order, venue);
   if (!appointment) return DetailResponse(404, "The order has no appointment.");
   ++appointment->polls;
   if (appointment->status == "pending" && appointment->resolves_to &&
@@ -328,12 +353,13 @@ SimResponse World::GetAppointment(const std::string& order_id) {
   return SimResponse{200, AppointmentJson(*order, *appointment), {}};
 }
 
-SimResponse World::RescheduleAppointment(const std::string& order_id, const json& body) {
+SimResponse World::RescheduleAppointment(const std::string& order_id, const json& body,
+                                         Venue venue) {
   std::lock_guard lock(mutex_);
   ApplyDueLocked();
   Order* order = FindOrder(order_id);
   if (!order) return DetailResponse(404, "Order not found.");
-  Appointment* appointment = ActiveAppointment(*order);
+  Appointment* appointment = ActiveAppointmentAt(*order, venue);
   if (!appointment || !IsActiveAppointment(appointment->status)) {
     return DetailResponse(400, "The order has no active appointment to reschedule.");
   }
@@ -341,13 +367,15 @@ SimResponse World::RescheduleAppointment(const std::string& order_id, const json
     return DetailResponse(400, "This appointment cannot be rescheduled while it is pending.");
   }
   Slot* slot = nullptr;
-  if (auto refused = CheckSlot(body.at("booking_key").get<std::string>(), *order, &slot)) {
+  if (auto refused = CheckSlot(body.at("booking_key").get<std::string>(), *order, venue, &slot)) {
     return *refused;
   }
   appointment->booking_key = slot->booking_key;
   appointment->start = slot->start;
   appointment->end = slot->end;
   appointment->address = slot->address;
+  appointment->site_code = slot->site_code;
+  appointment->location = slot->location;
   if (body.contains("appointment_notes") && body["appointment_notes"].is_string()) {
     appointment->notes = body["appointment_notes"].get<std::string>();
   }
@@ -360,7 +388,20 @@ SimResponse World::RescheduleAppointment(const std::string& order_id, const json
   return SimResponse{200, AppointmentJson(*order, *appointment), {}};
 }
 
-SimResponse World::CancellationReasons() {
+SimResponse World::CancellationReasons(Venue venue) {
+  if (venue == Venue::kServiceCenter) {
+    return SimResponse{200,
+                       json::array({{{"id", "5f0c7a52-91d4-4c2e-8a3b-6d2e1f4b7c01"},
+                                     {"name", "Patient cannot make it"},
+                                     {"is_refundable", true}},
+                                    {{"id", "5f0c7a52-91d4-4c2e-8a3b-6d2e1f4b7c02"},
+                                     {"name", "Patient will walk in instead"},
+                                     {"is_refundable", true}},
+                                    {{"id", "5f0c7a52-91d4-4c2e-8a3b-6d2e1f4b7c03"},
+                                     {"name", "Booked in error"},
+                                     {"is_refundable", false}}}),
+                       {}};
+  }
   return SimResponse{200,
                      json::array({{{"id", "0b1cbd44-7c2b-4b1e-9c55-4a0f3e2d1a01"},
                                    {"name", "Patient requested cancellation"},
@@ -374,9 +415,12 @@ SimResponse World::CancellationReasons() {
                      {}};
 }
 
-SimResponse World::CancelAppointment(const std::string& order_id, const json& body) {
-  std::string reason = body.at("cancellation_reason_id").get<std::string>();
-  const json reasons = CancellationReasons().body;
+SimResponse World::CancelAppointment(const std::string& order_id, const json& body, Venue venue) {
+  // Checked against the spec first: a service center's body is camelCase.
+  std::string reason =
+      body.at(venue == Venue::kHome ? "cancellation_reason_id" : "cancellationReasonId")
+          .get<std::string>();
+  const json reasons = CancellationReasons(venue).body;
   bool known = std::any_of(reasons.begin(), reasons.end(),
                            [&](const json& entry) { return entry["id"] == reason; });
   std::lock_guard lock(mutex_);
@@ -384,7 +428,7 @@ SimResponse World::CancelAppointment(const std::string& order_id, const json& bo
   Order* order = FindOrder(order_id);
   if (!order) return DetailResponse(404, "Order not found.");
   if (!known) return DetailResponse(400, "Unknown cancellation reason.");
-  Appointment* appointment = ActiveAppointment(*order);
+  Appointment* appointment = ActiveAppointmentAt(*order, venue);
   if (!appointment || !IsActiveAppointment(appointment->status)) {
     return DetailResponse(400, "The order has no active appointment to cancel.");
   }

@@ -1,30 +1,14 @@
 // The simulated Junction's patient service centers (GET /v3/order/psc/info): Quest's three sites
 // near any ZIP, as ClientFacingLabLocation (a business's public address and hours: not PHI), the
-// first two taking bookings through Junction, the third only the lab's own. PSC appointments are
-// not modelled (docs/junction-sim.md).
+// first two taking bookings through Junction, the third only the lab's own
+// (service_center_sites.h). Their slots and appointments are in world_service_center_slots.cpp.
 
 #include "lab_orders/sim/world.h"
+#include "sim/service_center_sites.h"
 
 namespace lab_orders::sim {
-namespace {
 
 using nlohmann::json;
-
-struct SiteTemplate {
-  const char* suffix;  // of the site code, after the ZIP
-  const char* name;
-  const char* street;
-  int distance_miles;
-  bool books_through_junction;
-};
-
-constexpr SiteTemplate kSites[] = {
-    {"A", "Quest Diagnostics - Central", "1120 North Central Avenue", 2, true},
-    {"B", "Quest Diagnostics - Medical Plaza", "4400 East Medical Plaza Drive", 6, true},
-    {"C", "Quest Diagnostics - Westside", "9000 West Indian School Road", 14, false},
-};
-
-}  // namespace
 
 SimResponse World::ServiceCenters(const std::string& zip_code, int lab_id, int radius_miles) {
   std::lock_guard lock(mutex_);
@@ -39,17 +23,17 @@ SimResponse World::ServiceCenters(const std::string& zip_code, int lab_id, int r
       capabilities.push_back(site.books_through_junction ? "appointment_scheduling_via_junction"
                                                          : "appointment_scheduling_with_lab");
       centers.push_back(
-          {{"site_code", "Q" + zip_code + site.suffix},
+          {{"site_code", SiteCode(zip_code, site)},
            {"distance", site.distance_miles},
            {"capabilities", capabilities},
            {"supported_bill_types", {"client_bill"}},
-           {"location", {{"lng", -112.07 - site.distance_miles / 100.0}, {"lat", 33.45}}},
+           {"location", {{"lng", SiteLongitude(site)}, {"lat", kSiteLatitude}}},
            {"metadata",
             {{"name", site.name},
              {"first_line", site.street},
              {"second_line", nullptr},
-             {"city", "Service City"},
-             {"state", "AZ"},
+             {"city", kSiteCity},
+             {"state", kSiteState},
              {"zip_code", zip_code},
              {"phone_number", "+16025550" + std::to_string(100 + site.distance_miles)},
              {"fax_number", nullptr},

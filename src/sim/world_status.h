@@ -27,4 +27,13 @@ bool IsKitStatus(const std::string& low);
 bool IsActiveAppointment(const std::string& status);
 std::string EventStatusFor(const std::string& appointment_status);
 
+// Where a ZIP is, as the simulator has it (world_appointments.cpp).
+struct ZipArea {
+  const char* timezone;
+  int utc_offset_hours;  // fixed offsets: the simulator ignores daylight saving
+  double lng;
+  double lat;
+};
+ZipArea AreaFor(const std::string& zip_code);
+
 }  // namespace lab_orders::sim

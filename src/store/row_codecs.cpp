@@ -167,6 +167,7 @@ std::string WorkflowDocument(const model::WorkflowState& state) {
         {"timezone", OptionalToJson(view.timezone)},
         {"provider", view.provider},
         {"can_reschedule", view.can_reschedule},
+        {"confirmation_code", OptionalToJson(view.confirmation_code)},
         {"event_count", view.event_count},
     };
   }
@@ -229,6 +230,7 @@ model::WorkflowState ReadWorkflowDocument(const std::string& text) {
       view.timezone = OptionalFromJson(*found, "timezone");
       view.provider = FieldOr<std::string>(*found, "provider", "");
       view.can_reschedule = FieldOr<bool>(*found, "can_reschedule", false);
+      view.confirmation_code = OptionalFromJson(*found, "confirmation_code");
       view.event_count = FieldOr<int>(*found, "event_count", 0);
       state.appointment = std::move(view);
     }

@@ -180,6 +180,9 @@ void ReadAppointment(const json& data, JunctionEvent* event) {
   view.timezone = OptionalString(kWebhook, data, "iana_timezone", "data.iana_timezone");
   view.provider = AnyString(kWebhook, data, "provider", "data.provider");
   view.can_reschedule = Boolean(kWebhook, data, "can_reschedule", "data.can_reschedule");
+  if (OptionalString(kWebhook, data, "type", "data.type") == "patient_service_center") {
+    view.confirmation_code = OptionalString(kWebhook, data, "external_id", "data.external_id");
+  }
   const json& events = Array(kWebhook, data, "events", "data.events");
   if (events.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
     Bad(kWebhook, "data.events", "is too long");
@@ -243,6 +246,7 @@ json JunctionEventToJson(const JunctionEvent& event) {
                           {"timezone", optional(view.timezone)},
                           {"provider", view.provider},
                           {"can_reschedule", view.can_reschedule},
+                          {"confirmation_code", optional(view.confirmation_code)},
                           {"event_count", view.event_count}};
   }
   return out;
@@ -279,6 +283,8 @@ JunctionEvent JunctionEventFromJson(const json& in) {
     view.timezone = OptionalString(kPayload, a, "timezone", "appointment.timezone");
     view.provider = AnyString(kPayload, a, "provider", "appointment.provider");
     view.can_reschedule = Boolean(kPayload, a, "can_reschedule", "appointment.can_reschedule");
+    view.confirmation_code =
+        OptionalString(kPayload, a, "confirmation_code", "appointment.confirmation_code");
     const json* count = Find(a, "event_count");
     if (count == nullptr) Bad(kPayload, "appointment.event_count", "is missing");
     std::int64_t events = Integer(kPayload, *count, "appointment.event_count");

@@ -8,6 +8,8 @@
 #include "lab_orders/junction/junction_failure.h"
 #include "lab_orders/model/order_json.h"
 #include "lab_orders/workflow/state.h"
+#include "workflow/action_support.h"
+#include "workflow/appointment_calls.h"
 
 namespace lab_orders::workflow {
 namespace {
@@ -18,32 +20,6 @@ using nlohmann::json;
 constexpr std::chrono::seconds kActionLease{60};
 // A worker's run on the order is short: an action waits this long for it before answering 409.
 constexpr std::chrono::milliseconds kWaitForWorker{3000};
-constexpr const char* kRetryHint = "retry.";
-
-model::LabOrder ReadOrder(store::JobStore& store, const auth::Principal& principal,
-                          const std::string& order_id) {
-  // Another brand's order is as unknown as one that does not exist.
-  std::optional<model::LabOrder> order = store.GetOrderById(order_id);
-  if (!order || order->brand_id != principal.brand_id) {
-    throw AppError(ErrorCode::kNotFound, "No such order.");
-  }
-  return std::move(*order);
-}
-
-// Home visits are booked for at-home orders only: a walk-in patient goes to a service center,
-// and a test kit comes by mail.
-void RefuseHomeVisitsFor(const model::LabOrder& order) {
-  if (order.workflow.collection_method == model::kWalkIn) {
-    throw AppError(ErrorCode::kOrderNotBookable,
-                   "The order is a walk_in order: the patient walks in to a patient service "
-                   "center, and no home visit is booked for it.");
-  }
-  if (order.workflow.collection_method == model::kTestkit) {
-    throw AppError(ErrorCode::kOrderNotBookable,
-                   "The order is a testkit order: the kit is mailed to the patient, and no home "
-                   "visit is booked for it.");
-  }
-}
 
 // Junction surely made nothing of the call: it was never sent, or it was refused with a 4xx.
 bool Answered4xxOrUnsent(const junction::CallError& failure) {
@@ -252,43 +228,6 @@ OrderActions::OrderActions(store::JobStore& store, junction::JunctionClient& jun
       changes_(changes),
       wake_(std::move(wake)) {}
 
-json OrderActions::Availability(const auth::Principal& principal, const std::string& order_id) {
-  model::LabOrder order = ReadOrder(store_, principal, order_id);
-  if (IsFinalStatus(order.status)) {
-    throw AppError(ErrorCode::kOrderNotBookable, "The order is " + order.status + ".");
-  }
-  RefuseHomeVisitsFor(order);
-  auto availability = junction_.GetAvailability(AppointmentAddressFor(order), std::nullopt);
-  if (!availability.ok()) throw junction::JunctionFailure(availability.error(), kRetryHint);
-  std::vector<junction::TimeSlot> slots;
-  const int latest_hour = workflow_.settings().fasting_latest_hour;
-  for (const junction::DaySlots& day : availability->days) {
-    for (const junction::TimeSlot& slot : day.slots) {
-      // A fasting panel's patient is offered the morning only, as the workflow books.
-      if (slot.booking_key && slot.num_appointments_available > 0 &&
-          SlotSuits(order.workflow, availability->timezone, slot.start, latest_hour)) {
-        slots.push_back(slot);
-      }
-    }
-  }
-  // RFC 3339 UTC text of one form sorts as time.
-  std::stable_sort(slots.begin(), slots.end(),
-                   [](const auto& a, const auto& b) { return a.start < b.start; });
-  json listed = json::array();
-  for (const junction::TimeSlot& slot : slots) {
-    listed.push_back({{"booking_key", *slot.booking_key},
-                      {"start_at", slot.start},
-                      {"end_at", slot.end},
-                      {"expires_at", slot.expires_at ? json(*slot.expires_at) : json(nullptr)},
-                      {"price", slot.price},
-                      {"is_priority", slot.is_priority}});
-  }
-  return {{"order_id", order.id},
-          {"timezone", availability->timezone ? json(*availability->timezone) : json(nullptr)},
-          {"fasting", order.workflow.fasting},
-          {"slots", listed}};
-}
-
 json OrderActions::Book(const auth::Principal& principal, const std::string& order_id,
                         const json& body, store::ActionCheckpoint* key) {
   std::string booking_key = BookingKeyFrom(body);
@@ -298,7 +237,7 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
                    order.junction_order_id ? "The order is " + order.status + "."
                                            : "The order is still being placed; retry shortly.");
   }
-  RefuseHomeVisitsFor(order);
+  RefuseBookingFor(order);
   OrderLock lock(store_, order.id, clock_, changes_, "api-" + ids_.NewUuid());
   if (lock.claim() == store::OrderJobClaim::kBusy) throw Busy();
   if (lock.claim() == store::OrderJobClaim::kNone) {
@@ -306,12 +245,18 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
   }
   order = ReadOrder(store_, principal, order_id);  // as it stands now that it is held
   model::WorkflowState& state = order.workflow;
-  if (state.booking_sent) throw Busy();  // the workflow must first learn what its booking did
-
-  const std::string junction_order_id = *order.junction_order_id;
+  AppointmentCalls calls(junction_, state);
   // Under an Idempotency-Key: this request's attempt id, kept on the key by its first attempt.
   std::optional<std::string> attempt;
   if (key) attempt = SavedField(key, "attempt").value_or(ids_.NewUuid());
+  // A service center's booking carries Junction's idempotency key (the attempt id): the same
+  // request's booking, sent before and unanswered, is sent again under it, and Junction answers
+  // with what the first made. Any other booking out must first be learnt by the workflow.
+  const bool resend_under_key = calls.at_service_center() && attempt && state.booking_sent &&
+                                state.booking_sent_by == attempt;
+  if (state.booking_sent && !resend_under_key) throw Busy();
+
+  const std::string junction_order_id = *order.junction_order_id;
   model::AppointmentView view;
   bool made_before = false;
   if (key && key->saved) {
@@ -322,7 +267,7 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
           state.appointment->start_at == SavedField(key, "made_start_at")) {
         return model::OrderJson(order);
       }
-      auto current = junction_.GetAppointment(junction_order_id);
+      auto current = calls.Get(junction_order_id);
       if (!current.ok()) throw junction::JunctionFailure(current.error(), kRetryHint);
       view = AppointmentViewFrom(*current);
       made_before = true;
@@ -354,7 +299,7 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
       marked.workflow.reschedule_sent_at = FormatRfc3339(clock_.Now());
       return true;
     });
-    auto moved = junction_.RescheduleAppointment(junction_order_id, {booking_key, std::nullopt});
+    auto moved = calls.Reschedule(junction_order_id, {booking_key, std::nullopt});
     if (!moved.ok()) {
       // Unsent, or refused with a 4xx: nothing moved, and the mark goes at once. Otherwise (a 5xx
       // or silence may have moved it) it lapses after the call's deadline.
@@ -372,22 +317,26 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
                      "The order's requisition is not ready yet; retry later.");
     }
     if (key) key->save(BookingCheckpoint(*attempt));
-    // Recorded before the call, as the workflow does: a lost answer is looked up, not resent.
-    CheckpointMark(store_, lock.job(), order, [&](model::LabOrder& marked) {
-      const auto& appointment = marked.workflow.appointment;
-      if (marked.workflow.booking_sent ||
-          (appointment && IsActiveAppointmentStatus(appointment->status))) {
-        return false;
-      }
-      MarkBookingSent(marked.workflow, clock_.Now(), attempt);
-      return true;
-    });
+    // Recorded before the call, as the workflow does: a lost answer is looked up (or, for a
+    // service center, sent again under the same key), never sent afresh.
+    if (!resend_under_key) {
+      CheckpointMark(store_, lock.job(), order, [&](model::LabOrder& marked) {
+        const auto& appointment = marked.workflow.appointment;
+        if (marked.workflow.booking_sent ||
+            (appointment && IsActiveAppointmentStatus(appointment->status))) {
+          return false;
+        }
+        MarkBookingSent(marked.workflow, clock_.Now(), attempt);
+        return true;
+      });
+    }
     junction::BookingRequest request;
     request.booking_key = booking_key;
+    if (calls.at_service_center()) request.idempotency_key = attempt.value_or(ids_.NewUuid());
     request.async_confirmation = true;
     request.sync_confirmation_timeout_ms = workflow_.settings().sync_confirmation_timeout_ms;
     request.async_confirmation_timeout_ms = workflow_.settings().async_confirmation_timeout_ms;
-    auto booked = junction_.BookAppointment(junction_order_id, request);
+    auto booked = calls.Book(junction_order_id, request);
     if (!booked.ok()) {
       // Refused (or never sent): nothing was booked, and the workflow need not look it up.
       if (!Answered4xxOrUnsent(booked.error())) throw BookingFailure(booked.error());
@@ -506,35 +455,6 @@ json OrderActions::Cancel(const auth::Principal& principal, const std::string& o
   return model::OrderJson(order);
 }
 
-}  // namespace lab_orders::workflow
-
-namespace lab_orders::workflow {
-
-json OrderActions::CancellationReasons() {
-  // An hour: Junction's reasons change with its releases, not from one request to the next.
-  constexpr std::chrono::hours kKeep{1};
-  const auto now = clock_.Now();
-  std::vector<junction::CancellationReason> reasons;
-  {
-    std::lock_guard lock(reasons_mutex_);
-    if (now < reasons_until_) reasons = reasons_;
-  }
-  if (reasons.empty()) {
-    auto fetched = junction_.ListCancellationReasons();
-    if (!fetched.ok()) throw junction::JunctionFailure(fetched.error(), kRetryHint);
-    reasons = *fetched;
-    std::lock_guard lock(reasons_mutex_);
-    reasons_ = reasons;
-    reasons_until_ = now + kKeep;
-  }
-  json listed = json::array();
-  for (const junction::CancellationReason& reason : reasons) {
-    listed.push_back(
-        {{"id", reason.id}, {"name", reason.name}, {"is_refundable", reason.is_refundable}});
-  }
-  return {{"reasons", std::move(listed)}};
-}
-
 json OrderActions::CancelAppointment(const auth::Principal& principal, const std::string& order_id,
                                      const json& body, store::ActionCheckpoint* key) {
   const AppointmentCancelRequest request = AppointmentCancelFrom(body);
@@ -547,7 +467,7 @@ json OrderActions::CancelAppointment(const auth::Principal& principal, const std
     throw not_cancellable("The order is still being placed; it has no appointment yet.");
   }
   // A reason Junction does not list is the client's to fix, said at its field.
-  const json reasons = CancellationReasons().at("reasons");
+  const json reasons = CancellationReasons(order.workflow.collection_method).at("reasons");
   if (std::none_of(reasons.begin(), reasons.end(),
                    [&](const json& reason) { return reason.at("id") == request.reason_id; })) {
     throw AppError(ErrorCode::kValidationError, "The request body is not valid.", "",
@@ -562,6 +482,7 @@ json OrderActions::CancelAppointment(const auth::Principal& principal, const std
   model::WorkflowState& state = order.workflow;
   if (state.booking_sent) throw Busy();  // the workflow must first learn what its booking did
   const std::string junction_order_id = *order.junction_order_id;
+  AppointmentCalls calls(junction_, state);
 
   // Commits Junction's view of the cancelled appointment as the brand's cancellation.
   auto commit = [&](const model::AppointmentView& view) {
@@ -587,7 +508,7 @@ json OrderActions::CancelAppointment(const auth::Principal& principal, const std
   };
   // Junction's active appointment, when it is `id` and cancelled: an earlier call's work.
   auto cancelled_at_junction = [&](const std::string& id) -> std::optional<model::AppointmentView> {
-    auto current = junction_.GetAppointment(junction_order_id);
+    auto current = calls.Get(junction_order_id);
     if (!current.ok() && current.outcome() != junction::Outcome::kNotFound) {
       throw junction::JunctionFailure(current.error(), kRetryHint);
     }
@@ -623,8 +544,7 @@ json OrderActions::CancelAppointment(const auth::Principal& principal, const std
     marked.workflow.appointment_cancel_sent_at = FormatRfc3339(clock_.Now());
     return true;
   });
-  auto cancelled =
-      junction_.CancelAppointment(junction_order_id, {request.reason_id, request.note});
+  auto cancelled = calls.Cancel(junction_order_id, {request.reason_id, request.note});
   if (!cancelled.ok()) {
     const junction::CallError& failure = cancelled.error();
     // A 5xx or silence may have cancelled it, however late: the mark stays until the workflow

@@ -8,6 +8,7 @@
 #include "lab_orders/workflow/junction_event.h"
 #include "lab_orders/workflow/result_mapping.h"
 #include "lab_orders/workflow/state.h"
+#include "workflow/appointment_calls.h"
 
 namespace lab_orders::workflow {
 namespace {
@@ -278,7 +279,7 @@ store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, model::L
       return Retry(job, std::chrono::ceil<milliseconds>(settled - clock_.Now()),
                    "waiting for the booking sent before to settle");
     }
-    auto active = junction_.GetAppointment(junction_order_id);
+    auto active = AppointmentCalls(junction_, state).Get(junction_order_id);
     if (active.ok()) {
       model::AppointmentView view = AppointmentViewFrom(*active);
       bool known = (state.appointment && state.appointment->id == view.id) ||
@@ -349,7 +350,7 @@ store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, model::L
 
 store::JobOutcome OrderWorkflow::AwaitConfirmation(const store::Job& job, model::LabOrder& order) {
   if (NextStepFor(order) != job.kind) return Advance(job, order, {}, "");
-  auto fetched = junction_.GetAppointment(*order.junction_order_id);
+  auto fetched = AppointmentCalls(junction_, order.workflow).Get(*order.junction_order_id);
   if (!fetched.ok()) return RetryAfterFailure(job, order, fetched.error());
   model::AppointmentView view = AppointmentViewFrom(*fetched);
   if (ApplyAppointment(order.workflow, view) == AppointmentUpdate::kUnknown) {
@@ -368,7 +369,7 @@ store::JobOutcome OrderWorkflow::Reconcile(const store::Job& job, model::LabOrde
   if (!fetched.ok()) return RetryAfterFailure(job, order, fetched.error());
   ApplyJunctionOrder(order.workflow, *fetched);
   if (order.workflow.appointment && !IsFinalStatus(DeriveStatus(order.workflow, order.status))) {
-    auto appointment = junction_.GetAppointment(*order.junction_order_id);
+    auto appointment = AppointmentCalls(junction_, order.workflow).Get(*order.junction_order_id);
     // After the brand's cancel Junction may have no active appointment to show: nothing new. (One
     // it shows that we do not know, the patient booked at Junction: followed from now on.)
     const bool none_after_brand_cancel = !appointment.ok() &&
@@ -488,9 +489,17 @@ store::JobOutcome OrderWorkflow::ApplyEvent(const store::Job& job) {
   }
   bool unknown_appointment = false;
   ExpireRescheduleMark(order->workflow, clock_.Now(), settings_.booking_settle);
-  // Only an at-home order books a home visit: a service center's appointment is not followed here.
-  if (event.appointment && order->workflow.collection_method == model::kAtHome) {
+  // A home visit's or a service center's appointment (an order has the one its channel books);
+  // a test kit has none.
+  if (event.appointment && order->workflow.collection_method != model::kTestkit) {
     AppointmentUpdate update = ApplyAppointment(order->workflow, *event.appointment);
+    if (update == AppointmentUpdate::kUnknown && order->workflow.collection_method == model::kWalkIn &&
+        !order->workflow.booking_sent) {
+      // A service center's booking made at Junction or with the lab (the patient's, say), with
+      // none of ours out: followed from now on.
+      AdoptAppointment(order->workflow, *event.appointment);
+      update = AppointmentUpdate::kApplied;
+    }
     // One we do not know yet (booked, answer not recorded): the step will ask Junction.
     unknown_appointment = update == AppointmentUpdate::kUnknown;
     // Junction has made an appointment we do not know: a booking call out is done with, and the

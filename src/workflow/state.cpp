@@ -92,6 +92,8 @@ model::AppointmentView AppointmentViewFrom(const junction::Appointment& appointm
   view.timezone = appointment.iana_timezone;
   view.provider = appointment.provider;
   view.can_reschedule = appointment.can_reschedule;
+  if (appointment.type == "patient_service_center")
+    view.confirmation_code = appointment.external_id;
   view.event_count = int(appointment.events.size());
   return view;
 }
@@ -308,8 +310,10 @@ bool BrandCancelledAppointment(const model::WorkflowState& state) {
 }
 
 bool CheckRebookLimit(model::WorkflowState& state, int max_provider_cancellations) {
+  // Only a home visit is rebooked by the workflow: a walk-in order whose service-center booking
+  // the lab cancelled still takes a patient who walks in, and the brand may book again.
   if (state.failure_reason || !state.appointment || state.appointment->status != "cancelled" ||
-      BrandCancelledAppointment(state)) {
+      BrandCancelledAppointment(state) || state.collection_method != model::kAtHome) {
     return false;
   }
   if (state.provider_cancellations < max_provider_cancellations) return false;

@@ -98,8 +98,8 @@ TEST_F(ChannelsTest, WithFallbackTheOrderGoesOnAsWalkInAndTheBrandIsToldOnce) {
   EXPECT_EQ(std::count(after.begin(), after.end(), "lab_order.channel_changed"), 1);
 }
 
-// The patient walks in: the order stays ordered, with no availability or booking call, until
-// Junction says the sample was drawn.
+// The patient walks in: the workflow books nothing, home visit or service center, and the order
+// stays ordered until Junction says the sample was drawn.
 TEST_F(ChannelsTest, AWalkInOrderIsNeverBookedAndFollowsJunctionToItsDraw) {
   HttpReply created = Order("walk-in-1", {{"collection_method", "walk_in"}}, "85004");
   ASSERT_EQ(created.status, 201) << created.body;
@@ -108,15 +108,15 @@ TEST_F(ChannelsTest, AWalkInOrderIsNeverBookedAndFollowsJunctionToItsDraw) {
   // The requisition is made at once (the simulator's default): the workflow moves on to wait.
   ASSERT_TRUE(
       PollUntil([&] { return sim_->Calls("get_order").size() >= 1; }, std::chrono::seconds(20)));
-  HttpReply slots = service_->Get("/v1/labs/orders/" + id + "/appointment/availability", Auth());
-  EXPECT_EQ(slots.status, 409) << slots.body;
-  EXPECT_EQ(slots.Json()["error"], "order_not_bookable");
+  EXPECT_EQ(service_->Get("/v1/labs/orders/" + id, Auth()).Json()["status"], "ordered");
 
   sim_->Admin("POST", "/_sim/orders/" + junction_id + "/advance", {{"status", "draw_completed"}});
   const json drawn = service_->WaitForOrderStatus(token_, id, "draw_completed");
   EXPECT_EQ(drawn["status"], "draw_completed") << drawn.dump();
   EXPECT_EQ(sim_->Calls("availability").size(), 0u);
   EXPECT_EQ(sim_->Calls("book_appointment").size(), 0u);
+  EXPECT_EQ(sim_->Calls("psc_availability").size(), 0u);
+  EXPECT_EQ(sim_->Calls("psc_book_appointment").size(), 0u);
 }
 
 // The service centers a walk-in patient can go to, nearest first, within the radius asked for.

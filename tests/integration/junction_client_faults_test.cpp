@@ -72,7 +72,8 @@ const std::vector<Operation>& Operations() {
        }},
       {"book_appointment", false,
        [](auto& c, const auto& p) {
-         return EndOf(c.BookAppointment(p.unbooked_order_id, {p.booking_key, {}, true, {}, {}}));
+         return EndOf(
+             c.BookAppointment(p.unbooked_order_id, {p.booking_key, {}, true, {}, {}, {}}));
        }},
       {"get_appointment", true,
        [](auto& c, const auto& p) { return EndOf(c.GetAppointment(p.booked_order_id)); }},
@@ -138,10 +139,10 @@ class JunctionClientFaultTest : public SharedSimTest,
     prepared_.booked_order_id = booked_order->order.id;
     prepared_.booking_key = *availability->days[0].slots[0].booking_key;
     prepared_.second_booking_key = *availability->days[1].slots[0].booking_key;
-    ASSERT_TRUE(
-        client_
-            ->BookAppointment(prepared_.booked_order_id, {prepared_.booking_key, {}, true, {}, {}})
-            .ok());
+    ASSERT_TRUE(client_
+                    ->BookAppointment(prepared_.booked_order_id,
+                                      {prepared_.booking_key, {}, true, {}, {}, {}})
+                    .ok());
     auto reasons = client_->ListCancellationReasons();
     ASSERT_TRUE(reasons.ok());
     prepared_.reason_id = reasons->front().id;
@@ -226,7 +227,7 @@ TEST_F(JunctionClientConnectionTest, LostAnswerToABookingIsNotResent) {
   sim.LoadScript(
       {{"operations",
         {{"book_appointment", {{{"call", 1}, {"fault", "reset"}, {"when", "after"}}}}}}});
-  auto booked = client.BookAppointment(created.order_id, {key, {}, true, {}, {}});
+  auto booked = client.BookAppointment(created.order_id, {key, {}, true, {}, {}, {}});
   ASSERT_FALSE(booked.ok());
   EXPECT_EQ(booked.error().outcome, Outcome::kConnectionFailed);
   EXPECT_TRUE(booked.error().may_have_reached_junction);

@@ -178,8 +178,8 @@ TEST_F(JunctionClientTest, BookingASlotSomeoneTookIsAConflict) {
   CreatedOrder first = CreateUserAndOrder(*client_, "brand-a:patient-7");
   CreatedOrder second = CreateUserAndOrder(*client_, "brand-a:patient-8");
   std::string key = FirstBookingKey(*client_);
-  ASSERT_TRUE(client_->BookAppointment(first.order_id, {key, {}, true, {}, {}}).ok());
-  auto taken = client_->BookAppointment(second.order_id, {key, {}, true, {}, {}});
+  ASSERT_TRUE(client_->BookAppointment(first.order_id, {key, {}, true, {}, {}, {}}).ok());
+  auto taken = client_->BookAppointment(second.order_id, {key, {}, true, {}, {}, {}});
   ASSERT_FALSE(taken.ok());
   EXPECT_EQ(taken.error().outcome, Outcome::kConflict);
 }
@@ -188,8 +188,8 @@ TEST_F(JunctionClientTest, PendingBookingIsConfirmedAfterPolls) {
   sim_->LoadScript(
       {{"bookings", {{{"call", 1}, {"outcome", "confirmed"}, {"resolve_after_polls", 2}}}}});
   CreatedOrder created = CreateUserAndOrder(*client_, "brand-a:patient-9");
-  auto booked =
-      client_->BookAppointment(created.order_id, {FirstBookingKey(*client_), {}, true, 2500, {}});
+  auto booked = client_->BookAppointment(created.order_id,
+                                         {FirstBookingKey(*client_), {}, true, 2500, {}, {}});
   ASSERT_TRUE(booked.ok());
   EXPECT_EQ(booked->status, "pending");
   EXPECT_EQ(client_->GetOrder(created.order_id)->low_level_status, "appointment_pending");
@@ -202,7 +202,7 @@ TEST_F(JunctionClientTest, PendingBookingTheProviderRefusesEndsCancelled) {
   sim_->LoadScript({{"bookings", {{{"outcome", "cancelled"}, {"resolve_after_polls", 1}}}}});
   CreatedOrder created = CreateUserAndOrder(*client_, "brand-a:patient-10");
   auto booked =
-      client_->BookAppointment(created.order_id, {FirstBookingKey(*client_), {}, true, {}, {}});
+      client_->BookAppointment(created.order_id, {FirstBookingKey(*client_), {}, true, {}, {}, {}});
   ASSERT_TRUE(booked.ok());
   EXPECT_EQ(booked->status, "pending");
   EXPECT_EQ(client_->GetAppointment(created.order_id)->status, "cancelled");
@@ -212,8 +212,8 @@ TEST_F(JunctionClientTest, PendingBookingTheProviderRefusesEndsCancelled) {
 TEST_F(JunctionClientTest, SlowProviderBeyondTheSyncTimeoutAnswersPending) {
   sim_->LoadScript({{"bookings", {{{"provider_delay_ms", 1500}}}}});
   CreatedOrder created = CreateUserAndOrder(*client_, "brand-a:patient-11");
-  auto booked =
-      client_->BookAppointment(created.order_id, {FirstBookingKey(*client_), {}, true, 1000, {}});
+  auto booked = client_->BookAppointment(created.order_id,
+                                         {FirstBookingKey(*client_), {}, true, 1000, {}, {}});
   ASSERT_TRUE(booked.ok());
   EXPECT_EQ(booked->status, "pending");
 }
@@ -221,8 +221,8 @@ TEST_F(JunctionClientTest, SlowProviderBeyondTheSyncTimeoutAnswersPending) {
 TEST_F(JunctionClientTest, SynchronousBookingTheProviderRefusesIsAServerError) {
   sim_->LoadScript({{"bookings", {{{"outcome", "cancelled"}}}}});
   CreatedOrder created = CreateUserAndOrder(*client_, "brand-a:patient-12");
-  auto booked =
-      client_->BookAppointment(created.order_id, {FirstBookingKey(*client_), {}, false, {}, {}});
+  auto booked = client_->BookAppointment(created.order_id,
+                                         {FirstBookingKey(*client_), {}, false, {}, {}, {}});
   ASSERT_FALSE(booked.ok());
   EXPECT_EQ(booked.error().outcome, Outcome::kServerError);
   EXPECT_EQ(booked.error().http_status, 500);
@@ -232,13 +232,13 @@ TEST_F(JunctionClientTest, BookingBeforeTheRequisitionIsRefused) {
   sim_->LoadScript({{"requisition", {{"mode", "manual"}}}});
   CreatedOrder created = CreateUserAndOrder(*client_, "brand-a:patient-13");
   auto booked =
-      client_->BookAppointment(created.order_id, {FirstBookingKey(*client_), {}, true, {}, {}});
+      client_->BookAppointment(created.order_id, {FirstBookingKey(*client_), {}, true, {}, {}, {}});
   ASSERT_FALSE(booked.ok());
   EXPECT_EQ(booked.error().outcome, Outcome::kRejected);
   sim_->Admin("POST", "/_sim/orders/" + created.order_id + "/advance",
               {{"status", "requisition_created"}});
   EXPECT_TRUE(
-      client_->BookAppointment(created.order_id, {FirstBookingKey(*client_), {}, true, {}, {}})
+      client_->BookAppointment(created.order_id, {FirstBookingKey(*client_), {}, true, {}, {}, {}})
           .ok());
 }
 

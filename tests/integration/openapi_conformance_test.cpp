@@ -448,6 +448,23 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
       404);
   EXPECT_EQ(Call("POST", resend_template, resend_path, "", webhooks_auth).status, 404);
 
+  // A walk-in order's service-center slots, each with its site; a site asked of a home visit's
+  // order is a query error.
+  json walk_in = WorkflowOrderBody("patient-walk-in");
+  walk_in["collection_method"] = "walk_in";
+  HttpReply walk_in_order = CreateOrder(walk_in, "key-walk-in");
+  ASSERT_EQ(walk_in_order.status, 201) << walk_in_order.body;
+  HttpReply site_slots = Call(
+      "GET", availability_template,
+      orders + "/" + walk_in_order.Json()["id"].get<std::string>() + "/appointment/availability");
+  ASSERT_EQ(site_slots.status, 200);
+  ASSERT_FALSE(site_slots.Json()["slots"].empty()) << site_slots.body;
+  EXPECT_TRUE(site_slots.Json()["slots"][0].contains("service_center")) << site_slots.body;
+  EXPECT_EQ(
+      Call("GET", availability_template, order_path + "/appointment/availability?site_code=Q1")
+          .status,
+      400);
+
   // Availability and booking on the scheduled order: a reschedule to the first slot listed.
   HttpReply availability =
       Call("GET", availability_template, order_path + "/appointment/availability");
@@ -577,6 +594,9 @@ TEST_F(OpenApiConformanceTest, EveryDocumentedResponseIsWhatTheServiceReturns) {
       {{"operations",
         {{"cancel_appointment", {{{"status", 500}, {"body", {{"detail", "down"}}}}}}}}});
   EXPECT_EQ(Call("GET", reasons_route, reasons_route).status, 200);
+  // A service center's reasons; a channel that has none is a query error.
+  EXPECT_EQ(Call("GET", reasons_route, reasons_route + "?collection_method=walk_in").status, 200);
+  EXPECT_EQ(Call("GET", reasons_route, reasons_route + "?collection_method=testkit").status, 400);
   EXPECT_EQ(Call("GET", reasons_route, reasons_route, "", no_token).status, 401);
   EXPECT_EQ(Call("GET", reasons_route, reasons_route, "", Auth(write_only_token_)).status, 403);
   // Service centers near a ZIP: listed, a query that is not valid, no token, the wrong scope, and

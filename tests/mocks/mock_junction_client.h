@@ -32,6 +32,18 @@ class MockJunctionClient : public junction::JunctionClient {
               (const std::string&, const junction::CancelAppointmentRequest&), (override));
   MOCK_METHOD(junction::Result<std::vector<junction::CancellationReason>>, ListCancellationReasons,
               (), (override));
+  MOCK_METHOD(junction::Result<junction::Availability>, GetServiceCenterAvailability,
+              (const junction::ServiceCenterSlotsQuery&), (override));
+  MOCK_METHOD(junction::Result<junction::Appointment>, BookServiceCenterAppointment,
+              (const std::string&, const junction::BookingRequest&), (override));
+  MOCK_METHOD(junction::Result<junction::Appointment>, GetServiceCenterAppointment,
+              (const std::string&), (override));
+  MOCK_METHOD(junction::Result<junction::Appointment>, RescheduleServiceCenterAppointment,
+              (const std::string&, const junction::RescheduleRequest&), (override));
+  MOCK_METHOD(junction::Result<junction::Appointment>, CancelServiceCenterAppointment,
+              (const std::string&, const junction::CancelAppointmentRequest&), (override));
+  MOCK_METHOD(junction::Result<std::vector<junction::CancellationReason>>,
+              ListServiceCenterCancellationReasons, (), (override));
   MOCK_METHOD(junction::Result<junction::LabResult>, GetResult, (const std::string&), (override));
   MOCK_METHOD(junction::Result<junction::ResultPdf>, GetResultPdf, (const std::string&),
               (override));

@@ -20,8 +20,28 @@ class ResultsClient {
   virtual Result<ResultPdf> GetResultPdf(const std::string& order_id) = 0;
 };
 
+// A patient service center's appointments (/v3/order/.../psc/...): the walk-in channel's booking,
+// alike to a home visit's but for its slots (by site), its booking's idempotency key and its
+// camelCase cancel body.
+class ServiceCenterClient {
+ public:
+  virtual ~ServiceCenterClient() = default;
+
+  // No slot at the sites asked about is kNotFound (Junction answers 404).
+  virtual Result<Availability> GetServiceCenterAvailability(
+      const ServiceCenterSlotsQuery& query) = 0;
+  virtual Result<Appointment> BookServiceCenterAppointment(const std::string& order_id,
+                                                           const BookingRequest& request) = 0;
+  virtual Result<Appointment> GetServiceCenterAppointment(const std::string& order_id) = 0;
+  virtual Result<Appointment> RescheduleServiceCenterAppointment(
+      const std::string& order_id, const RescheduleRequest& request) = 0;
+  virtual Result<Appointment> CancelServiceCenterAppointment(
+      const std::string& order_id, const CancelAppointmentRequest& request) = 0;
+  virtual Result<std::vector<CancellationReason>> ListServiceCenterCancellationReasons() = 0;
+};
+
 // Every Junction operation the service uses. Implementations are thread-safe.
-class JunctionClient : public ResultsClient {
+class JunctionClient : public ResultsClient, public ServiceCenterClient {
  public:
   virtual Result<User> CreateUser(const CreateUserRequest& request) = 0;
   virtual Result<User> ResolveUser(const std::string& client_user_id) = 0;

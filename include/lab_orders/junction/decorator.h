@@ -33,6 +33,16 @@ class JunctionClientDecorator : public JunctionClient {
                                         const CancelAppointmentRequest& request) final;
   Result<std::vector<CancellationReason>> ListCancellationReasons() final;
 
+  Result<Availability> GetServiceCenterAvailability(const ServiceCenterSlotsQuery& query) final;
+  Result<Appointment> BookServiceCenterAppointment(const std::string& order_id,
+                                                   const BookingRequest& request) final;
+  Result<Appointment> GetServiceCenterAppointment(const std::string& order_id) final;
+  Result<Appointment> RescheduleServiceCenterAppointment(const std::string& order_id,
+                                                         const RescheduleRequest& request) final;
+  Result<Appointment> CancelServiceCenterAppointment(const std::string& order_id,
+                                                     const CancelAppointmentRequest& request) final;
+  Result<std::vector<CancellationReason>> ListServiceCenterCancellationReasons() final;
+
   Result<LabResult> GetResult(const std::string& order_id) final;
   Result<ResultPdf> GetResultPdf(const std::string& order_id) final;
 

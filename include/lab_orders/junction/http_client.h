@@ -47,6 +47,16 @@ class HttpJunctionClient final : public JunctionClient {
                                         const CancelAppointmentRequest& request) override;
   Result<std::vector<CancellationReason>> ListCancellationReasons() override;
 
+  Result<Availability> GetServiceCenterAvailability(const ServiceCenterSlotsQuery& query) override;
+  Result<Appointment> BookServiceCenterAppointment(const std::string& order_id,
+                                                   const BookingRequest& request) override;
+  Result<Appointment> GetServiceCenterAppointment(const std::string& order_id) override;
+  Result<Appointment> RescheduleServiceCenterAppointment(const std::string& order_id,
+                                                         const RescheduleRequest& request) override;
+  Result<Appointment> CancelServiceCenterAppointment(
+      const std::string& order_id, const CancelAppointmentRequest& request) override;
+  Result<std::vector<CancellationReason>> ListServiceCenterCancellationReasons() override;
+
   Result<LabResult> GetResult(const std::string& order_id) override;
   Result<ResultPdf> GetResultPdf(const std::string& order_id) override;
 

@@ -146,9 +146,20 @@ struct TimeSlot {
   int num_appointments_available = 0;
 };
 
+// Where a day's slots are (AppointmentLocation): a patient service center's availability names
+// its site; a home visit's has none.
+struct SlotLocation {
+  std::string code;  // the site code
+  std::string name;
+  USAddress address;
+  std::optional<int> distance_miles;
+  std::optional<std::string> iana_timezone;
+};
+
 struct DaySlots {
   std::string date;
   std::vector<TimeSlot> slots;
+  std::optional<SlotLocation> location;
 };
 
 struct Availability {
@@ -162,6 +173,19 @@ struct BookingRequest {
   bool async_confirmation = false;
   std::optional<int> sync_confirmation_timeout_ms;   // 1000..10000
   std::optional<int> async_confirmation_timeout_ms;  // 60000..172800000
+  // Sent as x-idempotency-key where Junction takes one (a service center's booking only): a
+  // resend under it answers with the first call's appointment instead of booking again.
+  std::optional<std::string> idempotency_key;
+};
+
+// A patient service center's slots (POST /v3/order/psc/appointment/availability): for up to three
+// sites, or for those within radius_miles of a ZIP.
+struct ServiceCenterSlotsQuery {
+  std::string lab;  // quest | sonora_quest
+  std::vector<std::string> site_codes;
+  std::optional<std::string> zip_code;
+  std::optional<int> radius_miles;  // with zip_code: 10, 20, 25, 50 or 100
+  std::optional<std::string> start_date;
 };
 
 struct RescheduleRequest {

@@ -66,6 +66,9 @@ struct AppointmentView {
   // How many events Junction had recorded on it when this view was taken: a view built from
   // fewer events is older and never replaces this one.
   int event_count = 0;
+  // A service center's booking: the lab's confirmation code (Junction's external_id), which the
+  // patient shows at the desk. Not PHI.
+  std::optional<std::string> confirmation_code;
 
   bool operator==(const AppointmentView&) const = default;
 };

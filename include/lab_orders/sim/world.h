@@ -35,6 +35,10 @@ struct SimResponse {
 // Junction's plain error shape: {"detail": "<message>"}.
 SimResponse DetailResponse(int status, const std::string& message);
 
+// Which of Junction's appointment APIs a call came through: a home visit's (/phlebotomy/...) or a
+// patient service center's (/psc/...).
+enum class Venue { kHome, kServiceCenter };
+
 // How long a booking call must wait for the provider before World::CommitBooking.
 struct BookingPlan {
   int wait_ms = 0;
@@ -100,14 +104,30 @@ class World {
 
   // Booking happens in two steps because the provider takes time: plan (validate, decide how
   // long to wait), wait outside the lock, then commit (validate again, book).
+  // A service center's booking takes a service center's booking key, for a walk-in order; a home
+  // visit's a home visit's, for an at-home order.
   std::variant<BookingPlan, SimResponse> PlanBooking(const std::string& order_id,
-                                                     const nlohmann::json& body, int call_number);
+                                                     const nlohmann::json& body, int call_number,
+                                                     Venue venue = Venue::kHome);
   SimResponse CommitBooking(const std::string& order_id, const nlohmann::json& body,
-                            const BookingPlan& plan);
-  SimResponse GetAppointment(const std::string& order_id);
-  SimResponse RescheduleAppointment(const std::string& order_id, const nlohmann::json& body);
-  SimResponse CancelAppointment(const std::string& order_id, const nlohmann::json& body);
-  SimResponse CancellationReasons();
+                            const BookingPlan& plan, Venue venue = Venue::kHome);
+  // The order's active appointment of that venue; 404 when it has none there.
+  SimResponse GetAppointment(const std::string& order_id, Venue venue = Venue::kHome);
+  SimResponse RescheduleAppointment(const std::string& order_id, const nlohmann::json& body,
+                                    Venue venue = Venue::kHome);
+  // A service center's cancel body is camelCase ({cancellationReasonId, note}), and its reasons
+  // are its own.
+  SimResponse CancelAppointment(const std::string& order_id, const nlohmann::json& body,
+                                Venue venue = Venue::kHome);
+  SimResponse CancellationReasons(Venue venue = Venue::kHome);
+  // POST /v3/order/psc/appointment/availability: the slots of up to three sites (site_codes) or
+  // of the sites within radius_miles of a ZIP, those booking through Junction only
+  // (world_service_center_slots.cpp). 404 when none is left.
+  SimResponse ServiceCenterAvailability(const std::string& lab,
+                                        const std::vector<std::string>& site_codes,
+                                        const std::optional<std::string>& zip_code,
+                                        int radius_miles,
+                                        const std::optional<std::string>& start_date);
 
   // Applies timed transitions that are due; returns when the next one is due, if any.
   std::optional<TimePoint> Tick();
@@ -128,7 +148,10 @@ class World {
     TimePoint start;
     TimePoint end;
     TimePoint expires_at;
-    nlohmann::json address;  // the USAddress availability was asked for
+    nlohmann::json address;  // the USAddress availability was asked for, or the site's
+    // A service center's slot: its site, and the site as an AppointmentLocation.
+    std::string site_code;
+    nlohmann::json location;
   };
   struct Appointment {
     std::string id;
@@ -141,6 +164,9 @@ class World {
     TimePoint start;
     TimePoint end;
     std::optional<std::string> notes;
+    std::string site_code;    // a service center's appointment: its site ("" for a home visit)
+    nlohmann::json location;  // ... and the site as an AppointmentLocation
+    std::string external_id;  // ... and the lab's confirmation code, for the patient
     std::vector<nlohmann::json> events;
     // A pending booking resolves to this after some polls or at some time.
     std::optional<std::string> resolves_to;
@@ -223,15 +249,21 @@ class World {
   SimResponse BookSlot(Order& order, Slot& slot, const nlohmann::json& body,
                        const BookingPlan& plan);
   std::optional<SimResponse> CheckSlot(const std::string& booking_key, const Order& order,
-                                       Slot** slot);
-  // Active appointments per start time in the ZIP, leaving one order's own out.
-  std::map<TimePoint, int> BookingsByHour(const std::string& zip_code,
+                                       Venue venue, Slot** slot);
+  // Active appointments per start time at a slot's place (a home visit's ZIP, or its service
+  // center), leaving one order's own out.
+  std::map<TimePoint, int> BookingsByHour(const Slot& place,
                                           const std::string& except_order_id) const;
-  // Why the order cannot take a booking now, if it cannot.
-  std::optional<SimResponse> RefuseBooking(const Order& order) const;
+  // A slot as availability offers it (TimeSlot), with what its hour has left after `booked`; null
+  // when nothing is left.
+  nlohmann::json OfferedSlotJson(const Slot& slot, const std::map<TimePoint, int>& booked) const;
+  // Why the order cannot take a booking through that venue now, if it cannot.
+  std::optional<SimResponse> RefuseBooking(const Order& order, Venue venue) const;
   // The order and the slot a booking body names (body's booking_key), or why it cannot be booked.
   std::optional<SimResponse> FindBookable(const std::string& order_id, const nlohmann::json& body,
-                                          Order** order, Slot** slot);
+                                          Venue venue, Order** order, Slot** slot);
+  // The order's active appointment when it is of that venue, else nullptr.
+  Appointment* ActiveAppointmentAt(Order& order, Venue venue);
 
   const Clock& clock_;
   IdGenerator& ids_;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,9 +32,13 @@ class OrderActions {
                const Clock& clock, IdGenerator& ids, ChangeNotifier& changes,
                std::function<void()> wake);
 
-  // {"order_id", "timezone", "slots": [{"booking_key", "start_at", "end_at", "expires_at",
-  // "price", "is_priority"}]}, earliest first. Throws AppError.
-  nlohmann::json Availability(const auth::Principal& principal, const std::string& order_id);
+  // {"order_id", "timezone", "fasting", "slots": [{"booking_key", "start_at", "end_at",
+  // "expires_at", "price", "is_priority"}]}, earliest first: home visits for an at-home order;
+  // for a walk-in order the slots of the patient service centers near the patient that book
+  // through Junction (or of the one site_code names), each with its "service_center". Throws
+  // AppError.
+  nlohmann::json Availability(const auth::Principal& principal, const std::string& order_id,
+                              const std::optional<std::string>& site_code = std::nullopt);
   // body {"booking_key": "..."}: books it, or reschedules the active appointment to it. Returns
   // the order as the API shows it. Throws AppError. key: the request's Idempotency-Key, or
   // nullptr; an attempt resumed under it that finds the booking or the move the attempt before
@@ -55,9 +60,10 @@ class OrderActions {
   nlohmann::json CancelAppointment(const auth::Principal& principal, const std::string& order_id,
                                    const nlohmann::json& body,
                                    store::ActionCheckpoint* key = nullptr);
-  // Junction's reasons for cancelling an appointment: {"reasons": [{"id", "name",
-  // "is_refundable"}]}, kept for an hour (they change with Junction's releases). Throws AppError.
-  nlohmann::json CancellationReasons();
+  // Junction's reasons for cancelling an appointment of that channel (a home visit's, or a
+  // service center's for walk_in): {"reasons": [{"id", "name", "is_refundable"}]}, kept for an
+  // hour (they change with Junction's releases). Throws AppError.
+  nlohmann::json CancellationReasons(const std::string& collection_method = model::kAtHome);
 
  private:
   // Holds the order's step job for one action; gives it back untouched unless committed.
@@ -71,10 +77,18 @@ class OrderActions {
   ChangeNotifier& changes_;
   std::function<void()> wake_;
 
-  // Junction's cancellation reasons, as last fetched, and until when they are kept.
+  // A walk-in order's slots: Junction's patient service center availability.
+  nlohmann::json ServiceCenterAvailability(const model::LabOrder& order,
+                                           const std::optional<std::string>& site_code);
+
+  // Junction's cancellation reasons of each channel, as last fetched, and until when kept.
+  struct KeptReasons {
+    std::vector<junction::CancellationReason> reasons;
+    std::chrono::system_clock::time_point until;
+  };
   std::mutex reasons_mutex_;
-  std::vector<junction::CancellationReason> reasons_;
-  std::chrono::system_clock::time_point reasons_until_;
+  KeptReasons home_visit_reasons_;
+  KeptReasons service_center_reasons_;
 };
 
 }  // namespace lab_orders::workflow

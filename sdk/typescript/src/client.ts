@@ -14,6 +14,10 @@ import { LabOrdersConnectionError, LabOrdersError } from "./errors";
 import type {
   AppointmentAvailability,
   ApiErrorBody,
+  AvailabilityQuery,
+  CancelAppointmentRequest,
+  CancellationReasonList,
+  CancellationReasonsQuery,
   GetOrderQuery,
   LabOrder,
   LabOrderList,
@@ -21,6 +25,8 @@ import type {
   LabResult,
   ListDeliveriesQuery,
   ListOrdersQuery,
+  VenueList,
+  VenuesQuery,
   WebhookDelivery,
   WebhookDeliveryList,
   WebhookEndpointList,
@@ -133,11 +139,16 @@ export class LabOrdersClient {
     return this.action(`/v1/labs/orders/${encodeURIComponent(id)}/cancel`, {}, options);
   }
 
-  /** Bookable home-visit slots for the order's address, each with its booking_key. */
-  getAvailability(id: string): Promise<AppointmentAvailability> {
+  /**
+   * Bookable slots, each with its booking_key: home visits at the order's address, or for a
+   * walk_in order the service centers' near the patient (`site_code`: one site's only), each
+   * with its `service_center`.
+   */
+  getAvailability(id: string, query: AvailabilityQuery = {}): Promise<AppointmentAvailability> {
     return this.send({
       method: "GET",
       path: `/v1/labs/orders/${encodeURIComponent(id)}/appointment/availability`,
+      query,
     });
   }
 
@@ -145,6 +156,26 @@ export class LabOrdersClient {
   bookAppointment(id: string, bookingKey: string, options: PostOptions = {}): Promise<LabOrder> {
     const path = `/v1/labs/orders/${encodeURIComponent(id)}/appointment`;
     return this.action(path, { booking_key: bookingKey }, options);
+  }
+
+  /** Cancels the appointment only (a reason from listCancellationReasons); the order goes on. */
+  cancelAppointment(
+    id: string,
+    request: CancelAppointmentRequest,
+    options: PostOptions = {},
+  ): Promise<LabOrder> {
+    const path = `/v1/labs/orders/${encodeURIComponent(id)}/appointment/cancel`;
+    return this.action(path, request, options);
+  }
+
+  /** Junction's reasons for cancelling an appointment: a home visit's, or a service center's. */
+  listCancellationReasons(query: CancellationReasonsQuery = {}): Promise<CancellationReasonList> {
+    return this.send({ method: "GET", path: "/v1/labs/cancellation-reasons", query });
+  }
+
+  /** The patient service centers near a ZIP code, nearest first. */
+  listVenues(query: VenuesQuery): Promise<VenueList> {
+    return this.send({ method: "GET", path: "/v1/labs/venues", query });
   }
 
   // ---- Results (scope labs:results:read) ----

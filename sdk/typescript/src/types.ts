@@ -12,6 +12,14 @@ export type LabOrderStatus = LabOrder["status"];
 export type Appointment = Schemas["Appointment"];
 export type AppointmentAvailability = Schemas["AppointmentAvailability"];
 export type AppointmentSlot = Schemas["AppointmentSlot"];
+/** A walk_in order's slot: the patient service center it is at. */
+export type ServiceCenterSlotSite = Schemas["ServiceCenterSlotSite"];
+export type CancelAppointmentRequest = Schemas["CancelAppointmentRequest"];
+export type CancellationReason = Schemas["CancellationReason"];
+export type CancellationReasonList = Schemas["CancellationReasonList"];
+/** A patient service center near a ZIP code (GET /v1/labs/venues). */
+export type Venue = Schemas["Venue"];
+export type VenueList = Schemas["VenueList"];
 /** One version of an order's lab result (scope labs:results:read). */
 export type LabResult = Schemas["LabResult"];
 export type LabResultMarker = Schemas["LabResultMarker"];
@@ -38,6 +46,16 @@ export type FieldViolation = Schemas["FieldViolation"];
 export type ListOrdersQuery = NonNullable<operations["listLabOrders"]["parameters"]["query"]>;
 /** The query of GET /v1/labs/orders/{id}: a long poll for one of the statuses. */
 export type GetOrderQuery = NonNullable<operations["getLabOrder"]["parameters"]["query"]>;
+/** The query of GET /v1/labs/orders/{id}/appointment/availability (a walk_in order's site). */
+export type AvailabilityQuery = NonNullable<
+  operations["getAppointmentAvailability"]["parameters"]["query"]
+>;
+/** The query of GET /v1/labs/cancellation-reasons: whose reasons. */
+export type CancellationReasonsQuery = NonNullable<
+  operations["listCancellationReasons"]["parameters"]["query"]
+>;
+/** The query of GET /v1/labs/venues. */
+export type VenuesQuery = operations["listVenues"]["parameters"]["query"];
 /** The query of GET /v1/webhooks/endpoints/{id}/deliveries. */
 export type ListDeliveriesQuery = NonNullable<
   operations["listWebhookDeliveries"]["parameters"]["query"]

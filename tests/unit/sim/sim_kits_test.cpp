@@ -18,6 +18,7 @@
 #include "lab_orders/sim/world.h"
 #include "support/fakes.h"
 #include "support/junction_fixtures.h"
+#include "support/junction_spec_checks.h"
 
 namespace lab_orders::sim {
 namespace {
@@ -30,19 +31,8 @@ using nlohmann::json;
 const std::chrono::system_clock::time_point kStart =
     std::chrono::sys_days{std::chrono::year{2030} / 1 / 7} + 15h;
 
-const OpenApiValidator& JunctionValidator() {
-  static const OpenApiValidator validator(json::parse(JunctionSpecText()));
-  return validator;
-}
-
 json OrderViolations(const json& order) {
-  json all = json::array();
-  const json* schema = JunctionValidator().ResponseSchema("GET", "/v3/order/{order_id}", 200);
-  for (const SchemaViolation& violation :
-       JunctionValidator().Validate(*schema, order, json::array({"response"}))) {
-    all.push_back(violation.ToJson());
-  }
-  return all;
+  return lab_orders::testing::JunctionResponseViolations("GET", "/v3/order/{order_id}", 200, order);
 }
 
 class KitTest : public ::testing::Test {

@@ -137,7 +137,7 @@ TEST(ParseScriptTest, AcceptsEveryOperationName) {
     operations[name] = json::array({{{"status", 500}}});
   }
   Script script = ParseScript({{"operations", operations}});
-  EXPECT_EQ(script.operations.size(), 18u);
+  EXPECT_EQ(script.operations.size(), 24u);
   for (const std::string& name : OperationNames()) {
     const CallRule* rule = script.RuleFor(name, 1);
     ASSERT_NE(rule, nullptr) << name;

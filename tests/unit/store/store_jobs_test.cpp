@@ -59,7 +59,8 @@ model::WorkflowState SampleWorkflow() {
                                                 "America/Los_Angeles",
                                                 "getlabs",
                                                 true,
-                                                6};
+                                                6,
+                                                "QC12345678"};
   workflow.past_appointment_ids = {"appt-1", "appt-2"};
   workflow.provider_cancellations = 2;
   workflow.booking_sent = false;

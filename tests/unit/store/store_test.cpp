@@ -480,7 +480,8 @@ TEST_P(StoreTest, WorkflowAndVersionRoundTripThroughClaimKey) {
                                                       "America/Chicago",
                                                       "getlabs",
                                                       true,
-                                                      4};
+                                                      4,
+                                                      std::nullopt};
   order.workflow.past_appointment_ids = {"appt-0", "appt-1"};
   order.workflow.provider_cancellations = 2;
   order.workflow.booking_sent = true;

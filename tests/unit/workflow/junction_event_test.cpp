@@ -382,7 +382,8 @@ TEST(JunctionEventTest, PayloadRoundTripsThroughItsText) {
   sparse.event_type = "labtest.appointment.created";
   sparse.junction_order_id = kOrderId;
   sparse.appointment = model::AppointmentView{
-      "ap-1", "pending", std::nullopt, std::nullopt, std::nullopt, "phlebfinders", false, 1};
+      "ap-1", "pending", std::nullopt, std::nullopt, std::nullopt, "phlebfinders",
+      false,  1,         std::nullopt};
   JunctionEvent big_id;
   big_id.event_type = "labtest.order.updated";
   big_id.junction_order_id = kOrderId;

@@ -31,12 +31,13 @@ TEST_F(OrderActionsTest, AvailabilityListsBookableSlotsEarliestFirst) {
   priority.is_priority = true;
   priority.expires_at.reset();
   availability.days = {
-      {"2025-06-17", {Slot("k-late", kT0 + 50h)}},
+      {"2025-06-17", {Slot("k-late", kT0 + 50h)}, std::nullopt},
       {"2025-06-15",
-       {Slot(std::nullopt, kT0 + 3h),   // no booking_key: not bookable
-        Slot("k-full", kT0 + 4h, 0),    // nothing left
-        Slot("k-soon", kT0 + 30min)}},  // within the workflow's booking lead: still listed
-      {"2025-06-16", {priority}},
+       {Slot(std::nullopt, kT0 + 3h),  // no booking_key: not bookable
+        Slot("k-full", kT0 + 4h, 0),   // nothing left
+        Slot("k-soon", kT0 + 30min)},  // within the workflow's booking lead: still listed
+       std::nullopt},
+      {"2025-06-16", {priority}, std::nullopt},
   };
   EXPECT_CALL(store_, GetOrderById(kOrderId)).WillOnce(Return(ReadyOrder()));
   EXPECT_CALL(junction_, GetAvailability(AllOf(Field(&junction::USAddress::first_line, "1 Main St"),
@@ -88,15 +89,15 @@ TEST_F(OrderActionsTest, AvailabilityOfAFinishedOrderIsNotBookable) {
   }
 }
 
-// A walk-in patient goes to a service center: no home visit is listed or booked (strict mocks:
-// no Junction call, no claim).
-TEST_F(OrderActionsTest, AWalkInOrderGetsNoHomeVisit) {
+// A test kit comes by mail: no appointment is listed or booked (strict mocks: no Junction call,
+// no claim).
+TEST_F(OrderActionsTest, ATestkitOrderGetsNoAppointment) {
   model::LabOrder order = ReadyOrder();
-  order.workflow.collection_method = model::kWalkIn;
+  order.workflow.collection_method = model::kTestkit;
   EXPECT_CALL(store_, GetOrderById(kOrderId)).Times(2).WillRepeatedly(Return(order));
   AppError listed = ErrorFrom([&] { actions_.Availability(Caller(), kOrderId); });
   EXPECT_EQ(listed.code(), ErrorCode::kOrderNotBookable);
-  EXPECT_THAT(listed.what(), HasSubstr("walk_in"));
+  EXPECT_THAT(listed.what(), HasSubstr("testkit"));
   AppError booked = ErrorFrom([&] { actions_.Book(Caller(), kOrderId, BookBody("k-1")); });
   EXPECT_EQ(booked.code(), ErrorCode::kOrderNotBookable);
 }

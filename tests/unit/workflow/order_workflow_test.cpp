@@ -101,10 +101,14 @@ junction::TimeSlot Slot(std::optional<std::string> booking_key, TimePoint start,
   return slot;
 }
 
-junction::Availability Availability(std::vector<junction::DaySlots> days) {
+// A home visit's availability: each day's date and slots (no service center's location).
+junction::Availability Availability(
+    std::vector<std::pair<std::string, std::vector<junction::TimeSlot>>> days) {
   junction::Availability availability;
   availability.timezone = "America/Los_Angeles";
-  availability.days = std::move(days);
+  for (auto& [date, slots] : days) {
+    availability.days.push_back({std::move(date), std::move(slots), std::nullopt});
+  }
   return availability;
 }
 
@@ -469,9 +473,9 @@ TEST_F(OrderWorkflowTest, NoBookableSlotLooksAgainAfterNoSlotRetry) {
   EXPECT_EQ(Order().status, "appointment_pending");
 }
 
-// The patient walks in to a service center: nothing is booked (strict mocks: no availability,
-// no book call); once its requisition is ready the order is looked at for the draw, and stays
-// ordered until then.
+// The patient walks in to a service center: the workflow books nothing (strict mocks: no
+// availability, no book call); once its requisition is ready the order is looked at for the draw,
+// and stays ordered until then. A service center's appointment booked elsewhere is followed.
 TEST_F(OrderWorkflowTest, AWalkInOrderIsNeverBookedAndWaitsForTheDraw) {
   ChangeOrder([&](model::LabOrder& order) { order.workflow.collection_method = model::kWalkIn; });
 
@@ -481,8 +485,8 @@ TEST_F(OrderWorkflowTest, AWalkInOrderIsNeverBookedAndWaitsForTheDraw) {
   EXPECT_EQ(Order().status, "ordered");
   EXPECT_EQ(store_.QueuedJobCounts(), (Counts{{store::kJobReconcile, 1}}));
 
-  // A service center's appointment (booked at Junction or the lab) is not followed as a home
-  // visit: nothing changes, and no step wakes to ask for one.
+  // A service center's appointment the patient booked at Junction: followed (adopted from the
+  // webhook, none of ours being out), and looked at through Junction's PSC appointment.
   JunctionEvent event;
   event.event_type = "labtest.appointment.created";
   event.junction_order_id = kJunctionOrderId;
@@ -490,8 +494,20 @@ TEST_F(OrderWorkflowTest, AWalkInOrderIsNeverBookedAndWaitsForTheDraw) {
   QueueEvent("event-1", event);
   JobOutcome applied = RunNext(store::kJobJunctionEvent);
   EXPECT_FALSE(applied.wake_order_step);
-  EXPECT_FALSE(Order().workflow.appointment.has_value());
-  EXPECT_EQ(Order().status, "ordered");
+  ASSERT_TRUE(Order().workflow.appointment.has_value());
+  EXPECT_EQ(Order().workflow.appointment->id, "psc-1");
+  EXPECT_EQ(Order().status, "appointment_scheduled");
+
+  clock_.Advance(6h);
+  EXPECT_CALL(junction_, GetOrder(kJunctionOrderId))
+      .WillOnce(Return(JunctionOrder(kRequisitionCreated, 2)));
+  junction::Appointment at_site = Appointment("psc-1", "confirmed", 2);
+  at_site.type = "patient_service_center";
+  at_site.external_id = "QC1234ABCD";
+  EXPECT_CALL(junction_, GetServiceCenterAppointment(kJunctionOrderId)).WillOnce(Return(at_site));
+  RunNext(store::kJobReconcile);
+  EXPECT_EQ(Order().workflow.appointment->confirmation_code, "QC1234ABCD");
+  EXPECT_EQ(Order().status, "appointment_scheduled");
 }
 
 // A test kit is never booked: its order follows Junction's webhooks of the kit's way, the
