@@ -1,13 +1,23 @@
 #include "lab_orders/model/order_json.h"
 
 namespace lab_orders::model {
-namespace {
 
 using nlohmann::json;
 
 json OptionalJson(const std::optional<std::string>& value) {
   return value ? json(*value) : json(nullptr);
 }
+
+json SiteAddressJson(const std::string& line1, const std::optional<std::string>& line2,
+                     const std::string& city, const std::string& state, const std::string& zip) {
+  return {{"line1", line1},
+          {"line2", OptionalJson(line2)},
+          {"city", city},
+          {"state", state},
+          {"zip", zip}};
+}
+
+namespace {
 
 json AppointmentJson(const WorkflowState& state) {
   const std::optional<AppointmentView>& appointment = state.appointment;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "lab_orders/junction/junction_failure.h"
+#include "lab_orders/model/order_json.h"
 
 namespace lab_orders::orders {
 namespace {
@@ -14,10 +15,6 @@ constexpr const char* kRetryHint = "retry later.";
 // Only these sites take bookings made through Junction (docs/junction.md: PSC).
 constexpr const char* kBooksThroughJunction = "appointment_scheduling_via_junction";
 
-json Optional(const std::optional<std::string>& value) {
-  return value ? json(*value) : json(nullptr);
-}
-
 json VenueJson(const std::string& lab, const junction::ServiceCenter& center) {
   json hours = nullptr;
   if (center.hours_json) hours = json::parse(*center.hours_json, nullptr, false);
@@ -27,13 +24,9 @@ json VenueJson(const std::string& lab, const junction::ServiceCenter& center) {
   return {{"site_code", center.site_code},
           {"lab", lab},
           {"name", center.name},
-          {"address",
-           {{"line1", center.first_line},
-            {"line2", Optional(center.second_line)},
-            {"city", center.city},
-            {"state", center.state},
-            {"zip", center.zip_code}}},
-          {"phone", Optional(center.phone_number)},
+          {"address", model::SiteAddressJson(center.first_line, center.second_line, center.city,
+                                             center.state, center.zip_code)},
+          {"phone", model::OptionalJson(center.phone_number)},
           {"distance_miles", center.distance_miles},
           {"hours", hours},
           {"capabilities", center.capabilities},

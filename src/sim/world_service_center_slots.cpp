@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <vector>
 
 #include "lab_orders/common/encoding.h"
 #include "lab_orders/sim/world.h"
@@ -91,40 +93,52 @@ SimResponse World::ServiceCenterAvailability(const std::string& lab,
     }
   }
   if (sites.empty()) return DetailResponse(404, kNoSlots);
+  // What each site is, and what it has booked, once: every order is scanned per site, not per day.
+  struct SiteOffer {
+    Slot place;  // the site, as the bookings are counted by
+    ZipArea area;
+    json location;
+    std::map<TimePoint, int> booked;
+  };
+  std::vector<SiteOffer> offers;
+  for (const SiteRef& site : sites) {
+    SiteOffer offer{Slot{}, AreaFor(site.zip_code), SiteLocation(*site.site, site.zip_code), {}};
+    offer.place.site_code = SiteCode(site.zip_code, *site.site);
+    offer.place.zip_code = site.zip_code;
+    offer.booked = BookingsByHour(offer.place, "");
+    offers.push_back(std::move(offer));
+  }
   json days = json::array();
   for (int day = 0; day < kAvailabilityDays; ++day) {
     const auto midnight_local = first_day + std::chrono::days(day);
     const auto [open, close] =
         OpenHours(std::chrono::weekday{std::chrono::floor<std::chrono::days>(midnight_local)});
-    for (const SiteRef& site : sites) {
-      Slot place;
-      place.site_code = SiteCode(site.zip_code, *site.site);
-      const std::map<TimePoint, int> booked = BookingsByHour(place, "");
-      const ZipArea area = AreaFor(site.zip_code);
-      const json location = SiteLocation(*site.site, site.zip_code);
+    for (const SiteOffer& offer : offers) {
       json slots = json::array();
       for (int hour = open; hour < close; ++hour) {
-        const auto start = midnight_local + hours(hour - area.utc_offset_hours);
+        const auto start = midnight_local + hours(hour - offer.area.utc_offset_hours);
         if (start < now + kLead) continue;
         const std::string key =
-            "psc_" + HexEncode(Sha256(place.site_code + "|" + FormatRfc3339(start))).substr(0, 32);
+            "psc_" +
+            HexEncode(Sha256(offer.place.site_code + "|" + FormatRfc3339(start))).substr(0, 32);
         Slot& slot = slots_[key];
         if (slot.booking_key.empty()) {
           slot.booking_key = key;
-          slot.zip_code = site.zip_code;
+          slot.zip_code = offer.place.zip_code;
           slot.start = start;
           slot.end = start + minutes(15);
-          slot.site_code = place.site_code;
-          slot.location = location;
-          slot.address = location["address"];
+          slot.site_code = offer.place.site_code;
+          slot.location = offer.location;
+          slot.address = offer.location["address"];
         }
         slot.expires_at = now + kBookingKeyLifetime;
-        json offered = OfferedSlotJson(slot, booked);
+        json offered = OfferedSlotJson(slot, offer.booked);
         if (!offered.is_null()) slots.push_back(std::move(offered));
       }
       if (!slots.empty()) {
-        days.push_back(
-            {{"date", FormatDate(midnight_local)}, {"location", location}, {"slots", slots}});
+        days.push_back({{"date", FormatDate(midnight_local)},
+                        {"location", offer.location},
+                        {"slots", std::move(slots)}});
       }
     }
   }

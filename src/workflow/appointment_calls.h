@@ -15,8 +15,10 @@ namespace lab_orders::workflow {
 
 class AppointmentCalls {
  public:
+  AppointmentCalls(junction::JunctionClient& junction, const std::string& collection_method)
+      : junction_(junction), at_site_(collection_method == model::kWalkIn) {}
   AppointmentCalls(junction::JunctionClient& junction, const model::WorkflowState& state)
-      : junction_(junction), at_site_(state.collection_method == model::kWalkIn) {}
+      : AppointmentCalls(junction, state.collection_method) {}
 
   // A walk-in order's: a patient service center's appointment.
   bool at_service_center() const { return at_site_; }

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "lab_orders/junction/junction_failure.h"
+#include "lab_orders/model/order_json.h"
 #include "lab_orders/workflow/order_actions.h"
 #include "lab_orders/workflow/state.h"
 #include "workflow/action_support.h"
@@ -29,22 +30,15 @@ json SlotJson(const junction::TimeSlot& slot) {
           {"is_priority", slot.is_priority}};
 }
 
-json Optional(const std::optional<std::string>& value) {
-  return value ? json(*value) : json(nullptr);
-}
-
 // A site's public details (a business's address, not PHI), as GET /v1/labs/venues shows them.
 json ServiceCenterJson(const junction::SlotLocation& site) {
   return {{"site_code", site.code},
           {"name", site.name},
           {"address",
-           {{"line1", site.address.first_line},
-            {"line2", Optional(site.address.second_line)},
-            {"city", site.address.city},
-            {"state", site.address.state},
-            {"zip", site.address.zip_code}}},
+           model::SiteAddressJson(site.address.first_line, site.address.second_line,
+                                  site.address.city, site.address.state, site.address.zip_code)},
           {"distance_miles", site.distance_miles ? json(*site.distance_miles) : json(nullptr)},
-          {"timezone", Optional(site.iana_timezone)}};
+          {"timezone", model::OptionalJson(site.iana_timezone)}};
 }
 
 }  // namespace
@@ -148,7 +142,7 @@ json OrderActions::ServiceCenterAvailability(const model::LabOrder& order,
   const std::optional<std::string> timezone =
       availability.ok() ? availability->timezone : std::nullopt;
   return {{"order_id", order.id},
-          {"timezone", Optional(timezone)},
+          {"timezone", model::OptionalJson(timezone)},
           {"fasting", order.workflow.fasting},
           {"slots", std::move(listed)}};
 }
@@ -157,9 +151,7 @@ json OrderActions::CancellationReasons(const std::string& collection_method) {
   // An hour: Junction's reasons change with its releases, not from one request to the next.
   constexpr std::chrono::hours kKeep{1};
   const auto now = clock_.Now();
-  model::WorkflowState channel;
-  channel.collection_method = collection_method;
-  AppointmentCalls calls(junction_, channel);
+  AppointmentCalls calls(junction_, collection_method);
   KeptReasons& kept = calls.at_service_center() ? service_center_reasons_ : home_visit_reasons_;
   std::vector<junction::CancellationReason> reasons;
   {

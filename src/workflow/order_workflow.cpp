@@ -493,8 +493,8 @@ store::JobOutcome OrderWorkflow::ApplyEvent(const store::Job& job) {
   // a test kit has none.
   if (event.appointment && order->workflow.collection_method != model::kTestkit) {
     AppointmentUpdate update = ApplyAppointment(order->workflow, *event.appointment);
-    if (update == AppointmentUpdate::kUnknown && order->workflow.collection_method == model::kWalkIn &&
-        !order->workflow.booking_sent) {
+    if (update == AppointmentUpdate::kUnknown &&
+        order->workflow.collection_method == model::kWalkIn && !order->workflow.booking_sent) {
       // A service center's booking made at Junction or with the lab (the patient's, say), with
       // none of ours out: followed from now on.
       AdoptAppointment(order->workflow, *event.appointment);
