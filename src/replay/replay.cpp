@@ -170,6 +170,7 @@ int RunReplay(const ReplayOptions& options, std::ostream& out) {
       out << (result.passed ? "PASS " : "FAIL ") << result.name << " (" << Seconds(result.seconds)
           << " s)\n";
       for (const std::string& failure : result.failures) out << "  " << failure << "\n";
+      for (const std::string& line : result.trace) out << "    | " << line << "\n";
       if (!result.directory.empty()) out << "  logs and database: " << result.directory << "\n";
       out.flush();
     }

@@ -8,6 +8,7 @@
 #include <Poco/URI.h>
 
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -28,6 +29,10 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 namespace fs = std::filesystem;
+
+// What a failed scenario shows of its run: the last Junction calls and notable log lines.
+constexpr size_t kTracedCalls = 80;
+constexpr size_t kTracedLogLines = 60;
 
 // The workflow at test speed: polls and retries start at 20 ms.
 const std::map<std::string, std::string> kFastWorkflow = {
@@ -155,6 +160,20 @@ class ScenarioRun {
     if (scenario_.contains("simulator")) SimAdmin("POST", "/_sim/script", scenario_["simulator"]);
     if (brand_receiver_) RegisterBrandEndpoint(scenario_["brand_webhooks"]);
 
+    try {
+      RunSteps();
+    } catch (const ScenarioError& e) {
+      // What went wrong before the scenario could not go on is usually its cause: keep both.
+      failures_.push_back(std::string("scenario error: ") + e.what());
+    }
+    if (!failures_.empty()) Trace();
+    return failures_;
+  }
+
+  const std::vector<std::string>& trace() const { return trace_; }
+
+ private:
+  void RunSteps() {
     const json& steps = scenario_.at("steps");
     for (size_t i = 0; i < steps.size(); ++i) RunStep(i + 1, Substitute(steps[i], saved_));
     if (scenario_.contains("final")) {
@@ -166,10 +185,38 @@ class ScenarioRun {
       auto differences = CheckJunctionCalls(Substitute(scenario_["junction"], saved_), calls);
       failures_.insert(failures_.end(), differences.begin(), differences.end());
     }
-    return failures_;
   }
 
- private:
+  void Trace() {
+    try {
+      const json answer = SimAdmin("GET", "/_sim/calls", nullptr);
+      const json& calls = answer["calls"];
+      size_t skipped = calls.size() > kTracedCalls ? calls.size() - kTracedCalls : 0;
+      if (skipped > 0) trace_.push_back(std::to_string(skipped) + " earlier Junction calls");
+      for (size_t i = skipped; i < calls.size(); ++i) {
+        const json& call = calls[i];
+        trace_.push_back("junction #" + std::to_string(call.value("sequence", 0)) + " " +
+                         call.value("operation", std::string("?")) + " on connection " +
+                         std::to_string(call.value("connection_id", 0)) + ": " +
+                         call["outcome"].dump());
+      }
+    } catch (const std::exception& e) {
+      trace_.push_back(std::string("junction calls unavailable: ") + e.what());
+    }
+    std::ifstream log(directory_ / "lab-orders.log");
+    std::deque<std::string> last;
+    for (std::string line; std::getline(log, line);) {
+      // Its warnings and errors, and the answers that were not a success: the rest is routine.
+      bool notable = line.find("\"level\":\"info\"") == std::string::npos ||
+                     (line.find("\"event\":\"access\"") != std::string::npos &&
+                      line.find("\"status\":2") == std::string::npos);
+      if (!notable) continue;
+      last.push_back("service: " + line);
+      if (last.size() > kTracedLogLines) last.pop_front();
+    }
+    trace_.insert(trace_.end(), last.begin(), last.end());
+  }
+
   json SimAdmin(const std::string& method, const std::string& path, const json& body) {
     Reply reply = Http(sim_->port(), method, path, {}, body.is_null() ? "" : body.dump());
     if (reply.status >= 300) {
@@ -454,6 +501,7 @@ class ScenarioRun {
   std::map<std::string, std::string> saved_;
   std::map<std::string, std::string> saved_bodies_;
   std::vector<std::string> failures_;
+  std::vector<std::string> trace_;
 };
 
 }  // namespace
@@ -470,6 +518,7 @@ ScenarioResult RunScenario(const std::string& file, const json& scenario,
   try {
     ScenarioRun run(scenario, options, directory);
     result.failures = run.Run();
+    result.trace = run.trace();
   } catch (const ScenarioError& e) {
     result.failures.push_back(std::string("scenario error: ") + e.what());
   } catch (const std::exception& e) {

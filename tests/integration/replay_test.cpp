@@ -106,6 +106,28 @@ TEST_F(ReplayTest, ChangedExpectationFailsSayingWhatDiffered) {
   EXPECT_NE(xml.find("<failure message="), std::string::npos) << xml;
 }
 
+TEST_F(ReplayTest, AFailureBeforeTheScenarioCannotGoOnIsShownWithTheRunsTrace) {
+  // The create step is answered otherwise than expected, so its order id is not saved and the
+  // next step cannot run: the report keeps the first failure (the cause), not only the second.
+  json broken = HappyScenario();
+  broken["name"] = "stops on purpose";
+  CreateStep(broken)["expect"]["status"] = 200;
+  CreateStep(broken)["save"] = {{"order", "/no_such_field"}};
+  Outcome outcome = Replay({Write("stops.json", broken)});
+  EXPECT_EQ(outcome.exit_code, 1) << outcome.output;
+  const std::string& text = outcome.output;
+  size_t cause = text.find("status: expected 200, got 201");
+  size_t stop = text.find("scenario error: ${order} was never saved");
+  ASSERT_NE(cause, std::string::npos) << text;
+  ASSERT_NE(stop, std::string::npos) << text;
+  EXPECT_LT(cause, stop) << text;
+  // Junction's calls in order, and the service's answers that were not a success, are printed:
+  // on a CI machine the kept folder is gone by the time anyone reads the failure.
+  EXPECT_NE(text.find("| junction #1 area_info on connection"), std::string::npos) << text;
+  EXPECT_NE(text.find("create_user on connection"), std::string::npos) << text;
+  EXPECT_EQ(text.find("ana@example.com"), std::string::npos) << "no body is printed: " << text;
+}
+
 TEST_F(ReplayTest, FilterRunsOnlyMatchingScenarios) {
   json other = HappyScenario();
   other["name"] = "another one";

@@ -28,6 +28,9 @@ struct ScenarioResult {
   double seconds = 0;
   std::vector<std::string> failures;  // what was expected and what came back
   std::string directory;              // kept only with --keep
+  // For a failed scenario: Junction's calls in order and the service log's last lines (ids
+  // only, never a body), so a failure on a machine whose files are gone can still be read.
+  std::vector<std::string> trace;
 };
 
 // Runs one parsed scenario. Never throws: a problem becomes a failure line.
