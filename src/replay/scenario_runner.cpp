@@ -14,6 +14,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <thread>
 
 #include "lab_orders/auth/jwt.h"
 #include "lab_orders/common/encoding.h"
@@ -109,6 +110,12 @@ class Child {
   }
   unsigned short port() const { return port_; }
 
+  // As a crash: SIGKILL, nothing finished or flushed, and waited for.
+  void Kill() {
+    Poco::Process::kill(*handle_);
+    handle_->wait();
+  }
+
  private:
   std::unique_ptr<Poco::ProcessHandle> handle_;
   unsigned short port_ = 0;
@@ -151,12 +158,8 @@ class ScenarioRun {
         env[name] = value.get<std::string>();
       }
     }
-    service_ = std::make_unique<Child>(options_.service_binary, std::vector<std::string>{"serve"},
-                                       env, directory_, "lab-orders.log");
-    SimAdmin(
-        "POST", "/_sim/webhooks/config",
-        {{"url", "http://127.0.0.1:" + std::to_string(service_->port()) + "/v1/webhooks/junction"},
-         {"secret", webhook_secret_}});
+    service_env_ = env;
+    StartService();
     if (scenario_.contains("simulator")) SimAdmin("POST", "/_sim/script", scenario_["simulator"]);
     if (brand_receiver_) RegisterBrandEndpoint(scenario_["brand_webhooks"]);
 
@@ -185,6 +188,21 @@ class ScenarioRun {
       auto differences = CheckJunctionCalls(Substitute(scenario_["junction"], saved_), calls);
       failures_.insert(failures_.end(), differences.begin(), differences.end());
     }
+  }
+
+  // The service on the scenario's store, with the simulator's webhooks pointed at it (unless a
+  // step switched them off).
+  void StartService() {
+    const bool webhooks_on =
+        !service_ || !SimAdmin("GET", "/_sim/webhooks/config", nullptr)["url"].is_null();
+    service_.reset();
+    service_ = std::make_unique<Child>(options_.service_binary, std::vector<std::string>{"serve"},
+                                       service_env_, directory_, "lab-orders.log");
+    if (!webhooks_on) return;
+    SimAdmin(
+        "POST", "/_sim/webhooks/config",
+        {{"url", "http://127.0.0.1:" + std::to_string(service_->port()) + "/v1/webhooks/junction"},
+         {"secret", webhook_secret_}});
   }
 
   void Trace() {
@@ -263,20 +281,33 @@ class ScenarioRun {
     if (step.contains("wait")) return WaitForOrder(label, step["wait"]);
     if (step.contains("junction_wait")) {
       const json& wait = step["junction_wait"];
+      // Handled: the simulated team acted on the call. Received: it arrived, and may still be
+      // in the team's hands (a call held by a delay, say).
+      const bool received = wait.value("received", false);
       std::string path = "/_sim/calls?operation=" + wait.at("operation").get<std::string>() +
-                         "&wait_handled=" + std::to_string(wait.value("count", 1)) +
+                         (received ? "&wait_received=" : "&wait_handled=") +
+                         std::to_string(wait.value("count", 1)) +
                          "&timeout_ms=" + std::to_string(wait.value("within_ms", 10000));
       json calls = SimAdmin("GET", path, nullptr)["calls"];
-      int handled = 0;
-      for (const json& call : calls) handled += call.value("handled", false) ? 1 : 0;
-      if (handled < wait.value("count", 1)) {
+      int counted = 0;
+      for (const json& call : calls) counted += received || call.value("handled", false) ? 1 : 0;
+      if (counted < wait.value("count", 1)) {
         failures_.push_back(label + ": expected " + std::to_string(wait.value("count", 1)) + " " +
                             wait["operation"].get<std::string>() + " calls, got " +
-                            std::to_string(handled));
+                            std::to_string(counted));
       }
       return;
     }
     if (step.contains("deliveries")) return DeliveriesStep(label, step["deliveries"]);
+    if (step.contains("restart")) {
+      // A crash, then a start at once on the same store (the same database file and keys).
+      if (!step["restart"].value("kill", true)) {
+        throw ScenarioError(label + ": restart supports only {\"kill\": true}");
+      }
+      service_->Kill();
+      StartService();
+      return;
+    }
     if (step.contains("sim")) {
       const json& sim = step["sim"];
       SimAdmin(sim.value("method", "POST"), sim.at("path").get<std::string>(),
@@ -284,7 +315,8 @@ class ScenarioRun {
       return;
     }
     throw ScenarioError(
-        label + ": a step is one of request, webhook, wait, junction_wait, deliveries, sim");
+        label +
+        ": a step is one of request, webhook, wait, junction_wait, deliveries, sim, restart");
   }
 
   void RequestStep(const std::string& label, const json& step) {
@@ -312,9 +344,11 @@ class ScenarioRun {
     std::string what = label + " (" + method + " " + path + ")";
     int copies = request.value("concurrent", 1);
     std::vector<std::future<Reply>> pending;
+    const json retry = request.value("retry_while", json());
     for (int i = 0; i < copies; ++i) {
       pending.push_back(std::async(std::launch::async, [&, this] {
-        return Http(service_->port(), method, path, headers, body);
+        return retry.is_object() ? SendWhile(retry, method, path, headers, body)
+                                 : Http(service_->port(), method, path, headers, body);
       }));
     }
     std::vector<Reply> replies;
@@ -327,6 +361,33 @@ class ScenarioRun {
     }
     for (const Reply& reply : replies) CheckReply(what, step, reply);
     if (!replies.empty()) Save(what, step, replies.front());
+  }
+
+  // As a client that retries a refusal it knows to be passing (409 order_not_bookable while the
+  // order's requisition is made, say): the same request again, after the answer's Retry-After
+  // (at most a second) or 100 ms, while the answer is that refusal and within_ms is not over.
+  Reply SendWhile(const json& retry, const std::string& method, const std::string& path,
+                  const std::map<std::string, std::string>& headers, const std::string& body) {
+    const int status = retry.at("status").get<int>();
+    const std::string error = retry.value("error", "");
+    const auto deadline = steady_clock::now() + milliseconds(retry.value("within_ms", 10000));
+    while (true) {
+      Reply reply = Http(service_->port(), method, path, headers, body);
+      if (reply.status != status || steady_clock::now() >= deadline) return reply;
+      if (!error.empty()) {
+        json answer = json::parse(reply.body, nullptr, false);
+        if (answer.is_discarded() || !answer.is_object() || answer.value("error", "") != error) {
+          return reply;
+        }
+      }
+      milliseconds pause(100);
+      if (auto after = reply.headers.find("retry-after"); after != reply.headers.end()) {
+        pause = std::clamp(milliseconds(1000 * std::atoi(after->second.c_str())), milliseconds(20),
+                           milliseconds(1000));
+      }
+      std::this_thread::sleep_for(
+          std::min<steady_clock::duration>(pause, deadline - steady_clock::now()));
+    }
   }
 
   void WebhookStep(const std::string& label, const json& step) {
@@ -498,6 +559,7 @@ class ScenarioRun {
   std::string webhook_secret_;
   std::unique_ptr<Child> sim_;
   std::unique_ptr<Child> service_;
+  std::map<std::string, std::string> service_env_;
   std::map<std::string, std::string> saved_;
   std::map<std::string, std::string> saved_bodies_;
   std::vector<std::string> failures_;
