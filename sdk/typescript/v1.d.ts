@@ -485,7 +485,7 @@ export interface webhooks {
         put?: never;
         /**
          * lab_order.channel_changed
-         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.channel_changed (Standard Webhooks), once, right after lab_order.created, when the order went on the brand's fallback channel: data.previous_collection_method (what was asked for), data.collection_method (the channel taken, also the order's) and data.reason (area_not_served: no phlebotomist serves the patient's ZIP code, a patient service center does). Each order's events reach an endpoint in the order they happened, one at a time (lab_order.result_critical alone goes ahead); an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
+         * @description Sent to each enabled endpoint of the order's brand that takes lab_order.channel_changed (Standard Webhooks), once, right after lab_order.created, when the order went on the brand's fallback channel: data.previous_collection_method (what was asked for), data.collection_method (the channel taken, also the order's) and data.reason (area_not_served: no phlebotomist serves the patient's ZIP code, a patient service center does; provider_cancelled: the provider cancelled the last home visit the workflow rebooks, and the order moved to walk_in, then this comes with that change, before its lab_order.updated). Each order's events reach an endpoint in the order they happened, one at a time (lab_order.result_critical alone goes ahead); an event is retried with the same webhook-id until a 2xx (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with 10% jitter, Retry-After honoured), redirects are not followed.
          */
         post: operations["event_lab_order_channel_changed"];
         delete?: never;
@@ -790,7 +790,7 @@ export interface components {
              */
             collection_method?: "at_home_phlebotomy" | "walk_in" | "testkit";
             /**
-             * @description For an at_home_phlebotomy order: when no phlebotomist serves the patient's ZIP code but a patient service center does, the order goes on as walk_in instead of being refused, and the brand gets one lab_order.channel_changed event saying why. The panel must be offered as walk_in.
+             * @description For an at_home_phlebotomy order: when no phlebotomist serves the patient's ZIP code but a patient service center does, the order goes on as walk_in instead of being refused; and when the provider has cancelled LAB_ORDERS_MAX_PROVIDER_CANCELLATIONS (3) home visits, the order moves to walk_in (a new walk_in_test Junction order for the same patient and tests, the home visit's cancelled, junction_order_id the new one) instead of failing. Either way the brand gets one lab_order.channel_changed event saying why. The panel must be offered as walk_in.
              * @enum {string|null}
              */
             fallback?: "walk_in" | null;
@@ -1229,10 +1229,10 @@ export interface components {
                  */
                 collection_method?: "at_home_phlebotomy" | "walk_in" | "testkit";
                 /**
-                 * @description lab_order.channel_changed: why: area_not_served, the channel asked for does not serve the patient's ZIP code (Junction's area info).
+                 * @description lab_order.channel_changed: why: area_not_served, the channel asked for does not serve the patient's ZIP code (Junction's area info); provider_cancelled, the provider cancelled as many home visits as are rebooked (LAB_ORDERS_MAX_PROVIDER_CANCELLATIONS).
                  * @enum {string}
                  */
-                reason?: "area_not_served";
+                reason?: "area_not_served" | "provider_cancelled";
                 /**
                  * @description appointment.cancelled: who cancelled it: brand (through this API; no rebook follows) or junction (the provider or the patient, at Junction; the workflow rebooks).
                  * @enum {string}

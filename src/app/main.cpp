@@ -89,7 +89,10 @@ int Serve(const Config& config) {
   TokenBucket bucket(config.junction_rate_per_second,
                      std::max(1, int(config.junction_rate_per_second)), clock);
   junction::RateLimitedJunctionClient workflow_junction(junction, bucket);
-  workflow::OrderWorkflow order_workflow(*store, workflow_junction, clock, ids, config.workflow);
+  workflow::WorkflowSettings workflow_settings = config.workflow;
+  for (const auto& [slug, panel] : panels)
+    workflow_settings.lab_test_ids[slug] = panel.lab_test_ids;
+  workflow::OrderWorkflow order_workflow(*store, workflow_junction, clock, ids, workflow_settings);
   // Brand webhooks: the outbox delivered from every replica at once (the store's claims keep
   // each delivery to one dispatcher, and each order's events in order).
   webhooks::SystemHostResolver resolver;

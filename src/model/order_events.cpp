@@ -36,6 +36,14 @@ int KitStage(const std::string& status) {
   return 0;
 }
 
+OrderEvent ChannelChanged(const model::LabOrder& after) {
+  const model::WorkflowState& state = after.workflow;
+  return Event(kEventChannelChanged, after,
+               {{"previous_collection_method", *state.channel_changed_from},
+                {"collection_method", state.collection_method},
+                {"reason", *state.channel_change_reason}});
+}
+
 const char* TerminalEvent(const std::string& status) {
   if (status == "completed") return kEventOrderCompleted;
   if (status == "cancelled") return kEventOrderCancelled;
@@ -71,12 +79,15 @@ std::vector<OrderEvent> OrderEventsFor(const std::optional<OrderBefore>& before,
     // Placed on the brand's fallback channel: said once, with the order's creation.
     const model::WorkflowState& state = after.workflow;
     if (state.channel_changed_from && state.channel_change_reason) {
-      events.push_back(Event(kEventChannelChanged, after,
-                             {{"previous_collection_method", *state.channel_changed_from},
-                              {"collection_method", state.collection_method},
-                              {"reason", *state.channel_change_reason}}));
+      events.push_back(ChannelChanged(after));
     }
     return events;
+  }
+  // Moved to the fallback channel after the provider's cancellations: said before the status
+  // change it brings.
+  if (before->collection_method != after.workflow.collection_method &&
+      after.workflow.channel_changed_from && after.workflow.channel_change_reason) {
+    events.push_back(ChannelChanged(after));
   }
   // The appointment's events first: they explain the status change that follows.
   const auto& was = before->appointment;

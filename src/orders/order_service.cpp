@@ -5,6 +5,7 @@
 #include "lab_orders/common/encoding.h"
 #include "lab_orders/common/error.h"
 #include "lab_orders/junction/junction_failure.h"
+#include "lab_orders/junction/order_request_for.h"
 #include "lab_orders/model/order_json.h"
 
 namespace lab_orders::orders {
@@ -17,20 +18,6 @@ constexpr const char* kCreatePath = "/v1/labs/orders";
 // Every 502 from order creation tells the client how to retry safely.
 AppError JunctionFailure(const junction::CallError& error) {
   return junction::JunctionFailure(error, "retry with the same Idempotency-Key.");
-}
-
-junction::PatientDetails PatientFor(const model::LabOrder& order) {
-  return {order.patient.first_name,
-          order.patient.last_name,
-          order.patient.dob,
-          JunctionGenderFor(order.patient.sex),
-          order.patient.phone.value_or(""),
-          order.patient.email};
-}
-
-junction::PatientAddress AddressFor(const model::LabOrder& order) {
-  return {order.address.line1, order.address.line2,   order.address.city, order.address.state,
-          order.address.zip,   order.address.country, std::nullopt};
 }
 
 model::LabOrder NewOrder(std::string id, const auth::Principal& principal,
@@ -285,18 +272,10 @@ void OrderService::EnsureJunctionUser(const std::string& key, model::LabOrder& o
 }
 
 std::string OrderService::CreateJunctionOrder(const std::string& key, model::LabOrder& order) {
-  junction::CreateOrderRequest request;
-  request.user_id = *order.junction_user_id;
-  request.patient_details = PatientFor(order);
-  request.patient_address = AddressFor(order);
-  request.lab_test_ids = panels_.at(order.panel_slug).lab_test_ids;
-  // Junction's names: a walk-in draw is its walk_in_test; at home and testkit are the same.
-  request.collection_method = order.workflow.collection_method == model::kWalkIn
-                                  ? "walk_in_test"
-                                  : order.workflow.collection_method;
   // Derived from our order id: a resend after a timeout is the same order at Junction.
-  request.idempotency_key = "lab-orders:" + order.id;
-  auto created = junction_.CreateOrder(request);
+  auto created = junction_.CreateOrder(junction::CreateOrderRequestFor(
+      order, order.workflow.collection_method, panels_.at(order.panel_slug).lab_test_ids,
+      "lab-orders:" + order.id));
   if (!created.ok()) throw JunctionFailure(created.error());
   auto now = clock_.Now();
   order.junction_order_id = created->order.id;
@@ -342,6 +321,9 @@ void OrderService::ChooseChannel(const model::OrderRequest& request, model::LabO
                    std::to_string(refused.size()) + " violations", refused);
   }
   order.workflow.collection_method = asked;
+  // Kept for later too: the provider's last allowed cancellation of a home visit moves the order
+  // there instead of failing it (the workflow's switch_channel step).
+  order.workflow.fallback = request.fallback;
   // A kit goes by mail: Junction's area info says nothing of it (docs/junction.md: Test kits).
   if (asked == model::kTestkit) return;
   // Before anything is recorded: an unserved area is answered with the key left free.

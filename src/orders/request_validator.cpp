@@ -76,7 +76,6 @@ bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAsciiUpper(char c) { return c >= 'A' && c <= 'Z'; }
 bool IsAsciiLetter(char c) { return IsAsciiUpper(c) || (c >= 'a' && c <= 'z'); }
 char AsciiUpper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
-char AsciiLower(char c) { return IsAsciiUpper(c) ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // ---- transliteration --------------------------------------------------------------------------
 
@@ -472,17 +471,6 @@ std::string TransliterateName(std::string_view utf8) {
     }
   }
   return printable;
-}
-
-std::string JunctionGenderFor(const std::optional<std::string>& sex) {
-  if (!sex) return "unknown";
-  std::string lower;
-  lower.reserve(sex->size());
-  for (char c : *sex) lower += AsciiLower(c);
-  if (lower == "female" || lower == "f") return "female";
-  if (lower == "male" || lower == "m") return "male";
-  if (lower == "other") return "other";
-  return "unknown";
 }
 
 }  // namespace lab_orders::orders

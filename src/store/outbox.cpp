@@ -25,8 +25,12 @@ model::OrderBefore ReadOrderBefore(SqlSession& connection, const std::string& or
   select.Bind(1, order_id);
   if (!select.Step()) throw std::logic_error("store: no such order");
   model::WorkflowState state = ReadWorkflowDocument(select.Text(1));
-  return {select.Text(0), std::move(state.appointment), std::move(state.sample_id),
-          std::move(state.result), std::move(state.critical_reported_for)};
+  return {select.Text(0),
+          std::move(state.appointment),
+          std::move(state.sample_id),
+          std::move(state.result),
+          std::move(state.critical_reported_for),
+          std::move(state.collection_method)};
 }
 
 void InsertOrderEvents(SqlSession& connection, const PhiCipher& cipher,

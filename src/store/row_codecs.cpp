@@ -198,6 +198,9 @@ std::string WorkflowDocument(const model::WorkflowState& state) {
       {"fasting", state.fasting},
       {"channel_changed_from", OptionalToJson(state.channel_changed_from)},
       {"channel_change_reason", OptionalToJson(state.channel_change_reason)},
+      {"fallback", OptionalToJson(state.fallback)},
+      {"channel_switch_to", OptionalToJson(state.channel_switch_to)},
+      {"switched_junction_order_id", OptionalToJson(state.switched_junction_order_id)},
       {"result", nullptr},
   };
   if (state.result) {
@@ -258,6 +261,9 @@ model::WorkflowState ReadWorkflowDocument(const std::string& text) {
     state.fasting = FieldOr<bool>(document, "fasting", false);
     state.channel_changed_from = OptionalFromJson(document, "channel_changed_from");
     state.channel_change_reason = OptionalFromJson(document, "channel_change_reason");
+    state.fallback = OptionalFromJson(document, "fallback");
+    state.channel_switch_to = OptionalFromJson(document, "channel_switch_to");
+    state.switched_junction_order_id = OptionalFromJson(document, "switched_junction_order_id");
     if (auto found = document.find("result"); found != document.end() && !found->is_null()) {
       if (!found->is_object()) throw std::runtime_error("store: the order's workflow is malformed");
       model::ResultSummary summary;

@@ -51,6 +51,8 @@ struct OrderWrite {
   std::string updated_at;
   std::optional<std::string> completed_at;
   std::string workflow;
+  // Changes only when the order moves to another channel (a new Junction order); never cleared.
+  std::optional<std::string> junction_order_id;
 };
 
 OrderWrite PrepareOrderWrite(const Job& job, const model::LabOrder& order) {
@@ -59,7 +61,7 @@ OrderWrite PrepareOrderWrite(const Job& job, const model::LabOrder& order) {
   }
   return OrderWrite{order.status, CanonicalTimestamp(order.updated_at, "updated_at"),
                     CanonicalTimestamp(order.completed_at, "completed_at"),
-                    WorkflowDocument(order.workflow)};
+                    WorkflowDocument(order.workflow), order.junction_order_id};
 }
 
 // Throws LeaseLost unless job is still queued under job.lease_owner; returns the lease's end.
@@ -96,12 +98,13 @@ void RequireOrderVersion(std::int64_t version, std::optional<std::int64_t> expec
 void WriteOrder(SqlSession& connection, const std::string& order_id, const OrderWrite& write) {
   Statement update = connection.Query(
       "UPDATE lab_orders SET status = ?2, updated_at = ?3, completed_at = ?4, workflow = ?5, "
-      "version = version + 1 WHERE id = ?1");
+      "junction_order_id = COALESCE(?6, junction_order_id), version = version + 1 WHERE id = ?1");
   update.Bind(1, order_id)
       .Bind(2, write.status)
       .Bind(3, write.updated_at)
       .Bind(4, write.completed_at)
       .Bind(5, write.workflow)
+      .Bind(6, write.junction_order_id)
       .Run();
   if (connection.ChangedRows() != 1) throw std::logic_error("store: no such order");
 }

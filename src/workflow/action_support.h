@@ -34,6 +34,12 @@ inline void RefuseBookingFor(const model::LabOrder& order) {
                    "The order is a testkit order: the kit is mailed to the patient, and no "
                    "appointment is booked for it.");
   }
+  // Moving to its fallback channel (switch_channel): booked there once it has moved.
+  if (order.workflow.channel_switch_to) {
+    throw AppError(ErrorCode::kOrderNotBookable,
+                   "The order is moving to " + *order.workflow.channel_switch_to +
+                       " after the provider's cancellations; book once it has (retry).");
+  }
 }
 
 }  // namespace lab_orders::workflow

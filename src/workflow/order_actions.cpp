@@ -432,6 +432,14 @@ json OrderActions::Cancel(const auth::Principal& principal, const std::string& o
     spdlog::info("order {}: Junction had cancelled it already", order.id);
     at_junction = *current;
   }
+  // The order was moving to its fallback channel: the Junction order made for that goes too.
+  if (const auto& switched = order.workflow.switched_junction_order_id) {
+    auto also = junction_.CancelOrder(*switched);
+    if (!also.ok() && also.outcome() != junction::Outcome::kRejected &&
+        also.outcome() != junction::Outcome::kConflict) {
+      throw junction::JunctionFailure(also.error(), kRetryHint);
+    }
+  }
   order = lock.Commit(principal.brand_id, std::move(order), [&](model::LabOrder& current) {
     ApplyJunctionOrder(current.workflow, at_junction);
     // Cancelling an at-home order cancels its appointment too (docs/junction.md: Endpoints).
@@ -442,6 +450,8 @@ json OrderActions::Cancel(const auth::Principal& principal, const std::string& o
       current.workflow.appointment_cancelled_by = "brand";
     }
     current.workflow.appointment_cancel_sent_at.reset();
+    current.workflow.channel_switch_to.reset();
+    current.workflow.switched_junction_order_id.reset();
     store::JobOutcome outcome;
     outcome.expected_order_version = current.version;
     current.status = "cancelled";

@@ -121,6 +121,7 @@ std::optional<std::string> OrderWorkflow::NextStepFor(const model::LabOrder& ord
   if (state.results_pending) return std::string(store::kJobFetchResults);
   std::string status = DeriveStatus(state, order.status);
   if (IsFinalStatus(status)) return std::nullopt;
+  if (state.channel_switch_to) return std::string(store::kJobSwitchChannel);
   if (state.appointment && state.appointment->status != "cancelled") {
     return IsPendingAppointmentStatus(state.appointment->status)
                ? std::string(store::kJobAwaitConfirmation)
@@ -188,6 +189,8 @@ store::JobOutcome OrderWorkflow::Run(const store::Job& job) {
     outcome = Reconcile(job, *order);
   } else if (job.kind == store::kJobFetchResults) {
     outcome = FetchResults(job, *order);
+  } else if (job.kind == store::kJobSwitchChannel) {
+    outcome = SwitchChannel(job, *order);
   } else {
     throw std::logic_error("unknown job kind " + job.kind);
   }
@@ -461,6 +464,23 @@ store::JobOutcome OrderWorkflow::ApplyEvent(const store::Job& job) {
   outcome.done = true;
   std::optional<model::LabOrder> order = store_.GetOrderById(job.order_id);
   if (!order) return outcome;
+  // About a Junction order this one no longer follows (the home visit's, cancelled when the order
+  // moved to its fallback channel): its news is not the order's.
+  if (!event.junction_order_id.empty() && order->junction_order_id &&
+      event.junction_order_id != *order->junction_order_id) {
+    spdlog::info("order {}: event about Junction order {}, which it no longer follows; ignored",
+                 order->id, event.junction_order_id);
+    return outcome;
+  }
+  // Moving to the fallback channel, the home visit's Junction order is cancelled by the move
+  // itself (switch_channel): Junction's news of that is not the order's cancellation.
+  if (order->workflow.switched_junction_order_id && event.order_status &&
+      (event.order_status->rfind("cancelled.", 0) == 0 ||
+       LowLevelStatus(*event.order_status) == "cancelled")) {
+    spdlog::info("order {}: Junction order {} cancelled by the move to {}; not the order's end",
+                 order->id, event.junction_order_id, *order->workflow.channel_switch_to);
+    return outcome;
+  }
   const model::LabOrder read = *order;
   if (event.order_status) {
     ApplyJunctionOrder(

@@ -317,6 +317,11 @@ bool CheckRebookLimit(model::WorkflowState& state, int max_provider_cancellation
     return false;
   }
   if (state.provider_cancellations < max_provider_cancellations) return false;
+  // The brand asked for a fallback: the order moves there rather than failing.
+  if (state.fallback == model::kWalkIn) {
+    state.channel_switch_to = state.fallback;
+    return false;
+  }
   state.failure_reason = "the provider cancelled " + std::to_string(state.provider_cancellations) +
                          " bookings; no more rebooking";
   return true;

@@ -145,6 +145,14 @@ struct WorkflowState {
   std::string collection_method = kAtHome;
   std::optional<std::string> channel_changed_from;
   std::optional<std::string> channel_change_reason;
+  // The channel the brand asked to fall back to (walk_in) for a home visit: also taken after the
+  // provider's last allowed cancellation, instead of failing the order.
+  std::optional<std::string> fallback;
+  // The order is moving to this channel (the workflow's switch_channel step): a new Junction order
+  // for it (switched_junction_order_id, once made), the home visit's Junction order cancelled,
+  // then the order follows the new one.
+  std::optional<std::string> channel_switch_to;
+  std::optional<std::string> switched_junction_order_id;
 
   bool operator==(const WorkflowState&) const = default;
 };

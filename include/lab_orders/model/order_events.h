@@ -49,6 +49,8 @@ struct OrderBefore {
   std::optional<std::string> sample_id = std::nullopt;
   std::optional<model::ResultSummary> result = std::nullopt;
   std::optional<std::string> critical_reported_for = std::nullopt;
+  // The channel it was on: a switch after the provider's cancellations says channel_changed.
+  std::string collection_method = kAtHome;
 };
 
 struct OrderEvent {

@@ -43,7 +43,4 @@ class RequestValidator {
 // digits, space and -.,' stay). Input must be valid UTF-8.
 std::string TransliterateName(std::string_view utf8);
 
-// patient.sex → Junction's gender: female, male, other, anything else unknown.
-std::string JunctionGenderFor(const std::optional<std::string>& sex);
-
 }  // namespace lab_orders::orders

@@ -21,6 +21,7 @@ inline constexpr const char* kJobAwaitConfirmation = "await_confirmation";
 inline constexpr const char* kJobReconcile = "reconcile";
 inline constexpr const char* kJobJunctionEvent = "junction_event";
 inline constexpr const char* kJobFetchResults = "fetch_results";
+inline constexpr const char* kJobSwitchChannel = "switch_channel";
 
 // A durable unit of work. Each order with a Junction order and a workflow still to run has exactly
 // one queued step job (every kind but junction_event); junction_event jobs carry a webhook.

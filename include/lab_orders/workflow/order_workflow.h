@@ -8,6 +8,9 @@
 // what it learnt with the next step.
 
 #include <chrono>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "lab_orders/common/backoff.h"
 #include "lab_orders/common/clock.h"
@@ -44,6 +47,9 @@ struct WorkflowSettings {
   // Junction said results exist but does not serve them yet (its status runs ahead of its
   // result): asked again this way.
   BackoffPolicy results_poll{std::chrono::milliseconds(2000), std::chrono::minutes(10), 2.0};
+  // Each panel's Junction lab tests (config/panels.json), by slug: a new Junction order for the
+  // order's fallback channel orders the same tests.
+  std::map<std::string, std::vector<std::string>> lab_test_ids;
 };
 
 // The order's address in the appointment's form (Junction calls the ZIP "zip_code" there).
@@ -78,6 +84,8 @@ class OrderWorkflow final : public JobHandler {
   store::JobOutcome Reconcile(const store::Job& job, model::LabOrder& order);
   // Fetches the result Junction announced and keeps it as a new version when it differs.
   store::JobOutcome FetchResults(const store::Job& job, model::LabOrder& order);
+  // Moves the order to channel_switch_to: a Junction order there, the old one cancelled.
+  store::JobOutcome SwitchChannel(const store::Job& job, model::LabOrder& order);
   store::JobOutcome ApplyEvent(const store::Job& job);
 
   // The step to run next for what the order's state says now (nullopt: the workflow is over).

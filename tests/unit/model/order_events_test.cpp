@@ -62,7 +62,27 @@ TEST(OrderEventsTest, AnOrderPlacedOnItsFallbackChannelSaysSoAfterItsCreation) {
   EXPECT_EQ(events[1].data["reason"], "area_not_served");
   EXPECT_EQ(events[1].data["order"]["collection_method"], "walk_in");
   // Later changes of the order do not say it again.
-  EXPECT_TRUE(OrderEventsFor(OrderBefore{"ordered", std::nullopt}, order).empty());
+  OrderBefore before{"ordered", std::nullopt};
+  before.collection_method = model::kWalkIn;
+  EXPECT_TRUE(OrderEventsFor(before, order).empty());
+}
+
+// Moved to the fallback channel after the provider's cancellations: said once, before the status
+// change the move brings.
+TEST(OrderEventsTest, AnOrderMovedToItsFallbackChannelSaysSoBeforeItsStatusChange) {
+  model::LabOrder order = Order("ordered");
+  order.workflow.collection_method = model::kWalkIn;
+  order.workflow.channel_changed_from = model::kAtHome;
+  order.workflow.channel_change_reason = "provider_cancelled";
+  OrderBefore before{"appointment_cancelled", std::nullopt};
+  before.collection_method = model::kAtHome;
+  std::vector<OrderEvent> events = OrderEventsFor(before, order);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].type, kEventChannelChanged);
+  EXPECT_EQ(events[0].data["previous_collection_method"], "at_home_phlebotomy");
+  EXPECT_EQ(events[0].data["reason"], "provider_cancelled");
+  EXPECT_EQ(events[1].type, kEventOrderUpdated);
+  EXPECT_EQ(events[1].data["status"], "ordered");
 }
 
 TEST(OrderEventsTest, AStatusChangeSaysThePreviousAndTheNewStatus) {

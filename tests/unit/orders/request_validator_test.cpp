@@ -1034,25 +1034,5 @@ TEST(TransliterateNameTest, DropsMalformedUtf8) {
             "Ana");  // stray continuation bytes
 }
 
-// ---- JunctionGenderFor --------------------------------------------------------------------------
-
-TEST(JunctionGenderForTest, MapsSexToJunctionGender) {
-  for (const char* sex : {"female", "Female", "FEMALE", "f", "F"}) {
-    EXPECT_EQ(JunctionGenderFor(std::string(sex)), "female") << sex;
-  }
-  for (const char* sex : {"male", "Male", "MALE", "m", "M"}) {
-    EXPECT_EQ(JunctionGenderFor(std::string(sex)), "male") << sex;
-  }
-  EXPECT_EQ(JunctionGenderFor(std::string("other")), "other");
-  EXPECT_EQ(JunctionGenderFor(std::string("Other")), "other");
-}
-
-TEST(JunctionGenderForTest, AnythingElseIsUnknown) {
-  EXPECT_EQ(JunctionGenderFor(std::nullopt), "unknown");
-  for (const char* sex : {"", "woman", " female", "fem", "intersex", "x", "unknown", "mf"}) {
-    EXPECT_EQ(JunctionGenderFor(std::string(sex)), "unknown") << sex;
-  }
-}
-
 }  // namespace
 }  // namespace lab_orders::orders
