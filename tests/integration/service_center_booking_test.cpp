@@ -170,5 +170,37 @@ TEST_F(ServiceCenterBookingTest, AHomeVisitsReasonIsRefusedForAServiceCentersApp
   EXPECT_EQ(bad_site.status, 400) << bad_site.body;
 }
 
+// A booking Junction made but whose answer was lost (silence past the call's deadline): the
+// brand's retry under the same Idempotency-Key sends it again under the same Junction key, and
+// Junction answers with the booking it made. One appointment, never two.
+TEST_F(ServiceCenterBookingTest, ABookingWhoseAnswerWasLostIsSentAgainUnderTheSameJunctionKey) {
+  sim_->LoadScript(
+      {{"operations",
+        {{"psc_book_appointment",
+          {{{"call", 1}, {"fault", "hang"}, {"hang_ms", 3000}, {"when", "after"}}}}}}});
+  const std::string id = WalkInOrder("psc-3");
+  const json venues = service_->Get("/v1/labs/venues?zip=85004", Auth()).Json()["venues"];
+  ASSERT_FALSE(venues.empty());
+  const json slots = Slots(id, venues[0]["site_code"]);
+  ASSERT_FALSE(slots.empty());
+
+  HttpReply lost = BookOnceReady(id, slots[0]["booking_key"], "book-psc-3");
+  ASSERT_EQ(lost.status, 502) << lost.body;
+  EXPECT_EQ(lost.Json()["error"], "junction_timeout");
+  HttpReply retried = Book(id, slots[0]["booking_key"], "book-psc-3");
+  ASSERT_EQ(retried.status, 200) << retried.body;
+
+  const json calls = sim_->Calls("psc_book_appointment");
+  ASSERT_GE(calls.size(), 1u);
+  ASSERT_LE(calls.size(), 2u);
+  ASSERT_FALSE(calls[0]["idempotency_key"].is_null());
+  for (const json& call : calls) EXPECT_EQ(call["idempotency_key"], calls[0]["idempotency_key"]);
+  const std::string junction_id =
+      service_->Get("/v1/labs/orders/" + id, Auth()).Json()["junction_order_id"];
+  const json active = sim_->Junction("GET", "/v3/order/" + junction_id + "/psc/appointment").Json();
+  EXPECT_EQ(retried.Json()["appointment"]["id"], active["id"]);
+  EXPECT_EQ(sim_->Calls("psc_reschedule_appointment").size(), 0u);
+}
+
 }  // namespace
 }  // namespace lab_orders::testing
