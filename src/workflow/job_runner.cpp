@@ -16,7 +16,8 @@ constexpr milliseconds kConflictRetry{50};
 
 std::vector<std::string> JobKinds() {
   return {store::kJobAwaitRequisition, store::kJobBookAppointment, store::kJobAwaitConfirmation,
-          store::kJobReconcile,        store::kJobJunctionEvent,   store::kJobFetchResults, store::kJobSwitchChannel};
+          store::kJobReconcile,        store::kJobJunctionEvent,   store::kJobFetchResults,
+          store::kJobSwitchChannel};
 }
 
 }  // namespace

@@ -414,7 +414,7 @@ json OrderActions::Cancel(const auth::Principal& principal, const std::string& o
     at_junction = cancelled->order;
   } else {
     junction::Outcome outcome = cancelled.error().outcome;
-    if (outcome != junction::Outcome::kRejected && outcome != junction::Outcome::kConflict) {
+    if (!IsCancelRefused(outcome)) {
       throw junction::JunctionFailure(cancelled.error(), kRetryHint);
     }
     // Refused: perhaps because an earlier cancel, whose answer or commit was lost, was done.
@@ -435,8 +435,7 @@ json OrderActions::Cancel(const auth::Principal& principal, const std::string& o
   // The order was moving to its fallback channel: the Junction order made for that goes too.
   if (const auto& switched = order.workflow.switched_junction_order_id) {
     auto also = junction_.CancelOrder(*switched);
-    if (!also.ok() && also.outcome() != junction::Outcome::kRejected &&
-        also.outcome() != junction::Outcome::kConflict) {
+    if (!also.ok() && !IsCancelRefused(also.outcome())) {
       throw junction::JunctionFailure(also.error(), kRetryHint);
     }
   }

@@ -25,11 +25,6 @@ constexpr int kMaxRefusals = 5;
 // about two and a half hours) before taking it as it is.
 constexpr int kMaxResultWaits = 20;
 
-bool IsRefusal(junction::Outcome outcome) {
-  return outcome == junction::Outcome::kValidation || outcome == junction::Outcome::kRejected ||
-         outcome == junction::Outcome::kNotFound;
-}
-
 // The earliest slot that can be booked, starts at or after earliest_start and suits the order.
 std::optional<junction::TimeSlot> EarliestSlot(const junction::Availability& availability,
                                                TimePoint earliest_start,

@@ -61,6 +61,15 @@ std::string LowLevelStatus(const std::string& full_status) {
   return dot == std::string::npos ? full_status : full_status.substr(dot + 1);
 }
 
+bool IsRefusal(junction::Outcome outcome) {
+  return outcome == junction::Outcome::kValidation || outcome == junction::Outcome::kRejected ||
+         outcome == junction::Outcome::kNotFound;
+}
+
+bool IsCancelRefused(junction::Outcome outcome) {
+  return outcome == junction::Outcome::kRejected || outcome == junction::Outcome::kConflict;
+}
+
 bool RequisitionReady(const model::WorkflowState& state) {
   // A kit past its requisition is on its way, at the patient's or back at the lab; registered
   // (a registrable kit's high-level status goes back to received then) or shipped before, too.
@@ -241,11 +250,15 @@ AppointmentUpdate ApplyAppointment(model::WorkflowState& state,
   return AppointmentUpdate::kApplied;
 }
 
-void AdoptAppointment(model::WorkflowState& state, const model::AppointmentView& view) {
-  if (state.appointment && state.appointment->id != view.id &&
-      !Contains(state.past_appointment_ids, state.appointment->id)) {
+void SetAppointmentAside(model::WorkflowState& state) {
+  if (state.appointment && !Contains(state.past_appointment_ids, state.appointment->id)) {
     state.past_appointment_ids.push_back(state.appointment->id);
   }
+  state.appointment.reset();
+}
+
+void AdoptAppointment(model::WorkflowState& state, const model::AppointmentView& view) {
+  if (state.appointment && state.appointment->id != view.id) SetAppointmentAside(state);
   state.appointment = view;
   ClearBookingSent(state);
   state.booking_refusals = 0;

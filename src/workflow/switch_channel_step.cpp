@@ -6,19 +6,12 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-
 #include "lab_orders/junction/order_request_for.h"
 #include "lab_orders/workflow/order_workflow.h"
 #include "lab_orders/workflow/state.h"
 
 namespace lab_orders::workflow {
 namespace {
-
-bool Refused(junction::Outcome outcome) {
-  return outcome == junction::Outcome::kValidation || outcome == junction::Outcome::kRejected ||
-         outcome == junction::Outcome::kConflict || outcome == junction::Outcome::kNotFound;
-}
 
 // The order stays where it was, failed as it would have been without the fallback.
 void AbandonSwitch(model::LabOrder& order, const std::string& why) {
@@ -34,13 +27,7 @@ void AbandonSwitch(model::LabOrder& order, const std::string& why) {
 // afresh; the cancelled home visit stays among the past appointments.
 void FollowNewJunctionOrder(model::LabOrder& order, const std::string& to) {
   model::WorkflowState& state = order.workflow;
-  if (state.appointment) {
-    if (std::find(state.past_appointment_ids.begin(), state.past_appointment_ids.end(),
-                  state.appointment->id) == state.past_appointment_ids.end()) {
-      state.past_appointment_ids.push_back(state.appointment->id);
-    }
-    state.appointment.reset();
-  }
+  SetAppointmentAside(state);
   state.appointment_cancelled_by.reset();
   ClearBookingSent(state);
   state.booking_refusals = 0;
@@ -71,7 +58,7 @@ store::JobOutcome OrderWorkflow::SwitchChannel(const store::Job& job, model::Lab
     auto created = junction_.CreateOrder(junction::CreateOrderRequestFor(
         order, to, tests->second, "lab-orders:" + order.id + ":" + to));
     if (!created.ok()) {
-      if (Refused(created.outcome())) {
+      if (IsRefusal(created.outcome())) {
         AbandonSwitch(order,
                       "Junction refused a " + to + " order (" + created.error().summary + ")");
         return Advance(job, order, {}, "");
@@ -89,14 +76,15 @@ store::JobOutcome OrderWorkflow::SwitchChannel(const store::Job& job, model::Lab
 
   auto cancelled = junction_.CancelOrder(old_junction_order);
   if (!cancelled.ok()) {
-    if (!Refused(cancelled.outcome())) return RetryAfterFailure(job, order, cancelled.error());
+    if (!IsCancelRefused(cancelled.outcome()))
+      return RetryAfterFailure(job, order, cancelled.error());
     // Refused: cancelled already (an earlier run's answer was lost), or gone past where it can
     // be (the patient was drawn after all): then the order stays on it, and the new one goes.
     auto current = junction_.GetOrder(old_junction_order);
     if (!current.ok()) return RetryAfterFailure(job, order, current.error());
     if (current->low_level_status != "cancelled") {
       auto undone = junction_.CancelOrder(*state.switched_junction_order_id);
-      if (!undone.ok() && !Refused(undone.outcome())) {
+      if (!undone.ok() && !IsCancelRefused(undone.outcome())) {
         return RetryAfterFailure(job, order, undone.error());
       }
       spdlog::warn("order {}: Junction would not cancel order {} ({}); staying on it", order.id,

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "lab_orders/junction/result.h"
 #include "lab_orders/junction/types.h"
 #include "lab_orders/model/order.h"
 
@@ -19,6 +20,13 @@ std::string LowLevelStatus(const std::string& full_status);
 bool RequisitionReady(const model::WorkflowState& state);
 // cancelled, completed and failed: nothing moves the order any more.
 bool IsFinalStatus(const std::string& status);
+
+// Junction refused the call (a 4xx it will repeat, not a passing 409 or 429): sending it again
+// as it is changes nothing.
+bool IsRefusal(junction::Outcome outcome);
+// Junction refused to cancel an order: perhaps already cancelled (an earlier call whose answer was
+// lost), perhaps gone too far; its order says which.
+bool IsCancelRefused(junction::Outcome outcome);
 
 model::AppointmentView AppointmentViewFrom(const junction::Appointment& appointment);
 bool IsActiveAppointmentStatus(const std::string& status);   // not cancelled, not completed
@@ -69,6 +77,8 @@ void MarkBookingSent(model::WorkflowState& state, std::chrono::system_clock::tim
                      std::optional<std::string> by);
 // What that call did is known (its answer, or Junction's appointment after it).
 void ClearBookingSent(model::WorkflowState& state);
+// The current appointment goes among the past ones (its news is stale from then on); none left.
+void SetAppointmentAside(model::WorkflowState& state);
 // When Junction is surely done with the book call marked sent: settle (Junction's time for the
 // call) after it went out, rounded up to the second the mark keeps. The epoch for a mark written
 // before its time was kept: looked up at once, as then.

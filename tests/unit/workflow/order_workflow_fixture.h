@@ -145,6 +145,7 @@ inline WorkflowSettings SmallSettings() {
   settings.booking_lead = 120min;
   settings.max_provider_cancellations = 3;
   settings.reconcile_interval = 6h;
+  settings.lab_test_ids["metabolic-basic"] = {"lt-1", "lt-2"};  // ExampleOrder's panel
   return settings;
 }
 
