@@ -95,7 +95,12 @@ std::vector<OrderEvent> OrderEventsFor(const std::optional<OrderBefore>& before,
   if (now) {
     const bool new_booking = !was || was->id != now->id;
     const json appointment = {{"appointment_id", now->id}};
-    if (new_booking) events.push_back(Event(kEventAppointmentBooked, after, appointment));
+    if (new_booking) {
+      events.push_back(
+          Event(kEventAppointmentBooked, after,
+                {{"appointment_id", now->id},
+                 {"booked_by", after.workflow.booked_by.value_or(kBookedByLabOrders)}}));
+    }
     const bool status_changed = new_booking || was->status != now->status;
     if (status_changed && now->status == "confirmed") {
       events.push_back(Event(kEventAppointmentConfirmed, after, appointment));

@@ -324,6 +324,7 @@ void OrderService::ChooseChannel(const model::OrderRequest& request, model::LabO
   // Kept for later too: the provider's last allowed cancellation of a home visit moves the order
   // there instead of failing it (the workflow's switch_channel step).
   order.workflow.fallback = request.fallback;
+  order.workflow.auto_book = request.auto_book;
   // A kit goes by mail: Junction's area info says nothing of it (docs/junction.md: Test kits).
   if (asked == model::kTestkit) return;
   // Before anything is recorded: an unserved area is answered with the key left free.

@@ -327,6 +327,10 @@ void ApplyLabRules(const json& body, const Clock& clock, std::vector<FieldViolat
     request->collection_method = method->get<std::string>();
   }
   request->fallback = OptionalStringOf(check.Passed("", "fallback"));
+  if (const json* auto_book = check.Passed("", "auto_book");
+      auto_book != nullptr && auto_book->is_boolean()) {
+    request->auto_book = auto_book->get<bool>();
+  }
 
   CheckName(check, "first_name", &request->patient.first_name);
   CheckName(check, "last_name", &request->patient.last_name);

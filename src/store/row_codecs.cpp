@@ -201,6 +201,8 @@ std::string WorkflowDocument(const model::WorkflowState& state) {
       {"fallback", OptionalToJson(state.fallback)},
       {"channel_switch_to", OptionalToJson(state.channel_switch_to)},
       {"switched_junction_order_id", OptionalToJson(state.switched_junction_order_id)},
+      {"auto_book", state.auto_book},
+      {"booked_by", OptionalToJson(state.booked_by)},
       {"result", nullptr},
   };
   if (state.result) {
@@ -264,6 +266,8 @@ model::WorkflowState ReadWorkflowDocument(const std::string& text) {
     state.fallback = OptionalFromJson(document, "fallback");
     state.channel_switch_to = OptionalFromJson(document, "channel_switch_to");
     state.switched_junction_order_id = OptionalFromJson(document, "switched_junction_order_id");
+    state.auto_book = FieldOr<bool>(document, "auto_book", true);
+    state.booked_by = OptionalFromJson(document, "booked_by");
     if (auto found = document.find("result"); found != document.end() && !found->is_null()) {
       if (!found->is_object()) throw std::runtime_error("store: the order's workflow is malformed");
       model::ResultSummary summary;

@@ -229,7 +229,7 @@ OrderActions::OrderActions(store::JobStore& store, junction::JunctionClient& jun
       wake_(std::move(wake)) {}
 
 json OrderActions::Book(const auth::Principal& principal, const std::string& order_id,
-                        const json& body, store::ActionCheckpoint* key) {
+                        const json& body, store::ActionCheckpoint* key, Booker booker) {
   std::string booking_key = BookingKeyFrom(body);
   model::LabOrder order = ReadOrder(store_, principal, order_id);
   if (IsFinalStatus(order.status) || !order.junction_order_id) {
@@ -282,6 +282,8 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
   const bool active = state.appointment && IsActiveAppointmentStatus(state.appointment->status);
   if (made_before) {
     // view is what Junction shows of the earlier attempt's booking: committed below.
+  } else if (active && booker == Booker::kPatient) {
+    throw AppError(ErrorCode::kOrderNotBookable, "The order already has an appointment.");
   } else if (active) {
     if (!state.appointment->can_reschedule) {
       throw AppError(ErrorCode::kAppointmentNotReschedulable,
@@ -358,6 +360,9 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
     const auto& was = before.workflow.appointment;
     if (was && was->id == view.id && was->start_at != view.start_at) {
       current.workflow.rescheduled_by = "brand";
+    }
+    if (!was || was->id != view.id) {
+      current.workflow.booked_by = booker == Booker::kPatient ? "patient" : "brand";
     }
     ClearBookingSent(current.workflow);
     current.workflow.reschedule_sent_at.reset();

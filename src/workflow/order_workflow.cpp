@@ -130,7 +130,9 @@ std::optional<std::string> OrderWorkflow::NextStepFor(const model::LabOrder& ord
   // A walk-in order is not booked for the patient, who may walk in, nor a test kit, which the
   // patient mails back: once the requisition is ready, the order is looked at for the draw (the
   // kit's way there and back) and the results (webhooks say it sooner).
-  if (state.collection_method != model::kAtHome && !state.booking_sent) {
+  // Nor a home visit the brand or the patient books (auto_book false), first or after a
+  // provider's cancellation.
+  if ((state.collection_method != model::kAtHome || !state.auto_book) && !state.booking_sent) {
     return RequisitionReady(state) ? store::kJobReconcile : store::kJobAwaitRequisition;
   }
   if (RequisitionReady(state) || state.booking_sent) return store::kJobBookAppointment;
@@ -509,10 +511,13 @@ store::JobOutcome OrderWorkflow::ApplyEvent(const store::Job& job) {
   if (event.appointment && order->workflow.collection_method != model::kTestkit) {
     AppointmentUpdate update = ApplyAppointment(order->workflow, *event.appointment);
     if (update == AppointmentUpdate::kUnknown &&
-        order->workflow.collection_method == model::kWalkIn && !order->workflow.booking_sent) {
-      // A service center's booking made at Junction or with the lab (the patient's, say), with
-      // none of ours out: followed from now on.
+        (order->workflow.collection_method == model::kWalkIn || !order->workflow.auto_book) &&
+        !order->workflow.booking_sent) {
+      // A service center's booking made at Junction or with the lab (the patient's, say), or a
+      // home visit the patient booked at Junction for an order we do not book, with none of ours
+      // out: followed from now on.
       AdoptAppointment(order->workflow, *event.appointment);
+      order->workflow.booked_by = "junction";
       update = AppointmentUpdate::kApplied;
     }
     // One we do not know yet (booked, answer not recorded): the step will ask Junction.

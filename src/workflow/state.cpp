@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "lab_orders/common/clock.h"
+#include "lab_orders/model/order_status.h"
 
 namespace lab_orders::workflow {
 namespace {
@@ -88,9 +89,7 @@ bool RequisitionReady(const model::WorkflowState& state) {
                      [&](const char* ready) { return low == ready; });
 }
 
-bool IsFinalStatus(const std::string& status) {
-  return status == "cancelled" || status == "completed" || status == "failed";
-}
+bool IsFinalStatus(const std::string& status) { return model::IsFinalOrderStatus(status); }
 
 model::AppointmentView AppointmentViewFrom(const junction::Appointment& appointment) {
   model::AppointmentView view;
@@ -258,6 +257,8 @@ void SetAppointmentAside(model::WorkflowState& state) {
 }
 
 void AdoptAppointment(model::WorkflowState& state, const model::AppointmentView& view) {
+  // Another appointment: whoever booked the last did not book this one (the booker sets it after).
+  if (!state.appointment || state.appointment->id != view.id) state.booked_by.reset();
   if (state.appointment && state.appointment->id != view.id) SetAppointmentAside(state);
   state.appointment = view;
   ClearBookingSent(state);

@@ -43,6 +43,9 @@ struct OrderRequest {
   // The channel the order goes on instead when the one asked for does not serve the patient's
   // area (only walk_in, for at_home_phlebotomy).
   std::optional<std::string> fallback;
+  // false: the workflow books no appointment; the brand books through the API, or the patient
+  // through a booking link (POST /v1/labs/orders/{id}/booking-url).
+  bool auto_book = true;
   Patient patient;
   Address address;
   std::optional<std::int64_t> total_cents;
@@ -153,6 +156,13 @@ struct WorkflowState {
   // then the order follows the new one.
   std::optional<std::string> channel_switch_to;
   std::optional<std::string> switched_junction_order_id;
+  // The workflow books the appointment (and books again after a provider's cancellation). false:
+  // the brand (the API) or the patient (a booking link) books it, and again after a cancellation.
+  bool auto_book = true;
+  // Who made the current appointment: "brand" (the API), "patient" (a booking link) or
+  // "junction" (booked there, with the lab, or by the patient at Junction); unset for the
+  // workflow's own booking. Said in appointment.booked.
+  std::optional<std::string> booked_by;
 
   bool operator==(const WorkflowState&) const = default;
 };

@@ -24,6 +24,12 @@ inline constexpr std::array<std::string_view, 13> kOrderStatuses = {"received",
                                                                     "cancelled",
                                                                     "failed"};
 
+// An order that has ended: nothing more is booked or done for it (a correction of its result
+// aside).
+inline bool IsFinalOrderStatus(std::string_view status) {
+  return status == "cancelled" || status == "completed" || status == "failed";
+}
+
 inline bool IsOrderStatus(std::string_view status) {
   return std::find(kOrderStatuses.begin(), kOrderStatuses.end(), status) != kOrderStatuses.end();
 }

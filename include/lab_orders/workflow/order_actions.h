@@ -24,6 +24,10 @@
 
 namespace lab_orders::workflow {
 
+// Who books through OrderActions::Book: the brand (the API), which may also move the active
+// appointment, or the patient (a booking link's page), who only books when there is none.
+enum class Booker { kBrand, kPatient };
+
 class OrderActions {
  public:
   // wake: tells the job runner a step was queued. changes: told when a worker commits, so an
@@ -43,9 +47,11 @@ class OrderActions {
   // the order as the API shows it. Throws AppError. key: the request's Idempotency-Key, or
   // nullptr; an attempt resumed under it that finds the booking or the move the attempt before
   // made (recorded on the key, or adopted by the workflow) answers with the order and sends no
-  // other.
+  // other. booker: said in appointment.booked (booked_by); a patient's booking of an order that
+  // has an active appointment is 409 order_not_bookable, never a move.
   nlohmann::json Book(const auth::Principal& principal, const std::string& order_id,
-                      const nlohmann::json& body, store::ActionCheckpoint* key = nullptr);
+                      const nlohmann::json& body, store::ActionCheckpoint* key = nullptr,
+                      Booker booker = Booker::kBrand);
   // Cancels the order at Junction (its appointment with it). Returns the order. Throws AppError.
   // Repeatable: a cancelled order is answered as it is, and a refusal from Junction of an order
   // it has cancelled already (an earlier cancel's answer lost) is taken as the cancel.

@@ -138,6 +138,21 @@ TEST(OrderEventsTest, AppointmentEventsComeBeforeTheStatusChangeTheyCause) {
 
 // A test kit's way: each stage once and in order, with its tracking number, also when Junction's
 // news skipped one; none for an order of another channel.
+// appointment.booked says who booked: the workflow (lab_orders) unless someone else did.
+TEST(OrderEventsTest, ABookingSaysWhoMadeIt) {
+  model::LabOrder booked = Order("appointment_pending");
+  booked.workflow.appointment = Appointment("appt-1", "pending");
+  std::vector<OrderEvent> events = OrderEventsFor(OrderBefore{"ordered", std::nullopt}, booked);
+  ASSERT_EQ(events[0].type, "appointment.booked");
+  EXPECT_EQ(events[0].data["appointment_id"], "appt-1");
+  EXPECT_EQ(events[0].data["booked_by"], "lab_orders");
+  for (const char* who : {"patient", "brand", "junction"}) {
+    booked.workflow.booked_by = who;
+    events = OrderEventsFor(OrderBefore{"ordered", std::nullopt}, booked);
+    EXPECT_EQ(events[0].data["booked_by"], who);
+  }
+}
+
 TEST(OrderEventsTest, AKitsWayIsToldStageByStage) {
   model::LabOrder shipped = Order("kit_shipped");
   shipped.workflow.collection_method = model::kTestkit;
