@@ -32,6 +32,7 @@ Panel ReadPanel(const std::string& slug, const json& entry) {
   if (entry.is_array()) {  // the older form: ids alone, drawn at home
     panel.lab_test_ids = Strings(entry, slug, "lab test ids");
     panel.collection_methods = {model::kAtHome};
+    panel.display_name = slug;
     return panel;
   }
   if (!entry.is_object()) {
@@ -40,7 +41,7 @@ Panel ReadPanel(const std::string& slug, const json& entry) {
   }
   for (const auto& [field, value] : entry.items()) {
     if (field != "lab_test_ids" && field != "collection_methods" && field != "fasting" &&
-        field != "comment") {
+        field != "display_name" && field != "comment") {
       throw ConfigError("LAB_ORDERS_PANELS: panel " + slug + " has an unknown field " + field);
     }
   }
@@ -53,6 +54,13 @@ Panel ReadPanel(const std::string& slug, const json& entry) {
                       " has a fasting that is not true or false");
   }
   panel.fasting = fasting.get<bool>();
+  const json display_name = entry.value("display_name", json(slug));
+  if (!display_name.is_string() || display_name.get<std::string>().empty() ||
+      display_name.get<std::string>().size() > 100) {
+    throw ConfigError("LAB_ORDERS_PANELS: panel " + slug +
+                      " has a display_name that is not a text of 1 to 100 characters");
+  }
+  panel.display_name = display_name.get<std::string>();
   for (const std::string& method : panel.collection_methods) {
     if (method != model::kAtHome && method != model::kWalkIn && method != model::kTestkit) {
       throw ConfigError("LAB_ORDERS_PANELS: panel " + slug + " has collection method " + method +

@@ -205,6 +205,22 @@ ALTER TABLE webhook_deliveries ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX webhook_deliveries_priority ON webhook_deliveries (priority, next_attempt_at)
   WHERE state = 'pending' AND priority > 0;
 )sql"},
+    // A patient's booking links: the token's SHA-256 only, never the token; the order's newest
+    // link is its only live one (minting retires the others, found by the order index).
+    {8, R"sql(
+CREATE TABLE booking_links (
+  token_hash     TEXT PRIMARY KEY,
+  order_id       TEXT NOT NULL REFERENCES lab_orders (id),
+  brand_id       TEXT NOT NULL,
+  form_token     TEXT NOT NULL,
+  created_at     BIGINT NOT NULL,
+  expires_at     BIGINT NOT NULL,
+  retired_at     BIGINT,
+  used_at        BIGINT,
+  appointment_id TEXT
+);
+CREATE INDEX booking_links_order ON booking_links (order_id);
+)sql"},
 };
 
 inline constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;

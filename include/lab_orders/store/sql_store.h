@@ -113,6 +113,11 @@ class SqlStore : public Store {
   int CountResultVersions(const std::string& order_id) override;
   std::optional<model::OrderResult> LatestResultOfOrder(const std::string& order_id) override;
 
+  void MintBookingLink(const BookingLink& link) override;
+  std::optional<BookingLink> FindBookingLink(const std::string& token_hash) override;
+  bool MarkBookingLinkUsed(const std::string& token_hash, const std::string& appointment_id,
+                           TimePoint now) override;
+
   // Keeps up to capacity finished keys in memory, so that their replays read no database (see
   // src/store/finished_keys.h). retention: how long the reaper keeps a key
   // (LAB_ORDERS_IDEMPOTENCY_TTL). Call before serving; the clock must outlive the store.

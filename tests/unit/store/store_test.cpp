@@ -194,7 +194,7 @@ TEST_P(StoreTest, MigrateIsIdempotent) {
     EXPECT_TRUE(reopened->Ready());
     reopened->Migrate();
   }
-  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM schema_migrations"), "7");
+  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM schema_migrations"), "8");
   EXPECT_EQ(database().QueryText("SELECT MIN(version) FROM schema_migrations"), "1");
 }
 
@@ -206,7 +206,7 @@ TEST_P(StoreTest, StoresMigratingOneEmptyDatabaseAtOnceAllSucceed) {
   for (int i = 0; i < kStores; ++i) stores.push_back(OpenStore());
   ExpectNoErrors(RunTogether(kStores, [&](int i) { stores[i]->Migrate(); }));
   for (const auto& store : stores) EXPECT_TRUE(store->Ready());
-  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM schema_migrations"), "7");
+  EXPECT_EQ(database().QueryText("SELECT COUNT(*) FROM schema_migrations"), "8");
   // The schema works from any of them.
   EXPECT_EQ(stores[0]
                 ->ClaimKey("b", "k", {kFingerprint}, kT0, kT0 + 30s, MakeOrder("order-0", "b", kT0))
