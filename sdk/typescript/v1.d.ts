@@ -452,6 +452,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/labs/orders/{id}/booking-url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a booking link for the patient
+         * @description Makes a single-use link to the booking page for the order's patient, valid for 24 hours (LAB_ORDERS_BOOKING_LINK_TTL_S), or expires_in_seconds. A newer link for the same order retires the older one (its page then says so, 410). The patient sees the panel's name, whether to fast, and their first name, nothing more; they choose a home visit's time, or for a walk_in order a nearby service center and its time, a day at a time, and book it. The booking goes through the same path as POST /v1/labs/orders/{id}/appointment (async confirmation: the page shows pending, then confirmed), and the brand gets appointment.booked with booked_by: patient. After the booking, the link shows the appointment read-only until it expires; if the provider does not confirm it, the patient may choose another time with the same link. For an at_home_phlebotomy order, create it with auto_book: false, or the workflow books the earliest slot itself (the page then shows that appointment). Needs the scope labs:orders:write. Rate limited per API token (20 at once, then 1 a second) and per client address (429 rate_limited, Retry-After). Without LAB_ORDERS_PUBLIC_BASE_URL outside development mode, booking links are off (404).
+         */
+        post: operations["createBookingLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/book/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The patient's booking page
+         * @description The patient's page, served by lab-orders itself: server-rendered HTML with its own style sheet and script and nothing from elsewhere (Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'), never cached (Cache-Control: no-store), never framed. Every answer is a page of plain words, errors included, never JSON. Rate limited per link (30 at once, then 1 a second) and per client address (120 at once, then 5 a second). It shows, by the order's state: the day's free times to choose from (?day=YYYY-MM-DD; a walk-in order's nearby service centers first, ?site=SITE_CODE); that the order is being prepared (it updates by itself); the appointment, read-only, pending or confirmed; or why the link does not work.
+         */
+        get: operations["getBookingPage"];
+        put?: never;
+        /**
+         * Book the time chosen on the page
+         * @description The patient's page, served by lab-orders itself: server-rendered HTML with its own style sheet and script and nothing from elsewhere (Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'), never cached (Cache-Control: no-store), never framed. Every answer is a page of plain words, errors included, never JSON. Rate limited per link (30 at once, then 1 a second) and per client address (120 at once, then 5 a second). The page's form: the chosen booking_key, with the page's form token (bound to the link). A form from another site (Origin, Sec-Fetch-Site) or without the form token is refused (403), and nothing is booked. A booking answers 303 to the page, which shows it pending; a form sent again after a booking books nothing more (303).
+         */
+        post: operations["bookFromBookingPage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/book/{token}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the page shows now
+         * @description The page's script follows a booking with it: {"state"}, one of choose, preparing, pending, confirmed, done, closed, used, expired, retired. With ?known=STATE&wait_ms=N (up to 30000) it answers once the state differs from STATE, or when the wait is over.
+         */
+        get: operations["getBookingPageStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "lab_order.created": {
@@ -794,6 +858,8 @@ export interface components {
              * @enum {string|null}
              */
             fallback?: "walk_in" | null;
+            /** @description For an at_home_phlebotomy order: true (the default), the workflow books the earliest suitable home visit once the requisition is ready, and books again after a provider's cancellation. false: it books nothing; the brand books through POST /v1/labs/orders/{id}/appointment, or sends the patient a booking link (POST /v1/labs/orders/{id}/booking-url) to choose a time themselves, first and after a cancellation. A walk_in or testkit order is never booked by the workflow either way. */
+            auto_book?: boolean;
             patient: {
                 /** @description Transliterated to ASCII for the lab (José becomes Jose); at most 50 characters once transliterated. */
                 first_name: string;
@@ -1037,7 +1103,7 @@ export interface components {
         /** @description Every error answer: a code to branch on, a message for people, the request's id and, for validation errors, what was wrong where. */
         Error: {
             /** @enum {string} */
-            error: "invalid_json" | "validation_error" | "idempotency_key_missing" | "idempotency_key_invalid" | "unauthenticated" | "forbidden" | "not_found" | "method_not_allowed" | "idempotency_request_in_progress" | "order_not_cancellable" | "order_busy" | "order_not_bookable" | "appointment_not_reschedulable" | "appointment_not_cancellable" | "slot_unavailable" | "result_not_ready" | "invalid_signature" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "uri_too_long" | "headers_too_large" | "http_version_not_supported" | "request_timeout" | "server_busy" | "idempotency_key_reused" | "collection_method_unavailable" | "junction_upstream_error" | "junction_timeout" | "junction_unavailable" | "internal_error" | "store_unavailable" | "shutting_down";
+            error: "invalid_json" | "validation_error" | "idempotency_key_missing" | "idempotency_key_invalid" | "unauthenticated" | "forbidden" | "not_found" | "method_not_allowed" | "idempotency_request_in_progress" | "order_not_cancellable" | "order_busy" | "order_not_bookable" | "appointment_not_reschedulable" | "appointment_not_cancellable" | "slot_unavailable" | "result_not_ready" | "invalid_signature" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "uri_too_long" | "headers_too_large" | "http_version_not_supported" | "request_timeout" | "server_busy" | "idempotency_key_reused" | "collection_method_unavailable" | "junction_upstream_error" | "junction_timeout" | "junction_unavailable" | "internal_error" | "store_unavailable" | "shutting_down" | "rate_limited";
             /** @description For people; never patient data nor Junction's own words. */
             message: string;
             /** @description The X-Request-Id of the request. */
@@ -1176,6 +1242,11 @@ export interface components {
                 status?: string;
                 /** @description appointment.*: Junction's appointment id. */
                 appointment_id?: string;
+                /**
+                 * @description appointment.booked: who made the booking: lab_orders (the workflow, auto_book), brand (POST /v1/labs/orders/{id}/appointment), patient (on the page of a booking link), junction (at Junction or with the lab, outside this service).
+                 * @enum {string}
+                 */
+                booked_by?: "lab_orders" | "brand" | "patient" | "junction";
                 /** @description lab_order.sample_received: the lab's specimen number. lab_order.result_critical: the same, null when the lab has given none yet. */
                 sample_id?: string | null;
                 /**
@@ -1325,6 +1396,24 @@ export interface components {
             distance_miles: number | null;
             /** @description IANA time zone of the site. */
             timezone: string | null;
+        };
+        /** @description A single-use booking link for the order's patient: send it to them (an email, a text message). It opens the booking page lab-orders serves, where the patient chooses a time themselves. The URL holds nothing but a random token (256 bits, kept by the service only as its SHA-256). */
+        BookingLink: {
+            /**
+             * Format: uri
+             * @description LAB_ORDERS_PUBLIC_BASE_URL, then /book/ and the token.
+             */
+            url: string;
+            /**
+             * Format: date-time
+             * @description When the link stops working (24 hours after it was made unless LAB_ORDERS_BOOKING_LINK_TTL_S or expires_in_seconds says otherwise).
+             */
+            expires_at: string;
+        };
+        /** @description Optional: a shorter life for the link. */
+        BookingLinkRequest: {
+            /** @description At most LAB_ORDERS_BOOKING_LINK_TTL_S (86400 by default). */
+            expires_in_seconds?: number;
         };
     };
     responses: never;
@@ -3216,6 +3305,370 @@ export interface operations {
             };
         };
     };
+    createBookingLink: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional. Makes a retry safe: the same key with the same request replays the first 2xx answer (with Idempotent-Replayed: true) and acts no more, even after a crash or a lost answer; another request under a used key is 422, and a key still at work is 409. Keys share one scope per brand with order creation (a key names one request, whichever route it went to) and are kept 24 hours. An error is never stored: a refusal that changed nothing frees the key for a corrected request. 1 to 255 printable ASCII characters, bare or as an RFC 8941 quoted string.
+                 * @example cancel-order-2025-06-15-0001
+                 */
+                "Idempotency-Key"?: components["parameters"]["ActionIdempotencyKey"];
+            };
+            path: {
+                /** @description The order's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /** @example {
+                 *       "expires_in_seconds": 3600
+                 *     } */
+                "application/json": components["schemas"]["BookingLinkRequest"];
+            };
+        };
+        responses: {
+            /** @description The link. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingLink"];
+                };
+            };
+            /** @description The body or the Idempotency-Key is not valid. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or a token that does not verify (bad signature, alg none, expired, wrong issuer or audience). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the scope labs:orders:write. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such order for this brand, or booking links are off. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The order has ended, or is a testkit order (nothing to book); or the Idempotency-Key is in use by a request still at work. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was used for another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many links made with this token, or from this address. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getBookingPage: {
+        parameters: {
+            query?: {
+                /** @description The day to show, on the place's calendar (the first with free times when absent or unknown). */
+                day?: string;
+                /** @description A walk-in order: the service center to show (the nearest when absent or unknown). */
+                site?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The link's token, as in the URL POST /v1/labs/orders/{id}/booking-url answered. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description No such link: a forged or mistyped token. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The link has expired, was replaced by a newer one, was used (and its booking replaced), or its order is closed. */
+            410: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Too many requests for this link or from this address. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Junction could not be reached for the times; nothing was booked. */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    bookFromBookingPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The link's token, as in the URL POST /v1/labs/orders/{id}/booking-url answered. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    form_token: string;
+                    booking_key: string;
+                    day?: string;
+                    site?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Booked (or nothing left to book): see the page. */
+            303: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description /book/{token} */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description No time was chosen (the page again, saying so). */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The form did not come from the page: nothing was booked. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description No such link. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description That time was just taken: the page again, with the day's times. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The link no longer works. */
+            410: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Not the page's form. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Too many requests. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Junction could not be reached; nothing was booked. */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    getBookingPageStatus: {
+        parameters: {
+            query?: {
+                /** @description The state the page shows. */
+                known?: string;
+                /** @description How long to wait for another state (0 to 30000). */
+                wait_ms?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The link's token, as in the URL POST /v1/labs/orders/{id}/booking-url answered. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The state. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        state: "choose" | "preparing" | "pending" | "confirmed" | "done" | "closed" | "used" | "expired" | "retired";
+                    };
+                };
+            };
+            /** @description wait_ms is not a whole number from 0 to 30000. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such link. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests for this link or from this address. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     event_lab_order_created: {
         parameters: {
             query?: never;
@@ -3491,7 +3944,8 @@ export interface operations {
                  *         "metadata": {
                  *           "clinic": "north"
                  *         },
-                 *         "appointment_id": "b0a1c2d3-e4f5-4607-8899-aabbccddeeff"
+                 *         "appointment_id": "b0a1c2d3-e4f5-4607-8899-aabbccddeeff",
+                 *         "booked_by": "patient"
                  *       }
                  *     } */
                 "application/json": components["schemas"]["WebhookEvent"];

@@ -41,6 +41,8 @@ LAB_ORDERS_COVERAGE_TTL_S (600: how long Junction's word on which channels serve
 kept; 0 asks for every order), LAB_ORDERS_COMPLETER_AFTER_S (300), LAB_ORDERS_COMPLETER_INTERVAL_S (30).
 Brand webhooks: LAB_ORDERS_WEBHOOK_INTERVAL_MS (1000: how often due deliveries are looked for),
 LAB_ORDERS_WEBHOOK_RETRY_DELAYS_S (5,300,1800,7200,18000,36000,36000 with 10% jitter).
+The patient's booking links: LAB_ORDERS_PUBLIC_BASE_URL (http(s)://host[:port] patients reach;
+unset, links are off outside development mode), LAB_ORDERS_BOOKING_LINK_TTL_S (86400).
 Outside development mode a missing secret or key stops start-up, naming every one missing.)";
 
 // The commands that read the configuration say where it is described.

@@ -131,6 +131,21 @@ void ParseListen(const std::string& text, Config* config) {
   }
 }
 
+// LAB_ORDERS_PUBLIC_BASE_URL: an origin, http(s)://host[:port], a trailing slash dropped; no
+// path, query or user (a patient's link is this, then /book/{token}).
+std::string PublicBaseUrl(std::string text) {
+  if (!text.empty() && text.back() == '/') text.pop_back();
+  const bool https = text.rfind("https://", 0) == 0;
+  const bool http = text.rfind("http://", 0) == 0;
+  const std::string authority = text.substr(https ? 8 : http ? 7 : 0);
+  const bool plain = !authority.empty() && authority.find_first_of("/?#@ \t") == std::string::npos;
+  if (!(https || http) || !plain) {
+    throw ConfigError(
+        "LAB_ORDERS_PUBLIC_BASE_URL must be an origin: http(s)://host[:port], no path");
+  }
+  return text;
+}
+
 }  // namespace
 
 Config LoadConfig(const std::map<std::string, std::string>& environment,
@@ -239,6 +254,11 @@ Config LoadConfig(const std::map<std::string, std::string>& environment,
   config.junction.ca_file = vars.Get("JUNCTION_CA_FILE", "");
   config.junction.timeout =
       std::chrono::milliseconds(vars.Integer("JUNCTION_TIMEOUT_MS", 10000, 100, 120000));
+  if (auto base = vars.Get("LAB_ORDERS_PUBLIC_BASE_URL")) {
+    config.public_base_url = PublicBaseUrl(*base);
+  }
+  config.booking_link_ttl =
+      std::chrono::seconds(vars.Integer("LAB_ORDERS_BOOKING_LINK_TTL_S", 86400, 300, 30 * 86400));
   config.junction_webhook_secret = vars.Get("JUNCTION_WEBHOOK_SECRET");
   if (config.junction_webhook_secret) {
     try {

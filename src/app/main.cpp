@@ -29,6 +29,7 @@
 #include "lab_orders/junction/http_client.h"
 #include "lab_orders/junction/measured_client.h"
 #include "lab_orders/junction/rate_limited_client.h"
+#include "lab_orders/orders/booking_links.h"
 #include "lab_orders/orders/key_completer.h"
 #include "lab_orders/orders/key_reaper.h"
 #include "lab_orders/orders/order_service.h"
@@ -64,6 +65,13 @@ std::vector<std::string> PanelSlugsInSchema(const nlohmann::json& schema) {
   std::vector<std::string> slugs;
   for (const auto& slug : schema["properties"]["panel_slug"]["enum"]) slugs.push_back(slug);
   return slugs;
+}
+
+// A service listening on every address is reached on loopback.
+std::string ReachableHost(std::string host) {
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::" || host == "[::]") host = "::1";
+  return host;
 }
 
 int Serve(const Config& config) {
@@ -153,6 +161,26 @@ int Serve(const Config& config) {
   orders::Venues venues(junction);
   api.ServeVenuesWith(venues);
   api.WaitForChangesWith(changes);
+  // A patient's booking links, at the origin the patient reaches: in development, when none is
+  // set, this service's own address (and a form is then checked against the request's Host).
+  std::optional<std::string> public_base_url = config.public_base_url;
+  if (!public_base_url && config.development) {
+    std::string host = ReachableHost(config.listen_host);
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    public_base_url = "http://" + host + ":" + std::to_string(listening.address().port());
+  }
+  std::unique_ptr<orders::BookingLinks> booking_links;
+  if (public_base_url) {
+    booking_links = std::make_unique<orders::BookingLinks>(
+        *store, *store, clock,
+        orders::BookingLinkSettings{*public_base_url, config.booking_link_ttl});
+    http::BookingPageSettings page;
+    for (const auto& [slug, panel] : panels) page.panel_names[slug] = panel.display_name;
+    page.public_origin = config.public_base_url.value_or("");
+    api.ServeBookingLinksWith(*booking_links, clock, std::move(page));
+  } else {
+    spdlog::info("booking links are off: LAB_ORDERS_PUBLIC_BASE_URL is not set");
+  }
   api.ServeWebhookEndpointsWith(endpoints);
   api.SendTestEventsWith(test_events);
   api.KeepActionKeysIn(*store, clock, config.key_lease);
@@ -198,10 +226,7 @@ int Migrate(const Config& config) {
 }
 
 int Healthcheck(const Config& config) {
-  // A service listening on every address is reached on loopback.
-  std::string host = config.listen_host;
-  if (host == "0.0.0.0") host = "127.0.0.1";
-  if (host == "::" || host == "[::]") host = "::1";
+  const std::string host = ReachableHost(config.listen_host);
   if (config.listen_port == 0) throw ConfigError("healthcheck: LAB_ORDERS_LISTEN names no port");
   try {
     Poco::Net::HTTPClientSession session(host, config.listen_port);

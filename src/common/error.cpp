@@ -54,6 +54,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "request_timeout";
     case ErrorCode::kServerBusy:
       return "server_busy";
+    case ErrorCode::kRateLimited:
+      return "rate_limited";
     case ErrorCode::kIdempotencyKeyReused:
       return "idempotency_key_reused";
     case ErrorCode::kCollectionMethodUnavailable:

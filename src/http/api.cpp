@@ -11,6 +11,7 @@
 
 #include "http/action_keys.h"
 #include "http/api_helpers.h"
+#include "http/booking_page.h"
 #include "lab_orders/common/strict_json.h"
 #include "lab_orders/http/error_status.h"
 #include "lab_orders/http/openapi_document.h"
@@ -55,6 +56,17 @@ Api::Api(orders::OrderService& orders, workflow::OrderActions& actions,
       wake_workflow_(std::move(wake_workflow)) {}
 
 Api::~Api() = default;
+
+void Api::WaitForChangesWith(ChangeNotifier& changes) {
+  changes_ = &changes;
+  if (booking_page_) booking_page_->WaitForChangesWith(changes);
+}
+
+void Api::ServeBookingLinksWith(orders::BookingLinks& links, const Clock& clock,
+                                BookingPageSettings settings) {
+  booking_page_ = std::make_unique<BookingPage>(links, actions_, clock, std::move(settings));
+  if (changes_) booking_page_->WaitForChangesWith(*changes_);
+}
 
 void Api::KeepActionKeysIn(store::ActionKeyStore& store, const Clock& clock,
                            std::chrono::seconds lease) {
@@ -322,6 +334,7 @@ ApiResponse Api::Route(const ApiRequest& request, ApiResponse& context) const {
     return JunctionWebhook(request);
   }
   if (path.rfind("/v1/webhooks/", 0) == 0) return BrandWebhookRoute(request, context);
+  if (path.rfind("/book/", 0) == 0 && booking_page_) return booking_page_->Serve(request, context);
   std::string order_id, action;
   if (IsResourcePath(path, "/v1/labs/orders/", &order_id, &action)) {
     return OrderRoute(request, order_id, action, context);
@@ -351,14 +364,7 @@ ApiResponse Api::OrderRoute(const ApiRequest& request, const std::string& order_
     std::set<std::string> wanted;
     std::istringstream statuses(query.get("wait_status"));
     for (std::string status; std::getline(statuses, status, ',');) wanted.insert(status);
-    int wait_ms = 10000;
-    if (query.has("wait_ms")) {
-      wait_ms = WholeNumber(query.get("wait_ms"), 5).value_or(-1);
-      if (wait_ms < 0 || wait_ms > kMaxWaitMs) {
-        throw AppError(ErrorCode::kValidationError, "The query is not valid.", "",
-                       {{"/wait_ms", "must be a whole number from 0 to 30000"}});
-      }
-    }
+    const int wait_ms = WaitMilliseconds(query, 10000);
     changes_->WaitUntil(
         [&] {
           order = orders_.GetOrder(principal, order_id);
@@ -416,6 +422,22 @@ ApiResponse Api::OrderRoute(const ApiRequest& request, const std::string& order_
                  return JsonResponse(
                      200, actions_.CancelAppointment(principal, order_id, body, checkpoint));
                });
+  }
+  if (action == "/booking-url") {
+    context.route = "/v1/labs/orders/{id}/booking-url";
+    only("POST");
+    const auth::Principal principal = principal_for("labs:orders:write");
+    if (!booking_page_) {
+      throw AppError(ErrorCode::kNotFound,
+                     "Booking links are not enabled on this service: it needs "
+                     "LAB_ORDERS_PUBLIC_BASE_URL.");
+    }
+    // The body is optional: {"expires_in_seconds"} for a link shorter-lived than the default.
+    std::optional<json> body;
+    if (!request.body.empty()) body = ParseJsonBody(request);
+    return Act(request, principal.brand_id, context.route, body, [&](store::ActionCheckpoint*) {
+      return JsonResponse(201, booking_page_->Mint(request, principal, order_id, body));
+    });
   }
   if ((action == "/result" || action == "/result/pdf") && results_ != nullptr) {
     context.route = "/v1/labs/orders/{id}" + action;

@@ -98,6 +98,10 @@ std::vector<std::string> RouteTemplates() {
           "/v1/labs/venues",
           "/v1/labs/orders/{id}/result",
           "/v1/labs/orders/{id}/result/pdf",
+          "/v1/labs/orders/{id}/booking-url",
+          "/book/{token}",
+          "/book/{token}/status",
+          "/book/assets/{file}",
           "/v1/webhooks/junction",
           "/v1/webhooks/endpoints",
           "/v1/webhooks/endpoints/{id}",
@@ -186,6 +190,16 @@ void RequireMethod(const ApiRequest& request, std::string_view allowed) {
   AppError error(ErrorCode::kMethodNotAllowed, in_words + ".");
   error.allowed_methods = std::string(allowed);
   throw error;
+}
+
+int WaitMilliseconds(const Poco::Net::HTMLForm& query, int fallback) {
+  if (!query.has("wait_ms")) return fallback;
+  const int wait_ms = WholeNumber(query.get("wait_ms"), 5).value_or(-1);
+  if (wait_ms < 0 || wait_ms > kMaxWaitMs) {
+    throw AppError(ErrorCode::kValidationError, "The query is not valid.", "",
+                   {{"/wait_ms", "must be a whole number from 0 to 30000"}});
+  }
+  return wait_ms;
 }
 
 }  // namespace lab_orders::http::api_detail

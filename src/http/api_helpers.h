@@ -67,6 +67,9 @@ inline constexpr const char* kWebhooksScope = "labs:webhooks:manage";
 // The longest a GET may wait for a status (?wait_status=): it holds a server thread meanwhile.
 inline constexpr int kMaxWaitMs = 30000;
 
+// ?wait_ms= of a long poll: 0 to kMaxWaitMs, fallback when absent; otherwise 400 at /wait_ms.
+int WaitMilliseconds(const Poco::Net::HTMLForm& query, int fallback);
+
 // What a client is told of a token refused.
 const char* TokenFailureMessage(auth::AuthFailure failure);
 

@@ -399,6 +399,7 @@ ConnectionLoop::Next ConnectionLoop::Advance(Connection& connection, bool end_of
   }
   if (status == RequestReader::Status::kComplete) {
     connection.request = connection.reader.TakeRequest();
+    connection.request.peer_address = connection.address;
     connection.input.erase(0, connection.reader.Consumed());
     connection.reader.Reset();
     connection.head_deadline_set = connection.body_deadline_set = connection.continue_sent = false;

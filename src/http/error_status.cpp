@@ -36,6 +36,8 @@ int HttpStatusFor(ErrorCode code) {
       return 414;
     case ErrorCode::kUnsupportedMediaType:
       return 415;
+    case ErrorCode::kRateLimited:
+      return 429;
     case ErrorCode::kHeadersTooLarge:
       return 431;
     case ErrorCode::kIdempotencyKeyReused:

@@ -92,6 +92,7 @@ struct Server::Impl {
     }
     for (const auto& [name, value] : request.fields) api_request.headers[name] = value;
     api_request.body = request.body;
+    api_request.client_address = request.peer_address;
     ApiResponse response = api.Handle(api_request);
     Report(api_request.method, response, api_request.request_id, started);
     return response;

@@ -35,8 +35,12 @@ struct Config {
   std::string phi_key_base64;             // base64 of 32 bytes
   junction::HttpClientOptions junction;
   std::optional<std::string> junction_webhook_secret;
-  int http_threads = 64;  // requests served at once
-  int http_queue = 256;   // requests waiting for a thread; beyond it, 503 at once
+  // The origin patients reach the service at: the booking links' (POST .../booking-url). Unset:
+  // in development mode the address the service listens on; in production, links are off.
+  std::optional<std::string> public_base_url;
+  std::chrono::seconds booking_link_ttl{86400};  // how long a booking link works
+  int http_threads = 64;                         // requests served at once
+  int http_queue = 256;  // requests waiting for a thread; beyond it, 503 at once
   http::DoorSettings http_door;
   // After SIGTERM, how long new requests still get 503 shutting_down (and /readyz 503) before
   // the listener closes: time for a load balancer to stop sending.

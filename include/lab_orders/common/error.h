@@ -45,6 +45,7 @@ enum class ErrorCode {
   kInternalError,
   kStoreUnavailable,
   kShuttingDown,
+  kRateLimited,  // too many requests from one client or for one link (429, Retry-After)
 };
 
 struct FieldViolation {

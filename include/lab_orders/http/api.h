@@ -17,9 +17,11 @@
 
 #include "lab_orders/auth/jwt.h"
 #include "lab_orders/common/change_notifier.h"
+#include "lab_orders/common/clock.h"
 #include "lab_orders/common/error.h"
 #include "lab_orders/common/metrics.h"
 #include "lab_orders/http/request_reader.h"
+#include "lab_orders/orders/booking_links.h"
 #include "lab_orders/orders/order_service.h"
 #include "lab_orders/orders/result_service.h"
 #include "lab_orders/orders/venues.h"
@@ -38,6 +40,8 @@ struct ApiRequest {
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
   std::string request_id;
+  // The client's IP address (the socket's peer): what per-client rate limits count by.
+  std::string client_address;
 };
 
 struct ApiResponse {
@@ -60,7 +64,27 @@ struct ApiResponse {
 
 ApiResponse ErrorResponse(const AppError& error, const std::string& request_id);
 
+// The patient's booking page and its links (issue 19; src/http/booking_page.h).
+struct BookingPageSettings {
+  std::map<std::string, std::string> panel_names;  // panel_slug -> what the patient reads
+  // The origin the pages are served from (LAB_ORDERS_PUBLIC_BASE_URL's): a form posted from any
+  // other is refused. "" accepts the request's own Host.
+  std::string public_origin;
+  // Page, status and booking requests: per client address, and per link.
+  // (An address may be a clinic's, or a carrier's, shared by many patients.)
+  double per_address_per_second = 5;
+  int per_address_burst = 120;
+  double per_link_per_second = 1;
+  int per_link_burst = 30;
+  // Links made (POST /v1/labs/orders/{id}/booking-url): per API token, and per client address.
+  double mint_per_token_per_second = 1;
+  int mint_per_token_burst = 20;
+  double mint_per_address_per_second = 2;
+  int mint_per_address_burst = 60;
+};
+
 class ActionKeys;
+class BookingPage;
 
 class Api {
  public:
@@ -103,8 +127,13 @@ class Api {
   void ServeResultsWith(orders::ResultService& results) { results_ = &results; }
   // Serves GET /v1/labs/venues with venues; without it the route answers 404.
   void ServeVenuesWith(orders::Venues& venues) { venues_ = &venues; }
-  // Lets GET /v1/labs/orders/{id}?wait_status=a,b[&wait_ms=N] wait for the order to change.
-  void WaitForChangesWith(ChangeNotifier& changes) { changes_ = &changes; }
+  // Lets GET /v1/labs/orders/{id}?wait_status=a,b[&wait_ms=N] wait for the order to change (and
+  // the booking page's status route, once served).
+  void WaitForChangesWith(ChangeNotifier& changes);
+  // Serves POST /v1/labs/orders/{id}/booking-url and the patient's page, /book/... . Without it
+  // the first answers 404 (booking links are off) and the page does not exist.
+  void ServeBookingLinksWith(orders::BookingLinks& links, const Clock& clock,
+                             BookingPageSettings settings);
 
   // The server's report of a request it answered: lab_orders_http_requests_total{route,method,
   // status} and lab_orders_http_request_duration_seconds{route}. Labels come from the route
@@ -142,6 +171,7 @@ class Api {
   orders::ResultService* results_ = nullptr;
   orders::Venues* venues_ = nullptr;
   std::unique_ptr<ActionKeys> action_keys_;
+  std::unique_ptr<BookingPage> booking_page_;
   std::atomic<bool> shutting_down_{false};
   metrics::Registry* registry_ = nullptr;
   metrics::CounterFamily* requests_ = nullptr;

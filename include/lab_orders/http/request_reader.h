@@ -48,6 +48,8 @@ struct ReadRequest {
   std::string body;  // decoded from chunks when chunked
   bool keep_alive = true;
   bool expects_continue = false;  // Expect: 100-continue
+  // The client's IP address, as the socket has it (set by the server, not read off the wire).
+  std::string peer_address;
 
   // The field's value, or nullptr when absent. name in lower case.
   const std::string* Field(std::string_view name) const;

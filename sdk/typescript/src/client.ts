@@ -15,6 +15,8 @@ import type {
   AppointmentAvailability,
   ApiErrorBody,
   AvailabilityQuery,
+  BookingLink,
+  BookingLinkRequest,
   CancelAppointmentRequest,
   CancellationReasonList,
   CancellationReasonsQuery,
@@ -165,6 +167,20 @@ export class LabOrdersClient {
     options: PostOptions = {},
   ): Promise<LabOrder> {
     const path = `/v1/labs/orders/${encodeURIComponent(id)}/appointment/cancel`;
+    return this.action(path, request, options);
+  }
+
+  /**
+   * A single-use link (valid a day, or `expires_in_seconds`) to the booking page lab-orders
+   * serves, for the order's patient to choose a time themselves; a newer link retires the older.
+   * Send `url` to the patient. The booking's appointment.booked event says booked_by: patient.
+   */
+  createBookingLink(
+    id: string,
+    request: BookingLinkRequest = {},
+    options: PostOptions = {},
+  ): Promise<BookingLink> {
+    const path = `/v1/labs/orders/${encodeURIComponent(id)}/booking-url`;
     return this.action(path, request, options);
   }
 

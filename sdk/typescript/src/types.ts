@@ -15,6 +15,8 @@ export type AppointmentSlot = Schemas["AppointmentSlot"];
 /** A walk_in order's slot: the patient service center it is at. */
 export type ServiceCenterSlotSite = Schemas["ServiceCenterSlotSite"];
 export type CancelAppointmentRequest = Schemas["CancelAppointmentRequest"];
+export type BookingLink = Schemas["BookingLink"];
+export type BookingLinkRequest = Schemas["BookingLinkRequest"];
 export type CancellationReason = Schemas["CancellationReason"];
 export type CancellationReasonList = Schemas["CancellationReasonList"];
 /** A patient service center near a ZIP code (GET /v1/labs/venues). */

@@ -84,12 +84,18 @@ test("verifyWebhook returns the event, and refuses a signed body that is not one
 
 // A fetch that answers from a script, one answer per call, and records what it was asked.
 function scriptedFetch(answers: Array<Response | Error>) {
-  const calls: Array<{ url: string; method: string; headers: Record<string, string> }> = [];
+  const calls: Array<{
+    url: string;
+    method: string;
+    headers: Record<string, string>;
+    body?: string;
+  }> = [];
   const fetchImpl = (async (url: URL, init: RequestInit) => {
     calls.push({
       url: String(url),
       method: String(init.method),
       headers: init.headers as Record<string, string>,
+      body: typeof init.body === "string" ? init.body : undefined,
     });
     const next = answers.shift();
     if (next === undefined) throw new Error("the script ran out");
@@ -172,6 +178,17 @@ test("an action is repeated under its key after a 502 or no answer", async () =>
   const stopping = clientWith([answer(503, error("shutting_down")), answer(200, order)]);
   assert.deepEqual(await stopping.client.cancelOrder("order-1"), order);
   assert.equal(stopping.calls.length, 2);
+});
+
+test("a booking link is asked for under a key, with its life when given", async () => {
+  const link = { url: "https://book.example.com/book/abc", expires_at: "2025-06-16T10:00:00+00:00" };
+  const cut = clientWith([new TypeError("socket hang up"), answer(201, link)]);
+  assert.deepEqual(await cut.client.createBookingLink("order-1", { expires_in_seconds: 3600 }), link);
+  assert.equal(cut.calls.length, 2);
+  assert.equal(cut.calls[0].url, "http://lab-orders.test/v1/labs/orders/order-1/booking-url");
+  assert.deepEqual(JSON.parse(cut.calls[0].body ?? ""), { expires_in_seconds: 3600 });
+  const keys = cut.calls.map((call) => call.headers["Idempotency-Key"]);
+  assert.ok(keys[0] && keys[0] === keys[1], "one key for the call and its retry");
 });
 
 test("a DELETE whose first answer was lost and finds the endpoint gone is done", async () => {

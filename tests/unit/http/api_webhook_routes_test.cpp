@@ -255,7 +255,7 @@ TEST_F(ApiWebhookRoutesTest, EveryRouteWantsTheWebhooksScopeAndAToken) {
         Call(method, path, "{}", "brand-1", "labs:orders:read labs:orders:write");
     EXPECT_EQ(forbidden.status, 403) << method << " " << path;
     EXPECT_NE(forbidden.body.find("labs:webhooks:manage"), std::string::npos);
-    ApiRequest anonymous{method, path, "", {}, "", "req-2"};
+    ApiRequest anonymous{method, path, "", {}, "", "req-2", ""};
     EXPECT_EQ(api_.Handle(anonymous).status, 401) << method << " " << path;
   }
   EXPECT_EQ(store_.ListWebhookEndpoints("brand-1").size(), 1u);
@@ -277,7 +277,7 @@ TEST_F(ApiWebhookRoutesTest, BadRequestsGetTheirCodes) {
   EXPECT_EQ(json::parse(plain_http.body)["details"][0]["path"], "/url");
 
   EXPECT_EQ(Call("POST", "/v1/webhooks/endpoints", "{").status, 400);
-  ApiRequest text{"POST", "/v1/webhooks/endpoints", "", {}, "url", "req-3"};
+  ApiRequest text{"POST", "/v1/webhooks/endpoints", "", {}, "url", "req-3", ""};
   text.headers = {{"authorization", "Bearer " + Token("brand-1")}, {"content-type", "text/plain"}};
   EXPECT_EQ(api_.Handle(text).status, 415);
 

@@ -69,9 +69,9 @@ TEST(OpenApiDocumentTest, IsOpenApi31AndServedAsCommitted) {
 }
 
 // Optional request fields the service adds to the seed's (issue 8: the brand's own ids; issue 18:
-// the channel).
+// the channel; issue 19: who books).
 constexpr const char* kAddedRequestFields[] = {"external_order_id", "metadata", "collection_method",
-                                               "fallback"};
+                                               "fallback", "auto_book"};
 
 // The seed's request, plus optional fields, closed to any other top-level field (issue 16: a
 // misspelt optional field is refused by name rather than dropped).
@@ -119,8 +119,8 @@ TEST(OpenApiDocumentTest, ErrorKeepsEveryFieldOfTheSeedErrorBody) {
 
 TEST(OpenApiDocumentTest, ErrorCodesAreExactlyTheOnesTheServiceSends) {
   std::set<std::string> sent;
-  // kInvalidJson and kShuttingDown are the enum's first and last codes.
-  for (int code = int(ErrorCode::kInvalidJson); code <= int(ErrorCode::kShuttingDown); ++code) {
+  // kInvalidJson and kRateLimited are the enum's first and last codes.
+  for (int code = int(ErrorCode::kInvalidJson); code <= int(ErrorCode::kRateLimited); ++code) {
     sent.insert(ErrorCodeName(ErrorCode(code)));
   }
   const json& documented = OpenApiComponentSchema("Error").at("properties").at("error").at("enum");
