@@ -343,6 +343,7 @@ ApiResponse BookingPage::Page(const ApiRequest& request, const std::string& toke
   view.place_name = view.order.at_service_center ? "At the patient service center"
                                                  : "At your home, by a visiting phlebotomist";
   view.confirmation_code = appointment.confirmation_code;
+  view.place_address = appointment.site_address.value_or("");
   return HtmlResponse(200, Render(view));
 }
 

@@ -168,6 +168,7 @@ std::string WorkflowDocument(const model::WorkflowState& state) {
         {"provider", view.provider},
         {"can_reschedule", view.can_reschedule},
         {"confirmation_code", OptionalToJson(view.confirmation_code)},
+        {"site_address", OptionalToJson(view.site_address)},
         {"event_count", view.event_count},
     };
   }
@@ -236,6 +237,7 @@ model::WorkflowState ReadWorkflowDocument(const std::string& text) {
       view.provider = FieldOr<std::string>(*found, "provider", "");
       view.can_reschedule = FieldOr<bool>(*found, "can_reschedule", false);
       view.confirmation_code = OptionalFromJson(*found, "confirmation_code");
+      view.site_address = OptionalFromJson(*found, "site_address");
       view.event_count = FieldOr<int>(*found, "event_count", 0);
       state.appointment = std::move(view);
     }

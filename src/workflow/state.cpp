@@ -100,8 +100,14 @@ model::AppointmentView AppointmentViewFrom(const junction::Appointment& appointm
   view.timezone = appointment.iana_timezone;
   view.provider = appointment.provider;
   view.can_reschedule = appointment.can_reschedule;
-  if (appointment.type == "patient_service_center")
+  if (appointment.type == "patient_service_center") {
     view.confirmation_code = appointment.external_id;
+    const junction::USAddress& site = appointment.address;
+    std::string line = site.first_line;
+    if (site.second_line && !site.second_line->empty()) line += ", " + *site.second_line;
+    line += ", " + site.city + ", " + site.state + " " + site.zip_code;
+    if (!site.first_line.empty()) view.site_address = line;
+  }
   view.event_count = int(appointment.events.size());
   return view;
 }

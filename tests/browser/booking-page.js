@@ -161,7 +161,9 @@ async function main() {
     await screenshots(page, 'choose-center');
     await bookFirstSlotByKeyboard(page);
     await expectPendingThenConfirmed(page);
-    assert.match(await page.$eval('main', (main) => main.innerText), /Confirmation code/);
+    const centerText = await page.$eval('main', (main) => main.innerText);
+    assert.match(centerText, /Confirmation code/);
+    assert.match(centerText, /AZ \d{5}/, 'the service center\'s address is not shown');
 
     // The used link, reopened: the appointment, read-only.
     response = await page.goto(homeLink, {waitUntil: 'load'});

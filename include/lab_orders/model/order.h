@@ -72,6 +72,9 @@ struct AppointmentView {
   // A service center's booking: the lab's confirmation code (Junction's external_id), which the
   // patient shows at the desk. Not PHI.
   std::optional<std::string> confirmation_code;
+  // A service center's booking: where it is, one line (a business's address, not PHI), for the
+  // patient's booking page. A home visit's address is the patient's, and is never kept here.
+  std::optional<std::string> site_address = std::nullopt;
 
   bool operator==(const AppointmentView&) const = default;
 };

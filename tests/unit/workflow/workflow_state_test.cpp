@@ -129,6 +129,21 @@ TEST(AppointmentViewFromTest, KeepsIdsStatusTimesAndEventCountButNoAddress) {
   EXPECT_EQ(view.provider, "phlebfinders");
   EXPECT_TRUE(view.can_reschedule);
   EXPECT_EQ(view.event_count, 2);
+  EXPECT_EQ(view.site_address, std::nullopt) << "a home visit's address is the patient's";
+}
+
+// A service center's booking keeps the lab's confirmation code and where the center is (a
+// business's address), which the patient's booking page shows.
+TEST(AppointmentViewFromTest, AServiceCentersBookingKeepsItsCodeAndAddress) {
+  junction::Appointment appointment;
+  appointment.id = "psc-1";
+  appointment.status = "confirmed";
+  appointment.type = "patient_service_center";
+  appointment.external_id = "QC1234ABCD";
+  appointment.address = {"1120 North Central Avenue", "Suite 100", "Phoenix", "AZ", "85004", {}};
+  AppointmentView view = AppointmentViewFrom(appointment);
+  EXPECT_EQ(view.confirmation_code, "QC1234ABCD");
+  EXPECT_EQ(view.site_address, "1120 North Central Avenue, Suite 100, Phoenix, AZ 85004");
 }
 
 // ---- ApplyJunctionOrder
