@@ -17,6 +17,16 @@ json SiteAddressJson(const std::string& line1, const std::optional<std::string>&
           {"zip", zip}};
 }
 
+std::optional<std::string> SiteAddressLine(const std::string& line1,
+                                           const std::optional<std::string>& line2,
+                                           const std::string& city, const std::string& state,
+                                           const std::string& zip) {
+  if (line1.empty()) return std::nullopt;
+  std::string line = line1;
+  if (line2 && !line2->empty()) line += ", " + *line2;
+  return line + ", " + city + ", " + state + " " + zip;
+}
+
 namespace {
 
 json AppointmentJson(const WorkflowState& state) {

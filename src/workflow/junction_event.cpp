@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "lab_orders/common/clock.h"
+#include "lab_orders/model/order_json.h"
 
 namespace lab_orders::workflow {
 namespace {
@@ -169,7 +170,9 @@ void ReadCriticalResult(const json& data, JunctionEvent* event) {
   event->sample_id = OptionalString(kWebhook, data, "sample_id", "data.sample_id");
 }
 
-// data is a ClientFacingAppointment: the address, location and notes are PHI and are not read.
+// data is a ClientFacingAppointment: a home visit's address, location and notes are PHI and are
+// not read; a service center's address is the center's (a business's), kept for the patient's
+// booking page.
 void ReadAppointment(const json& data, JunctionEvent* event) {
   event->junction_order_id = NonEmptyString(kWebhook, data, "order_id", "data.order_id");
   model::AppointmentView view;
@@ -182,6 +185,16 @@ void ReadAppointment(const json& data, JunctionEvent* event) {
   view.can_reschedule = Boolean(kWebhook, data, "can_reschedule", "data.can_reschedule");
   if (OptionalString(kWebhook, data, "type", "data.type") == "patient_service_center") {
     view.confirmation_code = OptionalString(kWebhook, data, "external_id", "data.external_id");
+    const json* site = Find(data, "address");
+    if (site != nullptr && site->is_object()) {
+      // Only for the page: a part that is not text is left out, never a reason to refuse the event.
+      auto text = [&](const char* key) {
+        const json* part = Find(*site, key);
+        return part != nullptr && part->is_string() ? part->get<std::string>() : std::string();
+      };
+      view.site_address = model::SiteAddressLine(text("first_line"), text("second_line"),
+                                                 text("city"), text("state"), text("zip_code"));
+    }
   }
   const json& events = Array(kWebhook, data, "events", "data.events");
   if (events.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
@@ -247,6 +260,7 @@ json JunctionEventToJson(const JunctionEvent& event) {
                           {"provider", view.provider},
                           {"can_reschedule", view.can_reschedule},
                           {"confirmation_code", optional(view.confirmation_code)},
+                          {"site_address", optional(view.site_address)},
                           {"event_count", view.event_count}};
   }
   return out;
@@ -285,6 +299,8 @@ JunctionEvent JunctionEventFromJson(const json& in) {
     view.can_reschedule = Boolean(kPayload, a, "can_reschedule", "appointment.can_reschedule");
     view.confirmation_code =
         OptionalString(kPayload, a, "confirmation_code", "appointment.confirmation_code");
+    // Absent from payloads queued by older versions.
+    view.site_address = OptionalString(kPayload, a, "site_address", "appointment.site_address");
     const json* count = Find(a, "event_count");
     if (count == nullptr) Bad(kPayload, "appointment.event_count", "is missing");
     std::int64_t events = Integer(kPayload, *count, "appointment.event_count");

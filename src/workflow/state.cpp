@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "lab_orders/common/clock.h"
+#include "lab_orders/model/order_json.h"
 #include "lab_orders/model/order_status.h"
 
 namespace lab_orders::workflow {
@@ -103,10 +104,8 @@ model::AppointmentView AppointmentViewFrom(const junction::Appointment& appointm
   if (appointment.type == "patient_service_center") {
     view.confirmation_code = appointment.external_id;
     const junction::USAddress& site = appointment.address;
-    std::string line = site.first_line;
-    if (site.second_line && !site.second_line->empty()) line += ", " + *site.second_line;
-    line += ", " + site.city + ", " + site.state + " " + site.zip_code;
-    if (!site.first_line.empty()) view.site_address = line;
+    view.site_address = model::SiteAddressLine(site.first_line, site.second_line, site.city,
+                                               site.state, site.zip_code);
   }
   view.event_count = int(appointment.events.size());
   return view;

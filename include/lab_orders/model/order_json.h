@@ -21,5 +21,10 @@ nlohmann::json OptionalJson(const std::optional<std::string>& value);
 nlohmann::json SiteAddressJson(const std::string& line1, const std::optional<std::string>& line2,
                                const std::string& city, const std::string& state,
                                const std::string& zip);
+// The same on one line, "line1, line2, city, state zip"; nullopt without a first line.
+std::optional<std::string> SiteAddressLine(const std::string& line1,
+                                           const std::optional<std::string>& line2,
+                                           const std::string& city, const std::string& state,
+                                           const std::string& zip);
 
 }  // namespace lab_orders::model

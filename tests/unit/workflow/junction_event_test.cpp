@@ -222,8 +222,33 @@ TEST(JunctionEventTest, AppointmentEventsTakeTheAppointmentWithoutItsAddress) {
     EXPECT_EQ(view.provider, "getlabs");
     EXPECT_TRUE(view.can_reschedule);
     EXPECT_EQ(view.event_count, 3);
+    EXPECT_EQ(view.site_address, std::nullopt) << "a home visit's address is the patient's";
     ExpectNoPhi(JunctionEventToJson(*event).dump());
   }
+}
+
+// A service center's address is the center's: kept (with the lab's code) for the patient's page,
+// and carried through the job's payload.
+TEST(JunctionEventTest, AServiceCentersAppointmentKeepsItsCodeAndAddress) {
+  json data = AppointmentData(1);
+  data["type"] = "patient_service_center";
+  data["external_id"] = "QC1234ABCD";
+  data["address"] = {{"first_line", "1120 North Central Avenue"},
+                     {"second_line", nullptr},
+                     {"city", "Phoenix"},
+                     {"state", "AZ"},
+                     {"zip_code", 85004}};
+  auto event = ParseJunctionWebhook(Envelope("labtest.appointment.updated", data));
+  ASSERT_TRUE(event.has_value());
+  ASSERT_TRUE(event->appointment.has_value());
+  EXPECT_EQ(event->appointment->confirmation_code, "QC1234ABCD");
+  // A part that is not text (the ZIP, here) is left out rather than refusing the event.
+  EXPECT_EQ(event->appointment->site_address, "1120 North Central Avenue, Phoenix, AZ ");
+  data["address"]["zip_code"] = "85004";
+  event = ParseJunctionWebhook(Envelope("labtest.appointment.updated", data));
+  EXPECT_EQ(event->appointment->site_address, "1120 North Central Avenue, Phoenix, AZ 85004");
+  EXPECT_EQ(JunctionEventFromJson(JunctionEventToJson(*event)).appointment->site_address,
+            "1120 North Central Avenue, Phoenix, AZ 85004");
 }
 
 TEST(JunctionEventTest, PendingAppointmentWithoutTimesHasNoTimes) {
