@@ -14,6 +14,7 @@
 #include "http/local_time_text.h"
 #include "lab_orders/common/encoding.h"
 #include "lab_orders/http/error_status.h"
+#include "lab_orders/model/order_json.h"
 #include "lab_orders/model/order_status.h"
 #include "lab_orders/store/store_errors.h"
 #include "lab_orders/workflow/state.h"
@@ -133,14 +134,6 @@ auth::Principal PatientOf(const store::BookingLink& link) {
   return {"booking-link", link.brand_id, {}};
 }
 
-// Whether the order can be booked at once, as OrderActions::Book would (the requisition ready,
-// no booking or channel move under way).
-bool BookableNow(const model::LabOrder& order) {
-  const model::WorkflowState& state = order.workflow;
-  return order.junction_order_id && !state.channel_switch_to && !state.booking_sent &&
-         workflow::RequisitionReady(state);
-}
-
 OrderSummary SummaryOf(const model::LabOrder& order,
                        const std::map<std::string, std::string>& panel_names) {
   OrderSummary summary;
@@ -157,14 +150,11 @@ std::string Text(const json& object, const char* key) {
   return found != object.end() && found->is_string() ? found->get<std::string>() : "";
 }
 
+// A site's address as the availability answer has it (model::SiteAddressJson), on one line.
 std::string SiteAddressLine(const json& address) {
-  std::string line;
-  for (const char* part : {"line1", "line2", "city", "state", "zip"}) {
-    const std::string text = Text(address, part);
-    if (text.empty()) continue;
-    line += (line.empty() ? "" : (std::string(part) == "zip" ? " " : ", ")) + text;
-  }
-  return line;
+  return model::SiteAddressLine(Text(address, "line1"), Text(address, "line2"),
+                                Text(address, "city"), Text(address, "state"), Text(address, "zip"))
+      .value_or("");
 }
 
 std::optional<std::string> QueryValue(const Poco::Net::HTMLForm& query, const char* name) {
@@ -216,7 +206,7 @@ std::string BookingPage::StateOf(const orders::OpenedLink& opened) {
   // A home visit the workflow books (auto_book) is being booked by it.
   const bool workflow_books =
       order.workflow.collection_method == model::kAtHome && order.workflow.auto_book;
-  if (workflow_books || !BookableNow(order)) return "preparing";
+  if (workflow_books || !workflow::BookableNow(order)) return "preparing";
   return "choose";
 }
 

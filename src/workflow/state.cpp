@@ -90,6 +90,12 @@ bool RequisitionReady(const model::WorkflowState& state) {
                      [&](const char* ready) { return low == ready; });
 }
 
+bool BookableNow(const model::LabOrder& order) {
+  const model::WorkflowState& state = order.workflow;
+  return order.junction_order_id && !state.channel_switch_to && !state.booking_sent &&
+         RequisitionReady(state);
+}
+
 bool IsFinalStatus(const std::string& status) { return model::IsFinalOrderStatus(status); }
 
 model::AppointmentView AppointmentViewFrom(const junction::Appointment& appointment) {

@@ -18,6 +18,9 @@ namespace lab_orders::workflow {
 // "received.at_home_phlebotomy.requisition_created" -> "requisition_created".
 std::string LowLevelStatus(const std::string& full_status);
 bool RequisitionReady(const model::WorkflowState& state);
+// Whether a booking of the order could go to Junction now, as OrderActions::Book checks it: its
+// Junction order made, its requisition ready, no booking or channel move under way.
+bool BookableNow(const model::LabOrder& order);
 // cancelled, completed and failed: nothing moves the order any more.
 bool IsFinalStatus(const std::string& status);
 
