@@ -915,6 +915,8 @@ export interface components {
             collection_method: "at_home_phlebotomy" | "walk_in" | "testkit";
             /** @description The panel is drawn fasting (config/panels.json): a home visit is booked only into a slot starting before LAB_ORDERS_FASTING_LATEST_HOUR (10) local time, and its availability lists only those. */
             fasting: boolean;
+            /** @description As the request said (true when it said nothing): whether the workflow books the home visit itself, first and after a provider's cancellation. false: the brand or the patient (a booking link) books it. */
+            auto_book: boolean;
             /** @description Junction's order id; empty while the order is received. */
             junction_order_id: string;
             /** @enum {string} */
@@ -971,6 +973,13 @@ export interface components {
             cancelled_by: "brand" | "junction" | null;
             /** @description A patient service center's booking: the lab's confirmation code (Junction's external_id), for the patient to show at the desk. null for a home visit. */
             confirmation_code: string | null;
+            /** @description A patient service center's booking: where the center is, one line (street, city, state and ZIP code), for the patient. null for a home visit (its address is the patient's, and is not repeated here), and for a center whose address Junction did not give. */
+            site_address: string | null;
+            /**
+             * @description Who made this appointment: lab_orders (the workflow, for an order with auto_book), brand (POST /v1/labs/orders/{id}/appointment), patient (the booking page of a booking link) or junction (made at Junction or with the lab, such as the patient's own booking there; followed from then on). The same as appointment.booked's booked_by.
+             * @enum {string}
+             */
+            booked_by: "lab_orders" | "brand" | "patient" | "junction";
         };
         /** @description One page of the brand's orders, newest first. */
         LabOrderList: {
@@ -3697,6 +3706,7 @@ export interface operations {
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
                  *           "fasting": false,
+                 *           "auto_book": true,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -3770,6 +3780,7 @@ export interface operations {
                  *           "panel_slug": "pcos",
                  *           "collection_method": "walk_in",
                  *           "fasting": false,
+                 *           "auto_book": true,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -3846,6 +3857,7 @@ export interface operations {
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
                  *           "fasting": false,
+                 *           "auto_book": true,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -3921,6 +3933,7 @@ export interface operations {
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
                  *           "fasting": false,
+                 *           "auto_book": true,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -3996,6 +4009,7 @@ export interface operations {
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
                  *           "fasting": false,
+                 *           "auto_book": true,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -4070,6 +4084,7 @@ export interface operations {
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
                  *           "fasting": false,
+                 *           "auto_book": true,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -4145,6 +4160,7 @@ export interface operations {
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
                  *           "fasting": false,
+                 *           "auto_book": true,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "appointment_scheduled",
                  *           "total_cents": 18900,
@@ -4166,6 +4182,8 @@ export interface operations {
                  *             "provider": "getlabs",
                  *             "can_reschedule": true,
                  *             "confirmation_code": null,
+                 *             "site_address": null,
+                 *             "booked_by": "lab_orders",
                  *             "cancelled_by": null
                  *           },
                  *           "failure_reason": null,
@@ -4234,6 +4252,7 @@ export interface operations {
                  *           "panel_slug": "pcos",
                  *           "collection_method": "testkit",
                  *           "fasting": false,
+                 *           "auto_book": true,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "kit_shipped",
                  *           "total_cents": 18900,
@@ -4308,6 +4327,7 @@ export interface operations {
                  *           "panel_slug": "pcos",
                  *           "collection_method": "testkit",
                  *           "fasting": false,
+                 *           "auto_book": true,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "kit_delivered",
                  *           "total_cents": 18900,
@@ -4381,6 +4401,7 @@ export interface operations {
                  *           "panel_slug": "pcos",
                  *           "collection_method": "testkit",
                  *           "fasting": false,
+                 *           "auto_book": true,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "sample_in_transit",
                  *           "total_cents": 18900,
@@ -4455,6 +4476,7 @@ export interface operations {
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
                  *           "fasting": false,
+                 *           "auto_book": true,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "sample_with_lab",
                  *           "total_cents": 18900,
@@ -4529,6 +4551,7 @@ export interface operations {
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
                  *           "fasting": false,
+                 *           "auto_book": true,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -4602,6 +4625,7 @@ export interface operations {
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
                  *           "fasting": false,
+                 *           "auto_book": true,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "ordered",
                  *           "total_cents": 18900,
@@ -4675,6 +4699,7 @@ export interface operations {
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
                  *           "fasting": false,
+                 *           "auto_book": true,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "failed",
                  *           "total_cents": 18900,
@@ -4748,6 +4773,7 @@ export interface operations {
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
                  *           "fasting": false,
+                 *           "auto_book": true,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "completed",
                  *           "total_cents": 18900,
@@ -4824,6 +4850,7 @@ export interface operations {
                  *           "panel_slug": "pcos",
                  *           "collection_method": "at_home_phlebotomy",
                  *           "fasting": false,
+                 *           "auto_book": true,
                  *           "junction_order_id": "4a1b2c3d-5e6f-4789-8abc-def012345678",
                  *           "status": "sample_with_lab",
                  *           "total_cents": 18900,

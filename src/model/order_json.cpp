@@ -45,6 +45,8 @@ json AppointmentJson(const WorkflowState& state) {
           {"provider", appointment->provider},
           {"can_reschedule", appointment->can_reschedule},
           {"confirmation_code", OptionalJson(appointment->confirmation_code)},
+          {"site_address", OptionalJson(appointment->site_address)},
+          {"booked_by", state.booked_by.value_or(kBookedByLabOrders)},
           {"cancelled_by", std::move(cancelled_by)}};
 }
 
@@ -58,6 +60,7 @@ json OrderJson(const LabOrder& order) {
           {"panel_slug", order.panel_slug},
           {"collection_method", order.workflow.collection_method},
           {"fasting", order.workflow.fasting},
+          {"auto_book", order.workflow.auto_book},
           {"junction_order_id", order.junction_order_id.value_or("")},
           {"status", order.status},
           {"total_cents", order.total_cents ? json(*order.total_cents) : json(nullptr)},

@@ -180,6 +180,7 @@ std::string WorkflowDocument(const model::WorkflowState& state) {
       {"provider_cancellations", state.provider_cancellations},
       {"booking_sent", state.booking_sent},
       {"booking_sent_by", OptionalToJson(state.booking_sent_by)},
+      {"booking_sent_for", OptionalToJson(state.booking_sent_for)},
       {"booking_sent_at", OptionalToJson(state.booking_sent_at)},
       {"lost_booking_adopted_for", OptionalToJson(state.lost_booking_adopted_for)},
       {"booking_refusals", state.booking_refusals},
@@ -246,6 +247,7 @@ model::WorkflowState ReadWorkflowDocument(const std::string& text) {
     state.provider_cancellations = FieldOr<int>(document, "provider_cancellations", 0);
     state.booking_sent = FieldOr<bool>(document, "booking_sent", false);
     state.booking_sent_by = OptionalFromJson(document, "booking_sent_by");
+    state.booking_sent_for = OptionalFromJson(document, "booking_sent_for");
     state.booking_sent_at = OptionalFromJson(document, "booking_sent_at");
     state.lost_booking_adopted_for = OptionalFromJson(document, "lost_booking_adopted_for");
     state.booking_refusals = FieldOr<int>(document, "booking_refusals", 0);

@@ -26,6 +26,9 @@ bool Answered4xxOrUnsent(const junction::CallError& failure) {
   return !failure.may_have_reached_junction || junction::RefusedWithA4xx(failure);
 }
 
+// The appointment's booked_by for a booking made through this action.
+std::string BookedByName(Booker booker) { return booker == Booker::kPatient ? "patient" : "brand"; }
+
 AppError Busy() {
   AppError busy(ErrorCode::kOrderBusy,
                 "The order is being worked on (its booking is being checked); retry shortly.");
@@ -328,7 +331,7 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
             (appointment && IsActiveAppointmentStatus(appointment->status))) {
           return false;
         }
-        MarkBookingSent(marked.workflow, clock_.Now(), attempt);
+        MarkBookingSent(marked.workflow, clock_.Now(), attempt, BookedByName(booker));
         return true;
       });
     }
@@ -362,7 +365,7 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
       current.workflow.rescheduled_by = "brand";
     }
     if (!was || was->id != view.id) {
-      current.workflow.booked_by = booker == Booker::kPatient ? "patient" : "brand";
+      current.workflow.booked_by = BookedByName(booker);
     }
     ClearBookingSent(current.workflow);
     current.workflow.reschedule_sent_at.reset();

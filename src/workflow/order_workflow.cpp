@@ -289,7 +289,9 @@ store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, model::L
         spdlog::info("order {}: adopting appointment {} from a booking whose answer was lost",
                      order.id, view.id);
         state.lost_booking_adopted_for = state.booking_sent_by;
+        std::optional<std::string> booked_for = state.booking_sent_for;
         AdoptAppointment(state, view);
+        state.booked_by = std::move(booked_for);  // none: the workflow's own call
         if (view.status == "cancelled") NoteCancellation(order);
         return Advance(job, order, {}, "");
       }
@@ -356,6 +358,7 @@ store::JobOutcome OrderWorkflow::AwaitConfirmation(const store::Job& job, model:
   if (ApplyAppointment(order.workflow, view) == AppointmentUpdate::kUnknown) {
     // Junction's active appointment is another one (rebooked elsewhere): it is the truth.
     AdoptAppointment(order.workflow, view);
+    order.workflow.booked_by = "junction";
   }
   SettleCancelMark(order.workflow, clock_.Now(), settings_.booking_settle);
   if (order.workflow.appointment->status == "cancelled") NoteCancellation(order);
@@ -382,6 +385,7 @@ store::JobOutcome OrderWorkflow::Reconcile(const store::Job& job, model::LabOrde
       model::AppointmentView view = AppointmentViewFrom(*appointment);
       if (ApplyAppointment(order.workflow, view) == AppointmentUpdate::kUnknown) {
         AdoptAppointment(order.workflow, view);
+        order.workflow.booked_by = "junction";
       }
       SettleCancelMark(order.workflow, clock_.Now(), settings_.booking_settle);
       if (order.workflow.appointment->status == "cancelled") NoteCancellation(order);

@@ -282,15 +282,17 @@ void AdoptAppointment(model::WorkflowState& state, const model::AppointmentView&
 }
 
 void MarkBookingSent(model::WorkflowState& state, std::chrono::system_clock::time_point now,
-                     std::optional<std::string> by) {
+                     std::optional<std::string> by, std::optional<std::string> booked_for) {
   state.booking_sent = true;
   state.booking_sent_by = std::move(by);
+  state.booking_sent_for = std::move(booked_for);
   state.booking_sent_at = FormatRfc3339(now);
 }
 
 void ClearBookingSent(model::WorkflowState& state) {
   state.booking_sent = false;
   state.booking_sent_by.reset();
+  state.booking_sent_for.reset();
   state.booking_sent_at.reset();
 }
 

@@ -106,6 +106,12 @@ TEST_F(ServiceCenterBookingTest, AWalkInOrderBooksAServiceCenterSlotReschedulesA
   EXPECT_EQ(order["appointment"]["provider"], "quest");
   EXPECT_EQ(order["appointment"]["start_at"], slots[0]["start_at"]);
   EXPECT_EQ(order["appointment"]["confirmation_code"].get<std::string>().rfind("QC", 0), 0u);
+  // Where the center is, one line, for the brand to tell the patient.
+  const json& address = slots[0]["service_center"]["address"];
+  const std::string where = order["appointment"]["site_address"].get<std::string>();
+  EXPECT_EQ(where.rfind(address["line1"].get<std::string>(), 0), 0u) << where;
+  EXPECT_TRUE(where.ends_with(" 85004")) << where;
+  EXPECT_EQ(order["appointment"]["booked_by"], "brand");
   const json book_calls = sim_->Calls("psc_book_appointment");
   ASSERT_EQ(book_calls.size(), 1u);
   EXPECT_FALSE(book_calls[0]["idempotency_key"].is_null());

@@ -104,6 +104,9 @@ struct WorkflowState {
   // The API request (its Idempotency-Key's attempt id) whose book call set booking_sent; none
   // when the workflow's own call did.
   std::optional<std::string> booking_sent_by;
+  // Whom that API request booked for: "brand" or "patient" (the appointment's booked_by, should
+  // its answer be lost and the booking found at Junction).
+  std::optional<std::string> booking_sent_for = std::nullopt;
   // When that book call went out (RFC 3339): Junction may still be making the booking for a
   // while after a crash, so it is looked up only once Junction's time for the call has passed.
   std::optional<std::string> booking_sent_at;
@@ -169,6 +172,10 @@ struct WorkflowState {
 
   bool operator==(const WorkflowState&) const = default;
 };
+
+// Who made the current appointment when WorkflowState::booked_by is unset: the workflow itself.
+// Shown as the appointment's booked_by, on the order and in appointment.booked.
+inline constexpr const char* kBookedByLabOrders = "lab_orders";
 
 struct LabOrder {
   std::string id;

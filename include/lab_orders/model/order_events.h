@@ -35,9 +35,6 @@ inline constexpr const char* kEventResultsReady = "lab_order.results_ready";
 // Delivered ahead of the brand's other pending events (store: webhook deliveries' priority).
 inline constexpr const char* kEventResultCritical = "lab_order.result_critical";
 
-// appointment.booked's booked_by for the workflow's own booking (WorkflowState::booked_by unset).
-inline constexpr const char* kBookedByLabOrders = "lab_orders";
-
 // Whether an event type goes ahead of a brand's other pending events.
 bool IsPriorityEventType(const std::string& type);
 

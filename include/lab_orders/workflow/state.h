@@ -74,10 +74,12 @@ AppointmentUpdate ApplyAppointment(model::WorkflowState& state, const model::App
 // to the past ones.
 void AdoptAppointment(model::WorkflowState& state, const model::AppointmentView& view);
 
-// A book call is about to go out (by the API request attempt by, or the workflow when none):
-// recorded before the call, so a lost answer is looked up, never just sent again.
+// A book call is about to go out (by the API request attempt by, booking for the brand or the
+// patient, or the workflow when none): recorded before the call, so a lost answer is looked up,
+// never just sent again.
 void MarkBookingSent(model::WorkflowState& state, std::chrono::system_clock::time_point now,
-                     std::optional<std::string> by);
+                     std::optional<std::string> by,
+                     std::optional<std::string> booked_for = std::nullopt);
 // What that call did is known (its answer, or Junction's appointment after it).
 void ClearBookingSent(model::WorkflowState& state);
 // The current appointment goes among the past ones (its news is stale from then on); none left.

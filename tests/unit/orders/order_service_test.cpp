@@ -98,6 +98,7 @@ TEST_F(OrderServiceTest, NewKeyRunsEveryPhaseInOrderAndStoresThe201Answer) {
   EXPECT_EQ(shown["brand_id"], kBrand);
   EXPECT_EQ(shown["patient_id"], kPatientId);
   EXPECT_EQ(shown["appointment"], nullptr);
+  EXPECT_EQ(shown["auto_book"], true);  // the default: the workflow books
   // The answer is stored and replayed: it carries no patient data.
   for (const char* secret : lab_orders::testing::kWorkflowPatientSecrets) {
     EXPECT_THAT(answer.body, Not(HasSubstr(secret)));

@@ -177,6 +177,8 @@ TEST_F(OrderActionsTest, BookRecordsTheBookingBeforeCallingJunctionThenCommitsTh
   EXPECT_EQ(shown["status"], "appointment_pending");
   EXPECT_EQ(shown["appointment"]["id"], "appt-1");
   EXPECT_EQ(shown["appointment"]["status"], "pending");
+  EXPECT_EQ(shown["appointment"]["booked_by"], "brand");
+  EXPECT_EQ(shown["appointment"]["site_address"], nullptr);  // a home visit's is the patient's
   EXPECT_EQ(wakes_, 1);
 }
 
@@ -256,6 +258,7 @@ TEST_F(OrderActionsTest, BookUnderAKeyRecordsItsAttemptBeforeTheCallAndWhatItMad
   const std::string attempt = json::parse(first_booking.saved[0])["attempt"];
   // The order names the request whose call it is, so the workflow's lookup can say it adopted it.
   EXPECT_EQ(checkpointed.workflow.booking_sent_by, attempt);
+  EXPECT_EQ(checkpointed.workflow.booking_sent_for, "brand");
   EXPECT_EQ(json::parse(first_booking.saved[1])["made_id"], "appt-1");
 }
 

@@ -153,6 +153,33 @@ TEST_F(OrderWorkflowAfterBookingTest, ReconcileNoticesALateCancellationAndRebook
   EXPECT_FALSE(NothingDueNow());
 }
 
+// An appointment Junction shows that the service did not make (the patient rebooked at Junction,
+// or the lab did) is followed, and the order says Junction booked it, never the workflow: while
+// the provider is asked to confirm ours, and when a later look finds another.
+TEST_F(OrderWorkflowAfterBookingTest, AnAppointmentMadeAtJunctionIsFollowedAndSaysSo) {
+  ReachRequisition();
+  BookPending("appt-1");
+  EXPECT_EQ(model::OrderJson(Order())["appointment"]["booked_by"], "lab_orders");
+
+  AdvanceToNextDue();
+  EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
+      .WillOnce(Return(Appointment("appt-2", "confirmed", 1)));
+  EXPECT_TRUE(RunNext(store::kJobAwaitConfirmation).done);
+  EXPECT_EQ(Order().workflow.appointment->id, "appt-2");
+  EXPECT_EQ(Order().workflow.booked_by, "junction");
+  EXPECT_EQ(model::OrderJson(Order())["appointment"]["booked_by"], "junction");
+
+  AdvanceToNextDue();
+  EXPECT_CALL(junction_, GetOrder(kJunctionOrderId))
+      .WillOnce(Return(JunctionOrder(kAppointmentScheduled, 3)));
+  EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
+      .WillOnce(Return(Appointment("appt-3", "confirmed", 1)));
+  RunNext(store::kJobReconcile);
+  EXPECT_EQ(Order().workflow.appointment->id, "appt-3");
+  EXPECT_EQ(Order().workflow.booked_by, "junction");
+  EXPECT_EQ(Order().status, "appointment_scheduled");
+}
+
 // The brand cancelled the appointment (its cancel call out when Junction's webhook of it lands):
 // no rebook, no provider cancellation counted; the order is looked at slowly, and Junction having
 // no active appointment to show then is no failure. A booking the patient makes at Junction is

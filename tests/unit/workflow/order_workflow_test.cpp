@@ -325,8 +325,10 @@ TEST_F(OrderWorkflowTest, ABookingAdoptedForALostApiCallNamesTheRequest) {
   ChangeOrder([&](model::LabOrder& order) {
     order.workflow.booking_sent = true;
     order.workflow.booking_sent_by = "attempt-1";
+    order.workflow.booking_sent_for = "patient";
   });
   EXPECT_EQ(Order().workflow.booking_sent_by, "attempt-1") << "kept by the store";
+  EXPECT_EQ(Order().workflow.booking_sent_for, "patient") << "kept by the store";
 
   EXPECT_CALL(junction_, GetAppointment(kJunctionOrderId))
       .WillOnce(Return(Appointment("appt-7", "pending", 1)));
@@ -334,8 +336,10 @@ TEST_F(OrderWorkflowTest, ABookingAdoptedForALostApiCallNamesTheRequest) {
   const model::LabOrder order = Order();
   EXPECT_EQ(order.workflow.appointment->id, "appt-7");
   EXPECT_EQ(order.workflow.lost_booking_adopted_for, "attempt-1");
+  EXPECT_EQ(order.workflow.booked_by, "patient") << "whom the lost call booked for";
   EXPECT_FALSE(order.workflow.booking_sent);
   EXPECT_EQ(order.workflow.booking_sent_by, std::nullopt);
+  EXPECT_EQ(order.workflow.booking_sent_for, std::nullopt);
 }
 
 // Killed while its book call was out, the service restarts at once; Junction is still booking.
