@@ -357,15 +357,12 @@ json OrderActions::Book(const auth::Principal& principal, const std::string& ord
   order = lock.Commit(principal.brand_id, std::move(order), [&](model::LabOrder& current) {
     model::LabOrder before = current;
     if (ApplyAppointment(current.workflow, view) == AppointmentUpdate::kUnknown) {
-      AdoptAppointment(current.workflow, view);
+      AdoptAppointment(current.workflow, view, BookedByName(booker));
     }
     // The brand moved it (appointment.rescheduled says so).
     const auto& was = before.workflow.appointment;
     if (was && was->id == view.id && was->start_at != view.start_at) {
       current.workflow.rescheduled_by = "brand";
-    }
-    if (!was || was->id != view.id) {
-      current.workflow.booked_by = BookedByName(booker);
     }
     ClearBookingSent(current.workflow);
     current.workflow.reschedule_sent_at.reset();

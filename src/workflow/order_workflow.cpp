@@ -289,9 +289,7 @@ store::JobOutcome OrderWorkflow::BookAppointment(const store::Job& job, model::L
         spdlog::info("order {}: adopting appointment {} from a booking whose answer was lost",
                      order.id, view.id);
         state.lost_booking_adopted_for = state.booking_sent_by;
-        std::optional<std::string> booked_for = state.booking_sent_for;
-        AdoptAppointment(state, view);
-        state.booked_by = std::move(booked_for);  // none: the workflow's own call
+        AdoptAppointment(state, view, state.booking_sent_for);  // none: the workflow's own call
         if (view.status == "cancelled") NoteCancellation(order);
         return Advance(job, order, {}, "");
       }
@@ -357,8 +355,7 @@ store::JobOutcome OrderWorkflow::AwaitConfirmation(const store::Job& job, model:
   model::AppointmentView view = AppointmentViewFrom(*fetched);
   if (ApplyAppointment(order.workflow, view) == AppointmentUpdate::kUnknown) {
     // Junction's active appointment is another one (rebooked elsewhere): it is the truth.
-    AdoptAppointment(order.workflow, view);
-    order.workflow.booked_by = "junction";
+    AdoptAppointment(order.workflow, view, "junction");
   }
   SettleCancelMark(order.workflow, clock_.Now(), settings_.booking_settle);
   if (order.workflow.appointment->status == "cancelled") NoteCancellation(order);
@@ -384,8 +381,7 @@ store::JobOutcome OrderWorkflow::Reconcile(const store::Job& job, model::LabOrde
     if (appointment.ok()) {
       model::AppointmentView view = AppointmentViewFrom(*appointment);
       if (ApplyAppointment(order.workflow, view) == AppointmentUpdate::kUnknown) {
-        AdoptAppointment(order.workflow, view);
-        order.workflow.booked_by = "junction";
+        AdoptAppointment(order.workflow, view, "junction");
       }
       SettleCancelMark(order.workflow, clock_.Now(), settings_.booking_settle);
       if (order.workflow.appointment->status == "cancelled") NoteCancellation(order);
@@ -520,8 +516,7 @@ store::JobOutcome OrderWorkflow::ApplyEvent(const store::Job& job) {
       // A service center's booking made at Junction or with the lab (the patient's, say), or a
       // home visit the patient booked at Junction for an order we do not book, with none of ours
       // out: followed from now on.
-      AdoptAppointment(order->workflow, *event.appointment);
-      order->workflow.booked_by = "junction";
+      AdoptAppointment(order->workflow, *event.appointment, "junction");
       update = AppointmentUpdate::kApplied;
     }
     // One we do not know yet (booked, answer not recorded): the step will ask Junction.

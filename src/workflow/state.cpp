@@ -267,9 +267,11 @@ void SetAppointmentAside(model::WorkflowState& state) {
   state.appointment.reset();
 }
 
-void AdoptAppointment(model::WorkflowState& state, const model::AppointmentView& view) {
-  // Another appointment: whoever booked the last did not book this one (the booker sets it after).
-  if (!state.appointment || state.appointment->id != view.id) state.booked_by.reset();
+void AdoptAppointment(model::WorkflowState& state, const model::AppointmentView& view,
+                      std::optional<std::string> booked_by) {
+  // Another appointment: whoever booked the last did not book this one.
+  if (!state.appointment || state.appointment->id != view.id)
+    state.booked_by = std::move(booked_by);
   if (state.appointment && state.appointment->id != view.id) SetAppointmentAside(state);
   state.appointment = view;
   ClearBookingSent(state);

@@ -70,9 +70,11 @@ enum class AppointmentUpdate {
   kUnknown,    // not the current one and not a past one (or none is current): changes nothing
 };
 AppointmentUpdate ApplyAppointment(model::WorkflowState& state, const model::AppointmentView& view);
-// Makes view the current appointment (after our own book call), moving a cancelled current one
-// to the past ones.
-void AdoptAppointment(model::WorkflowState& state, const model::AppointmentView& view);
+// Makes view the current appointment, moving a cancelled current one to the past ones. booked_by:
+// who made it when it is another appointment than the current one ("brand", "patient",
+// "junction"; none: the workflow's own book call); the current one keeps its booker.
+void AdoptAppointment(model::WorkflowState& state, const model::AppointmentView& view,
+                      std::optional<std::string> booked_by = std::nullopt);
 
 // A book call is about to go out (by the API request attempt by, booking for the brand or the
 // patient, or the workflow when none): recorded before the call, so a lost answer is looked up,

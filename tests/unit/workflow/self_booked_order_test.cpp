@@ -32,7 +32,7 @@ TEST_F(SelfBookedOrderTest, TheRequisitionReadyIsLookedAtNotBooked) {
   EXPECT_EQ(Order().status, "ordered");
 }
 
-// Whoever booked the last appointment did not book the next: its booker says so after adopting it
+// Whoever booked the last appointment did not book the next: its booker is said as it is adopted
 // (an action, or the webhook of one made at Junction), and the workflow's own says nothing.
 TEST_F(SelfBookedOrderTest, ANewAppointmentForgetsWhoBookedTheLast) {
   model::LabOrder order = Order();
